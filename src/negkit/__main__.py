@@ -1,0 +1,5 @@
+import sys
+
+from negkit.cli import main
+
+sys.exit(main())

@@ -1,0 +1,59 @@
+"""The ``negkit`` command line: ``negkit <command> ...``.
+
+Each command lives in its own module ``negkit.cli.<name>`` with two functions,
+``register(subparsers)`` (adds its parser, setting ``func``) and the handler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from negkit._version import __version__
+
+#: Command modules, in the order ``negkit --help`` lists them.
+COMMANDS = ("demo", "compare", "data", "rec", "graph")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="negkit",
+        description="Negative sampling for embedding learning: samplers, trainers and studies.",
+    )
+    parser.add_argument("--version", action="version", version=f"negkit {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"negkit.cli.{name}")
+        except ModuleNotFoundError as e:  # TODO(bootstrap): drop once every command module exists
+            if e.name != f"negkit.cli.{name}":
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, FileNotFoundError, RuntimeError) as e:
+        print(f"negkit {args.command}: error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,442 @@
+"""The sampler contract shared by every family.
+
+A sampler is configured by its constructor (settings only, scikit-learn style),
+fitted on what it needs by keyword, and then drawn from in two forms that share
+one implementation:
+
+* **per draw, inside compiled loops**: :meth:`Sampler.kernel` returns
+  ``(draw, state)`` where ``draw`` is a numba function
+  ``draw(state, anchor, pos, vec, ctx) -> int64``.  ``anchor`` is the anchor's
+  id (word, node, user), ``pos`` the positive item of the pair (``-1`` when
+  there is none), ``vec`` the anchor's live input vector (float32, may be empty
+  for samplers that read no embeddings) and ``ctx`` the thread's context array
+  (see :mod:`negkit._rng`).  Training kernels take ``draw`` as an argument, so
+  numba compiles one specialised loop per sampler and makes no Python call per
+  draw.
+* **in batch**: :meth:`Sampler.sample` runs that same ``draw`` in a compiled
+  loop over ``len(anchors) * k`` draws and returns an ``int64`` array of shape
+  ``(len(anchors), k)``; torch tensors in, torch tensors out.
+
+Score-aware samplers hold the model's embedding tables *by reference*
+(``fit(output=..., input=...)``), so they always score with the live values.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+from numba import njit
+
+from negkit._rng import CTX_DRAWS, make_contexts, rand_int
+
+#: Rejection tries before exclusion falls back to an exact uniform draw over the complement.
+EXCLUDE_TRIES = 64
+
+
+class Sampler:
+    """Base class of every negative sampler.
+
+    Subclasses set :attr:`name`, implement :meth:`_fit` and :meth:`_kernel`, and,
+    where the distribution is known in closed form, :meth:`distribution`.
+
+    Parameters common to all samplers
+    ---------------------------------
+    seed : int or None
+        Seed of the sampler's own generator, used by :meth:`sample`.  Trainers
+        seed their per-thread contexts themselves.
+    exclude_positives : bool
+        Never return an item in the anchor's row of ``positives=`` (by rejection,
+        then an exact uniform draw over the anchor's non-positives after
+        ``EXCLUDE_TRIES`` rejections).
+    """
+
+    name: ClassVar[str] = ""
+    #: True when draws depend on embeddings passed to ``fit(output=..., input=...)``.
+    score_aware: ClassVar[bool] = False
+
+    def __init__(self, *, seed: int | None = None, exclude_positives: bool = False) -> None:
+        self.seed = seed
+        self.exclude_positives = exclude_positives
+
+    # ----------------------------------------------------------------- settings
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        names: list[str] = []
+        for klass in cls.__mro__:
+            if "__init__" not in klass.__dict__:
+                continue
+            for p in inspect.signature(klass.__init__).parameters.values():
+                if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+                    if p.name not in names:
+                        names.append(p.name)
+        return names
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Constructor settings, as in scikit-learn."""
+        return {n: getattr(self, n) for n in self._param_names()}
+
+    def set_params(self, **params: Any) -> Sampler:
+        valid = set(self._param_names())
+        for k, v in params.items():
+            if k not in valid:
+                raise ValueError(f"{type(self).__name__} has no parameter {k!r}; valid: {sorted(valid)}")
+            setattr(self, k, v)
+        return self
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    # ---------------------------------------------------------------- fitting
+    def fit(
+        self,
+        *,
+        counts: Any = None,
+        n_items: int | None = None,
+        positives: Any = None,
+        output: np.ndarray | None = None,
+        input: np.ndarray | None = None,
+        **extra: Any,
+    ) -> Sampler:
+        """Fit on what the sampler needs, by keyword.
+
+        counts : item frequencies (frequency-based samplers; also gives ``n_items``).
+        n_items : the number of items (uniform sampling).
+        positives : CSR anchor x item matrix of known positives (exclusion, and
+            samplers that need them).
+        output, input : the model's output (item / context) and input (anchor)
+            embedding tables, kept by reference, for score-aware samplers.
+        """
+        if counts is not None:
+            counts = np.asarray(counts, dtype=np.float64)
+            if counts.ndim != 1:
+                raise ValueError(f"counts must be one-dimensional, got shape {counts.shape}")
+            if counts.size == 0:
+                raise ValueError("counts is empty: a sampler needs a non-empty vocabulary")
+            if not np.all(np.isfinite(counts)) or np.any(counts < 0):
+                raise ValueError("counts must be finite and non-negative")
+        n = _infer_n_items(n_items, counts, positives, output)
+        if n is None:
+            raise ValueError(
+                f"{type(self).__name__}.fit needs n_items=, counts= or output= to know the vocabulary"
+            )
+        if n < 1:
+            raise ValueError("an empty vocabulary (n_items=0) has no negatives to draw")
+        self.n_items_ = int(n)
+        self.positives_ = _as_csr(positives, self.n_items_) if positives is not None else None
+        if self.exclude_positives:
+            if self.positives_ is None:
+                raise ValueError("exclude_positives=True needs fit(positives=CSR anchor x item matrix)")
+            _check_not_full(self.positives_, self.n_items_)
+        if output is not None:
+            output = _check_table(output, "output")
+            if output.shape[0] != self.n_items_:
+                raise ValueError(f"output has {output.shape[0]} rows but there are {self.n_items_} items")
+        if input is not None:
+            input = _check_table(input, "input")
+        if self.score_aware and output is None:
+            raise ValueError(f"{type(self).__name__} is score-aware: fit(output=item embedding table) is required")
+        self.output_ = output
+        self.input_ = input
+        self._ctx = make_contexts(self.seed, 1)[0]
+        self._fit(counts=counts, positives=self.positives_, **extra)
+        self._kernel_cache: tuple | None = None
+        return self
+
+    def _fit(self, *, counts: np.ndarray | None, positives: sp.csr_matrix | None, **extra: Any) -> None:
+        """Build the sampler's state.  Override."""
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "n_items_"):
+            raise RuntimeError(f"{type(self).__name__} is not fitted: call fit(...) first")
+
+    # ------------------------------------------------------------ compiled form
+    def _kernel(self) -> tuple[Any, tuple]:
+        """Return ``(draw, state)`` without exclusion.  Override."""
+        raise NotImplementedError
+
+    def kernel(self) -> tuple[Any, tuple]:
+        """``(draw, state)`` for compiled loops, exclusion included when asked for."""
+        self._check_fitted()
+        draw, state = self._kernel()
+        if self.exclude_positives:
+            p = self.positives_
+            state = (state, p.indptr.astype(np.int64), p.indices.astype(np.int64), np.int64(self.n_items_))
+            draw = excluding(draw)
+        return draw, state
+
+    def refresh(self) -> None:
+        """Rebuild state that goes stale as the model trains (no-op for static samplers)."""
+
+    #: Draws between two refreshes; ``None`` for samplers that never refresh.
+    refresh_every: int | None = None
+
+    def draws_since_refresh(self, ctxs: np.ndarray) -> int:
+        return int(np.asarray(ctxs)[..., CTX_DRAWS].sum())
+
+    def maybe_refresh(self, ctxs: np.ndarray) -> bool:
+        """Refresh when the contexts ``ctxs`` have made ``refresh_every`` draws since the last one.
+
+        Trainers call this between chunks; it resets the draw counters it read.
+        """
+        every = self.refresh_every
+        if every is None:
+            return False
+        ctxs = np.asarray(ctxs)
+        if self.draws_since_refresh(ctxs) < every:
+            return False
+        self.refresh()
+        ctxs[..., CTX_DRAWS] = 0
+        return True
+
+    # --------------------------------------------------------------- batch form
+    def sample(
+        self,
+        anchors: Any,
+        k: int,
+        *,
+        anchor_vectors: Any = None,
+        pos: Any = None,
+        return_proba: bool = False,
+    ) -> Any:
+        """Draw ``k`` negatives for each anchor: int64 array ``(len(anchors), k)``.
+
+        anchor_vectors : the anchors' vectors for score-aware samplers; defaults to
+            ``input[anchors]`` when the sampler was fitted with ``input=``.
+        pos : the positive item of each anchor's pair, for samplers that use it.
+        return_proba : also return ``q(item | anchor)`` of every draw (where known).
+        Numpy arrays and torch tensors are accepted; torch in gives torch out, on
+        the anchors' device.
+        """
+        self._check_fitted()
+        torch_device = None
+        if type(anchors).__module__.startswith("torch"):
+            torch_device = anchors.device
+            anchors = anchors.detach().cpu().numpy()
+            if anchor_vectors is not None and type(anchor_vectors).__module__.startswith("torch"):
+                anchor_vectors = anchor_vectors.detach().cpu().numpy()
+            if pos is not None and type(pos).__module__.startswith("torch"):
+                pos = pos.detach().cpu().numpy()
+        k = _check_k(k)
+        anchors = np.ascontiguousarray(anchors, dtype=np.int64).reshape(-1)
+        n = anchors.shape[0]
+        if n and (anchors.min() < 0):
+            raise ValueError("anchors must be non-negative ids")
+        vecs = self._anchor_vectors(anchors, anchor_vectors)
+        if pos is None:
+            pos = np.full(n, -1, dtype=np.int64)
+        else:
+            pos = np.ascontiguousarray(pos, dtype=np.int64).reshape(-1)
+            if pos.shape[0] != n:
+                raise ValueError(f"pos has {pos.shape[0]} entries for {n} anchors")
+        draw, state = self.kernel()
+        out = np.empty((n, k), dtype=np.int64)
+        _sample_batch(draw, state, anchors, pos, vecs, self._ctx, out)
+        result: Any = out
+        proba = self.proba(out, anchors=anchors, anchor_vectors=vecs) if return_proba else None
+        if torch_device is not None:
+            import torch
+
+            result = torch.from_numpy(out).to(torch_device)
+            if proba is not None:
+                proba = torch.from_numpy(proba).to(torch_device)
+        return (result, proba) if return_proba else result
+
+    def _anchor_vectors(self, anchors: np.ndarray, anchor_vectors: Any) -> np.ndarray:
+        n = anchors.shape[0]
+        if anchor_vectors is not None:
+            vecs = np.ascontiguousarray(anchor_vectors, dtype=np.float32)
+            if vecs.ndim != 2 or vecs.shape[0] != n:
+                raise ValueError(f"anchor_vectors must have shape (len(anchors), dim), got {vecs.shape}")
+            return vecs
+        if self.score_aware:
+            if self.input_ is None:
+                raise ValueError(
+                    f"{type(self).__name__} scores anchors: pass anchor_vectors= or fit(input=...)"
+                )
+            if n and anchors.max() >= self.input_.shape[0]:
+                raise ValueError(f"anchor id {anchors.max()} is out of range of the input table")
+            return np.ascontiguousarray(self.input_[anchors], dtype=np.float32)
+        return np.zeros((n, 0), dtype=np.float32)
+
+    # ------------------------------------------------------------ probabilities
+    def distribution(self, anchor: int | None = None, anchor_vector: np.ndarray | None = None) -> np.ndarray:
+        """Exact probability of every item for one anchor (before exclusion), where known."""
+        raise NotImplementedError(f"{type(self).__name__} has no closed-form distribution")
+
+    def proba(self, items: Any, anchors: Any = None, anchor_vectors: Any = None) -> np.ndarray:
+        """``q(item | anchor)`` of each entry of ``items`` (shape ``(n, k)`` or ``(n,)``).
+
+        Includes the renormalisation that exclusion of positives implies.  Raises
+        NotImplementedError for samplers whose distribution has no closed form.
+        """
+        self._check_fitted()
+        items = np.asarray(items, dtype=np.int64)
+        squeeze = items.ndim == 1
+        items2 = items.reshape(items.shape[0], -1) if items.ndim else items.reshape(1, 1)
+        n = items2.shape[0]
+        if anchors is None:
+            anchors_arr = np.full(n, -1, dtype=np.int64)
+        else:
+            anchors_arr = np.asarray(anchors, dtype=np.int64).reshape(-1)
+        if squeeze and anchors is not None and anchors_arr.shape[0] == items.shape[0]:
+            items2 = items.reshape(-1, 1)
+            n = items2.shape[0]
+        vecs = None
+        if self.score_aware:
+            vecs = self._anchor_vectors(np.maximum(anchors_arr, 0), anchor_vectors)
+        out = np.empty(items2.shape, dtype=np.float64)
+        cache: dict[int, np.ndarray] = {}
+        for r in range(n):
+            a = int(anchors_arr[r]) if anchors_arr.shape[0] > 1 else int(anchors_arr[0])
+            key = a if not self.score_aware else r
+            p = cache.get(key)
+            if p is None:
+                p = self.distribution(None if a < 0 else a, None if vecs is None else vecs[r])
+                p = self._exclusion_renorm(p, a)
+                if not self.score_aware:
+                    cache[key] = p
+            out[r] = p[items2[r]]
+        return out.reshape(items.shape)
+
+    def _exclusion_renorm(self, p: np.ndarray, anchor: int) -> np.ndarray:
+        if not self.exclude_positives or anchor < 0 or anchor >= self.positives_.shape[0]:
+            return p
+        row = self.positives_.indices[self.positives_.indptr[anchor] : self.positives_.indptr[anchor + 1]]
+        q = p.copy()
+        q[row] = 0.0
+        s = q.sum()
+        if s <= 0:  # all mass on positives: the fallback draw is uniform over the complement
+            q = np.ones_like(p)
+            q[row] = 0.0
+            s = q.sum()
+        return q / s
+
+
+# ---------------------------------------------------------------------- helpers
+def _check_k(k: Any) -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"k must be an integer, got {k!r}")
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    return int(k)
+
+
+def _infer_n_items(n_items: Any, counts: Any, positives: Any, output: Any) -> int | None:
+    if n_items is not None:
+        if isinstance(n_items, bool) or not isinstance(n_items, (int, np.integer)):
+            raise TypeError(f"n_items must be an integer, got {n_items!r}")
+        if counts is not None and len(counts) != n_items:
+            raise ValueError(f"n_items={n_items} but counts has {len(counts)} entries")
+        return int(n_items)
+    if counts is not None:
+        return len(counts)
+    if output is not None:
+        return int(np.shape(output)[0])
+    if positives is not None:
+        return int(positives.shape[1])
+    return None
+
+
+def _as_csr(positives: Any, n_items: int) -> sp.csr_matrix:
+    m = sp.csr_matrix(positives)
+    if m.shape[1] > n_items:
+        raise ValueError(f"positives has {m.shape[1]} item columns but there are {n_items} items")
+    if m.shape[1] < n_items:
+        m = sp.csr_matrix((m.data, m.indices, m.indptr), shape=(m.shape[0], n_items))
+    m.sum_duplicates()
+    m.sort_indices()
+    return m
+
+
+def _check_not_full(pos: sp.csr_matrix, n_items: int) -> None:
+    nnz = np.diff(pos.indptr)
+    full = np.flatnonzero(nnz >= n_items)
+    if full.size:
+        raise ValueError(
+            f"anchor {int(full[0])} has every one of the {n_items} items as a positive: "
+            "no negative can be drawn for it"
+            + (f" ({full.size} such anchors)" if full.size > 1 else "")
+        )
+
+
+def _check_table(t: Any, what: str) -> np.ndarray:
+    if type(t).__module__.startswith("torch"):
+        raise TypeError(
+            f"{what}= must be a numpy array; for a torch tensor pass tensor.detach().numpy() "
+            "(a CPU tensor shares its memory, so the sampler still reads live values)"
+        )
+    t = np.asarray(t)
+    if t.ndim != 2:
+        raise ValueError(f"{what} embedding table must be 2-D, got shape {t.shape}")
+    if t.dtype != np.float32:
+        raise TypeError(f"{what} embedding table must be float32 (it is read live, not copied), got {t.dtype}")
+    return t
+
+
+@njit(nogil=True, inline="always")
+def _row_contains(indices, lo, hi, x):
+    while lo < hi:  # binary search in a sorted CSR row
+        mid = (lo + hi) >> 1
+        v = indices[mid]
+        if v == x:
+            return True
+        if v < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return False
+
+
+@njit(nogil=True)
+def _uniform_complement(indices, lo, hi, n, ctx):
+    """Uniform draw among the items not in the sorted row ``indices[lo:hi]``."""
+    j = rand_int(ctx, n - (hi - lo))
+    # the j-th non-positive: skip every positive at or below the running candidate
+    x = j
+    for t in range(lo, hi):
+        if indices[t] <= x:
+            x += 1
+        else:
+            break
+    return x
+
+
+_EXCLUDING: dict[Any, Any] = {}
+
+
+def excluding(draw: Any) -> Any:
+    """Wrap a draw function so that it never returns one of the anchor's positives.
+
+    The wrapped state is ``(base_state, indptr, indices, n_items)``.
+    """
+    wrapped = _EXCLUDING.get(draw)
+    if wrapped is not None:
+        return wrapped
+
+    @njit(nogil=True)
+    def draw_excluding(state, anchor, pos, vec, ctx):
+        base, indptr, indices, n = state
+        if anchor < 0 or anchor + 1 >= indptr.shape[0]:
+            return draw(base, anchor, pos, vec, ctx)
+        lo = indptr[anchor]
+        hi = indptr[anchor + 1]
+        for _ in range(EXCLUDE_TRIES):
+            x = draw(base, anchor, pos, vec, ctx)
+            if not _row_contains(indices, lo, hi, x):
+                return x
+        return _uniform_complement(indices, lo, hi, n, ctx)
+
+    _EXCLUDING[draw] = draw_excluding
+    return draw_excluding
+
+
+@njit(nogil=True)
+def _sample_batch(draw, state, anchors, pos, vecs, ctx, out):
+    n, k = out.shape
+    for r in range(n):
+        for j in range(k):
+            out[r, j] = draw(state, anchors[r], pos[r], vecs[r], ctx)
