@@ -1,0 +1,29 @@
+"""Data sets and readers: interactions, graphs, text corpora and word-evaluation files.
+
+* :mod:`negkit.data.interactions` — implicit feedback (LightGCN splits, MovieLens, CSV) and splits;
+* :mod:`negkit.data.graphs` — edge / adjacency lists, MATLAB ``.mat``, Planetoid ``.npz``;
+* :mod:`negkit.data.text` / :mod:`negkit.data.word_eval` — corpora and word-evaluation sets;
+* :mod:`negkit.data.registry` — the known data sets, ``load(name)``, ``fetch(name)``;
+* :mod:`negkit.data.paths` — ``data_home()`` (``$NEGKIT_DATA`` or a user cache folder).
+
+Names are re-exported lazily, so ``import negkit.data`` reads no file and imports no reader.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_MODULES = ("errors", "paths", "registry", "fetch", "interactions", "graphs", "text", "word_eval")
+
+
+def __getattr__(name: str):
+    for mod in _MODULES:
+        try:
+            module = importlib.import_module(f"negkit.data.{mod}")
+        except ModuleNotFoundError as e:
+            if e.name == f"negkit.data.{mod}":
+                continue
+            raise
+        if name in getattr(module, "__all__", ()):
+            return getattr(module, name)
+    raise AttributeError(f"module 'negkit.data' has no attribute {name!r}")

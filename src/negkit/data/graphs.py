@@ -1,0 +1,374 @@
+"""Graphs for node embeddings: edge lists, adjacency lists, MATLAB ``.mat`` and Planetoid ``.npz``.
+
+Every reader returns a :class:`Graph` whose ``adj`` is an ``n x n`` float32 CSR
+matrix (weights, 1.0 when unweighted), symmetric when the graph is undirected,
+plus an ``n x L`` label indicator when the data set has labels.  This is the
+input of DeepWalk (Perozzi et al. 2014), node2vec (Grover & Leskovec 2016) and
+LINE (Tang et al. 2015).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from array import array
+from dataclasses import dataclass, field, replace
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from negkit.data.errors import DataFormatError
+from negkit.data.lines import iter_lines
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "Graph",
+    "read_edgelist",
+    "read_adjlist",
+    "read_mat",
+    "read_planetoid_npz",
+    "read_labels",
+]
+
+
+@dataclass
+class Graph:
+    """A graph as a CSR adjacency matrix, with optional labels and split."""
+
+    adj: sp.csr_matrix
+    directed: bool = False
+    weighted: bool = False
+    #: n x L multi-label indicator (int8 CSR); single-label sets have one 1 a row
+    labels: sp.csr_matrix | None = None
+    name: str = ""
+    #: original ids of the rows, when they were re-indexed from a file
+    node_ids: np.ndarray | None = field(default=None, repr=False)
+    #: Planetoid split: node indices under "train", "val", "test"
+    split: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    #: node features (Planetoid), rows without features are zero
+    features: sp.csr_matrix | None = field(default=None, repr=False)
+    #: original names of the label columns
+    label_names: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def n_nodes(self) -> int:
+        return int(self.adj.shape[0])
+
+    def counts(self) -> dict:
+        """``{"nodes", "edges", ["self_loops",] "labels"}``; undirected edges are counted once.
+
+        ``edges`` excludes self-loops, which are reported apart when there are any.
+        """
+        a = self.adj
+        n_self = int(np.count_nonzero(a.diagonal()))
+        off = int(a.nnz) - n_self
+        out = {"nodes": self.n_nodes, "edges": off if self.directed else off // 2}
+        if n_self:
+            out["self_loops"] = n_self
+        out["labels"] = int(self.labels.shape[1]) if self.labels is not None else 0
+        return out
+
+
+# --------------------------------------------------------------------- helpers
+def _node_codes(tokens: list[str], reindex: bool | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Row index of each node token, and the original ids when re-indexed.
+
+    ``reindex=None``: integer ids that start at 0 and are not too sparse are used as
+    they are; anything else (1-based ids, strings, huge ids) is re-indexed in sorted order.
+    """
+    try:
+        vals = np.array([int(t) for t in tokens], dtype=np.int64)
+    except ValueError:
+        ids, codes = np.unique(np.array(tokens, dtype=str), return_inverse=True)
+        return codes.reshape(-1).astype(np.int64), ids
+    if reindex is None:
+        n_unique = np.unique(vals).size
+        reindex = not (vals.min() == 0 and vals.max() < 2 * n_unique + 16)
+    if not reindex:
+        if vals.min() < 0:
+            raise ValueError("negative node id")
+        return vals, None
+    ids, codes = np.unique(vals, return_inverse=True)
+    return codes.reshape(-1).astype(np.int64), ids
+
+
+def _build_adj(src, dst, w, n: int, directed: bool, weighted: bool, what: str) -> sp.csr_matrix:
+    """CSR adjacency; duplicate rows merged (weights summed) and logged; undirected -> symmetric."""
+    m = sp.csr_matrix((w, (src, dst)), shape=(n, n), dtype=np.float32)
+    m.sum_duplicates()
+    n_dup = len(src) - m.nnz
+    if n_dup:
+        log.info(
+            "%s: merged %d duplicate edge rows%s",
+            what,
+            n_dup,
+            " (weights summed)" if weighted else "",
+        )
+    if not weighted:
+        m.data[:] = 1.0
+    if not directed:
+        m = m.maximum(m.T).tocsr()  # an edge listed in both directions counts once
+    m.sort_indices()
+    return m
+
+
+def _is_symmetric(m: sp.csr_matrix) -> bool:
+    d = (m - m.T).tocsr()
+    d.eliminate_zeros()
+    return d.nnz == 0
+
+
+# ------------------------------------------------------------------ edge lists
+def read_edgelist(
+    path: str | PathLike,
+    weighted: bool = False,
+    directed: bool = False,
+    comments: str = "#",
+    *,
+    reindex: bool | None = None,
+    name: str | None = None,
+) -> Graph:
+    """Read ``src dst [weight]`` lines (whitespace or comma separated).
+
+    Node ids may be any tokens; see :func:`_node_codes` for when they are re-indexed
+    (``node_ids`` then holds the original ids).  Duplicate edges are merged (weights
+    summed) and counted in the log; zero-weight edges are skipped and counted.
+    """
+    src: list[str] = []
+    dst: list[str] = []
+    weights = array("f")
+    n_zero = 0
+    for lineno, text in iter_lines(path, comments=comments):
+        parts = text.replace(",", " ").split()
+        need = 3 if weighted else 2
+        if len(parts) < need:
+            raise DataFormatError(
+                path,
+                lineno,
+                f"short line: {len(parts)} column(s), expected "
+                + ("'src dst weight'" if weighted else "'src dst'"),
+            )
+        if weighted:
+            try:
+                w = float(parts[2])
+            except ValueError:
+                raise DataFormatError(path, lineno, f"non-numeric weight {parts[2]!r}") from None
+            if not math.isfinite(w) or w < 0:
+                raise DataFormatError(path, lineno, f"weight {parts[2]!r} must be finite and >= 0")
+            if w == 0:
+                n_zero += 1
+                continue
+            weights.append(w)
+        src.append(parts[0])
+        dst.append(parts[1])
+    if n_zero:
+        log.info("%s: skipped %d zero-weight edges", path, n_zero)
+    try:
+        codes, node_ids = _node_codes(src + dst, reindex)
+    except ValueError as e:
+        raise DataFormatError(path, 0, f"node id out of range: {e}") from None
+    n = int(codes.max()) + 1 if codes.size else 0
+    k = len(src)
+    w = np.frombuffer(weights, np.float32) if weighted else np.ones(k, np.float32)
+    adj = _build_adj(codes[:k], codes[k:], w, n, directed, weighted, str(path))
+    return Graph(
+        adj, directed=directed, weighted=weighted, name=name or Path(path).stem, node_ids=node_ids
+    )
+
+
+def read_adjlist(
+    path: str | PathLike,
+    directed: bool = False,
+    comments: str = "#",
+    *,
+    reindex: bool | None = None,
+    name: str | None = None,
+) -> Graph:
+    """Read ``node nbr nbr ...`` lines (DeepWalk's ``.adjlist``); a lone node is kept."""
+    heads: list[str] = []
+    src: list[str] = []
+    dst: list[str] = []
+    for _, text in iter_lines(path, comments=comments):
+        parts = text.split()
+        heads.append(parts[0])
+        src.extend([parts[0]] * (len(parts) - 1))
+        dst.extend(parts[1:])
+    try:
+        codes, node_ids = _node_codes(heads + src + dst, reindex)
+    except ValueError as e:
+        raise DataFormatError(path, 0, f"node id out of range: {e}") from None
+    n = int(codes.max()) + 1
+    h, k = len(heads), len(src)
+    adj = _build_adj(
+        codes[h : h + k], codes[h + k :], np.ones(k, np.float32), n, directed, False, str(path)
+    )
+    return Graph(
+        adj, directed=directed, weighted=False, name=name or Path(path).stem, node_ids=node_ids
+    )
+
+
+# ---------------------------------------------------------------- MATLAB files
+def read_mat(
+    path: str | PathLike, network_key: str = "network", group_key: str | None = "group"
+) -> Graph:
+    """Read a MATLAB ``.mat`` graph (BlogCatalog, PPI, POS): ``network`` and ``group`` matrices.
+
+    ``directed`` is set when the network is not symmetric, ``weighted`` when a weight is not 1.
+    """
+    from scipy.io import loadmat
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: no such file")
+    if p.stat().st_size == 0:
+        raise DataFormatError(p, 0, "the file is empty")
+    try:
+        mat = loadmat(p)
+    except Exception as e:  # scipy raises ValueError / TypeError / MatReadError on bad bytes
+        raise DataFormatError(p, 0, f"not a readable MATLAB .mat file ({e})") from None
+    keys = sorted(k for k in mat if not k.startswith("__"))
+    if network_key not in mat:
+        raise DataFormatError(p, 0, f"no {network_key!r} matrix (keys: {keys})")
+    adj = sp.csr_matrix(mat[network_key], dtype=np.float32)
+    if adj.shape[0] != adj.shape[1]:
+        raise DataFormatError(p, 0, f"{network_key!r} is {adj.shape}, not square")
+    adj.eliminate_zeros()
+    adj.sort_indices()
+    labels = None
+    if group_key is not None:
+        if group_key not in mat:
+            raise DataFormatError(p, 0, f"no {group_key!r} label matrix (keys: {keys})")
+        labels = sp.csr_matrix(mat[group_key])
+        if labels.shape[0] != adj.shape[0]:
+            raise DataFormatError(
+                p, 0, f"{group_key!r} has {labels.shape[0]} rows for {adj.shape[0]} nodes"
+            )
+        labels = (labels != 0).astype(np.int8).tocsr()
+    weighted = bool(adj.nnz and np.any(adj.data != 1.0))
+    return Graph(
+        adj, directed=not _is_symmetric(adj), weighted=weighted, labels=labels, name=p.stem
+    )
+
+
+# ---------------------------------------------------------------- Planetoid npz
+def _sparse_from_npz(z, key: str) -> sp.csr_matrix | None:
+    if f"{key}_data" not in z:
+        return None
+    return sp.csr_matrix(
+        (z[f"{key}_data"], z[f"{key}_indices"], z[f"{key}_indptr"]), shape=tuple(z[f"{key}_shape"])
+    )
+
+
+def read_planetoid_npz(path: str | PathLike) -> Graph:
+    """Read a Planetoid split (Yang et al. 2016; Kipf & Welling 2017) stored as one ``.npz``.
+
+    Keys: ``graph_src``/``graph_dst`` (adjacency entries), ``y``/``ally``/``ty`` one-hot
+    labels, ``test_index``, and features ``x``/``allx``/``tx`` as CSR parts.  The graph
+    is undirected; labels of nodes ``0..len(ally)-1`` come from ``ally`` and of
+    ``test_index`` from ``ty`` (nodes in neither have no label).  Split: train = the
+    first ``len(y)`` nodes, val = the next 500, test = ``test_index``.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: no such file")
+    try:
+        z = np.load(p, allow_pickle=False)
+        keys = set(z.files)
+    except Exception as e:
+        raise DataFormatError(p, 0, f"not a readable .npz file ({e})") from None
+    missing = {"graph_src", "graph_dst", "y", "ally", "ty", "test_index"} - keys
+    if missing:
+        raise DataFormatError(p, 0, f"not a Planetoid npz: missing keys {sorted(missing)}")
+    src = z["graph_src"].astype(np.int64)
+    dst = z["graph_dst"].astype(np.int64)
+    y, ally, ty = z["y"], z["ally"], z["ty"]
+    test_index = z["test_index"].astype(np.int64)
+    if src.size and min(src.min(), dst.min(), test_index.min()) < 0:
+        raise DataFormatError(p, 0, "negative node id")
+    n = int(
+        max(
+            src.max() + 1 if src.size else 0,
+            dst.max() + 1 if dst.size else 0,
+            ally.shape[0],
+            test_index.max() + 1,
+        )
+    )
+    adj = _build_adj(src, dst, np.ones(src.size, np.float32), n, False, False, str(p))
+    lab = np.zeros((n, ally.shape[1]), dtype=np.int8)
+    lab[: ally.shape[0]] = ally
+    lab[test_index] = ty
+    n_unlabelled = int((lab.sum(axis=1) == 0).sum())
+    if n_unlabelled:
+        log.info("%s: %d nodes have no label", p, n_unlabelled)
+    features = None
+    allx, tx = _sparse_from_npz(z, "allx"), _sparse_from_npz(z, "tx")
+    if allx is not None and tx is not None:
+        features = sp.lil_matrix((n, allx.shape[1]), dtype=np.float32)
+        features[: allx.shape[0]] = allx
+        features[test_index] = tx
+        features = features.tocsr()
+    else:
+        log.info("%s: no allx/tx features stored; Graph.features is None", p)
+    n_train = int(y.shape[0])
+    split = {
+        "train": np.arange(n_train),
+        "val": np.arange(n_train, n_train + 500),
+        "test": test_index,
+    }
+    name = p.stem.replace("_planetoid", "")
+    return Graph(
+        adj,
+        directed=False,
+        weighted=False,
+        labels=sp.csr_matrix(lab),
+        name=name,
+        split=split,
+        features=features,
+    )
+
+
+# ---------------------------------------------------------------------- labels
+def read_labels(path: str | PathLike, graph: Graph, comments: str = "#") -> Graph:
+    """Attach labels from ``node label [label ...]`` lines; returns a new :class:`Graph`.
+
+    Node ids are the graph's original ids (``graph.node_ids``) when it was re-indexed,
+    else row numbers.  Label names are re-indexed in sorted order (``label_names``).
+    """
+    if graph.node_ids is not None:
+        row_of = {str(v): r for r, v in enumerate(graph.node_ids)}
+    else:
+        row_of = None
+    rows = array("q")
+    names: list[str] = []
+    n = graph.n_nodes
+    for lineno, text in iter_lines(path, comments=comments):
+        parts = text.split()
+        if len(parts) < 2:
+            raise DataFormatError(path, lineno, "short line: expected 'node label [label ...]'")
+        node = parts[0]
+        if row_of is not None:
+            r = row_of.get(node)
+            if r is None:
+                raise DataFormatError(path, lineno, f"node {node!r} is not in the graph")
+        else:
+            try:
+                r = int(node)
+            except ValueError:
+                raise DataFormatError(path, lineno, f"non-numeric node id {node!r}") from None
+            if not 0 <= r < n:
+                raise DataFormatError(path, lineno, f"node id {r} out of range [0, {n})")
+        rows.extend([r] * (len(parts) - 1))
+        names.extend(parts[1:])
+    codes, label_names = _node_codes(names, reindex=True)
+    if label_names is None:  # pragma: no cover - reindex=True always returns ids
+        label_names = np.arange(codes.max() + 1)
+    lab = sp.csr_matrix(
+        (np.ones(codes.size, np.int8), (np.frombuffer(rows, np.int64), codes)),
+        shape=(n, len(label_names)),
+    )
+    lab.sum_duplicates()
+    lab.data[:] = 1
+    return replace(graph, labels=lab, label_names=label_names)
