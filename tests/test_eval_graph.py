@@ -1,0 +1,122 @@
+"""Node classification and link prediction on hand-made examples."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from negkit.eval.graph import (
+    link_prediction_auc,
+    link_prediction_split,
+    node_classification,
+    planetoid_accuracy,
+    top_k_predictions,
+)
+
+
+def test_true_k_protocol_picks_k_labels():
+    proba = np.array([[0.1, 0.7, 0.3, 0.6],
+                      [0.9, 0.2, 0.4, 0.1],
+                      [0.2, 0.1, 0.3, 0.25]])
+    got = top_k_predictions(proba, np.array([2, 1, 3]))
+    want = np.array([[0, 1, 0, 1], [1, 0, 0, 0], [0, 0, 1, 1]])
+    want[2] = [1, 0, 1, 1]
+    assert np.array_equal(got, want)
+    assert np.array_equal(got.sum(1), [2, 1, 3])
+
+
+def _labels(n=400, n_labels=5, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.zeros((n, n_labels), dtype=np.int8)
+    y[np.arange(n), rng.integers(0, n_labels, n)] = 1
+    extra = rng.random(n) < 0.3  # some nodes carry a second label
+    y[np.flatnonzero(extra), rng.integers(0, n_labels, extra.sum())] = 1
+    return y
+
+
+def test_node_classification_perfect_and_random_embeddings():
+    y = _labels()
+    rng = np.random.default_rng(1)
+    perfect = 4.0 * y + 0.05 * rng.standard_normal(y.shape)
+    res = node_classification(perfect, sp.csr_matrix(y), [0.5])
+    assert set(res[0]) == {"ratio", "micro_f1_true_k", "macro_f1_true_k", "micro_f1_plain",
+                           "macro_f1_plain"}
+    assert res[0]["micro_f1_true_k"] == pytest.approx(1.0)
+    assert res[0]["macro_f1_true_k"] == pytest.approx(1.0)
+    assert res[0]["micro_f1_plain"] > 0.95
+    noise = rng.standard_normal((y.shape[0], 8))
+    res = node_classification(noise, y, [0.3, 0.7], repeats=2)
+    assert [r["ratio"] for r in res] == [0.3, 0.7]
+    # with k known, random guessing among 5 labels gets about 1/5 right
+    assert 0.1 < res[1]["micro_f1_true_k"] < 0.35
+
+
+def test_node_classification_skips_unlabelled_nodes_and_checks_input():
+    y = _labels(100)
+    y[:10] = 0
+    emb = 4.0 * y + 0.01
+    assert node_classification(emb, y, [0.5])[0]["micro_f1_true_k"] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="rows"):
+        node_classification(emb[:50], y)
+    with pytest.raises(ValueError, match="ratios"):
+        node_classification(emb, y, [1.5])
+    bad = emb.copy()
+    bad[3, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        node_classification(bad, y)
+
+
+def test_planetoid_accuracy_hand_example():
+    # classes 0/1 separated on the first axis; node 5 is a test node placed on the wrong side
+    x = np.array([[-2.0, 0], [-1.5, 1], [2.0, 0], [1.5, -1], [-1.0, 0], [-1.2, 0], [1.1, 0]])
+    lab = np.array([0, 0, 1, 1, 0, 1, 1])
+    assert planetoid_accuracy(x, lab, [0, 1, 2, 3], [4, 5, 6]) == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="overlap"):
+        planetoid_accuracy(x, lab, [0, 1, 2], [2, 3])
+
+
+def _two_communities(n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    half = n // 2
+    same = np.equal.outer(np.arange(n) < half, np.arange(n) < half)
+    a = np.triu(rng.random((n, n)) < np.where(same, 0.3, 0.02), 1)
+    return sp.csr_matrix((a | a.T).astype(np.float64))
+
+
+def test_link_split_keeps_connectivity_and_has_no_leakage():
+    a = _two_communities()
+    n_comp, _ = connected_components(a, directed=False)
+    s = link_prediction_split(a, 0.5, seed=3)
+    assert connected_components(s.train_adj, directed=False)[0] == n_comp
+    m = sp.triu(a, 1).nnz
+    assert len(s.test_pos) == round(0.5 * m) and len(s.test_neg) == len(s.test_pos)
+    assert np.all(s.train_adj[s.test_pos[:, 0], s.test_pos[:, 1]].A1 == 0)  # held out
+    assert np.all(a[s.test_pos[:, 0], s.test_pos[:, 1]].A1 > 0)
+    assert np.all(s.train_adj[s.train_pos[:, 0], s.train_pos[:, 1]].A1 > 0)
+    for neg in (s.test_neg, s.train_neg):
+        assert np.all(a[neg[:, 0], neg[:, 1]].A1 == 0) and np.all(neg[:, 0] != neg[:, 1])
+    both = {tuple(e) for e in s.test_neg.tolist()} & {tuple(e) for e in s.train_neg.tolist()}
+    assert not both
+    assert sp.triu(s.train_adj, 1).nnz + len(s.test_pos) == m
+    # a tree has nothing to hold out
+    path = sp.diags([np.ones(9), np.ones(9)], [1, -1], shape=(10, 10)).tocsr()
+    with pytest.raises(ValueError, match="disconnecting"):
+        link_prediction_split(path, 0.5)
+
+
+def test_link_prediction_auc_separates_informative_embeddings():
+    a = _two_communities()
+    s = link_prediction_split(a, 0.3, seed=1)
+    community = np.where(np.arange(60) < 30, 1.0, -1.0)
+    emb = np.stack([community, np.ones(60)], 1)
+    # the Hadamard feature is +1 for same-community pairs: the AUC is that indicator's AUC
+    same = lambda e: (community[e[:, 0]] == community[e[:, 1]]).astype(float)
+    pos, neg = same(s.test_pos), same(s.test_neg)
+    want = np.mean(pos[:, None] > neg[None, :]) + 0.5 * np.mean(pos[:, None] == neg[None, :])
+    assert want > 0.7
+    assert link_prediction_auc(emb, s) == pytest.approx(want)
+    rng = np.random.default_rng(0)
+    auc = link_prediction_auc(rng.standard_normal((60, 4)), s)
+    assert 0.25 < auc < 0.75
