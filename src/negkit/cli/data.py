@@ -1,0 +1,62 @@
+"""``negkit data list | path NAME | fetch NAME | info NAME``: the known data sets."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "data",
+        help="list, locate, download and count the known data sets",
+        description="Data sets live in $NEGKIT_DATA (default: a user cache folder).",
+    )
+    sub = p.add_subparsers(dest="data_command", metavar="ACTION")
+    sub.add_parser("list", help="list the known data sets and whether each is present")
+    for action, text in (
+        ("path", "print the local folder of a data set"),
+        ("fetch", "download a data set from its official source and verify its checksum"),
+        ("info", "print one JSON object with the data set's counts"),
+    ):
+        q = sub.add_parser(action, help=text)
+        q.add_argument("name", metavar="NAME", help="data set name (see `negkit data list`)")
+        if action == "fetch":
+            q.add_argument("--force", action="store_true", help="download even when present")
+    p.set_defaults(func=run, _data_parser=p)
+
+
+def run(args: argparse.Namespace) -> int:
+    from negkit.data import registry
+    from negkit.data.paths import data_home
+
+    action = getattr(args, "data_command", None)
+    if action is None:
+        args._data_parser.print_help()
+        return 2
+    if action == "list":
+        print(f"data folder: {data_home(create=False)}")
+        width = max(len(n) for n in registry.names())
+        for name in registry.names():
+            ds = registry.get(name)
+            missing = ds.missing()
+            state = "present" if not missing else (
+                "absent" if len(missing) == len(ds.files) else f"partial (no {', '.join(missing)})"
+            )  # fmt: skip
+            print(f"{name:<{width}}  {ds.kind:<12}  {state:<10}  {ds.description}")
+        return 0
+    ds = registry.get(args.name)
+    if action == "path":
+        folder = ds.path()
+        print(folder)
+        if ds.missing():
+            print(f"note: {ds.name} is not (fully) there: run `negkit data fetch {ds.name}`",
+                  file=sys.stderr)  # fmt: skip
+        return 0
+    if action == "fetch":
+        folder = registry.fetch(ds.name, force=args.force)
+        print(folder)
+        return 0
+    print(json.dumps(registry.info(ds.name)))
+    return 0
