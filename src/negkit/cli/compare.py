@@ -1,0 +1,276 @@
+"""``negkit compare <family>``: a sampler study, one model per sampler and seed.
+
+Example::
+
+    negkit compare word2vec --corpus text.txt.xz --samplers uniform,unigram,adaptive \\
+        --epochs 5 --seeds 3 --out runs/w2v
+
+Writes ``DIR/metrics.jsonl`` as it goes and ``DIR/report.md`` / ``report.html``
+at the end (also after Ctrl-C or the time budget).  Run the same command again
+to finish an interrupted study: finished runs are skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import shlex
+from typing import Any
+
+DEFAULT_SAMPLERS = "uniform,unigram,dns,rank,adaptive"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
+    return v
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {v}")
+    return v
+
+
+def add_study_args(
+    p: argparse.ArgumentParser, *, samplers: str, epochs: int, seeds: int, out: str | None
+) -> None:
+    """Options every study command shares (compare and demo)."""
+    g = p.add_argument_group("study")
+    g.add_argument(
+        "--samplers",
+        default=samplers,
+        help="comma-separated sampler names, each optionally with settings as "
+        f"name:key=value (default: {samplers})",
+    )
+    g.add_argument(
+        "--epochs",
+        type=_positive_int,
+        default=epochs,
+        help=f"epochs per run, evaluated after each (default: {epochs})",
+    )
+    g.add_argument(
+        "--seeds",
+        type=_positive_int,
+        default=seeds,
+        help=f"number of seeds per sampler, seeds 0..N-1 (default: {seeds})",
+    )
+    g.add_argument(
+        "--time-budget",
+        type=_positive_float,
+        default=None,
+        metavar="S",
+        help="stop after S seconds (checked after every epoch); finished runs are kept",
+    )
+    if out is None:
+        g.add_argument(
+            "--out",
+            required=True,
+            metavar="DIR",
+            help="output folder: metrics.jsonl, report.md, report.html, PNGs",
+        )
+    else:
+        g.add_argument("--out", default=out, metavar="DIR", help=f"output folder (default: {out})")
+    g.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start over instead of skipping the runs DIR records as finished",
+    )
+    g.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def add_word2vec_args(p: argparse.ArgumentParser, *, epochs_default_note: str = "") -> None:
+    g = p.add_argument_group("word2vec (skip-gram with negative sampling)")
+    g.add_argument("--dim", type=_positive_int, default=100, help="vector size (default: 100)")
+    g.add_argument("--window", type=_positive_int, default=5, help="context window (default: 5)")
+    g.add_argument(
+        "--negative", type=_positive_int, default=5, help="negatives per positive pair (default: 5)"
+    )
+    g.add_argument(
+        "--min-count",
+        type=_positive_int,
+        default=5,
+        help="drop words seen fewer times (default: 5)",
+    )
+    g.add_argument(
+        "--sample",
+        type=float,
+        default=1e-3,
+        help="frequent-word subsampling threshold t (default: 1e-3; 0 = off)",
+    )
+    g.add_argument(
+        "--lr",
+        type=_positive_float,
+        default=0.025,
+        help="initial learning rate, decayed linearly (default: 0.025)",
+    )
+    g.add_argument("--workers", type=_positive_int, default=2, help="threads (default: 2)")
+    g.add_argument(
+        "--analogy-restrict",
+        type=_positive_int,
+        default=30000,
+        metavar="N",
+        help="answer analogies among the N most frequent words (default: 30000)",
+    )
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "compare",
+        help="compare negative samplers: train, evaluate every epoch, report",
+        description=__doc__.split("\n\n")[0],
+    )
+    fam = p.add_subparsers(dest="family", metavar="FAMILY")
+    fam.required = True
+    w = fam.add_parser(
+        "word2vec",
+        help="skip-gram word2vec on a text corpus",
+        description="Sampler study for skip-gram word2vec (SGNS).",
+    )
+    w.add_argument(
+        "--corpus", required=True, help="text file, one sentence a line (.gz/.bz2/.xz ok)"
+    )
+    w.add_argument(
+        "--sim",
+        action="append",
+        default=None,
+        metavar="PATH",
+        help="word-similarity set (word1 word2 score); repeatable "
+        "(default: the shipped WordSim-353 and SimLex-999)",
+    )
+    w.add_argument(
+        "--analogy",
+        default=None,
+        metavar="PATH",
+        help="analogy questions (Google format; default: the shipped Google set)",
+    )
+    w.add_argument("--no-analogy", action="store_true", help="skip the analogy evaluation")
+    add_study_args(w, samplers=DEFAULT_SAMPLERS, epochs=5, seeds=3, out=None)
+    add_word2vec_args(w)
+    w.set_defaults(func=run_word2vec)
+    for name, what in (("rec", "implicit-feedback recommender"), ("graph", "graph embedding")):
+        q = fam.add_parser(
+            name,
+            help=f"{what} (when available)",
+            description=f"Sampler study for the {what} family.",
+        )
+        q.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+        q.set_defaults(func=_not_available)
+
+
+def _not_available(args: argparse.Namespace) -> int:
+    module = {"rec": "negkit.rec.train", "graph": "negkit.graph.embed"}[args.family]
+    try:
+        mod = importlib.import_module(module)
+        ok = callable(getattr(mod, "run", None))
+    except ModuleNotFoundError:
+        ok = False
+    if not ok:
+        raise RuntimeError(
+            f"'negkit compare {args.family}' is not available yet: {module}.run does not exist "
+            "in this version of negkit; 'negkit compare word2vec' is"
+        )
+    raise RuntimeError(f"'negkit compare {args.family}' is not wired to {module}.run yet")
+
+
+def word2vec_command(args: argparse.Namespace, sims, analogy) -> str:
+    """The exact command that reruns this study, every setting spelled out."""
+    parts = ["negkit", "compare", "word2vec", "--corpus", str(args.corpus)]
+    for s in sims:
+        parts += ["--sim", str(s)]
+    parts += ["--analogy", str(analogy)] if analogy else ["--no-analogy"]
+    parts += ["--samplers", args.samplers, "--epochs", str(args.epochs), "--seeds", str(args.seeds)]
+    if args.time_budget:
+        parts += ["--time-budget", f"{args.time_budget:g}"]
+    parts += ["--out", str(args.out)]
+    for opt in (
+        "dim",
+        "window",
+        "negative",
+        "min_count",
+        "sample",
+        "lr",
+        "workers",
+        "analogy_restrict",
+    ):
+        parts += ["--" + opt.replace("_", "-"), f"{getattr(args, opt):g}"]
+    return shlex.join(parts)
+
+
+def make_word2vec_family(args: argparse.Namespace, corpus, sims, analogy):
+    from negkit.study.word2vec_family import Word2VecFamily
+
+    return Word2VecFamily(
+        corpus=corpus,
+        similarity=sims,
+        analogy=analogy,
+        dim=args.dim,
+        window=args.window,
+        negative=args.negative,
+        min_count=args.min_count,
+        sample=args.sample,
+        lr=args.lr,
+        workers=args.workers,
+        analogy_restrict=args.analogy_restrict,
+    )
+
+
+def run_word2vec(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from negkit.study import resources
+
+    corpus = Path(args.corpus)
+    if not corpus.is_file():
+        raise FileNotFoundError(f"--corpus {corpus}: no such file")
+    sims = [Path(s) for s in args.sim] if args.sim else resources.similarity_sets()
+    analogy = (
+        None if args.no_analogy else Path(args.analogy) if args.analogy else resources.analogy_set()
+    )
+    for f in [*sims, *([analogy] if analogy else [])]:
+        if not f.is_file():
+            raise FileNotFoundError(f"evaluation file {f}: no such file")
+    if not 0 <= args.sample < 1:
+        raise ValueError(f"--sample must lie in [0, 1), got {args.sample}")
+    family = make_word2vec_family(args, corpus, sims, analogy)
+    return finish(args, family, word2vec_command(args, sims, analogy))
+
+
+def finish(args: argparse.Namespace, family, command: str) -> int:
+    """Run the study and say where the report is; 130 when stopped by Ctrl-C."""
+    import sys
+
+    from negkit.study.runner import run_study
+    from negkit.study.spec import parse_spec_list
+
+    result = run_study(
+        family,
+        parse_spec_list(args.samplers),
+        list(range(args.seeds)),
+        args.epochs,
+        args.out,
+        time_budget=args.time_budget,
+        resume=not args.fresh,
+        command=command,
+        progress=not args.no_progress,
+    )
+    n_done = sum(r["status"] == "finished" for r in result.runs.values())
+    print(
+        f"{n_done} run(s) finished"
+        + (f"; stopped early: {result.stopped}" if result.stopped else "")
+    )
+    print(f"report: {result.out / 'report.html'}")
+    print(f"        {result.out / 'report.md'}")
+    print(f"log:    {result.out / 'metrics.jsonl'}")
+    if "Ctrl-C" in result.stopped:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0

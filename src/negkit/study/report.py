@@ -1,0 +1,223 @@
+"""``report.md`` and ``report.html`` of a study, with their PNG figures.
+
+Both are built from the same pieces: the final-metrics table (mean ± std over
+seeds, wall time, the sampler's share of it), the figures, the runs that did
+not finish, and what is needed to rerun (command, versions, seeds, settings).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from negkit.study import plots
+from negkit.study.summary import SamplerSummary, fmt_mean_std, summarise
+
+
+def _table(
+    summaries: list[SamplerSummary], metrics: list[str]
+) -> tuple[list[str], list[list[str]]]:
+    has_share = any(math.isfinite(s.sampler_share[0]) for s in summaries)
+    has_fn = any(math.isfinite(s.false_negative_final[0]) for s in summaries)
+    head = ["sampler", "seeds"] + [plots.metric_label(m) for m in metrics]
+    head += ["train time / run (s)"] + (["share drawing negatives"] if has_share else [])
+    head += ["mean σ(score) of negatives, last epoch"]
+    head += ["false-negative rate, last epoch"] if has_fn else []
+    best = {}
+    for m in metrics:
+        vals = [s.final[m][0] for s in summaries if math.isfinite(s.final[m][0])]
+        best[m] = max(vals) if vals else None
+    rows = []
+    for s in summaries:
+        row = [s.sampler, ",".join(map(str, s.seeds)) or "none finished"]
+        for m in metrics:
+            cell = fmt_mean_std(*s.final[m])
+            row.append(f"**{cell}**" if best[m] is not None and s.final[m][0] == best[m] else cell)
+        row.append(fmt_mean_std(*s.train_seconds, digits=1))
+        if has_share:
+            sh = s.sampler_share
+            row.append(
+                "n/a"
+                if not math.isfinite(sh[0])
+                else f"{100 * sh[0]:.1f}%"
+                + (f" ± {100 * sh[1]:.1f}" if math.isfinite(sh[1]) else "")
+            )
+        row.append(fmt_mean_std(*s.neg_sigmoid_final))
+        if has_fn:
+            row.append(fmt_mean_std(*s.false_negative_final, digits=4))
+        rows.append(row)
+    return head, rows
+
+
+def _figures(out: Path, runs, samplers, metrics, summaries) -> list[tuple[str, Path]]:
+    figs = [
+        (
+            "Quality against epoch",
+            plots.plot_quality(runs, samplers, metrics, out / "quality_vs_epoch.png"),
+        ),
+        (
+            "Quality against training wall-clock time",
+            plots.plot_quality(
+                runs, samplers, metrics, out / "quality_vs_seconds.png", x="seconds"
+            ),
+        ),
+        (
+            "Mean σ(score) of the negatives: the gradient each negative gives (gradient vanishing)",
+            plots.plot_record_curve(
+                runs,
+                samplers,
+                "neg_sigmoid_mean",
+                out / "neg_sigmoid.png",
+                "mean σ(u·v) of drawn negatives (gradient per negative)",
+                "Gradient magnitude per negative over training",
+            ),
+        ),
+        (
+            "Score distribution of the negatives drawn",
+            plots.plot_score_hist(runs, samplers, out / "neg_scores.png"),
+        ),
+        (
+            "False negatives: drawn items that are test positives",
+            plots.plot_record_curve(
+                runs,
+                samplers,
+                "false_negative_rate",
+                out / "false_negatives.png",
+                "share of drawn negatives that are test positives",
+                "False-negative rate over training",
+            ),
+        ),
+        (
+            "Training loss",
+            plots.plot_record_curve(
+                runs,
+                samplers,
+                "loss",
+                out / "loss.png",
+                "training loss per pair (SGNS)",
+                "Training loss",
+            ),
+        ),
+        ("Cost", plots.plot_cost(summaries, out / "cost.png")),
+    ]
+    return [(t, p) for t, p in figs if p is not None]
+
+
+def _unfinished(runs: dict[str, dict[str, Any]]) -> list[str]:
+    lines = []
+    for rid, r in sorted(runs.items()):
+        if r["status"] != "finished":
+            end = r.get("end", {})
+            why = end.get("error") or end.get("reason") or "still running or killed"
+            lines.append(f"{rid}: {r['status']} after {len(r['epochs'])} epoch(s) ({why})")
+    return lines
+
+
+def write_report(out: Path, meta: dict[str, Any], runs: dict[str, dict[str, Any]]) -> list[Path]:
+    """Write ``out/report.md``, ``out/report.html`` and the PNGs; return their paths."""
+    out = Path(out)
+    samplers, metrics = list(meta["samplers"]), list(meta["metrics"])
+    summaries = summarise(runs, samplers, metrics)
+    head, rows = _table(summaries, metrics)
+    figs = _figures(out, runs, samplers, metrics, summaries)
+    n_done = sum(r["status"] == "finished" for r in runs.values())
+    n_all = len(samplers) * len(meta["seeds"])
+    status = f"{n_done} of {n_all} runs finished."
+    if meta.get("stopped"):
+        status += (
+            f" The study stopped early: {meta['stopped']}. Run the same command again to finish it."
+        )
+    unfinished = _unfinished(runs)
+    rerun = {
+        k: meta.get(k)
+        for k in (
+            "family",
+            "samplers",
+            "seeds",
+            "epochs",
+            "settings",
+            "time_budget",
+            "versions",
+            "first_started",
+            "started",
+        )
+    }
+    title = f"negkit compare {meta['family']}: sampler study"
+    caption = (
+        "Final metrics after the last epoch, mean ± std over the finished seeds "
+        "(best mean in bold). Train time excludes evaluation."
+    )
+
+    md = [
+        f"# {title}",
+        "",
+        status,
+        "",
+        caption,
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
+    md += ["| " + " | ".join(r) + " |" for r in rows]
+    if unfinished:
+        md += ["", "## Runs that did not finish", ""] + [f"* {u}" for u in unfinished]
+    md += ["", "## Figures", ""]
+    for t, p in figs:
+        md += [f"### {t}", "", f"![{t}]({p.name})", ""]
+    md += [
+        "## Rerun",
+        "",
+        "```",
+        meta.get("command", ""),
+        "```",
+        "",
+        "```json",
+        json.dumps(rerun, indent=2),
+        "```",
+        "",
+        "Per-epoch records: `metrics.jsonl` (one JSON object a line).",
+    ]
+    (out / "report.md").write_text("\n".join(md) + "\n", encoding="utf-8")
+
+    esc = html.escape
+    h = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{esc(title)}</title>",
+        "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
+        "table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
+        "td:first-child,th:first-child{text-align:left}img{max-width:100%}"
+        "pre{background:#f4f4f4;padding:8px;overflow-x:auto}</style></head><body>",
+        f"<h1>{esc(title)}</h1>",
+        f"<p>{esc(status)}</p>",
+        f"<p>{esc(caption)}</p>",
+        "<table><tr>",
+    ]
+    h += [f"<th>{esc(c)}</th>" for c in head] + ["</tr>"]
+    for r in rows:
+        cells = []
+        for c in r:
+            bold = c.startswith("**")
+            c = esc(c.strip("*"))
+            cells.append(f"<td><b>{c}</b></td>" if bold else f"<td>{c}</td>")
+        h.append("<tr>" + "".join(cells) + "</tr>")
+    h.append("</table>")
+    if unfinished:
+        h += (
+            ["<h2>Runs that did not finish</h2><ul>"]
+            + [f"<li>{esc(u)}</li>" for u in unfinished]
+            + ["</ul>"]
+        )
+    h.append("<h2>Figures</h2>")
+    for t, p in figs:
+        h.append(f"<h3>{esc(t)}</h3><img src='{esc(p.name)}' alt='{esc(t)}'>")
+    h += [
+        "<h2>Rerun</h2>",
+        f"<pre>{esc(meta.get('command', ''))}</pre>",
+        f"<pre>{esc(json.dumps(rerun, indent=2))}</pre>",
+        "<p>Per-epoch records: <code>metrics.jsonl</code>.</p></body></html>",
+    ]
+    (out / "report.html").write_text("\n".join(h) + "\n", encoding="utf-8")
+    return [out / "report.md", out / "report.html"] + [p for _, p in figs]

@@ -1,0 +1,249 @@
+"""Run a sampler study: one model per (sampler, seed), identical settings, evaluated every epoch.
+
+Runs go seed by seed (every sampler for the first seed, then the next seed), so
+that a study cut short still compares all samplers.  Every epoch is appended to
+``DIR/metrics.jsonl`` and flushed at once.  Ctrl-C or the time budget stops the
+study after the current epoch; what finished is kept and the report is still
+written from it.  Run again with the same ``DIR`` and finished runs are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import sys
+import time
+import traceback
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from negkit.study.family import Family, StopRun
+from negkit.study.log import MetricsLog, read_records, run_id, runs_from_records
+from negkit.study.spec import parse_spec
+
+log = logging.getLogger(__name__)
+
+STUDY_FILE = "study.json"
+METRICS_FILE = "metrics.jsonl"
+
+
+@dataclass
+class StudyResult:
+    out: Path
+    runs: dict[str, dict[str, Any]]
+    #: "" when every run finished; else why the study stopped early.
+    stopped: str = ""
+    report_files: list[Path] = field(default_factory=list)
+
+    @property
+    def interrupted(self) -> bool:
+        return bool(self.stopped)
+
+
+def versions() -> dict[str, str]:
+    """Versions needed to rerun: Python, negkit and the numeric stack."""
+    import numba
+    import numpy
+
+    from negkit._version import __version__
+
+    v = {
+        "negkit": __version__,
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "numba": numba.__version__,
+        "platform": platform.platform(),
+    }
+    if "torch" in sys.modules:
+        v["torch"] = sys.modules["torch"].__version__
+    return v
+
+
+def _check_samplers(samplers: Sequence[str]) -> list[str]:
+    from negkit import samplers as ns
+
+    if not samplers:
+        raise ValueError("no samplers given")
+    names = []
+    for s in samplers:
+        name, params = parse_spec(s)
+        try:  # unknown names and parameters fail here, before any training
+            ns.get(name, **params)
+        except TypeError as e:
+            raise ValueError(str(e)) from None
+        names.append(s.strip().lower())
+    if len(set(names)) != len(names):
+        raise ValueError(f"a sampler is listed twice: {', '.join(samplers)}")
+    return names
+
+
+def _check_seeds(seeds: Sequence[int]) -> list[int]:
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("no seeds given")
+    if any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct non-negative integers, got {seeds}")
+    return seeds
+
+
+def _write_study_file(out: Path, meta: dict[str, Any], resume: bool) -> None:
+    path = out / STUDY_FILE
+    if path.exists() and resume:
+        old = json.loads(path.read_text(encoding="utf-8"))
+        for key in ("family", "epochs", "settings"):
+            if old.get(key) != meta[key]:
+                raise ValueError(
+                    f"{out} holds a study with different {key} "
+                    f"({old.get(key)!r}, now {meta[key]!r}): "
+                    "use another --out, or --fresh to start over"
+                )
+        meta["first_started"] = old.get("first_started", old.get("started"))
+    else:
+        meta["first_started"] = meta["started"]
+    path.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+
+def run_study(
+    family: Family,
+    samplers: Sequence[str],
+    seeds: Sequence[int],
+    epochs: int,
+    out: str | Path,
+    *,
+    time_budget: float | None = None,
+    resume: bool = True,
+    command: str | None = None,
+    progress: bool = True,
+    report: bool = True,
+) -> StudyResult:
+    """Train and evaluate every (sampler, seed); write ``metrics.jsonl`` and the report.
+
+    time_budget : seconds for the whole study; checked after every epoch, so a
+        run can overshoot it by one epoch.  The run in progress is then dropped
+        (kept in the log as ``interrupted``) and no further run starts.
+    resume : skip runs that ``out/metrics.jsonl`` records as finished; with
+        False, an existing log is moved aside to ``metrics.jsonl.old``.
+    """
+    samplers = _check_samplers(samplers)
+    seeds = _check_seeds(seeds)
+    if isinstance(epochs, bool) or int(epochs) < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs}")
+    if time_budget is not None and time_budget <= 0:
+        raise ValueError(f"time budget must be positive, got {time_budget}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    metrics_path = out / METRICS_FILE
+    if not resume and metrics_path.exists():
+        metrics_path.replace(out / (METRICS_FILE + ".old"))
+    meta = {
+        "family": family.name,
+        "epochs": int(epochs),
+        "settings": family.settings(),
+        "samplers": samplers,
+        "seeds": seeds,
+        "time_budget": time_budget,
+        "command": command or " ".join(sys.argv),
+        "versions": versions(),
+        "metrics": family.metric_names(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    _write_study_file(out, meta, resume)
+
+    done = {
+        r
+        for r, v in runs_from_records(read_records(metrics_path)).items()
+        if v["status"] == "finished"
+    }
+    todo = [(s, seed) for seed in seeds for s in samplers if run_id(s, seed) not in done]
+    for s, seed in [(s, seed) for seed in seeds for s in samplers if run_id(s, seed) in done]:
+        log.info("skipping %s: finished in an earlier invocation", run_id(s, seed))
+
+    stopped = ""
+    t0 = time.perf_counter()
+    if todo:
+        family.prepare()
+    bar = _progress(len(todo) * int(epochs), progress)
+    with MetricsLog(metrics_path) as mlog:
+        for sampler, seed in todo:
+            if time_budget is not None and time.perf_counter() - t0 >= time_budget:
+                stopped = f"time budget of {time_budget:g} s reached"
+                break
+            stopped = _one_run(family, sampler, seed, int(epochs), mlog, bar, t0, time_budget)
+            if stopped:
+                break
+    if bar is not None:
+        bar.close()
+    if stopped:
+        log.warning("study stopped early: %s; finished runs are kept in %s", stopped, metrics_path)
+    runs = runs_from_records(read_records(metrics_path))
+    wanted = {run_id(s, seed) for seed in seeds for s in samplers}
+    runs = {k: v for k, v in runs.items() if k in wanted}
+    result = StudyResult(out=out, runs=runs, stopped=stopped)
+    if report:
+        from negkit.study.report import write_report
+
+        meta["stopped"] = stopped
+        result.report_files = write_report(out, meta, runs)
+    return result
+
+
+def _progress(total: int, enabled: bool):
+    if not enabled or total == 0:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="compare", unit="epoch", dynamic_ncols=True)
+
+
+def _one_run(family, sampler, seed, epochs, mlog, bar, t0, time_budget) -> str:
+    """Train one run; return why the study must stop ("" to go on)."""
+    rid = run_id(sampler, seed)
+    attempt = uuid.uuid4().hex[:12]
+    base = {"run": rid, "sampler": sampler, "seed": seed, "attempt": attempt}
+    mlog.write({"type": "run_start", **base, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+    if bar is not None:
+        bar.set_postfix_str(rid)
+    start = time.perf_counter()
+    n_epochs = 0
+
+    def on_epoch(record: dict[str, Any]) -> None:
+        nonlocal n_epochs
+        n_epochs += 1
+        mlog.write({"type": "epoch", **base, **record, "wall_seconds": time.perf_counter() - start})
+        if bar is not None:
+            primary = next(iter(record.get("metrics", {}).items()), None)
+            bar.set_postfix_str(rid + (f" {primary[0]}={primary[1]:.3f}" if primary else ""))
+            bar.update(1)
+        if time_budget is not None and time.perf_counter() - t0 >= time_budget:
+            raise StopRun(f"time budget of {time_budget:g} s reached")
+
+    status, why, error = "finished", "", None
+    try:
+        family.train(sampler, seed, epochs, on_epoch)
+    except StopRun as e:
+        status, why = "interrupted", str(e) or "stopped"
+    except KeyboardInterrupt:
+        status, why = "interrupted", "interrupted by the user (Ctrl-C)"
+    except Exception as e:  # a broken sampler must not kill an unattended study
+        status, error = "failed", f"{type(e).__name__}: {e}"
+        log.error("run %s failed:\n%s", rid, traceback.format_exc())
+    if status == "finished" and n_epochs < epochs:
+        status, error = "failed", f"the trainer reported {n_epochs} of {epochs} epochs"
+    mlog.write(
+        {
+            "type": "run_end",
+            **base,
+            "status": status,
+            "epochs_done": n_epochs,
+            "wall_seconds": time.perf_counter() - start,
+            "error": error,
+            "reason": why,
+        }
+    )
+    if bar is not None and status != "finished":
+        bar.update(epochs - n_epochs)
+    return why
