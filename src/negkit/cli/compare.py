@@ -126,7 +126,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "compare",
         help="compare negative samplers: train, evaluate every epoch, report",
-        description=__doc__.split("\n\n")[0],
+        description=__doc__.split("\n\n")[0].split(": ", 1)[1],
     )
     fam = p.add_subparsers(dest="family", metavar="FAMILY")
     fam.required = True
@@ -162,7 +162,8 @@ def register(subparsers: Any) -> None:
             help=f"{what} (when available)",
             description=f"Sampler study for the {what} family.",
         )
-        q.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+        q.add_argument("--data", metavar="PATH", help="data set folder or file")
+        add_study_args(q, samplers=DEFAULT_SAMPLERS, epochs=5, seeds=3, out=None)
         q.set_defaults(func=_not_available)
 
 

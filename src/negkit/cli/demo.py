@@ -1,0 +1,96 @@
+"""``negkit demo``: a small sampler study on data shipped with negkit, offline.
+
+Trains skip-gram word2vec on the shipped demo corpus (about 1.9M tokens of
+public-domain and CC BY English, see ``negkit/_resources/SOURCES.md``) once per
+sampler (uniform, unigram^0.75, adaptive), evaluates on WordSim-353, SimLex-999
+and the Google analogies after every epoch, and writes the report.  A few
+minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from negkit.cli.compare import _positive_int, add_study_args, add_word2vec_args
+
+DEMO_SAMPLERS = "uniform,unigram,adaptive"
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "demo",
+        help="run a small sampler study on shipped data and write its report (offline)",
+        description=__doc__.split("\n\n")[0].split(": ", 1)[1],
+    )
+    add_study_args(p, samplers=DEMO_SAMPLERS, epochs=3, seeds=1, out="negkit-demo")
+    add_word2vec_args(p)
+    p.add_argument(
+        "--max-lines",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="train on the first N lines of the demo corpus only (a quicker try)",
+    )
+    p.set_defaults(func=run)
+
+
+def demo_command(args: argparse.Namespace) -> str:
+    import shlex
+
+    parts = [
+        "negkit",
+        "demo",
+        "--samplers",
+        args.samplers,
+        "--epochs",
+        str(args.epochs),
+        "--seeds",
+        str(args.seeds),
+        "--out",
+        str(args.out),
+    ]
+    if args.time_budget:
+        parts += ["--time-budget", f"{args.time_budget:g}"]
+    if args.max_lines:
+        parts += ["--max-lines", str(args.max_lines)]
+    for opt in (
+        "dim",
+        "window",
+        "negative",
+        "min_count",
+        "sample",
+        "lr",
+        "workers",
+        "analogy_restrict",
+    ):
+        parts += ["--" + opt.replace("_", "-"), f"{getattr(args, opt):g}"]
+    return shlex.join(parts)
+
+
+def run(args: argparse.Namespace) -> int:
+    from negkit.cli.compare import finish
+    from negkit.study import resources
+    from negkit.study.word2vec_family import Word2VecFamily
+
+    if not 0 <= args.sample < 1:
+        raise ValueError(f"--sample must lie in [0, 1), got {args.sample}")
+    family = Word2VecFamily(
+        corpus=resources.demo_corpus(),
+        similarity=resources.similarity_sets(),
+        analogy=resources.analogy_set(),
+        dim=args.dim,
+        window=args.window,
+        negative=args.negative,
+        min_count=args.min_count,
+        sample=args.sample,
+        lr=args.lr,
+        workers=args.workers,
+        analogy_restrict=args.analogy_restrict,
+        max_lines=args.max_lines,
+    )
+    print(
+        f"negkit demo: {args.samplers} x {args.seeds} seed(s) x {args.epochs} epoch(s) "
+        f"on the shipped corpus; writing to {args.out}/"
+    )
+    return finish(args, family, demo_command(args))
