@@ -95,6 +95,8 @@ def download(
             with urllib.request.urlopen(req, timeout=timeout) as r, os.fdopen(fd, "wb") as f:
                 fd = -1
                 shutil.copyfileobj(r, f, _CHUNK)
+        except urllib.error.HTTPError as e:
+            raise FetchError(f"cannot download {url}: HTTP {e.code} {e.reason}") from None
         except (urllib.error.URLError, OSError) as e:
             reason = getattr(e, "reason", e)
             raise FetchError(
