@@ -1,0 +1,196 @@
+"""One entry point for graph embeddings: :func:`run` (DeepWalk, node2vec, LINE).
+
+DeepWalk (Perozzi et al. 2014) and node2vec (Grover & Leskovec 2016) stream the
+walk chunks of :class:`negkit.graph.walks.RandomWalks` into the skip-gram engine
+of :class:`negkit.Word2Vec` through ``train_arrays`` (node index = vocabulary
+index; walks are never turned into strings).  LINE (Tang et al. 2015) runs its
+own kernel, :class:`negkit.graph.line.LINE`.  Every method takes its noise
+distribution from :mod:`negkit.samplers`.
+
+>>> from negkit.graph.embed import GraphEmbedSettings, run
+>>> res = run(graph, GraphEmbedSettings(method="node2vec", p=0.25, q=4), sampler="degree", seed=0)
+>>> res.vectors.shape, res.timings  # (n_nodes, dim), {"walk_s", "train_s", "total_s"}
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from negkit.graph.adjacency import as_adjacency
+from negkit.graph.line import LINE, line_embeddings
+from negkit.graph.walks import RandomWalks
+
+log = logging.getLogger(__name__)
+
+METHODS = ("deepwalk", "node2vec", "line")
+
+
+@dataclass
+class GraphEmbedSettings:
+    """Settings of one graph-embedding run (defaults: DeepWalk's / node2vec's papers).
+
+    epochs : skip-gram passes over freshly drawn walks (walk methods), or passes
+        over the edge entries (LINE; ``None`` means 1 for walks and 20 for LINE).
+    order : LINE's proximity order: 1, 2 or ``"both"`` (concatenated halves).
+    sample : skip-gram down-sampling threshold of frequent nodes (0 = off).
+    lr : starting learning rate (0.025).
+    """
+
+    method: str = "deepwalk"
+    dim: int = 128
+    walk_length: int = 80
+    num_walks: int = 10
+    window: int = 10
+    p: float = 1.0
+    q: float = 1.0
+    epochs: int | None = None
+    negative: int = 5
+    workers: int = 1
+    lr: float = 0.025
+    sample: float = 1e-3
+    order: int | str = 2
+    chunk_walks: int = 2048
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def check(self) -> GraphEmbedSettings:
+        if self.method not in METHODS:
+            raise ValueError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
+        if self.method == "deepwalk" and (self.p != 1.0 or self.q != 1.0):
+            raise ValueError("deepwalk walks are first order: use method='node2vec' for p, q != 1")
+        for name in ("dim", "walk_length", "num_walks", "window", "negative", "workers"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        if self.epochs is not None and (not isinstance(self.epochs, (int, np.integer))
+                                        or self.epochs < 1):
+            raise ValueError(f"epochs must be a positive integer, got {self.epochs!r}")
+        return self
+
+
+@dataclass
+class GraphEmbedResult:
+    """Vectors (row i = node i), the graph's original node ids (or None) and timings in seconds."""
+
+    vectors: np.ndarray
+    node_ids: np.ndarray | None
+    timings: dict[str, float]
+    settings: dict[str, Any]
+
+
+class _TimedWalks:
+    """Re-iterable wrapper that adds the time spent drawing walks to ``seconds``."""
+
+    def __init__(self, walks: RandomWalks) -> None:
+        self.walks = walks
+        self.seconds = 0.0
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        it = iter(self.walks)
+        while True:
+            t0 = time.perf_counter()
+            try:
+                chunk = next(it)
+            except StopIteration:
+                self.seconds += time.perf_counter() - t0
+                return
+            self.seconds += time.perf_counter() - t0
+            yield chunk
+
+
+def load_graph(spec: Any):
+    """A :class:`negkit.data.graphs.Graph` from a data-set name, a file path or a Graph.
+
+    Files: ``.mat`` (network/group), ``.npz`` (Planetoid), ``.adjlist``; anything
+    else is read as an edge list ``src dst [weight]`` (weighted when a third column exists).
+    """
+    if not isinstance(spec, (str, Path)):
+        return spec
+    from negkit.data import graphs as g
+    from negkit.data import registry
+
+    path = Path(spec)
+    if not path.exists():
+        if str(spec).lower() in [n.lower() for n in registry.names()] or "/" not in str(spec):
+            return registry.load(str(spec))
+        raise FileNotFoundError(f"graph file {spec} does not exist")
+    suffix = path.suffix.lower()
+    if suffix == ".mat":
+        return g.read_mat(path)
+    if suffix == ".npz":
+        return g.read_planetoid_npz(path)
+    if suffix == ".adjlist":
+        return g.read_adjlist(path)
+    return g.read_edgelist(path, weighted=_has_third_column(path))
+
+
+def _has_third_column(path: Path) -> bool:
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            parts = line.split("#", 1)[0].replace(",", " ").split()
+            if parts:
+                return len(parts) >= 3
+    return False
+
+
+def run(graph: Any, settings: GraphEmbedSettings | None = None, *, sampler: Any = "degree",
+        seed: int | None = 0,
+        on_epoch: Callable[[int, np.ndarray], Any] | None = None) -> GraphEmbedResult:
+    """Embed ``graph`` (name, path, Graph or sparse matrix) as ``settings`` say.
+
+    sampler : noise distribution, a name or a :class:`negkit.samplers.Sampler`.
+    on_epoch : ``on_epoch(epoch, vectors)`` after every epoch (the live vectors).
+    """
+    settings = (settings or GraphEmbedSettings()).check()
+    t_start = time.perf_counter()
+    g = load_graph(graph)
+    adj = as_adjacency(g)
+    node_ids = getattr(g, "node_ids", None)
+    if settings.method == "line":
+        vectors = _run_line(adj, settings, sampler, seed, on_epoch)
+        walk_s = 0.0
+    else:
+        vectors, walk_s = _run_walks(adj, settings, sampler, seed, on_epoch)
+    total = time.perf_counter() - t_start
+    timings = {"walk_s": walk_s, "train_s": total - walk_s, "total_s": total}
+    log.info("%s: %d nodes embedded in %.1f s (walks %.1f s)", settings.method, adj.n_nodes, total,
+             walk_s)
+    return GraphEmbedResult(np.asarray(vectors), node_ids, timings, asdict(settings))
+
+
+def _run_line(adj, s: GraphEmbedSettings, sampler: Any, seed, on_epoch) -> np.ndarray:
+    kw = dict(negative=s.negative, sampler=sampler, epochs=s.epochs or 20, lr=s.lr,
+              workers=s.workers, seed=seed, **s.extra)
+    if s.order in ("both", "1+2"):
+        if on_epoch is not None:
+            log.warning("on_epoch is not called for LINE with order='both'")
+        return line_embeddings(adj, s.dim, order="both", **kw)
+    model = LINE(s.dim, order=int(s.order), **kw)
+    cb = (lambda e, m: on_epoch(e, m.embeddings_)) if on_epoch is not None else None
+    return model.fit(adj, on_epoch=cb).embeddings_
+
+
+def _run_walks(
+    adj, s: GraphEmbedSettings, sampler: Any, seed, on_epoch
+) -> tuple[np.ndarray, float]:
+    from negkit.word2vec import Word2Vec
+
+    walks = RandomWalks(adj, walk_length=s.walk_length, num_walks=s.num_walks, p=s.p, q=s.q,
+                        workers=s.workers, chunk_walks=s.chunk_walks, seed=seed)
+    timed = _TimedWalks(walks)
+    epochs = s.epochs or 1
+    model = Word2Vec(vector_size=s.dim, window=s.window, negative=s.negative, sg=1,
+                     sampler=sampler, sample=s.sample, alpha=s.lr, workers=s.workers, seed=seed,
+                     min_count=1, epochs=epochs, **s.extra)
+    model.build_vocab_from_freq(walks.expected_counts())
+    callbacks = {}
+    if on_epoch is not None:
+        callbacks["on_epoch"] = lambda e, m: on_epoch(e, m.wv.vectors)
+    model.train_arrays(timed, epochs=epochs, total_words=walks.max_tokens, **callbacks)
+    return model.wv.vectors, timed.seconds

@@ -1,0 +1,76 @@
+"""Node vectors in word2vec text format: a ``n dim`` header, then ``id v1 ... vdim`` a line."""
+
+from __future__ import annotations
+
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+
+
+def node_keys(n: int, node_ids: np.ndarray | None) -> list[str]:
+    """The key of every row: the graph's original node id, else the row index."""
+    if node_ids is None:
+        return [str(i) for i in range(n)]
+    if len(node_ids) != n:
+        raise ValueError(f"{len(node_ids)} node ids for {n} rows")
+    return [str(x) for x in node_ids]
+
+
+def save_vectors(path: str | PathLike, vectors: np.ndarray, keys: list[str]) -> None:
+    """Write word2vec text format (``%.6g`` values), atomically."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.ndim != 2 or vectors.shape[0] != len(keys):
+        raise ValueError(f"{len(keys)} keys for vectors of shape {vectors.shape}")
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(f"{vectors.shape[0]} {vectors.shape[1]}\n")
+        for key, row in zip(keys, vectors):
+            if any(c.isspace() for c in key):
+                raise ValueError(f"node id {key!r} contains whitespace")
+            f.write(key + " " + " ".join(f"{x:.6g}" for x in row) + "\n")
+    tmp.replace(path)
+
+
+def load_vectors(path: str | PathLike) -> tuple[list[str], np.ndarray]:
+    """Read word2vec text format; errors name the file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"vector file {path} does not exist")
+    with open(path, encoding="utf-8") as f:
+        head = f.readline().split()
+        if len(head) != 2 or not all(h.isdigit() for h in head):
+            got = " ".join(head)
+            raise ValueError(f"{path}, line 1: expected a 'count dim' header, got {got!r}")
+        n, dim = int(head[0]), int(head[1])
+        keys: list[str] = []
+        out = np.empty((n, dim), dtype=np.float32)
+        for lineno, line in enumerate(f, start=2):
+            parts = line.split()
+            if not parts:
+                continue
+            if len(keys) >= n:
+                raise ValueError(f"{path}, line {lineno}: more than the {n} vectors in the header")
+            if len(parts) != dim + 1:
+                raise ValueError(f"{path}, line {lineno}: expected a key and {dim} values, "
+                                 f"got {len(parts)} fields")
+            try:
+                out[len(keys)] = [float(x) for x in parts[1:]]
+            except ValueError:
+                raise ValueError(f"{path}, line {lineno}: a value is not a number") from None
+            keys.append(parts[0])
+    if len(keys) != n:
+        raise ValueError(f"{path}: the header announces {n} vectors but the file has {len(keys)}")
+    return keys, out
+
+
+def align(keys: list[str], vectors: np.ndarray, n: int,
+          node_ids: np.ndarray | None) -> np.ndarray:
+    """Rows of ``vectors`` in graph order; every node of the graph must have a vector."""
+    index = {k: i for i, k in enumerate(keys)}
+    want = node_keys(n, node_ids)
+    missing = [k for k in want if k not in index]
+    if missing:
+        raise ValueError(f"{len(missing)} graph nodes have no vector (first: {missing[0]!r})")
+    return vectors[[index[k] for k in want]]
