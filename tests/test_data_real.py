@@ -1,0 +1,82 @@
+"""The real data sets in ``$NEGKIT_DATA`` (../shared/data): counts from issue 2 and MANIFEST.md."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from negkit.cli import main
+from negkit.data import registry
+
+EXPECTED = {
+    "gowalla": {"users": 29_858, "items": 40_981, "train": 810_128, "test": 217_242},
+    "blogcatalog": {"nodes": 10_312, "edges": 333_983, "labels": 39},
+    "cora": {"nodes": 2_708, "edges": 5_278, "labels": 7},
+    "ml-100k": {"users": 943, "items": 1_682, "ratings": 100_000},
+    "ml-1m_lightgcnpp": {
+        "users": 6_039,
+        "items": 3_628,
+        "train": 590_733,
+        "valid": 80_897,
+        "test": 164_848,
+    },  # fmt: skip
+    "pubmed": {"nodes": 19_717, "edges": 44_324, "labels": 3},
+    "citeseer": {"nodes": 3_327, "edges": 4_552, "labels": 6},
+    "ppi": {"nodes": 3_890, "edges": 37_845, "self_loops": 894, "labels": 50},
+    "wikipedia_pos": {"nodes": 4_777, "edges": 92_295, "self_loops": 222, "labels": 40},
+    "simlex999": {"pairs": 999},
+    "google_analogy": {"sections": 14, "questions": 19_544},
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_info_counts(real_data, name, capsys):
+    assert main(["-q", "data", "info", name]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert {k: got[k] for k in EXPECTED[name]} == EXPECTED[name]
+
+
+def test_corpus_tokens(real_data):
+    got = registry.info("corpus")
+    assert got["tokens"] == 5_313_608 and got["vocab"] == 93_407
+
+
+@pytest.mark.parametrize("name,test", [("yelp2018", 324_147), ("amazon-book", 603_378)])
+def test_partial_lightgcn_sets_say_train_is_missing(real_data, name, test):
+    got = registry.info(name)
+    assert got["test"] == test and got["missing"] == ["train.txt"]
+    with pytest.raises(FileNotFoundError, match=f"negkit data fetch {name}"):
+        registry.load(name)
+
+
+def test_gowalla_split_is_disjoint(real_data):
+    d = registry.load("gowalla")
+    assert d.train.multiply(d.test).nnz == 0
+    assert np.all(np.diff(d.train.indptr) > 0)  # every user has training items
+
+
+def test_movielens_leave_one_out(real_data):
+    d = registry.load("ml-100k", split="loo", seed=0)
+    assert d.counts() == {
+        "users": 943,
+        "items": 1682,
+        "train": 100_000 - 2 * 943,
+        "valid": 943,
+        "test": 943,
+    }  # every user has >= 20 ratings
+    np.testing.assert_array_equal(np.diff(d.test.indptr), 1)
+    assert d.user_ids[0] == 1 and d.item_ids[-1] == 1682
+
+
+def test_planetoid_split_and_features(real_data):
+    g = registry.load("cora")
+    assert [len(g.split[k]) for k in ("train", "val", "test")] == [140, 500, 1000]
+    assert g.features.shape == (2708, 1433)
+    np.testing.assert_array_equal(np.asarray(g.labels.sum(axis=1)).ravel(), 1)
+
+
+def test_word_eval_paths(real_data):
+    assert registry.load("wordsim353").name == "EN-WS-353-ALL.txt"
+    assert registry.info("wordsim353") == {"pairs": 353}
