@@ -85,10 +85,11 @@ class GraphEmbedResult:
 
 
 class _TimedWalks:
-    """Re-iterable wrapper that adds the time spent drawing walks to ``seconds``."""
+    """Re-iterable walks in vocabulary ids; adds the time spent drawing walks to ``seconds``."""
 
-    def __init__(self, walks: RandomWalks) -> None:
+    def __init__(self, walks: RandomWalks, to_vocab: np.ndarray) -> None:
         self.walks = walks
+        self.to_vocab = to_vocab
         self.seconds = 0.0
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -96,12 +97,13 @@ class _TimedWalks:
         while True:
             t0 = time.perf_counter()
             try:
-                chunk = next(it)
+                tokens, offsets = next(it)
             except StopIteration:
                 self.seconds += time.perf_counter() - t0
                 return
+            tokens = self.to_vocab[tokens]
             self.seconds += time.perf_counter() - t0
-            yield chunk
+            yield tokens, offsets
 
 
 def load_graph(spec: Any):
@@ -183,14 +185,21 @@ def _run_walks(
 
     walks = RandomWalks(adj, walk_length=s.walk_length, num_walks=s.num_walks, p=s.p, q=s.q,
                         workers=s.workers, chunk_walks=s.chunk_walks, seed=seed)
-    timed = _TimedWalks(walks)
     epochs = s.epochs or 1
-    model = Word2Vec(vector_size=s.dim, window=s.window, negative=s.negative, sg=1,
-                     sampler=sampler, sample=s.sample, alpha=s.lr, workers=s.workers, seed=seed,
-                     min_count=1, epochs=epochs, **s.extra)
-    model.build_vocab_from_freq(walks.expected_counts())
-    callbacks = {}
+    n = adj.n_nodes
+    callbacks = ()
     if on_epoch is not None:
-        callbacks["on_epoch"] = lambda e, m: on_epoch(e, m.wv.vectors)
-    model.train_arrays(timed, epochs=epochs, total_words=walks.max_tokens, **callbacks)
-    return model.wv.vectors, timed.seconds
+        callbacks = (lambda m, rec: on_epoch(int(rec.get("epoch", 0)) - 1, m.wv.vectors[to_vocab]),)
+    model = Word2Vec(vector_size=s.dim, window=s.window, negative=s.negative, sg=1,
+                     sampler=sampler, sample=s.sample, alpha=s.lr, workers=s.workers,
+                     seed=0 if seed is None else seed, min_count=1, epochs=epochs,
+                     callbacks=callbacks, progress=False, **s.extra)
+    # the vocabulary is sorted by count: map node ids to vocabulary ids chunk by chunk
+    model.build_vocab_from_freq(([str(i) for i in range(n)], walks.expected_counts()))
+    keys = model.wv.index_to_key
+    to_vocab = np.empty(n, dtype=np.int32)
+    node_of = np.array([int(k) for k in keys], dtype=np.int64)
+    to_vocab[node_of] = np.arange(len(keys), dtype=np.int32)
+    timed = _TimedWalks(walks, to_vocab)
+    model.train_arrays(timed, epochs=epochs, total_words=walks.max_tokens)
+    return model.wv.vectors[to_vocab], timed.seconds
