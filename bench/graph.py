@@ -96,7 +96,7 @@ def child(args) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--graph", default="blogcatalog")
-    ap.add_argument("--pq", action="append", default=None, 
+    ap.add_argument("--pq", action="append", default=None,
                     help="p,q (repeatable; default 1,1 and 0.25,4)")
     ap.add_argument("--sides", default="pecanpy,negkit")
     ap.add_argument("--workers", type=int, default=2)
@@ -124,7 +124,8 @@ def main() -> None:
             rows.append(json.loads(line[-1][7:]))
             r = rows[-1]
             print(f"{side:8s} p={p:<4g} q={q:<4g} walks {r['walk_s']:6.1f} s  "
-                  f"train {r['train_s']:6.1f} s  total {r['total_s']:6.1f} s  peak {r['peak_gb']:.2f} GB  "
+                  f"train {r['train_s']:6.1f} s  total {r['total_s']:6.1f} s  "
+                  f"peak {r['peak_gb']:.2f} GB  "
                   f"Macro-F1 true-k {r['macro_f1_true_k']:.4f} plain {r['macro_f1_plain']:.4f}  "
                   f"Micro-F1 true-k {r['micro_f1_true_k']:.4f} plain {r['micro_f1_plain']:.4f}",
                   flush=True)
