@@ -1,4 +1,4 @@
-"""Convert the Planetoid pickles (``ind.<name>.*`` of kimiyoung/planetoid, tkipf/gcn) to one ``.npz``.
+"""Convert the Planetoid pickles (``ind.<name>.*``, kimiyoung/planetoid, tkipf/gcn) to ``.npz``.
 
 The originals are Python-2 pickles of scipy CSR matrices, numpy arrays and a
 ``defaultdict`` adjacency.  They are read with a restricted unpickler that can only
