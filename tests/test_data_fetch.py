@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from negkit.data import registry
+from negkit.data.downloads import ChecksumError, FetchError, download, unpack, verify_file
 from negkit.data.errors import DataMissingError
-from negkit.data.fetch import ChecksumError, FetchError, download, unpack, verify_file
 from negkit.data.paths import data_home
 from negkit.data.registry import Dataset, Remote
 

@@ -3,7 +3,8 @@
 * :mod:`negkit.data.interactions` — implicit feedback (LightGCN splits, MovieLens, CSV) and splits;
 * :mod:`negkit.data.graphs` — edge / adjacency lists, MATLAB ``.mat``, Planetoid ``.npz``;
 * :mod:`negkit.data.text` / :mod:`negkit.data.word_eval` — corpora and word-evaluation sets;
-* :mod:`negkit.data.registry` — the known data sets, ``load(name)``, ``fetch(name)``;
+* :mod:`negkit.data.registry` — the known data sets: ``load``, ``info``, ``fetch``;
+* :mod:`negkit.data.downloads` — verified atomic downloads and unpacking;
 * :mod:`negkit.data.paths` — ``data_home()`` (``$NEGKIT_DATA`` or a user cache folder).
 
 Names are re-exported lazily, so ``import negkit.data`` reads no file and imports no reader.
@@ -13,7 +14,10 @@ from __future__ import annotations
 
 import importlib
 
-_MODULES = ("errors", "paths", "registry", "fetch", "interactions", "graphs", "text", "word_eval")
+_MODULES = (
+    "registry", "paths", "errors", "downloads", "interactions", "graphs", "planetoid", "lines",
+    "text", "word_eval",
+)  # fmt: skip
 
 
 def __getattr__(name: str):

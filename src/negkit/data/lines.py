@@ -17,6 +17,8 @@ from typing import BinaryIO
 
 from negkit.data.errors import DataFormatError
 
+__all__ = ["open_binary", "iter_lines"]
+
 _MAGIC = ((b"\x1f\x8b", gzip.open), (b"BZh", bz2.open), (b"\xfd7zXZ\x00", lzma.open))
 
 

@@ -486,10 +486,10 @@ def fetch(name: str, force: bool = False, timeout: float = 60.0) -> Path:
     """Download a data set into its folder, verify checksums, unpack; returns the folder.
 
     Files already present (and matching their checksum, when one is known) are kept
-    unless ``force``.  Raises :class:`~negkit.data.fetch.FetchError` when offline and
-    :class:`~negkit.data.fetch.ChecksumError` on a mismatch.
+    unless ``force``.  Raises :class:`~negkit.data.downloads.FetchError` when offline and
+    :class:`~negkit.data.downloads.ChecksumError` on a mismatch.
     """
-    from negkit.data.fetch import FetchError, download, unpack, verify_file
+    from negkit.data.downloads import FetchError, download, unpack, verify_file
 
     ds = get(name)
     if not ds.remotes:
@@ -524,7 +524,7 @@ def fetch(name: str, force: bool = False, timeout: float = 60.0) -> Path:
 
 
 def _verified(ds: Dataset, folder: Path) -> bool:
-    from negkit.data.fetch import ChecksumError, verify_file
+    from negkit.data.downloads import ChecksumError, verify_file
 
     try:
         for fname, sha in ds.checksums.items():
