@@ -1,0 +1,112 @@
+"""negkit graph embed / eval / linkpred on tiny files written here, embed.run, vector I/O."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import scipy.io
+import scipy.sparse as sp
+
+from negkit.cli import main
+from negkit.graph.embed import GraphEmbedSettings, run
+from negkit.graph.vectors_io import load_vectors, save_vectors
+
+
+def _two_cliques(n=12):
+    """Two cliques of n/2 nodes joined by one edge; labels = clique."""
+    half = n // 2
+    a = np.zeros((n, n))
+    a[:half, :half] = 1
+    a[half:, half:] = 1
+    np.fill_diagonal(a, 0)
+    a[half - 1, half] = a[half, half - 1] = 1
+    lab = np.zeros((n, 2))
+    lab[:half, 0] = 1
+    lab[half:, 1] = 1
+    return a, lab
+
+
+def test_cli_embed_edge_list_with_string_ids_and_eval(tmp_path, capsys):
+    a, lab = _two_cliques()
+    names = [f"n{i}" for i in range(12)]
+    edges = tmp_path / "g.txt"
+    edges.write_text("# two cliques\n" + "".join(
+        f"{names[u]} {names[v]}\n" for u, v in zip(*np.nonzero(np.triu(a)))))
+    out = tmp_path / "v.txt"
+    assert main(["graph", "embed", "--graph", str(edges), "--method", "deepwalk", "--dim", "8",
+                 "--walk-length", "10", "--num-walks", "5", "--window", "3", "--workers", "2",
+                 "--seed", "0", "--out", str(out)]) == 0
+    assert "wrote 12 vectors of dim 8" in capsys.readouterr().out
+    keys, vecs = load_vectors(out)
+    assert sorted(keys) == sorted(names) and vecs.shape == (12, 8)
+    assert np.all(np.isfinite(vecs)) and np.abs(vecs).sum() > 0
+
+    mat = tmp_path / "g.mat"
+    scipy.io.savemat(mat, {"network": sp.csc_matrix(a), "group": sp.csc_matrix(lab)})
+    for method in ("node2vec", "line"):
+        assert main(["graph", "embed", "--graph", str(mat), "--method", method, "--dim", "8",
+                     "--walk-length", "10", "--num-walks", "4", "--p", "0.5", "--q", "2",
+                     "--epochs", "3", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["graph", "eval", "--graph", str(mat), "--vectors", str(out), "--ratios",
+                 "0.5", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res[0]["ratio"] == 0.5 and 0 <= res[0]["macro_f1_true_k"] <= 1
+
+
+def test_cli_linkpred(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    lab = np.arange(40) < 20
+    a = np.triu(rng.random((40, 40)) < np.where(np.equal.outer(lab, lab), 0.4, 0.03), 1)
+    path = tmp_path / "g.edges"
+    path.write_text("".join(f"{u} {v}\n" for u, v in zip(*np.nonzero(a))))
+    assert main(["graph", "linkpred", "--graph", str(path), "--method", "line", "--dim", "8",
+                 "--epochs", "5", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["task"] == "link_prediction" and 0 <= res["auc"] <= 1 and res["test_edges"] > 0
+
+
+def test_cli_bad_input(tmp_path, capsys):
+    assert main(["graph", "embed", "--graph", str(tmp_path / "none.txt"), "--out",
+                 str(tmp_path / "v.txt")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["graph", "embed", "--graph", "x", "--method", "nope", "--out", "v.txt"])
+    bad = tmp_path / "bad.vec"
+    bad.write_text("2 3\na 1 2 3\nb 1 x 3\n")
+    with pytest.raises(ValueError, match=r"bad.vec, line 3: a value is not a number"):
+        load_vectors(bad)
+    bad.write_text("3 2\na 1 2\n")
+    with pytest.raises(ValueError, match="announces 3 vectors"):
+        load_vectors(bad)
+    a, lab = _two_cliques()
+    mat = tmp_path / "g.mat"
+    scipy.io.savemat(mat, {"network": sp.csc_matrix(a), "group": sp.csc_matrix(lab)})
+    vec = tmp_path / "v.txt"
+    save_vectors(vec, np.ones((11, 2)), [str(i) for i in range(11)])
+    assert main(["graph", "eval", "--graph", str(mat), "--vectors", str(vec)]) == 1
+    assert "no vector" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="first order"):
+        run(sp.csr_matrix(a), GraphEmbedSettings(method="deepwalk", p=0.5))
+    with pytest.raises(ValueError, match="unknown method"):
+        run(sp.csr_matrix(a), GraphEmbedSettings(method="sdne"))
+
+
+def test_run_reports_timings_and_calls_on_epoch():
+    a, lab = _two_cliques(20)
+    seen = []
+    settings = GraphEmbedSettings(method="node2vec", dim=8, walk_length=20, num_walks=20,
+                                  window=3, p=0.5, q=2, epochs=2, sample=0.0)
+    res = run(sp.csr_matrix(a), settings,
+              sampler="uniform", seed=1, on_epoch=lambda e, v: seen.append((e, v.shape)))
+    assert seen == [(0, (20, 8)), (1, (20, 8))]
+    assert set(res.timings) == {"walk_s", "train_s", "total_s"}
+    assert res.timings["total_s"] >= res.timings["walk_s"] > 0
+    # the two cliques end up apart: each node is closer to its own clique
+    v = res.vectors / np.linalg.norm(res.vectors, axis=1, keepdims=True)
+    c = v @ v.T
+    side = lab[:, 0].astype(bool)
+    same = np.equal.outer(side, side)
+    assert c[same].mean() > c[~same].mean() + 0.2
