@@ -215,3 +215,12 @@ def test_split_bad_arguments():
         split_leave_one_out([0, 1], [0])
     with pytest.raises(ValueError, match="no interactions"):
         split_ratio([], [])
+
+
+def test_read_table_ids_switch_to_strings(tmp_path):
+    # integers first, then a name: every id becomes a string; "007" is not the number 7
+    r = read_table(write(tmp_path / "m.tsv", "7\t1\n007\t1\nx9\t2\n"))
+    assert list(r.user_ids) == ["007", "7", "x9"]
+    np.testing.assert_array_equal(r.users, [1, 0, 2])
+    n = read_table(write(tmp_path / "n.tsv", "10\t1\n9\t1\n"))
+    np.testing.assert_array_equal(n.user_ids, [9, 10])  # numeric order, not "10" < "9"

@@ -80,3 +80,11 @@ def test_planetoid_split_and_features(real_data):
 def test_word_eval_paths(real_data):
     assert registry.load("wordsim353").name == "EN-WS-353-ALL.txt"
     assert registry.info("wordsim353") == {"pairs": 353}
+
+
+def test_movielens_grouplens_split(real_data):
+    d = registry.load("ml-100k", split="u1")
+    assert d.counts() == {"users": 943, "items": 1682, "train": 80_000, "test": 20_000}
+    assert d.train.multiply(d.test).nnz == 0
+    with pytest.raises(ValueError, match="split must be"):
+        registry.load("ml-100k", split="u9")

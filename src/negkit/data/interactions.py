@@ -271,13 +271,40 @@ def _looks_like_header(fields: list[str]) -> bool:
     return all(f.strip().lower() in _ID_HEADERS for f in fields[:2])
 
 
-def _reindex(raw: list[str]) -> tuple[np.ndarray, np.ndarray]:
+class _IdColumn:
+    """Ids of one column: packed int64 while every id is an integer, else strings."""
+
+    def __init__(self) -> None:
+        self.ints: array | None = array("q")
+        self.strs: list[str] = []
+
+    def append(self, token: str) -> None:
+        if self.ints is not None and token[:1] == "0" and len(token) > 1:
+            self._to_strings()  # "007" is a name, not the number 7
+        if self.ints is not None:
+            try:
+                self.ints.append(int(token))
+                return
+            except (ValueError, OverflowError):
+                self._to_strings()
+        self.strs.append(token)
+
+    def _to_strings(self) -> None:
+        self.strs = [str(v) for v in self.ints]
+        self.ints = None
+
+    def __len__(self) -> int:
+        return len(self.ints) if self.ints is not None else len(self.strs)
+
+    def values(self) -> np.ndarray:
+        if self.ints is not None:
+            return np.frombuffer(self.ints, np.int64)
+        return np.array(self.strs, dtype=str)
+
+
+def _reindex(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """0-based codes and sorted original ids (numeric order when every id is an integer)."""
-    try:
-        vals = np.array([int(x) for x in raw], dtype=np.int64)
-    except ValueError:
-        vals = np.array(raw, dtype=object).astype(str)
-    ids, codes = np.unique(vals, return_inverse=True)
+    ids, codes = np.unique(values, return_inverse=True)
     return codes.astype(np.int64).reshape(-1), ids
 
 
@@ -297,8 +324,7 @@ def read_table(
         (``user``, ``item``, ``rating``, ...).
     User and item ids may be any strings; they are re-indexed 0-based in sorted order.
     """
-    users: list[str] = []
-    items: list[str] = []
+    users, items = _IdColumn(), _IdColumn()
     ratings = array("d")
     times = array("q")
     n_cols = None
@@ -351,8 +377,9 @@ def read_table(
                     path, lineno, f"non-numeric timestamp {fields[3].strip()!r}"
                 ) from None
             times.append(t)
-    if not users:
+    if not len(users):
         raise DataFormatError(path, 0, "the file has a header but no data row")
+    u_vals, i_vals = users.values(), items.values()
     r_arr = np.frombuffer(ratings, np.float64) if n_cols >= 3 else np.ones(len(users))
     t_arr = np.frombuffer(times, np.int64).copy() if n_cols >= 4 else None
     if rating_threshold is not None:
@@ -369,12 +396,11 @@ def read_table(
         if not keep.any():
             raise DataFormatError(path, 0, f"no row has rating >= {rating_threshold}")
         idx = np.flatnonzero(keep)
-        users = [users[k] for k in idx]
-        items = [items[k] for k in idx]
+        u_vals, i_vals = u_vals[idx], i_vals[idx]
         r_arr = r_arr[keep]
         t_arr = t_arr[keep] if t_arr is not None else None
-    u_codes, u_ids = _reindex(users)
-    i_codes, i_ids = _reindex(items)
+    u_codes, u_ids = _reindex(u_vals)
+    i_codes, i_ids = _reindex(i_vals)
     return Ratings(u_codes, i_codes, r_arr.astype(np.float32), t_arr, u_ids, i_ids)
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from negkit.data.errors import DataMissingError
 from negkit.data.paths import data_home
 
@@ -164,18 +166,41 @@ def _load_movielens(
 ):
     """MovieLens as implicit feedback: every rating (>= threshold) is a positive.
 
-    split="loo": leave-one-out by timestamp (NCF); split="ratio": per-user random ``ratios``.
+    split="loo": leave-one-out by timestamp (NCF); split="ratio": per-user random ``ratios``;
+    split="u1".."u5", "ua", "ub": GroupLens' own ml-100k base/test files.
     """
     from negkit.data.interactions import read_movielens, split_leave_one_out, split_ratio
 
     r = read_movielens(_ratings_file(ds, folder), rating_threshold=rating_threshold)
+    if split in _GROUPLENS_SPLITS:
+        return _grouplens_split(ds, folder, r, split, rating_threshold)
     common = dict(name=ds.name, user_ids=r.user_ids, item_ids=r.item_ids,
                   n_users=r.n_users, n_items=r.n_items)  # fmt: skip
     if split == "loo":
         return split_leave_one_out(r.users, r.items, r.timestamps, seed=seed, valid=valid, **common)
     if split == "ratio":
         return split_ratio(r.users, r.items, ratios, seed=seed, **common)
-    raise ValueError(f"split must be 'loo' or 'ratio', got {split!r}")
+    raise ValueError(f"split must be 'loo', 'ratio' or one of {_GROUPLENS_SPLITS}, got {split!r}")
+
+
+_GROUPLENS_SPLITS = ("u1", "u2", "u3", "u4", "u5", "ua", "ub")
+
+
+def _grouplens_split(ds: Dataset, folder: Path, r: Any, split: str, threshold: float | None):
+    """``<split>.base`` / ``<split>.test`` in the id space of the whole ``u.data``."""
+    from negkit.data.interactions import Interactions, pairs_to_csr, read_movielens
+
+    mats = []
+    for part in ("base", "test"):
+        p = _find_file(folder, f"{split}.{part}")
+        if p is None:
+            raise DataMissingError(ds.name, folder, f"no {split}.{part}")
+        t = read_movielens(p, rating_threshold=threshold)
+        users = np.searchsorted(r.user_ids, t.user_ids[t.users])
+        items = np.searchsorted(r.item_ids, t.item_ids[t.items])
+        mats.append(pairs_to_csr(users, items, (r.n_users, r.n_items), what=str(p)))
+    return Interactions(mats[0], mats[1], None, name=f"{ds.name}/{split}",
+                        user_ids=r.user_ids, item_ids=r.item_ids)  # fmt: skip
 
 
 def _info_movielens(ds: Dataset, folder: Path) -> dict:
