@@ -37,14 +37,20 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if action == "list":
         print(f"data folder: {data_home(create=False)}")
-        width = max(len(n) for n in registry.names())
+        rows = []
         for name in registry.names():
             ds = registry.get(name)
             missing = ds.missing()
-            state = "present" if not missing else (
-                "absent" if len(missing) == len(ds.files) else f"partial (no {', '.join(missing)})"
-            )  # fmt: skip
-            print(f"{name:<{width}}  {ds.kind:<12}  {state:<10}  {ds.description}")
+            if not missing:
+                state = "present"
+            elif len(missing) == len(ds.files):
+                state = "absent"
+            else:
+                state = f"partial (no {', '.join(missing)})"
+            rows.append((name, ds.kind, state, ds.description))
+        widths = [max(len(r[c]) for r in rows) for c in range(3)]
+        for r in rows:
+            print("  ".join(f"{r[c]:<{widths[c]}}" for c in range(3)) + f"  {r[3]}")
         return 0
     ds = registry.get(args.name)
     if action == "path":
