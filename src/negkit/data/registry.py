@@ -103,6 +103,13 @@ _SHA = {  # sha256 of the files as stored in the shared data folder (MANIFEST.md
     "ml-1m/valid.txt": "429fe0d750b304677898d7eeb1080764bbf06550b94c9508b8cc8cd0573e3dfc",
     "ml-1m/test.txt": "0d58f78bbf606f401aec2efe3f519b945c458c8398955f986e03b880fbbd16a6",
     "ml-100k/u.data": "06416e597f82b7342361e41163890c81036900f418ad91315590814211dca490",
+    # sha256 of the *decompressed* shared .gz copies (gzip -9 -n of the original bytes)
+    "yelp2018/test.txt": "9cd9b37926cd1447a06625ffa7914527573fb097c10cb0bbdb1d1b8ded3742fe",
+    "yelp2018/user_list.txt": "4931519d8b3c40d71a34cc386c3287b6d63c1be9a82edd7ee6bfad765e640778",
+    "yelp2018/item_list.txt": "1091bc824b60561906df552f2f7cb3ec61767b1e46fd4386b44400ae49712007",
+    "amazon-book/test.txt": "6250754994dd953b91b48dccdd77a73f318e0634b4757c2abfcc9d33a54ab0f5",
+    "amazon-book/user_list.txt": "b59cc7e4a1826e1eb313c4f0557bdafbb70661346d9c93911b97fe0e9fbd7078",
+    "amazon-book/item_list.txt": "8eee6caf6e666d95fc24ca8e0ec089ee90b1b2d1dc17933726359a6b3ecd62cb",
     "cora": "7cb428f1db10fca35f2ff8fa321279e7118c8e3f41d186a0f11a77fb6954eb83",
     "citeseer": "69924148cf8142eb080b6753a221c18cd7ad55bba77772b65e96171a78432021",
     "pubmed": "f7c6a0ecf5441dc6ace1394a530a3b777d7d87736675978ec5f8f03bcce88135",
@@ -370,17 +377,18 @@ _add(Dataset("gowalla", "interactions", "recsys/gowalla", ("train.txt", "test.tx
             for f in ("test.txt", "user_list.txt", "item_list.txt"))),
          {"train.txt": _SHA["gowalla/train.txt"]}),
      _load_lightgcn, _info_lightgcn)  # fmt: skip
+_AMAZON_TRAIN_MD5 = "c916ecac04ca72300a016228258b41ed"  # published by reczoo/Datasets
 for _name, _title in (("yelp2018", "Yelp 2018"), ("amazon-book", "Amazon-Book")):
     _add(Dataset(_name, "interactions", f"recsys/{_name}", ("train.txt", "test.txt"),
              f"{_title}, LightGCN/NGCF split (Wang et al. 2019; He et al. 2020)",
              f"gusye1234/LightGCN-PyTorch data/{_name}", "none stated",
-             tuple(Remote(f"{_LIGHTGCN_PT}/{_name}/{f}", f,
-                          md5="c916ecac04ca72300a016228258b41ed"
-                          if (_name, f) == ("amazon-book", "train.txt") else None)
-                   for f in ("train.txt", "test.txt", "user_list.txt", "item_list.txt")),
+             (Remote(f"{_LIGHTGCN_PT}/{_name}/train.txt", "train.txt",
+                     md5=_AMAZON_TRAIN_MD5 if _name == "amazon-book" else None),
+              *(Remote(f"{_LIGHTGCN_PT}/{_name}/{f}", f, sha256=_SHA[f"{_name}/{f}"])
+                for f in ("test.txt", "user_list.txt", "item_list.txt"))),
              aliases=(("yelp",) if _name == "yelp2018" else ("amazon_book", "amazon")),
-             note="no sha256 is known for these files (the shared copy is gzipped and has no "
-                  "train.txt); amazon-book train.txt is checked against reczoo's md5"),
+             note="no sha256 is known for train.txt (the shared copy has none); amazon-book's "
+                  "is checked against reczoo's md5, yelp2018's is unverified"),
          _load_lightgcn, _info_lightgcn)  # fmt: skip
 _add(Dataset("ml-1m_lightgcnpp", "interactions", "recsys/ml-1m_lightgcnpp",
          ("train.txt", "valid.txt", "test.txt"),
