@@ -1,0 +1,8 @@
+"""Recommenders on the shared sampler library.
+
+* :class:`negkit.rec.mf_bpr.BPRMF` — BPR-MF on the compiled CPU engine
+  (numba, Hogwild threads);
+* :mod:`negkit.rec.torch_models` — MF and LightGCN on PyTorch (CPU or CUDA);
+* :mod:`negkit.rec.mixgcf` — MixGCF hard negatives for LightGCN;
+* :func:`negkit.rec.train.run` — one training run with evaluation and early stopping.
+"""

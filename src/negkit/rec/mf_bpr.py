@@ -1,0 +1,287 @@
+"""BPR matrix factorisation on the compiled CPU engine.
+
+Rendle et al. (2009), "BPR: Bayesian Personalized Ranking from Implicit
+Feedback".  For a training pair (u, i) and a negative j drawn by the sampler,
+with ``x_uij = p_u . (q_i - q_j) + b_i - b_j`` and ``z = sigma(-x_uij)``,
+stochastic gradient ascent on ``ln sigma(x_uij) - reg/2 * ||theta||^2``:
+
+    p_u += lr * (z * (q_i - q_j) - reg * p_u)
+    q_i += lr * (z * p_u - reg * q_i)
+    q_j += lr * (-z * p_u - reg * q_j)
+    b_i += lr * (z - reg * b_i);   b_j += lr * (-z - reg * b_j)
+
+Threads run a nogil numba kernel each over their own shard of the (user,
+positive) pairs, reshuffled every epoch, and update the shared tables without
+locks (Hogwild, Recht et al. 2011), as word2vec.c and the ``implicit`` library
+do.  Negatives come from ``draw(state, u, i, p_u, ctx)``; for WARP (Weston et
+al. 2011) the gradient is weighted by ``L(floor((n_items - 1) / trials))``,
+``L(k) = sum_{r<=k} 1/r``, with the trial count the sampler leaves in
+``ctx[CTX_TRIALS]``.
+
+The item bias is folded into the exported embeddings (users get a constant 1
+column, items their bias), so ``score(u, i) = user_emb[u] . item_emb[i]`` holds.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numba import njit
+
+from negkit._rng import CTX_TRIALS, make_contexts, rand_int
+
+log = logging.getLogger(__name__)
+
+__all__ = ["BPRMF"]
+
+
+@njit(nogil=True, cache=True)
+def _shuffle(order, lo, hi, ctx):
+    """Fisher-Yates shuffle of ``order[lo:hi]`` in place."""
+    for t in range(hi - 1, lo, -1):
+        s = lo + rand_int(ctx, t - lo + 1)
+        tmp = order[t]
+        order[t] = order[s]
+        order[s] = tmp
+
+
+@njit(nogil=True, fastmath=True)
+def _bpr_shard(
+    draw, state, users, items, order, lo, hi, U, V, B, lr, reg, use_bias, harmonic, ctx, stats
+):
+    """BPR SGD over the pairs ``order[lo:hi]``; adds (loss, correct) to ``stats``."""
+    dim = U.shape[1]
+    use_rank = harmonic.shape[0] > 0
+    n_items = V.shape[0]
+    loss = 0.0
+    correct = 0
+    for t in range(lo, hi):
+        p = order[t]
+        u = users[p]
+        i = items[p]
+        pu = U[u]
+        j = draw(state, u, i, pu, ctx)
+        if j == i:
+            continue
+        qi = V[i]
+        qj = V[j]
+        x = B[i] - B[j] if use_bias else 0.0
+        for f in range(dim):
+            x += pu[f] * (qi[f] - qj[f])
+        if x > 0:
+            correct += 1
+        if x > -30.0:
+            z = 1.0 / (1.0 + math.exp(x))
+            loss += math.log1p(math.exp(-x))
+        else:
+            z = 1.0
+            loss -= x
+        if use_rank:
+            k = (n_items - 1) // max(np.int64(ctx[CTX_TRIALS]), 1)
+            z *= harmonic[min(k, harmonic.shape[0] - 1)]
+        g = lr * z
+        for f in range(dim):
+            a = pu[f]
+            b = qi[f]
+            c = qj[f]
+            pu[f] = a + g * (b - c) - lr * reg * a
+            qi[f] = b + g * a - lr * reg * b
+            qj[f] = c - g * a - lr * reg * c
+        if use_bias:
+            B[i] += g - lr * reg * B[i]
+            B[j] += -g - lr * reg * B[j]
+    stats[0] += loss
+    stats[1] += correct
+
+
+class BPRMF:
+    """BPR-MF trained by lock-free multi-threaded SGD (compiled CPU engine).
+
+    Parameters
+    ----------
+    dim : embedding width.
+    lr : SGD step size; decays linearly to ``lr * lr_final`` over the epochs.
+    reg : L2 weight ``reg`` on the touched rows (applied per update, as in cornac).
+    epochs : passes over the training pairs.
+    threads : Python threads running the nogil kernel (Hogwild updates).
+    seed : seeds the initialisation and the per-thread contexts; with
+        ``threads=1`` a seeded run repeats exactly.
+    init_scale : factors start uniform in ``[-init_scale/2, init_scale/2] / dim``.
+    item_bias : learn an item bias (folded into the exported embeddings).
+    """
+
+    def __init__(
+        self,
+        dim: int = 64,
+        lr: float = 0.05,
+        reg: float = 0.0025,
+        epochs: int = 1000,
+        threads: int = 2,
+        seed: int | None = 0,
+        init_scale: float = 1.0,
+        lr_final: float = 1.0,
+        item_bias: bool = True,
+    ) -> None:
+        self.dim = dim
+        self.lr = lr
+        self.reg = reg
+        self.epochs = epochs
+        self.threads = threads
+        self.seed = seed
+        self.init_scale = init_scale
+        self.lr_final = lr_final
+        self.item_bias = item_bias
+
+    def _check(self) -> None:
+        if int(self.dim) < 1:
+            raise ValueError(f"dim must be at least 1, got {self.dim}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.reg < 0:
+            raise ValueError(f"reg must be non-negative, got {self.reg}")
+        if int(self.epochs) < 0:
+            raise ValueError(f"epochs must be non-negative, got {self.epochs}")
+        if int(self.threads) < 1:
+            raise ValueError(f"threads must be at least 1, got {self.threads}")
+
+    def init(self, n_users: int, n_items: int) -> BPRMF:
+        """Allocate and initialise the tables (float32, C-contiguous)."""
+        self._check()
+        rng = np.random.default_rng(self.seed)
+        scale = float(self.init_scale) / self.dim
+        self.user_factors_ = ((rng.random((n_users, self.dim)) - 0.5) * scale).astype(np.float32)
+        self.item_factors_ = ((rng.random((n_items, self.dim)) - 0.5) * scale).astype(np.float32)
+        self.item_bias_ = np.zeros(n_items, dtype=np.float32)
+        return self
+
+    def fit(
+        self,
+        train: sp.spmatrix,
+        sampler: Any,
+        on_epoch: Callable[[int, dict[str, float]], bool | None] | None = None,
+        progress: Any = None,
+    ) -> BPRMF:
+        """Train on the users x items matrix ``train`` with negatives from ``sampler``.
+
+        ``sampler`` must be fitted on this data (``n_items``, ``positives=train``
+        and, for score-aware samplers, ``output=self.item_factors_`` and
+        ``input=self.user_factors_``: call :meth:`init` first).  ``on_epoch(epoch,
+        stats)`` is called after every epoch; returning True stops training.
+        """
+        train = sp.csr_matrix(train)
+        n_users, n_items = train.shape
+        if train.nnz == 0:
+            raise ValueError("the training matrix has no interactions")
+        if (
+            not hasattr(self, "user_factors_")
+            or self.user_factors_.shape != (n_users, self.dim)
+            or self.item_factors_.shape[0] != n_items
+        ):
+            self.init(n_users, n_items)
+        self._check()
+        coo = train.tocoo()
+        users = coo.row.astype(np.int64)
+        items = coo.col.astype(np.int64)
+        threads = int(self.threads)
+        order = np.random.default_rng(self.seed).permutation(users.size).astype(np.int64)
+        bounds = np.linspace(0, users.size, threads + 1).astype(np.int64)
+        ctxs = make_contexts(self.seed, threads)
+        every = getattr(sampler, "refresh_every", None)
+        n_chunks = 1 if not every else max(1, int(np.ceil(users.size / float(every))))
+        # cuts[t, c]: start of chunk c of thread t's shard
+        cuts = np.stack(
+            [
+                np.linspace(bounds[t], bounds[t + 1], n_chunks + 1).astype(np.int64)
+                for t in range(threads)
+            ]
+        )
+        draw, state = sampler.kernel()
+        rank_weighted = bool(getattr(sampler, "rank_weighted", False))
+        harmonic = (
+            np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1, n_items))]).astype(np.float64)
+            if rank_weighted
+            else np.zeros(0, dtype=np.float64)
+        )
+        U, V = self.user_factors_, self.item_factors_
+        B = self.item_bias_
+        use_bias = bool(self.item_bias)
+        self.history_: list[dict[str, float]] = []
+        epochs = int(self.epochs)
+        pool = ThreadPoolExecutor(threads) if threads > 1 else None
+        try:
+            for epoch in range(epochs):
+                frac = epoch / max(epochs - 1, 1)
+                lr = float(self.lr) * (1.0 - frac * (1.0 - float(self.lr_final)))
+                reg = float(self.reg)
+                stats = np.zeros((threads, 2), dtype=np.float64)
+                t0 = time.perf_counter()
+                for t in range(threads):
+                    _shuffle(order, bounds[t], bounds[t + 1], ctxs[t])
+                for c in range(n_chunks):
+                    args = [
+                        (
+                            draw,
+                            state,
+                            users,
+                            items,
+                            order,
+                            cuts[t, c],
+                            cuts[t, c + 1],
+                            U,
+                            V,
+                            B,
+                            lr,
+                            reg,
+                            use_bias,
+                            harmonic,
+                            ctxs[t],
+                            stats[t],
+                        )
+                        for t in range(threads)
+                    ]
+                    if pool is None:
+                        _bpr_shard(*args[0])
+                    else:
+                        for f in [pool.submit(_bpr_shard, *a) for a in args]:
+                            f.result()
+                    # samplers that go stale (adaptive) rebuild every refresh_every draws
+                    sampler.maybe_refresh(ctxs)
+                seconds = time.perf_counter() - t0
+                row = {
+                    "epoch": epoch + 1,
+                    "loss": float(stats[:, 0].sum() / users.size),
+                    "correct": float(stats[:, 1].sum() / users.size),
+                    "seconds": seconds,
+                    "lr": lr,
+                }
+                if not np.isfinite(row["loss"]):
+                    raise RuntimeError(
+                        f"BPR diverged at epoch {epoch + 1} (loss {row['loss']}): lower lr"
+                    )
+                self.history_.append(row)
+                if progress is not None:
+                    progress.update(1)
+                    progress.set_postfix(loss=f"{row['loss']:.4f}")
+                if on_epoch is not None and on_epoch(epoch + 1, row):
+                    break
+        finally:
+            if pool is not None:
+                pool.shutdown()
+        return self
+
+    # ----------------------------------------------------------------- export
+    def user_embeddings(self) -> np.ndarray:
+        """``(n_users, dim + 1)`` float32: the factors and a constant 1 for the item bias."""
+        ones = np.ones((self.user_factors_.shape[0], 1), dtype=np.float32)
+        return np.hstack([self.user_factors_, ones])
+
+    def item_embeddings(self) -> np.ndarray:
+        """``(n_items, dim + 1)`` float32: the factors and the item bias."""
+        return np.hstack([self.item_factors_, self.item_bias_[:, None]]).astype(np.float32)

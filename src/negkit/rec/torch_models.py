@@ -1,0 +1,114 @@
+"""Recommender models on PyTorch: MF and LightGCN.
+
+Both are ``nn.Module``s whose :meth:`propagate` returns the final user and item
+tables, so that ``score(u, i) = users[u] . items[i]``, and whose
+:meth:`ego` returns the raw (layer-0) rows that the L2 penalty acts on.  They
+hold no global state and can be wrapped by ``DistributedDataParallel`` as is.
+
+LightGCN (He et al., SIGIR 2020), with ``A = [[0, R], [R^T, 0]]`` and
+``A_hat = D^{-1/2} A D^{-1/2}``:
+
+    E^(l+1) = A_hat E^(l),    E = 1/(L+1) * sum_{l=0..L} E^(l)
+
+(symmetric-normalised propagation, mean over layers, no feature transform and
+no non-linearity).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from torch import nn
+
+__all__ = ["MF", "LightGCN", "normalized_adjacency"]
+
+
+def normalized_adjacency(train: sp.spmatrix) -> sp.csr_matrix:
+    """``D^{-1/2} A D^{-1/2}`` of the user-item bipartite graph (users first), float32 CSR.
+
+    Nodes without edges get a zero row (their degree's inverse root is taken as 0).
+    """
+    R = sp.csr_matrix(train, dtype=np.float32)
+    R.data[:] = 1.0
+    n_users, n_items = R.shape
+    A = sp.bmat([[None, R], [R.T, None]], format="csr", dtype=np.float32)
+    deg = np.asarray(A.sum(axis=1)).ravel()
+    inv = np.zeros_like(deg)
+    nz = deg > 0
+    inv[nz] = deg[nz] ** -0.5
+    D = sp.diags(inv)
+    out = (D @ A @ D).tocsr().astype(np.float32)
+    out.sort_indices()
+    return out
+
+
+def _to_torch_sparse(m: sp.csr_matrix, device: torch.device | str) -> torch.Tensor:
+    coo = m.tocoo()
+    idx = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
+    t = torch.sparse_coo_tensor(idx, torch.from_numpy(coo.data), coo.shape).coalesce()
+    return t.to(device)
+
+
+class MF(nn.Module):
+    """Matrix factorisation: ``score(u, i) = p_u . q_i`` (Koren et al. 2009)."""
+
+    def __init__(self, n_users: int, n_items: int, dim: int = 64, init_std: float = 0.1):
+        super().__init__()
+        if n_users < 1 or n_items < 1 or dim < 1:
+            raise ValueError(
+                f"MF needs positive sizes, got {n_users} users, {n_items} items, dim {dim}"
+            )
+        self.n_users, self.n_items = n_users, n_items
+        self.user = nn.Embedding(n_users, dim)
+        self.item = nn.Embedding(n_items, dim)
+        nn.init.normal_(self.user.weight, std=init_std)
+        nn.init.normal_(self.item.weight, std=init_std)
+
+    def layers(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Per-layer (users, items) tables; MF has the single layer 0."""
+        return [(self.user.weight, self.item.weight)]
+
+    def propagate(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.user.weight, self.item.weight
+
+    def ego(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.user.weight, self.item.weight
+
+    def forward(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.propagate()
+
+
+class LightGCN(MF):
+    """LightGCN: ``n_layers`` rounds of ``A_hat`` propagation, averaged with the ego layer."""
+
+    def __init__(
+        self,
+        train: sp.spmatrix,
+        dim: int = 64,
+        n_layers: int = 3,
+        init_std: float = 0.1,
+        device: torch.device | str = "cpu",
+    ):
+        n_users, n_items = train.shape
+        super().__init__(n_users, n_items, dim, init_std)
+        if n_layers < 0:
+            raise ValueError(f"n_layers must be non-negative, got {n_layers}")
+        self.n_layers = n_layers
+        self.register_buffer(
+            "graph", _to_torch_sparse(normalized_adjacency(train), device), persistent=False
+        )
+
+    def layers(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        e = torch.cat([self.user.weight, self.item.weight], dim=0)
+        out = [e]
+        for _ in range(self.n_layers):
+            e = torch.sparse.mm(self.graph, e)
+            out.append(e)
+        return [(x[: self.n_users], x[self.n_users :]) for x in out]
+
+    def propagate(self) -> tuple[torch.Tensor, torch.Tensor]:
+        per_layer = self.layers()
+        users = torch.stack([u for u, _ in per_layer], dim=0).mean(dim=0)
+        items = torch.stack([i for _, i in per_layer], dim=0).mean(dim=0)
+        return users, items

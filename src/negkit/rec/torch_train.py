@@ -1,0 +1,251 @@
+"""The PyTorch training step for MF and LightGCN, fed by any negkit sampler.
+
+Built for data parallelism to be added later: the model is a plain
+``nn.Module``, batches come from :class:`PairBatches` (a DataLoader-like
+iterable with ``set_epoch`` and a ``rank`` / ``world_size`` shard, as
+``DistributedSampler``), and :meth:`TorchTrainer.step` computes one loss and
+one optimiser step with no global state (wrapping the model in
+``DistributedDataParallel`` averages its gradients).
+
+Modes:
+
+* ``"sampled"`` — ``k`` negatives a pair from the sampler, loss ``bpr`` / ``bce`` /
+  ``softmax`` (sampled softmax with logQ correction when the sampler's
+  distribution is static);
+* ``"in_batch"`` — two-tower in-batch softmax, logQ-corrected by the items' batch
+  frequency (Yi et al., RecSys 2019);
+* ``"mixed"`` — in-batch negatives plus ``k`` sampler negatives in one softmax
+  (mixed negative sampling, Yang et al., WWW 2020 companion);
+* ``"mixgcf"`` — MixGCF synthetic negatives from ``n_candidates`` sampler draws
+  (Huang et al., KDD 2021), BPR loss.
+
+Score-aware samplers (DNS, adaptive, ...) read the live *propagated* item table:
+``fit(output=trainer.item_table, input=trainer.user_table)``; the trainer
+refreshes those float32 CPU buffers before every draw when the model does not
+expose its tables directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from negkit.rec import losses
+from negkit.rec.mixgcf import mixgcf_negatives
+
+__all__ = ["PairBatches", "TorchTrainer", "MODES"]
+
+MODES = ("sampled", "in_batch", "mixed", "mixgcf")
+
+
+class PairBatches:
+    """Shuffled (user, positive item) pairs of a CSR matrix, ``batch_size`` at a time.
+
+    ``rank`` / ``world_size`` give each data-parallel worker a disjoint shard of the
+    epoch's permutation (the permutation depends only on ``seed`` and the epoch).
+    """
+
+    def __init__(
+        self,
+        train: sp.spmatrix,
+        batch_size: int = 2048,
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+        drop_last: bool = False,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} is outside 0..{world_size - 1}")
+        coo = sp.coo_matrix(train)
+        if coo.nnz == 0:
+            raise ValueError("the training matrix has no interactions")
+        self.users = coo.row.astype(np.int64)
+        self.items = coo.col.astype(np.int64)
+        self.batch_size = int(batch_size)
+        self.seed, self.rank, self.world_size = int(seed), int(rank), int(world_size)
+        self.drop_last = drop_last
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def _indices(self) -> np.ndarray:
+        perm = np.random.default_rng([self.seed, self.epoch]).permutation(self.users.size)
+        return perm[self.rank :: self.world_size]
+
+    def __len__(self) -> int:
+        n = len(range(self.rank, self.users.size, self.world_size))
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        idx = self._indices()
+        for lo in range(0, idx.size, self.batch_size):
+            b = idx[lo : lo + self.batch_size]
+            if self.drop_last and b.size < self.batch_size:
+                break
+            yield self.users[b], self.items[b]
+
+
+class TorchTrainer:
+    """One model, one sampler, one optimiser (Adam), one loss.
+
+    reg : L2 weight on the batch's layer-0 rows, ``reg/2 * (|e_u|^2 + |e_i|^2 + |e_j|^2) / B``
+        (the LightGCN convention).
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        sampler: Any,
+        train: sp.spmatrix,
+        *,
+        mode: str = "sampled",
+        loss: str = "bpr",
+        n_negs: int = 1,
+        n_candidates: int = 16,
+        lr: float = 1e-3,
+        reg: float = 1e-4,
+        tau: float = 1.0,
+        device: str | torch.device = "cpu",
+        seed: int = 0,
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; choose from {MODES}")
+        if loss not in losses.LOSSES:
+            raise ValueError(f"unknown loss {loss!r}; choose from {sorted(losses.LOSSES)}")
+        if n_negs < 1 or n_candidates < 1:
+            raise ValueError("n_negs and n_candidates must be at least 1")
+        self.device = torch.device(device)
+        self.model = model.to(self.device)
+        self.sampler = sampler
+        self.mode, self.loss_name = mode, loss
+        self.n_negs, self.n_candidates = int(n_negs), int(n_candidates)
+        self.reg, self.tau = float(reg), float(tau)
+        self.generator = torch.Generator(device=self.device).manual_seed(int(seed))
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=lr)
+        counts = np.bincount(sp.csr_matrix(train).indices, minlength=model.n_items).astype(
+            np.float64
+        )
+        freq = np.maximum(counts, 1.0) / counts.sum()
+        self.log_pop = torch.tensor(np.log(freq), dtype=torch.float32, device=self.device)
+        self._shared = self.device.type == "cpu" and not hasattr(model, "graph")
+        if self._shared:  # MF on CPU: the parameters themselves, read live
+            self.user_table = model.user.weight.detach().numpy()
+            self.item_table = model.item.weight.detach().numpy()
+        else:
+            dim = model.user.weight.shape[1]
+            self.user_table = np.zeros((model.n_users, dim), dtype=np.float32)
+            self.item_table = np.zeros((model.n_items, dim), dtype=np.float32)
+        self._sampler_log_q: torch.Tensor | None = None
+
+    # ----------------------------------------------------------------- helpers
+    def _sync_tables(self, users_t: torch.Tensor, items_t: torch.Tensor) -> None:
+        if self._shared or not getattr(self.sampler, "score_aware", False):
+            return
+        self.user_table[:] = users_t.detach().cpu().numpy()
+        self.item_table[:] = items_t.detach().cpu().numpy()
+
+    def _draw(self, users: np.ndarray, pos: np.ndarray, k: int) -> torch.Tensor:
+        vecs = self.user_table[users] if getattr(self.sampler, "score_aware", False) else None
+        negs = self.sampler.sample(users, k, anchor_vectors=vecs, pos=pos)
+        return torch.from_numpy(np.asarray(negs, dtype=np.int64)).to(self.device)
+
+    def _static_log_q(self) -> torch.Tensor | None:
+        """log q(item) of a sampler whose distribution does not depend on the anchor, else None."""
+        if self._sampler_log_q is None and not getattr(self.sampler, "score_aware", False):
+            try:
+                q = np.asarray(self.sampler.distribution(), dtype=np.float64)
+            except (NotImplementedError, TypeError, ValueError):
+                return None
+            self._sampler_log_q = torch.tensor(
+                np.log(np.maximum(q, 1e-30)), dtype=torch.float32, device=self.device
+            )
+        return self._sampler_log_q
+
+    def _l2(self, *rows: torch.Tensor) -> torch.Tensor:
+        b = rows[0].shape[0]
+        return self.reg * 0.5 * sum(r.pow(2).sum() for r in rows) / b
+
+    # -------------------------------------------------------------------- step
+    def step(self, users: np.ndarray, pos: np.ndarray) -> float:
+        """One optimiser step on a batch of (user, positive) pairs; returns the loss."""
+        self.model.train()
+        dev = self.device
+        u_t = torch.from_numpy(users).to(dev)
+        p_t = torch.from_numpy(pos).to(dev)
+        ego_u, ego_i = self.model.ego()
+        if self.mode == "mixgcf":
+            layers = self.model.layers()
+            users_all = torch.stack([a for a, _ in layers]).mean(0)
+            items_all = torch.stack([b for _, b in layers]).mean(0)
+            self._sync_tables(users_all, items_all)
+            cand = self._draw(users, pos, self.n_candidates)
+            e_u = users_all[u_t]
+            e_n = mixgcf_negatives(layers, u_t, p_t, cand, self.generator)
+            pos_s = (e_u * items_all[p_t]).sum(-1)
+            neg_s = (e_u * e_n).sum(-1, keepdim=True)
+            loss = losses.bpr(pos_s, neg_s)
+            loss = loss + self._l2(ego_u[u_t], ego_i[p_t], ego_i[cand].mean(1))
+        else:
+            users_all, items_all = self.model.propagate()
+            e_u = users_all[u_t]
+            e_p = items_all[p_t]
+            pos_s = (e_u * e_p).sum(-1)
+            if self.mode == "in_batch":
+                loss = losses.in_batch_softmax(e_u, e_p, self.log_pop[p_t], self.tau, p_t)
+                loss = loss + self._l2(ego_u[u_t], ego_i[p_t])
+            else:
+                self._sync_tables(users_all, items_all)
+                neg = self._draw(users, pos, self.n_negs)
+                neg_s = torch.einsum("bd,bkd->bk", e_u, items_all[neg])
+                if self.mode == "mixed":
+                    lq = self._static_log_q()
+                    batch_logits = e_u @ e_p.T / self.tau - self.log_pop[p_t][None, :]
+                    same = p_t[None, :] == p_t[:, None]
+                    diag = torch.eye(len(p_t), dtype=torch.bool, device=dev)
+                    batch_logits = batch_logits.masked_fill(same & ~diag, float("-inf"))
+                    extra = neg_s / self.tau - (lq[neg] if lq is not None else 0.0)
+                    logits = torch.cat([batch_logits, extra], dim=1)
+                    loss = torch.nn.functional.cross_entropy(
+                        logits, torch.arange(len(p_t), device=dev)
+                    )
+                else:
+                    lq = self._static_log_q() if self.loss_name == "softmax" else None
+                    loss = losses.LOSSES[self.loss_name](
+                        pos_s, neg_s, lq[neg] if lq is not None else None, self.tau
+                    )
+                loss = loss + self._l2(
+                    ego_u[u_t], ego_i[p_t], ego_i[neg].reshape(-1, ego_i.shape[1])
+                )
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return float(loss.detach())
+
+    def train_epoch(self, batches: PairBatches, progress: Any = None) -> dict[str, float]:
+        total, n = 0.0, 0
+        for users, pos in batches:
+            total += self.step(users, pos) * users.size
+            n += users.size
+            ctx = getattr(self.sampler, "_ctx", None)
+            if ctx is not None:  # the sampler's own context counts the batch draws
+                self.sampler.maybe_refresh(ctx[None, :])
+            if progress is not None:
+                progress.update(1)
+        return {"loss": total / max(n, 1)}
+
+    @torch.no_grad()
+    def embeddings(self) -> tuple[np.ndarray, np.ndarray]:
+        """Final (propagated) user and item tables, float32 numpy."""
+        self.model.eval()
+        u, i = self.model.propagate()
+        return (
+            u.detach().cpu().numpy().astype(np.float32, copy=True),
+            i.detach().cpu().numpy().astype(np.float32, copy=True),
+        )

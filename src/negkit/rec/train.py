@@ -1,0 +1,310 @@
+"""One recommender training run: data, sampler, engine, evaluation, early stopping.
+
+>>> from negkit.rec.train import RecSettings, run
+>>> result = run(RecSettings(data="gowalla", model="mf"), "rns", seed=0)   # doctest: +SKIP
+>>> result["test"]["recall@20"], len(result["history"])                    # doctest: +SKIP
+
+Engines: ``model="mf"`` with the BPR loss and pairwise negatives runs on the
+compiled CPU engine (:class:`negkit.rec.mf_bpr.BPRMF`); ``model="lightgcn"``,
+``engine="torch"``, another loss, or the in-batch / mixed / MixGCF modes run
+on PyTorch (:mod:`negkit.rec.torch_train`), on ``device`` (``"cpu"``/``"cuda"``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from negkit.eval.rec import evaluate_ranking
+from negkit.rec.early_stopping import EarlyStopping
+
+log = logging.getLogger(__name__)
+
+__all__ = ["RecSettings", "run", "load_data", "BATCH_MODES"]
+
+#: Sampler names that are training modes of the PyTorch engine rather than per-pair draws.
+BATCH_MODES = {
+    "in-batch": "in_batch",
+    "inbatch": "in_batch",
+    "in_batch": "in_batch",
+    "batch": "in_batch",
+    "mixed": "mixed",
+    "mixgcf": "mixgcf",
+}
+
+#: Per-engine defaults for the settings left as None.
+DEFAULTS = {
+    "numba": {"epochs": 1000, "lr": 0.05, "reg": 0.0025},
+    "torch": {"epochs": 300, "lr": 1e-3, "reg": 1e-4},
+}
+
+
+@dataclass
+class RecSettings:
+    """Settings of one run; ``None`` takes the engine's default (see ``DEFAULTS``)."""
+
+    data: Any = "gowalla"
+    model: str = "mf"
+    engine: str = "auto"
+    dim: int = 64
+    epochs: int | None = None
+    lr: float | None = None
+    reg: float | None = None
+    lr_final: float = 1.0
+    batch_size: int = 2048
+    threads: int = 2
+    device: str = "cpu"
+    loss: str = "bpr"
+    n_negs: int = 1
+    n_candidates: int = 16
+    n_layers: int = 3
+    tau: float = 1.0
+    eval_every: int = 0
+    patience: int = 0
+    ks: tuple[int, ...] = (20,)
+    metric: str = "recall@20"
+    eval_chunk: int = 1024
+    sampler_params: dict = field(default_factory=dict)
+
+    def engine_name(self, sampler_name: str = "") -> str:
+        if self.engine not in ("auto", "numba", "torch"):
+            raise ValueError(f"engine must be auto, numba or torch, got {self.engine!r}")
+        if self.model not in ("mf", "lightgcn"):
+            raise ValueError(f"model must be mf or lightgcn, got {self.model!r}")
+        torch_only = (
+            self.model == "lightgcn"
+            or self.loss != "bpr"
+            or self.n_negs != 1
+            or sampler_name in BATCH_MODES
+            or self.device != "cpu"
+        )
+        if self.engine == "numba" and torch_only:
+            raise ValueError("the numba engine trains MF with BPR, one negative a pair, on CPU")
+        if self.engine == "auto":
+            return "torch" if torch_only else "numba"
+        return self.engine
+
+    def resolved(self, engine: str) -> dict[str, Any]:
+        out = asdict(self)
+        out["data"] = getattr(self.data, "name", None) or str(self.data)
+        for key, value in DEFAULTS[engine].items():
+            if out[key] is None:
+                out[key] = value
+        out["engine"] = engine
+        return out
+
+
+def load_data(data: Any):
+    """An ``Interactions`` object from a registry name, a LightGCN split folder, or as is."""
+    if hasattr(data, "train") and hasattr(data, "test"):
+        return data
+    from negkit.data import interactions, registry
+
+    path = Path(str(data))
+    if path.is_dir():
+        return interactions.load_lightgcn_split(path)
+    return registry.load(str(data))
+
+
+def _make_sampler(sampler: Any, settings: RecSettings, data, engine_tables) -> tuple[Any, str]:
+    import negkit.samplers as ns
+
+    name = sampler.lower() if isinstance(sampler, str) else ""
+    mode = BATCH_MODES.get(name, "sampled")
+    if mode == "in_batch":
+        return None, mode
+    if mode in ("mixed", "mixgcf"):
+        base = settings.sampler_params.get("base", "uniform")
+        params = {k: v for k, v in settings.sampler_params.items() if k != "base"}
+        s = ns.get(base, **params)
+    else:
+        s = ns.get(sampler, **settings.sampler_params)
+    s.set_params(exclude_positives=True)  # a negative is never a training positive
+    if getattr(s, "seed", None) is None:
+        s.set_params(seed=0)
+    user_table, item_table = engine_tables
+    kwargs = {"n_items": data.n_items, "positives": data.train}
+    if getattr(s, "score_aware", False):
+        kwargs.update(output=item_table, input=user_table)
+    s.fit(**kwargs)
+    return s, mode
+
+
+def run(
+    settings: RecSettings,
+    sampler: Any = "rns",
+    seed: int = 0,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Train, evaluate and return ``{"settings", "history", "test", "valid", "best_epoch",
+    "seconds", "train_seconds", "user_embeddings", "item_embeddings"}``.
+
+    sampler : a name from :func:`negkit.samplers.available` (its parameters in
+        ``settings.sampler_params``), a Sampler object, or one of the batch modes
+        ``in-batch``, ``mixed`` (in-batch + ``sampler_params['base']`` negatives), ``mixgcf``.
+    on_epoch : called with each history row (``epoch``, ``loss``, ``seconds`` and,
+        on evaluation epochs, the metrics prefixed ``valid_`` or ``test_``).
+    Early stopping (``patience > 0``, ``eval_every > 0``) monitors ``settings.metric``
+    on the validation set, or on the test set when the data has none (reported as
+    ``monitor: "test"``); the embeddings of the best evaluation are returned.
+    """
+    data = load_data(settings.data)
+    sampler_name = sampler.lower() if isinstance(sampler, str) else getattr(sampler, "name", "")
+    engine = settings.engine_name(sampler_name)
+    cfg = settings.resolved(engine)
+    if cfg["epochs"] < 0 or cfg["eval_every"] < 0:
+        raise ValueError("epochs and eval_every must be non-negative")
+    monitor_split = "valid" if data.valid is not None else "test"
+    exclude_train = [data.train]
+    t_start = time.perf_counter()
+    history: list[dict[str, Any]] = []
+    stopper = EarlyStopping(cfg["patience"])
+
+    def evaluate(U: np.ndarray, V: np.ndarray, split: str) -> dict[str, float]:
+        target = data.valid if split == "valid" else data.test
+        excl = exclude_train if split == "valid" else exclude_train + [data.valid]
+        return evaluate_ranking(
+            U, V, target, exclude=excl, ks=cfg["ks"], chunk_size=cfg["eval_chunk"]
+        )
+
+    def after_epoch(epoch: int, row: dict[str, Any], tables: Callable[[], tuple]) -> bool:
+        row = dict(row)
+        row["epoch"] = epoch
+        stop = False
+        every = cfg["eval_every"]
+        if every and (epoch % every == 0 or epoch == cfg["epochs"]):
+            U, V = tables()
+            metrics = evaluate(U, V, monitor_split)
+            row.update({f"{monitor_split}_{k}": v for k, v in metrics.items() if k != "n_users"})
+            if cfg["metric"] not in metrics:
+                raise ValueError(
+                    f"metric {cfg['metric']!r} is not computed; have {sorted(metrics)}"
+                )
+            stop = stopper.update(epoch, metrics[cfg["metric"]], (U.copy(), V.copy()))
+            log.info(
+                "epoch %d %s",
+                epoch,
+                " ".join(f"{k}={v:.4f}" for k, v in metrics.items() if k != "n_users"),
+            )
+        history.append(row)
+        if on_epoch is not None:
+            on_epoch(row)
+        return stop
+
+    bar = None
+    if engine == "numba":
+        from negkit.rec.mf_bpr import BPRMF
+
+        mf = BPRMF(
+            dim=cfg["dim"],
+            lr=cfg["lr"],
+            reg=cfg["reg"],
+            epochs=cfg["epochs"],
+            threads=cfg["threads"],
+            seed=seed,
+            lr_final=cfg["lr_final"],
+        )
+        mf.init(data.n_users, data.n_items)
+        smp, _ = _make_sampler(sampler, settings, data, (mf.user_factors_, mf.item_factors_))
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=cfg["epochs"], desc=f"mf-bpr {sampler_name}", unit="epoch")
+        mf.fit(
+            data.train,
+            smp,
+            progress=bar,
+            on_epoch=lambda e, row: after_epoch(
+                e, row, lambda: (mf.user_embeddings(), mf.item_embeddings())
+            ),
+        )
+        U, V = mf.user_embeddings(), mf.item_embeddings()
+    else:
+        import torch
+
+        from negkit.rec.torch_models import MF, LightGCN
+        from negkit.rec.torch_train import PairBatches, TorchTrainer
+
+        if cfg["device"].startswith("cuda") and not torch.cuda.is_available():
+            raise RuntimeError("device='cuda' was asked for but torch sees no CUDA device")
+        torch.manual_seed(seed)
+        if settings.model == "lightgcn":
+            model = LightGCN(
+                data.train, dim=cfg["dim"], n_layers=cfg["n_layers"], device=cfg["device"]
+            )
+        else:
+            model = MF(data.n_users, data.n_items, dim=cfg["dim"])
+        model = model.to(cfg["device"])
+        # tables first: score-aware samplers hold them by reference
+        shared = cfg["device"] == "cpu" and settings.model == "mf"
+        if shared:
+            tables = (model.user.weight.detach().numpy(), model.item.weight.detach().numpy())
+        else:
+            tables = (
+                np.zeros((data.n_users, cfg["dim"]), np.float32),
+                np.zeros((data.n_items, cfg["dim"]), np.float32),
+            )
+        smp, mode = _make_sampler(sampler, settings, data, tables)
+        trainer = TorchTrainer(
+            model,
+            smp,
+            data.train,
+            mode=mode,
+            loss=cfg["loss"],
+            n_negs=cfg["n_negs"],
+            n_candidates=cfg["n_candidates"],
+            lr=cfg["lr"],
+            reg=cfg["reg"],
+            tau=cfg["tau"],
+            device=cfg["device"],
+            seed=seed,
+        )
+        if not shared:
+            trainer.user_table, trainer.item_table = tables
+        batches = PairBatches(data.train, cfg["batch_size"], seed=seed)
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=cfg["epochs"], desc=f"{settings.model} {sampler_name}", unit="epoch")
+        for epoch in range(1, cfg["epochs"] + 1):
+            batches.set_epoch(epoch)
+            t0 = time.perf_counter()
+            row = trainer.train_epoch(batches)
+            row["seconds"] = time.perf_counter() - t0
+            if not np.isfinite(row["loss"]):
+                raise RuntimeError(
+                    f"training diverged at epoch {epoch} (loss {row['loss']}): lower lr"
+                )
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{row['loss']:.4f}")
+            if after_epoch(epoch, row, trainer.embeddings):
+                break
+        U, V = trainer.embeddings()
+    if bar is not None:
+        bar.close()
+    train_seconds = time.perf_counter() - t_start
+    if stopper.best_state is not None and stopper.best_value > float("-inf"):
+        U, V = stopper.best_state
+    result = {
+        "settings": cfg,
+        "sampler": sampler_name or repr(sampler),
+        "seed": seed,
+        "monitor": monitor_split if cfg["eval_every"] else None,
+        "best_epoch": stopper.best_epoch or len(history),
+        "history": history,
+        "train_seconds": train_seconds,
+        "test": evaluate(U, V, "test"),
+        "valid": evaluate(U, V, "valid") if data.valid is not None else None,
+        "user_embeddings": U,
+        "item_embeddings": V,
+    }
+    result["seconds"] = time.perf_counter() - t_start
+    return result
