@@ -72,8 +72,17 @@ def test_edgelist_bad_input(tmp_path):
     (tmp_path / "u.txt").write_bytes(b"0 1\n\xe9 2\n")
     with pytest.raises(DataFormatError, match=r"u\.txt:2: not UTF-8"):
         read_edgelist(tmp_path / "u.txt")
-    with pytest.raises(DataFormatError, match="out of range"):
+    with pytest.raises(DataFormatError, match=r"neg\.txt:2: node id -2 out of range"):
         read_edgelist(write(tmp_path / "neg.txt", "0 1\n-2 1\n"), reindex=False)
+    with pytest.raises(DataFormatError, match=r"big\.txt:3: node id 5 out of range \[0, 5\)"):
+        read_edgelist(write(tmp_path / "big.txt", "0 1\n1 2\n2 5\n"), n_nodes=5)
+    with pytest.raises(DataFormatError, match=r"str\.txt:2: non-numeric node id 'b'"):
+        read_edgelist(write(tmp_path / "str.txt", "0 1\n1 b\n"), reindex=False)
+
+
+def test_edgelist_fixed_node_count_keeps_isolated_nodes(tmp_path):
+    g = read_edgelist(write(tmp_path / "f.txt", "0 1\n"), n_nodes=4)
+    assert g.counts() == {"nodes": 4, "edges": 1, "labels": 0} and g.node_ids is None
 
 
 def test_adjlist_keeps_lone_nodes(tmp_path):
@@ -85,6 +94,10 @@ def test_adjlist_keeps_lone_nodes(tmp_path):
     assert g.counts()["edges"] == 2
     d = read_adjlist(write(tmp_path / "d.adjlist", "0 1 2\n2 0\n"), directed=True)
     assert d.counts()["edges"] == 3
+    with pytest.raises(DataFormatError, match=r"o\.adjlist:2: node id 9 out of range \[0, 3\)"):
+        read_adjlist(write(tmp_path / "o.adjlist", "0 1\n1 2 9\n"), n_nodes=3)
+    with pytest.raises(DataFormatError, match=r"h\.adjlist:3: node id 7 out of range"):
+        read_adjlist(write(tmp_path / "h.adjlist", "0 1\n1\n7\n"), n_nodes=3)
 
 
 def test_read_mat(tmp_path):

@@ -73,23 +73,44 @@ class Graph:
 
 
 # --------------------------------------------------------------------- helpers
-def _node_codes(tokens: list[str], reindex: bool | None) -> tuple[np.ndarray, np.ndarray | None]:
+class _BadId(ValueError):
+    """A node token at position ``index`` of the token list is not a valid id."""
+
+    def __init__(self, index: int, problem: str) -> None:
+        super().__init__(problem)
+        self.index = index
+        self.problem = problem
+
+
+def _node_codes(
+    tokens: list[str], reindex: bool | None, n_nodes: int | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Row index of each node token, and the original ids when re-indexed.
 
     ``reindex=None``: integer ids that start at 0 and are not too sparse are used as
-    they are; anything else (1-based ids, strings, huge ids) is re-indexed in sorted order.
+    they are; anything else (1-based ids, strings, huge ids) is re-indexed in sorted
+    order.  ``n_nodes`` (or ``reindex=False``) makes the ids row numbers, checked to be
+    integers in ``[0, n_nodes)``; a bad one raises :class:`_BadId` with its position.
     """
+    as_rows = reindex is False or n_nodes is not None
     try:
         vals = np.array([int(t) for t in tokens], dtype=np.int64)
     except ValueError:
+        if as_rows:
+            k = next(i for i, t in enumerate(tokens) if not t.lstrip("+-").isdigit())
+            raise _BadId(k, f"non-numeric node id {tokens[k]!r}") from None
         ids, codes = np.unique(np.array(tokens, dtype=str), return_inverse=True)
         return codes.reshape(-1).astype(np.int64), ids
-    if reindex is None:
+    if not as_rows:
         n_unique = np.unique(vals).size
-        reindex = not (vals.min() == 0 and vals.max() < 2 * n_unique + 16)
-    if not reindex:
-        if vals.min() < 0:
-            raise ValueError("negative node id")
+        as_rows = bool(vals.min() == 0 and vals.max() < 2 * n_unique + 16)
+    if as_rows:
+        limit = n_nodes if n_nodes is not None else np.iinfo(np.int64).max
+        bad = np.flatnonzero((vals < 0) | (vals >= limit))
+        if bad.size:
+            k = int(bad[0])
+            bound = n_nodes if n_nodes is not None else "inf"
+            raise _BadId(k, f"node id {vals[k]} out of range [0, {bound})")
         return vals, None
     ids, codes = np.unique(vals, return_inverse=True)
     return codes.reshape(-1).astype(np.int64), ids
@@ -129,16 +150,19 @@ def read_edgelist(
     comments: str = "#",
     *,
     reindex: bool | None = None,
+    n_nodes: int | None = None,
     name: str | None = None,
 ) -> Graph:
     """Read ``src dst [weight]`` lines (whitespace or comma separated).
 
     Node ids may be any tokens; see :func:`_node_codes` for when they are re-indexed
-    (``node_ids`` then holds the original ids).  Duplicate edges are merged (weights
-    summed) and counted in the log; zero-weight edges are skipped and counted.
+    (``node_ids`` then holds the original ids).  ``n_nodes`` fixes the node count (ids
+    must then be row numbers below it).  Duplicate edges are merged (weights summed)
+    and counted in the log; zero-weight edges are skipped and counted.
     """
     src: list[str] = []
     dst: list[str] = []
+    lines = array("q")
     weights = array("f")
     n_zero = 0
     for lineno, text in iter_lines(path, comments=comments):
@@ -164,14 +188,15 @@ def read_edgelist(
             weights.append(w)
         src.append(parts[0])
         dst.append(parts[1])
+        lines.append(lineno)
     if n_zero:
         log.info("%s: skipped %d zero-weight edges", path, n_zero)
-    try:
-        codes, node_ids = _node_codes(src + dst, reindex)
-    except ValueError as e:
-        raise DataFormatError(path, 0, f"node id out of range: {e}") from None
-    n = int(codes.max()) + 1 if codes.size else 0
     k = len(src)
+    try:
+        codes, node_ids = _node_codes(src + dst, reindex, n_nodes)
+    except _BadId as e:
+        raise DataFormatError(path, lines[e.index % k], e.problem) from None
+    n = n_nodes if n_nodes is not None else int(codes.max()) + 1 if codes.size else 0
     w = np.frombuffer(weights, np.float32) if weighted else np.ones(k, np.float32)
     adj = _build_adj(codes[:k], codes[k:], w, n, directed, weighted, str(path))
     return Graph(
@@ -185,23 +210,32 @@ def read_adjlist(
     comments: str = "#",
     *,
     reindex: bool | None = None,
+    n_nodes: int | None = None,
     name: str | None = None,
 ) -> Graph:
-    """Read ``node nbr nbr ...`` lines (DeepWalk's ``.adjlist``); a lone node is kept."""
+    """Read ``node nbr nbr ...`` lines (DeepWalk's ``.adjlist``); a lone node is kept.
+
+    Ids are handled as in :func:`read_edgelist`.
+    """
     heads: list[str] = []
     src: list[str] = []
     dst: list[str] = []
-    for _, text in iter_lines(path, comments=comments):
+    head_lines = array("q")
+    edge_lines = array("q")
+    for lineno, text in iter_lines(path, comments=comments):
         parts = text.split()
         heads.append(parts[0])
+        head_lines.append(lineno)
         src.extend([parts[0]] * (len(parts) - 1))
         dst.extend(parts[1:])
-    try:
-        codes, node_ids = _node_codes(heads + src + dst, reindex)
-    except ValueError as e:
-        raise DataFormatError(path, 0, f"node id out of range: {e}") from None
-    n = int(codes.max()) + 1
+        edge_lines.extend([lineno] * (len(parts) - 1))
     h, k = len(heads), len(src)
+    try:
+        codes, node_ids = _node_codes(heads + src + dst, reindex, n_nodes)
+    except _BadId as e:
+        line = head_lines[e.index] if e.index < h else edge_lines[(e.index - h) % k]
+        raise DataFormatError(path, line, e.problem) from None
+    n = n_nodes if n_nodes is not None else int(codes.max()) + 1
     adj = _build_adj(
         codes[h : h + k], codes[h + k :], np.ones(k, np.float32), n, directed, False, str(path)
     )
