@@ -26,6 +26,10 @@ def test_list_marks_present_and_absent(home, capsys):
     rows = {line.split()[0]: line for line in out.splitlines()[1:]}
     assert "present" in rows["gowalla"] and "absent" in rows["cora"]
     assert {"text8", "text_corpus_en", "simlex999", "blogcatalog"} <= set(rows)
+    assert main(["data", "list", "--long"]) == 0
+    out = capsys.readouterr().out
+    assert "licence: GroupLens research licence: no redistribution" in out
+    assert "aliases: corpus" in out
 
 
 def test_path(home, capsys):

@@ -14,7 +14,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Data sets live in $NEGKIT_DATA (default: a user cache folder).",
     )
     sub = p.add_subparsers(dest="data_command", metavar="ACTION")
-    sub.add_parser("list", help="list the known data sets and whether each is present")
+    ls = sub.add_parser("list", help="list the known data sets and whether each is present")
+    ls.add_argument("--long", action="store_true", help="also print sources, licences and notes")
     for action, text in (
         ("path", "print the local folder of a data set"),
         ("fetch", "download a data set from its official source and verify its checksum"),
@@ -51,6 +52,13 @@ def run(args: argparse.Namespace) -> int:
         widths = [max(len(r[c]) for r in rows) for c in range(3)]
         for r in rows:
             print("  ".join(f"{r[c]:<{widths[c]}}" for c in range(3)) + f"  {r[3]}")
+            if args.long:
+                ds = registry.get(r[0])
+                print(f"    source: {ds.source}\n    licence: {ds.licence}")
+                if ds.aliases:
+                    print(f"    aliases: {', '.join(ds.aliases)}")
+                if ds.note:
+                    print(f"    note: {ds.note}")
         return 0
     ds = registry.get(args.name)
     if action == "path":

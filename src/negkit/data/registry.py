@@ -340,7 +340,8 @@ def _add(ds: Dataset, loader: Callable[..., Any], info_fn: Callable[[Dataset, Pa
 
 _add(Dataset("text8", "text", "text8", ("text8",),
          "First 10^8 bytes of English Wikipedia, cleaned (Mahoney); word2vec's demo corpus",
-         "http://mattmahoney.net/dc/textdata.html", "Wikipedia text (CC BY-SA)",
+         "http://mattmahoney.net/dc/textdata.html",
+         "none stated by the source; derived from English Wikipedia text",
          (Remote("http://mattmahoney.net/dc/text8.zip", "text8.zip", members={"text8": "text8"}),),
          note="no checksum is published for text8.zip: the download is checked by its size only "
               "(text8 is 100,000,000 bytes)"),
@@ -402,7 +403,7 @@ for _name, _title in (("cora", "Cora"), ("citeseer", "CiteSeer"), ("pubmed", "Pu
     _add(_planetoid(_name, _title), _load_planetoid, _info_graph)
 _add(Dataset("blogcatalog", "graph", "graphs/blogcatalog", ("blogcatalog.mat",),
          "BlogCatalog social network, 39 interest groups (Tang & Liu 2009)",
-         "phanein/deepwalk example_graphs", "DeepWalk repository licence (GPLv3)",
+         "phanein/deepwalk example_graphs", "DeepWalk repository: GNU Library GPL v3, as stated",
          (Remote(f"{_DEEPWALK}/blogcatalog.mat", "blogcatalog.mat", sha256=_SHA["blogcatalog"]),),
          aliases=("blog",)),
      _load_mat, _info_graph)  # fmt: skip
@@ -419,12 +420,13 @@ _add(Dataset("wikipedia_pos", "graph", "graphs/wikipedia_pos", ("POS.mat",),
      _load_mat, _info_graph)  # fmt: skip
 _add(Dataset("karate", "graph", "graphs/karate", ("karate.adjlist",),
          "Zachary's karate club (1977), 34 nodes, 78 edges", "phanein/deepwalk example_graphs",
-         "DeepWalk repository licence (GPLv3)",
+         "DeepWalk repository: GNU Library GPL v3, as stated",
          (Remote(f"{_DEEPWALK}/karate.adjlist", "karate.adjlist", sha256=_SHA["karate"]),)),
      _load_karate, _info_graph)  # fmt: skip
 _add(Dataset("p2p_gnutella08", "graph", "graphs/p2p_gnutella08", ("p2p-Gnutella08.edgelist",),
          "SNAP Gnutella peer-to-peer network (directed), 8 August 2002",
-         "phanein/deepwalk example_graphs", "DeepWalk repository licence (GPLv3); SNAP",
+         "phanein/deepwalk example_graphs",
+         "DeepWalk repository: GNU Library GPL v3, as stated; SNAP",
          (Remote(f"{_DEEPWALK}/p2p-Gnutella08.edgelist", "p2p-Gnutella08.edgelist",
                  sha256=_SHA["gnutella"]),)),
      _load_gnutella, _info_graph)  # fmt: skip
