@@ -199,7 +199,7 @@ def vocab_from_scan(
     """Vocabulary from a :func:`scan`, plus the map provisional id -> vocab index (-1 = dropped)."""
     if isinstance(min_count, bool) or int(min_count) != min_count or min_count < 1:
         raise ValueError(f"min_count must be an integer >= 1, got {min_count!r}")
-    total = int(sc.ids.size)
+    total = int(sc.counts.sum())
     if total == 0:
         raise ValueError(f"{what} is empty: no tokens to build a vocabulary from")
     keep = np.flatnonzero(sc.counts >= min_count)

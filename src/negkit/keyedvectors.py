@@ -1,0 +1,252 @@
+"""``negkit.KeyedVectors``: word vectors with gensim's lookup and similarity API.
+
+Cosine similarity ``cos(u, v) = u.v / (|u| |v|)``.  ``most_similar`` follows gensim
+4 exactly: the mean of the unit vectors of the ``positive`` words (weight +1) and
+``negative`` words (weight -1), itself normalised, ranked against every vector by
+cosine, the query words excluded (Mikolov et al. 2013's 3CosAdd for analogies).
+Computations are done in float32, in gensim's order, so scores agree with gensim.
+
+The word2vec formats (word2vec.c): a header ``"<count> <dim>\\n"``, then per word
+either ``word v1 ... vd\\n`` (text) or ``word `` followed by ``d`` little-endian
+float32 and ``\\n`` (binary).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from os import PathLike
+from typing import Any
+
+import numpy as np
+
+from negkit.data.errors import DataFormatError
+from negkit.data.lines import open_binary
+
+logger = logging.getLogger(__name__)
+
+Key = str | int
+
+
+class KeyedVectors:
+    """Vectors ``vectors[i]`` for the keys ``index_to_key[i]`` (most frequent first, usually).
+
+    ``vectors`` is kept by reference: a :class:`negkit.Word2Vec` model's ``wv`` sees
+    training updates live.  Unknown keys raise ``KeyError`` naming the key.
+    """
+
+    def __init__(self, vectors: np.ndarray, index_to_key: Sequence[str], counts: Any = None) -> None:
+        vectors = np.asarray(vectors)
+        if vectors.ndim != 2:
+            raise ValueError(f"vectors must be 2-D, got shape {vectors.shape}")
+        if vectors.dtype != np.float32:
+            vectors = vectors.astype(np.float32)
+        if len(index_to_key) != vectors.shape[0]:
+            raise ValueError(f"{len(index_to_key)} keys for {vectors.shape[0]} vectors")
+        self.vectors = vectors
+        self.index_to_key = list(index_to_key)
+        self.key_to_index = {k: i for i, k in enumerate(self.index_to_key)}
+        if len(self.key_to_index) != len(self.index_to_key):
+            raise ValueError("index_to_key has duplicate keys")
+        self.counts = None if counts is None else np.asarray(counts, dtype=np.int64)
+
+    # ---------------------------------------------------------------- lookup
+    @property
+    def vector_size(self) -> int:
+        return int(self.vectors.shape[1])
+
+    def __len__(self) -> int:
+        return len(self.index_to_key)
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self.key_to_index
+
+    def get_index(self, key: Key) -> int:
+        i = self.key_to_index.get(key)  # type: ignore[arg-type]
+        if i is None:
+            raise KeyError(f"word {key!r} not in vocabulary ({len(self)} words)")
+        return i
+
+    def get_vector(self, key: Key, norm: bool = False) -> np.ndarray:
+        """The vector of ``key`` (a copy when ``norm``: divided by its length, as gensim)."""
+        v = self.vectors[self.get_index(key)]
+        if norm:
+            return v / np.linalg.norm(v).astype(np.float32)
+        return v
+
+    def __getitem__(self, key: Key | Iterable[Key]) -> np.ndarray:
+        if isinstance(key, (str, int, np.integer)):
+            return self.get_vector(key)  # type: ignore[arg-type]
+        return np.vstack([self.get_vector(k) for k in key])
+
+    @property
+    def norms(self) -> np.ndarray:
+        """Length of every vector (float32), computed from the live vectors."""
+        return np.linalg.norm(self.vectors, axis=1)
+
+    def get_normed_vectors(self) -> np.ndarray:
+        return self.vectors / self.norms[..., np.newaxis]
+
+    # ----------------------------------------------------------- similarity
+    def similarity(self, w1: Key, w2: Key) -> float:
+        """Cosine similarity of two words."""
+        return float(np.dot(self.get_vector(w1, norm=True), self.get_vector(w2, norm=True)))
+
+    def get_mean_vector(self, keys: Sequence[Any], weights: Any = None) -> np.ndarray:
+        """Weighted mean of unit vectors (raw arrays taken as given), normalised (gensim order)."""
+        if len(keys) == 0:
+            raise ValueError("cannot compute a mean of no words: give at least one positive or negative")
+        weights = np.ones(len(keys)) if weights is None else np.asarray(weights, dtype=np.float64)
+        mean = np.zeros(self.vector_size, dtype=np.float32)
+        total = 0.0
+        for w, key in zip(weights, keys):
+            vec = np.asarray(key, dtype=np.float32) if isinstance(key, np.ndarray) else self.get_vector(key, True)
+            mean += w * vec
+            total += abs(w)
+        if total > 0:
+            mean = mean / total
+        n = np.linalg.norm(mean)
+        return (mean / n).astype(np.float32) if n > 0 else mean.astype(np.float32)
+
+    def most_similar(
+        self,
+        positive: Any = None,
+        negative: Any = None,
+        topn: int | None = 10,
+        restrict_vocab: int | None = None,
+    ) -> list[tuple[str, float]] | np.ndarray:
+        """Words nearest by cosine to the mean of ``positive`` minus ``negative`` words.
+
+        ``positive`` / ``negative``: a word, a vector, or a list of words / vectors /
+        ``(word, weight)`` pairs.  Only the first ``restrict_vocab`` words are ranked.
+        ``topn=None`` returns the array of all similarities.
+        """
+        positive = _as_list(positive)
+        negative = _as_list(negative)
+        keys: list[Any] = []
+        weight = np.concatenate((np.ones(len(positive)), -np.ones(len(negative))))
+        for i, item in enumerate(positive + negative):
+            if isinstance(item, tuple) and len(item) == 2 and not isinstance(item[1], str):
+                keys.append(item[0])
+                weight[i] = item[1]
+            else:
+                keys.append(item)
+        mean = self.get_mean_vector(keys, weight)
+        query = {self.key_to_index[k] for k in keys if not isinstance(k, np.ndarray) and k in self.key_to_index}
+        end = len(self) if not restrict_vocab else min(int(restrict_vocab), len(self))
+        dists = np.dot(self.vectors[:end], mean) / self.norms[:end]
+        if not topn:
+            return dists
+        best = _top(dists, int(topn) + len(query))
+        return [(self.index_to_key[i], float(dists[i])) for i in best if i not in query][: int(topn)]
+
+    def most_similar_cosmul(
+        self, positive: Any = None, negative: Any = None, topn: int = 10, restrict_vocab: int | None = None
+    ) -> list[tuple[str, float]]:
+        """3CosMul (Levy & Goldberg 2014): prod (1+cos(x,p))/2 / (prod (1+cos(x,n))/2 + 1e-6)."""
+        positive = _as_list(positive)
+        negative = _as_list(negative)
+        if not positive and not negative:
+            raise ValueError("cannot rank by no words: give at least one positive or negative")
+        end = len(self) if not restrict_vocab else min(int(restrict_vocab), len(self))
+        vecs, norms = self.vectors[:end], self.norms[:end]
+        pos = [((1 + np.dot(vecs, self.get_vector(k, True)) / norms) / 2) for k in positive]
+        neg = [((1 + np.dot(vecs, self.get_vector(k, True)) / norms) / 2) for k in negative]
+        dists = np.prod(pos, axis=0) / (np.prod(neg, axis=0) + 0.000001)
+        query = {self.key_to_index[k] for k in positive + negative if k in self.key_to_index}
+        best = _top(dists, int(topn) + len(query))
+        return [(self.index_to_key[i], float(dists[i])) for i in best if i not in query][: int(topn)]
+
+    # ------------------------------------------------------------ word2vec format
+    def save_word2vec_format(self, path: str | PathLike, binary: bool = False) -> None:
+        """Write the word2vec text or binary format (readable by word2vec.c and gensim)."""
+        for k in self.index_to_key:
+            if not isinstance(k, str) or not k or any(c.isspace() for c in k):
+                raise ValueError(f"key {k!r} cannot be written in word2vec format (empty or has whitespace)")
+        n, d = self.vectors.shape
+        vecs = np.ascontiguousarray(self.vectors, dtype="<f4")
+        with open(path, "wb") as f:
+            f.write(f"{n} {d}\n".encode())
+            if binary:
+                for k, row in zip(self.index_to_key, vecs):
+                    f.write(k.encode("utf-8") + b" " + row.tobytes() + b"\n")
+            else:
+                fmt = " ".join(["%.9g"] * d)
+                for k, row in zip(self.index_to_key, vecs):
+                    f.write((k + " " + fmt % tuple(row.tolist()) + "\n").encode("utf-8"))
+
+    @classmethod
+    def load_word2vec_format(cls, path: str | PathLike, binary: bool = False) -> KeyedVectors:
+        """Read the word2vec text or binary format (.gz / .bz2 / .xz too); errors name file and line."""
+        with open_binary(path) as f:
+            header = f.readline()
+            try:
+                n, d = (int(x) for x in header.split())
+            except ValueError:
+                raise DataFormatError(path, 1, f"header must be '<count> <dim>', got {header[:60]!r}") from None
+            if n < 0 or d < 1:
+                raise DataFormatError(path, 1, f"bad header counts {n} x {d}")
+            keys: list[str] = []
+            vecs = np.empty((n, d), dtype=np.float32)
+            for i in range(n):
+                if binary:
+                    keys.append(_read_binary_word(f, path, i))
+                    raw = f.read(4 * d)
+                    if len(raw) != 4 * d:
+                        raise DataFormatError(path, 0, f"vector {i + 1} ({keys[-1]!r}) is cut short")
+                    vecs[i] = np.frombuffer(raw, dtype="<f4")
+                else:
+                    line = f.readline()
+                    lineno = i + 2
+                    if not line:
+                        raise DataFormatError(path, lineno, f"file ends after {i} of {n} vectors")
+                    try:
+                        parts = line.decode("utf-8").rstrip().split(" ")
+                    except UnicodeDecodeError:
+                        raise DataFormatError(path, lineno, "not UTF-8") from None
+                    if len(parts) != d + 1:
+                        raise DataFormatError(path, lineno, f"expected a word and {d} numbers, got {len(parts)} fields")
+                    keys.append(parts[0])
+                    try:
+                        vecs[i] = np.array(parts[1:], dtype=np.float32)
+                    except ValueError:
+                        raise DataFormatError(path, lineno, "a vector entry is not a number") from None
+        if len(set(keys)) != len(keys):
+            raise DataFormatError(path, 0, "duplicate words")
+        return cls(vecs, keys)
+
+    def __repr__(self) -> str:
+        return f"KeyedVectors<{len(self)} keys, vector_size={self.vector_size}>"
+
+
+def _read_binary_word(f: Any, path: Any, i: int) -> str:
+    chars = bytearray()
+    while True:
+        c = f.read(1)
+        if not c:
+            raise DataFormatError(path, 0, f"file ends inside word {i + 1}")
+        if c == b" ":
+            break
+        if c != b"\n" or chars:  # skip the newline that ends the previous vector
+            chars += c
+    try:
+        return chars.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DataFormatError(path, 0, f"word {i + 1} is not UTF-8: {bytes(chars)[:40]!r}") from None
+
+
+def _as_list(x: Any) -> list[Any]:
+    if x is None:
+        return []
+    if isinstance(x, (str, int, np.integer, np.ndarray)):
+        return [x]
+    return list(x)
+
+
+def _top(x: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k largest entries, largest first (as gensim's matutils.argsort)."""
+    neg = -x
+    if k >= neg.size:
+        return np.argsort(neg)[:k]
+    part = np.argpartition(neg, k)[:k]
+    return part.take(np.argsort(neg.take(part)))

@@ -1,0 +1,91 @@
+"""Skip-gram with negative sampling, exact per pair (Mikolov et al. 2013, word2vec.c).
+
+For every centre word ``w`` and context word ``c`` inside the (shrunk) window,
+``c``'s input vector ``syn0[c]`` predicts ``w`` against ``negative`` noise words
+``n ~ q(. | c)``, maximising ``log s(syn0[c] . syn1neg[w]) + sum log s(-syn0[c] . syn1neg[n])``.
+As in word2vec.c, the sampler's anchor is the input word ``c`` (its live vector
+``syn0[c]`` is what score-aware samplers score with), the positive is ``w``, and a
+noise draw equal to ``w`` is skipped.  One call processes sentences
+``[s_lo, s_hi)`` of the encoded corpus, without the GIL, updating the shared
+tables in place (Hogwild, Recht et al. 2011).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from negkit.word2vec.kernels_common import (
+    ST_EFFECTIVE,
+    ST_LOSS,
+    ST_NEG_SIG,
+    ST_NEGS,
+    ST_PAIRS,
+    ST_RAW,
+    ST_SENTENCES,
+    current_alpha,
+    hist_bin,
+    pair_loss,
+    reduced_window,
+    saturated_sigmoid,
+    subsample,
+)
+
+
+@njit(nogil=True, fastmath=True, boundscheck=False)
+def sg_chunk(
+    syn0, syn1neg, tokens, offsets, s_lo, s_hi, keep_prob, window, negative, shrink,
+    alpha0, alpha1, done0, total, draw, state, ctx, neu1e, stats, hist, compute_loss,
+):  # fmt: skip
+    dim = syn0.shape[1]
+    buf = np.empty(offsets[s_hi] - offsets[s_lo], dtype=np.int32)
+    raw = 0
+    for s in range(s_lo, s_hi):
+        lo = offsets[s]
+        hi = offsets[s + 1]
+        alpha = np.float32(current_alpha(alpha0, alpha1, done0 + raw, total))
+        raw += hi - lo
+        n = subsample(tokens, lo, hi, keep_prob, ctx, buf)
+        stats[ST_EFFECTIVE] += n
+        for i in range(n):
+            word = buf[i]
+            b = reduced_window(window, shrink, ctx)
+            c0 = max(0, i - b)
+            c1 = min(n, i + b + 1)
+            for c in range(c0, c1):
+                if c == i:
+                    continue
+                inp = buf[c]
+                l1 = syn0[inp]
+                for d in range(dim):
+                    neu1e[d] = 0.0
+                for k in range(negative + 1):
+                    if k == 0:
+                        target = word
+                        label = 1
+                    else:
+                        target = draw(state, inp, word, l1, ctx)
+                        if target == word:
+                            continue
+                        label = 0
+                    f = np.float32(0.0)
+                    for d in range(dim):
+                        f += l1[d] * syn1neg[target, d]
+                    sig = saturated_sigmoid(f)
+                    g = (np.float32(label) - sig) * alpha
+                    if label == 0:
+                        stats[ST_NEG_SIG] += sig
+                        stats[ST_NEGS] += 1
+                        hist[hist_bin(f)] += 1
+                    if compute_loss:
+                        stats[ST_LOSS] += pair_loss(f, label)
+                    for d in range(dim):
+                        neu1e[d] += g * syn1neg[target, d]
+                    for d in range(dim):
+                        syn1neg[target, d] += g * l1[d]
+                for d in range(dim):
+                    l1[d] += neu1e[d]
+                stats[ST_PAIRS] += 1
+    stats[ST_RAW] += raw
+    stats[ST_SENTENCES] += s_hi - s_lo
+    return raw

@@ -1,0 +1,520 @@
+"""``negkit.Word2Vec``: skip-gram / CBOW with negative sampling and any sampler.
+
+Mikolov, Chen, Corrado & Dean (2013), "Efficient Estimation of Word Representations
+in Vector Space", and Mikolov, Sutskever, Chen, Corrado & Dean (2013), "Distributed
+Representations of Words and Phrases and their Compositionality".  Parameter names
+and defaults follow gensim 4, so moving from gensim means changing the import.
+
+Engine: the corpus is encoded once into an int32 token stream; each epoch is cut
+into chunks of about ``chunk_words`` raw words (whole sentences, never truncated),
+which ``workers`` Python threads take in turn, each calling a compiled ``nogil``
+kernel (:mod:`.kernels_sg`, :mod:`.kernels_shared`, :mod:`.kernels_cbow`) that
+updates the shared tables lock-free as word2vec.c does.  Per-thread random contexts
+come from ``negkit._rng.make_contexts(seed, workers)``, so a seeded run with
+``workers=1`` repeats exactly.  The learning rate decays linearly from ``alpha`` to
+``min_alpha`` over all raw words of the ``train`` call; it is recomputed per sentence.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from negkit._rng import CTX_LEN, make_contexts
+from negkit.data.text import Scan, Vocab, encode_scan, scan, vocab_from_scan
+from negkit.samplers import Sampler
+from negkit.samplers import get as get_sampler
+from negkit.samplers.base import _sample_batch
+from negkit.word2vec.kernels_cbow import cbow_chunk
+from negkit.word2vec.kernels_common import N_BINS, N_STATS, ST_NEGS, keep_probabilities
+from negkit.word2vec.kernels_sg import sg_chunk
+from negkit.word2vec.kernels_shared import sg_shared_chunk
+from negkit.word2vec.progress import Progress, epoch_record, log_epoch
+
+logger = logging.getLogger("negkit.word2vec")
+
+Corpus = str | PathLike | Iterable[list[str]]
+Chunks = Iterable[tuple[np.ndarray, np.ndarray]]
+
+_FORMAT = "negkit.word2vec/1"
+#: Draws timed after each epoch to estimate the sampler's share of the epoch.
+_TIMED_DRAWS = 20_000
+
+
+class Word2Vec:
+    """Word2vec with negative sampling (gensim's names and defaults).
+
+    Extra parameters: ``sampler`` (a name or a :class:`negkit.samplers.Sampler`;
+    ``"unigram"`` uses ``alpha=ns_exponent``), ``shared_negatives`` (skip-gram only:
+    negatives shared across a window, Ji et al. 2016), ``callbacks`` (callables
+    ``fn(model, record)`` called after every epoch with the dict also appended to
+    ``training_log_``), ``compute_loss``, ``progress`` (tqdm bar; default: when
+    stderr is a terminal) and ``chunk_words`` (raw words per kernel call).
+
+    Hard negatives are never silenced: on saturated scores (``|f| > 6``) the
+    word2vec.c gradient is used (``1 - y`` or ``-y`` times alpha), not gensim's skip.
+    """
+
+    def __init__(
+        self,
+        sentences: Iterable[list[str]] | None = None,
+        corpus_file: str | PathLike | None = None,
+        vector_size: int = 100,
+        alpha: float = 0.025,
+        window: int = 5,
+        min_count: int = 5,
+        max_vocab_size: int | None = None,
+        sample: float = 1e-3,
+        seed: int = 1,
+        workers: int = 3,
+        min_alpha: float = 0.0001,
+        sg: int = 0,
+        negative: int = 5,
+        ns_exponent: float = 0.75,
+        cbow_mean: int = 1,
+        epochs: int = 5,
+        shrink_windows: bool = True,
+        sampler: str | Sampler = "unigram",
+        callbacks: Sequence[Callable[[Word2Vec, dict], Any]] = (),
+        compute_loss: bool = True,
+        shared_negatives: bool = False,
+        progress: bool | None = None,
+        chunk_words: int = 10_000,
+    ) -> None:
+        self.vector_size = _check_int(vector_size, "vector_size", 1)
+        self.alpha = _check_float(alpha, "alpha", 0.0)
+        self.min_alpha = _check_float(min_alpha, "min_alpha", 0.0)
+        self.window = _check_int(window, "window", 1)
+        self.min_count = _check_int(min_count, "min_count", 1)
+        self.max_vocab_size = None if max_vocab_size is None else _check_int(max_vocab_size, "max_vocab_size", 1)
+        self.sample = _check_float(sample, "sample", 0.0)
+        self.seed = _check_int(seed, "seed", 0)
+        self.workers = _check_int(workers, "workers", 1)
+        self.sg = int(bool(sg))
+        self.negative = _check_int(negative, "negative", 1)
+        self.ns_exponent = _check_float(ns_exponent, "ns_exponent", None)
+        self.cbow_mean = int(bool(cbow_mean))
+        self.epochs = _check_int(epochs, "epochs", 1)
+        self.shrink_windows = bool(shrink_windows)
+        self.sampler = sampler
+        self.callbacks = tuple(callbacks)
+        self.compute_loss = bool(compute_loss)
+        self.shared_negatives = bool(shared_negatives)
+        self.progress = progress
+        self.chunk_words = _check_int(chunk_words, "chunk_words", 1)
+        if self.shared_negatives and not self.sg:
+            raise ValueError("shared_negatives=True is the skip-gram mode of Ji et al. (2016): set sg=1")
+        self.training_log_: list[dict[str, Any]] = []
+        self.epochs_trained_ = 0
+        self._corpus: tuple[Any, np.ndarray, np.ndarray] | None = None
+        self._schedule: dict[str, int] | None = None
+        if sentences is not None and corpus_file is not None:
+            raise ValueError("give sentences or corpus_file, not both")
+        if sentences is not None or corpus_file is not None:
+            self.fit(corpus_file if corpus_file is not None else sentences)
+
+    # ------------------------------------------------------------------ vocab
+    def build_vocab(self, corpus: Corpus | None = None, corpus_file: str | PathLike | None = None) -> Word2Vec:
+        """Count the corpus, keep words with ``count >= min_count`` and initialise the weights.
+
+        The encoded corpus is kept, so a following ``train`` on the same corpus
+        (same path, or the same list object) does not read it again.
+        """
+        corpus = _one_corpus(corpus, corpus_file)
+        sc = scan(corpus)
+        what = str(corpus) if isinstance(corpus, (str, PathLike)) else "the corpus"
+        vocab, remap = vocab_from_scan(sc, self.min_count, self.max_vocab_size, what)
+        self._set_vocab(vocab)
+        tokens, offsets = encode_scan(sc, remap)
+        self._corpus = (_corpus_key(corpus), tokens, offsets)
+        self._corpus_raw_words = int(sc.ids.size)
+        return self
+
+    def build_vocab_from_freq(self, word_freq: dict[str, int] | tuple[Sequence[str], Any]) -> Word2Vec:
+        """Vocabulary from counts: a dict ``{word: count}`` or ``(keys, counts)``.
+
+        Words below ``min_count`` are dropped.  Use with :meth:`train_arrays`, whose
+        token ids index this vocabulary (sorted by descending count, ties in given order).
+        """
+        if isinstance(word_freq, dict):
+            keys = [str(k) for k in word_freq]
+            counts = np.array(list(word_freq.values()), dtype=np.int64)
+        else:
+            keys_in, counts_in = word_freq
+            keys = [str(k) for k in keys_in]
+            counts = np.asarray(counts_in, dtype=np.int64).reshape(-1)
+            if len(keys) != counts.shape[0]:
+                raise ValueError(f"{len(keys)} keys but {counts.shape[0]} counts")
+        if np.any(counts < 0):
+            raise ValueError("word counts must be non-negative")
+        if len(set(keys)) != len(keys):
+            raise ValueError("word_freq has duplicate keys")
+        ids = np.arange(len(keys), dtype=np.int32)
+        sc = Scan(ids=ids, offsets=np.array([0, len(keys)], np.int64), keys=keys, counts=counts, lines=1)
+        vocab, _ = vocab_from_scan(sc, self.min_count, self.max_vocab_size, "word_freq")
+        self._set_vocab(vocab)
+        self._corpus = None
+        return self
+
+    def _set_vocab(self, vocab: Vocab) -> None:
+        from negkit.keyedvectors import KeyedVectors
+
+        self.vocab_ = vocab
+        v, d = len(vocab), self.vector_size
+        rng = np.random.default_rng(self.seed)
+        syn0 = ((rng.random((v, d), dtype=np.float32) - np.float32(0.5)) / np.float32(d)).astype(np.float32)
+        self.syn1neg = np.zeros((v, d), dtype=np.float32)
+        self.wv = KeyedVectors(syn0, vocab.index_to_key, counts=vocab.counts)
+        self.keep_prob_ = keep_probabilities(vocab.counts, self.sample)
+        self.ctxs_ = make_contexts(self.seed, self.workers)
+        self.epochs_trained_ = 0
+        self.training_log_ = []
+        self._schedule = None
+        self._fit_sampler()
+
+    def _fit_sampler(self) -> None:
+        s = self.sampler
+        if isinstance(s, str) and s.lower() in ("unigram", "popularity", "pns"):
+            sampler = get_sampler(s, alpha=self.ns_exponent)
+        else:
+            sampler = get_sampler(s)
+        sampler.fit(counts=self.vocab_.counts, output=self.syn1neg, input=self.wv.vectors)
+        self.sampler_ = sampler
+
+    @property
+    def syn0(self) -> np.ndarray:
+        return self.wv.vectors
+
+    # ------------------------------------------------------------------- train
+    def fit(self, corpus: Corpus) -> Word2Vec:
+        """Build the vocabulary on ``corpus`` (path or iterable of token lists) and train; returns self."""
+        self.build_vocab(corpus)
+        return self.train(corpus)
+
+    def train(
+        self,
+        corpus: Corpus | None = None,
+        corpus_file: str | PathLike | None = None,
+        total_examples: int | None = None,
+        total_words: int | None = None,
+        epochs: int | None = None,
+        **_gensim_compat: Any,
+    ) -> Word2Vec:
+        """Train ``epochs`` epochs (default: the constructor's) on ``corpus``.
+
+        The learning rate decays from ``alpha`` to ``min_alpha`` over this call, as in gensim.
+        ``total_examples`` / ``total_words`` are accepted for gensim compatibility and
+        ignored: the corpus is counted exactly when it is encoded.
+        """
+        corpus = _one_corpus(corpus, corpus_file)
+        tokens, offsets = self._encoded(corpus)
+        return self.train_arrays([(tokens, offsets)], epochs=epochs, total_words=int(tokens.size))
+
+    def resume(self, corpus: Corpus | None = None, chunks: Chunks | None = None) -> Word2Vec:
+        """Finish an interrupted ``train`` / ``fit`` (e.g. after :meth:`load`), lr schedule included."""
+        sch = self._schedule
+        if sch is None or sch["done"] >= sch["epochs"]:
+            raise RuntimeError("nothing to resume: no train call was interrupted")
+        if chunks is None:
+            tokens, offsets = self._encoded(_one_corpus(corpus, None))
+            chunks = [(tokens, offsets)]
+        self._run(chunks, sch["epochs"], sch["done"], sch["total_words"])
+        return self
+
+    def train_arrays(self, chunks: Chunks, epochs: int | None = None, total_words: int | None = None) -> Word2Vec:
+        """Train on already encoded text: a re-iterable of ``(int32 tokens, int64 offsets)``.
+
+        Token ids index the vocabulary (:meth:`build_vocab_from_freq`); ``offsets`` has
+        one entry more than the piece has sentences.  ``total_words`` (raw words per
+        epoch, for the learning-rate schedule) is counted by one pass when not given.
+        """
+        self._check_ready()
+        epochs = self.epochs if epochs is None else _check_int(epochs, "epochs", 1)
+        if total_words is None:
+            total_words = sum(int(np.asarray(t).size) for t, _ in chunks)
+        if total_words <= 0:
+            raise ValueError("the corpus has no in-vocabulary token to train on")
+        self._schedule = {"epochs": int(epochs), "done": 0, "total_words": int(total_words)}
+        self._run(chunks, int(epochs), 0, int(total_words))
+        return self
+
+    # ---------------------------------------------------------------- engine
+    def _run(self, chunks: Chunks, epochs: int, start: int, total_words: int) -> None:
+        total = float(epochs) * total_words
+        bar = Progress(total - start * total_words, self.progress, "word2vec")
+        try:
+            for e in range(start, epochs):
+                rec = self._epoch(chunks, e, epochs, total_words, total, bar)
+                self._schedule["done"] = e + 1  # type: ignore[index]
+                self.epochs_trained_ += 1
+                self.training_log_.append(rec)
+                log_epoch(rec, epochs)
+                for cb in self.callbacks:
+                    cb(self, rec)
+        finally:
+            bar.close()
+
+    def _kernel_call(self) -> Callable[..., int]:
+        syn0, syn1 = self.wv.vectors, self.syn1neg
+        kp, win, neg, shrink = self.keep_prob_, self.window, self.negative, self.shrink_windows
+        a0, a1, loss = self.alpha, self.min_alpha, self.compute_loss
+        if not self.sg:
+            cbow_mean = self.cbow_mean
+
+            def call(tokens, offsets, lo, hi, done0, total, draw, state, ctx, work, stats, hist):
+                return cbow_chunk(syn0, syn1, tokens, offsets, lo, hi, kp, win, neg, shrink, a0, a1,
+                                  done0, total, draw, state, ctx, work, stats, hist, loss, cbow_mean)
+
+            return call
+        kernel = sg_shared_chunk if self.shared_negatives else sg_chunk
+
+        def call(tokens, offsets, lo, hi, done0, total, draw, state, ctx, work, stats, hist):
+            return kernel(syn0, syn1, tokens, offsets, lo, hi, kp, win, neg, shrink, a0, a1,
+                          done0, total, draw, state, ctx, work[0], stats, hist, loss)
+
+        return call
+
+    def _epoch(self, chunks: Chunks, e: int, epochs: int, total_words: int, total: float, bar: Progress) -> dict:
+        n_thr = self.workers
+        stats = np.zeros((n_thr, N_STATS), dtype=np.float64)
+        hist = np.zeros((n_thr, N_BINS), dtype=np.int64)
+        work = np.zeros((n_thr, 2, self.vector_size), dtype=np.float32)
+        call = self._kernel_call()
+        sampler = self.sampler_
+        lock = threading.Lock()
+        kernel_state = {"draw_state": sampler.kernel()}
+        alpha_span = self.alpha - self.min_alpha
+        done_epoch = 0
+        t0 = time.perf_counter()
+        last_sample: tuple[np.ndarray, np.ndarray] | None = None
+        for piece_no, (tokens, offsets) in enumerate(chunks):
+            tokens, offsets = self._check_piece(tokens, offsets, piece_no)
+            if tokens.size == 0:
+                continue
+            last_sample = (tokens, offsets)
+            bounds = _chunk_bounds(offsets, self.chunk_words)
+            starts = offsets[bounds[:-1]] - offsets[0]
+            base = float(e) * total_words + done_epoch
+            next_job = [0]
+
+            def worker(t: int, tokens=tokens, offsets=offsets, bounds=bounds, starts=starts, base=base,
+                       next_job=next_job) -> None:  # fmt: skip
+                ctx = self.ctxs_[t]
+                while True:
+                    with lock:
+                        j = next_job[0]
+                        next_job[0] += 1
+                        draw, state = kernel_state["draw_state"]
+                    if j >= bounds.size - 1:
+                        return
+                    done0 = base + float(starts[j])
+                    raw = call(tokens, offsets, int(bounds[j]), int(bounds[j + 1]), done0, total,
+                               draw, state, ctx, work[t], stats[t], hist[t])  # fmt: skip
+                    with lock:
+                        if sampler.maybe_refresh(self.ctxs_):
+                            kernel_state["draw_state"] = sampler.kernel()
+                    frac = min(1.0, (done0 + raw) / total)
+                    bar.update(raw, self.alpha - alpha_span * frac)
+
+            if n_thr == 1:
+                worker(0)
+            else:
+                threads = [threading.Thread(target=worker, args=(t,), daemon=True) for t in range(n_thr)]
+                for th in threads:
+                    th.start()
+                for th in threads:
+                    th.join()
+            done_epoch += int(tokens.size)
+        seconds = time.perf_counter() - t0
+        tot_stats = stats.sum(axis=0)
+        lr = self.alpha - alpha_span * min(1.0, (e + 1) / epochs)
+        s_sec = self._sampler_seconds(last_sample, float(tot_stats[ST_NEGS]), e)
+        return epoch_record(e + 1, seconds, tot_stats, hist.sum(axis=0), lr, s_sec,
+                            getattr(self.sampler_, "name", type(self.sampler_).__name__))  # fmt: skip
+
+    def _sampler_seconds(self, sample: tuple[np.ndarray, np.ndarray] | None, n_neg: float, e: int) -> float:
+        """Estimated wall time of the epoch's draws: time per draw x draws / workers.
+
+        The time per draw is measured after the epoch on ``_TIMED_DRAWS`` draws in
+        isolation (one compiled loop, a separate random context), for anchors picked
+        uniformly from the epoch's token stream with their live input vectors.  It
+        ignores the cache misses that training adds around each draw.
+        """
+        if sample is None or n_neg <= 0:
+            return 0.0
+        tokens = sample[0]
+        m = int(min(_TIMED_DRAWS, max(1.0, n_neg)))
+        ctx = make_contexts(self.seed + 7919 * (e + 1), 1)[0]
+        rng = np.random.default_rng(self.seed + e)
+        anchors = tokens[rng.integers(0, tokens.size, m)].astype(np.int64)
+        vecs = np.ascontiguousarray(self.wv.vectors[anchors])
+        pos = np.full(m, -1, dtype=np.int64)
+        out = np.empty((m, 1), dtype=np.int64)
+        draw, state = self.sampler_.kernel()
+        _sample_batch(draw, state, anchors[:1], pos[:1], vecs[:1], ctx, out[:1])  # compile outside timing
+        t = time.perf_counter()
+        _sample_batch(draw, state, anchors, pos, vecs, ctx, out)
+        per_draw = (time.perf_counter() - t) / m
+        return per_draw * n_neg / self.workers
+
+    def _check_piece(self, tokens: Any, offsets: Any, piece_no: int) -> tuple[np.ndarray, np.ndarray]:
+        tokens = np.ascontiguousarray(tokens, dtype=np.int32)
+        offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+        if tokens.ndim != 1 or offsets.ndim != 1 or offsets.size < 1:
+            raise ValueError(f"piece {piece_no}: tokens and offsets must be 1-D, offsets non-empty")
+        if tokens.size:
+            lo, hi = int(tokens.min()), int(tokens.max())
+            if lo < 0 or hi >= len(self.vocab_):
+                raise ValueError(
+                    f"piece {piece_no}: token id {lo if lo < 0 else hi} is outside the vocabulary "
+                    f"(0..{len(self.vocab_) - 1})"
+                )
+        if offsets[0] < 0 or offsets[-1] > tokens.size or np.any(np.diff(offsets) < 0):
+            raise ValueError(f"piece {piece_no}: offsets must rise from >= 0 to <= len(tokens)")
+        return tokens, offsets
+
+    def _encoded(self, corpus: Any) -> tuple[np.ndarray, np.ndarray]:
+        self._check_ready()
+        if corpus is None:
+            if self._corpus is None:
+                raise ValueError("train() needs a corpus (none was kept from build_vocab)")
+            return self._corpus[1], self._corpus[2]
+        key = _corpus_key(corpus)
+        if self._corpus is not None and key == self._corpus[0]:
+            return self._corpus[1], self._corpus[2]
+        sc = scan(corpus)
+        remap = np.array([self.vocab_.key_to_index.get(k, -1) for k in sc.keys], dtype=np.int64)
+        tokens, offsets = encode_scan(sc, remap)
+        if sc.ids.size - tokens.size:
+            logger.info("%d of %d tokens are out of vocabulary and skipped", sc.ids.size - tokens.size,
+                        sc.ids.size)  # fmt: skip
+        self._corpus = (key, tokens, offsets)
+        return tokens, offsets
+
+    def _check_ready(self) -> None:
+        if not hasattr(self, "vocab_"):
+            raise RuntimeError("build the vocabulary first: build_vocab(corpus) or build_vocab_from_freq(...)")
+
+    # ------------------------------------------------------------- save/load
+    def save(self, path: str | PathLike) -> None:
+        """Save the whole model (vocabulary, both tables, RNG state, schedule, log) to one .npz file."""
+        self._check_ready()
+        s = self.sampler_
+        meta = {
+            "format": _FORMAT,
+            "params": {k: getattr(self, k) for k in _PARAMS},
+            "sampler": {"name": s.name, "params": _jsonable(s.get_params())},
+            "keys": self.vocab_.index_to_key,
+            "vocab": {"total_words": self.vocab_.total_words, "raw_types": self.vocab_.raw_types,
+                      "sentences": self.vocab_.sentences},
+            "epochs_trained": self.epochs_trained_,
+            "schedule": self._schedule,
+            "training_log": self.training_log_,
+        }  # fmt: skip
+        blob = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+        with open(path, "wb") as f:
+            np.savez(f, meta=blob, syn0=self.wv.vectors, syn1neg=self.syn1neg,
+                     counts=self.vocab_.counts, ctxs=self.ctxs_)  # fmt: skip
+
+    @classmethod
+    def load(cls, path: str | PathLike) -> Word2Vec:
+        """Load a model written by :meth:`save`; training can go on (``train``) or ``resume``."""
+        with np.load(path, allow_pickle=False) as z:
+            try:
+                meta = json.loads(z["meta"].tobytes().decode("utf-8"))
+            except (KeyError, ValueError) as e:
+                raise ValueError(f"{path}: not a negkit Word2Vec file ({e})") from None
+            if meta.get("format") != _FORMAT:
+                raise ValueError(f"{path}: unknown format {meta.get('format')!r}")
+            arrays = {k: z[k] for k in ("syn0", "syn1neg", "counts", "ctxs")}
+        params = dict(meta["params"])
+        sampler_meta = meta["sampler"]
+        model = cls(**params, sampler=get_sampler(sampler_meta["name"], **sampler_meta["params"]))
+        keys = meta["keys"]
+        vocab = Vocab(keys, {k: i for i, k in enumerate(keys)}, arrays["counts"].astype(np.int64),
+                      int(meta["vocab"]["total_words"]), int(meta["vocab"]["raw_types"]),
+                      int(meta["vocab"]["sentences"]), model.min_count)  # fmt: skip
+        model._set_vocab(vocab)
+        model.wv.vectors[...] = arrays["syn0"]
+        model.syn1neg[...] = arrays["syn1neg"]
+        if arrays["ctxs"].shape == (model.workers, CTX_LEN):
+            model.ctxs_[...] = arrays["ctxs"]
+        model._fit_sampler()
+        model.epochs_trained_ = int(meta["epochs_trained"])
+        model._schedule = meta["schedule"]
+        model.training_log_ = list(meta["training_log"])
+        return model
+
+    def __repr__(self) -> str:
+        v = len(self.vocab_) if hasattr(self, "vocab_") else 0
+        return (f"Word2Vec<vocab={v}, vector_size={self.vector_size}, sg={self.sg}, "
+                f"negative={self.negative}, sampler={self.sampler!r}>")  # fmt: skip
+
+
+_PARAMS = ("vector_size", "alpha", "window", "min_count", "max_vocab_size", "sample", "seed", "workers",
+           "min_alpha", "sg", "negative", "ns_exponent", "cbow_mean", "epochs", "shrink_windows",
+           "compute_loss", "shared_negatives", "chunk_words")  # fmt: skip
+
+
+def _chunk_bounds(offsets: np.ndarray, chunk_words: int) -> np.ndarray:
+    """Sentence indices cutting ``offsets`` into runs of >= chunk_words words (whole sentences)."""
+    n_sent = offsets.size - 1
+    if n_sent <= 0:
+        return np.zeros(1, dtype=np.int64)
+    rel = offsets - offsets[0]
+    targets = np.arange(chunk_words, int(rel[-1]), chunk_words)
+    cuts = np.searchsorted(rel, targets, side="left")
+    cuts = np.unique(np.clip(cuts, 1, n_sent))
+    return np.concatenate([[0], cuts[cuts < n_sent], [n_sent]]).astype(np.int64)
+
+
+def _one_corpus(corpus: Any, corpus_file: Any) -> Any:
+    if corpus is not None and corpus_file is not None:
+        raise ValueError("give a corpus or corpus_file, not both")
+    return corpus_file if corpus_file is not None else corpus
+
+
+def _corpus_key(corpus: Any) -> Any:
+    if isinstance(corpus, (str, PathLike)):
+        p = Path(corpus)
+        st = p.stat()
+        return ("path", str(p.resolve()), st.st_size, st.st_mtime_ns)
+    return ("object", id(corpus))
+
+
+def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in params.items():
+        if isinstance(v, np.generic):
+            v = v.item()
+        try:
+            json.dumps(v)
+        except TypeError:
+            raise ValueError(f"sampler parameter {k}={v!r} cannot be saved") from None
+        out[k] = v
+    return out
+
+
+def _check_int(x: Any, name: str, lo: int) -> int:
+    if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < lo:
+        raise ValueError(f"{name} must be an integer >= {lo}, got {x!r}")
+    return int(x)
+
+
+def _check_float(x: Any, name: str, lo: float | None) -> float:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {x!r}") from None
+    if not math.isfinite(v) or (lo is not None and v < lo):
+        raise ValueError(f"{name} must be a finite number{'' if lo is None else f' >= {lo}'}, got {x!r}")
+    return v
