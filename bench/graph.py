@@ -53,9 +53,20 @@ def side_negkit(graph, p: float, q: float, workers: int, seed: int, extra: dict)
             "peak_gb": _peak_gb(), "vectors": res.vectors}
 
 
+def _numpy1_aliases() -> None:
+    """PecanPy imports nptyping, which reads numpy 1 aliases removed in numpy 2."""
+    for old, new in (("bool8", "bool_"), ("bytes0", "bytes_"), ("cfloat", "complex128"),
+                     ("clongfloat", "clongdouble"), ("complex_", "complex128"),
+                     ("float_", "float64"), ("int0", "intp"), ("longcomplex", "clongdouble"),
+                     ("longfloat", "longdouble"), ("object0", "object_"),
+                     ("singlecomplex", "complex64"), ("str0", "str_"), ("string_", "bytes_"),
+                     ("uint0", "uintp"), ("unicode_", "str_"), ("void0", "void")):
+        if not hasattr(np, old):
+            setattr(np, old, getattr(np, new))
+
+
 def side_pecanpy(graph, p: float, q: float, workers: int, seed: int, extra: dict) -> dict:
-    if not hasattr(np, "bool8"):  # PecanPy's nptyping predates numpy 2
-        np.bool8 = np.bool_  # type: ignore[attr-defined]
+    _numpy1_aliases()
     import scipy.sparse as sp
     from gensim.models import Word2Vec
     from pecanpy import pecanpy as pp

@@ -190,10 +190,11 @@ def _run_walks(
     callbacks = ()
     if on_epoch is not None:
         callbacks = (lambda m, rec: on_epoch(int(rec.get("epoch", 0)) - 1, m.wv.vectors[to_vocab]),)
+    opts = {"compute_loss": False, "progress": False, **s.extra}  # the loss costs a log per pair
     model = Word2Vec(vector_size=s.dim, window=s.window, negative=s.negative, sg=1,
                      sampler=sampler, sample=s.sample, alpha=s.lr, workers=s.workers,
                      seed=0 if seed is None else seed, min_count=1, epochs=epochs,
-                     callbacks=callbacks, progress=False, **s.extra)
+                     callbacks=callbacks, **opts)
     # the vocabulary is sorted by count: map node ids to vocabulary ids chunk by chunk
     model.build_vocab_from_freq(([str(i) for i in range(n)], walks.expected_counts()))
     keys = model.wv.index_to_key
