@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from numba import njit
 
 import negkit.samplers as ns
+from negkit._rng import rand_int
 from negkit.graph.line import LINE, line_embeddings
 
 
@@ -74,3 +76,34 @@ def test_line_bad_input():
         LINE(8).fit(sp.csr_matrix((3, 3)))
     with pytest.raises(ValueError, match="unknown sampler"):
         LINE(8, sampler="nope").fit(_planted()[0])
+
+
+class _HardestOfThree(ns.Sampler):
+    """A DNS-like score-aware sampler for the test: the best-scored of 3 uniform candidates."""
+
+    score_aware = True
+
+    def _kernel(self):
+        return _draw_hardest, (self.output_, np.int64(self.n_items_))
+
+
+@njit(nogil=True)
+def _draw_hardest(state, anchor, pos, vec, ctx):
+    out, n = state
+    best, best_score = -1, -np.inf
+    for _ in range(3):
+        c = rand_int(ctx, n)
+        s = 0.0
+        for k in range(vec.shape[0]):
+            s += out[c, k] * vec[k]
+        if s > best_score:
+            best, best_score = c, s
+    return best
+
+
+def test_line_with_a_score_aware_sampler_reads_live_tables():
+    a, lab = _planted()
+    model = LINE(16, order=2, epochs=100, sampler=_HardestOfThree(), seed=1).fit(a)
+    assert model.sampler_.output_ is model.context_  # by reference, not a copy
+    assert model.sampler_.input_ is model.embeddings_
+    assert _separation(model.embeddings_, lab) > 0.8
