@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from negkit.data import registry
+from negkit.data import loaders, registry
 from negkit.data.downloads import ChecksumError, FetchError, download, unpack, verify_file
 from negkit.data.errors import DataMissingError
 from negkit.data.paths import data_home
@@ -123,10 +123,9 @@ def tiny_dataset(monkeypatch, tmp_path, source):
         (Remote((source / "train.txt").as_uri(), "train.txt", sha256=SHA),
          Remote(archive.as_uri(), "split.zip", members={"tiny/test.txt": "test.txt"})),
         {"test.txt": hashlib.sha256(b"0 3\n1 2\n").hexdigest()},
+        loader=loaders.load_lightgcn, counter=loaders.info_lightgcn,
     )  # fmt: skip
     monkeypatch.setitem(registry.DATASETS, "tiny", ds)
-    monkeypatch.setitem(registry.LOADERS, "tiny", registry._load_lightgcn)
-    monkeypatch.setitem(registry.INFO, "tiny", registry._info_lightgcn)
     return ds
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from negkit.data import registry
+from negkit.data import loaders, registry
 from negkit.data.errors import DataFormatError
 from negkit.data.graphs import read_planetoid_npz
 from negkit.data.planetoid import convert_planetoid, load_planetoid_pickle
@@ -82,10 +82,9 @@ def test_registry_fetch_converts(monkeypatch, tmp_path):
         for m in PARTS
     )  # fmt: skip
     ds = Dataset("toy", "graph", "graphs/toy", ("toy_planetoid.npz",), "toy", "here", "none",
-                 remotes, post=registry._planetoid_post("toy"))  # fmt: skip
+                 remotes, post=loaders.planetoid_post("toy"), loader=loaders.load_planetoid,
+                 counter=loaders.info_graph)  # fmt: skip
     monkeypatch.setitem(registry.DATASETS, "toy", ds)
-    monkeypatch.setitem(registry.LOADERS, "toy", registry._load_planetoid)
-    monkeypatch.setitem(registry.INFO, "toy", registry._info_graph)
     registry.fetch("toy")
     assert registry.info("toy") == {"nodes": 5, "edges": 4, "labels": 3, "directed": False,
                                     "weighted": False}  # fmt: skip

@@ -12,12 +12,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from negkit.data import loaders
 from negkit.data.errors import DataMissingError
 from negkit.data.paths import data_home
 
@@ -61,6 +60,10 @@ class Dataset:
     note: str = ""
     #: converts downloaded raw files into ``files`` (e.g. Planetoid pickles -> npz)
     post: Callable[[Path], None] | None = None
+    #: ``loader(ds, folder, **kwargs)``: Interactions, Graph or a file path
+    loader: Callable[..., Any] | None = None
+    #: ``counter(ds, folder)``: the counts that ``negkit data info`` prints
+    counter: Callable[[Dataset, Path], dict] | None = None
 
     def path(self) -> Path:
         return data_home(create=False) / self.folder
@@ -68,15 +71,7 @@ class Dataset:
     def missing(self) -> list[str]:
         """Required files that are absent from the folder (compressed copies count)."""
         folder = self.path()
-        return [f for f in self.files if _find_file(folder, f) is None]
-
-
-def _find_file(folder: Path, name: str) -> Path | None:
-    for suffix in ("", ".gz", ".xz", ".bz2"):
-        p = folder / f"{name}{suffix}"
-        if p.is_file():
-            return p
-    return None
+        return [f for f in self.files if loaders.find_file(folder, f) is None]
 
 
 # ------------------------------------------------------------------ sources
@@ -128,189 +123,6 @@ _SHA = {  # sha256 of the files as stored in the shared data folder (MANIFEST.md
 }
 
 
-# ------------------------------------------------------------------ loaders
-def _load_lightgcn(ds: Dataset, folder: Path, **_: Any):
-    from negkit.data.interactions import load_lightgcn_split
-
-    missing = ds.missing()
-    if missing:
-        raise DataMissingError(ds.name, folder, f"missing {', '.join(missing)}")
-    return load_lightgcn_split(folder, name=ds.name)
-
-
-def _info_lightgcn(ds: Dataset, folder: Path) -> dict:
-    from negkit.data.interactions import _id_list_size, read_lightgcn
-
-    if _find_file(folder, "test.txt") is None:
-        raise DataMissingError(ds.name, folder, "no test.txt")
-    if not ds.missing():
-        return _load_lightgcn(ds, folder).counts()
-    mats = {s: read_lightgcn(p) for s in ("valid", "test") if (p := _find_file(folder, f"{s}.txt"))}
-    users = max([m.shape[0] for m in mats.values()] + [_id_list_size(folder, "user_list.txt")])
-    items = max([m.shape[1] for m in mats.values()] + [_id_list_size(folder, "item_list.txt")])
-    out: dict[str, Any] = {"users": users, "items": items}
-    out.update({s: int(m.nnz) for s, m in mats.items()})
-    out["missing"] = ds.missing()
-    out["note"] = f"{', '.join(ds.missing())} absent: the split cannot be used for training"
-    return out
-
-
-def _ratings_file(ds: Dataset, folder: Path) -> Path:
-    p = _find_file(folder, ds.files[0])
-    if p is None:
-        raise DataMissingError(ds.name, folder, f"no {ds.files[0]}")
-    return p
-
-
-def _load_movielens(
-    ds: Dataset,
-    folder: Path,
-    split: str = "loo",
-    seed: int = 0,
-    rating_threshold: float | None = None,
-    valid: bool = True,
-    ratios: tuple[float, ...] = (0.8, 0.1, 0.1),
-):
-    """MovieLens as implicit feedback: every rating (>= threshold) is a positive.
-
-    split="loo": leave-one-out by timestamp (NCF); split="ratio": per-user random ``ratios``;
-    split="u1".."u5", "ua", "ub": GroupLens' own ml-100k base/test files.
-    """
-    from negkit.data.interactions import read_movielens, split_leave_one_out, split_ratio
-
-    r = read_movielens(_ratings_file(ds, folder), rating_threshold=rating_threshold)
-    if split in _GROUPLENS_SPLITS:
-        return _grouplens_split(ds, folder, r, split, rating_threshold)
-    common = dict(name=ds.name, user_ids=r.user_ids, item_ids=r.item_ids,
-                  n_users=r.n_users, n_items=r.n_items)  # fmt: skip
-    if split == "loo":
-        return split_leave_one_out(r.users, r.items, r.timestamps, seed=seed, valid=valid, **common)
-    if split == "ratio":
-        return split_ratio(r.users, r.items, ratios, seed=seed, **common)
-    raise ValueError(f"split must be 'loo', 'ratio' or one of {_GROUPLENS_SPLITS}, got {split!r}")
-
-
-_GROUPLENS_SPLITS = ("u1", "u2", "u3", "u4", "u5", "ua", "ub")
-
-
-def _grouplens_split(ds: Dataset, folder: Path, r: Any, split: str, threshold: float | None):
-    """``<split>.base`` / ``<split>.test`` in the id space of the whole ``u.data``."""
-    from negkit.data.interactions import Interactions, pairs_to_csr, read_movielens
-
-    mats = []
-    for part in ("base", "test"):
-        p = _find_file(folder, f"{split}.{part}")
-        if p is None:
-            raise DataMissingError(ds.name, folder, f"no {split}.{part}")
-        t = read_movielens(p, rating_threshold=threshold)
-        users = np.searchsorted(r.user_ids, t.user_ids[t.users])
-        items = np.searchsorted(r.item_ids, t.item_ids[t.items])
-        mats.append(pairs_to_csr(users, items, (r.n_users, r.n_items), what=str(p)))
-    return Interactions(mats[0], mats[1], None, name=f"{ds.name}/{split}",
-                        user_ids=r.user_ids, item_ids=r.item_ids)  # fmt: skip
-
-
-def _info_movielens(ds: Dataset, folder: Path) -> dict:
-    from negkit.data.interactions import read_movielens
-
-    return read_movielens(_ratings_file(ds, folder)).counts()
-
-
-def _file(ds: Dataset, folder: Path, i: int = 0) -> Path:
-    p = _find_file(folder, ds.files[i])
-    if p is None:
-        raise DataMissingError(ds.name, folder, f"no {ds.files[i]}")
-    return p
-
-
-def _load_mat(ds: Dataset, folder: Path, **_: Any):
-    from negkit.data.graphs import read_mat
-
-    g = read_mat(_file(ds, folder))
-    g.name = ds.name
-    return g
-
-
-def _load_planetoid(ds: Dataset, folder: Path, **_: Any):
-    from negkit.data.graphs import read_planetoid_npz
-
-    return read_planetoid_npz(_file(ds, folder))
-
-
-def _load_karate(ds: Dataset, folder: Path, **_: Any):
-    from negkit.data.graphs import read_adjlist
-
-    return read_adjlist(_file(ds, folder), name=ds.name)
-
-
-def _load_gnutella(ds: Dataset, folder: Path, **_: Any):
-    from negkit.data.graphs import read_edgelist
-
-    return read_edgelist(_file(ds, folder), directed=True, name=ds.name)
-
-
-def _load_openne_wiki(ds: Dataset, folder: Path, **_: Any):
-    from negkit.data.graphs import read_edgelist, read_labels
-
-    g = read_edgelist(_file(ds, folder), name=ds.name)
-    return read_labels(_file(ds, folder, 1), g)
-
-
-def _info_graph(ds: Dataset, folder: Path) -> dict:
-    g = LOADERS[ds.name](ds, folder)
-    out = g.counts()
-    out["directed"] = g.directed
-    out["weighted"] = g.weighted
-    return out
-
-
-def _load_path(ds: Dataset, folder: Path, **_: Any) -> Path:
-    return _file(ds, folder)
-
-
-def _info_corpus(ds: Dataset, folder: Path) -> dict:
-    path = _file(ds, folder)
-    try:
-        from negkit.data.text import corpus_counts
-    except ImportError:  # the text reader is optional here: count by streaming
-        return _count_tokens(path)
-    return corpus_counts(path)
-
-
-def _count_tokens(path: Path) -> dict:
-    from negkit.data.lines import open_binary
-
-    tokens, vocab, lines = 0, set(), 0
-    with open_binary(path) as f:
-        for raw in f:
-            words = raw.split()
-            if words:
-                lines += 1
-                tokens += len(words)
-                vocab.update(words)
-    return {"tokens": tokens, "vocab": len(vocab), "lines": lines}
-
-
-def _info_word_eval(ds: Dataset, folder: Path) -> dict:
-    from negkit.data import word_eval
-
-    path = _file(ds, folder)
-    if ds.name == "google_analogy":
-        sections = word_eval.read_analogies(path)
-        return {"sections": len(sections), "questions": sum(len(q) for _, q in sections)}
-    return {"pairs": len(word_eval.read_similarity(path))}
-
-
-# ------------------------------------------------------------------ planetoid
-def _planetoid_post(name: str) -> Callable[[Path], None]:
-    def post(folder: Path) -> None:
-        from negkit.data.planetoid import convert_planetoid
-
-        convert_planetoid(folder / "raw", name, folder / f"{name}_planetoid.npz")
-
-    return post
-
-
 def _planetoid(name: str, title: str, note: str = "") -> Dataset:
     raw = ("x", "y", "tx", "ty", "allx", "ally", "graph", "test.index")
     return Dataset(
@@ -320,22 +132,18 @@ def _planetoid(name: str, title: str, note: str = "") -> Dataset:
         tuple(Remote(f"{_GCN}/ind.{name}.{m}", f"raw/ind.{name}.{m}") for m in raw),
         note=note or f"the pickles have no published checksum; the shared copy of the npz has "
         f"sha256 {_SHA[name]}, but a fresh conversion is not byte-identical (zip metadata)",
-        post=_planetoid_post(name),
+        post=loaders.planetoid_post(name),
     )  # fmt: skip
 
 
 # ------------------------------------------------------------------ the table
 DATASETS: dict[str, Dataset] = {}
-LOADERS: dict[str, Callable[..., Any]] = {}
-INFO: dict[str, Callable[[Dataset, Path], dict]] = {}
 
 
-def _add(ds: Dataset, loader: Callable[..., Any], info_fn: Callable[[Dataset, Path], dict]) -> None:
+def _add(ds: Dataset, loader: Callable[..., Any], counter: Callable[[Dataset, Path], dict]) -> None:
     if ds.kind not in KINDS:
         raise ValueError(f"unknown kind {ds.kind!r}")
-    DATASETS[ds.name] = ds
-    LOADERS[ds.name] = loader
-    INFO[ds.name] = info_fn
+    DATASETS[ds.name] = replace(ds, loader=loader, counter=counter)
 
 
 _add(Dataset("text8", "text", "text8", ("text8",),
@@ -345,7 +153,7 @@ _add(Dataset("text8", "text", "text8", ("text8",),
          (Remote("http://mattmahoney.net/dc/text8.zip", "text8.zip", members={"text8": "text8"}),),
          note="no checksum is published for text8.zip: the download is checked by its size only "
               "(text8 is 100,000,000 bytes)"),
-     _load_path, _info_corpus)  # fmt: skip
+     loaders.load_path, loaders.info_corpus)  # fmt: skip
 _add(Dataset("text_corpus_en", "text", "text_corpus_en", ("en_corpus_5m.txt.xz",),
          "English corpus (5.3M tokens, text8-style normalised) from NLTK corpora and a gensim "
          "Wikipedia excerpt; stands in for text8", "built for negkit's shared data folder",
@@ -353,21 +161,21 @@ _add(Dataset("text_corpus_en", "text", "text_corpus_en", ("en_corpus_5m.txt.xz",
          checksums={"en_corpus_5m.txt.xz":
                     "afbe57041921320149b96f1c74423b68dda7e81843f520126b1f239054bf290b"},
          note="assembled from several corpora; there is no single official download"),
-     _load_path, _info_corpus)  # fmt: skip
+     loaders.load_path, loaders.info_corpus)  # fmt: skip
 _add(Dataset("ml-100k", "interactions", "recsys/ml-100k", ("u.data",),
          "MovieLens 100K: 100,000 ratings of 1,682 movies by 943 users (Harper & Konstan 2015)",
          f"{_GROUPLENS}/ml-100k.zip", "GroupLens research licence: no redistribution",
          (Remote(f"{_GROUPLENS}/ml-100k.zip", "ml-100k.zip", members={}),),
          {"u.data": _SHA["ml-100k/u.data"]}, aliases=("movielens-100k", "ml100k"),
          note="GroupLens publishes no sha256 of the zip: u.data is verified after unpacking"),
-     _load_movielens, _info_movielens)  # fmt: skip
+     loaders.load_movielens, loaders.info_movielens)  # fmt: skip
 _add(Dataset("ml-1m", "interactions", "recsys/ml-1m", ("ratings.dat",),
          "MovieLens 1M: 1,000,209 ratings by 6,040 users (Harper & Konstan 2015)",
          f"{_GROUPLENS}/ml-1m.zip", "GroupLens research licence: no redistribution",
          (Remote(f"{_GROUPLENS}/ml-1m.zip", "ml-1m.zip", members={}),),
          aliases=("movielens-1m", "ml1m"),
          note="no checksum is published for ml-1m.zip: the download is unverified"),
-     _load_movielens, _info_movielens)  # fmt: skip
+     loaders.load_movielens, loaders.info_movielens)  # fmt: skip
 _add(Dataset("gowalla", "interactions", "recsys/gowalla", ("train.txt", "test.txt"),
          "Gowalla check-ins, LightGCN/NGCF split (Wang et al. 2019; He et al. 2020)",
          "kuandeng/LightGCN Data/gowalla; train.txt from maenzhier/grecx_datasets",
@@ -377,7 +185,7 @@ _add(Dataset("gowalla", "interactions", "recsys/gowalla", ("train.txt", "test.tx
           *(Remote(f"{_LIGHTGCN}/gowalla/{f}", f, sha256=_SHA[f"gowalla/{f}"])
             for f in ("test.txt", "user_list.txt", "item_list.txt"))),
          {"train.txt": _SHA["gowalla/train.txt"]}),
-     _load_lightgcn, _info_lightgcn)  # fmt: skip
+     loaders.load_lightgcn, loaders.info_lightgcn)  # fmt: skip
 _AMAZON_TRAIN_MD5 = "c916ecac04ca72300a016228258b41ed"  # published by reczoo/Datasets
 for _name, _title in (("yelp2018", "Yelp 2018"), ("amazon-book", "Amazon-Book")):
     _add(Dataset(_name, "interactions", f"recsys/{_name}", ("train.txt", "test.txt"),
@@ -390,7 +198,7 @@ for _name, _title in (("yelp2018", "Yelp 2018"), ("amazon-book", "Amazon-Book"))
              aliases=(("yelp",) if _name == "yelp2018" else ("amazon_book", "amazon")),
              note="no sha256 is known for train.txt (the shared copy has none); amazon-book's "
                   "is checked against reczoo's md5, yelp2018's is unverified"),
-         _load_lightgcn, _info_lightgcn)  # fmt: skip
+         loaders.load_lightgcn, loaders.info_lightgcn)  # fmt: skip
 _add(Dataset("ml-1m_lightgcnpp", "interactions", "recsys/ml-1m_lightgcnpp",
          ("train.txt", "valid.txt", "test.txt"),
          "MovieLens 1M as implicit feedback, LightGCN++ train/valid/test split (Lee et al. 2024)",
@@ -398,38 +206,38 @@ _add(Dataset("ml-1m_lightgcnpp", "interactions", "recsys/ml-1m_lightgcnpp",
          tuple(Remote(f"{_LGCNPP}/{f}", f, sha256=_SHA[f"ml-1m/{f}"])
                for f in ("train.txt", "valid.txt", "test.txt")),
          aliases=("ml1m_lightgcnpp",)),
-     _load_lightgcn, _info_lightgcn)  # fmt: skip
+     loaders.load_lightgcn, loaders.info_lightgcn)  # fmt: skip
 for _name, _title in (("cora", "Cora"), ("citeseer", "CiteSeer"), ("pubmed", "PubMed")):
-    _add(_planetoid(_name, _title), _load_planetoid, _info_graph)
+    _add(_planetoid(_name, _title), loaders.load_planetoid, loaders.info_graph)
 _add(Dataset("blogcatalog", "graph", "graphs/blogcatalog", ("blogcatalog.mat",),
          "BlogCatalog social network, 39 interest groups (Tang & Liu 2009)",
          "phanein/deepwalk example_graphs", "DeepWalk repository: GNU Library GPL v3, as stated",
          (Remote(f"{_DEEPWALK}/blogcatalog.mat", "blogcatalog.mat", sha256=_SHA["blogcatalog"]),),
          aliases=("blog",)),
-     _load_mat, _info_graph)  # fmt: skip
+     loaders.load_mat, loaders.info_graph)  # fmt: skip
 _add(Dataset("ppi", "graph", "graphs/ppi", ("Homo_sapiens.mat",),
          "Protein-protein interactions (Homo sapiens), 50 labels, as prepared by node2vec",
          "thunlp/OpenNE data/PPI", "MIT (OpenNE); BioGRID",
          (Remote(f"{_OPENNE}/PPI/Homo_sapiens.mat", "Homo_sapiens.mat", sha256=_SHA["ppi"]),)),
-     _load_mat, _info_graph)  # fmt: skip
+     loaders.load_mat, loaders.info_graph)  # fmt: skip
 _add(Dataset("wikipedia_pos", "graph", "graphs/wikipedia_pos", ("POS.mat",),
          "Wikipedia word co-occurrence network, 40 POS labels, as prepared by node2vec",
          "thunlp/OpenNE data/Wikipedia", "MIT (OpenNE)",
          (Remote(f"{_OPENNE}/Wikipedia/POS.mat", "POS.mat", sha256=_SHA["pos"]),),
          aliases=("pos", "wikipedia")),
-     _load_mat, _info_graph)  # fmt: skip
+     loaders.load_mat, loaders.info_graph)  # fmt: skip
 _add(Dataset("karate", "graph", "graphs/karate", ("karate.adjlist",),
          "Zachary's karate club (1977), 34 nodes, 78 edges", "phanein/deepwalk example_graphs",
          "DeepWalk repository: GNU Library GPL v3, as stated",
          (Remote(f"{_DEEPWALK}/karate.adjlist", "karate.adjlist", sha256=_SHA["karate"]),)),
-     _load_karate, _info_graph)  # fmt: skip
+     loaders.load_karate, loaders.info_graph)  # fmt: skip
 _add(Dataset("p2p_gnutella08", "graph", "graphs/p2p_gnutella08", ("p2p-Gnutella08.edgelist",),
          "SNAP Gnutella peer-to-peer network (directed), 8 August 2002",
          "phanein/deepwalk example_graphs",
          "DeepWalk repository: GNU Library GPL v3, as stated; SNAP",
          (Remote(f"{_DEEPWALK}/p2p-Gnutella08.edgelist", "p2p-Gnutella08.edgelist",
                  sha256=_SHA["gnutella"]),)),
-     _load_gnutella, _info_graph)  # fmt: skip
+     loaders.load_gnutella, loaders.info_graph)  # fmt: skip
 _add(Dataset("openne_wiki", "graph", "graphs/openne_wiki",
              ("Wiki_edgelist.txt", "Wiki_category.txt"),
          "Wiki document network, 2,405 pages in 17 categories (OpenNE)", "thunlp/OpenNE data/wiki",
@@ -438,7 +246,7 @@ _add(Dataset("openne_wiki", "graph", "graphs/openne_wiki",
                  sha256=_SHA["wiki_edges"]),
           Remote(f"{_OPENNE}/wiki/Wiki_category.txt", "Wiki_category.txt",
                  sha256=_SHA["wiki_labels"]))),
-     _load_openne_wiki, _info_graph)  # fmt: skip
+     loaders.load_openne_wiki, loaders.info_graph)  # fmt: skip
 _add(Dataset("wordsim353", "word_eval", "word_eval/wordsim353",
          ("EN-WS-353-ALL.txt", "EN-WS-353-SIM.txt", "EN-WS-353-REL.txt"),
          "WordSim-353 (Finkelstein et al. 2002) with the similarity/relatedness splits "
@@ -447,20 +255,20 @@ _add(Dataset("wordsim353", "word_eval", "word_eval/wordsim353",
           Remote(f"{_WORDSIM}/EN-WS-353-SIM.txt", "EN-WS-353-SIM.txt", sha256=_SHA["ws_sim"]),
           Remote(f"{_WORDSIM}/EN-WS-353-REL.txt", "EN-WS-353-REL.txt", sha256=_SHA["ws_rel"])),
          aliases=("ws353",)),
-     _load_path, _info_word_eval)  # fmt: skip
+     loaders.load_path, loaders.info_word_eval)  # fmt: skip
 _add(Dataset("simlex999", "word_eval", "word_eval/simlex999", ("EN-SIMLEX-999.txt",),
          "SimLex-999 word similarity (Hill, Reichart & Korhonen 2015)",
          "mfaruqui/eval-word-vectors data/word-sim", "MIT (repository)",
          (Remote(f"{_WORDSIM}/EN-SIMLEX-999.txt", "EN-SIMLEX-999.txt", sha256=_SHA["simlex"]),),
          aliases=("simlex",)),
-     _load_path, _info_word_eval)  # fmt: skip
+     loaders.load_path, loaders.info_word_eval)  # fmt: skip
 _add(Dataset("google_analogy", "word_eval", "word_eval/google_analogy", ("questions-words.txt",),
          "Google analogy questions, 19,544 in 14 sections (Mikolov et al. 2013)",
          "gensim 4.4.0 gensim/test/test_data", "LGPL-2.1 (gensim)",
          (Remote(f"{_GENSIM}/questions-words.txt", "questions-words.txt",
                  sha256=_SHA["analogy"]),),
          aliases=("analogy", "questions-words")),
-     _load_path, _info_word_eval)  # fmt: skip
+     loaders.load_path, loaders.info_word_eval)  # fmt: skip
 # text8 has a known size: check it after unpacking.
 _TEXT8_SIZE = 100_000_000
 
@@ -503,7 +311,7 @@ def load(name: str, **kwargs: Any) -> Any:
     folder = ds.path()
     if not folder.is_dir():
         raise DataMissingError(ds.name, folder, "folder absent")
-    return LOADERS[ds.name](ds, folder, **kwargs)
+    return ds.loader(ds, folder, **kwargs)
 
 
 def info(name: str) -> dict:
@@ -512,7 +320,7 @@ def info(name: str) -> dict:
     folder = ds.path()
     if not folder.is_dir():
         raise DataMissingError(ds.name, folder, "folder absent")
-    out = INFO[ds.name](ds, folder)
+    out = ds.counter(ds, folder)
     json.dumps(out)  # fail here, not in the CLI, if a value is not JSON-able
     return out
 
