@@ -20,7 +20,7 @@ from negkit.data.registry import Dataset, Remote
 PARTS = ("x", "y", "tx", "ty", "allx", "ally", "graph", "test.index")
 
 
-def write_raw(raw, name="toy"):
+def write_raw(raw, name="toy", protocol=2):
     """5 nodes: train 0..1, allx/ally 0..2, test_index = [4, 3]; a path 0-1-2-3-4."""
     raw.mkdir(parents=True, exist_ok=True)
     eye = np.eye(3, dtype=np.int64)
@@ -35,13 +35,15 @@ def write_raw(raw, name="toy"):
     }
     for part, obj in objs.items():
         with open(raw / f"ind.{name}.{part}", "wb") as f:
-            pickle.dump(obj, f, protocol=2)
+            pickle.dump(obj, f, protocol=protocol)
     (raw / f"ind.{name}.test.index").write_text("4\n3\n")
     return raw
 
 
-def test_convert_and_read(tmp_path):
-    out = convert_planetoid(write_raw(tmp_path / "raw"), "toy", tmp_path / "toy_planetoid.npz")
+@pytest.mark.parametrize("protocol", [0, 2])  # 0: copy_reg._reconstructor, as old pickles
+def test_convert_and_read(tmp_path, protocol):
+    raw = write_raw(tmp_path / "raw", protocol=protocol)
+    out = convert_planetoid(raw, "toy", tmp_path / "toy_planetoid.npz")
     g = read_planetoid_npz(out)
     assert g.counts() == {"nodes": 5, "edges": 4, "labels": 3}
     np.testing.assert_array_equal(g.labels.toarray().argmax(1), [0, 1, 2, 0, 2])
