@@ -82,7 +82,9 @@ class Sampler:
         valid = set(self._param_names())
         for k, v in params.items():
             if k not in valid:
-                raise ValueError(f"{type(self).__name__} has no parameter {k!r}; valid: {sorted(valid)}")
+                raise ValueError(
+                    f"{type(self).__name__} has no parameter {k!r}; valid: {sorted(valid)}"
+                )
             setattr(self, k, v)
         return self
 
@@ -121,7 +123,8 @@ class Sampler:
         n = _infer_n_items(n_items, counts, positives, output)
         if n is None:
             raise ValueError(
-                f"{type(self).__name__}.fit needs n_items=, counts= or output= to know the vocabulary"
+                f"{type(self).__name__}.fit needs n_items=, counts= or output= "
+                "to know the vocabulary"
             )
         if n < 1:
             raise ValueError("an empty vocabulary (n_items=0) has no negatives to draw")
@@ -129,16 +132,23 @@ class Sampler:
         self.positives_ = _as_csr(positives, self.n_items_) if positives is not None else None
         if self.exclude_positives:
             if self.positives_ is None:
-                raise ValueError("exclude_positives=True needs fit(positives=CSR anchor x item matrix)")
+                raise ValueError(
+                    "exclude_positives=True needs fit(positives=CSR anchor x item matrix)"
+                )
             _check_not_full(self.positives_, self.n_items_)
         if output is not None:
             output = _check_table(output, "output")
             if output.shape[0] != self.n_items_:
-                raise ValueError(f"output has {output.shape[0]} rows but there are {self.n_items_} items")
+                raise ValueError(
+                    f"output has {output.shape[0]} rows but there are {self.n_items_} items"
+                )
         if input is not None:
             input = _check_table(input, "input")
         if self.score_aware and output is None:
-            raise ValueError(f"{type(self).__name__} is score-aware: fit(output=item embedding table) is required")
+            raise ValueError(
+                f"{type(self).__name__} is score-aware: "
+                "fit(output=item embedding table) is required"
+            )
         self.output_ = output
         self.input_ = input
         self._ctx = make_contexts(self.seed, 1)[0]
@@ -146,7 +156,9 @@ class Sampler:
         self._kernel_cache: tuple | None = None
         return self
 
-    def _fit(self, *, counts: np.ndarray | None, positives: sp.csr_matrix | None, **extra: Any) -> None:
+    def _fit(
+        self, *, counts: np.ndarray | None, positives: sp.csr_matrix | None, **extra: Any
+    ) -> None:
         """Build the sampler's state.  Override."""
 
     def _check_fitted(self) -> None:
@@ -164,7 +176,12 @@ class Sampler:
         draw, state = self._kernel()
         if self.exclude_positives:
             p = self.positives_
-            state = (state, p.indptr.astype(np.int64), p.indices.astype(np.int64), np.int64(self.n_items_))
+            state = (
+                state,
+                p.indptr.astype(np.int64),
+                p.indices.astype(np.int64),
+                np.int64(self.n_items_),
+            )
             draw = excluding(draw)
         return draw, state
 
@@ -232,6 +249,10 @@ class Sampler:
             pos = np.ascontiguousarray(pos, dtype=np.int64).reshape(-1)
             if pos.shape[0] != n:
                 raise ValueError(f"pos has {pos.shape[0]} entries for {n} anchors")
+            if n and pos.max() >= self.n_items_:
+                raise ValueError(
+                    f"pos item {pos.max()} is out of range (there are {self.n_items_} items)"
+                )
         draw, state = self.kernel()
         out = np.empty((n, k), dtype=np.int64)
         _sample_batch(draw, state, anchors, pos, vecs, self._ctx, out)
@@ -250,7 +271,10 @@ class Sampler:
         if anchor_vectors is not None:
             vecs = np.ascontiguousarray(anchor_vectors, dtype=np.float32)
             if vecs.ndim != 2 or vecs.shape[0] != n:
-                raise ValueError(f"anchor_vectors must have shape (len(anchors), dim), got {vecs.shape}")
+                raise ValueError(
+                    f"anchor_vectors must have shape (len(anchors), dim), got {vecs.shape}"
+                )
+            self._check_dim(vecs)
             return vecs
         if self.score_aware:
             if self.input_ is None:
@@ -259,11 +283,21 @@ class Sampler:
                 )
             if n and anchors.max() >= self.input_.shape[0]:
                 raise ValueError(f"anchor id {anchors.max()} is out of range of the input table")
-            return np.ascontiguousarray(self.input_[anchors], dtype=np.float32)
+            return self._check_dim(np.ascontiguousarray(self.input_[anchors], dtype=np.float32))
         return np.zeros((n, 0), dtype=np.float32)
 
+    def _check_dim(self, vecs: np.ndarray) -> np.ndarray:
+        out = getattr(self, "output_", None)
+        if self.score_aware and out is not None and vecs.shape[1] != out.shape[1]:
+            raise ValueError(
+                f"anchor vectors have {vecs.shape[1]} dims but the output table has {out.shape[1]}"
+            )
+        return vecs
+
     # ------------------------------------------------------------ probabilities
-    def distribution(self, anchor: int | None = None, anchor_vector: np.ndarray | None = None) -> np.ndarray:
+    def distribution(
+        self, anchor: int | None = None, anchor_vector: np.ndarray | None = None
+    ) -> np.ndarray:
         """Exact probability of every item for one anchor (before exclusion), where known."""
         raise NotImplementedError(f"{type(self).__name__} has no closed-form distribution")
 
@@ -305,7 +339,9 @@ class Sampler:
     def _exclusion_renorm(self, p: np.ndarray, anchor: int) -> np.ndarray:
         if not self.exclude_positives or anchor < 0 or anchor >= self.positives_.shape[0]:
             return p
-        row = self.positives_.indices[self.positives_.indptr[anchor] : self.positives_.indptr[anchor + 1]]
+        row = self.positives_.indices[
+            self.positives_.indptr[anchor] : self.positives_.indptr[anchor + 1]
+        ]
         q = p.copy()
         q[row] = 0.0
         s = q.sum()
@@ -373,7 +409,9 @@ def _check_table(t: Any, what: str) -> np.ndarray:
     if t.ndim != 2:
         raise ValueError(f"{what} embedding table must be 2-D, got shape {t.shape}")
     if t.dtype != np.float32:
-        raise TypeError(f"{what} embedding table must be float32 (it is read live, not copied), got {t.dtype}")
+        raise TypeError(
+            f"{what} embedding table must be float32 (it is read live, not copied), got {t.dtype}"
+        )
     return t
 
 
@@ -417,7 +455,7 @@ def excluding(draw: Any) -> Any:
     if wrapped is not None:
         return wrapped
 
-    @njit(nogil=True)
+    @njit(nogil=True, _nrt=False)  # no allocation: skip reference counting in the hot path
     def draw_excluding(state, anchor, pos, vec, ctx):
         base, indptr, indices, n = state
         if anchor < 0 or anchor + 1 >= indptr.shape[0]:

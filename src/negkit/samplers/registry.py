@@ -16,7 +16,9 @@ def register(name: str, aliases: tuple[str, ...] = ()):
         for key in (name, *aliases):
             key = key.lower()
             if key in _REGISTRY and _REGISTRY[key] is not cls:
-                raise ValueError(f"sampler name {key!r} is already taken by {_REGISTRY[key].__name__}")
+                raise ValueError(
+                    f"sampler name {key!r} is already taken by {_REGISTRY[key].__name__}"
+                )
             _REGISTRY[key] = cls
             _CANONICAL[key] = name
         return cls

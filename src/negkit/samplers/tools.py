@@ -20,3 +20,26 @@ def calibrate(p, w):
     if np.any((p < 0) | (p > 1)):
         raise ValueError("probabilities p must lie in [0, 1]")
     return p / (p + (1.0 - p) / w)
+
+
+def importance_weights(p_target, q, *, self_normalise: bool = False, axis: int = -1):
+    """Importance weights ``w = p_target / q`` of draws made from ``q``.
+
+    Used to turn sampled losses into estimates under the target law (Bengio & Senécal 2008,
+    "Adaptive Importance Sampling to Accelerate Training of a Neural Probabilistic Language
+    Model").  With ``self_normalise=True`` the weights along ``axis`` are divided by their sum
+    (the self-normalised estimator, which needs ``p_target`` only up to a constant).
+    """
+    p = np.asarray(p_target, dtype=np.float64)
+    q = np.asarray(q, dtype=np.float64)
+    if np.any(p < 0) or not np.all(np.isfinite(p)):
+        raise ValueError("target probabilities must be finite and non-negative")
+    if np.any(q <= 0) or not np.all(np.isfinite(q)):
+        raise ValueError("proposal probabilities q must be finite and > 0 where a draw was made")
+    w = p / q
+    if self_normalise:
+        s = w.sum(axis=axis, keepdims=True)
+        if np.any(s <= 0):
+            raise ValueError("self-normalised weights need a positive total along the axis")
+        w = w / s
+    return w

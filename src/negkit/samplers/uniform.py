@@ -17,7 +17,7 @@ from negkit.samplers.base import Sampler
 from negkit.samplers.registry import register
 
 
-@njit(nogil=True)
+@njit(nogil=True, _nrt=False, cache=True)
 def draw_uniform(state, anchor, pos, vec, ctx):
     return rand_int(ctx, state[0])
 

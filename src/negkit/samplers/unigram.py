@@ -21,16 +21,18 @@ from negkit.samplers.base import Sampler
 from negkit.samplers.registry import register
 
 
-@njit(nogil=True)
+@njit(nogil=True, _nrt=False, cache=True)
 def draw_alias(state, anchor, pos, vec, ctx):
     return alias_draw(state[0], state[1], ctx)
 
 
 @register("unigram", aliases=("popularity", "pns"))
 class UnigramSampler(Sampler):
-    """q(i) proportional to count_i ** alpha (alpha=0.75 as in word2vec; 0 is uniform, 1 is raw popularity)."""
+    """q(i) ∝ count_i ** alpha (0.75 as in word2vec; 0 is uniform, 1 is raw popularity)."""
 
-    def __init__(self, alpha: float = 0.75, *, seed: int | None = None, exclude_positives: bool = False):
+    def __init__(
+        self, alpha: float = 0.75, *, seed: int | None = None, exclude_positives: bool = False
+    ):
         super().__init__(seed=seed, exclude_positives=exclude_positives)
         self.alpha = alpha
 
@@ -40,7 +42,9 @@ class UnigramSampler(Sampler):
             raise ValueError(f"alpha must be a finite number >= 0, got {self.alpha}")
         if counts is None:
             if positives is None:
-                raise ValueError(f"{type(self).__name__}.fit needs counts= (or positives= to count items)")
+                raise ValueError(
+                    f"{type(self).__name__}.fit needs counts= (or positives= to count items)"
+                )
             counts = np.bincount(positives.indices, minlength=self.n_items_).astype(np.float64)
         w = np.where(counts > 0, counts, 0.0) ** alpha if alpha > 0 else np.ones_like(counts)
         if alpha > 0:
@@ -60,7 +64,7 @@ class UnigramSampler(Sampler):
 
 @register("degree")
 class DegreeSampler(UnigramSampler):
-    """Graph noise: q(v) proportional to deg(v) ** alpha (LINE and DeepWalk/node2vec use alpha=0.75).
+    """Graph noise: q(v) ∝ deg(v) ** alpha (LINE and DeepWalk/node2vec use alpha=0.75).
 
     Fit with ``counts=`` the (weighted) degrees, or ``positives=`` the adjacency
     matrix, whose column sums are then used as degrees.

@@ -1,0 +1,104 @@
+"""Shared base of the samplers that score M uniform candidates (dns, softmax, rank, ahns).
+
+Each draw takes ``M`` candidates i.i.d. uniform over the items (with replacement), scores
+them with the live model, ``s(i) = vec . output[i]`` (float32, as the trainers do), and picks
+one by a rule of the subclass.  Cost per draw: O(M d).  State: the output table, by reference.
+
+MixGCF (Huang et al. KDD 2021) and other samplers that *synthesise* a negative from a pool
+use the same candidates without a rule: ``get("uniform").fit(n_items=n).sample(users, M)``
+(or :func:`negkit.samplers.pool.candidate_pool`) returns the ``(len(users), M)`` pool, with
+``q`` from ``return_proba=True``; the model mixes and selects in its own tensor code.
+
+The exact distribution of a rule over i.i.d. candidates is computable on a tiny vocabulary by
+enumerating the ``n^M`` candidate tuples (:func:`enumerate_rule`), which the tests use.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from negkit.samplers._kernels import check_count, dot
+from negkit.samplers.base import Sampler
+
+#: Largest ``n^M`` that :func:`enumerate_rule` accepts.
+MAX_ENUMERATION = 200_000
+
+
+@njit(nogil=True, cache=True)
+def all_scores(output, vec):
+    """``output @ vec`` in float32, summed in the same order as the draw kernels."""
+    n = output.shape[0]
+    out = np.empty(n, dtype=np.float32)
+    for i in range(n):
+        out[i] = dot(output, i, vec)
+    return out
+
+
+def best_of_m(key: np.ndarray, m: int) -> np.ndarray:
+    """Exact law of the candidate with the largest ``key`` among ``m`` i.i.d. uniform ones.
+
+    With items sorted by key (ascending) and ``L`` items strictly below a tie group of size
+    ``g``, the group wins with probability ``((L + g)^m - L^m) / n^m`` (Zhang et al. 2013 for
+    DNS), shared equally by its members.  The kernels keep the first of equal keys, so ties
+    are symmetric among items.
+    """
+    key = np.asarray(key, dtype=np.float64)
+    n = key.shape[0]
+    uniq, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    below = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.float64)
+    group = ((below + counts) / n) ** m - (below / n) ** m
+    return group[inverse] / counts[inverse]
+
+
+def enumerate_rule(n: int, m: int, rule: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Exact law of an item picked by ``rule`` from ``m`` i.i.d. uniform candidates.
+
+    ``rule(tuples)`` gets an int array ``(T, m)`` of candidate tuples and returns ``(T, m)``
+    probabilities of choosing each position.  Enumerates all ``n^m`` tuples.
+    """
+    if n**m > MAX_ENUMERATION:
+        raise NotImplementedError(f"exact distribution needs n^M <= {MAX_ENUMERATION}, got {n}^{m}")
+    tuples = np.array(list(itertools.product(range(n), repeat=m)), dtype=np.int64).reshape(-1, m)
+    choice = rule(tuples)
+    q = np.zeros(n, dtype=np.float64)
+    np.add.at(q, tuples.ravel(), choice.ravel())
+    return q / tuples.shape[0]
+
+
+class CandidateSampler(Sampler):
+    """Base class: picks one of ``n_candidates`` uniform candidates by a score rule."""
+
+    score_aware = True
+
+    def __init__(
+        self, n_candidates: int = 32, *, seed: int | None = None, exclude_positives: bool = False
+    ):
+        super().__init__(seed=seed, exclude_positives=exclude_positives)
+        self.n_candidates = n_candidates
+
+    def _fit(self, *, counts, positives, **extra: Any) -> None:
+        self.m_ = check_count(self.n_candidates, "n_candidates (M)")
+        self._check_rule()
+
+    def _check_rule(self) -> None:
+        """Validate the subclass's parameters.  Override."""
+
+    def _scores(self, anchor, anchor_vector) -> np.ndarray:
+        if anchor_vector is None:
+            if anchor is None or self.input_ is None:
+                raise ValueError(
+                    f"{type(self).__name__}.distribution needs anchor_vector= "
+                    "(or fit(input=) and anchor)"
+                )
+            anchor_vector = self.input_[anchor]
+        v = np.ascontiguousarray(anchor_vector, dtype=np.float32).reshape(-1)
+        if v.shape[0] != self.output_.shape[1]:
+            raise ValueError(
+                f"anchor_vector has {v.shape[0]} dims, the output table {self.output_.shape[1]}"
+            )
+        return all_scores(self.output_, v), v

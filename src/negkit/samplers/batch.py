@@ -1,0 +1,249 @@
+"""Batch samplers for the tensor engine: negatives taken from the batch itself.
+
+A batch sampler sees a batch of ``(anchor, item)`` pairs and returns, as a
+:class:`BatchNegatives`, the candidate columns shared by every row (row ``r``'s label is
+column ``r``), the ``log q`` of every column for the logQ correction
+(``logit - log q``), and the accidental hits to mask (set to ``-inf``).  Contract::
+
+    neg = sampler.sample_batch(anchors, items, k)        # numpy or torch, 1-D, same length
+    logits = user_vecs @ item_table[neg.items].T - neg.log_q
+    logits[neg.hits] = -inf                              # labels: arange(len(anchors))
+
+* :class:`InBatchSampler` -- in-batch negatives with logQ correction by a streaming frequency
+  estimate (Yi et al., RecSys 2019, "Sampling-Bias-Corrected Neural Modeling for Large
+  Corpus Item Recommendations");
+* :class:`MixedNegativeSampler` -- mixed negative sampling, in-batch plus ``k`` items drawn
+  from the corpus by any per-draw sampler (Yang et al., WWW 2020, "Mixed Negative Sampling
+  for Learning Two-tower Neural Networks in Recommendations");
+* :func:`accidental_hits` -- candidates equal to the row's positive or to any known positive
+  of the row's anchor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from negkit.samplers._kernels import check_count
+from negkit.samplers.base import _as_csr
+
+
+@dataclass
+class BatchNegatives:
+    """Candidates shared by the rows of a batch.
+
+    items : ``(C,)`` item ids of the columns; the first ``len(batch)`` are the batch's items.
+    log_q : ``(C,)`` log of each column's expected count per batch, to subtract from logits.
+    hits : ``(len(batch), C)`` True where the column is an accidental hit for the row (never
+        on the row's own label column ``r``).
+    """
+
+    items: Any
+    log_q: Any
+    hits: Any
+
+
+class StreamingFrequency:
+    """Streaming estimate of how often each item appears (Yi et al. 2019, Algorithm 2).
+
+    ``A[i]`` is the last step item ``i`` was seen at, ``B[i]`` the estimated gap between two
+    sightings: ``B ← (1 - α) B + α (t - A)``, then ``A ← t``.  The item's probability of being in
+    a batch is ``q ≈ 1 / B`` (at most 1).  An item's first sighting at step ``t`` sets
+    ``B = t + 1`` (the gap since the start of the stream).  Items are indexed directly (no
+    hashing): ``n_items`` entries of 16 bytes.
+    """
+
+    def __init__(self, n_items: int, alpha: float = 0.01) -> None:
+        self.n_items = check_count(n_items, "n_items")
+        a = float(alpha)
+        if not 0.0 < a <= 1.0:
+            raise ValueError(
+                f"alpha (the estimate's learning rate) must lie in (0, 1], got {alpha!r}"
+            )
+        self.alpha = a
+        self.last = np.full(self.n_items, -1, dtype=np.int64)
+        self.gap = np.zeros(self.n_items, dtype=np.float64)
+        self.step = -1
+
+    def update(self, items: Any, step: int | None = None) -> None:
+        """Record the items of one batch (duplicates count once) at ``step`` (default: next)."""
+        t = self.step + 1 if step is None else int(step)
+        if t <= self.step:
+            raise ValueError(f"steps must increase: got {t} after {self.step}")
+        ids = np.unique(_check_items(items, self.n_items, "items"))
+        seen = self.last[ids] >= 0
+        old, new = ids[seen], ids[~seen]
+        self.gap[old] = (1.0 - self.alpha) * self.gap[old] + self.alpha * (t - self.last[old])
+        self.gap[new] = t + 1.0
+        self.last[ids] = t
+        self.step = t
+
+    def probability(self, items: Any) -> np.ndarray:
+        """``q ≈ min(1, 1 / B)`` per item; items never seen get ``1 / (steps so far + 1)``."""
+        ids = _check_items(items, self.n_items, "items")
+        gap = self.gap[ids]
+        unseen = self.last[ids] < 0
+        gap = np.where(unseen, self.step + 2.0, gap)
+        return np.minimum(1.0, 1.0 / np.maximum(gap, 1.0))
+
+
+class BatchSampler:
+    """Base of the batch samplers: ``sample_batch(anchors, items, k=None) -> BatchNegatives``.
+
+    positives : optional CSR anchor x item matrix; candidates that are known positives of a
+        row's anchor are reported as hits (with ``remove_accidental_hits=True``).
+    """
+
+    def __init__(
+        self,
+        n_items: int,
+        *,
+        alpha: float = 0.01,
+        positives: Any = None,
+        remove_accidental_hits: bool = True,
+    ) -> None:
+        self.n_items = check_count(n_items, "n_items")
+        self.frequency = StreamingFrequency(self.n_items, alpha)
+        self.positives = _as_csr(positives, self.n_items) if positives is not None else None
+        self.remove_accidental_hits = remove_accidental_hits
+
+    def sample_batch(self, anchors: Any, items: Any, k: int | None = None) -> BatchNegatives:
+        torch_device = _torch_device(anchors, items)
+        a = _check_items(_to_numpy(anchors), None, "anchors")
+        it = _check_items(_to_numpy(items), self.n_items, "items")
+        if a.shape != it.shape:
+            raise ValueError(
+                f"anchors and items must have the same length, got {a.shape[0]} and {it.shape[0]}"
+            )
+        if a.shape[0] == 0:
+            raise ValueError("an empty batch has no in-batch negatives")
+        self.frequency.update(it)
+        cand, q = self._candidates(a, it, k)
+        hits = (
+            accidental_hits(a, it, cand, self.positives)
+            if self.remove_accidental_hits
+            else np.zeros((a.shape[0], cand.shape[0]), dtype=bool)
+        )
+        out = BatchNegatives(cand, np.log(q), hits)
+        if torch_device is not None:
+            import torch
+
+            out = BatchNegatives(
+                *(
+                    torch.from_numpy(np.ascontiguousarray(x)).to(torch_device)
+                    for x in (out.items, out.log_q, out.hits)
+                )
+            )
+        return out
+
+    def _candidates(self, anchors: np.ndarray, items: np.ndarray, k: int | None):
+        raise NotImplementedError
+
+
+class InBatchSampler(BatchSampler):
+    """The batch's own items as negatives; ``log q`` by :class:`StreamingFrequency` (Yi 2019).
+
+    Each column's ``q`` is the estimated probability that its item is in a batch; ``k`` is
+    ignored (the batch size sets the number of negatives).
+    """
+
+    def _candidates(self, anchors, items, k):
+        return items, self.frequency.probability(items)
+
+
+class MixedNegativeSampler(BatchSampler):
+    """In-batch negatives plus ``k`` corpus items shared by the batch (Yang et al. 2020).
+
+    sampler : the per-draw sampler of the extra items (a name or a Sampler; default
+        ``"uniform"``; e.g. ``"unigram"`` fitted with ``counts=``), fitted here unless it
+        already is.  ``fit`` : keyword arguments for that fit.
+    Each column's ``q`` is the expected number of times its item is a candidate per batch:
+    ``q(j) = q_batch(j) + k · p_sampler(j)``.
+    """
+
+    def __init__(
+        self,
+        n_items: int,
+        k: int = 64,
+        sampler: Any = "uniform",
+        *,
+        seed: int | None = None,
+        fit: dict | None = None,
+        alpha: float = 0.01,
+        positives: Any = None,
+        remove_accidental_hits: bool = True,
+    ) -> None:
+        super().__init__(
+            n_items, alpha=alpha, positives=positives, remove_accidental_hits=remove_accidental_hits
+        )
+        from negkit.samplers.registry import get
+
+        self.k = check_count(k, "k")
+        self.sampler = get(sampler) if isinstance(sampler, str) else sampler
+        if isinstance(sampler, str):
+            self.sampler.set_params(seed=seed)
+        if not hasattr(self.sampler, "n_items_"):
+            self.sampler.fit(**({"n_items": self.n_items} if fit is None else fit))
+        if self.sampler.n_items_ != self.n_items:
+            raise ValueError(
+                f"the extra sampler has {self.sampler.n_items_} items, "
+                f"the batch sampler {self.n_items}"
+            )
+
+    def _candidates(self, anchors, items, k):
+        k = self.k if k is None else check_count(k, "k")
+        extra = self.sampler.sample(np.zeros(1, dtype=np.int64), k).reshape(-1)
+        cand = np.concatenate([items, extra])
+        p = self.sampler.proba(cand[None, :]).reshape(-1)
+        return cand, self.frequency.probability(cand) + k * p
+
+
+def accidental_hits(anchors: Any, items: Any, candidates: Any, positives: Any = None) -> np.ndarray:
+    """``(len(items), C)`` mask: candidate equals the row's positive or is a positive of its anchor.
+
+    The row's own label column ``r`` (for ``r < len(items)``, in-batch layout) is never a hit.
+    """
+    a = np.asarray(anchors, dtype=np.int64).reshape(-1)
+    it = np.asarray(items, dtype=np.int64).reshape(-1)
+    cand = np.asarray(candidates, dtype=np.int64).reshape(-1)
+    hits = it[:, None] == cand[None, :]
+    if positives is not None:
+        p = sp.csr_matrix(positives)
+        if a.size and a.max() >= p.shape[0]:
+            raise ValueError(
+                f"anchor id {a.max()} is out of range of positives ({p.shape[0]} rows)"
+            )
+        hits |= p[a][:, cand].toarray() != 0
+    n = min(it.shape[0], cand.shape[0])
+    hits[np.arange(n), np.arange(n)] = False
+    return hits
+
+
+def _torch_device(*xs: Any):
+    for x in xs:
+        if type(x).__module__.startswith("torch"):
+            return x.device
+    return None
+
+
+def _to_numpy(x: Any) -> np.ndarray:
+    if type(x).__module__.startswith("torch"):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def _check_items(x: Any, n: int | None, what: str) -> np.ndarray:
+    x = np.asarray(x)
+    if x.ndim != 1:
+        raise ValueError(f"{what} must be one-dimensional, got shape {x.shape}")
+    if x.size and not np.issubdtype(x.dtype, np.integer):
+        raise TypeError(f"{what} must be integer ids, got dtype {x.dtype}")
+    x = x.astype(np.int64)
+    if x.size and x.min() < 0:
+        raise ValueError(f"{what} must be non-negative ids, got {x.min()}")
+    if n is not None and x.size and x.max() >= n:
+        raise ValueError(f"{what} id {x.max()} is out of range (there are {n} items)")
+    return x

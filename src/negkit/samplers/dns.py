@@ -1,0 +1,49 @@
+"""Dynamic negative sampling (``dns``): the best-scored of M uniform candidates.
+
+Zhang, Chen, Wang & Yu (SIGIR 2013), "Optimizing Top-N Collaborative Filtering via Dynamic
+Negative Item Sampling".  Draw ``c_1..c_M`` i.i.d. uniform, return ``argmax_j s(c_j)`` with
+``s(i) = vec . output[i]``.  With items sorted by score, the item of ascending rank ``j``
+(0-based, distinct scores) is returned with probability ``((j+1)^M - j^M) / |I|^M``.
+
+Cost per draw: O(M d).  State: the output table, by reference (live scores).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from negkit._rng import rand_int
+from negkit.samplers._candidates import CandidateSampler, best_of_m
+from negkit.samplers._kernels import dot
+from negkit.samplers.registry import register
+
+
+@njit(nogil=True, _nrt=False, cache=True)
+def draw_dns(state, anchor, pos, vec, ctx):
+    n = state[0].shape[0]
+    best = rand_int(ctx, n)
+    top = dot(state[0], best, vec)
+    for _ in range(state[1] - 1):
+        c = rand_int(ctx, n)
+        s = dot(state[0], c, vec)
+        if s > top:
+            best = c
+            top = s
+    return best
+
+
+@register("dns", aliases=("dynamic",))
+class DNSSampler(CandidateSampler):
+    """The highest-scored of ``n_candidates`` uniform candidates (Zhang et al. 2013)."""
+
+    def _kernel(self) -> tuple[Any, tuple]:
+        return draw_dns, (self.output_, np.int64(self.m_))
+
+    def distribution(self, anchor=None, anchor_vector=None) -> np.ndarray:
+        """``P(i) = ((L_i + g_i)^M - L_i^M) / (g_i |I|^M)``: L_i items score below i, g_i tie."""
+        self._check_fitted()
+        scores, _ = self._scores(anchor, anchor_vector)
+        return best_of_m(scores, self.m_)

@@ -1,0 +1,77 @@
+"""Softmax over candidates (``softmax``): one of M uniform candidates drawn by softmax(s/τ).
+
+The "hardness-weighted" middle ground between uniform (τ → ∞) and DNS (τ → 0), as used by
+e.g. Ding et al. 2020 (SRNS, sampling by scores) and Chen et al. 2022 (softmax sampling);
+draw ``c_1..c_M`` i.i.d. uniform and return ``c_j`` with probability
+``exp(s(c_j)/τ) / Σ_l exp(s(c_l)/τ)``.  No closed form in general: :meth:`distribution`
+enumerates the ``|I|^M`` candidate tuples on a tiny vocabulary.
+
+Cost per draw: O(M d) and M exponentials, streaming (weighted reservoir of size one, with a
+running maximum against overflow), so no allocation.  State: the output table, by reference.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from negkit._rng import rand_float, rand_int
+from negkit.samplers._candidates import CandidateSampler, enumerate_rule
+from negkit.samplers._kernels import check_positive, dot
+from negkit.samplers.registry import register
+
+
+@njit(nogil=True, _nrt=False, cache=True)
+def draw_softmax(state, anchor, pos, vec, ctx):
+    n = state[0].shape[0]
+    inv_tau = state[2]
+    chosen = rand_int(ctx, n)
+    top = np.float64(dot(state[0], chosen, vec)) * inv_tau  # running max of s/τ
+    total = 1.0  # Σ exp(s/τ - top) over the candidates so far
+    for _ in range(state[1] - 1):
+        c = rand_int(ctx, n)
+        z = np.float64(dot(state[0], c, vec)) * inv_tau
+        if z > top:
+            total = total * np.exp(top - z)
+            top = z
+        w = np.exp(z - top)
+        total += w
+        if rand_float(ctx) * total < w:
+            chosen = c
+    return chosen
+
+
+@register("softmax")
+class SoftmaxSampler(CandidateSampler):
+    """One of ``n_candidates`` uniform candidates with probability softmax(score / tau)."""
+
+    def __init__(
+        self,
+        n_candidates: int = 32,
+        tau: float = 1.0,
+        *,
+        seed: int | None = None,
+        exclude_positives: bool = False,
+    ):
+        super().__init__(n_candidates, seed=seed, exclude_positives=exclude_positives)
+        self.tau = tau
+
+    def _check_rule(self) -> None:
+        self.tau_ = check_positive(self.tau, "tau (τ)")
+
+    def _kernel(self) -> tuple[Any, tuple]:
+        return draw_softmax, (self.output_, np.int64(self.m_), np.float64(1.0 / self.tau_))
+
+    def distribution(self, anchor=None, anchor_vector=None) -> np.ndarray:
+        """Exact, by enumerating the ``|I|^M`` candidate tuples (tiny vocabularies only)."""
+        self._check_fitted()
+        scores, _ = self._scores(anchor, anchor_vector)
+        z = scores.astype(np.float64) / self.tau_
+
+        def rule(t):
+            w = np.exp(z[t] - z[t].max(axis=1, keepdims=True))
+            return w / w.sum(axis=1, keepdims=True)
+
+        return enumerate_rule(self.n_items_, self.m_, rule)

@@ -1,0 +1,108 @@
+"""WARP sampling (``warp``): uniform draws until one violates the margin.
+
+Weston, Bengio & Usunier (IJCAI 2011), "WSABIE: Scaling Up To Large Vocabulary Image
+Annotation".  Draw uniform items until ``s(neg) > s(pos) - margin`` (at most ``max_trials``);
+``N``, the number of trials, estimates the positive's rank as ``⌊(|I| - 1) / N⌋`` and the
+update is weighted by ``Φ(k) = Σ_{j=1}^{k} 1/j`` (:func:`warp_weight`).
+
+The trial count of the last draw is left in ``ctx[CTX_TRIALS]``; it is ``0`` when no item
+violated the margin within ``max_trials`` (the last candidate is returned and
+``warp_weight(0, n) = 0``, so a trainer that multiplies by the weight skips the update).
+Without a positive (``pos = -1``) the draw is uniform with ``ctx[CTX_TRIALS] = 1``.
+
+Trial count law: geometric, ``P(N = t) = (1 - ρ)^(t-1) ρ`` with ρ the fraction of violating
+items, truncated at ``max_trials``.  Cost per draw: O(N d).  State: the output table.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from negkit._rng import CTX_TRIALS, rand_int
+from negkit.samplers._kernels import check_count, dot
+from negkit.samplers.base import Sampler
+from negkit.samplers.registry import register
+
+_EULER = 0.5772156649015329
+
+
+@njit(nogil=True, _nrt=False, cache=True)
+def harmonic(k):
+    """``Φ(k) = Σ_{j=1}^{k} 1/j``: exact below 64, else the asymptotic series (error < 1e-12)."""
+    if k <= 0:
+        return 0.0
+    if k < 64:
+        s = 0.0
+        for j in range(1, k + 1):
+            s += 1.0 / j
+        return s
+    x = np.float64(k)
+    return np.log(x) + _EULER + 1.0 / (2.0 * x) - 1.0 / (12.0 * x * x) + 1.0 / (120.0 * x**4)
+
+
+@njit(nogil=True, _nrt=False, cache=True)
+def warp_weight_one(trials, n_items):
+    """WARP's rank weight ``Φ(⌊(|I| - 1) / N⌋)``; 0 when ``N = 0`` (no violation found)."""
+    if trials <= 0:
+        return 0.0
+    return harmonic((n_items - 1) // trials)
+
+
+def warp_weight(trials: Any, n_items: int) -> Any:
+    """``Φ(⌊(|I| - 1) / N⌋)`` for a trial count or an array of them (0 where ``N = 0``)."""
+    if n_items < 1:
+        raise ValueError(f"n_items must be at least 1, got {n_items}")
+    t = np.asarray(trials, dtype=np.int64)
+    if np.any(t < 0):
+        raise ValueError("trial counts must be >= 0")
+    out = np.array([warp_weight_one(int(x), int(n_items)) for x in t.ravel()], dtype=np.float64)
+    return float(out[0]) if t.ndim == 0 else out.reshape(t.shape)
+
+
+@njit(nogil=True, _nrt=False, cache=True)
+def draw_warp(state, anchor, pos, vec, ctx):
+    n = state[0].shape[0]
+    c = rand_int(ctx, n)
+    if pos < 0:
+        ctx[CTX_TRIALS] = 1
+        return c
+    bar = np.float64(dot(state[0], pos, vec)) - state[2]
+    for t in range(1, state[1] + 1):
+        if t > 1:
+            c = rand_int(ctx, n)
+        if np.float64(dot(state[0], c, vec)) > bar:
+            ctx[CTX_TRIALS] = t
+            return c
+    ctx[CTX_TRIALS] = 0
+    return c
+
+
+@register("warp")
+class WARPSampler(Sampler):
+    """Uniform draws until ``score(neg) > score(pos) - margin``; trials in ``ctx[CTX_TRIALS]``."""
+
+    score_aware = True
+
+    def __init__(
+        self,
+        max_trials: int = 100,
+        margin: float = 1.0,
+        *,
+        seed: int | None = None,
+        exclude_positives: bool = False,
+    ):
+        super().__init__(seed=seed, exclude_positives=exclude_positives)
+        self.max_trials = max_trials
+        self.margin = margin
+
+    def _fit(self, *, counts, positives, **extra: Any) -> None:
+        self.max_trials_ = check_count(self.max_trials, "max_trials (M)")
+        if not math.isfinite(float(self.margin)):
+            raise ValueError(f"margin must be finite, got {self.margin!r}")
+
+    def _kernel(self) -> tuple[Any, tuple]:
+        return draw_warp, (self.output_, np.int64(self.max_trials_), np.float64(self.margin))
