@@ -15,8 +15,7 @@ def n_anchors_of(sampler: Any, extra: dict) -> int:
     if n is None:
         raise ValueError(
             f"{type(sampler).__name__} keeps per-anchor state: fit(n_anchors=), positives= "
-            "or input= 
-            "must say how many anchors there are"
+            "or input= must say how many anchors there are"
         )
     if isinstance(n, bool) or int(n) != n or n < 1:
         raise ValueError(f"n_anchors must be a positive integer, got {n!r}")
