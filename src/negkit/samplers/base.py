@@ -455,18 +455,19 @@ def excluding(draw: Any) -> Any:
     if wrapped is not None:
         return wrapped
 
-    @njit(nogil=True, _nrt=False)  # no allocation: skip reference counting in the hot path
+    # Arrays are read as state[i] in place, never unpacked into variables that live across
+    # branches: numba would otherwise wrap every call in atomic reference-count updates.
+    @njit(nogil=True)
     def draw_excluding(state, anchor, pos, vec, ctx):
-        base, indptr, indices, n = state
-        if anchor < 0 or anchor + 1 >= indptr.shape[0]:
-            return draw(base, anchor, pos, vec, ctx)
-        lo = indptr[anchor]
-        hi = indptr[anchor + 1]
+        if anchor < 0 or anchor + 1 >= state[1].shape[0]:
+            return draw(state[0], anchor, pos, vec, ctx)
+        lo = state[1][anchor]
+        hi = state[1][anchor + 1]
         for _ in range(EXCLUDE_TRIES):
-            x = draw(base, anchor, pos, vec, ctx)
-            if not _row_contains(indices, lo, hi, x):
+            x = draw(state[0], anchor, pos, vec, ctx)
+            if not _row_contains(state[2], lo, hi, x):
                 return x
-        return _uniform_complement(indices, lo, hi, n, ctx)
+        return _uniform_complement(state[2], lo, hi, state[3], ctx)
 
     _EXCLUDING[draw] = draw_excluding
     return draw_excluding
