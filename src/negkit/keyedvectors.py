@@ -35,7 +35,9 @@ class KeyedVectors:
     training updates live.  Unknown keys raise ``KeyError`` naming the key.
     """
 
-    def __init__(self, vectors: np.ndarray, index_to_key: Sequence[str], counts: Any = None) -> None:
+    def __init__(
+        self, vectors: np.ndarray, index_to_key: Sequence[str], counts: Any = None
+    ) -> None:
         vectors = np.asarray(vectors)
         if vectors.ndim != 2:
             raise ValueError(f"vectors must be 2-D, got shape {vectors.shape}")
@@ -95,12 +97,18 @@ class KeyedVectors:
     def get_mean_vector(self, keys: Sequence[Any], weights: Any = None) -> np.ndarray:
         """Weighted mean of unit vectors (raw arrays taken as given), normalised (gensim order)."""
         if len(keys) == 0:
-            raise ValueError("cannot compute a mean of no words: give at least one positive or negative")
+            raise ValueError(
+                "cannot compute a mean of no words: give at least one positive or negative"
+            )
         weights = np.ones(len(keys)) if weights is None else np.asarray(weights, dtype=np.float64)
         mean = np.zeros(self.vector_size, dtype=np.float32)
         total = 0.0
         for w, key in zip(weights, keys):
-            vec = np.asarray(key, dtype=np.float32) if isinstance(key, np.ndarray) else self.get_vector(key, True)
+            vec = (
+                np.asarray(key, dtype=np.float32)
+                if isinstance(key, np.ndarray)
+                else self.get_vector(key, True)
+            )
             mean += w * vec
             total += abs(w)
         if total > 0:
@@ -132,16 +140,26 @@ class KeyedVectors:
             else:
                 keys.append(item)
         mean = self.get_mean_vector(keys, weight)
-        query = {self.key_to_index[k] for k in keys if not isinstance(k, np.ndarray) and k in self.key_to_index}
+        query = {
+            self.key_to_index[k]
+            for k in keys
+            if not isinstance(k, np.ndarray) and k in self.key_to_index
+        }
         end = len(self) if not restrict_vocab else min(int(restrict_vocab), len(self))
         dists = np.dot(self.vectors[:end], mean) / self.norms[:end]
         if not topn:
             return dists
         best = _top(dists, int(topn) + len(query))
-        return [(self.index_to_key[i], float(dists[i])) for i in best if i not in query][: int(topn)]
+        return [(self.index_to_key[i], float(dists[i])) for i in best if i not in query][
+            : int(topn)
+        ]
 
     def most_similar_cosmul(
-        self, positive: Any = None, negative: Any = None, topn: int = 10, restrict_vocab: int | None = None
+        self,
+        positive: Any = None,
+        negative: Any = None,
+        topn: int = 10,
+        restrict_vocab: int | None = None,
     ) -> list[tuple[str, float]]:
         """3CosMul (Levy & Goldberg 2014): prod (1+cos(x,p))/2 / (prod (1+cos(x,n))/2 + 1e-6)."""
         positive = _as_list(positive)
@@ -155,14 +173,18 @@ class KeyedVectors:
         dists = np.prod(pos, axis=0) / (np.prod(neg, axis=0) + 0.000001)
         query = {self.key_to_index[k] for k in positive + negative if k in self.key_to_index}
         best = _top(dists, int(topn) + len(query))
-        return [(self.index_to_key[i], float(dists[i])) for i in best if i not in query][: int(topn)]
+        return [(self.index_to_key[i], float(dists[i])) for i in best if i not in query][
+            : int(topn)
+        ]
 
     # ------------------------------------------------------------ word2vec format
     def save_word2vec_format(self, path: str | PathLike, binary: bool = False) -> None:
         """Write the word2vec text or binary format (readable by word2vec.c and gensim)."""
         for k in self.index_to_key:
             if not isinstance(k, str) or not k or any(c.isspace() for c in k):
-                raise ValueError(f"key {k!r} cannot be written in word2vec format (empty or has whitespace)")
+                raise ValueError(
+                    f"key {k!r} cannot be written in word2vec format (empty or has whitespace)"
+                )
         n, d = self.vectors.shape
         vecs = np.ascontiguousarray(self.vectors, dtype="<f4")
         with open(path, "wb") as f:
@@ -177,13 +199,15 @@ class KeyedVectors:
 
     @classmethod
     def load_word2vec_format(cls, path: str | PathLike, binary: bool = False) -> KeyedVectors:
-        """Read the word2vec text or binary format (.gz / .bz2 / .xz too); errors name file and line."""
+        """Read word2vec text or binary format (also .gz/.bz2/.xz); errors name file and line."""
         with open_binary(path) as f:
             header = f.readline()
             try:
                 n, d = (int(x) for x in header.split())
             except ValueError:
-                raise DataFormatError(path, 1, f"header must be '<count> <dim>', got {header[:60]!r}") from None
+                raise DataFormatError(
+                    path, 1, f"header must be '<count> <dim>', got {header[:60]!r}"
+                ) from None
             if n < 0 or d < 1:
                 raise DataFormatError(path, 1, f"bad header counts {n} x {d}")
             keys: list[str] = []
@@ -193,7 +217,9 @@ class KeyedVectors:
                     keys.append(_read_binary_word(f, path, i))
                     raw = f.read(4 * d)
                     if len(raw) != 4 * d:
-                        raise DataFormatError(path, 0, f"vector {i + 1} ({keys[-1]!r}) is cut short")
+                        raise DataFormatError(
+                            path, 0, f"vector {i + 1} ({keys[-1]!r}) is cut short"
+                        )
                     vecs[i] = np.frombuffer(raw, dtype="<f4")
                 else:
                     line = f.readline()
@@ -205,12 +231,18 @@ class KeyedVectors:
                     except UnicodeDecodeError:
                         raise DataFormatError(path, lineno, "not UTF-8") from None
                     if len(parts) != d + 1:
-                        raise DataFormatError(path, lineno, f"expected a word and {d} numbers, got {len(parts)} fields")
+                        raise DataFormatError(
+                            path,
+                            lineno,
+                            f"expected a word and {d} numbers, got {len(parts)} fields",
+                        )
                     keys.append(parts[0])
                     try:
                         vecs[i] = np.array(parts[1:], dtype=np.float32)
                     except ValueError:
-                        raise DataFormatError(path, lineno, "a vector entry is not a number") from None
+                        raise DataFormatError(
+                            path, lineno, "a vector entry is not a number"
+                        ) from None
         if len(set(keys)) != len(keys):
             raise DataFormatError(path, 0, "duplicate words")
         return cls(vecs, keys)
@@ -232,7 +264,9 @@ def _read_binary_word(f: Any, path: Any, i: int) -> str:
     try:
         return chars.decode("utf-8")
     except UnicodeDecodeError:
-        raise DataFormatError(path, 0, f"word {i + 1} is not UTF-8: {bytes(chars)[:40]!r}") from None
+        raise DataFormatError(
+            path, 0, f"word {i + 1} is not UTF-8: {bytes(chars)[:40]!r}"
+        ) from None
 
 
 def _as_list(x: Any) -> list[Any]:

@@ -70,7 +70,7 @@ class _StrictUtf8Lines(io.TextIOBase):
             raise DataFormatError(
                 self._path,
                 self._lineno,
-                f"not UTF-8: byte {raw[e.start:e.start + 1]!r} at column {e.start + 1}",
+                f"not UTF-8: byte {raw[e.start : e.start + 1]!r} at column {e.start + 1}",
             ) from None
 
     def read(self, size: int | None = -1) -> str:
@@ -250,9 +250,7 @@ def encode_scan(sc: Scan, remap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return tokens, offsets
 
 
-def build_vocab(
-    source: Corpus, min_count: int = 5, max_vocab_size: int | None = None
-) -> Vocab:
+def build_vocab(source: Corpus, min_count: int = 5, max_vocab_size: int | None = None) -> Vocab:
     """Vocabulary of words with ``count >= min_count`` (at most ``max_vocab_size`` most frequent).
 
     Sorted by descending count, ties in first-seen order.  Errors on an empty corpus and

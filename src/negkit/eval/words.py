@@ -140,6 +140,7 @@ def _answer(quads, vecs, norms, upper_keys, method) -> np.ndarray:
             mean /= np.linalg.norm(mean, axis=1, keepdims=True)
             dists = (mean @ vecs.T) / norms
         else:
+
             def cos01(idx):
                 return (1 + (unit[idx] @ vecs.T) / norms) / 2
 
@@ -174,7 +175,10 @@ def _summary(per_section: list[list[Any]]) -> dict[str, Any]:
         for name, c, n, q in per_section
     }
     out: dict[str, Any] = {}
-    for group, pick in (("semantic", lambda s: not s.startswith("gram")), ("syntactic", lambda s: s.startswith("gram"))):
+    for group, pick in (
+        ("semantic", lambda s: not s.startswith("gram")),
+        ("syntactic", lambda s: s.startswith("gram")),
+    ):
         c = sum(s[1] for s in per_section if pick(s[0]))
         n = sum(s[2] for s in per_section if pick(s[0]))
         out[group] = acc(c, n)

@@ -32,12 +32,19 @@ from negkit.word2vec.kernels_common import (
 @njit(nogil=True, fastmath=True, boundscheck=False)
 def cbow_chunk(
     syn0, syn1neg, tokens, offsets, s_lo, s_hi, keep_prob, window, negative, shrink,
-    alpha0, alpha1, done0, total, draw, state, ctx, work, stats, hist, compute_loss, cbow_mean,
+    alpha0, alpha1, done0, total, draw, state, ctx, stats, hist, compute_loss, cbow_mean,
 ):  # fmt: skip
     dim = syn0.shape[1]
     buf = np.empty(offsets[s_hi] - offsets[s_lo], dtype=np.int32)
-    h = work[0]
-    err = work[1]
+    h = np.empty(dim, dtype=np.float32)
+    err = np.empty(dim, dtype=np.float32)
+    # thread-local counters (no false sharing with other threads' rows)
+    loss = 0.0
+    neg_sig = 0.0
+    n_negs = 0
+    pairs = 0
+    effective = 0
+    h_loc = np.zeros(hist.shape[0], dtype=np.int64)
     raw = 0
     for s in range(s_lo, s_hi):
         lo = offsets[s]
@@ -45,7 +52,7 @@ def cbow_chunk(
         alpha = np.float32(current_alpha(alpha0, alpha1, done0 + raw, total))
         raw += hi - lo
         n = subsample(tokens, lo, hi, keep_prob, ctx, buf)
-        stats[ST_EFFECTIVE] += n
+        effective += n
         for i in range(n):
             word = buf[i]
             b = reduced_window(window, shrink, ctx)
@@ -81,11 +88,11 @@ def cbow_chunk(
                 sig = saturated_sigmoid(f)
                 g = (np.float32(label) - sig) * alpha
                 if label == 0:
-                    stats[ST_NEG_SIG] += sig
-                    stats[ST_NEGS] += 1
-                    hist[hist_bin(f)] += 1
+                    neg_sig += sig
+                    n_negs += 1
+                    h_loc[hist_bin(f)] += 1
                 if compute_loss:
-                    stats[ST_LOSS] += pair_loss(f, label)
+                    loss += pair_loss(f, label)
                 for d in range(dim):
                     err[d] += g * syn1neg[target, d]
                 for d in range(dim):
@@ -98,7 +105,14 @@ def cbow_chunk(
                     x = buf[c]
                     for d in range(dim):
                         syn0[x, d] += err[d]
-            stats[ST_PAIRS] += 1
+            pairs += 1
     stats[ST_RAW] += raw
+    stats[ST_LOSS] += loss
+    stats[ST_NEG_SIG] += neg_sig
+    stats[ST_NEGS] += n_negs
+    stats[ST_PAIRS] += pairs
+    stats[ST_EFFECTIVE] += effective
+    for k in range(h_loc.shape[0]):
+        hist[k] += h_loc[k]
     stats[ST_SENTENCES] += s_hi - s_lo
     return raw

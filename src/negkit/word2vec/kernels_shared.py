@@ -40,7 +40,7 @@ from negkit.word2vec.kernels_common import (
 @njit(nogil=True, fastmath=True, boundscheck=False)
 def sg_shared_chunk(
     syn0, syn1neg, tokens, offsets, s_lo, s_hi, keep_prob, window, negative, shrink,
-    alpha0, alpha1, done0, total, draw, state, ctx, work, stats, hist, compute_loss,
+    alpha0, alpha1, done0, total, draw, state, ctx, stats, hist, compute_loss,
 ):  # fmt: skip
     dim = syn0.shape[1]
     buf = np.empty(offsets[s_hi] - offsets[s_lo], dtype=np.int32)
@@ -50,7 +50,14 @@ def sg_shared_chunk(
     ys = np.empty((negative + 1, dim), dtype=np.float32)
     d_in = np.empty((2 * window, dim), dtype=np.float32)
     d_out = np.empty((negative + 1, dim), dtype=np.float32)
-    mean = work  # (dim,) float32: the anchor vector handed to the sampler
+    mean = np.empty(dim, dtype=np.float32)  # the anchor vector handed to the sampler
+    # thread-local counters (no false sharing with other threads' rows)
+    loss = 0.0
+    neg_sig = 0.0
+    n_negs = 0
+    pairs = 0
+    effective = 0
+    h_loc = np.zeros(hist.shape[0], dtype=np.int64)
     raw = 0
     for s in range(s_lo, s_hi):
         lo = offsets[s]
@@ -58,7 +65,7 @@ def sg_shared_chunk(
         alpha = np.float32(current_alpha(alpha0, alpha1, done0 + raw, total))
         raw += hi - lo
         n = subsample(tokens, lo, hi, keep_prob, ctx, buf)
-        stats[ST_EFFECTIVE] += n
+        effective += n
         for i in range(n):
             word = buf[i]
             b = reduced_window(window, shrink, ctx)
@@ -104,11 +111,11 @@ def sg_shared_chunk(
                     sig = saturated_sigmoid(f)
                     g = (np.float32(label) - sig) * alpha
                     if label == 0:
-                        stats[ST_NEG_SIG] += sig
-                        stats[ST_NEGS] += 1
-                        hist[hist_bin(f)] += 1
+                        neg_sig += sig
+                        n_negs += 1
+                        h_loc[hist_bin(f)] += 1
                     if compute_loss:
-                        stats[ST_LOSS] += pair_loss(f, label)
+                        loss += pair_loss(f, label)
                     for d in range(dim):
                         d_in[r, d] += g * ys[j, d]
                     for d in range(dim):
@@ -122,7 +129,14 @@ def sg_shared_chunk(
                 x = ins[r]
                 for d in range(dim):
                     syn0[x, d] += d_in[r, d]
-            stats[ST_PAIRS] += nb
+            pairs += nb
     stats[ST_RAW] += raw
+    stats[ST_LOSS] += loss
+    stats[ST_NEG_SIG] += neg_sig
+    stats[ST_NEGS] += n_negs
+    stats[ST_PAIRS] += pairs
+    stats[ST_EFFECTIVE] += effective
+    for k in range(h_loc.shape[0]):
+        hist[k] += h_loc[k]
     stats[ST_SENTENCES] += s_hi - s_lo
     return raw

@@ -95,7 +95,9 @@ class Word2Vec:
         self.min_alpha = _check_float(min_alpha, "min_alpha", 0.0)
         self.window = _check_int(window, "window", 1)
         self.min_count = _check_int(min_count, "min_count", 1)
-        self.max_vocab_size = None if max_vocab_size is None else _check_int(max_vocab_size, "max_vocab_size", 1)
+        self.max_vocab_size = (
+            None if max_vocab_size is None else _check_int(max_vocab_size, "max_vocab_size", 1)
+        )
         self.sample = _check_float(sample, "sample", 0.0)
         self.seed = _check_int(seed, "seed", 0)
         self.workers = _check_int(workers, "workers", 1)
@@ -112,7 +114,9 @@ class Word2Vec:
         self.progress = progress
         self.chunk_words = _check_int(chunk_words, "chunk_words", 1)
         if self.shared_negatives and not self.sg:
-            raise ValueError("shared_negatives=True is the skip-gram mode of Ji et al. (2016): set sg=1")
+            raise ValueError(
+                "shared_negatives=True is the skip-gram mode of Ji et al. (2016): set sg=1"
+            )
         self.training_log_: list[dict[str, Any]] = []
         self.epochs_trained_ = 0
         self._corpus: tuple[Any, np.ndarray, np.ndarray] | None = None
@@ -123,7 +127,9 @@ class Word2Vec:
             self.fit(corpus_file if corpus_file is not None else sentences)
 
     # ------------------------------------------------------------------ vocab
-    def build_vocab(self, corpus: Corpus | None = None, corpus_file: str | PathLike | None = None) -> Word2Vec:
+    def build_vocab(
+        self, corpus: Corpus | None = None, corpus_file: str | PathLike | None = None
+    ) -> Word2Vec:
         """Count the corpus, keep words with ``count >= min_count`` and initialise the weights.
 
         The encoded corpus is kept, so a following ``train`` on the same corpus
@@ -139,7 +145,9 @@ class Word2Vec:
         self._corpus_raw_words = int(sc.ids.size)
         return self
 
-    def build_vocab_from_freq(self, word_freq: dict[str, int] | tuple[Sequence[str], Any]) -> Word2Vec:
+    def build_vocab_from_freq(
+        self, word_freq: dict[str, int] | tuple[Sequence[str], Any]
+    ) -> Word2Vec:
         """Vocabulary from counts: a dict ``{word: count}`` or ``(keys, counts)``.
 
         Words below ``min_count`` are dropped.  Use with :meth:`train_arrays`, whose
@@ -159,7 +167,9 @@ class Word2Vec:
         if len(set(keys)) != len(keys):
             raise ValueError("word_freq has duplicate keys")
         ids = np.arange(len(keys), dtype=np.int32)
-        sc = Scan(ids=ids, offsets=np.array([0, len(keys)], np.int64), keys=keys, counts=counts, lines=1)
+        sc = Scan(
+            ids=ids, offsets=np.array([0, len(keys)], np.int64), keys=keys, counts=counts, lines=1
+        )
         vocab, _ = vocab_from_scan(sc, self.min_count, self.max_vocab_size, "word_freq")
         self._set_vocab(vocab)
         self._corpus = None
@@ -171,11 +181,13 @@ class Word2Vec:
         self.vocab_ = vocab
         v, d = len(vocab), self.vector_size
         rng = np.random.default_rng(self.seed)
-        syn0 = ((rng.random((v, d), dtype=np.float32) - np.float32(0.5)) / np.float32(d)).astype(np.float32)
+        syn0 = ((rng.random((v, d), dtype=np.float32) - np.float32(0.5)) / np.float32(d)).astype(
+            np.float32
+        )
         self.syn1neg = np.zeros((v, d), dtype=np.float32)
         self.wv = KeyedVectors(syn0, vocab.index_to_key, counts=vocab.counts)
         self.keep_prob_ = keep_probabilities(vocab.counts, self.sample)
-        self.ctxs_ = make_contexts(self.seed, self.workers)
+        self.ctxs_ = _padded_contexts(self.seed, self.workers)
         self.epochs_trained_ = 0
         self.training_log_ = []
         self._schedule = None
@@ -196,7 +208,7 @@ class Word2Vec:
 
     # ------------------------------------------------------------------- train
     def fit(self, corpus: Corpus) -> Word2Vec:
-        """Build the vocabulary on ``corpus`` (path or iterable of token lists) and train; returns self."""
+        """Build the vocabulary on ``corpus`` (a path or token lists) and train; returns self."""
         self.build_vocab(corpus)
         return self.train(corpus)
 
@@ -220,7 +232,7 @@ class Word2Vec:
         return self.train_arrays([(tokens, offsets)], epochs=epochs, total_words=int(tokens.size))
 
     def resume(self, corpus: Corpus | None = None, chunks: Chunks | None = None) -> Word2Vec:
-        """Finish an interrupted ``train`` / ``fit`` (e.g. after :meth:`load`), lr schedule included."""
+        """Finish an interrupted ``train`` / ``fit`` (e.g. after :meth:`load`), lr schedule too."""
         sch = self._schedule
         if sch is None or sch["done"] >= sch["epochs"]:
             raise RuntimeError("nothing to resume: no train call was interrupted")
@@ -230,7 +242,9 @@ class Word2Vec:
         self._run(chunks, sch["epochs"], sch["done"], sch["total_words"])
         return self
 
-    def train_arrays(self, chunks: Chunks, epochs: int | None = None, total_words: int | None = None) -> Word2Vec:
+    def train_arrays(
+        self, chunks: Chunks, epochs: int | None = None, total_words: int | None = None
+    ) -> Word2Vec:
         """Train on already encoded text: a re-iterable of ``(int32 tokens, int64 offsets)``.
 
         Token ids index the vocabulary (:meth:`build_vocab_from_freq`); ``offsets`` has
@@ -270,24 +284,66 @@ class Word2Vec:
         if not self.sg:
             cbow_mean = self.cbow_mean
 
-            def call(tokens, offsets, lo, hi, done0, total, draw, state, ctx, work, stats, hist):
-                return cbow_chunk(syn0, syn1, tokens, offsets, lo, hi, kp, win, neg, shrink, a0, a1,
-                                  done0, total, draw, state, ctx, work, stats, hist, loss, cbow_mean)
+            def call(tokens, offsets, lo, hi, done0, total, draw, state, ctx, stats, hist):
+                return cbow_chunk(
+                    syn0,
+                    syn1,
+                    tokens,
+                    offsets,
+                    lo,
+                    hi,
+                    kp,
+                    win,
+                    neg,
+                    shrink,
+                    a0,
+                    a1,
+                    done0,
+                    total,
+                    draw,
+                    state,
+                    ctx,
+                    stats,
+                    hist,
+                    loss,
+                    cbow_mean,
+                )
 
             return call
         kernel = sg_shared_chunk if self.shared_negatives else sg_chunk
 
-        def call(tokens, offsets, lo, hi, done0, total, draw, state, ctx, work, stats, hist):
-            return kernel(syn0, syn1, tokens, offsets, lo, hi, kp, win, neg, shrink, a0, a1,
-                          done0, total, draw, state, ctx, work[0], stats, hist, loss)
+        def call(tokens, offsets, lo, hi, done0, total, draw, state, ctx, stats, hist):
+            return kernel(
+                syn0,
+                syn1,
+                tokens,
+                offsets,
+                lo,
+                hi,
+                kp,
+                win,
+                neg,
+                shrink,
+                a0,
+                a1,
+                done0,
+                total,
+                draw,
+                state,
+                ctx,
+                stats,
+                hist,
+                loss,
+            )
 
         return call
 
-    def _epoch(self, chunks: Chunks, e: int, epochs: int, total_words: int, total: float, bar: Progress) -> dict:
+    def _epoch(
+        self, chunks: Chunks, e: int, epochs: int, total_words: int, total: float, bar: Progress
+    ) -> dict:
         n_thr = self.workers
-        stats = np.zeros((n_thr, N_STATS), dtype=np.float64)
+        stats = np.zeros((n_thr, 16), dtype=np.float64)[:, :N_STATS]  # rows written once per chunk
         hist = np.zeros((n_thr, N_BINS), dtype=np.int64)
-        work = np.zeros((n_thr, 2, self.vector_size), dtype=np.float32)
         call = self._kernel_call()
         sampler = self.sampler_
         lock = threading.Lock()
@@ -306,7 +362,8 @@ class Word2Vec:
             base = float(e) * total_words + done_epoch
             next_job = [0]
 
-            def worker(t: int, tokens=tokens, offsets=offsets, bounds=bounds, starts=starts, base=base,
+            def worker(t: int, tokens=tokens, offsets=offsets, bounds=bounds, starts=starts,
+                       base=base,
                        next_job=next_job) -> None:  # fmt: skip
                 ctx = self.ctxs_[t]
                 while True:
@@ -318,7 +375,7 @@ class Word2Vec:
                         return
                     done0 = base + float(starts[j])
                     raw = call(tokens, offsets, int(bounds[j]), int(bounds[j + 1]), done0, total,
-                               draw, state, ctx, work[t], stats[t], hist[t])  # fmt: skip
+                               draw, state, ctx, stats[t], hist[t])  # fmt: skip
                     with lock:
                         if sampler.maybe_refresh(self.ctxs_):
                             kernel_state["draw_state"] = sampler.kernel()
@@ -328,7 +385,9 @@ class Word2Vec:
             if n_thr == 1:
                 worker(0)
             else:
-                threads = [threading.Thread(target=worker, args=(t,), daemon=True) for t in range(n_thr)]
+                threads = [
+                    threading.Thread(target=worker, args=(t,), daemon=True) for t in range(n_thr)
+                ]
                 for th in threads:
                     th.start()
                 for th in threads:
@@ -339,9 +398,12 @@ class Word2Vec:
         lr = self.alpha - alpha_span * min(1.0, (e + 1) / epochs)
         s_sec = self._sampler_seconds(last_sample, float(tot_stats[ST_NEGS]), e)
         return epoch_record(e + 1, seconds, tot_stats, hist.sum(axis=0), lr, s_sec,
-                            getattr(self.sampler_, "name", type(self.sampler_).__name__))  # fmt: skip
+                            getattr(self.sampler_, "name", type(self.sampler_).__name__),
+                            )  # fmt: skip
 
-    def _sampler_seconds(self, sample: tuple[np.ndarray, np.ndarray] | None, n_neg: float, e: int) -> float:
+    def _sampler_seconds(
+        self, sample: tuple[np.ndarray, np.ndarray] | None, n_neg: float, e: int
+    ) -> float:
         """Estimated wall time of the epoch's draws: time per draw x draws / workers.
 
         The time per draw is measured after the epoch on ``_TIMED_DRAWS`` draws in
@@ -360,13 +422,17 @@ class Word2Vec:
         pos = np.full(m, -1, dtype=np.int64)
         out = np.empty((m, 1), dtype=np.int64)
         draw, state = self.sampler_.kernel()
-        _sample_batch(draw, state, anchors[:1], pos[:1], vecs[:1], ctx, out[:1])  # compile outside timing
+        _sample_batch(
+            draw, state, anchors[:1], pos[:1], vecs[:1], ctx, out[:1]
+        )  # compile outside timing
         t = time.perf_counter()
         _sample_batch(draw, state, anchors, pos, vecs, ctx, out)
         per_draw = (time.perf_counter() - t) / m
         return per_draw * n_neg / self.workers
 
-    def _check_piece(self, tokens: Any, offsets: Any, piece_no: int) -> tuple[np.ndarray, np.ndarray]:
+    def _check_piece(
+        self, tokens: Any, offsets: Any, piece_no: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         tokens = np.ascontiguousarray(tokens, dtype=np.int32)
         offsets = np.ascontiguousarray(offsets, dtype=np.int64)
         if tokens.ndim != 1 or offsets.ndim != 1 or offsets.size < 1:
@@ -395,18 +461,21 @@ class Word2Vec:
         remap = np.array([self.vocab_.key_to_index.get(k, -1) for k in sc.keys], dtype=np.int64)
         tokens, offsets = encode_scan(sc, remap)
         if sc.ids.size - tokens.size:
-            logger.info("%d of %d tokens are out of vocabulary and skipped", sc.ids.size - tokens.size,
+            logger.info("%d of %d tokens are out of vocabulary and skipped",
+                        sc.ids.size - tokens.size,
                         sc.ids.size)  # fmt: skip
         self._corpus = (key, tokens, offsets)
         return tokens, offsets
 
     def _check_ready(self) -> None:
         if not hasattr(self, "vocab_"):
-            raise RuntimeError("build the vocabulary first: build_vocab(corpus) or build_vocab_from_freq(...)")
+            raise RuntimeError(
+                "build the vocabulary first: build_vocab(corpus) or build_vocab_from_freq(...)"
+            )
 
     # ------------------------------------------------------------- save/load
     def save(self, path: str | PathLike) -> None:
-        """Save the whole model (vocabulary, both tables, RNG state, schedule, log) to one .npz file."""
+        """Save the whole model (vocabulary, tables, RNG state, schedule, log) to one .npz file."""
         self._check_ready()
         s = self.sampler_
         meta = {
@@ -446,7 +515,7 @@ class Word2Vec:
         model._set_vocab(vocab)
         model.wv.vectors[...] = arrays["syn0"]
         model.syn1neg[...] = arrays["syn1neg"]
-        if arrays["ctxs"].shape == (model.workers, CTX_LEN):
+        if arrays["ctxs"].shape == model.ctxs_.shape:
             model.ctxs_[...] = arrays["ctxs"]
         model._fit_sampler()
         model.epochs_trained_ = int(meta["epochs_trained"])
@@ -460,9 +529,23 @@ class Word2Vec:
                 f"negative={self.negative}, sampler={self.sampler!r}>")  # fmt: skip
 
 
-_PARAMS = ("vector_size", "alpha", "window", "min_count", "max_vocab_size", "sample", "seed", "workers",
+_PARAMS = ("vector_size", "alpha", "window", "min_count", "max_vocab_size", "sample", "seed",
+           "workers",
            "min_alpha", "sg", "negative", "ns_exponent", "cbow_mean", "epochs", "shrink_windows",
            "compute_loss", "shared_negatives", "chunk_words")  # fmt: skip
+
+
+def _padded_contexts(seed: int, n: int) -> np.ndarray:
+    """``make_contexts(seed, n)`` in rows of 128 bytes: threads' generators share no cache line.
+
+    Column ``k < CTX_LEN`` is slot ``k`` of the context; ``ctxs[t]`` is thread t's context.
+    """
+    out = np.zeros((n, _CTX_STRIDE), dtype=np.uint64)
+    out[:, :CTX_LEN] = make_contexts(seed, n)
+    return out
+
+
+_CTX_STRIDE = 16
 
 
 def _chunk_bounds(offsets: np.ndarray, chunk_words: int) -> np.ndarray:
@@ -516,5 +599,7 @@ def _check_float(x: Any, name: str, lo: float | None) -> float:
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a number, got {x!r}") from None
     if not math.isfinite(v) or (lo is not None and v < lo):
-        raise ValueError(f"{name} must be a finite number{'' if lo is None else f' >= {lo}'}, got {x!r}")
+        raise ValueError(
+            f"{name} must be a finite number{'' if lo is None else f' >= {lo}'}, got {x!r}"
+        )
     return v
