@@ -190,8 +190,11 @@ class AdaptiveSampler(Sampler):
         """Rebuild σ and the orders from the live output table, then publish them."""
         self._check_fitted()
         self.wait()
+        self._publish()
+
+    def _publish(self) -> None:
         nxt = int(self._gen[0]) + 1
-        self._rebuild(nxt & 1)
+        self._rebuild(nxt & 1)  # the spare buffer: no thread reads it
         self._gen[0] = nxt  # publish: one aligned store
 
     def wait(self) -> None:
@@ -213,7 +216,7 @@ class AdaptiveSampler(Sampler):
             return False  # the previous rebuild is still running
         self.wait()
         self._thread = threading.Thread(
-            target=self.refresh, name="negkit-adaptive-refresh", daemon=True
+            target=self._publish, name="negkit-adaptive-refresh", daemon=True
         )
         self._thread.start()
         return True
