@@ -83,9 +83,9 @@ def _bpr_shard(
         else:
             z = 1.0
             loss -= x
-        if use_rank:
-            k = (n_items - 1) // max(np.int64(ctx[CTX_TRIALS]), 1)
-            z *= harmonic[min(k, harmonic.shape[0] - 1)]
+        if use_rank:  # trials = 0: no violator found, the WARP weight is 0 (no update)
+            trials = np.int64(ctx[CTX_TRIALS])
+            z = z * harmonic[(n_items - 1) // trials] if trials > 0 else 0.0
         g = lr * z
         for f in range(dim):
             a = pu[f]
@@ -203,9 +203,11 @@ class BPRMF:
             ]
         )
         draw, state = sampler.kernel()
-        rank_weighted = bool(getattr(sampler, "rank_weighted", False))
+        rank_weighted = bool(
+            getattr(sampler, "rank_weighted", getattr(sampler, "name", "") == "warp")
+        )
         harmonic = (
-            np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1, n_items))]).astype(np.float64)
+            np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1, n_items))])
             if rank_weighted
             else np.zeros(0, dtype=np.float64)
         )

@@ -235,59 +235,66 @@ def run(
         if cfg["device"].startswith("cuda") and not torch.cuda.is_available():
             raise RuntimeError("device='cuda' was asked for but torch sees no CUDA device")
         torch.manual_seed(seed)
-        if settings.model == "lightgcn":
-            model = LightGCN(
-                data.train, dim=cfg["dim"], n_layers=cfg["n_layers"], device=cfg["device"]
-            )
-        else:
-            model = MF(data.n_users, data.n_items, dim=cfg["dim"])
-        model = model.to(cfg["device"])
-        # tables first: score-aware samplers hold them by reference
-        shared = cfg["device"] == "cpu" and settings.model == "mf"
-        if shared:
-            tables = (model.user.weight.detach().numpy(), model.item.weight.detach().numpy())
-        else:
-            tables = (
-                np.zeros((data.n_users, cfg["dim"]), np.float32),
-                np.zeros((data.n_items, cfg["dim"]), np.float32),
-            )
-        smp, mode = _make_sampler(sampler, settings, data, tables)
-        trainer = TorchTrainer(
-            model,
-            smp,
-            data.train,
-            mode=mode,
-            loss=cfg["loss"],
-            n_negs=cfg["n_negs"],
-            n_candidates=cfg["n_candidates"],
-            lr=cfg["lr"],
-            reg=cfg["reg"],
-            tau=cfg["tau"],
-            device=cfg["device"],
-            seed=seed,
-        )
-        if not shared:
-            trainer.user_table, trainer.item_table = tables
-        batches = PairBatches(data.train, cfg["batch_size"], seed=seed)
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=cfg["epochs"], desc=f"{settings.model} {sampler_name}", unit="epoch")
-        for epoch in range(1, cfg["epochs"] + 1):
-            batches.set_epoch(epoch)
-            t0 = time.perf_counter()
-            row = trainer.train_epoch(batches)
-            row["seconds"] = time.perf_counter() - t0
-            if not np.isfinite(row["loss"]):
-                raise RuntimeError(
-                    f"training diverged at epoch {epoch} (loss {row['loss']}): lower lr"
+        threads_before = torch.get_num_threads()
+        torch.set_num_threads(cfg["threads"])  # restored below; oversubscribed OpenMP crawls
+        try:
+            if settings.model == "lightgcn":
+                model = LightGCN(
+                    data.train, dim=cfg["dim"], n_layers=cfg["n_layers"], device=cfg["device"]
                 )
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{row['loss']:.4f}")
-            if after_epoch(epoch, row, trainer.embeddings):
-                break
-        U, V = trainer.embeddings()
+            else:
+                model = MF(data.n_users, data.n_items, dim=cfg["dim"])
+            model = model.to(cfg["device"])
+            # tables first: score-aware samplers hold them by reference
+            shared = cfg["device"] == "cpu" and settings.model == "mf"
+            if shared:
+                tables = (model.user.weight.detach().numpy(), model.item.weight.detach().numpy())
+            else:
+                tables = (
+                    np.zeros((data.n_users, cfg["dim"]), np.float32),
+                    np.zeros((data.n_items, cfg["dim"]), np.float32),
+                )
+            smp, mode = _make_sampler(sampler, settings, data, tables)
+            trainer = TorchTrainer(
+                model,
+                smp,
+                data.train,
+                mode=mode,
+                loss=cfg["loss"],
+                n_negs=cfg["n_negs"],
+                n_candidates=cfg["n_candidates"],
+                lr=cfg["lr"],
+                reg=cfg["reg"],
+                tau=cfg["tau"],
+                device=cfg["device"],
+                seed=seed,
+            )
+            if not shared:
+                trainer.user_table, trainer.item_table = tables
+            batches = PairBatches(data.train, cfg["batch_size"], seed=seed)
+            if progress:
+                from tqdm.auto import tqdm
+
+                bar = tqdm(
+                    total=cfg["epochs"], desc=f"{settings.model} {sampler_name}", unit="epoch"
+                )
+            for epoch in range(1, cfg["epochs"] + 1):
+                batches.set_epoch(epoch)
+                t0 = time.perf_counter()
+                row = trainer.train_epoch(batches)
+                row["seconds"] = time.perf_counter() - t0
+                if not np.isfinite(row["loss"]):
+                    raise RuntimeError(
+                        f"training diverged at epoch {epoch} (loss {row['loss']}): lower lr"
+                    )
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{row['loss']:.4f}")
+                if after_epoch(epoch, row, trainer.embeddings):
+                    break
+            U, V = trainer.embeddings()
+        finally:
+            torch.set_num_threads(threads_before)
     if bar is not None:
         bar.close()
     train_seconds = time.perf_counter() - t_start

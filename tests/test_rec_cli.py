@@ -1,0 +1,70 @@
+"""``negkit rec train`` on a tiny LightGCN-format split written to tmp_path."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from negkit.cli import main
+from negkit.eval.rec import evaluate_ranking
+from negkit.rec.synthetic import planted_interactions
+
+
+def _write_split(folder, data) -> None:
+    folder.mkdir()
+    for split in ("train", "valid", "test"):
+        m = getattr(data, split)
+        with open(folder / f"{split}.txt", "w") as f:
+            for u in range(m.shape[0]):
+                items = m.indices[m.indptr[u] : m.indptr[u + 1]]
+                if items.size:
+                    f.write(" ".join(map(str, [u, *items.tolist()])) + "\n")
+
+
+@pytest.fixture(scope="module")
+def split(tmp_path_factory):
+    data = planted_interactions(n_users=80, n_items=50, n_groups=4, per_user=12, n_valid=2, seed=2)
+    folder = tmp_path_factory.mktemp("rec") / "tiny"
+    _write_split(folder, data)
+    return folder, data
+
+
+@pytest.mark.parametrize("model", ["mf", "lightgcn"])
+def test_cli_trains_and_saves_embeddings_that_reproduce_metrics(split, tmp_path, model, capsys):
+    folder, data = split
+    out = tmp_path / "out"
+    extra = ["--lr", "0.02"] if model == "lightgcn" else []
+    code = main(["rec", "train", "--data", str(folder), "--model", model, "--sampler", "rns",
+                 "--dim", "8", "--epochs", "6", "--eval-every", "3", "--threads", "1",
+                 "--seed", "0", "--no-progress", "--out", str(out), *extra])  # fmt: skip
+    assert code == 0
+    U = np.load(out / "user_embeddings.npy")
+    V = np.load(out / "item_embeddings.npy")
+    assert U.dtype == V.dtype == np.float32 and U.shape[0] == 80 and V.shape[0] == 50
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["settings"]["model"] == model and len(metrics["history"]) == 6
+    again = evaluate_ranking(U, V, data.test, exclude=[data.train, data.valid])
+    assert again["recall@20"] == pytest.approx(metrics["test"]["recall@20"])
+    assert again["ndcg@20"] == pytest.approx(metrics["test"]["ndcg@20"])
+    err = capsys.readouterr().err
+    assert "epoch 3 " in err and "valid_recall@20=" in err
+
+
+def test_cli_reports_bad_input(tmp_path, capsys):
+    missing = tmp_path / "nowhere"
+    missing.mkdir()
+    code = main(["rec", "train", "--data", str(missing), "--out", str(tmp_path / "o")])
+    assert code == 1
+    assert "no train.txt" in capsys.readouterr().err
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "train.txt").write_text("0 1 2\n1 x 3\n")
+    (bad / "test.txt").write_text("0 3\n")
+    code = main(["rec", "train", "--data", str(bad), "--out", str(tmp_path / "o2")])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "train.txt:2" in err
+    code = main(["rec", "train", "--data", "no-such-data-set", "--out", str(tmp_path / "o3")])
+    assert code == 1 and "unknown data set" in capsys.readouterr().err

@@ -1,0 +1,181 @@
+"""PyTorch engine: LightGCN propagation against the dense formula, every training mode on a
+tiny data set on CPU (and on CUDA when present), MixGCF shapes, losses, bad settings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from negkit.rec import losses
+from negkit.rec.mixgcf import mixgcf_negatives
+from negkit.rec.synthetic import planted_interactions
+from negkit.rec.torch_models import LightGCN, normalized_adjacency
+from negkit.rec.torch_train import PairBatches
+from negkit.rec.train import RecSettings, run
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return planted_interactions(
+        n_users=120, n_items=60, n_groups=4, per_user=14, n_valid=2, n_test=3, seed=1
+    )
+
+
+def test_lightgcn_propagation_equals_dense_formula():
+    R = sp.csr_matrix(np.array([[1, 0, 1, 0], [0, 1, 1, 0], [1, 0, 0, 0]], dtype=np.float32))
+    n_u, n_i = R.shape
+    A = np.zeros((n_u + n_i, n_u + n_i))
+    A[:n_u, n_u:] = R.toarray()
+    A[n_u:, :n_u] = R.toarray().T
+    deg = A.sum(1)
+    inv = np.zeros_like(deg)
+    inv[deg > 0] = deg[deg > 0] ** -0.5  # item 3 has no edge: zero row
+    A_hat = inv[:, None] * A * inv[None, :]
+    np.testing.assert_allclose(normalized_adjacency(R).toarray(), A_hat, rtol=1e-6)
+    torch.manual_seed(0)
+    model = LightGCN(R, dim=5, n_layers=3)
+    E0 = torch.cat([model.user.weight, model.item.weight]).detach().double().numpy()
+    layers = [E0]
+    for _ in range(3):
+        layers.append(A_hat @ layers[-1])
+    expected = np.mean(layers, axis=0)
+    users, items = model.propagate()
+    np.testing.assert_allclose(users.detach().numpy(), expected[:n_u], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(items.detach().numpy(), expected[n_u:], rtol=1e-5, atol=1e-6)
+
+
+def test_pair_batches_cover_each_pair_once_and_shard_disjointly(tiny):
+    full = PairBatches(tiny.train, batch_size=64, seed=3)
+    full.set_epoch(2)
+    pairs = np.concatenate([np.stack(b, 1) for b in full])
+    assert len(pairs) == tiny.train.nnz and len(full) == -(-tiny.train.nnz // 64)
+    assert len({tuple(p) for p in pairs}) == tiny.train.nnz
+    shards = []
+    for rank in range(3):
+        b = PairBatches(tiny.train, batch_size=64, seed=3, rank=rank, world_size=3)
+        b.set_epoch(2)
+        shards.append(np.concatenate([np.stack(x, 1) for x in b]))
+    assert sum(len(s) for s in shards) == tiny.train.nnz
+    assert {tuple(p) for s in shards for p in s} == {tuple(p) for p in pairs}
+
+
+def test_losses_match_their_formulas():
+    pos = torch.tensor([2.0, -1.0])
+    neg = torch.tensor([[1.0, 0.0], [0.5, -2.0]])
+    sp_ = torch.nn.functional.softplus
+    assert losses.bpr(pos, neg) == pytest.approx(float(sp_(neg - pos[:, None]).mean()))
+    assert losses.bce(pos, neg) == pytest.approx(float((sp_(-pos) + sp_(neg).sum(1)).mean()))
+    log_q = torch.log(torch.tensor([[0.5, 0.25], [0.25, 0.5]]))
+    logits = torch.cat([pos[:, None], neg - log_q], 1)
+    expected = float((torch.logsumexp(logits, 1) - pos).mean())
+    assert losses.sampled_softmax(pos, neg, log_q) == pytest.approx(expected, rel=1e-6)
+    # in-batch: a duplicate of the row's own positive is masked, not a negative
+    u = torch.eye(3)
+    items = torch.eye(3)
+    ids = torch.tensor([4, 4, 7])
+    out = losses.in_batch_softmax(u, items, None, 1.0, ids)
+    logit = torch.eye(3)
+    logit[0, 1] = logit[1, 0] = float("-inf")
+    ref = torch.nn.functional.cross_entropy(logit, torch.arange(3))
+    assert float(out) == pytest.approx(float(ref))
+
+
+def test_mixgcf_negative_mixes_positive_and_candidates():
+    torch.manual_seed(0)
+    items = torch.randn(10, 4)
+    users = torch.randn(3, 4)
+    layers = [(users, items), (users * 0.5, items * 0.5)]
+    u = torch.tensor([0, 1, 2])
+    p = torch.tensor([1, 2, 3])
+    cand = torch.tensor([[4, 5, 6], [7, 8, 9], [0, 4, 5]])
+    e = mixgcf_negatives(layers, u, p, cand)
+    assert e.shape == (3, 4) and torch.isfinite(e).all()
+    # with M = 1 candidate each layer's pick is a convex mix of e_p and e_n
+    one = mixgcf_negatives([(users, items)], u, p, cand[:, :1], torch.Generator().manual_seed(1))
+    a = (one - items[cand[:, 0]]) / (items[p] - items[cand[:, 0]])
+    assert torch.all((a >= -1e-5) & (a <= 1 + 1e-5))
+    assert torch.allclose(a, a[:, :1].expand_as(a), atol=1e-4)  # one alpha per row
+    with pytest.raises(ValueError, match="candidates"):
+        mixgcf_negatives(layers, u, p, cand[0])
+
+
+def _settings(tiny, **kw):
+    base = dict(data=tiny, dim=16, epochs=25, lr=0.02, reg=1e-4, batch_size=256, threads=1)
+    base.update(kw)
+    return RecSettings(**base)
+
+
+def _random_recall(tiny):
+    rng = np.random.default_rng(0)
+    from negkit.eval.rec import evaluate_ranking
+
+    return evaluate_ranking(
+        rng.standard_normal((120, 16)).astype(np.float32),
+        rng.standard_normal((60, 16)).astype(np.float32),
+        tiny.test,
+        exclude=[tiny.train, tiny.valid],
+    )["recall@20"]
+
+
+@pytest.mark.parametrize(
+    "model, sampler, extra",
+    [
+        ("lightgcn", "rns", {}),
+        ("mf", "rns", {"engine": "torch", "loss": "bce", "n_negs": 4}),
+        ("mf", "pns", {"engine": "torch", "loss": "softmax", "n_negs": 8}),
+        ("lightgcn", "in-batch", {"tau": 0.5}),
+        ("mf", "mixed", {"n_negs": 8, "tau": 0.5}),
+        ("lightgcn", "mixgcf", {"n_candidates": 8}),
+    ],
+)
+def test_torch_modes_learn_on_cpu(tiny, model, sampler, extra):
+    result = run(_settings(tiny, model=model, **extra), sampler, seed=0)
+    assert result["settings"]["engine"] == "torch"
+    U, V = result["user_embeddings"], result["item_embeddings"]
+    assert U.shape == (120, 16) and V.shape == (60, 16) and U.dtype == np.float32
+    hist = result["history"]
+    assert len(hist) == 25 and hist[-1]["loss"] < hist[0]["loss"]
+    assert result["test"]["recall@20"] > 1.5 * _random_recall(tiny)
+
+
+def test_score_aware_sampler_reads_propagated_tables(tiny):
+    import negkit.samplers as ns
+
+    name = "dns" if "dns" in ns.available() else None
+    if name is None:
+        pytest.skip("the dns sampler is not in negkit.samplers yet")
+    result = run(_settings(tiny, model="lightgcn", epochs=5), name, seed=0)
+    assert np.isfinite(result["test"]["recall@20"])
+
+
+def test_early_stopping_keeps_the_best_validation_epoch(tiny):
+    result = run(_settings(tiny, model="mf", engine="torch", epochs=40, lr=0.05,
+                           eval_every=2, patience=2), "rns", seed=0)  # fmt: skip
+    evals = [r for r in result["history"] if "valid_recall@20" in r]
+    best = max(evals, key=lambda r: r["valid_recall@20"])
+    assert result["monitor"] == "valid" and result["best_epoch"] == best["epoch"]
+    assert result["valid"]["recall@20"] == pytest.approx(best["valid_recall@20"])
+    if len(result["history"]) < 40:  # stopped: the last `patience` evaluations did not improve
+        assert all(r["valid_recall@20"] <= best["valid_recall@20"] for r in evals[-2:])
+
+
+def test_bad_settings_raise(tiny):
+    with pytest.raises(ValueError, match="model"):
+        run(_settings(tiny, model="ncf"), "rns")
+    with pytest.raises(ValueError, match="numba engine"):
+        run(_settings(tiny, model="lightgcn", engine="numba"), "rns")
+    with pytest.raises(ValueError, match="unknown sampler"):
+        run(_settings(tiny, model="lightgcn"), "no-such-sampler")
+    with pytest.raises(ValueError, match="loss"):
+        run(_settings(tiny, model="lightgcn", loss="hinge"), "rns")
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="CUDA"):
+            run(_settings(tiny, model="lightgcn", device="cuda"), "rns")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_lightgcn_on_gpu(tiny):
+    result = run(_settings(tiny, model="lightgcn", device="cuda"), "rns", seed=0)
+    assert result["test"]["recall@20"] > 1.5 * _random_recall(tiny)
