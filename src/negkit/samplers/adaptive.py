@@ -183,8 +183,8 @@ class AdaptiveSampler(Sampler):
     def _rebuild(self, buf: int) -> None:
         out = self.output_
         self._sigma[buf] = out.std(axis=0, dtype=np.float64)
-        order = np.argsort(-out, axis=0, kind="stable")  # (n, d): column f sorted descending
-        self._orders[buf] = order.T
+        # one contiguous row per column: numpy's (SIMD) sort is much faster than down columns
+        self._orders[buf] = np.argsort(-np.ascontiguousarray(out.T), axis=1)
 
     def refresh(self) -> None:
         """Rebuild σ and the orders from the live output table, then publish them."""

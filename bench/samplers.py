@@ -1,0 +1,151 @@
+"""Draws per second of every sampler on a 100k vocabulary with d = 100.
+
+Forms, single-threaded:
+
+* compiled: an njit loop in the shape of a trainer's -- for each anchor, take its vector
+  ``input[a]`` and draw k = 5 negatives with ``draw(state, a, pos, vec, ctx)``; nothing else;
+* sgns: the same loop plus, for each negative, word2vec's update (score ``vec . out[neg]``,
+  gradient into ``out[neg]`` and into an accumulator for ``vec``): what a draw costs inside
+  real training, for context;
+* batch: ``sampler.sample(anchors, 5, anchor_vectors=..., pos=...)``.
+
+Refreshes are not part of the draw loops (trainers call ``maybe_refresh`` between chunks);
+the adaptive sampler's rebuild is timed on its own and reported as seconds per refresh and
+as nanoseconds per draw amortised over its default period ``|V| ln |V|``.
+
+The last lines read ``SAMPLER <name> draws_per_s=<compiled> ratio_to_unigram=<...>`` (the
+draw-only compiled loop).  Timings are noisy on a shared machine: every sampler is measured
+in this one process, best of ``--repeat`` runs, so the ratios stay comparable.
+
+Usage: python bench/samplers.py [--items 100000] [--dim 100] [--seconds 0.3] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from functools import partial
+
+import numpy as np
+from numba import njit
+
+import negkit.samplers as ns
+from negkit._rng import make_contexts
+
+K = 5
+
+
+@njit(nogil=True)
+def draw_loop(draw, state, inp, out, anchors, pos, k, ctx):
+    acc = 0
+    for i in range(anchors.shape[0]):
+        a = anchors[i]
+        vec = inp[a]
+        for _ in range(k):
+            acc += draw(state, a, pos[i], vec, ctx)
+    return acc
+
+
+@njit(nogil=True, fastmath=True)
+def sgns_loop(draw, state, inp, out, anchors, pos, k, ctx):
+    d = inp.shape[1]
+    neu1e = np.zeros(d, dtype=np.float32)
+    acc = 0
+    for i in range(anchors.shape[0]):
+        a = anchors[i]
+        vec = inp[a]
+        neu1e[:] = 0.0
+        for _ in range(k):
+            c = draw(state, a, pos[i], vec, ctx)
+            acc += c
+            row = out[c]
+            s = np.float32(0.0)
+            for f in range(d):
+                s += vec[f] * row[f]
+            g = np.float32(-0.025) / (np.float32(1.0) + np.exp(-s))
+            for f in range(d):
+                neu1e[f] += g * row[f]
+                row[f] += g * vec[f]
+        for f in range(d):
+            vec[f] += neu1e[f]
+    return acc
+
+
+def best_seconds(run, repeat: int) -> float:
+    best = math.inf
+    for _ in range(repeat):
+        t = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def measure(s, inp, out, rng, seconds: float, repeat: int) -> dict[str, float]:
+    """Draws per second of ``s`` in the three forms."""
+    n = out.shape[0]
+    draw, state = s.kernel()
+    ctx = make_contexts(1, 1)[0]
+    rates: dict[str, float] = {}
+    for form, loop in (("compiled", draw_loop), ("sgns", sgns_loop)):
+        probe = rng.integers(0, n, 200)
+        loop(draw, state, inp, out, probe, probe, K, ctx)  # compile
+        per_draw = best_seconds(partial(loop, draw, state, inp, out, probe, probe, K, ctx), 1) / (
+            200 * K
+        )
+        m = max(200, int(seconds / max(per_draw, 1e-9) / K))
+        anchors, pos = rng.integers(0, n, m), rng.integers(0, n, m)
+        run = partial(loop, draw, state, inp, out, anchors, pos, K, ctx)
+        rates[form] = m * K / best_seconds(run, repeat)
+    m = max(200, int(seconds * rates["compiled"] / K))
+    anchors, pos = rng.integers(0, n, m), rng.integers(0, n, m)
+    vecs = inp[anchors]
+    run = partial(s.sample, anchors, K, anchor_vectors=vecs, pos=pos)
+    run()
+    rates["batch"] = m * K / best_seconds(run, repeat)
+    return rates
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--items", type=int, default=100_000)
+    ap.add_argument("--dim", type=int, default=100)
+    ap.add_argument("--seconds", type=float, default=0.3)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args(argv)
+    n, d = args.items, args.dim
+    rng = np.random.default_rng(0)
+    out = (rng.standard_normal((n, d)) * 0.1).astype(np.float32)
+    inp = (rng.standard_normal((n, d)) * 0.1).astype(np.float32)
+    counts = rng.zipf(1.5, n).astype(np.float64)
+    fits = {"uniform": {"n_items": n}, "unigram": {"counts": counts}, "degree": {"counts": counts}}
+    print(f"# vocabulary {n}, d={d}, k={K} draws per anchor vector, single thread")
+    results: dict[str, float] = {}
+    for name in ns.available():
+        s = ns.get(name, seed=0)
+        fit = fits.get(name, {"output": out, "input": inp, "n_anchors": n})
+        t = time.perf_counter()
+        s.fit(**fit)
+        fit_s = time.perf_counter() - t
+        r = measure(s, inp, out, rng, args.seconds, args.repeat)
+        results[name] = r["compiled"]
+        extra = ""
+        if name == "adaptive":
+            t = time.perf_counter()
+            s.refresh()
+            ref = time.perf_counter() - t
+            amort = ref / s.refresh_every_ * 1e9
+            extra = f" refresh {ref:.3f}s = {amort:.1f} ns/draw over {s.refresh_every_} draws"
+        print(
+            f"{name:9s} compiled {r['compiled'] / 1e6:9.3f} M/s ({1e9 / r['compiled']:8.1f} ns)"
+            f"  sgns {r['sgns'] / 1e6:8.3f} M/s ({1e9 / r['sgns']:8.1f} ns)"
+            f"  batch {r['batch'] / 1e6:8.3f} M/s  fit {fit_s:.2f}s{extra}",
+            flush=True,
+        )
+    base = results["unigram"]
+    for name, rate in results.items():
+        print(f"SAMPLER {name} draws_per_s={rate:.1f} ratio_to_unigram={rate / base:.4f}")
+
+
+if __name__ == "__main__":
+    main()
