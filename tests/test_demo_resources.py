@@ -123,3 +123,16 @@ def test_compare_rec_and_graph_say_when_not_available(capsys):
             continue
         assert main(["compare", fam, "--out", "x"]) == 1
         assert "not available yet" in capsys.readouterr().err
+
+
+def test_demo_runs_offline_on_the_shipped_data(tmp_path, capsys):
+    out = tmp_path / "demo"
+    rc = main(["demo", "--max-lines", "300", "--epochs", "1", "--samplers", "uniform",
+               "--min-count", "2", "--dim", "8", "--workers", "1", "--no-progress",
+               "--out", str(out)])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert f"report: {out / 'report.html'}" in printed
+    md = (out / "report.md").read_text()
+    assert "| uniform | 0 |" in md and "wordsim353 Spearman ρ" in md and "analogy accuracy" in md
+    assert "negkit demo --samplers uniform --epochs 1 --seeds 1" in md

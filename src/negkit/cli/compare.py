@@ -153,6 +153,10 @@ def register(subparsers: Any) -> None:
         help="analogy questions (Google format; default: the shipped Google set)",
     )
     w.add_argument("--no-analogy", action="store_true", help="skip the analogy evaluation")
+    w.add_argument(
+        "--max-lines", type=_positive_int, default=None, metavar="N",
+        help="train on the first N lines of the corpus only",
+    )  # fmt: skip
     add_study_args(w, samplers=DEFAULT_SAMPLERS, epochs=5, seeds=3, out=None)
     add_word2vec_args(w)
     w.set_defaults(func=run_word2vec)
@@ -191,6 +195,8 @@ def word2vec_command(args: argparse.Namespace, sims, analogy) -> str:
     parts += ["--samplers", args.samplers, "--epochs", str(args.epochs), "--seeds", str(args.seeds)]
     if args.time_budget:
         parts += ["--time-budget", f"{args.time_budget:g}"]
+    if args.max_lines:
+        parts += ["--max-lines", str(args.max_lines)]
     parts += ["--out", str(args.out)]
     for opt in (
         "dim",
@@ -221,6 +227,7 @@ def make_word2vec_family(args: argparse.Namespace, corpus, sims, analogy):
         lr=args.lr,
         workers=args.workers,
         analogy_restrict=args.analogy_restrict,
+        max_lines=args.max_lines,
     )
 
 

@@ -23,7 +23,7 @@ def register(subparsers: Any) -> None:
         help="run a small sampler study on shipped data and write its report (offline)",
         description=__doc__.split("\n\n")[0].split(": ", 1)[1],
     )
-    add_study_args(p, samplers=DEMO_SAMPLERS, epochs=3, seeds=1, out="negkit-demo")
+    add_study_args(p, samplers=DEMO_SAMPLERS, epochs=2, seeds=1, out="negkit-demo")
     add_word2vec_args(p)
     p.add_argument(
         "--max-lines",

@@ -18,9 +18,27 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from negkit.study.spec import parse_spec
 
 log = logging.getLogger(__name__)
+
+
+#: Fields of Word2Vec's epoch record kept in the study log.
+_RECORD_KEYS = (
+    "epoch",
+    "loss",
+    "lr",
+    "words_per_s",
+    "raw_words",
+    "effective_words",
+    "pairs",
+    "n_negatives",
+    "neg_sigmoid_mean",
+    "neg_score_hist",
+    "neg_score_bins",
+)
 
 
 def metric_key(path: Path) -> str:
@@ -66,7 +84,10 @@ class Word2VecFamily:
         )
         self.analogy_restrict = analogy_restrict
         self.max_lines = max_lines
-        self._sentences: Any = None
+        #: Word2Vec's own progress bar (None: when stderr is a terminal).
+        self.progress: bool | None = None
+        self._data: Any = None
+        self._warm: set[str] = set()
 
     # ------------------------------------------------------------------ protocol
     def settings(self) -> dict[str, Any]:
@@ -86,22 +107,38 @@ class Word2VecFamily:
         return names
 
     def prepare(self) -> None:
-        """Read the evaluation sets (so that a bad file fails before training) and the corpus."""
+        """Read the evaluation sets (a bad file fails before training), scan and encode the corpus.
+
+        The corpus is read once; every run trains on the same encoded arrays.
+        """
+        from negkit.data.text import encode_scan, scan, vocab_from_scan
         from negkit.data.word_eval import read_analogies, read_similarity
 
         for p in self.similarity:
             read_similarity(p)
         if self.analogy:
             read_analogies(self.analogy)
-        self._sentences = self._load_corpus()
+        source: Any = self.corpus
+        if self.max_lines is not None:
+            from negkit.data.text import iter_sentences
+
+            source = list(itertools.islice(iter_sentences(self.corpus), self.max_lines))
+        sc = scan(source)
+        vocab, remap = vocab_from_scan(sc, self.params["min_count"], None, str(self.corpus))
+        tokens, offsets = encode_scan(sc, remap)
+        self._data = (vocab.index_to_key, vocab.counts, tokens, offsets)
+        log.info(
+            "corpus %s: %d tokens in vocabulary, %d words", self.corpus, tokens.size, len(vocab)
+        )
 
     def train(
         self, sampler: str, seed: int, epochs: int, on_epoch: Callable[[dict[str, Any]], None]
     ) -> None:
-        from negkit import Word2Vec, samplers
+        from negkit import samplers
 
-        if self._sentences is None:
+        if self._data is None:
             self.prepare()
+        keys, counts, tokens, offsets = self._data
         name, params = parse_spec(sampler)
         smp = samplers.get(name, **params)
         totals = {"train_seconds": 0.0, "sampler_seconds": 0.0}
@@ -111,41 +148,40 @@ class Word2VecFamily:
             totals["sampler_seconds"] += float(record.get("sampler_seconds") or 0.0)
             t = time.perf_counter()
             metrics = self.evaluate(model.wv)
-            out = {
-                k: record.get(k)
-                for k in (
-                    "epoch",
-                    "loss",
-                    "lr",
-                    "words_per_s",
-                    "effective_words",
-                    "n_negatives",
-                    "neg_sigmoid_mean",
-                    "neg_score_hist",
-                )
-            }
-            out["neg_score_bins"] = record.get(
-                "neg_score_bins", getattr(model, "neg_score_bins", None)
-            )
+            out = {k: record.get(k) for k in _RECORD_KEYS}
             out.update(totals, eval_seconds=time.perf_counter() - t, metrics=metrics)
             on_epoch(out)
 
+        if name not in self._warm:
+            self._warm_up(name, params)
+        model = self._model(seed, epochs, smp, [callback], self.progress)
+        model.build_vocab_from_freq((keys, counts))
+        model.train_arrays([(tokens, offsets)], epochs=epochs, total_words=int(tokens.size))
+
+    def _model(self, seed: int, epochs: int, smp: Any, callbacks: list, progress: Any) -> Any:
+        from negkit import Word2Vec
+
         p = self.params
-        Word2Vec(
-            self._sentences,
-            vector_size=p["dim"],
-            window=p["window"],
-            negative=p["negative"],
-            min_count=p["min_count"],
-            sample=p["sample"],
-            alpha=p["lr"],
-            workers=p["workers"],
-            sg=1,
-            epochs=epochs,
-            seed=seed,
-            sampler=smp,
-            callbacks=[callback],
-        )
+        return Word2Vec(
+            vector_size=p["dim"], window=p["window"], negative=p["negative"],
+            min_count=p["min_count"], sample=p["sample"], alpha=p["lr"], workers=p["workers"],
+            sg=1, epochs=epochs, seed=seed, sampler=smp, callbacks=callbacks, progress=progress,
+        )  # fmt: skip
+
+    def _warm_up(self, name: str, params: dict[str, Any]) -> None:
+        """Compile the training kernel for this sampler on a few sentences, outside any timing.
+
+        numba specialises the kernel per sampler (``draw`` is an argument), and the
+        compile time would otherwise count as the first run's first epoch.
+        """
+        from negkit import samplers
+
+        keys, counts, tokens, offsets = self._data
+        n = int(min(tokens.size, 2000))  # one pseudo-sentence of the first tokens
+        model = self._model(0, 1, samplers.get(name, **params), [], False)
+        model.build_vocab_from_freq((keys, counts))
+        model.train_arrays([(tokens[:n], np.array([0, n], dtype=np.int64))], epochs=1)
+        self._warm.add(name)
 
     # --------------------------------------------------------------- evaluation
     def evaluate(self, kv: Any) -> dict[str, float]:
@@ -157,17 +193,10 @@ class Word2VecFamily:
             out[metric_key(p)] = _get(r, "spearman")
         if self.analogy:
             r = word_analogy(kv, self.analogy, restrict_vocab=self.analogy_restrict)
-            out["analogy"] = _get(r, "overall")
+            out["analogy"] = _get(r, "accuracy")
             out["analogy_semantic"] = _get(r, "semantic")
             out["analogy_syntactic"] = _get(r, "syntactic")
         return out
-
-    def _load_corpus(self) -> Any:
-        if self.max_lines is None:
-            return str(self.corpus)
-        from negkit.data.text import iter_sentences
-
-        return list(itertools.islice(iter_sentences(self.corpus), self.max_lines))
 
 
 def _get(result: Any, key: str) -> float:
