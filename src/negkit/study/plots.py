@@ -125,7 +125,7 @@ def plot_score_hist(runs, samplers: list[str], path: Path) -> Path | None:
     colors = _colors(samplers)
     fig = Figure(figsize=(6.8, 4.2))
     ax = fig.add_subplot(1, 1, 1)
-    drew = False
+    lo, hi = math.inf, -math.inf
     for s in samplers:
         for idx, style in ((0, "--"), (-1, "-")):
             h = final_histogram(runs, s, idx)
@@ -140,9 +140,11 @@ def plot_score_hist(runs, samplers: list[str], path: Path) -> Path | None:
                 lw=1.4,
                 label=f"{s} ({'first' if idx == 0 else 'last'} epoch)",
             )
-            drew = True
-    if not drew:
+            used = np.flatnonzero(dens > 1e-3 * dens.max())  # zoom on where the mass is
+            lo, hi = min(lo, bins[used[0]]), max(hi, bins[used[-1] + 1])
+    if not math.isfinite(lo):
         return None
+    ax.set_xlim(lo, hi)
     ax.set_xlabel("score of a drawn negative, u·v (logit)")
     ax.set_ylabel("density (1 / score unit)")
     ax.set_title("Score distribution of the negatives drawn (pooled over seeds)", fontsize=10)
