@@ -27,13 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"negkit.cli.{name}")
-        except ModuleNotFoundError as e:  # TODO(bootstrap): drop once every command module exists
-            if e.name != f"negkit.cli.{name}":
-                raise
-            continue
-        module.register(sub)
+        importlib.import_module(f"negkit.cli.{name}").register(sub)
     return parser
 
 
