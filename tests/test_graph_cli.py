@@ -99,9 +99,9 @@ def test_run_reports_timings_and_calls_on_epoch():
     seen = []
     settings = GraphEmbedSettings(method="node2vec", dim=8, walk_length=20, num_walks=20,
                                   window=3, p=0.5, q=2, epochs=2, sample=0.0)
-    res = run(sp.csr_matrix(a), settings,
-              sampler="uniform", seed=1, on_epoch=lambda e, v: seen.append((e, v.shape)))
-    assert seen == [(0, (20, 8)), (1, (20, 8))]
+    record = lambda e, v, rec: seen.append((e, v.shape, rec["epoch"]))
+    res = run(sp.csr_matrix(a), settings, sampler="uniform", seed=1, on_epoch=record)
+    assert seen == [(0, (20, 8), 1), (1, (20, 8), 2)]
     assert set(res.timings) == {"walk_s", "train_s", "total_s"}
     assert res.timings["total_s"] >= res.timings["walk_s"] > 0
     # the two cliques end up apart: each node is closer to its own clique

@@ -143,11 +143,13 @@ def _has_third_column(path: Path) -> bool:
 
 def run(graph: Any, settings: GraphEmbedSettings | None = None, *, sampler: Any = "degree",
         seed: int | None = 0,
-        on_epoch: Callable[[int, np.ndarray], Any] | None = None) -> GraphEmbedResult:
+        on_epoch: Callable[[int, np.ndarray, dict], Any] | None = None) -> GraphEmbedResult:
     """Embed ``graph`` (name, path, Graph or sparse matrix) as ``settings`` say.
 
     sampler : noise distribution, a name or a :class:`negkit.samplers.Sampler`.
-    on_epoch : ``on_epoch(epoch, vectors)`` after every epoch (the live vectors).
+    on_epoch : ``on_epoch(epoch, vectors, record)`` after every epoch (0-based epoch; the
+        vectors in node order; the trainer's epoch record: for walks, negkit.Word2Vec's
+        ``training_log_`` entry, for LINE ``{"epoch", "samples"}``).
     """
     settings = (settings or GraphEmbedSettings()).check()
     t_start = time.perf_counter()
@@ -174,7 +176,10 @@ def _run_line(adj, s: GraphEmbedSettings, sampler: Any, seed, on_epoch) -> np.nd
             log.warning("on_epoch is not called for LINE with order='both'")
         return line_embeddings(adj, s.dim, order="both", **kw)
     model = LINE(s.dim, order=int(s.order), **kw)
-    cb = (lambda e, m: on_epoch(e, m.embeddings_)) if on_epoch is not None else None
+    cb = None
+    if on_epoch is not None:
+        cb = lambda e, m: on_epoch(e, m.embeddings_, {"epoch": e + 1,
+                                                     "samples": (e + 1) * adj.n_entries})
     return model.fit(adj, on_epoch=cb).embeddings_
 
 
@@ -189,7 +194,7 @@ def _run_walks(
     n = adj.n_nodes
     callbacks = ()
     if on_epoch is not None:
-        callbacks = (lambda m, rec: on_epoch(int(rec.get("epoch", 0)) - 1, m.wv.vectors[to_vocab]),)
+        callbacks = (lambda m, rec: on_epoch(int(rec["epoch"]) - 1, m.wv.vectors[to_vocab], rec),)
     opts = {"compute_loss": False, "progress": False, **s.extra}  # the loss costs a log per pair
     model = Word2Vec(vector_size=s.dim, window=s.window, negative=s.negative, sg=1,
                      sampler=sampler, sample=s.sample, alpha=s.lr, workers=s.workers,
