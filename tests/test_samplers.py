@@ -173,3 +173,18 @@ def test_real_item_popularity(real_data):
     s = ns.get("unigram", alpha=0.75, seed=0).fit(counts=counts)
     draws = s.sample(np.arange(N_DRAWS // 5), 5)
     assert chi2_pvalue(draws, counts**0.75 / (counts**0.75).sum()) > 0.01
+
+
+def test_fit_rejects_unknown_keywords_and_proba_checks_shapes():
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        ns.get("uniform").fit(n_items=3, n_anchor=4)
+    ns.get("srns").fit(output=OUT, n_anchors=3)  # declared extra
+    s = ns.get("unigram", alpha=1.0).fit(counts=[1, 2, 3, 4])
+    np.testing.assert_allclose(s.proba([0, 3]), [0.1, 0.4])
+    np.testing.assert_allclose(s.proba([[0, 1], [2, 3]], anchors=[0, 1]), [[0.1, 0.2], [0.3, 0.4]])
+    with pytest.raises(ValueError, match="anchors has 3 entries for 2 rows"):
+        s.proba([[0], [1]], anchors=[0, 1, 2])
+    with pytest.raises(ValueError, match="ids in"):
+        s.proba([4])
+    with pytest.raises(ValueError, match="needs anchors or anchor_vectors"):
+        ns.get("dns").fit(output=OUT).proba([1])

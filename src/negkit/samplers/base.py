@@ -56,6 +56,9 @@ class Sampler:
     name: ClassVar[str] = ""
     #: True when draws depend on embeddings passed to ``fit(output=..., input=...)``.
     score_aware: ClassVar[bool] = False
+    #: Extra keywords that this sampler's ``fit`` accepts (e.g. ``n_anchors``).
+    fit_extras: ClassVar[tuple[str, ...]] = ()
+    _FIT_KEYS: ClassVar[tuple[str, ...]] = ("counts", "n_items", "positives", "output", "input")
 
     def __init__(self, *, seed: int | None = None, exclude_positives: bool = False) -> None:
         self.seed = seed
@@ -112,6 +115,12 @@ class Sampler:
         output, input : the model's output (item / context) and input (anchor)
             embedding tables, kept by reference, for score-aware samplers.
         """
+        unknown = sorted(set(extra) - set(self.fit_extras))
+        if unknown:
+            takes = ", ".join(f"{k}=" for k in self._FIT_KEYS + self.fit_extras)
+            raise TypeError(
+                f"{type(self).__name__}.fit got unexpected keyword(s) {unknown}; takes {takes}"
+            )
         if counts is not None:
             counts = np.asarray(counts, dtype=np.float64)
             if counts.ndim != 1:
@@ -302,38 +311,63 @@ class Sampler:
         raise NotImplementedError(f"{type(self).__name__} has no closed-form distribution")
 
     def proba(self, items: Any, anchors: Any = None, anchor_vectors: Any = None) -> np.ndarray:
-        """``q(item | anchor)`` of each entry of ``items`` (shape ``(n, k)`` or ``(n,)``).
+        """``q(item | anchor)`` of every entry of ``items``, same shape.
 
+        items : ``(n, k)``, row ``r`` drawn for ``anchors[r]``; or ``(n,)`` with ``n`` anchors
+            (one item each); or ``(k,)`` / a scalar for one anchor (``anchors`` None or one id).
+        anchors : ids (``n`` of them, or one for every row), or None: no anchor, so no
+            exclusion, and score-aware samplers need ``anchor_vectors``.
+        anchor_vectors : ``(n, d)`` (or ``(d,)`` for every row) for score-aware samplers;
+            defaults to ``input[anchors]``.
         Includes the renormalisation that exclusion of positives implies.  Raises
         NotImplementedError for samplers whose distribution has no closed form.
         """
         self._check_fitted()
         items = np.asarray(items, dtype=np.int64)
-        squeeze = items.ndim == 1
-        items2 = items.reshape(items.shape[0], -1) if items.ndim else items.reshape(1, 1)
-        n = items2.shape[0]
-        if anchors is None:
-            anchors_arr = np.full(n, -1, dtype=np.int64)
+        a = None if anchors is None else np.asarray(anchors, dtype=np.int64).reshape(-1)
+        if items.ndim == 1 and a is not None and a.shape[0] == items.shape[0] > 1:
+            rows = items.reshape(-1, 1)  # one item per anchor
+        elif items.ndim <= 1:
+            rows = items.reshape(1, -1)  # every item for one anchor
+        elif items.ndim == 2:
+            rows = items
         else:
-            anchors_arr = np.asarray(anchors, dtype=np.int64).reshape(-1)
-        if squeeze and anchors is not None and anchors_arr.shape[0] == items.shape[0]:
-            items2 = items.reshape(-1, 1)
-            n = items2.shape[0]
+            raise ValueError(f"items must be 0-, 1- or 2-dimensional, got shape {items.shape}")
+        n = rows.shape[0]
+        if rows.size and (rows.min() < 0 or rows.max() >= self.n_items_):
+            raise ValueError(
+                f"items must be ids in [0, {self.n_items_}), got {rows.min()}..{rows.max()}"
+            )
+        if a is None:
+            a = np.full(n, -1, dtype=np.int64)
+        elif a.shape[0] == 1:
+            a = np.repeat(a, n)
+        elif a.shape[0] != n:
+            raise ValueError(f"anchors has {a.shape[0]} entries for {n} rows of items")
         vecs = None
         if self.score_aware:
-            vecs = self._anchor_vectors(np.maximum(anchors_arr, 0), anchor_vectors)
-        out = np.empty(items2.shape, dtype=np.float64)
+            if anchor_vectors is not None:
+                v = np.asarray(anchor_vectors, dtype=np.float32)
+                vecs = self._anchor_vectors(
+                    a, np.broadcast_to(v.reshape(-1, v.shape[-1]), (n, v.shape[-1]))
+                )
+            elif np.any(a < 0):
+                raise ValueError(f"{type(self).__name__}.proba needs anchors or anchor_vectors=")
+            else:
+                vecs = self._anchor_vectors(a, None)
+        out = np.empty(rows.shape, dtype=np.float64)
         cache: dict[int, np.ndarray] = {}
         for r in range(n):
-            a = int(anchors_arr[r]) if anchors_arr.shape[0] > 1 else int(anchors_arr[0])
-            key = a if not self.score_aware else r
-            p = cache.get(key)
+            anchor = int(a[r])
+            p = None if self.score_aware else cache.get(anchor)
             if p is None:
-                p = self.distribution(None if a < 0 else a, None if vecs is None else vecs[r])
-                p = self._exclusion_renorm(p, a)
+                p = self.distribution(
+                    None if anchor < 0 else anchor, None if vecs is None else vecs[r]
+                )
+                p = self._exclusion_renorm(p, anchor)
                 if not self.score_aware:
-                    cache[key] = p
-            out[r] = p[items2[r]]
+                    cache[anchor] = p
+            out[r] = p[rows[r]]
         return out.reshape(items.shape)
 
     def _exclusion_renorm(self, p: np.ndarray, anchor: int) -> np.ndarray:

@@ -107,6 +107,7 @@ class MCNSSampler(Sampler):
     """
 
     score_aware = True
+    fit_extras = ("n_anchors",)
 
     def __init__(
         self,

@@ -85,6 +85,7 @@ class SRNSSampler(Sampler):
     """
 
     score_aware = True
+    fit_extras = ("n_anchors",)
 
     def __init__(
         self,
