@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from _sampler_stats import chi2_pvalue
+from numba import njit
 from scipy import stats
 
 import negkit.samplers as ns
@@ -267,3 +270,33 @@ def test_chi2_helper_rejects_a_wrong_law():
     assert chi2_pvalue(draws, np.full(4, 0.25)) > 1e-3
     assert chi2_pvalue(draws, np.array([0.3, 0.2, 0.25, 0.25])) < 1e-6
     assert stats.chisquare([10, 10]).pvalue == 1.0
+
+
+@njit(nogil=True)
+def _draw_chunk(draw, state, vec, ctx, out):
+    for i in range(out.shape[0]):
+        out[i] = draw(state, 0, -1, vec, ctx)
+
+
+def test_adaptive_draws_stay_valid_while_another_thread_refreshes():
+    out = OUT50.copy()
+    s = ns.get("adaptive", lam=2.0, seed=0).fit(output=out)
+    draw, state = s.kernel()
+    ctxs = make_contexts(5, 2)
+    results = [np.empty(200_000, np.int64) for _ in range(2)]
+    _draw_chunk(draw, state, VEC8, ctxs[0], results[0][:10])  # compile
+    threads = [
+        threading.Thread(target=_draw_chunk, args=(draw, state, VEC8, ctxs[i], results[i]))
+        for i in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for _ in range(20):  # flip the table back and forth while the threads draw
+        out[:] = out[::-1]
+        s.refresh()
+    for t in threads:
+        t.join()
+    assert s.generation == 20
+    for r in results:
+        assert r.min() >= 0 and r.max() < 50
+    assert ctxs[:, CTX_DRAWS].sum() == 400_010
