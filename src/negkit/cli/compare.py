@@ -160,19 +160,35 @@ def register(subparsers: Any) -> None:
     add_study_args(w, samplers=DEFAULT_SAMPLERS, epochs=5, seeds=3, out=None)
     add_word2vec_args(w)
     w.set_defaults(func=run_word2vec)
-    for name, what in (("rec", "implicit-feedback recommender"), ("graph", "graph embedding")):
-        q = fam.add_parser(
-            name,
-            help=f"{what} (when available)",
-            description=f"Sampler study for the {what} family.",
-        )
-        q.add_argument("--data", metavar="PATH", help="data set folder or file")
-        add_study_args(q, samplers=DEFAULT_SAMPLERS, epochs=5, seeds=3, out=None)
-        q.set_defaults(func=_not_available)
+    r = fam.add_parser(
+        "rec", help="implicit-feedback recommender (BPR-MF)",
+        description="Sampler study for matrix factorisation with BPR (compiled CPU engine).",
+    )  # fmt: skip
+    r.add_argument(
+        "--data",
+        required=True,
+        help="data set: a registry name (see 'negkit data list') or a LightGCN split folder",
+    )
+    add_study_args(r, samplers="uniform,unigram,dns,rank,adaptive", epochs=20, seeds=3, out=None)
+    g = r.add_argument_group("BPR-MF")
+    g.add_argument("--dim", type=_positive_int, default=64, help="factors (default: 64)")
+    g.add_argument("--lr", type=_positive_float, default=None, help="learning rate (default: 0.05)")
+    g.add_argument("--reg", type=float, default=None, help="L2 regularisation (default: 0.0025)")
+    g.add_argument("--threads", type=_positive_int, default=2, help="threads (default: 2)")
+    g.add_argument("--k", type=_positive_int, default=20, help="cut-off of Recall@K, NDCG@K")
+    r.set_defaults(func=run_rec)
+    q = fam.add_parser(
+        "graph",
+        help="graph embedding (when available)",
+        description="Sampler study for the graph embedding family.",
+    )
+    q.add_argument("--data", metavar="PATH", help="graph file")
+    add_study_args(q, samplers=DEFAULT_SAMPLERS, epochs=5, seeds=3, out=None)
+    q.set_defaults(func=_not_available)
 
 
 def _not_available(args: argparse.Namespace) -> int:
-    module = {"rec": "negkit.rec.train", "graph": "negkit.graph.embed"}[args.family]
+    module = {"graph": "negkit.graph.embed"}[args.family]
     try:
         mod = importlib.import_module(module)
         ok = callable(getattr(mod, "run", None))
@@ -282,3 +298,22 @@ def finish(args: argparse.Namespace, family, command: str) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     return 0
+
+
+def run_rec(args: argparse.Namespace) -> int:
+    from negkit.study.rec_family import RecFamily
+
+    if args.reg is not None and args.reg < 0:
+        raise ValueError(f"--reg must be >= 0, got {args.reg}")
+    family = RecFamily(args.data, dim=args.dim, lr=args.lr, reg=args.reg, threads=args.threads,
+                       k=args.k)  # fmt: skip
+    parts = ["negkit", "compare", "rec", "--data", str(args.data), "--samplers", args.samplers,
+             "--epochs", str(args.epochs), "--seeds", str(args.seeds), "--out", str(args.out),
+             "--dim", str(args.dim), "--threads", str(args.threads),
+             "--k", str(args.k)]  # fmt: skip
+    for opt in ("lr", "reg"):
+        if getattr(args, opt) is not None:
+            parts += [f"--{opt}", f"{getattr(args, opt):g}"]
+    if args.time_budget:
+        parts += ["--time-budget", f"{args.time_budget:g}"]
+    return finish(args, family, shlex.join(parts))

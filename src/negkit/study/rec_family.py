@@ -1,0 +1,134 @@
+"""The recommender family of a study: matrix factorisation with BPR, evaluated every epoch.
+
+Each run is :func:`negkit.rec.train.run` (Rendle et al. 2009, BPR-MF; the compiled
+engine for MF + BPR on CPU) with ``eval_every=1``: full-ranking Recall@K and
+NDCG@K on the validation split when the data has one, else on the test split.
+
+Diagnostics after every epoch, from ``n_probe`` users drawn at random (with a
+fixed generator) and ``k_probe`` negatives each drawn by the run's sampler with
+the live tables:
+
+* ``false_negative_rate``: the share of drawn items that are the user's *test*
+  positives (items the model should rank high but is pushed down on);
+* ``neg_sigmoid_mean`` and ``neg_score_hist``: σ(u·v) and the histogram of the
+  scores of those draws (the gradient each BPR negative can give).
+
+To score the draws the study fits every sampler with the model's tables
+(``output=`` items, ``input=`` users), which samplers that ignore scores do not
+read.  Scores are exact for MF on CPU, where those tables are the live ones.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from negkit.study.spec import parse_spec
+
+SCORE_BINS = np.linspace(-8.0, 8.0, 33)
+
+
+class RecFamily:
+    """BPR-MF runs for :func:`negkit.study.run_study`."""
+
+    name = "rec"
+
+    def __init__(self, data: Any, *, dim: int = 64, lr: float | None = None,
+                 reg: float | None = None, threads: int = 2, k: int = 20,
+                 n_probe: int = 2000, k_probe: int = 5) -> None:  # fmt: skip
+        self.data = data
+        self.params = {"dim": dim, "lr": lr, "reg": reg, "threads": threads, "k": k}
+        self.n_probe, self.k_probe = n_probe, k_probe
+        self._data: Any = None
+        self._warm: set[str] = set()
+
+    def settings(self) -> dict[str, Any]:
+        name = getattr(self.data, "name", None) or str(self.data)
+        return {"data": name, "model": "mf", "loss": "bpr", **self.params,
+                "n_probe": self.n_probe, "k_probe": self.k_probe}  # fmt: skip
+
+    def metric_names(self) -> list[str]:
+        k = self.params["k"]
+        return [f"recall@{k}", f"ndcg@{k}"]
+
+    def prepare(self) -> None:
+        from negkit.rec.train import load_data
+
+        self._data = load_data(self.data)
+
+    def train(self, sampler: str, seed: int, epochs: int,
+              on_epoch: Callable[[dict[str, Any]], None]) -> None:  # fmt: skip
+        import negkit.samplers as ns
+        from negkit.rec.train import RecSettings, run
+
+        if self._data is None:
+            self.prepare()
+        data = self._data
+        name, params = parse_spec(sampler)
+        smp = ns.get(name, **params)
+        smp.score_aware = True  # instance flag: fit() gets the live tables, see module doc
+        p = self.params
+        settings = RecSettings(
+            data=data, model="mf", engine="numba", dim=p["dim"], epochs=epochs, lr=p["lr"],
+            reg=p["reg"], threads=p["threads"], eval_every=1, patience=0, ks=(p["k"],),
+            metric=f"recall@{p['k']}",
+        )  # fmt: skip
+        probe_rng = np.random.default_rng(12345 + seed)
+        has_train = np.flatnonzero(np.diff(data.train.indptr) > 0)
+        users = probe_rng.choice(has_train, size=min(self.n_probe, has_train.size), replace=False)
+        totals = {"train_seconds": 0.0}
+
+        def callback(row: dict[str, Any]) -> None:
+            totals["train_seconds"] += float(row.get("seconds", 0.0))
+            t = time.perf_counter()
+            rec = {"epoch": row["epoch"], "loss": row.get("loss"), **totals}
+            rec["metrics"] = {m: _metric(row, m) for m in self.metric_names()}
+            rec.update(self.probe(smp, users, data.test))
+            rec["eval_seconds"] = time.perf_counter() - t
+            on_epoch(rec)
+
+        if name not in self._warm:
+            self._warm_up(name, params, settings)
+        run(settings, smp, seed=seed, on_epoch=callback)
+
+    def _warm_up(self, name: str, params: dict[str, Any], settings: Any) -> None:
+        """Compile the training kernel for this sampler on 50 users, outside any timing."""
+        from dataclasses import replace
+
+        import negkit.samplers as ns
+        from negkit.data.interactions import Interactions
+        from negkit.rec.train import run
+
+        d = self._data
+        small = Interactions(train=d.train[:50], test=d.test[:50], name="warm-up")
+        smp = ns.get(name, **params)
+        smp.score_aware = True
+        run(replace(settings, data=small, epochs=1, eval_every=0), smp, seed=0)
+        self._warm.add(name)
+
+    def probe(self, smp: Any, users: np.ndarray, test: Any) -> dict[str, Any]:
+        """False-negative rate and score statistics of ``k_probe`` draws for each of ``users``."""
+        items = smp.sample(users, self.k_probe)
+        rows = np.repeat(users, self.k_probe)
+        flat = items.reshape(-1)
+        hit = np.asarray(test[rows, flat]).reshape(-1) != 0
+        out: dict[str, Any] = {"false_negative_rate": float(hit.mean()),
+                               "n_negatives": int(flat.size)}  # fmt: skip
+        if smp.input_ is not None and smp.output_ is not None:
+            s = np.einsum("ij,ij->i", smp.input_[rows], smp.output_[flat]).astype(np.float64)
+            out["neg_sigmoid_mean"] = float(np.mean(1.0 / (1.0 + np.exp(-s))))
+            clipped = np.clip(s, SCORE_BINS[0], SCORE_BINS[-1])
+            out["neg_score_hist"] = np.histogram(clipped, SCORE_BINS)[0].tolist()
+            out["neg_score_bins"] = SCORE_BINS.tolist()
+        return out
+
+
+def _metric(row: dict[str, Any], name: str) -> float:
+    for split in ("test", "valid"):
+        v = row.get(f"{split}_{name}")
+        if v is not None:
+            return float(v)
+    return float("nan")

@@ -1,0 +1,60 @@
+"""``negkit compare rec``: the BPR-MF family of a study and its false-negative diagnostic."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import negkit.samplers as ns
+from negkit.cli import main
+from negkit.study import run_study
+from negkit.study.log import read_records
+from negkit.study.rec_family import RecFamily
+
+
+def test_probe_counts_test_positives_among_the_draws():
+    # user 0: train item 0, test items 1 and 2; 4 items. Uniform draws exclude the train
+    # positive, so they fall on {1, 2, 3}: 2 of 3 are test positives.
+    train = sp.csr_matrix(([1.0], ([0], [0])), shape=(1, 4))
+    test = sp.csr_matrix(([1.0, 1.0], ([0, 0], [1, 2])), shape=(1, 4))
+    out = np.full((4, 2), 0.5, dtype=np.float32)  # every item scores u.v = 1.0 * 0.5 * 2 = 1
+    inp = np.ones((1, 2), dtype=np.float32)
+    smp = ns.get("uniform", seed=3, exclude_positives=True)
+    smp.score_aware = True
+    smp.fit(n_items=4, positives=train, output=out, input=inp)
+    fam = RecFamily("x", k_probe=3000)
+    got = fam.probe(smp, np.array([0]), test)
+    assert got["n_negatives"] == 3000
+    # binomial(3000, 2/3): sd 0.0086, so 5 sd is 0.043
+    assert got["false_negative_rate"] == pytest.approx(2 / 3, abs=0.043)
+    assert got["neg_sigmoid_mean"] == pytest.approx(1 / (1 + np.exp(-1.0)))
+    hist = np.asarray(got["neg_score_hist"])
+    assert hist.sum() == 3000 and hist[np.searchsorted(got["neg_score_bins"], 1.0)] == 3000
+
+
+def test_rec_study_records_metrics_and_false_negatives(tmp_path):
+    from negkit.rec.synthetic import planted_interactions
+
+    data = planted_interactions(n_users=120, n_items=60, per_user=12, n_test=3, seed=0)
+    fam = RecFamily(data, dim=8, threads=1, k=10, n_probe=100, k_probe=4)
+    res = run_study(fam, ["uniform"], [0, 1], 2, tmp_path / "rec", progress=False)
+    assert not res.interrupted
+    epochs = [r for r in read_records(tmp_path / "rec" / "metrics.jsonl") if r["type"] == "epoch"]
+    assert [(r["seed"], r["epoch"]) for r in epochs] == [(0, 1), (0, 2), (1, 1), (1, 2)]
+    for r in epochs:
+        assert set(r["metrics"]) == {"recall@10", "ndcg@10"}
+        assert 0 <= r["metrics"]["recall@10"] <= 1
+        assert 0 <= r["false_negative_rate"] <= 1 and r["n_negatives"] == 400
+        assert 0 < r["neg_sigmoid_mean"] < 1
+    md = (tmp_path / "rec" / "report.md").read_text()
+    assert "false-negative rate, last epoch" in md and "recall@10" in md
+    assert (tmp_path / "rec" / "false_negatives.png").stat().st_size > 1000
+
+
+def test_compare_rec_reports_a_missing_data_set(tmp_path, capsys):
+    rc = main(["compare", "rec", "--data", str(tmp_path / "nowhere"), "--samplers", "uniform",
+               "--out", str(tmp_path / "o"), "--no-progress"])
+    assert rc == 1
+    assert "negkit compare: error:" in capsys.readouterr().err
+
