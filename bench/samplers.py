@@ -2,8 +2,9 @@
 
 Forms, single-threaded:
 
-* compiled: an njit loop in the shape of a trainer's -- for each anchor, take its vector
-  ``input[a]`` and draw k = 5 negatives with ``draw(state, a, pos, vec, ctx)``; nothing else;
+* compiled: an njit loop in the shape of a trainer's -- for each anchor, read its vector
+  ``input[a]`` (as every trainer does) and draw k = 5 negatives with
+  ``draw(state, a, pos, vec, ctx)``; nothing else;
 * sgns: the same loop plus, for each negative, word2vec's update (score ``vec . out[neg]``,
   gradient into ``out[neg]`` and into an accumulator for ``vec``): what a draw costs inside
   real training, for context;
@@ -36,12 +37,13 @@ from negkit._rng import make_contexts
 K = 5
 
 
-@njit(nogil=True)
+@njit(nogil=True, fastmath=True)
 def draw_loop(draw, state, inp, out, anchors, pos, k, ctx):
     acc = 0
     for i in range(anchors.shape[0]):
         a = anchors[i]
         vec = inp[a]
+        acc += vec.sum() > 0  # a trainer reads the anchor's vector: every sampler pays the fetch
         for _ in range(k):
             acc += draw(state, a, pos[i], vec, ctx)
     return acc

@@ -1,5 +1,29 @@
 """Negative samplers behind one contract (see :mod:`negkit.samplers.base`).
 
+Per-draw samplers, by name (``get(name, **params)``; each module's docstring gives the paper,
+the formula, the cost per draw and the state):
+
+=========  ===================================================  ==================
+name       what                                                 fit with
+=========  ===================================================  ==================
+uniform    q = 1/|I|                                            n_items=
+unigram    q ∝ count^α, alias method (word2vec, PNS)            counts=
+degree     q ∝ degree^α (LINE, DeepWalk)                        counts= / positives=
+adaptive   dimension ∝ |v_f| σ_f, geometric rank (Chen 2018)    output=
+rank       geometric rank among M scored candidates (LambdaFM)  output=
+dns        best of M uniform candidates (Zhang 2013)            output=
+softmax    softmax(s/τ) among M candidates                      output=
+ahns       candidate nearest β(s_pos+α)^(p+1) (Lai 2024)        output=
+srns       per-anchor memory, score + w·std (Ding 2020)         output=, n_anchors=
+mcns       Metropolis-Hastings to exp(α s) (Yang 2020)          output=, positives=
+warp       uniform until a margin violation (Weston 2011)       output=
+=========  ===================================================  ==================
+
+Every one takes ``exclude_positives=True`` (with ``fit(positives=)``) and ``seed=``.  Batch
+samplers for the tensor engine (:mod:`negkit.samplers.batch`): in-batch with logQ, mixed
+negatives, accidental hits.  Candidate pools for MixGCF: :mod:`negkit.samplers.pool`.
+Tools: :func:`calibrate`, :func:`importance_weights`, :func:`warp_weight`.
+
 >>> import numpy as np, negkit.samplers as ns
 >>> s = ns.get("unigram", alpha=0.75, seed=0).fit(counts=np.array([10, 5, 1]))
 >>> s.sample(np.arange(4), 5).shape
