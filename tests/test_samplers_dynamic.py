@@ -300,3 +300,19 @@ def test_adaptive_draws_stay_valid_while_another_thread_refreshes():
     for r in results:
         assert r.min() >= 0 and r.max() < 50
     assert ctxs[:, CTX_DRAWS].sum() == 400_010
+
+
+def test_adaptive_small_lambda_orders_exactly_the_reachable_ends():
+    out = np.random.default_rng(3).standard_normal((2000, 6)).astype(np.float32)
+    s = ns.get("adaptive", lam=5.0).fit(output=out)
+    k = s.reach_
+    assert 8 * k <= 2000  # the partial rebuild
+    full = -np.sort(-out.T, axis=1)
+    got = np.take_along_axis(out.T, s._orders[0].astype(np.int64), axis=1)
+    np.testing.assert_array_equal(got[:, :k], full[:, :k])
+    np.testing.assert_array_equal(got[:, -k:], full[:, -k:])
+    np.testing.assert_array_equal(np.sort(s._orders[0], axis=1), np.tile(np.arange(2000), (6, 1)))
+    vec = np.array([1, -1, 0.5, -0.5, 2, 0], np.float32)
+    d = draw_many(s, vec, 200, 50).ravel()
+    ranks = np.argsort(np.argsort(-out, axis=0), axis=0)  # rank of every item in every column
+    assert np.all(np.min(np.minimum(ranks[d], 1999 - ranks[d]), axis=1) < k)

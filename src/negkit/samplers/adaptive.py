@@ -22,7 +22,10 @@ allocation, by rejection from the uniform law over the d dimensions under the en
 ``(Σ_f w_f^8)^(1/8) ≥ max_f w_f`` (a vectorised sum; ``d·envelope / Σ w_f`` trials on average,
 about 3-4 for Gaussian-like vectors).  Exact, and it keeps no per-thread state.
 Rebuild: ``argsort`` of every column, O(d |V| log |V|), every ``refresh_every``
-draws (default ``|V| ln |V|``), i.e. O(d) amortised per draw as in the paper.
+draws (default ``|V| ln |V|``), i.e. O(d) amortised per draw as in the paper.  Only ranks
+below ``37 λ`` can be drawn (u has 53 bits), so when ``8·37 λ < |V|`` the rebuild orders just the
+two ends of each column (``argpartition`` then a sort of each end); the unordered middle,
+whose exact law is below 1e-16, is never returned.
 
 State: two buffers of per-dimension orders (int32, ``2 x d x |V|``) and of σ (``2 x d``) and a
 generation counter whose parity names the live buffer.  ``refresh`` writes the
@@ -172,6 +175,8 @@ class AdaptiveSampler(Sampler):
         self._sigma = np.zeros((2, d), dtype=np.float32)
         self._gen = np.zeros(1, dtype=np.int64)
         self._c = trunc_geom_mass(n, self.lam_)
+        # the inverse CDF cannot return a rank above -λ ln(2^-53) = 36.74 λ (u has 53 bits)
+        self.reach_ = min(n, math.ceil(37.0 * self.lam_) + 1)
         self._thread: threading.Thread | None = None
         self._rebuild(0)
 
@@ -184,7 +189,21 @@ class AdaptiveSampler(Sampler):
         out = self.output_
         self._sigma[buf] = out.std(axis=0, dtype=np.float64)
         # one contiguous row per column: numpy's (SIMD) sort is much faster than down columns
-        self._orders[buf] = np.argsort(-np.ascontiguousarray(out.T), axis=1)
+        keys = -np.ascontiguousarray(out.T)  # ascending keys = descending scores
+        n = keys.shape[1]
+        k = self.reach_
+        if 8 * k > n:  # argpartition is no SIMD sort: it pays only for short ends
+            self._orders[buf] = np.argsort(keys, axis=1)
+            return
+        # Only the k first and k last ranks can be drawn: order those exactly, leave the
+        # middle (which no draw reaches) as partitioned.  O(n + k log k) a column.
+        part = np.argpartition(keys, (k - 1, n - k), axis=1)
+        for ends in (slice(0, k), slice(n - k, n)):
+            idx = part[:, ends]
+            part[:, ends] = np.take_along_axis(
+                idx, np.argsort(np.take_along_axis(keys, idx, axis=1), axis=1), axis=1
+            )
+        self._orders[buf] = part
 
     def refresh(self) -> None:
         """Rebuild σ and the orders from the live output table, then publish them."""
