@@ -110,3 +110,14 @@ def test_run_reports_timings_and_calls_on_epoch():
     side = lab[:, 0].astype(bool)
     same = np.equal.outer(side, side)
     assert c[same].mean() > c[~same].mean() + 0.2
+
+
+def test_cli_directed_edge_list_with_dead_end(tmp_path, capsys):
+    path = tmp_path / "d.txt"
+    path.write_text("0 1\n1 2\n2 0\n2 3\n")  # node 3 has no out-edge
+    out = tmp_path / "v.txt"
+    assert main(["graph", "embed", "--graph", str(path), "--directed", "--method", "node2vec",
+                 "--p", "2", "--q", "0.5", "--dim", "4", "--walk-length", "6", "--num-walks", "3",
+                 "--window", "2", "--out", str(out)]) == 0
+    keys, vecs = load_vectors(out)
+    assert sorted(keys) == ["0", "1", "2", "3"] and np.all(np.isfinite(vecs))

@@ -36,6 +36,8 @@ def _order(text: str):
 
 def _add_embed_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--graph", required=True, help="data-set name (negkit data list) or graph file")
+    p.add_argument("--directed", action="store_true",
+                   help="read an edge/adjacency list as directed (default: undirected)")
     p.add_argument("--method", choices=("deepwalk", "node2vec", "line"), default="deepwalk")
     p.add_argument("--sampler", default="degree",
                    help="noise distribution, a name from negkit.samplers (default: degree^0.75)")
@@ -114,7 +116,7 @@ def cmd_embed(args) -> int:
     from negkit.graph.embed import load_graph, run
     from negkit.graph.vectors_io import node_keys, save_vectors
 
-    graph = load_graph(args.graph)
+    graph = load_graph(args.graph, directed=args.directed)
     res = run(graph, _settings(args), sampler=_sampler(args), seed=args.seed)
     save_vectors(args.out, res.vectors, node_keys(res.vectors.shape[0], res.node_ids))
     t = res.timings
@@ -163,7 +165,7 @@ def cmd_linkpred(args) -> int:
     from negkit.eval.graph import link_prediction_auc, link_prediction_split
     from negkit.graph.embed import load_graph, run
 
-    graph = load_graph(args.graph)
+    graph = load_graph(args.graph, directed=args.directed)
     split = link_prediction_split(graph, args.test_fraction, seed=args.seed)
     res = run(split.train_adj, _settings(args), sampler=_sampler(args), seed=args.seed)
     auc = link_prediction_auc(res.vectors, split)

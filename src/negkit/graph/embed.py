@@ -106,11 +106,12 @@ class _TimedWalks:
             yield tokens, offsets
 
 
-def load_graph(spec: Any):
+def load_graph(spec: Any, *, directed: bool = False):
     """A :class:`negkit.data.graphs.Graph` from a data-set name, a file path or a Graph.
 
     Files: ``.mat`` (network/group), ``.npz`` (Planetoid), ``.adjlist``; anything
     else is read as an edge list ``src dst [weight]`` (weighted when a third column exists).
+    ``directed`` applies to edge and adjacency lists (the other formats say it themselves).
     """
     if not isinstance(spec, (str, Path)):
         return spec
@@ -128,8 +129,8 @@ def load_graph(spec: Any):
     if suffix == ".npz":
         return g.read_planetoid_npz(path)
     if suffix == ".adjlist":
-        return g.read_adjlist(path)
-    return g.read_edgelist(path, weighted=_has_third_column(path))
+        return g.read_adjlist(path, directed=directed)
+    return g.read_edgelist(path, weighted=_has_third_column(path), directed=directed)
 
 
 def _has_third_column(path: Path) -> bool:
