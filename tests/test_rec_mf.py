@@ -131,3 +131,21 @@ def test_real_data_ml1m_mf_learns(real_data):
     )
     # 5 epochs already find the popular films: far above the random ~20/3,628 hit rate
     assert r["recall@20"] > 0.05 and r["n_users"] > 5000
+
+
+def test_warp_rank_weight_skips_pairs_without_a_violator(planted):
+    def fitted(margin):
+        mf = BPRMF(dim=8, epochs=1, threads=1, seed=0, item_bias=False).init(300, 200)
+        s = ns.get("warp", margin=margin, max_trials=5, exclude_positives=True, seed=0)
+        s.fit(n_items=200, positives=planted.train, output=mf.item_factors_, input=mf.user_factors_)
+        before = mf.item_factors_.copy(), mf.user_factors_.copy()
+        mf.fit(planted.train, s)
+        return before, mf
+
+    # no item can beat s(pos) - margin with margin -1e9: trials = 0, weight 0, no update at all
+    (V0, U0), mf = fitted(-1e9)
+    np.testing.assert_array_equal(mf.item_factors_, V0)
+    np.testing.assert_array_equal(mf.user_factors_, U0)
+    # every first draw violates with margin +1e9: trials = 1, weight Phi(199) ~ 5.9: updates
+    (V0, U0), mf = fitted(1e9)
+    assert np.abs(mf.item_factors_ - V0).max() > 0

@@ -39,13 +39,13 @@ def register(subparsers) -> None:
     )
     t.add_argument("--engine", choices=("auto", "numba", "torch"), default="auto")
     t.add_argument("--dim", type=int, default=64)
-    t.add_argument("--epochs", type=int, default=None, help="default: 1000 (numba), 300 (torch)")
-    t.add_argument("--lr", type=float, default=None, help="default: 0.05 (numba), 1e-3 (Adam)")
+    t.add_argument("--epochs", type=int, default=None, help="default: 500 (numba), 300 (torch)")
+    t.add_argument("--lr", type=float, default=None, help="default: 0.1 (numba), 1e-3 (Adam)")
     t.add_argument(
         "--lr-final",
         type=float,
-        default=1.0,
-        help="numba engine: the lr decays linearly to lr * lr_final",
+        default=None,
+        help="numba engine: the lr decays linearly to lr * lr_final (default 0.05)",
     )
     t.add_argument("--reg", type=float, default=None, help="default: 0.0025 (numba), 1e-4 (torch)")
     t.add_argument("--batch-size", type=int, default=2048)

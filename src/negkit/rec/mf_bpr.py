@@ -83,9 +83,11 @@ def _bpr_shard(
         else:
             z = 1.0
             loss -= x
-        if use_rank:  # trials = 0: no violator found, the WARP weight is 0 (no update)
+        if use_rank:
             trials = np.int64(ctx[CTX_TRIALS])
-            z = z * harmonic[(n_items - 1) // trials] if trials > 0 else 0.0
+            if trials <= 0:  # no violator found: WARP makes no update for this pair
+                continue
+            z = z * harmonic[(n_items - 1) // trials]
         g = lr * z
         for f in range(dim):
             a = pu[f]
@@ -120,13 +122,13 @@ class BPRMF:
     def __init__(
         self,
         dim: int = 64,
-        lr: float = 0.05,
+        lr: float = 0.1,
         reg: float = 0.0025,
-        epochs: int = 1000,
+        epochs: int = 500,
         threads: int = 2,
         seed: int | None = 0,
         init_scale: float = 1.0,
-        lr_final: float = 1.0,
+        lr_final: float = 0.05,
         item_bias: bool = True,
     ) -> None:
         self.dim = dim
