@@ -5,7 +5,11 @@ For every centre word ``w`` and context word ``c`` inside the (shrunk) window,
 ``n ~ q(. | c)``, maximising ``log s(syn0[c] . syn1neg[w]) + sum log s(-syn0[c] . syn1neg[n])``.
 As in word2vec.c, the sampler's anchor is the input word ``c`` (its live vector
 ``syn0[c]`` is what score-aware samplers score with), the positive is ``w``, and a
-noise draw equal to ``w`` is skipped.  One call processes sentences
+noise draw equal to ``w`` is skipped.  A pair's ``negative`` noise words are drawn
+first and its ``1 + negative`` scores computed before any update, so the random
+row loads overlap; this equals word2vec.c's sequential order unless a noise word
+repeats within one pair (then the repeat sees the row before, not after, the
+first update).  One call processes sentences
 ``[s_lo, s_hi)`` of the encoded corpus, without the GIL, updating the shared
 tables in place (Hogwild, Recht et al. 2011).
 """
@@ -40,6 +44,8 @@ def sg_chunk(
     dim = syn0.shape[1]
     buf = np.empty(offsets[s_hi] - offsets[s_lo], dtype=np.int32)
     neu1e = np.empty(dim, dtype=np.float32)
+    targets = np.empty(negative + 1, dtype=np.int64)
+    scores = np.empty(negative + 1, dtype=np.float32)
     # thread-local counters (no false sharing with other threads' rows)
     loss = 0.0
     neg_sig = 0.0
@@ -65,20 +71,26 @@ def sg_chunk(
                     continue
                 inp = buf[c]
                 l1 = syn0[inp]
-                for d in range(dim):
-                    neu1e[d] = 0.0
-                for k in range(negative + 1):
-                    if k == 0:
-                        target = word
-                        label = 1
-                    else:
-                        target = draw(state, inp, word, l1, ctx)
-                        if target == word:
-                            continue
-                        label = 0
+                # draw first, then all scores: independent row loads overlap in the CPU
+                targets[0] = word
+                nt = 1
+                for _k in range(negative):
+                    t = draw(state, inp, word, l1, ctx)
+                    if t != word:
+                        targets[nt] = t
+                        nt += 1
+                for k in range(nt):
+                    target = targets[k]
                     f = np.float32(0.0)
                     for d in range(dim):
                         f += l1[d] * syn1neg[target, d]
+                    scores[k] = f
+                for d in range(dim):
+                    neu1e[d] = 0.0
+                for k in range(nt):
+                    target = targets[k]
+                    f = scores[k]
+                    label = 1 if k == 0 else 0
                     sig = saturated_sigmoid(f)
                     g = (np.float32(label) - sig) * alpha
                     if label == 0:
@@ -88,9 +100,9 @@ def sg_chunk(
                     if compute_loss:
                         loss += pair_loss(f, label)
                     for d in range(dim):
-                        neu1e[d] += g * syn1neg[target, d]
-                    for d in range(dim):
-                        syn1neg[target, d] += g * l1[d]
+                        out_d = syn1neg[target, d]
+                        neu1e[d] += g * out_d
+                        syn1neg[target, d] = out_d + g * l1[d]
                 for d in range(dim):
                     l1[d] += neu1e[d]
                 pairs += 1

@@ -346,7 +346,9 @@ class Word2Vec:
         hist = np.zeros((n_thr, N_BINS), dtype=np.int64)
         call = self._kernel_call()
         sampler = self.sampler_
-        lock = threading.Lock()
+        lock = threading.Lock()  # job counter
+        refresh_lock = threading.Lock()  # one refresh at a time; others keep training meanwhile
+        refresh_seconds = [0.0]
         kernel_state = {"draw_state": sampler.kernel()}
         alpha_span = self.alpha - self.min_alpha
         done_epoch = 0
@@ -376,9 +378,14 @@ class Word2Vec:
                     done0 = base + float(starts[j])
                     raw = call(tokens, offsets, int(bounds[j]), int(bounds[j + 1]), done0, total,
                                draw, state, ctx, stats[t], hist[t])  # fmt: skip
-                    with lock:
-                        if sampler.maybe_refresh(self.ctxs_):
-                            kernel_state["draw_state"] = sampler.kernel()
+                    if refresh_lock.acquire(blocking=False):
+                        try:
+                            tr = time.perf_counter()
+                            if sampler.maybe_refresh(self.ctxs_):
+                                kernel_state["draw_state"] = sampler.kernel()
+                            refresh_seconds[0] += time.perf_counter() - tr
+                        finally:
+                            refresh_lock.release()
                     frac = min(1.0, (done0 + raw) / total)
                     bar.update(raw, self.alpha - alpha_span * frac)
 
@@ -397,6 +404,7 @@ class Word2Vec:
         tot_stats = stats.sum(axis=0)
         lr = self.alpha - alpha_span * min(1.0, (e + 1) / epochs)
         s_sec = self._sampler_seconds(last_sample, float(tot_stats[ST_NEGS]), e)
+        s_sec += refresh_seconds[0] / n_thr  # a refreshing thread trains nothing meanwhile
         return epoch_record(e + 1, seconds, tot_stats, hist.sum(axis=0), lr, s_sec,
                             getattr(self.sampler_, "name", type(self.sampler_).__name__),
                             )  # fmt: skip
@@ -405,6 +413,9 @@ class Word2Vec:
         self, sample: tuple[np.ndarray, np.ndarray] | None, n_neg: float, e: int
     ) -> float:
         """Estimated wall time of the epoch's draws: time per draw x draws / workers.
+
+        The epoch record's ``sampler_seconds`` adds the measured time of the sampler's
+        refreshes (``maybe_refresh``) divided by the number of workers.
 
         The time per draw is measured after the epoch on ``_TIMED_DRAWS`` draws in
         isolation (one compiled loop, a separate random context), for anchors picked
