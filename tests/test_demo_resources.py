@@ -111,20 +111,6 @@ def test_compare_reports_missing_files_and_bad_samplers(tmp_path, capsys):
     assert "unknown sampler 'zzz'" in capsys.readouterr().err
 
 
-def test_compare_rec_and_graph_say_when_not_available(capsys):
-    import importlib.util
-
-    for fam, mod in (("rec", "negkit.rec.train"), ("graph", "negkit.graph.embed")):
-        try:
-            present = importlib.util.find_spec(mod) is not None
-        except ModuleNotFoundError:
-            present = False
-        if present:
-            continue
-        assert main(["compare", fam, "--out", "x"]) == 1
-        assert "not available yet" in capsys.readouterr().err
-
-
 def test_demo_runs_offline_on_the_shipped_data(tmp_path, capsys):
     out = tmp_path / "demo"
     rc = main(["demo", "--max-lines", "300", "--epochs", "1", "--samplers", "uniform",

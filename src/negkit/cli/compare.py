@@ -13,7 +13,6 @@ to finish an interrupted study: finished runs are skipped.
 from __future__ import annotations
 
 import argparse
-import importlib
 import shlex
 from typing import Any
 
@@ -178,28 +177,23 @@ def register(subparsers: Any) -> None:
     g.add_argument("--k", type=_positive_int, default=20, help="cut-off of Recall@K, NDCG@K")
     r.set_defaults(func=run_rec)
     q = fam.add_parser(
-        "graph",
-        help="graph embedding (when available)",
-        description="Sampler study for the graph embedding family.",
-    )
-    q.add_argument("--data", metavar="PATH", help="graph file")
-    add_study_args(q, samplers=DEFAULT_SAMPLERS, epochs=5, seeds=3, out=None)
-    q.set_defaults(func=_not_available)
-
-
-def _not_available(args: argparse.Namespace) -> int:
-    module = {"graph": "negkit.graph.embed"}[args.family]
-    try:
-        mod = importlib.import_module(module)
-        ok = callable(getattr(mod, "run", None))
-    except ModuleNotFoundError:
-        ok = False
-    if not ok:
-        raise RuntimeError(
-            f"'negkit compare {args.family}' is not available yet: {module}.run does not exist "
-            "in this version of negkit; 'negkit compare word2vec' is"
-        )
-    raise RuntimeError(f"'negkit compare {args.family}' is not wired to {module}.run yet")
+        "graph", help="graph embedding (DeepWalk, node2vec, LINE)",
+        description="Sampler study for graph embeddings, scored by node classification.",
+    )  # fmt: skip
+    q.add_argument("--data", required=True,
+                   help="labelled graph: a registry name (e.g. blogcatalog) or a .mat/.npz file")
+    add_study_args(q, samplers="uniform,degree,dns,rank,adaptive", epochs=3, seeds=3, out=None)
+    g = q.add_argument_group("graph embedding")
+    g.add_argument("--method", choices=("deepwalk", "node2vec", "line"), default="deepwalk")
+    g.add_argument("--dim", type=_positive_int, default=128, help="vector size (default: 128)")
+    g.add_argument("--walk-length", type=_positive_int, default=80, help="(default: 80)")
+    g.add_argument("--num-walks", type=_positive_int, default=10, help="per node (default: 10)")
+    g.add_argument("--window", type=_positive_int, default=10, help="(default: 10)")
+    g.add_argument("--negative", type=_positive_int, default=5, help="(default: 5)")
+    g.add_argument("--workers", type=_positive_int, default=2, help="threads (default: 2)")
+    g.add_argument("--train-ratio", type=float, default=0.5,
+                   help="share of labelled nodes the classifier trains on (default: 0.5)")
+    q.set_defaults(func=run_graph)
 
 
 def word2vec_command(args: argparse.Namespace, sims, analogy) -> str:
@@ -314,6 +308,24 @@ def run_rec(args: argparse.Namespace) -> int:
     for opt in ("lr", "reg"):
         if getattr(args, opt) is not None:
             parts += [f"--{opt}", f"{getattr(args, opt):g}"]
+    if args.time_budget:
+        parts += ["--time-budget", f"{args.time_budget:g}"]
+    return finish(args, family, shlex.join(parts))
+
+
+def run_graph(args: argparse.Namespace) -> int:
+    from negkit.study.graph_family import GraphFamily
+
+    family = GraphFamily(
+        args.data, method=args.method, dim=args.dim, walk_length=args.walk_length,
+        num_walks=args.num_walks, window=args.window, negative=args.negative,
+        workers=args.workers, train_ratio=args.train_ratio,
+    )  # fmt: skip
+    parts = ["negkit", "compare", "graph", "--data", str(args.data), "--samplers", args.samplers,
+             "--epochs", str(args.epochs), "--seeds", str(args.seeds), "--out", str(args.out)]
+    for opt in ("method", "dim", "walk_length", "num_walks", "window", "negative", "workers",
+                "train_ratio"):
+        parts += ["--" + opt.replace("_", "-"), f"{getattr(args, opt)}"]
     if args.time_budget:
         parts += ["--time-budget", f"{args.time_budget:g}"]
     return finish(args, family, shlex.join(parts))

@@ -1,0 +1,88 @@
+"""The graph family of a study: DeepWalk / node2vec / LINE, evaluated every epoch.
+
+Each run is :func:`negkit.graph.embed.run` (Perozzi et al. 2014; Grover & Leskovec
+2016; Tang et al. 2015) with the run's sampler as noise distribution.  After each
+epoch the node vectors are scored by multi-label node classification
+(one-vs-rest logistic regression on ``train_ratio`` of the labelled nodes,
+Micro- and Macro-F1 with the true number of labels per node, as DeepWalk).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from negkit.study.spec import parse_spec
+
+_RECORD_KEYS = ("loss", "words_per_s", "n_negatives", "neg_sigmoid_mean", "neg_score_hist",
+                "neg_score_bins")  # fmt: skip
+
+
+class GraphFamily:
+    """Graph-embedding runs for :func:`negkit.study.run_study`."""
+
+    name = "graph"
+
+    def __init__(self, graph: Any, *, method: str = "deepwalk", dim: int = 128,
+                 walk_length: int = 80, num_walks: int = 10, window: int = 10,
+                 negative: int = 5, workers: int = 2,
+                 train_ratio: float = 0.5) -> None:  # fmt: skip
+        if not 0 < train_ratio < 1:
+            raise ValueError(f"train_ratio must lie in (0, 1), got {train_ratio}")
+        self.graph = graph
+        self.params = {"method": method, "dim": dim, "walk_length": walk_length,
+                       "num_walks": num_walks, "window": window, "negative": negative,
+                       "workers": workers}  # fmt: skip
+        self.train_ratio = train_ratio
+        self._graph: Any = None
+        self._warm: set[str] = set()
+
+    def settings(self) -> dict[str, Any]:
+        name = getattr(self.graph, "name", None) or str(self.graph)
+        return {"graph": name, "train_ratio": self.train_ratio, **self.params}
+
+    def metric_names(self) -> list[str]:
+        return ["micro_f1", "macro_f1"]
+
+    def prepare(self) -> None:
+        from negkit.graph.embed import load_graph
+
+        g = load_graph(self.graph)
+        if getattr(g, "labels", None) is None:
+            raise ValueError(f"graph {self.settings()['graph']} has no node labels to evaluate on")
+        self._graph = g
+
+    def train(self, sampler: str, seed: int, epochs: int,
+              on_epoch: Callable[[dict[str, Any]], None]) -> None:  # fmt: skip
+        import negkit.samplers as ns
+        from negkit.graph.embed import GraphEmbedSettings, run
+
+        if self._graph is None:
+            self.prepare()
+        name, params = parse_spec(sampler)
+        settings = GraphEmbedSettings(epochs=epochs, **self.params)
+        totals = {"train_seconds": 0.0, "sampler_seconds": 0.0}
+
+        def callback(epoch: int, vectors: Any, record: dict[str, Any]) -> None:
+            totals["train_seconds"] += float(record.get("seconds", 0.0))
+            totals["sampler_seconds"] += float(record.get("sampler_seconds") or 0.0)
+            t = time.perf_counter()
+            out = {"epoch": epoch + 1, **{k: record.get(k) for k in _RECORD_KEYS}, **totals}
+            out["metrics"] = self.evaluate(vectors)
+            out["eval_seconds"] = time.perf_counter() - t
+            on_epoch(out)
+
+        if name not in self._warm:  # compile the kernel for this sampler outside any timing
+            from dataclasses import replace
+
+            tiny = replace(settings, epochs=1, num_walks=1, walk_length=5)
+            run(self._graph, tiny, sampler=ns.get(name, **params), seed=0)
+            self._warm.add(name)
+        run(self._graph, settings, sampler=ns.get(name, **params), seed=seed, on_epoch=callback)
+
+    def evaluate(self, vectors: Any) -> dict[str, float]:
+        from negkit.eval.graph import node_classification
+
+        r = node_classification(vectors, self._graph.labels, (self.train_ratio,), seed=0)[0]
+        return {"micro_f1": float(r["micro_f1_true_k"]), "macro_f1": float(r["macro_f1_true_k"])}
