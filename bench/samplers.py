@@ -19,6 +19,7 @@ draw-only compiled loop).  Timings are noisy on a shared machine: every sampler 
 in this one process, best of ``--repeat`` runs, so the ratios stay comparable.
 
 Usage: python bench/samplers.py [--items 100000] [--dim 100] [--seconds 0.3] [--repeat 3]
+       [--only NAME ...]
 """
 
 from __future__ import annotations
@@ -114,6 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--dim", type=int, default=100)
     ap.add_argument("--seconds", type=float, default=0.3)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--only", nargs="*", help="samplers to measure (unigram always is)")
     args = ap.parse_args(argv)
     n, d = args.items, args.dim
     rng = np.random.default_rng(0)
@@ -123,9 +125,10 @@ def main(argv: list[str] | None = None) -> None:
     fits = {"uniform": {"n_items": n}, "unigram": {"counts": counts}, "degree": {"counts": counts}}
     print(f"# vocabulary {n}, d={d}, k={K} draws per anchor vector, single thread")
     results: dict[str, float] = {}
-    for name in ns.available():
+    names = ns.available() if not args.only else sorted({"unigram", *args.only})
+    for name in names:
         s = ns.get(name, seed=0)
-        fit = fits.get(name, {"output": out, "input": inp, "n_anchors": n})
+        fit = fits.get(name, {"output": out, "input": inp})
         t = time.perf_counter()
         s.fit(**fit)
         fit_s = time.perf_counter() - t
