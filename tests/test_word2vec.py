@@ -290,3 +290,22 @@ def test_bad_input(tmp_path, caplog):
     long_line.write_text(" ".join(["x", "y", "z"] * 30_000) + "\n")
     m = Word2Vec(**{**SMALL, "epochs": 1}, workers=2).fit(long_line)
     assert m.training_log_[0]["raw_words"] == 90_000 == m.training_log_[0]["effective_words"]
+
+
+def test_gensim_style_calls(tmp_path):
+    import gzip
+
+    corpus = planted_corpus(200)
+    m = Word2Vec(sentences=corpus, **SMALL, workers=1, seed=2)  # trains at once, as gensim
+    assert m.epochs_trained_ == 3 and len(m.wv) == 16
+    g = Word2Vec(**SMALL, workers=1, seed=2)
+    g.build_vocab(corpus_iterable=corpus)
+    g.train(corpus_iterable=corpus, total_examples=len(corpus), epochs=3, report_delay=1.0)
+    np.testing.assert_array_equal(g.wv.vectors, m.wv.vectors)
+    with pytest.raises(TypeError, match="callbacks"):
+        g.train(corpus, callbacks=[print])
+    p = tmp_path / "c.txt.gz"
+    with gzip.open(p, "wt") as f:
+        f.write("\n".join(" ".join(s) for s in corpus) + "\n")
+    f_model = Word2Vec(corpus_file=p, **SMALL, workers=1, seed=2)
+    np.testing.assert_array_equal(f_model.wv.vectors, m.wv.vectors)  # same tokens, same run

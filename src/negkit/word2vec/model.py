@@ -128,14 +128,17 @@ class Word2Vec:
 
     # ------------------------------------------------------------------ vocab
     def build_vocab(
-        self, corpus: Corpus | None = None, corpus_file: str | PathLike | None = None
+        self,
+        corpus: Corpus | None = None,
+        corpus_file: str | PathLike | None = None,
+        corpus_iterable: Iterable[list[str]] | None = None,
     ) -> Word2Vec:
         """Count the corpus, keep words with ``count >= min_count`` and initialise the weights.
 
         The encoded corpus is kept, so a following ``train`` on the same corpus
         (same path, or the same list object) does not read it again.
         """
-        corpus = _one_corpus(corpus, corpus_file)
+        corpus = _one_corpus(corpus, corpus_file, corpus_iterable)
         sc = scan(corpus)
         what = str(corpus) if isinstance(corpus, (str, PathLike)) else "the corpus"
         vocab, remap = vocab_from_scan(sc, self.min_count, self.max_vocab_size, what)
@@ -219,15 +222,20 @@ class Word2Vec:
         total_examples: int | None = None,
         total_words: int | None = None,
         epochs: int | None = None,
+        corpus_iterable: Iterable[list[str]] | None = None,
         **_gensim_compat: Any,
     ) -> Word2Vec:
         """Train ``epochs`` epochs (default: the constructor's) on ``corpus``.
 
         The learning rate decays from ``alpha`` to ``min_alpha`` over this call, as in gensim.
-        ``total_examples`` / ``total_words`` are accepted for gensim compatibility and
-        ignored: the corpus is counted exactly when it is encoded.
+        ``total_examples`` / ``total_words`` (and gensim's ``word_count``, ``queue_factor``,
+        ``report_delay``, ``compute_loss``) are accepted and ignored: the corpus is counted
+        exactly when it is encoded.  Callbacks go to the constructor.
         """
-        corpus = _one_corpus(corpus, corpus_file)
+        unknown = set(_gensim_compat) - _GENSIM_TRAIN_KWARGS
+        if unknown:
+            raise TypeError(f"train() got unexpected keyword argument(s): {sorted(unknown)}")
+        corpus = _one_corpus(corpus, corpus_file, corpus_iterable)
         tokens, offsets = self._encoded(corpus)
         return self.train_arrays([(tokens, offsets)], epochs=epochs, total_words=int(tokens.size))
 
@@ -466,7 +474,7 @@ class Word2Vec:
                 raise ValueError("train() needs a corpus (none was kept from build_vocab)")
             return self._corpus[1], self._corpus[2]
         key = _corpus_key(corpus)
-        if self._corpus is not None and key == self._corpus[0]:
+        if self._corpus is not None and _same_corpus(key, self._corpus[0]):
             return self._corpus[1], self._corpus[2]
         sc = scan(corpus)
         remap = np.array([self.vocab_.key_to_index.get(k, -1) for k in sc.keys], dtype=np.int64)
@@ -571,18 +579,31 @@ def _chunk_bounds(offsets: np.ndarray, chunk_words: int) -> np.ndarray:
     return np.concatenate([[0], cuts[cuts < n_sent], [n_sent]]).astype(np.int64)
 
 
-def _one_corpus(corpus: Any, corpus_file: Any) -> Any:
-    if corpus is not None and corpus_file is not None:
-        raise ValueError("give a corpus or corpus_file, not both")
-    return corpus_file if corpus_file is not None else corpus
+#: gensim ``train`` arguments accepted and ignored (the engine counts and schedules itself).
+_GENSIM_TRAIN_KWARGS = {"word_count", "queue_factor", "report_delay", "compute_loss"}
 
 
-def _corpus_key(corpus: Any) -> Any:
+def _one_corpus(*given: Any) -> Any:
+    """The one corpus among the ways of passing it (positional, corpus_file, corpus_iterable)."""
+    present = [c for c in given if c is not None]
+    if len(present) > 1:
+        raise ValueError("give one corpus: a path / iterable, corpus_file or corpus_iterable")
+    return present[0] if present else None
+
+
+def _corpus_key(corpus: Any) -> tuple:
+    """What identifies a corpus: a file by path, size and mtime; anything else by identity."""
     if isinstance(corpus, (str, PathLike)):
         p = Path(corpus)
         st = p.stat()
         return ("path", str(p.resolve()), st.st_size, st.st_mtime_ns)
-    return ("object", id(corpus))
+    return ("object", corpus)  # the reference keeps id() from being reused
+
+
+def _same_corpus(a: tuple, b: tuple) -> bool:
+    if a[0] != b[0]:
+        return False
+    return a == b if a[0] == "path" else a[1] is b[1]
 
 
 def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
