@@ -15,8 +15,9 @@ the adaptive sampler's rebuild is timed on its own and reported as seconds per r
 as nanoseconds per draw amortised over its default period ``|V| ln |V|``.
 
 The last lines read ``SAMPLER <name> draws_per_s=<compiled> ratio_to_unigram=<...>`` (the
-draw-only compiled loop).  Timings are noisy on a shared machine: every sampler is measured
-in this one process, best of ``--repeat`` runs, so the ratios stay comparable.
+draw-only compiled loop).  Timings are noisy on a shared machine: each sampler's loop is timed
+alternately with unigram's (best of ``--repeat`` each), and the ratio is taken between those
+paired timings, so that both see the same load.
 
 Usage: python bench/samplers.py [--items 100000] [--dim 100] [--seconds 0.3] [--repeat 3]
        [--only NAME ...]
@@ -84,26 +85,41 @@ def best_seconds(run, repeat: int) -> float:
     return best
 
 
-def measure(s, inp, out, rng, seconds: float, repeat: int) -> dict[str, float]:
-    """Draws per second of ``s`` in the three forms."""
+def paired_best(run_a, run_b, repeat: int) -> tuple[float, float]:
+    """Best times of two runs taken alternately, so that both see the same machine load."""
+    best_a = best_b = math.inf
+    for _ in range(repeat):
+        best_a = min(best_a, best_seconds(run_a, 1))
+        best_b = min(best_b, best_seconds(run_b, 1))
+    return best_a, best_b
+
+
+def loop_run(loop, s, inp, out, rng, seconds: float):
+    """``(run, n_draws)``: ``loop`` over enough anchors for about ``seconds``."""
     n = out.shape[0]
     draw, state = s.kernel()
     ctx = make_contexts(1, 1)[0]
+    probe = rng.integers(0, n, 200)
+    loop(draw, state, inp, out, probe, probe, K, ctx)  # compile
+    per_draw = best_seconds(partial(loop, draw, state, inp, out, probe, probe, K, ctx), 1) / 1000
+    m = max(200, int(seconds / max(per_draw, 1e-9) / K))
+    anchors, pos = rng.integers(0, n, m), rng.integers(0, n, m)
+    return partial(loop, draw, state, inp, out, anchors, pos, K, ctx), m * K
+
+
+def measure(s, ref, inp, out, rng, seconds: float, repeat: int) -> dict[str, float]:
+    """Draws per second of ``s`` in the three forms; ``ratio``: compiled, against ``ref``
+    (unigram) timed alternately with it."""
     rates: dict[str, float] = {}
     for form, loop in (("compiled", draw_loop), ("sgns", sgns_loop)):
-        probe = rng.integers(0, n, 200)
-        loop(draw, state, inp, out, probe, probe, K, ctx)  # compile
-        per_draw = best_seconds(partial(loop, draw, state, inp, out, probe, probe, K, ctx), 1) / (
-            200 * K
-        )
-        m = max(200, int(seconds / max(per_draw, 1e-9) / K))
-        anchors, pos = rng.integers(0, n, m), rng.integers(0, n, m)
-        run = partial(loop, draw, state, inp, out, anchors, pos, K, ctx)
-        rates[form] = m * K / best_seconds(run, repeat)
+        run, n_draws = loop_run(loop, s, inp, out, rng, seconds)
+        ref_run, ref_draws = loop_run(loop, ref, inp, out, rng, seconds)
+        t, t_ref = paired_best(run, ref_run, repeat)
+        rates[form] = n_draws / t
+        rates[form + "_ratio"] = (n_draws / t) / (ref_draws / t_ref)
     m = max(200, int(seconds * rates["compiled"] / K))
-    anchors, pos = rng.integers(0, n, m), rng.integers(0, n, m)
-    vecs = inp[anchors]
-    run = partial(s.sample, anchors, K, anchor_vectors=vecs, pos=pos)
+    anchors, pos = rng.integers(0, out.shape[0], m), rng.integers(0, out.shape[0], m)
+    run = partial(s.sample, anchors, K, anchor_vectors=inp[anchors], pos=pos)
     run()
     rates["batch"] = m * K / best_seconds(run, repeat)
     return rates
@@ -124,32 +140,36 @@ def main(argv: list[str] | None = None) -> None:
     counts = rng.zipf(1.5, n).astype(np.float64)
     fits = {"uniform": {"n_items": n}, "unigram": {"counts": counts}, "degree": {"counts": counts}}
     print(f"# vocabulary {n}, d={d}, k={K} draws per anchor vector, single thread")
-    results: dict[str, float] = {}
     names = ns.available() if not args.only else sorted({"unigram", *args.only})
+    ref = ns.get("unigram", seed=0).fit(counts=counts)
+    results: dict[str, dict[str, float]] = {}
     for name in names:
         s = ns.get(name, seed=0)
         fit = fits.get(name, {"output": out, "input": inp})
         t = time.perf_counter()
         s.fit(**fit)
         fit_s = time.perf_counter() - t
-        r = measure(s, inp, out, rng, args.seconds, args.repeat)
-        results[name] = r["compiled"]
+        r = measure(s, ref, inp, out, rng, args.seconds, args.repeat)
+        results[name] = r
         extra = ""
         if name == "adaptive":
             t = time.perf_counter()
             s.refresh()
-            ref = time.perf_counter() - t
-            amort = ref / s.refresh_every_ * 1e9
-            extra = f" refresh {ref:.3f}s = {amort:.1f} ns/draw over {s.refresh_every_} draws"
+            rebuild = time.perf_counter() - t
+            amort = rebuild / s.refresh_every_ * 1e9
+            extra = f" refresh {rebuild:.3f}s = {amort:.1f} ns/draw over {s.refresh_every_} draws"
         print(
-            f"{name:9s} compiled {r['compiled'] / 1e6:9.3f} M/s ({1e9 / r['compiled']:8.1f} ns)"
-            f"  sgns {r['sgns'] / 1e6:8.3f} M/s ({1e9 / r['sgns']:8.1f} ns)"
+            f"{name:9s} compiled {r['compiled'] / 1e6:9.3f} M/s ({1e9 / r['compiled']:8.1f} ns,"
+            f" x{r['compiled_ratio']:.3f} unigram)  sgns {r['sgns'] / 1e6:7.3f} M/s"
+            f" ({1e9 / r['sgns']:7.1f} ns, x{r['sgns_ratio']:.3f})"
             f"  batch {r['batch'] / 1e6:8.3f} M/s  fit {fit_s:.2f}s{extra}",
             flush=True,
         )
-    base = results["unigram"]
-    for name, rate in results.items():
-        print(f"SAMPLER {name} draws_per_s={rate:.1f} ratio_to_unigram={rate / base:.4f}")
+    for name, r in results.items():
+        print(
+            f"SAMPLER {name} draws_per_s={r['compiled']:.1f} "
+            f"ratio_to_unigram={r['compiled_ratio']:.4f}"
+        )
 
 
 if __name__ == "__main__":

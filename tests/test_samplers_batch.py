@@ -86,6 +86,8 @@ def test_batch_sampler_bad_input():
         ns.InBatchSampler(4, alpha=0)
     with pytest.raises(ValueError, match="k must be at least 1"):
         ns.MixedNegativeSampler(4, k=0)
+    with pytest.raises(ValueError, match="static sampler"):
+        ns.MixedNegativeSampler(4, k=2, sampler="dns")
 
 
 def test_candidate_pool_for_mixgcf():

@@ -183,6 +183,11 @@ class MixedNegativeSampler(BatchSampler):
 
         self.k = check_count(k, "k")
         self.sampler = get(sampler) if isinstance(sampler, str) else sampler
+        if getattr(self.sampler, "score_aware", False):
+            raise ValueError(
+                f"the extra negatives are shared by the whole batch: {self.sampler.name!r} scores "
+                "per anchor; use a static sampler (uniform, unigram)"
+            )
         if isinstance(sampler, str):
             self.sampler.set_params(seed=seed)
         if not hasattr(self.sampler, "n_items_"):
