@@ -93,6 +93,9 @@ def test_report_has_table_plots_and_rerun_info(tmp_path):
     assert "| unigram | 0,1 | **0.255 ± 0.007** |" in md
     assert "| uniform | 0,1 | 0.205 ± 0.007 |" in md
     assert "25.0%" in md  # sampler share 0.5 ep / 2 ep
+    # against unigram: 0.205 - 0.255, standard error sqrt(2 * 0.00707**2 / 2) = 0.00707
+    assert "## Against unigram" in md
+    assert "| uniform | -0.050 ± 0.007 | +0.000 ± 0.707 | ×1.00 |" in md
     assert "negkit compare toy --x 1" in md and "negkit compare toy --x 1" in html
     assert '"seeds": [\n    0,\n    1\n  ]' in md and '"numba"' in md
     for name in ("quality_vs_epoch.png", "quality_vs_seconds.png", "neg_sigmoid.png",

@@ -52,6 +52,59 @@ def _table(
     return head, rows
 
 
+#: Baselines the other samplers are compared with, in order of preference.
+REFERENCES = ("unigram", "degree", "popularity", "pns")
+
+
+def _reference(summaries: list[SamplerSummary]) -> SamplerSummary | None:
+    from negkit.study.spec import parse_spec
+
+    for name in REFERENCES:
+        for s in summaries:
+            if s.sampler == name or (parse_spec(s.sampler) == (name, {}) and s.seeds):
+                return s if s.seeds else None
+    return None
+
+
+def _delta_table(summaries: list[SamplerSummary], metrics: list[str]):
+    """Each sampler minus the reference: mean difference ± its standard error, time ratio."""
+    ref = _reference(summaries)
+    if ref is None:
+        return None, [], []
+    head = ["sampler"] + [plots.metric_label(m) for m in metrics] + ["train time vs reference"]
+    rows = []
+    n_ref = len(ref.seeds)
+    for s in summaries:
+        if s is ref or not s.seeds:
+            continue
+        row = [s.sampler]
+        for m in metrics:
+            (a, sa), (b, sb) = s.final[m], ref.final[m]
+            if not (math.isfinite(a) and math.isfinite(b)):
+                row.append("n/a")
+                continue
+            se = math.sqrt(sa**2 / len(s.seeds) + sb**2 / n_ref)
+            row.append(f"{a - b:+.3f}" + (f" ± {se:.3f}" if math.isfinite(se) else ""))
+        t, tr = s.train_seconds[0], ref.train_seconds[0]
+        row.append(f"×{t / tr:.2f}" if math.isfinite(t) and tr > 0 else "n/a")
+        rows.append(row)
+    return ref.sampler, head, rows
+
+
+def _html_table(head: list[str], rows: list[list[str]]) -> str:
+    esc = html.escape
+    out = ["<table><tr>"] + [f"<th>{esc(c)}</th>" for c in head] + ["</tr>"]
+    for r in rows:
+        cells = []
+        for c in r:
+            bold = c.startswith("**")
+            c = esc(c.strip("*"))
+            cells.append(f"<td><b>{c}</b></td>" if bold else f"<td>{c}</td>")
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
 def _figures(out: Path, runs, samplers, metrics, summaries) -> list[tuple[str, Path]]:
     figs = [
         (
@@ -162,6 +215,22 @@ def write_report(out: Path, meta: dict[str, Any], runs: dict[str, dict[str, Any]
         "|" + "---|" * len(head),
     ]
     md += ["| " + " | ".join(r) + " |" for r in rows]
+    ref, dhead, drows = _delta_table(summaries, metrics)
+    delta_caption = (
+        f"Difference to {ref} (final epoch): mean of the sampler minus mean of {ref}, "
+        "± the standard error of that difference (sqrt(s1²/n1 + s2²/n2)); train time as a ratio."
+    )
+    if drows:
+        md += [
+            "",
+            f"## Against {ref}",
+            "",
+            delta_caption,
+            "",
+            "| " + " | ".join(dhead) + " |",
+            "|" + "---|" * len(dhead),
+        ]
+        md += ["| " + " | ".join(r) + " |" for r in drows]
     if unfinished:
         md += ["", "## Runs that did not finish", ""] + [f"* {u}" for u in unfinished]
     md += ["", "## Figures", ""]
@@ -193,17 +262,14 @@ def write_report(out: Path, meta: dict[str, Any], runs: dict[str, dict[str, Any]
         f"<h1>{esc(title)}</h1>",
         f"<p>{esc(status)}</p>",
         f"<p>{esc(caption)}</p>",
-        "<table><tr>",
     ]
-    h += [f"<th>{esc(c)}</th>" for c in head] + ["</tr>"]
-    for r in rows:
-        cells = []
-        for c in r:
-            bold = c.startswith("**")
-            c = esc(c.strip("*"))
-            cells.append(f"<td><b>{c}</b></td>" if bold else f"<td>{c}</td>")
-        h.append("<tr>" + "".join(cells) + "</tr>")
-    h.append("</table>")
+    h.append(_html_table(head, rows))
+    if drows:
+        h += [
+            f"<h2>Against {esc(ref)}</h2>",
+            f"<p>{esc(delta_caption)}</p>",
+            _html_table(dhead, drows),
+        ]
     if unfinished:
         h += (
             ["<h2>Runs that did not finish</h2><ul>"]
