@@ -195,7 +195,7 @@ class BPRMF:
         order = np.random.default_rng(self.seed).permutation(users.size).astype(np.int64)
         bounds = np.linspace(0, users.size, threads + 1).astype(np.int64)
         ctxs = make_contexts(self.seed, threads)
-        every = getattr(sampler, "refresh_every", None)
+        every = getattr(sampler, "refresh_every_", None) or getattr(sampler, "refresh_every", None)
         n_chunks = 1 if not every else max(1, int(np.ceil(users.size / float(every))))
         # cuts[t, c]: start of chunk c of thread t's shard
         cuts = np.stack(
