@@ -1,10 +1,11 @@
 """BPR-MF side by side on Gowalla: negkit vs implicit vs cornac.
 
-All three train 64 factors with 2 threads for the same number of epochs, one after
-the other in this process (``--rounds R`` interleaves R repeats and keeps each
-library's fastest, to damp the noise of a shared machine), and every model is scored by negkit's full-ranking
-evaluator (training items excluded).  Prints seconds per epoch, the ratio to
-negkit (peer / negkit: above 1 means negkit is faster) and Recall@20 / NDCG@20.
+All three train 64 factors with 2 threads for the same number of epochs, one
+after the other in this process (``--rounds R`` interleaves R repeats and keeps
+each library's fastest, to damp the noise of a shared machine), and every model
+is scored by negkit's full-ranking evaluator (training items excluded).  Prints
+seconds per epoch, the ratio to negkit (peer / negkit: above 1 means negkit is
+faster) and Recall@20 / NDCG@20.
 
     python bench/rec.py --epochs 100            # NEGKIT_DATA must hold recsys/gowalla
 
