@@ -155,7 +155,10 @@ def plot_score_hist(runs, samplers: list[str], path: Path) -> Path | None:
 
 
 def plot_cost(summaries: list[SamplerSummary], path: Path) -> Path | None:
-    """Training wall time per run, split into time drawing negatives and the rest."""
+    """Training wall time per run, split into time drawing negatives and the rest.
+
+    A share the trainer could not estimate (missing, or above 100%) is drawn as 0.
+    """
     rows = [s for s in summaries if math.isfinite(s.train_seconds[0])]
     if not rows:
         return None
@@ -163,9 +166,7 @@ def plot_cost(summaries: list[SamplerSummary], path: Path) -> Path | None:
     ax = fig.add_subplot(1, 1, 1)
     y = np.arange(len(rows))
     total = np.array([s.train_seconds[0] for s in rows])
-    share = np.array(
-        [s.sampler_share[0] if math.isfinite(s.sampler_share[0]) else 0.0 for s in rows]
-    )
+    share = np.array([s.sampler_share[0] if 0 <= s.sampler_share[0] <= 1 else 0.0 for s in rows])
     err = np.array([s.train_seconds[1] if math.isfinite(s.train_seconds[1]) else 0.0 for s in rows])
     ax.barh(y, total * share, color="tab:red", label="drawing negatives")
     ax.barh(

@@ -39,17 +39,25 @@ def _table(
         row.append(fmt_mean_std(*s.train_seconds, digits=1))
         if has_share:
             sh = s.sampler_share
-            row.append(
-                "n/a"
-                if not math.isfinite(sh[0])
-                else f"{100 * sh[0]:.1f}%"
-                + (f" ± {100 * sh[1]:.1f}" if math.isfinite(sh[1]) else "")
-            )
+            row.append(_share(sh))
         row.append(fmt_mean_std(*s.neg_sigmoid_final))
         if has_fn:
             row.append(fmt_mean_std(*s.false_negative_final, digits=4))
         rows.append(row)
     return head, rows
+
+
+def _share(sh: tuple[float, float]) -> str:
+    """The trainer's estimate of the time share spent drawing negatives.
+
+    Trainers estimate it as (time per draw, measured apart) x draws / threads; an
+    estimate above the whole training time says that measurement failed.
+    """
+    if not math.isfinite(sh[0]):
+        return "n/a"
+    if sh[0] > 1.0:
+        return "unreliable (estimate > 100%)"
+    return f"{100 * sh[0]:.1f}%" + (f" ± {100 * sh[1]:.1f}" if math.isfinite(sh[1]) else "")
 
 
 #: Baselines the other samplers are compared with, in order of preference.
