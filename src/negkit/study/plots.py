@@ -175,13 +175,13 @@ def plot_cost(summaries: list[SamplerSummary], path: Path) -> Path | None:
         left=total * share,
         color="tab:gray",
         xerr=err,
-        label="rest of training",
+        label="rest of training (all of it where no estimate)",
     )
     ax.set_yticks(y, [s.sampler for s in rows])
     ax.invert_yaxis()
     ax.set_xlabel("training wall-clock time per run (s), mean ± std over seeds")
     ax.set_title("Cost of each sampler", fontsize=10)
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     ax.grid(alpha=0.3, axis="x")
     fig.tight_layout()
     return _save(fig, path)
