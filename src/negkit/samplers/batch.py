@@ -17,6 +17,10 @@ column ``r``), the ``log q`` of every column for the logQ correction
   for Learning Two-tower Neural Networks in Recommendations");
 * :func:`accidental_hits` -- candidates equal to the row's positive or to any known positive
   of the row's anchor.
+
+Cost per batch of B pairs: O(B log B) for the frequency update, O(B·C) for the hit mask (C
+columns), plus ``k`` draws of the extra sampler.  State: the streaming estimate, two numbers
+(16 bytes) per item.
 """
 
 from __future__ import annotations
