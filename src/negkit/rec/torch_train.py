@@ -12,10 +12,11 @@ Modes:
 * ``"sampled"`` — ``k`` negatives a pair from the sampler, loss ``bpr`` / ``bce`` /
   ``softmax`` (sampled softmax with logQ correction when the sampler's
   distribution is static);
-* ``"in_batch"`` — two-tower in-batch softmax, logQ-corrected by the items' batch
-  frequency (Yi et al., RecSys 2019);
-* ``"mixed"`` — in-batch negatives plus ``k`` sampler negatives in one softmax
-  (mixed negative sampling, Yang et al., WWW 2020 companion);
+* ``"batch"`` — a batch sampler of :mod:`negkit.samplers.batch` (``InBatchSampler``,
+  ``MixedNegativeSampler``): softmax over the shared candidate columns, minus their
+  ``log q``, accidental hits masked;
+* ``"in_batch"`` — two-tower in-batch softmax without a sampler object, logQ-corrected
+  by the items' training frequency (Yi et al., RecSys 2019);
 * ``"mixgcf"`` — MixGCF synthetic negatives from ``n_candidates`` sampler draws
   (Huang et al., KDD 2021), BPR loss.
 
@@ -39,7 +40,7 @@ from negkit.rec.mixgcf import mixgcf_negatives
 
 __all__ = ["PairBatches", "TorchTrainer", "MODES"]
 
-MODES = ("sampled", "in_batch", "mixed", "mixgcf")
+MODES = ("sampled", "batch", "in_batch", "mixgcf")
 
 
 class PairBatches:
@@ -197,29 +198,24 @@ class TorchTrainer:
             e_u = users_all[u_t]
             e_p = items_all[p_t]
             pos_s = (e_u * e_p).sum(-1)
-            if self.mode == "in_batch":
+            if self.mode == "batch":  # a negkit.samplers batch sampler: in-batch, mixed
+                neg = self.sampler.sample_batch(u_t, p_t, self.n_negs)
+                logits = e_u @ items_all[neg.items].T / self.tau - neg.log_q.float()[None, :]
+                logits = logits.masked_fill(neg.hits, float("-inf"))
+                target = torch.arange(len(p_t), device=dev)
+                loss = torch.nn.functional.cross_entropy(logits, target)
+                loss = loss + self._l2(ego_u[u_t], ego_i[p_t])
+            elif self.mode == "in_batch":
                 loss = losses.in_batch_softmax(e_u, e_p, self.log_pop[p_t], self.tau, p_t)
                 loss = loss + self._l2(ego_u[u_t], ego_i[p_t])
             else:
                 self._sync_tables(users_all, items_all)
                 neg = self._draw(users, pos, self.n_negs)
                 neg_s = torch.einsum("bd,bkd->bk", e_u, items_all[neg])
-                if self.mode == "mixed":
-                    lq = self._static_log_q()
-                    batch_logits = e_u @ e_p.T / self.tau - self.log_pop[p_t][None, :]
-                    same = p_t[None, :] == p_t[:, None]
-                    diag = torch.eye(len(p_t), dtype=torch.bool, device=dev)
-                    batch_logits = batch_logits.masked_fill(same & ~diag, float("-inf"))
-                    extra = neg_s / self.tau - (lq[neg] if lq is not None else 0.0)
-                    logits = torch.cat([batch_logits, extra], dim=1)
-                    loss = torch.nn.functional.cross_entropy(
-                        logits, torch.arange(len(p_t), device=dev)
-                    )
-                else:
-                    lq = self._static_log_q() if self.loss_name == "softmax" else None
-                    loss = losses.LOSSES[self.loss_name](
-                        pos_s, neg_s, lq[neg] if lq is not None else None, self.tau
-                    )
+                lq = self._static_log_q() if self.loss_name == "softmax" else None
+                loss = losses.LOSSES[self.loss_name](
+                    pos_s, neg_s, lq[neg] if lq is not None else None, self.tau
+                )
                 loss = loss + self._l2(
                     ego_u[u_t], ego_i[p_t], ego_i[neg].reshape(-1, ego_i.shape[1])
                 )

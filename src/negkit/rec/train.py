@@ -113,14 +113,25 @@ def load_data(data: Any):
     return registry.load(str(data))
 
 
-def _make_sampler(sampler: Any, settings: RecSettings, data, engine_tables) -> tuple[Any, str]:
+def _make_sampler(
+    sampler: Any, settings: RecSettings, data, engine_tables, seed: int = 0
+) -> tuple[Any, str]:
     import negkit.samplers as ns
 
     name = sampler.lower() if isinstance(sampler, str) else ""
+    if hasattr(sampler, "sample_batch"):
+        return sampler, "batch"
     mode = BATCH_MODES.get(name, "sampled")
-    if mode == "in_batch":
-        return None, mode
-    if mode in ("mixed", "mixgcf"):
+    if mode in ("in_batch", "mixed"):  # the batch samplers of negkit.samplers.batch
+        params = dict(settings.sampler_params)
+        if mode == "in_batch":
+            return ns.InBatchSampler(data.n_items, positives=data.train, **params), "batch"
+        base = params.pop("base", "uniform")
+        mixed = ns.MixedNegativeSampler(
+            data.n_items, k=settings.n_negs, sampler=base, seed=seed, positives=data.train, **params
+        )
+        return mixed, "batch"
+    if mode == "mixgcf":
         base = settings.sampler_params.get("base", "uniform")
         params = {k: v for k, v in settings.sampler_params.items() if k != "base"}
         s = ns.get(base, **params)
@@ -128,7 +139,7 @@ def _make_sampler(sampler: Any, settings: RecSettings, data, engine_tables) -> t
         s = ns.get(sampler, **settings.sampler_params)
     s.set_params(exclude_positives=True)  # a negative is never a training positive
     if getattr(s, "seed", None) is None:
-        s.set_params(seed=0)
+        s.set_params(seed=seed)
     user_table, item_table = engine_tables
     kwargs = {"n_items": data.n_items, "positives": data.train}
     if getattr(s, "score_aware", False):
@@ -158,6 +169,8 @@ def run(
     """
     data = load_data(settings.data)
     sampler_name = sampler.lower() if isinstance(sampler, str) else getattr(sampler, "name", "")
+    if hasattr(sampler, "sample_batch"):  # a batch sampler object
+        sampler_name = "mixed" if hasattr(sampler, "k") else "in-batch"
     engine = settings.engine_name(sampler_name)
     cfg = settings.resolved(engine)
     if cfg["epochs"] < 0 or cfg["eval_every"] < 0:
@@ -213,7 +226,7 @@ def run(
             lr_final=cfg["lr_final"],
         )
         mf.init(data.n_users, data.n_items)
-        smp, _ = _make_sampler(sampler, settings, data, (mf.user_factors_, mf.item_factors_))
+        smp, _ = _make_sampler(sampler, settings, data, (mf.user_factors_, mf.item_factors_), seed)
         if progress:
             from tqdm.auto import tqdm
 
@@ -255,7 +268,7 @@ def run(
                     np.zeros((data.n_users, cfg["dim"]), np.float32),
                     np.zeros((data.n_items, cfg["dim"]), np.float32),
                 )
-            smp, mode = _make_sampler(sampler, settings, data, tables)
+            smp, mode = _make_sampler(sampler, settings, data, tables, seed)
             trainer = TorchTrainer(
                 model,
                 smp,
