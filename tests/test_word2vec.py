@@ -159,7 +159,7 @@ def test_shared_negative_window_is_the_matrix_update():
     sg_shared_chunk(syn0, syn1, tokens, offsets, 0, 1, np.ones(v), 1, 2, False, alpha, alpha,
                     0.0, 1.0,
                     draw_fixed, (np.int64(5),), make_contexts(0, 1)[0],
-                    np.zeros(N_STATS), np.zeros(N_BINS, np.int64), False)  # fmt: skip
+                    np.zeros(N_STATS), np.zeros(N_BINS, np.int64), False, False)  # fmt: skip
     # the kernel's sigmoid is a 2048-entry table: agreement to its resolution
     np.testing.assert_allclose(syn0, s0, atol=5e-4)
     np.testing.assert_allclose(syn1, s1, atol=5e-4)

@@ -11,7 +11,8 @@ share the same ``K`` noise words, so a window is one small dense problem:
 with every product computed from the values at the start of the window.  One
 noise row is fetched per window instead of one per pair.  The sampler's anchor
 is the centre word ``w`` and its vector the mean of the window's input rows
-``X`` (the vector the shared noise is scored against).  A noise draw equal to
+``X`` (the vector the shared noise is scored against; computed only when
+``anchor_mean`` is true, i.e. for score-aware samplers).  A noise draw equal to
 ``w`` is dropped, as in word2vec.c.
 """
 
@@ -40,7 +41,7 @@ from negkit.word2vec.kernels_common import (
 @njit(nogil=True, fastmath=True, boundscheck=False)
 def sg_shared_chunk(
     syn0, syn1neg, tokens, offsets, s_lo, s_hi, keep_prob, window, negative, shrink,
-    alpha0, alpha1, done0, total, draw, state, ctx, stats, hist, compute_loss,
+    alpha0, alpha1, done0, total, draw, state, ctx, stats, hist, compute_loss, anchor_mean,
 ):  # fmt: skip
     dim = syn0.shape[1]
     buf = np.empty(offsets[s_hi] - offsets[s_lo], dtype=np.int32)
@@ -76,14 +77,15 @@ def sg_shared_chunk(
                     nb += 1
             if nb == 0:
                 continue
-            for d in range(dim):
-                mean[d] = 0.0
-            for r in range(nb):
+            if anchor_mean:  # only score-aware samplers read it
                 for d in range(dim):
-                    mean[d] += syn0[ins[r], d]
-            inv = np.float32(1.0 / nb)
-            for d in range(dim):
-                mean[d] *= inv
+                    mean[d] = 0.0
+                for r in range(nb):
+                    for d in range(dim):
+                        mean[d] += syn0[ins[r], d]
+                inv = np.float32(1.0 / nb)
+                for d in range(dim):
+                    mean[d] *= inv
             no = 1
             outs[0] = word
             for _k in range(negative):

@@ -286,63 +286,21 @@ class Word2Vec:
             bar.close()
 
     def _kernel_call(self) -> Callable[..., int]:
-        syn0, syn1 = self.wv.vectors, self.syn1neg
-        kp, win, neg, shrink = self.keep_prob_, self.window, self.negative, self.shrink_windows
-        a0, a1, loss = self.alpha, self.min_alpha, self.compute_loss
+        """The chunk kernel of this model's mode, with the model's tables and settings bound."""
+        fixed = (self.wv.vectors, self.syn1neg)
+        conf = (self.keep_prob_, self.window, self.negative, self.shrink_windows,
+                self.alpha, self.min_alpha)  # fmt: skip
+        loss = self.compute_loss
         if not self.sg:
-            cbow_mean = self.cbow_mean
-
-            def call(tokens, offsets, lo, hi, done0, total, draw, state, ctx, stats, hist):
-                return cbow_chunk(
-                    syn0,
-                    syn1,
-                    tokens,
-                    offsets,
-                    lo,
-                    hi,
-                    kp,
-                    win,
-                    neg,
-                    shrink,
-                    a0,
-                    a1,
-                    done0,
-                    total,
-                    draw,
-                    state,
-                    ctx,
-                    stats,
-                    hist,
-                    loss,
-                    cbow_mean,
-                )
-
-            return call
-        kernel = sg_shared_chunk if self.shared_negatives else sg_chunk
+            kernel, extra = cbow_chunk, (loss, self.cbow_mean)
+        elif self.shared_negatives:
+            kernel, extra = sg_shared_chunk, (loss, bool(self.sampler_.score_aware))
+        else:
+            kernel, extra = sg_chunk, (loss,)
 
         def call(tokens, offsets, lo, hi, done0, total, draw, state, ctx, stats, hist):
-            return kernel(
-                syn0,
-                syn1,
-                tokens,
-                offsets,
-                lo,
-                hi,
-                kp,
-                win,
-                neg,
-                shrink,
-                a0,
-                a1,
-                done0,
-                total,
-                draw,
-                state,
-                ctx,
-                stats,
-                hist,
-                loss,
-            )
+            return kernel(*fixed, tokens, offsets, lo, hi, *conf, done0, total, draw, state, ctx,
+                          stats, hist, *extra)  # fmt: skip
 
         return call
 
