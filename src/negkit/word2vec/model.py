@@ -153,20 +153,25 @@ class Word2Vec:
     ) -> Word2Vec:
         """Vocabulary from counts: a dict ``{word: count}`` or ``(keys, counts)``.
 
-        Words below ``min_count`` are dropped.  Use with :meth:`train_arrays`, whose
+        Counts are rounded to integers; words below ``min_count`` are dropped (and the
+        number logged).  Use with :meth:`train_arrays`, whose
         token ids index this vocabulary (sorted by descending count, ties in given order).
         """
         if isinstance(word_freq, dict):
             keys = [str(k) for k in word_freq]
-            counts = np.array(list(word_freq.values()), dtype=np.int64)
+            raw = np.array(list(word_freq.values()), dtype=np.float64)
         else:
             keys_in, counts_in = word_freq
             keys = [str(k) for k in keys_in]
-            counts = np.asarray(counts_in, dtype=np.int64).reshape(-1)
-            if len(keys) != counts.shape[0]:
-                raise ValueError(f"{len(keys)} keys but {counts.shape[0]} counts")
-        if np.any(counts < 0):
-            raise ValueError("word counts must be non-negative")
+            raw = np.asarray(counts_in, dtype=np.float64).reshape(-1)
+            if len(keys) != raw.shape[0]:
+                raise ValueError(f"{len(keys)} keys but {raw.shape[0]} counts")
+        if not np.all(np.isfinite(raw)) or np.any(raw < 0):
+            raise ValueError("word counts must be finite and non-negative")
+        counts = np.rint(raw).astype(np.int64)
+        if np.any(counts != raw):
+            logger.info("build_vocab_from_freq: %d non-integer counts rounded to integers",
+                        int(np.sum(counts != raw)))  # fmt: skip
         if len(set(keys)) != len(keys):
             raise ValueError("word_freq has duplicate keys")
         ids = np.arange(len(keys), dtype=np.int32)
