@@ -203,10 +203,12 @@ def test_every_sampler_trains():
         assert np.all(np.isfinite(m.wv.vectors)), name
 
 
-def test_epoch_records_and_callbacks():
+def test_epoch_records_and_callbacks(caplog):
     seen = []
     m = Word2Vec(**SMALL, sg=1, workers=2, callbacks=[lambda model, rec: seen.append(rec)])
-    m.fit(planted_corpus(300))
+    with caplog.at_level("INFO", logger="negkit.word2vec"):
+        m.fit(planted_corpus(300))
+    assert "epoch 3/3: loss" in caplog.text and "raw words/s" in caplog.text
     assert seen == m.training_log_ and len(seen) == 3
     rec = seen[0]
     for key in ("epoch", "seconds", "words_per_s", "effective_words", "loss", "lr",
