@@ -147,8 +147,8 @@ class RandomWalks:
     ----------
     graph : anything :func:`negkit.graph.adjacency.as_adjacency` accepts.
     walk_length : nodes per walk (a walk stops early at a node without out-edges).
-    num_walks : walks started from every node (DeepWalk's gamma); node order is
-        shuffled in every round.
+    num_walks : walks started from every node (DeepWalk's gamma); the
+        ``num_walks * n`` start nodes are shuffled together, as PecanPy does.
     p, q : node2vec's return and in-out parameters; ``p = q = 1`` is DeepWalk's
         first-order walk (and is run as such).
     workers : walking threads.
@@ -221,10 +221,11 @@ class RandomWalks:
         n = self.adj.n_nodes
         pool = ThreadPoolExecutor(self.workers) if self.workers > 1 else None
         try:
-            for _ in range(self.num_walks):
-                order = rng.permutation(n).astype(np.int32)
-                for s in range(0, n, self.chunk_walks):
-                    yield self._walk(order[s : s + self.chunk_walks], ctxs, pool)
+            # every node starts num_walks walks, in one random order over all of them
+            order = np.tile(np.arange(n, dtype=np.int32), self.num_walks)
+            rng.shuffle(order)
+            for s in range(0, order.shape[0], self.chunk_walks):
+                yield self._walk(order[s : s + self.chunk_walks], ctxs, pool)
         finally:
             if pool is not None:
                 pool.shutdown()
