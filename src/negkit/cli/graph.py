@@ -76,7 +76,9 @@ def register(subparsers) -> None:
                     help="multi-label classification (default) or the Planetoid split's accuracy")
     ev.add_argument("--ratios", type=_ratios, default=None,
                     help="training ratios, e.g. 0.1,0.5,0.9 (default 0.1..0.9)")
-    ev.add_argument("--repeats", type=int, default=1)
+    ev.add_argument("--repeats", type=int, default=1, help="random splits averaged per ratio")
+    ev.add_argument("--solver", default="liblinear",
+                    help="LogisticRegression solver (liblinear as in DeepWalk's scoring, or lbfgs)")
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--json", action="store_true", help="print JSON instead of a table")
     ev.set_defaults(func=cmd_eval)
@@ -148,7 +150,7 @@ def cmd_eval(args) -> int:
               f"{len(split['test'])} test nodes)")
         return 0
     res = node_classification(x, graph.labels, args.ratios or DEFAULT_RATIOS,
-                              repeats=args.repeats, seed=args.seed)
+                              repeats=args.repeats, seed=args.seed, solver=args.solver)
     if args.json:
         print(json.dumps(res))
         return 0

@@ -69,12 +69,15 @@ def node_classification(
     repeats: int = 1,
     seed: int = 0,
     C: float = 1.0,
+    solver: str = "liblinear",
 ) -> list[dict[str, float]]:
     """Multi-label node classification at each training ratio.
 
     emb : (n, d) node embeddings (row i = node i).
     labels : (n, L) 0/1 label matrix (sparse or dense); nodes without a label
         are left out (and counted in the log).
+    solver : scikit-learn's LogisticRegression solver; ``liblinear`` is what DeepWalk's
+        scoring script used (scikit-learn's default before 0.22), ``lbfgs`` today's default.
     Returns one dict per ratio: ``ratio``, ``micro_f1_true_k``, ``macro_f1_true_k``,
     ``micro_f1_plain``, ``macro_f1_plain`` (means over ``repeats`` random splits).
     """
@@ -105,7 +108,7 @@ def node_classification(
             tr, te = perm[:n_train], perm[n_train:]
             ytr = y[tr]
             present = np.flatnonzero(ytr.sum(0) > 0)  # labels absent from training can't be learnt
-            clf = OneVsRestClassifier(LogisticRegression(C=C, solver="liblinear"))
+            clf = OneVsRestClassifier(LogisticRegression(C=C, solver=solver, max_iter=1000))
             clf.fit(x[tr], ytr[:, present])
             proba = np.zeros((te.size, y.shape[1]))
             proba[:, present] = clf.predict_proba(x[te])
