@@ -20,7 +20,7 @@ TOPICS = [[f"{t}{i}" for i in range(8)] for t in ("sea", "sky", "cat", "car")]
 def tiny(tmp_path):
     rng = np.random.default_rng(0)
     lines = []
-    for _ in range(600):
+    for _ in range(3000):
         words = TOPICS[rng.integers(4)]
         lines.append(" ".join(rng.choice(words, size=10)))
     corpus = tmp_path / "corpus.txt"
