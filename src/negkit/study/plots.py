@@ -149,7 +149,7 @@ def plot_score_hist(runs, samplers: list[str], path: Path) -> Path | None:
     ax.set_ylabel("density (1 / score unit)")
     ax.set_title("Score distribution of the negatives drawn (pooled over seeds)", fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.15))
     fig.tight_layout()
     return _save(fig, path)
 
