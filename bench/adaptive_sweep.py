@@ -12,6 +12,7 @@ reference), so it resumes and writes its own report::
     python bench/adaptive_sweep.py --out runs/adaptive_sweep            # shipped demo corpus
     python bench/adaptive_sweep.py --corpus $NEGKIT_DATA/text_corpus_en/en_corpus_5m.txt.xz \\
         --epochs 3 --seeds 2 --out runs/adaptive_sweep_5m
+    python bench/adaptive_sweep.py --only timing --timing uniform,unigram,adaptive   # cost
 
 It prints the final metrics of every setting (mean over seeds) at the end.
 """
@@ -51,7 +52,12 @@ def main(argv: list[str] | None = None) -> int:
         default=[1e4, 1e5, 1e6, 1e7],
         help="refresh intervals in draws, besides the default |V| ln |V|",
     )
-    ap.add_argument("--only", choices=("lam", "refresh"), default=None)
+    ap.add_argument("--only", choices=("lam", "refresh", "timing"), default=None)
+    ap.add_argument(
+        "--timing",
+        default="uniform,unigram,adaptive",
+        help="samplers timed side by side (one epoch each, order A B C C B A)",
+    )
     ap.add_argument("--out", type=Path, default=Path("runs/adaptive_sweep"))
     args = ap.parse_args(argv)
 
@@ -68,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         "refresh": ["unigram", "adaptive"]
         + [f"adaptive:refresh_every={int(r)}" for r in args.refresh],
     }
+    if args.only == "timing":
+        return side_by_side(family, args.timing.split(","))
     for name, specs in sweeps.items():
         if args.only and name != args.only:
             continue
@@ -93,6 +101,28 @@ def main(argv: list[str] | None = None) -> int:
             )
         if res.stopped:
             return 130
+    return 0
+
+
+def side_by_side(family: Word2VecFamily, specs: list[str]) -> int:
+    """Time one training epoch per sampler in one process, in the order A B C C B A.
+
+    On a shared machine the load drifts; the mirrored order gives every sampler
+    the same average position, so the ratios are fairer than across a long study.
+    """
+    family.progress = False
+    family.prepare()
+    times: dict[str, list[float]] = {s: [] for s in specs}
+    for spec in specs + specs[::-1]:
+        secs: list[float] = []
+        family.train(spec, 0, 1, lambda rec, secs=secs: secs.append(rec["train_seconds"]))
+        times[spec].append(secs[-1])
+        print(f"{spec}: {secs[-1]:.1f} s", flush=True)
+    base = sum(times[specs[0]]) / 2
+    print("\n| sampler | epoch seconds (two measurements) | ratio to " + specs[0] + " |")
+    print("|---|---|---|")
+    for spec, t in times.items():
+        print(f"| {spec} | {t[0]:.1f}, {t[1]:.1f} | ×{sum(t) / 2 / base:.2f} |")
     return 0
 
 
