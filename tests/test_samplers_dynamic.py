@@ -13,6 +13,7 @@ from scipy import stats
 
 import negkit.samplers as ns
 from negkit._rng import CTX_DRAWS, CTX_TRIALS, make_contexts
+from negkit.samplers._adaptive_build import alias_dim_probs, build_orders
 from negkit.samplers._kernels import trunc_geom_pmf
 
 rng = np.random.default_rng(2024)
@@ -37,7 +38,7 @@ def test_truncated_geometric_pmf_is_the_formula():
 
 
 def test_adaptive_mixture_matches_hand_computation():
-    s = ns.get("adaptive", lam=4.0, seed=0).fit(output=OUT50)
+    s = ns.get("adaptive", lam=4.0, eps=0, seed=0).fit(output=OUT50)  # the paper's rank law
     sigma = OUT50.astype(np.float64).std(axis=0)
     pf = np.abs(VEC8) * sigma
     pf /= pf.sum()
@@ -50,10 +51,82 @@ def test_adaptive_mixture_matches_hand_computation():
     np.testing.assert_allclose(s.distribution(anchor_vector=VEC8), q, rtol=1e-5)
 
 
-@pytest.mark.parametrize("lam", [4.0, None])
-def test_adaptive_chi_square(lam):
-    s = ns.get("adaptive", lam=lam, lam_fraction=0.3, seed=1).fit(output=OUT50)
-    assert chi2_pvalue(draw_many(s, VEC8), s.distribution(anchor_vector=VEC8)) > 1e-3
+@pytest.mark.parametrize("dims", ["exact", "snapshot"])
+@pytest.mark.parametrize("lam,eps", [(4.0, 0.0), (4.0, 1e-4), (None, 0.05)])
+def test_adaptive_chi_square(lam, eps, dims):
+    inp = np.stack([-VEC8, VEC8])
+    s = ns.get("adaptive", lam=lam, lam_fraction=0.3, eps=eps, dims=dims, seed=1)
+    s.fit(output=OUT50, input=inp)
+    anchors = np.ones(100_000, np.int64)
+    q = s.distribution(anchor=1)
+    np.testing.assert_allclose(q, s.distribution(anchor_vector=VEC8), atol=2e-5)  # 2^-16 cells
+    assert abs(q.sum() - 1) < 1e-12
+    assert chi2_pvalue(s.sample(anchors, 1), q) > 1e-3
+
+
+def test_adaptive_truncated_rank_law():
+    s = ns.get("adaptive", lam=3.0, eps=1e-3).fit(output=OUT50)
+    k = int(np.ceil(-3.0 * np.log(1e-3 * (1 - np.exp(-50 / 3)) + np.exp(-50 / 3))))
+    assert s.reach_ == k == 21
+    tail = np.exp(-np.arange(50) / 3.0)
+    assert tail[k:].sum() / tail.sum() <= 1e-3 < tail[k - 1 :].sum() / tail.sum()
+    pr = s.rank_pmf()
+    np.testing.assert_allclose(pr[:k], trunc_geom_pmf(k, 3.0), rtol=1e-8)  # 2^-32 cells
+    assert np.all(pr[k:] == 0)
+    assert s._orders.shape == (2, 8, 2 * k)  # only the two reachable ends are kept
+
+
+def test_adaptive_snapshot_cells_are_the_weights_and_signs_at_refresh():
+    inp = np.stack([VEC8, np.zeros(8, np.float32), -VEC8]).copy()
+    s = ns.get("adaptive", lam=4.0, dims="snapshot").fit(output=OUT50, input=inp)
+    sigma = OUT50.astype(np.float64).std(axis=0)
+    for a, v in enumerate(inp):
+        pf, top = alias_dim_probs(s._dim_alias[0, a])
+        w = np.abs(v) * sigma
+        want = w / w.sum() if w.sum() > 0 else np.full(8, 1 / 8)
+        np.testing.assert_allclose(pf, want, atol=8 / 2**16)
+        np.testing.assert_array_equal(top, v > 0)
+    before = s.distribution(anchor=0)
+    inp[0] = -inp[0]  # the live row moves: draws follow it only after a refresh
+    np.testing.assert_array_equal(s.distribution(anchor=0), before)
+    s.refresh()
+    np.testing.assert_allclose(s.distribution(anchor=0), s.distribution(anchor=2))
+    # anchors outside the input table: the exact choice from the vector passed
+    far = s.sample(np.full(50_000, 7), 2, anchor_vectors=np.tile(VEC8, (50_000, 1)))
+    assert chi2_pvalue(far, s.distribution(anchor_vector=VEC8)) > 1e-3
+
+
+@pytest.mark.parametrize(
+    "params,fit,match",
+    [
+        ({"eps": -0.1}, {}, "eps"),
+        ({"eps": 1.0}, {}, "eps"),
+        ({"dims": "fast"}, {}, "dims must be one of"),
+        ({"dims": "snapshot"}, {}, "needs fit\\(input="),
+        ({"dims": "snapshot"}, {"input": np.zeros((3, 5), np.float32)}, "input has 5 dims"),
+        ({"lam": -1.0}, {}, "lam"),
+        ({"lam_fraction": 0.0}, {}, "lam_fraction"),
+    ],
+)
+def test_adaptive_bad_parameters(params, fit, match):
+    with pytest.raises(ValueError, match=match):
+        ns.get("adaptive", **params).fit(output=OUT50, **fit)
+    with pytest.raises(TypeError, match="refresh_every must be an integer"):
+        ns.get("adaptive", refresh_every=1.5).fit(output=OUT50)
+
+
+def test_adaptive_orders_match_a_stable_sort_with_ties_and_a_bad_sample():
+    out = np.random.default_rng(5).integers(-3, 4, (3000, 4)).astype(np.float32)  # many ties
+    out[:, 3] = 0.0
+    full = np.argsort(-out.T, axis=1, kind="stable")  # descending, ties by ascending id
+    k = 200
+    for sample, whole in ((np.arange(0, 3000, 7), False), (np.argsort(-out[:, 0])[:50], True)):
+        orders, sigma = np.empty((4, 2 * k), np.int32), np.empty(4)
+        n_whole = build_orders(out, k, sample, orders, sigma)
+        assert (n_whole > 0) == whole  # a sample of top rows misplaces the threshold
+        np.testing.assert_array_equal(orders[:, :k], full[:, :k])
+        np.testing.assert_array_equal(orders[:, k:], full[:, -k:])
+        np.testing.assert_allclose(sigma, out.astype(np.float64).std(axis=0), rtol=1e-6)
 
 
 def test_adaptive_refresh_follows_the_output_table():
@@ -85,8 +158,10 @@ def test_adaptive_background_refresh_publishes_whole_orders():
     assert s.maybe_refresh(ctxs)
     s.wait()
     assert s.generation == 1
-    buf = s._orders[1]
-    np.testing.assert_array_equal(np.sort(buf, axis=1), np.tile(np.arange(50), (8, 1)))
+    k, w = s.reach_, s._orders.shape[2]
+    full = np.argsort(-out.T, axis=1, kind="stable")
+    np.testing.assert_array_equal(s._orders[1][:, :k], full[:, :k])
+    np.testing.assert_array_equal(s._orders[1][:, w - k :], full[:, -k:])
 
 
 def test_adaptive_default_refresh_period_is_v_log_v():
@@ -278,9 +353,10 @@ def _draw_chunk(draw, state, vec, ctx, out):
         out[i] = draw(state, 0, -1, vec, ctx)
 
 
-def test_adaptive_draws_stay_valid_while_another_thread_refreshes():
+@pytest.mark.parametrize("dims", ["exact", "snapshot"])
+def test_adaptive_draws_stay_valid_while_another_thread_refreshes(dims):
     out = OUT50.copy()
-    s = ns.get("adaptive", lam=2.0, seed=0).fit(output=out)
+    s = ns.get("adaptive", lam=2.0, dims=dims, seed=0).fit(output=out, input=VEC8[None, :])
     draw, state = s.kernel()
     ctxs = make_contexts(5, 2)
     results = [np.empty(200_000, np.int64) for _ in range(2)]
@@ -305,13 +381,12 @@ def test_adaptive_draws_stay_valid_while_another_thread_refreshes():
 def test_adaptive_small_lambda_orders_exactly_the_reachable_ends():
     out = np.random.default_rng(3).standard_normal((2000, 6)).astype(np.float32)
     s = ns.get("adaptive", lam=5.0).fit(output=out)
-    k = s.reach_
-    assert 8 * k <= 2000  # the partial rebuild
+    k, w = s.reach_, s._orders.shape[2]
+    assert w == 2 * k < 2000  # only the ends are kept
     full = -np.sort(-out.T, axis=1)
-    got = np.take_along_axis(out.T, s._orders[0].astype(np.int64), axis=1)
-    np.testing.assert_array_equal(got[:, :k], full[:, :k])
-    np.testing.assert_array_equal(got[:, -k:], full[:, -k:])
-    np.testing.assert_array_equal(np.sort(s._orders[0], axis=1), np.tile(np.arange(2000), (6, 1)))
+    ends = s._orders[0].astype(np.int64)
+    np.testing.assert_array_equal(np.take_along_axis(out.T, ends[:, :k], 1), full[:, :k])
+    np.testing.assert_array_equal(np.take_along_axis(out.T, ends[:, k:], 1), full[:, -k:])
     vec = np.array([1, -1, 0.5, -0.5, 2, 0], np.float32)
     d = draw_many(s, vec, 200, 50).ravel()
     ranks = np.argsort(np.argsort(-out, axis=0), axis=0)  # rank of every item in every column

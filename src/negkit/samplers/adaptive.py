@@ -9,35 +9,51 @@ Distribution, for an anchor with vector ``v`` (d dims) and output table ``O`` (|
 
 * choose a dimension ``f`` with ``p(f | v) = |v_f| σ_f / Σ_g |v_g| σ_g``, σ_f the standard
   deviation of column f of ``O``;
-* draw a rank ``r`` with ``p(r) = exp(-r/λ) / Σ_{s<|V|} exp(-s/λ)`` by inverse CDF,
-  ``r = min{r : F(r) > u}`` for ``u ~ U[0, 1)``, in O(1) expected through a guide table
-  (Chen & Asau 1974, "On generating random variates from an empirical distribution"):
-  ``guide[j] = min{r : F(r) > j / G}``, then a step or two up the table of ``F``; the same
-  law as ``⌊-λ ln(1 - u (1 - e^{-|V|/λ}))⌋`` without a logarithm per draw;
+* draw a rank ``r`` with ``p(r) ∝ exp(-r/λ)`` in O(1) from an alias table of the rank law
+  (Walker 1977), one 64-bit random number a draw (thresholds quantised to 2^-32);
 * return the item at rank ``r`` of column f sorted in descending order when ``v_f > 0``,
   at rank ``r`` from the bottom otherwise.
 
 So ``q(i | v) = Σ_f p(f | v) p(rank_f(i))``, exactly what :meth:`AdaptiveSampler.distribution`
-returns.
+returns, in every mode below.
 
-Cost per draw: O(1) expected for the rank and the item, plus the dimension choice: O(d)
-without allocation, by rejection from the uniform law over the d dimensions under the
-envelope ``max_f w_f`` (one vectorised pass; ``d max_f w_f / Σ_f w_f`` trials on average,
-about 3.5 for Gaussian-like vectors).  Exact, and it keeps no per-thread state.
-Rebuild: ``argsort`` of every column, O(d |V| log |V|), every ``refresh_every`` draws
-(default ``|V| ln |V|``), i.e. O(d) amortised per draw as in the paper.  Ranks at or above
-``K = ⌈37 λ⌉ + 1`` have probability below ``e^-37 ≈ 1e-16`` and are never drawn (the CDF table
-stops there), so when ``8 K < |V|`` the rebuild orders just the two ends of each column
-(``argpartition`` then a sort of each end).
+Rank law (``eps``).  The paper's law lives on ``[0, |V|)``.  With ``eps > 0`` (default
+``1e-4``) it is truncated at ``K = min{k : P(r >= k) <= eps}`` (``K ≈ λ ln(1/eps)``, 9.2 λ
+for 1e-4) and renormalised on ``[0, K)``: at most ``eps`` of mass moves to the first K
+ranks, and only the K first and K last items of each column need ordering.  ``eps=0`` keeps
+the paper's law (its table stops at ``37 λ``, beyond which ranks have mass below 1e-16).
 
-State: two buffers of per-dimension orders (int32, ``2 x d x |V|``) and of σ (``2 x d``), a
-generation counter whose parity names the live buffer, and the rank CDF and guide tables
-(12 bytes per reachable rank).  ``refresh`` writes the
-spare buffer and then publishes it by one aligned 64-bit store of the generation, so a thread
-drawing meanwhile sees either the old orders or the new ones, never a half-written list.
-(The buffer a thread reads can only be overwritten two refreshes later.)  With
-``refresh_async=True``, :meth:`maybe_refresh` runs the rebuild in a background thread (numpy's
-sort releases the GIL) and training goes on with the old orders until it is published.
+Dimension choice (``dims``).
+
+* ``"exact"`` (default): from the live ``vec``, without allocation, by rejection from the
+  uniform law over the d dimensions under the envelope ``max_f w_f`` (one vectorised O(d)
+  pass; ``d max_f w_f / Σ_f w_f`` trials, about 3.5 for Gaussian-like vectors).  Valid for any
+  ``vec`` (CBOW's context mean included).
+* ``"snapshot"``: at every refresh, an alias table over the d dimensions is built for every
+  row of the input table (``fit(input=...)``), with weights ``|v_f| σ_f`` and the signs of
+  ``v_f`` taken from that row then; a draw is one 64-bit random number (32 bits for the
+  cell, 16 for the alias threshold, which is quantised to 2^-16) plus the rank draw.  This
+  changes the paper in one way: ``p(f | v)`` and the side of the order are as fresh as the
+  last refresh, like the orders themselves, instead of following ``v`` between refreshes.
+  Only valid when ``vec`` is the anchor's own input row (skip-gram, MF, LINE: the
+  ``anchor`` id indexes ``input``); anchors outside the input table fall back to the exact
+  choice from ``vec``.  ``distribution(anchor)`` is exact for the quantised tables.
+
+Cost per draw: O(1) for the rank and the item; the dimension O(d) (exact) or O(1)
+(snapshot).  Rebuild, every ``refresh_every`` draws (default ``|V| ln |V|``, the paper's):
+σ and candidate selection in one row-major pass over ``O`` (O(d |V|)), then a sort of about
+``1.1 K`` candidates at each end of every column (O(d K log K)); snapshot adds O(d) per
+input row.  Compiled (numba), and it releases the GIL.
+
+State: two buffers of per-column ends (int32, ``2 x d x W`` with ``W = min(|V|, 2K)``), of σ
+(``2 x d``) and, for ``"snapshot"``, of the alias cells (uint32, ``2 x rows x d``), a
+generation counter whose parity names the live buffer, and the rank's alias cells (8 bytes
+per reachable rank).  ``refresh`` writes the spare buffers and then publishes them
+by one aligned 64-bit store of the generation, so a thread drawing meanwhile sees either the
+old state or the new one, never a half-written list.  (The buffer a thread reads can only be
+overwritten two refreshes later.)  With ``refresh_async=True``, :meth:`maybe_refresh` runs
+the rebuild in a background thread and training goes on with the old state until it is
+published.
 """
 
 from __future__ import annotations
@@ -52,9 +68,28 @@ from numba import njit, types
 from numba.extending import intrinsic
 
 from negkit._rng import CTX_DRAWS, next_u64, rand_float, rand_int
+from negkit.samplers._adaptive_build import (
+    ALIAS_MASK,
+    ALIAS_SHIFT,
+    MAX_DIMS,
+    SIGN_ALIAS,
+    SIGN_SELF,
+    THR_BITS,
+    alias_dim_probs,
+    build_dim_alias,
+    build_orders,
+)
 from negkit.samplers._kernels import check_count, check_positive, trunc_geom_pmf
+from negkit.samplers.alias import build_alias
 from negkit.samplers.base import Sampler
 from negkit.samplers.registry import register
+
+#: Rows of the output table sampled to place the candidate thresholds of a rebuild.
+QUANTILE_SAMPLE = 2048
+DIMS_MODES = ("exact", "snapshot")
+RANK_ALIAS_SHIFT = 33
+_M32 = np.uint64(0xFFFFFFFF)
+_THR33 = np.uint64((1 << 33) - 1)
 
 
 @intrinsic
@@ -112,35 +147,86 @@ def _pick_dim_scan(vec, sigma, b, ctx):
     return d - 1
 
 
-@njit(nogil=True, _nrt=False, cache=True)
-def _rank(cdf, guide, ctx):
-    """Inverse CDF by guide table: ``min{r : cdf[r] > u}`` (the last rank for u beyond it)."""
-    u = rand_float(ctx)
-    r = np.int64(guide[np.int64(u * guide.shape[0])])
-    last = cdf.shape[0] - 1
-    while r < last and cdf[r] <= u:
-        r += 1
-    return r
+@njit(nogil=True, inline="always")
+def _rank(cells, ctx):
+    """A rank from its alias table: the cell from the high 32 bits, the coin from the low."""
+    x = next_u64(ctx)
+    j = np.int64(((x >> np.uint64(32)) * np.uint64(cells.shape[0])) >> np.uint64(32))
+    c = cells[j]
+    alt = np.int64(c >> np.uint64(RANK_ALIAS_SHIFT))
+    return j if (x & _M32) < (c & _THR33) else alt
 
 
-def rank_tables(n: int, lam: float, reach: int) -> tuple[np.ndarray, np.ndarray]:
-    """CDF of ``p(r) ∝ exp(-r/λ)`` on ``[0, n)`` over its first ``reach`` ranks, and its guide."""
-    cdf = np.cumsum(trunc_geom_pmf(n, lam)[:reach])
-    guide = np.searchsorted(cdf, np.arange(reach) / reach, side="right")
-    return cdf, np.minimum(guide, reach - 1).astype(np.int32)
+def rank_cut(n: int, lam: float, eps: float) -> int:
+    """``K = min{k : P(r >= k) <= eps}`` under ``p(r) ∝ exp(-r/λ)`` on ``[0, n)``.
+
+    For ``eps = 0``: ``37 λ + 1`` (beyond it every rank has mass below 1e-16), at most n.
+    """
+    if eps <= 0:
+        return min(n, math.ceil(37.0 * lam) + 1)
+    tail_n = math.exp(-n / lam)
+    k = math.ceil(-lam * math.log(eps * (1.0 - tail_n) + tail_n) - 1e-9)
+    return max(1, min(n, k))
+
+
+def rank_cells(n: int, lam: float, reach: int, eps: float) -> np.ndarray:
+    """Alias cells (uint64: 33-bit threshold out of 2^32, then the alias) of the rank law.
+
+    ``eps = 0``: the law on ``[0, n)``, its mass beyond ``reach`` (below 1e-16) on the last
+    rank; ``eps > 0``: the law truncated to ``[0, reach)`` and renormalised.
+    """
+    if eps <= 0:
+        pmf = trunc_geom_pmf(n, lam)
+        p = pmf[:reach].copy()
+        p[-1] += pmf[reach:].sum()
+    else:
+        p = trunc_geom_pmf(reach, lam)
+    prob, alias = build_alias(p)
+    thr = np.minimum(np.round(prob * 2.0**32), 2.0**32).astype(np.uint64)
+    return thr | (alias.astype(np.uint64) << np.uint64(RANK_ALIAS_SHIFT))
+
+
+def rank_cells_pmf(cells: np.ndarray) -> np.ndarray:
+    """Exact law of the cells: ``(thr_r + Σ_{s: alias_s = r} (2^32 - thr_s)) / (2^32 K)``."""
+    thr = (cells & np.uint64(_THR33)).astype(np.float64)
+    alias = (cells >> np.uint64(RANK_ALIAS_SHIFT)).astype(np.int64)
+    p = thr.copy()
+    np.add.at(p, alias, 2.0**32 - thr)
+    return p / (2.0**32 * cells.shape[0])
 
 
 @njit(nogil=True, _nrt=False, cache=True)
 def draw_adaptive(state, anchor, pos, vec, ctx):
-    # state = (orders, sigma, gen_box, cdf, guide).  Arrays are read as state[i] in place,
-    # never unpacked into variables that live across branches: numba would otherwise wrap
-    # every call in atomic reference-count updates (~20x slower).
+    """``dims="exact"``: the dimension from the live ``vec``.
+
+    state = (orders, sigma, gen_box, rank_cells, dim_alias).  Arrays are read as state[i] in
+    place, never unpacked into variables that live across branches: numba would otherwise
+    wrap every call in atomic reference-count updates (~20x slower).
+    """
     ctx[CTX_DRAWS] += 1
-    gen = state[2][0]  # one atomic read: its parity is the live buffer
-    b = gen & 1
+    b = state[2][0] & 1  # one atomic read of the generation: its parity is the live buffer
     f = _pick_dim(vec, state[1], b, ctx)
-    r = _rank(state[3], state[4], ctx)
+    r = _rank(state[3], ctx)
     if vec[f] <= 0:
+        r = state[0].shape[2] - 1 - r
+    return np.int64(state[0][b, f, r])
+
+
+@njit(nogil=True, _nrt=False, cache=True)
+def draw_adaptive_snapshot(state, anchor, pos, vec, ctx):
+    """``dims="snapshot"``: the dimension and side from the anchor's alias cells."""
+    if anchor < 0 or anchor >= state[4].shape[1]:
+        return draw_adaptive(state, anchor, pos, vec, ctx)
+    ctx[CTX_DRAWS] += 1
+    b = state[2][0] & 1
+    x = next_u64(ctx)
+    j = np.int64(((x >> np.uint64(32)) * np.uint64(state[4].shape[2])) >> np.uint64(32))
+    cell = np.uint64(state[4][b, anchor, j])
+    keep = (x & np.uint64(0xFFFF)) < (cell & np.uint64((1 << THR_BITS) - 1))
+    f = j if keep else np.int64((cell >> np.uint64(ALIAS_SHIFT)) & np.uint64(ALIAS_MASK))
+    top = (cell >> np.uint64(SIGN_SELF if keep else SIGN_ALIAS)) & np.uint64(1)
+    r = _rank(state[3], ctx)
+    if top == 0:
         r = state[0].shape[2] - 1 - r
     return np.int64(state[0][b, f, r])
 
@@ -157,11 +243,20 @@ class AdaptiveSampler(Sampler):
     lam_fraction : float
         λ as a fraction of the vocabulary (used when ``lam`` is None).
     refresh_every : int or None
-        Draws between two rebuilds of the orders; None means ``⌈|V| ln |V|⌉``.
+        Draws between two rebuilds; None means ``⌈|V| ln |V|⌉`` (the paper's period).  A
+        trainer may raise it to trade freshness for speed: the rebuild costs about one
+        pass over the output table, so ``refresh_every = c |V| d`` bounds it to roughly
+        ``1/c`` of a pass per draw.
     refresh_async : bool
         Let :meth:`maybe_refresh` rebuild in a background thread (training keeps drawing
-        from the old orders until the new ones are published).  Off by default, so that
+        from the old state until the new one is published).  Off by default, so that
         seeded runs repeat exactly.
+    dims : {"exact", "snapshot"}
+        How the dimension is chosen (see the module docstring): from the live ``vec``
+        (exact, any ``vec``), or from alias tables of the input rows built at each refresh
+        (O(1); needs ``fit(input=)`` and ``vec`` = the anchor's own input row).
+    eps : float
+        Tail mass of the rank law cut off and renormalised away (0: the paper's law).
     """
 
     score_aware = True
@@ -172,6 +267,8 @@ class AdaptiveSampler(Sampler):
         lam_fraction: float = 0.01,
         refresh_every: int | None = None,
         refresh_async: bool = False,
+        dims: str = "exact",
+        eps: float = 1e-4,
         *,
         seed: int | None = None,
         exclude_positives: bool = False,
@@ -181,6 +278,8 @@ class AdaptiveSampler(Sampler):
         self.lam_fraction = lam_fraction
         self.refresh_every = refresh_every
         self.refresh_async = refresh_async
+        self.dims = dims
+        self.eps = eps
 
     def _fit(self, *, counts, positives, **extra: Any) -> None:
         n, d = self.output_.shape
@@ -194,12 +293,30 @@ class AdaptiveSampler(Sampler):
             self.refresh_every_ = check_count(self.refresh_every, "refresh_every")
         else:
             self.refresh_every_ = max(1, math.ceil(n * math.log(max(n, 2))))
-        self._orders = np.empty((2, d, n), dtype=np.int32)
+        eps = float(self.eps)
+        if not (0.0 <= eps < 1.0):
+            raise ValueError(
+                f"eps (the rank law's cut tail mass) must be in [0, 1), got {self.eps}"
+            )
+        if self.dims not in DIMS_MODES:
+            raise ValueError(f"dims must be one of {DIMS_MODES}, got {self.dims!r}")
+        rows = 0
+        if self.dims == "snapshot":
+            if self.input_ is None:
+                raise ValueError('dims="snapshot" needs fit(input=the anchors\' input table)')
+            if self.input_.shape[1] != d:
+                raise ValueError(f"input has {self.input_.shape[1]} dims, the output table {d}")
+            if d > MAX_DIMS:
+                raise ValueError(f'dims="snapshot" supports at most {MAX_DIMS} dims, got {d}')
+            rows = self.input_.shape[0]
+        self.reach_ = rank_cut(n, self.lam_, eps)
+        width = n if 2 * self.reach_ >= n else 2 * self.reach_
+        self._orders = np.empty((2, d, width), dtype=np.int32)
         self._sigma = np.zeros((2, d), dtype=np.float32)
+        self._dim_alias = np.zeros((2, rows, d), dtype=np.uint32)
         self._gen = np.zeros(1, dtype=np.int64)
-        # ranks from 37 λ on have probability below e^-37 (1e-16): the tables stop there
-        self.reach_ = min(n, math.ceil(37.0 * self.lam_) + 1)
-        self._cdf, self._guide = rank_tables(n, self.lam_, self.reach_)
+        self._rank_cells = rank_cells(n, self.lam_, self.reach_, eps)
+        self._sample_rng = np.random.default_rng(0 if self.seed is None else self.seed)
         self._thread: threading.Thread | None = None
         self._rebuild(0)
 
@@ -210,33 +327,24 @@ class AdaptiveSampler(Sampler):
 
     def _rebuild(self, buf: int) -> None:
         out = self.output_
-        self._sigma[buf] = out.std(axis=0, dtype=np.float64)
-        # one contiguous row per column: numpy's (SIMD) sort is much faster than down columns
-        keys = -np.ascontiguousarray(out.T)  # ascending keys = descending scores
-        n = keys.shape[1]
-        k = self.reach_
-        if 8 * k > n:  # argpartition is no SIMD sort: it pays only for short ends
-            self._orders[buf] = np.argsort(keys, axis=1)
-            return
-        # Only the k first and k last ranks can be drawn: order those exactly, leave the
-        # middle (which no draw reaches) as partitioned.  O(n + k log k) a column.
-        part = np.argpartition(keys, (k - 1, n - k), axis=1)
-        for ends in (slice(0, k), slice(n - k, n)):
-            idx = part[:, ends]
-            part[:, ends] = np.take_along_axis(
-                idx, np.argsort(np.take_along_axis(keys, idx, axis=1), axis=1), axis=1
-            )
-        self._orders[buf] = part
+        n = out.shape[0]
+        sample = self._sample_rng.integers(0, n, min(n, QUANTILE_SAMPLE))
+        sigma = np.empty(out.shape[1], dtype=np.float64)
+        build_orders(out, self.reach_, sample, self._orders[buf], sigma)
+        self._sigma[buf] = sigma
+        if self._dim_alias.shape[1]:
+            build_dim_alias(self.input_, sigma.astype(np.float32).astype(np.float64),
+                            self._dim_alias[buf])  # fmt: skip
 
     def refresh(self) -> None:
-        """Rebuild σ and the orders from the live output table, then publish them."""
+        """Rebuild σ, the orders (and the dimension tables) from the live tables, then publish."""
         self._check_fitted()
         self.wait()
         self._publish()
 
     def _publish(self) -> None:
         nxt = int(self._gen[0]) + 1
-        self._rebuild(nxt & 1)  # the spare buffer: no thread reads it
+        self._rebuild(nxt & 1)  # the spare buffers: no thread reads them
         self._gen[0] = nxt  # publish: one aligned store
 
     def wait(self) -> None:
@@ -264,30 +372,50 @@ class AdaptiveSampler(Sampler):
         return True
 
     def _kernel(self) -> tuple[Any, tuple]:
-        state = (self._orders, self._sigma, self._gen, self._cdf, self._guide)
-        return draw_adaptive, state
+        state = (self._orders, self._sigma, self._gen, self._rank_cells, self._dim_alias)
+        return (draw_adaptive_snapshot if self.dims == "snapshot" else draw_adaptive), state
+
+    def rank_pmf(self) -> np.ndarray:
+        """``p(r)`` for r in ``[0, |V|)``: the law the rank's alias table draws."""
+        n = self.output_.shape[0]
+        pr = np.zeros(n)
+        pr[: self.reach_] = rank_cells_pmf(self._rank_cells)
+        return pr
 
     def distribution(self, anchor=None, anchor_vector=None) -> np.ndarray:
-        """Exact ``q(i | v) = Σ_f p(f | v) p(rank_f(i))`` under the live orders and σ."""
+        """Exact ``q(i | v) = Σ_f p(f | v) p(rank_f(i))`` under the live state.
+
+        With ``dims="snapshot"`` and an anchor id inside the input table, ``p(f | v)`` and
+        the sides are those of the anchor's alias table (what draws use); otherwise they
+        come from ``anchor_vector`` (default ``input[anchor]``).
+        """
         self._check_fitted()
-        if anchor_vector is None:
-            if anchor is None or self.input_ is None:
-                raise ValueError(
-                    "AdaptiveSampler.distribution needs anchor_vector= (or fit(input=) and anchor)"
-                )
-            anchor_vector = self.input_[anchor]
-        v = np.asarray(anchor_vector, dtype=np.float64).reshape(-1)
         n, d = self.output_.shape
-        if v.shape[0] != d:
-            raise ValueError(f"anchor_vector has {v.shape[0]} dims, the output table {d}")
         b = int(self._gen[0]) & 1
-        w = np.abs(v) * self._sigma[b]
-        pf = w / w.sum() if w.sum() > 0 else np.full(d, 1.0 / d)
-        pr = np.zeros(n)  # the law the guide table draws: F's steps, the rest on the last rank
-        pr[: self.reach_] = np.diff(self._cdf, prepend=0.0)
-        pr[self.reach_ - 1] = 1.0 - (self._cdf[-2] if self.reach_ > 1 else 0.0)
+        if anchor is not None and 0 <= anchor < self._dim_alias.shape[1]:
+            pf, top = alias_dim_probs(self._dim_alias[b, anchor])
+        else:
+            if anchor_vector is None:
+                if anchor is None or self.input_ is None:
+                    raise ValueError(
+                        "AdaptiveSampler.distribution needs anchor_vector= "
+                        "(or fit(input=) and anchor)"
+                    )
+                anchor_vector = self.input_[anchor]
+            v = np.asarray(anchor_vector, dtype=np.float64).reshape(-1)
+            if v.shape[0] != d:
+                raise ValueError(f"anchor_vector has {v.shape[0]} dims, the output table {d}")
+            w = np.abs(v) * self._sigma[b]
+            pf = w / w.sum() if w.sum() > 0 else np.full(d, 1.0 / d)
+            top = v > 0
+        pr = self.rank_pmf()
+        width = self._orders.shape[2]
         q = np.zeros(n, dtype=np.float64)
         for f in np.flatnonzero(pf):
-            ranked = self._orders[b, f] if v[f] > 0 else self._orders[b, f, ::-1]
-            q[ranked] += pf[f] * pr
+            o = self._orders[b, f]
+            k = self.reach_
+            if top[f]:
+                q[o[:k]] += pf[f] * pr[:k]
+            else:
+                q[o[width - k :][::-1]] += pf[f] * pr[:k]
         return q
