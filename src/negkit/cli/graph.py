@@ -50,7 +50,7 @@ def _add_embed_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--p", type=float, default=1.0, help="node2vec return parameter")
     p.add_argument("--q", type=float, default=1.0, help="node2vec in-out parameter")
     p.add_argument("--epochs", type=int, default=None,
-                   help="skip-gram passes (walks, default 1) or edge passes (LINE, default 20)")
+                   help="skip-gram passes (walks, default 1) or edge passes (LINE, default 100)")
     p.add_argument("--negative", type=int, default=5)
     p.add_argument("--lr", type=float, default=0.025)
     p.add_argument("--sample", type=float, default=1e-3, help="down-sampling of frequent nodes")

@@ -37,7 +37,7 @@ class GraphEmbedSettings:
     """Settings of one graph-embedding run (defaults: DeepWalk's / node2vec's papers).
 
     epochs : skip-gram passes over freshly drawn walks (walk methods), or passes
-        over the edge entries (LINE; ``None`` means 1 for walks and 20 for LINE).
+        over the edge entries (LINE; ``None`` means 1 for walks and 100 for LINE).
     order : LINE's proximity order: 1, 2 or ``"both"`` (concatenated halves).
     sample : skip-gram down-sampling threshold of frequent nodes (0 = off).
     lr : starting learning rate (0.025).
@@ -170,7 +170,7 @@ def run(graph: Any, settings: GraphEmbedSettings | None = None, *, sampler: Any 
 
 
 def _run_line(adj, s: GraphEmbedSettings, sampler: Any, seed, on_epoch) -> np.ndarray:
-    kw = dict(negative=s.negative, sampler=sampler, epochs=s.epochs or 20, lr=s.lr,
+    kw = dict(negative=s.negative, sampler=sampler, epochs=s.epochs or 100, lr=s.lr,
               workers=s.workers, seed=seed, **s.extra)
     if s.order in ("both", "1+2"):
         if on_epoch is not None:

@@ -95,7 +95,7 @@ class LINE:
     """
 
     def __init__(self, dim: int = 128, *, order: int = 2, negative: int = 5,
-                 sampler: str | Sampler = "degree", epochs: int = 20, lr: float = 0.025,
+                 sampler: str | Sampler = "degree", epochs: int = 100, lr: float = 0.025,
                  workers: int = 1, seed: int | None = 0, chunk: int = 200_000) -> None:
         if order not in (1, 2):
             raise ValueError(f"LINE order must be 1 or 2, got {order!r}")
