@@ -18,7 +18,8 @@ def test_probe_counts_test_positives_among_the_draws():
     # positive, so they fall on {1, 2, 3}: 2 of 3 are test positives.
     train = sp.csr_matrix(([1.0], ([0], [0])), shape=(1, 4))
     test = sp.csr_matrix(([1.0, 1.0], ([0, 0], [1, 2])), shape=(1, 4))
-    out = np.full((4, 2), 0.5, dtype=np.float32)  # every item scores u.v = 1.0 * 0.5 * 2 = 1
+    out = np.full((4, 2), 0.5, dtype=np.float32)  # items 1-3 score u.v = 1.0 * 0.5 * 2 = 1
+    out[0] = -0.5  # the training positive scores -1: BPR's margin x_uj - x_ui is 2
     inp = np.ones((1, 2), dtype=np.float32)
     smp = ns.get("uniform", seed=3, exclude_positives=True)
     smp.score_aware = True
@@ -28,7 +29,7 @@ def test_probe_counts_test_positives_among_the_draws():
     assert got["n_negatives"] == 3000
     # binomial(3000, 2/3): sd 0.0086, so 5 sd is 0.043
     assert got["false_negative_rate"] == pytest.approx(2 / 3, abs=0.043)
-    assert got["neg_sigmoid_mean"] == pytest.approx(1 / (1 + np.exp(-1.0)))
+    assert got["neg_sigmoid_mean"] == pytest.approx(1 / (1 + np.exp(-2.0)), rel=1e-6)
     hist = np.asarray(got["neg_score_hist"])
     assert hist.sum() == 3000 and hist[np.searchsorted(got["neg_score_bins"], 1.0)] == 3000
 

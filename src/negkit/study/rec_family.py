@@ -10,8 +10,9 @@ the live tables:
 
 * ``false_negative_rate``: the share of drawn items that are the user's *test*
   positives (items the model should rank high but is pushed down on);
-* ``neg_sigmoid_mean`` and ``neg_score_hist``: σ(u·v) and the histogram of the
-  scores of those draws (the gradient each BPR negative can give).
+* ``neg_sigmoid_mean``: BPR's gradient factor σ(x_uj − x_ui) of those draws,
+  against a random training positive i of the user (the gradient each BPR
+  negative gives), and ``neg_score_hist``: the histogram of their scores u·v_j.
 
 To score the draws the study fits every sampler with the model's tables
 (``output=`` items, ``input=`` users), which samplers that ignore scores do not
@@ -110,19 +111,37 @@ class RecFamily:
         self._warm.add(name)
 
     def probe(self, smp: Any, users: np.ndarray, test: Any) -> dict[str, Any]:
-        """False-negative rate and score statistics of ``k_probe`` draws for each of ``users``."""
+        """False-negative rate and score statistics of ``k_probe`` draws for each of ``users``.
+
+        ``neg_sigmoid_mean`` is BPR's gradient factor σ(x_uj − x_ui) (Rendle et al.
+        2009), with ``i`` a training positive of the user drawn at random (fixed
+        generator); without known positives, σ(x_uj).  The histogram is of x_uj = u·v_j.
+        """
         items = smp.sample(users, self.k_probe)
         rows = np.repeat(users, self.k_probe)
         flat = items.reshape(-1)
         hit = np.asarray(test[rows, flat]).reshape(-1) != 0
         out: dict[str, Any] = {"false_negative_rate": float(hit.mean()),
                                "n_negatives": int(flat.size)}  # fmt: skip
-        if smp.input_ is not None and smp.output_ is not None:
-            s = np.einsum("ij,ij->i", smp.input_[rows], smp.output_[flat]).astype(np.float64)
-            out["neg_sigmoid_mean"] = float(np.mean(1.0 / (1.0 + np.exp(-s))))
-            clipped = np.clip(s, SCORE_BINS[0], SCORE_BINS[-1])
-            out["neg_score_hist"] = np.histogram(clipped, SCORE_BINS)[0].tolist()
-            out["neg_score_bins"] = SCORE_BINS.tolist()
+        if smp.input_ is None or smp.output_ is None:
+            return out
+        u = smp.input_[rows]
+        s = np.einsum("ij,ij->i", u, smp.output_[flat]).astype(np.float64)
+        margin = s
+        pos = smp.positives_
+        if pos is not None:
+            deg = np.diff(pos.indptr)[rows]
+            ok = deg > 0
+            pick = np.random.default_rng(0).random(rows.size)
+            at = pos.indptr[rows] + np.minimum(
+                (pick * deg).astype(np.int64), np.maximum(deg - 1, 0)
+            )
+            s_pos = np.einsum("ij,ij->i", u, smp.output_[pos.indices[np.where(ok, at, 0)]])
+            margin = np.where(ok, s - s_pos, s)
+        out["neg_sigmoid_mean"] = float(np.mean(1.0 / (1.0 + np.exp(-margin))))
+        clipped = np.clip(s, SCORE_BINS[0], SCORE_BINS[-1])
+        out["neg_score_hist"] = np.histogram(clipped, SCORE_BINS)[0].tolist()
+        out["neg_score_bins"] = SCORE_BINS.tolist()
         return out
 
 
