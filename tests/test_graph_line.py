@@ -107,3 +107,12 @@ def test_line_with_a_score_aware_sampler_reads_live_tables():
     assert model.sampler_.output_ is model.context_  # by reference, not a copy
     assert model.sampler_.input_ is model.embeddings_
     assert _separation(model.embeddings_, lab) > 0.8
+
+
+@pytest.mark.parametrize("name", ["adaptive", "dns", "mcns"])
+def test_line_with_the_library_score_aware_samplers(name):
+    if name not in ns.available():
+        pytest.skip(f"sampler {name!r} is not in this version of negkit.samplers")
+    a, lab = _planted()
+    model = LINE(16, order=2, epochs=100, sampler=name, seed=1).fit(a)
+    assert _separation(model.embeddings_, lab) > 0.8
