@@ -52,7 +52,8 @@ def _add_embed_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, default=None,
                    help="skip-gram passes (walks, default 1) or edge passes (LINE, default 100)")
     p.add_argument("--negative", type=int, default=5)
-    p.add_argument("--lr", type=float, default=0.025)
+    p.add_argument("--lr", type=float, default=None,
+                   help="starting learning rate (default 0.05 for walks, 0.025 for LINE)")
     p.add_argument("--sample", type=float, default=1e-3, help="down-sampling of frequent nodes")
     p.add_argument("--order", type=_order, default=2, help="LINE order: 1, 2 or both")
     p.add_argument("--workers", type=int, default=1)
