@@ -53,54 +53,70 @@ def _shuffle(order, lo, hi, ctx):
 
 
 @njit(nogil=True, fastmath=True)
-def _bpr_shard(
-    draw, state, users, items, order, lo, hi, U, V, B, lr, reg, use_bias, harmonic, ctx, stats
-):
-    """BPR SGD over the pairs ``order[lo:hi]``; adds (loss, correct) to ``stats``."""
+def _bpr_shard(draw, state, pairs, lo, hi, U, V, B, lr, reg, use_bias, harmonic, ctx, stats):
+    """BPR SGD over ``pairs[lo:hi]`` (``user << 32 | item``); adds (loss, correct) to ``stats``.
+
+    float32 arithmetic; the L2 step is folded in as ``(1 - lr * reg) * w``.
+    """
     dim = U.shape[1]
     use_rank = harmonic.shape[0] > 0
     n_items = V.shape[0]
+    lr32 = np.float32(lr)
+    decay = np.float32(1.0 - lr * reg)
+    one = np.float32(1.0)
     loss = 0.0
     correct = 0
     for t in range(lo, hi):
-        p = order[t]
-        u = users[p]
-        i = items[p]
+        pair = pairs[t]
+        u = pair >> 32
+        i = pair & 0xFFFFFFFF
         pu = U[u]
         j = draw(state, u, i, pu, ctx)
         if j == i:
             continue
         qi = V[i]
         qj = V[j]
-        x = B[i] - B[j] if use_bias else 0.0
+        x = np.float32(0.0)
+        if use_bias:
+            x = B[i] - B[j]
         for f in range(dim):
             x += pu[f] * (qi[f] - qj[f])
         if x > 0:
             correct += 1
-        if x > -30.0:
-            z = 1.0 / (1.0 + math.exp(x))
-            loss += math.log1p(math.exp(-x))
+        if x > -30.0:  # z = sigma(-x), loss = -ln sigma(x) = ln(1 + e^-x)
+            e = np.exp(x)
+            z = one / (one + e)
+            if x < 30.0:
+                loss += math.log1p(1.0 / e)
         else:
-            z = 1.0
+            z = one
             loss -= x
         if use_rank:
             trials = np.int64(ctx[CTX_TRIALS])
             if trials <= 0:  # no violator found: WARP makes no update for this pair
                 continue
-            z = z * harmonic[(n_items - 1) // trials]
-        g = lr * z
+            z = np.float32(z * harmonic[(n_items - 1) // trials])
+        g = lr32 * z
         for f in range(dim):
             a = pu[f]
             b = qi[f]
             c = qj[f]
-            pu[f] = a + g * (b - c) - lr * reg * a
-            qi[f] = b + g * a - lr * reg * b
-            qj[f] = c - g * a - lr * reg * c
+            pu[f] = decay * a + g * (b - c)
+            qi[f] = decay * b + g * a
+            qj[f] = decay * c - g * a
         if use_bias:
-            B[i] += g - lr * reg * B[i]
-            B[j] += -g - lr * reg * B[j]
+            B[i] = decay * B[i] + g
+            B[j] = decay * B[j] - g
     stats[0] += loss
     stats[1] += correct
+
+
+def _run_shard(draw, state, pairs, cuts, c, U, V, B, lr, reg, use_bias, harmonic, ctx, stats):
+    """One thread's part of chunk ``c``; at the first chunk it reshuffles its whole shard."""
+    if c == 0:
+        _shuffle(pairs, cuts[0], cuts[-1], ctx)
+    _bpr_shard(draw, state, pairs, cuts[c], cuts[c + 1], U, V, B, lr, reg, use_bias, harmonic,
+               ctx, stats)  # fmt: skip
 
 
 class BPRMF:
@@ -189,14 +205,16 @@ class BPRMF:
             self.init(n_users, n_items)
         self._check()
         coo = train.tocoo()
-        users = coo.row.astype(np.int64)
-        items = coo.col.astype(np.int64)
+        if max(n_users, n_items) >= 2**31:
+            raise ValueError("BPRMF packs ids into 32 bits: at most 2**31 - 1 users and items")
         threads = int(self.threads)
-        order = np.random.default_rng(self.seed).permutation(users.size).astype(np.int64)
-        bounds = np.linspace(0, users.size, threads + 1).astype(np.int64)
+        # (user, item) packed into one int64, so a pair is one sequential read
+        pairs = (coo.row.astype(np.int64) << 32) | coo.col.astype(np.int64)
+        pairs = pairs[np.random.default_rng(self.seed).permutation(pairs.size)]
+        bounds = np.linspace(0, pairs.size, threads + 1).astype(np.int64)
         ctxs = make_contexts(self.seed, threads)
         every = getattr(sampler, "refresh_every_", None) or getattr(sampler, "refresh_every", None)
-        n_chunks = 1 if not every else max(1, int(np.ceil(users.size / float(every))))
+        n_chunks = 1 if not every else max(1, int(np.ceil(pairs.size / float(every))))
         # cuts[t, c]: start of chunk c of thread t's shard
         cuts = np.stack(
             [
@@ -226,42 +244,24 @@ class BPRMF:
                 reg = float(self.reg)
                 stats = np.zeros((threads, 2), dtype=np.float64)
                 t0 = time.perf_counter()
-                for t in range(threads):
-                    _shuffle(order, bounds[t], bounds[t + 1], ctxs[t])
                 for c in range(n_chunks):
                     args = [
-                        (
-                            draw,
-                            state,
-                            users,
-                            items,
-                            order,
-                            cuts[t, c],
-                            cuts[t, c + 1],
-                            U,
-                            V,
-                            B,
-                            lr,
-                            reg,
-                            use_bias,
-                            harmonic,
-                            ctxs[t],
-                            stats[t],
-                        )
+                        (draw, state, pairs, cuts[t], c, U, V, B, lr, reg, use_bias, harmonic,
+                         ctxs[t], stats[t])
                         for t in range(threads)
-                    ]
+                    ]  # fmt: skip
                     if pool is None:
-                        _bpr_shard(*args[0])
+                        _run_shard(*args[0])
                     else:
-                        for f in [pool.submit(_bpr_shard, *a) for a in args]:
+                        for f in [pool.submit(_run_shard, *a) for a in args]:
                             f.result()
                     # samplers that go stale (adaptive) rebuild every refresh_every draws
                     sampler.maybe_refresh(ctxs)
                 seconds = time.perf_counter() - t0
                 row = {
                     "epoch": epoch + 1,
-                    "loss": float(stats[:, 0].sum() / users.size),
-                    "correct": float(stats[:, 1].sum() / users.size),
+                    "loss": float(stats[:, 0].sum() / pairs.size),
+                    "correct": float(stats[:, 1].sum() / pairs.size),
                     "seconds": seconds,
                     "lr": lr,
                 }
