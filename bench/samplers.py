@@ -11,16 +11,22 @@ Forms, single-threaded:
 * batch: ``sampler.sample(anchors, 5, anchor_vectors=..., pos=...)``.
 
 Refreshes are not part of the draw loops (trainers call ``maybe_refresh`` between chunks);
-the adaptive sampler's rebuild is timed on its own and reported as seconds per refresh and
-as nanoseconds per draw amortised over its default period ``|V| ln |V|``.
+a refreshing sampler's rebuild (adaptive) is timed on its own and reported as seconds per
+refresh and as nanoseconds per draw amortised over its period (default ``|V| ln |V|``), with
+the ratio to unigram once that amortised cost is added to the draw.
 
-The last lines read ``SAMPLER <name> draws_per_s=<compiled> ratio_to_unigram=<...>`` (the
-draw-only compiled loop).  Timings are noisy on a shared machine: each sampler's loop is timed
-alternately with unigram's (best of ``--repeat`` each), and the ratio is taken between those
-paired timings, so that both see the same load.
+Samplers are named as on the command line of ``negkit study`` (``name:key=value``); the
+adaptive sampler is measured in both dimension modes, ``adaptive`` (dims="exact", the
+default, valid for any anchor vector) and ``adaptive:dims=snapshot`` (the anchor's own input
+row, as in skip-gram, MF and LINE).
+
+The last lines read ``SAMPLER <spec> draws_per_s=<compiled> ratio_to_unigram=<...>
+ratio_with_refresh=<...>`` (the draw-only compiled loop).  Timings are noisy on a shared
+machine: each sampler's loop is timed alternately with unigram's (best of ``--repeat``
+each), and the ratio is taken between those paired timings, so that both see the same load.
 
 Usage: python bench/samplers.py [--items 100000] [--dim 100] [--seconds 0.3] [--repeat 3]
-       [--only NAME ...]
+       [--only SPEC ...]
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from numba import njit
 
 import negkit.samplers as ns
 from negkit._rng import make_contexts
+from negkit.study.spec import parse_spec
 
 K = 5
 
@@ -140,35 +147,43 @@ def main(argv: list[str] | None = None) -> None:
     counts = rng.zipf(1.5, n).astype(np.float64)
     fits = {"uniform": {"n_items": n}, "unigram": {"counts": counts}, "degree": {"counts": counts}}
     print(f"# vocabulary {n}, d={d}, k={K} draws per anchor vector, single thread")
-    names = ns.available() if not args.only else sorted({"unigram", *args.only})
+    specs = ns.available() if not args.only else ["unigram", *args.only]
+    if not args.only and "adaptive" in specs:
+        specs.insert(specs.index("adaptive") + 1, "adaptive:dims=snapshot")
     ref = ns.get("unigram", seed=0).fit(counts=counts)
     results: dict[str, dict[str, float]] = {}
-    for name in names:
-        s = ns.get(name, seed=0)
+    for spec in dict.fromkeys(specs):
+        name, params = parse_spec(spec)
+        s = ns.get(name, seed=0, **params)
         fit = fits.get(name, {"output": out, "input": inp})
         t = time.perf_counter()
         s.fit(**fit)
         fit_s = time.perf_counter() - t
         r = measure(s, ref, inp, out, rng, args.seconds, args.repeat)
-        results[name] = r
+        results[spec] = r
         extra = ""
-        if name == "adaptive":
-            t = time.perf_counter()
-            s.refresh()
-            rebuild = time.perf_counter() - t
-            amort = rebuild / s.refresh_every_ * 1e9
-            extra = f" refresh {rebuild:.3f}s = {amort:.1f} ns/draw over {s.refresh_every_} draws"
+        r["with_refresh"] = r["compiled_ratio"]
+        every = getattr(s, "refresh_every_", None)
+        if every:
+            rebuild = best_seconds(s.refresh, args.repeat)
+            amort = rebuild / every * 1e9
+            ref_ns = r["compiled_ratio"] * 1e9 / r["compiled"]  # unigram, same pairing
+            r["with_refresh"] = ref_ns / (1e9 / r["compiled"] + amort)
+            extra = (
+                f" refresh {rebuild:.3f}s = {amort:.1f} ns/draw over {every} draws"
+                f" (x{r['with_refresh']:.3f} unigram with it)"
+            )
         print(
-            f"{name:9s} compiled {r['compiled'] / 1e6:9.3f} M/s ({1e9 / r['compiled']:8.1f} ns,"
+            f"{spec:9s} compiled {r['compiled'] / 1e6:9.3f} M/s ({1e9 / r['compiled']:8.1f} ns,"
             f" x{r['compiled_ratio']:.3f} unigram)  sgns {r['sgns'] / 1e6:7.3f} M/s"
             f" ({1e9 / r['sgns']:7.1f} ns, x{r['sgns_ratio']:.3f})"
             f"  batch {r['batch'] / 1e6:8.3f} M/s  fit {fit_s:.2f}s{extra}",
             flush=True,
         )
-    for name, r in results.items():
+    for spec, r in results.items():
         print(
-            f"SAMPLER {name} draws_per_s={r['compiled']:.1f} "
-            f"ratio_to_unigram={r['compiled_ratio']:.4f}"
+            f"SAMPLER {spec} draws_per_s={r['compiled']:.1f} "
+            f"ratio_to_unigram={r['compiled_ratio']:.4f} ratio_with_refresh={r['with_refresh']:.4f}"
         )
 
 

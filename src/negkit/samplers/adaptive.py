@@ -214,19 +214,22 @@ def draw_adaptive(state, anchor, pos, vec, ctx):
 
 @njit(nogil=True, _nrt=False, cache=True)
 def draw_adaptive_snapshot(state, anchor, pos, vec, ctx):
-    """``dims="snapshot"``: the dimension and side from the anchor's alias cells."""
-    if anchor < 0 or anchor >= state[4].shape[1]:
-        return draw_adaptive(state, anchor, pos, vec, ctx)
+    """``dims="snapshot"``: the dimension and side from the anchor's alias cells (the exact
+    choice from ``vec`` for anchors outside the input table).  Same state as above."""
     ctx[CTX_DRAWS] += 1
     b = state[2][0] & 1
-    x = next_u64(ctx)
-    j = np.int64(((x >> np.uint64(32)) * np.uint64(state[4].shape[2])) >> np.uint64(32))
-    cell = np.uint64(state[4][b, anchor, j])
-    keep = (x & np.uint64(0xFFFF)) < (cell & np.uint64((1 << THR_BITS) - 1))
-    f = j if keep else np.int64((cell >> np.uint64(ALIAS_SHIFT)) & np.uint64(ALIAS_MASK))
-    top = (cell >> np.uint64(SIGN_SELF if keep else SIGN_ALIAS)) & np.uint64(1)
+    if anchor >= 0 and anchor < state[4].shape[1]:
+        x = next_u64(ctx)
+        j = np.int64(((x >> np.uint64(32)) * np.uint64(state[4].shape[2])) >> np.uint64(32))
+        cell = np.uint64(state[4][b, anchor, j])
+        keep = (x & np.uint64(0xFFFF)) < (cell & np.uint64((1 << THR_BITS) - 1))
+        f = j if keep else np.int64((cell >> np.uint64(ALIAS_SHIFT)) & np.uint64(ALIAS_MASK))
+        top = ((cell >> np.uint64(SIGN_SELF if keep else SIGN_ALIAS)) & np.uint64(1)) != 0
+    else:
+        f = _pick_dim(vec, state[1], b, ctx)
+        top = vec[f] > 0
     r = _rank(state[3], ctx)
-    if top == 0:
+    if not top:
         r = state[0].shape[2] - 1 - r
     return np.int64(state[0][b, f, r])
 
