@@ -9,6 +9,11 @@ use the same candidates without a rule: ``get("uniform").fit(n_items=n).sample(u
 (or :func:`negkit.samplers.pool.candidate_pool`) returns the ``(len(users), M)`` pool, with
 ``q`` from ``return_proba=True``; the model mixes and selects in its own tensor code.
 
+A candidate equal to the pair's positive ``pos`` scores ``-inf`` (:func:`cand_score`): the
+positive, which a trained model scores high, would otherwise be the "hardest negative" and be
+returned over and over.  So ``pos`` is chosen only when every candidate is ``pos``
+(probability ``|I|^-M``), and the exact laws below take ``pos=`` the same way.
+
 The exact distribution of a rule over i.i.d. candidates is computable on a tiny vocabulary by
 enumerating the ``n^M`` candidate tuples (:func:`enumerate_rule`), which the tests use.
 """
@@ -37,6 +42,22 @@ def all_scores(output, vec):
     for i in range(n):
         out[i] = dot(output, i, vec)
     return out
+
+
+@njit(nogil=True, fastmath=True, _nrt=False, cache=True)
+def cand_score(output, c, vec, pos):
+    """The candidate's score ``vec . output[c]``, or ``-inf`` when it is the positive."""
+    if c == pos:
+        return np.float32(-np.inf)
+    return dot(output, c, vec)
+
+
+def masked_scores(scores: np.ndarray, pos: int | None) -> np.ndarray:
+    """``scores`` as float64 with the positive's set to ``-inf`` (for the exact laws)."""
+    s = np.asarray(scores, dtype=np.float64).copy()
+    if pos is not None and pos >= 0:
+        s[pos] = -np.inf
+    return s
 
 
 def best_of_m(key: np.ndarray, m: int) -> np.ndarray:

@@ -9,7 +9,7 @@ Among ``M`` uniform candidates return the one whose score is nearest to the targ
 (the base is clamped at 0 so that a fractional power stays real).  Without a positive
 (``pos = -1``) the target is undefined and the first candidate, i.e. a uniform item, is
 returned.  Exact distribution: the best of M i.i.d. candidates under the key ``-|s - t|``
-(see :func:`negkit.samplers._candidates.best_of_m`).
+(see :func:`negkit.samplers._candidates.best_of_m`), the positive itself last.
 
 Cost per draw: O(M d + d).  State: the output table, by reference.
 """
@@ -22,7 +22,7 @@ import numpy as np
 from numba import njit
 
 from negkit._rng import rand_int
-from negkit.samplers._candidates import CandidateSampler, best_of_m
+from negkit.samplers._candidates import CandidateSampler, best_of_m, cand_score
 from negkit.samplers._kernels import dot
 from negkit.samplers.registry import register
 
@@ -34,10 +34,10 @@ def draw_ahns(state, anchor, pos, vec, ctx):
     if pos < 0:
         return best
     t = ahns_target(dot(state[0], pos, vec), state[2], state[3], state[4])
-    gap = abs(np.float64(dot(state[0], best, vec)) - t)
+    gap = abs(np.float64(cand_score(state[0], best, vec, pos)) - t)
     for _ in range(state[1] - 1):
         c = rand_int(ctx, n)
-        g = abs(np.float64(dot(state[0], c, vec)) - t)
+        g = abs(np.float64(cand_score(state[0], c, vec, pos)) - t)
         if g < gap:
             best = c
             gap = g
@@ -96,4 +96,6 @@ class AHNSSampler(CandidateSampler):
         if pos is None or pos < 0:
             return np.full(self.n_items_, 1.0 / self.n_items_)
         t = ahns_target(scores[pos], float(self.alpha), float(self.beta), float(self.p))
-        return best_of_m(-np.abs(scores.astype(np.float64) - t), self.m_)
+        key = -np.abs(scores.astype(np.float64) - t)
+        key[pos] = -np.inf  # the positive itself is the last choice
+        return best_of_m(key, self.m_)

@@ -5,6 +5,9 @@ Negative Item Sampling".  Draw ``c_1..c_M`` i.i.d. uniform, return ``argmax_j s(
 ``s(i) = vec . output[i]``.  With items sorted by score, the item of ascending rank ``j``
 (0-based, distinct scores) is returned with probability ``((j+1)^M - j^M) / |I|^M``.
 
+A candidate equal to the pair's positive ``pos`` is never returned while another candidate
+exists (see :mod:`negkit.samplers._candidates`).
+
 Cost per draw: O(M d).  State: the output table, by reference (live scores).
 """
 
@@ -16,8 +19,7 @@ import numpy as np
 from numba import njit
 
 from negkit._rng import rand_int
-from negkit.samplers._candidates import CandidateSampler, best_of_m
-from negkit.samplers._kernels import dot
+from negkit.samplers._candidates import CandidateSampler, best_of_m, cand_score, masked_scores
 from negkit.samplers.registry import register
 
 
@@ -25,10 +27,10 @@ from negkit.samplers.registry import register
 def draw_dns(state, anchor, pos, vec, ctx):
     n = state[0].shape[0]
     best = rand_int(ctx, n)
-    top = dot(state[0], best, vec)
+    top = cand_score(state[0], best, vec, pos)
     for _ in range(state[1] - 1):
         c = rand_int(ctx, n)
-        s = dot(state[0], c, vec)
+        s = cand_score(state[0], c, vec, pos)
         if s > top:
             best = c
             top = s
@@ -42,8 +44,11 @@ class DNSSampler(CandidateSampler):
     def _kernel(self) -> tuple[Any, tuple]:
         return draw_dns, (self.output_, np.int64(self.m_))
 
-    def distribution(self, anchor=None, anchor_vector=None) -> np.ndarray:
-        """``P(i) = ((L_i + g_i)^M - L_i^M) / (g_i |I|^M)``: L_i items score below i, g_i tie."""
+    def distribution(self, anchor=None, anchor_vector=None, pos: int | None = None) -> np.ndarray:
+        """``P(i) = ((L_i + g_i)^M - L_i^M) / (g_i |I|^M)``: L_i items score below i, g_i tie.
+
+        The positive ``pos`` (if given) ranks below every other item.
+        """
         self._check_fitted()
         scores, _ = self._scores(anchor, anchor_vector)
-        return best_of_m(scores, self.m_)
+        return best_of_m(masked_scores(scores, pos), self.m_)

@@ -21,10 +21,15 @@ import numpy as np
 from numba import njit
 
 from negkit._rng import rand_int
-from negkit.samplers._candidates import CandidateSampler, all_scores, enumerate_rule
+from negkit.samplers._candidates import (
+    CandidateSampler,
+    all_scores,
+    cand_score,
+    enumerate_rule,
+    masked_scores,
+)
 from negkit.samplers._kernels import (
     check_positive,
-    dot,
     trunc_geom,
     trunc_geom_mass,
     trunc_geom_pmf,
@@ -39,17 +44,26 @@ def draw_rank(state, anchor, pos, vec, ctx):
     if n <= m:
         ids = np.arange(n)
         scores = all_scores(state[0], vec)
-        size = n
+        if pos >= 0:
+            scores[pos] = -np.inf
     else:
         ids = np.empty(m, dtype=np.int64)
         scores = np.empty(m, dtype=np.float32)
         for j in range(m):
             c = rand_int(ctx, n)
             ids[j] = c
-            scores[j] = dot(state[0], c, vec)
-        size = m
+            scores[j] = cand_score(state[0], c, vec, pos)
+    size = ids.shape[0]
     order = np.argsort(-scores, kind="mergesort")
-    r = trunc_geom(ctx, size, state[2], state[3])
+    live = size  # the positive (score -inf) leaves the list, which shrinks
+    while live > 0 and scores[order[live - 1]] == -np.inf:
+        live -= 1
+    if live == 0:  # every candidate was the positive
+        return ids[0]
+    if live == size:
+        r = trunc_geom(ctx, size, state[2], state[3])
+    else:
+        r = trunc_geom(ctx, live, state[2], -np.expm1(-live / state[2]))
     return ids[order[r]]
 
 
@@ -84,20 +98,34 @@ class RankSampler(CandidateSampler):
         c = trunc_geom_mass(self.size_, self.lam_)
         return draw_rank, (self.output_, np.int64(self.m_), np.float64(self.lam_), np.float64(c))
 
-    def distribution(self, anchor=None, anchor_vector=None) -> np.ndarray:
-        """Exact: the geometric over the score order (|I| <= M), else by enumeration."""
+    def distribution(self, anchor=None, anchor_vector=None, pos: int | None = None) -> np.ndarray:
+        """Exact: the geometric over the score order (|I| <= M), else by enumeration.
+
+        The positive ``pos`` (if given) leaves the candidate list, which then has one
+        rank fewer for each copy of it.
+        """
         self._check_fitted()
         scores, _ = self._scores(anchor, anchor_vector)
-        pr = trunc_geom_pmf(self.size_, self.lam_)
+        scores = masked_scores(scores, pos)
         if self.n_items_ <= self.m_:
-            q = np.empty(self.n_items_)
-            q[np.argsort(-scores, kind="stable")] = pr
+            q = np.zeros(self.n_items_)
+            live = int(np.isfinite(scores).sum())
+            q[np.argsort(-scores, kind="stable")[:live]] = trunc_geom_pmf(live, self.lam_)
             return q
 
         def rule(t):
-            order = np.argsort(-scores[t], axis=1, kind="stable")
+            st = scores[t]
+            order = np.argsort(-st, axis=1, kind="stable")
+            live = np.isfinite(st).sum(axis=1)
             choice = np.zeros(t.shape, dtype=np.float64)
-            np.put_along_axis(choice, order, np.broadcast_to(pr, t.shape), axis=1)
+            choice[live == 0, 0] = 1.0  # every candidate was the positive
+            for size in np.unique(live[live > 0]):
+                rows = np.flatnonzero(live == size)
+                pr = np.zeros(t.shape[1])
+                pr[:size] = trunc_geom_pmf(int(size), self.lam_)
+                sub = np.zeros((rows.size, t.shape[1]))
+                np.put_along_axis(sub, order[rows], np.broadcast_to(pr, sub.shape), axis=1)
+                choice[rows] = sub
             return choice
 
         return enumerate_rule(self.n_items_, self.m_, rule)

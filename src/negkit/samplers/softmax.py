@@ -18,21 +18,30 @@ import numpy as np
 from numba import njit
 
 from negkit._rng import rand_float, rand_int
-from negkit.samplers._candidates import CandidateSampler, enumerate_rule
-from negkit.samplers._kernels import check_positive, dot
+from negkit.samplers._candidates import (
+    CandidateSampler,
+    cand_score,
+    enumerate_rule,
+    masked_scores,
+)
+from negkit.samplers._kernels import check_positive
 from negkit.samplers.registry import register
 
 
 @njit(nogil=True, _nrt=False, cache=True)
 def draw_softmax(state, anchor, pos, vec, ctx):
+    """One pass of weighted reservoir sampling with a running max (stable ``exp``)."""
     n = state[0].shape[0]
     inv_tau = state[2]
-    chosen = rand_int(ctx, n)
-    top = np.float64(dot(state[0], chosen, vec)) * inv_tau  # running max of s/τ
-    total = 1.0  # Σ exp(s/τ - top) over the candidates so far
-    for _ in range(state[1] - 1):
+    chosen = -1
+    top = -np.inf  # running max of s/τ over the finite candidates
+    total = 0.0  # Σ exp(s/τ - top) over the candidates so far
+    c = 0
+    for _ in range(state[1]):
         c = rand_int(ctx, n)
-        z = np.float64(dot(state[0], c, vec)) * inv_tau
+        z = np.float64(cand_score(state[0], c, vec, pos)) * inv_tau
+        if z == -np.inf:  # the positive: weight 0
+            continue
         if z > top:
             total = total * np.exp(top - z)
             top = z
@@ -40,7 +49,7 @@ def draw_softmax(state, anchor, pos, vec, ctx):
         total += w
         if rand_float(ctx) * total < w:
             chosen = c
-    return chosen
+    return c if chosen < 0 else chosen  # every candidate was the positive
 
 
 @register("softmax")
@@ -64,14 +73,19 @@ class SoftmaxSampler(CandidateSampler):
     def _kernel(self) -> tuple[Any, tuple]:
         return draw_softmax, (self.output_, np.int64(self.m_), np.float64(1.0 / self.tau_))
 
-    def distribution(self, anchor=None, anchor_vector=None) -> np.ndarray:
-        """Exact, by enumerating the ``|I|^M`` candidate tuples (tiny vocabularies only)."""
+    def distribution(self, anchor=None, anchor_vector=None, pos: int | None = None) -> np.ndarray:
+        """Exact, by enumerating the ``|I|^M`` candidate tuples (tiny vocabularies only).
+
+        The positive ``pos`` (if given) has weight 0 unless every candidate is ``pos``.
+        """
         self._check_fitted()
         scores, _ = self._scores(anchor, anchor_vector)
-        z = scores.astype(np.float64) / self.tau_
+        z = masked_scores(scores, pos) / self.tau_
 
         def rule(t):
-            w = np.exp(z[t] - z[t].max(axis=1, keepdims=True))
+            zt = z[t]
+            top = zt.max(axis=1, keepdims=True)
+            w = np.where(np.isfinite(top), np.exp(zt - np.where(np.isfinite(top), top, 0.0)), 1.0)
             return w / w.sum(axis=1, keepdims=True)
 
         return enumerate_rule(self.n_items_, self.m_, rule)

@@ -9,7 +9,8 @@ over the anchor's visits (decay ρ).  At each draw for ``a``:
    ``μ_j ← μ_j + (1-ρ)(s_j - μ_j)``, ``σ²_j ← ρ (σ²_j + (1-ρ)(s_j - μ_j)²)`` (West 1979);
 2. choose ``j* = argmax_j s_j + w·σ_j`` -- hard negatives whose score still moves, which
    screens out the high-score, low-variance items that are likely false negatives -- or a
-   uniform slot while the anchor has had at most ``warmup`` draws;
+   uniform slot while the anchor has had at most ``warmup`` draws; a slot holding the pair's
+   positive ``pos`` is chosen only when every slot holds it;
 3. replace one uniform slot other than ``j*`` by a fresh uniform item (stats reset to its
    score, variance 0), so that the memory keeps exploring.
 
@@ -59,6 +60,8 @@ def draw_srns(state, anchor, pos, vec, ctx):
         state[2][anchor, j] += incr
         state[3][anchor, j] = rho * (state[3][anchor, j] + diff * incr)
         key = s + state[6] * np.sqrt(state[3][anchor, j])
+        if state[1][anchor, j] == pos:  # the pair's positive is no negative
+            key = -np.inf
         if key > top:
             top = key
             best = j
