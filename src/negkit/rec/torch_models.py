@@ -46,7 +46,9 @@ def normalized_adjacency(train: sp.spmatrix) -> sp.csr_matrix:
 def _to_torch_sparse(m: sp.csr_matrix, device: torch.device | str) -> torch.Tensor:
     coo = m.tocoo()
     idx = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
-    t = torch.sparse_coo_tensor(idx, torch.from_numpy(coo.data), coo.shape).coalesce()
+    t = torch.sparse_coo_tensor(
+        idx, torch.from_numpy(coo.data), coo.shape, check_invariants=False
+    ).coalesce()
     return t.to(device)
 
 
