@@ -80,21 +80,30 @@ def _select(bits, thr_top, thr_bot, top, bot, n_top, n_bot):
     bot[:] = _MAX
     n_top[:] = 0
     n_bot[:] = 0
+    # cheap first test on the 32 value bits; the full (value, id) key only near the threshold
+    a_top = np.empty(d, dtype=np.uint64)
+    a_bot = np.empty(d, dtype=np.uint64)
+    for f in range(d):
+        a_top[f] = (~(thr_top[f] >> np.uint64(32))) & _M32
+        a_bot[f] = thr_bot[f] >> np.uint64(32)
     for i in range(n):
         for f in range(d):
             u = bits[i, f]
-            kt = _top_key(u, i)
-            if kt < thr_top[f]:
-                c = n_top[f]
-                if c < cap:
-                    top[f, c] = kt
-                n_top[f] = c + 1
-            kb = _bottom_key(u, i)
-            if kb < thr_bot[f]:
-                c = n_bot[f]
-                if c < cap:
-                    bot[f, c] = kb
-                n_bot[f] = c + 1
+            a = _asc(u)
+            if a >= a_top[f]:
+                kt = _top_key(u, i)
+                if kt < thr_top[f]:
+                    c = n_top[f]
+                    if c < cap:
+                        top[f, c] = kt
+                    n_top[f] = c + 1
+            if a <= a_bot[f]:
+                kb = _bottom_key(u, i)
+                if kb < thr_bot[f]:
+                    c = n_bot[f]
+                    if c < cap:
+                        bot[f, c] = kb
+                    n_bot[f] = c + 1
 
 
 def candidate_cap(n: int, reach: int, m: int) -> int:
@@ -117,7 +126,7 @@ def build_orders(out: np.ndarray, reach: int, sample: np.ndarray, orders: np.nda
     bits = out.view(np.uint32)
     _column_sigma(out, sigma)
     if w == n:
-        orders[:] = (np.sort(_all_top_keys(bits), axis=1) & _M32).astype(np.int32)
+        orders[:] = (np.sort(_all_top_keys(bits), axis=1) & _M32).astype(orders.dtype)
         return d
     cap = candidate_cap(n, reach, sample.shape[0])
     top = np.empty((d, cap), dtype=np.uint64)
@@ -128,13 +137,13 @@ def build_orders(out: np.ndarray, reach: int, sample: np.ndarray, orders: np.nda
     _select(bits, thr_top, thr_bot, top, bot, n_top, n_bot)
     top.sort(axis=1)
     bot.sort(axis=1)
-    orders[:, :reach] = (top[:, :reach] & _M32).astype(np.int32)
-    orders[:, w - reach :] = (_M32 - (bot[:, reach - 1 :: -1] & _M32)).astype(np.int32)
+    orders[:, :reach] = (top[:, :reach] & _M32).astype(orders.dtype)
+    orders[:, w - reach :] = (_M32 - (bot[:, reach - 1 :: -1] & _M32)).astype(orders.dtype)
     bad = np.flatnonzero((n_top < reach) | (n_top > cap) | (n_bot < reach) | (n_bot > cap))
     for f in bad:  # the sample misjudged this column: sort it whole
         keys = np.sort(_all_top_keys(bits[:, f : f + 1])[0])
-        orders[f, :reach] = (keys[:reach] & _M32).astype(np.int32)
-        orders[f, w - reach :] = (keys[n - reach :] & _M32).astype(np.int32)
+        orders[f, :reach] = (keys[:reach] & _M32).astype(orders.dtype)
+        orders[f, w - reach :] = (keys[n - reach :] & _M32).astype(orders.dtype)
     return int(bad.size)
 
 

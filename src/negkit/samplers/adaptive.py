@@ -45,7 +45,8 @@ Cost per draw: O(1) for the rank and the item; the dimension O(d) (exact) or O(1
 ``1.1 K`` candidates at each end of every column (O(d K log K)); snapshot adds O(d) per
 input row.  Compiled (numba), and it releases the GIL.
 
-State: two buffers of per-column ends (int32, ``2 x d x W`` with ``W = min(|V|, 2K)``), of σ
+State: two buffers of per-column ends (``2 x d x W`` item ids, ``W = min(|V|, 2K)``; uint16
+when ``|V| <= 65536``, else int32), of σ
 (``2 x d``) and, for ``"snapshot"``, of the alias cells (uint32, ``2 x rows x d``), a
 generation counter whose parity names the live buffer, and the rank's alias cells (8 bytes
 per reachable rank).  ``refresh`` writes the spare buffers and then publishes them
@@ -314,7 +315,8 @@ class AdaptiveSampler(Sampler):
             rows = self.input_.shape[0]
         self.reach_ = rank_cut(n, self.lam_, eps)
         width = n if 2 * self.reach_ >= n else 2 * self.reach_
-        self._orders = np.empty((2, d, width), dtype=np.int32)
+        # item ids in 16 bits where they fit: half the cache footprint of the hot ranks
+        self._orders = np.empty((2, d, width), dtype=np.uint16 if n <= 1 << 16 else np.int32)
         self._sigma = np.zeros((2, d), dtype=np.float32)
         self._dim_alias = np.zeros((2, rows, d), dtype=np.uint32)
         self._gen = np.zeros(1, dtype=np.int64)
