@@ -41,30 +41,56 @@ def _evaluate(vectors: np.ndarray, labels, seed: int) -> dict:
     from negkit.eval.graph import node_classification
 
     r = node_classification(vectors, labels, [0.5], repeats=REPEATS, seed=seed)[0]
-    return {k: r[k] for k in ("macro_f1_true_k", "micro_f1_true_k", "macro_f1_plain",
-                              "micro_f1_plain")}
+    return {
+        k: r[k] for k in ("macro_f1_true_k", "micro_f1_true_k", "macro_f1_plain", "micro_f1_plain")
+    }
 
 
 def side_negkit(graph, p: float, q: float, workers: int, seed: int, extra: dict) -> dict:
     from negkit.graph.embed import GraphEmbedSettings, run
 
-    settings = GraphEmbedSettings(method="deepwalk" if p == q == 1 else "node2vec", dim=DIM,
-                                  walk_length=WALK_LENGTH, num_walks=NUM_WALKS, window=WINDOW,
-                                  p=p, q=q, workers=workers, extra=extra)
+    settings = GraphEmbedSettings(
+        method="deepwalk" if p == q == 1 else "node2vec",
+        dim=DIM,
+        walk_length=WALK_LENGTH,
+        num_walks=NUM_WALKS,
+        window=WINDOW,
+        p=p,
+        q=q,
+        workers=workers,
+        extra=extra,
+    )
     res = run(graph, settings, sampler="degree", seed=seed)
     t = res.timings
-    return {"walk_s": t["walk_s"], "train_s": t["train_s"], "total_s": t["total_s"],
-            "peak_gb": _peak_gb(), "vectors": res.vectors}
+    return {
+        "walk_s": t["walk_s"],
+        "train_s": t["train_s"],
+        "total_s": t["total_s"],
+        "peak_gb": _peak_gb(),
+        "vectors": res.vectors,
+    }
 
 
 def _numpy1_aliases() -> None:
     """PecanPy imports nptyping, which reads numpy 1 aliases removed in numpy 2."""
-    for old, new in (("bool8", "bool_"), ("bytes0", "bytes_"), ("cfloat", "complex128"),
-                     ("clongfloat", "clongdouble"), ("complex_", "complex128"),
-                     ("float_", "float64"), ("int0", "intp"), ("longcomplex", "clongdouble"),
-                     ("longfloat", "longdouble"), ("object0", "object_"),
-                     ("singlecomplex", "complex64"), ("str0", "str_"), ("string_", "bytes_"),
-                     ("uint0", "uintp"), ("unicode_", "str_"), ("void0", "void")):
+    for old, new in (
+        ("bool8", "bool_"),
+        ("bytes0", "bytes_"),
+        ("cfloat", "complex128"),
+        ("clongfloat", "clongdouble"),
+        ("complex_", "complex128"),
+        ("float_", "float64"),
+        ("int0", "intp"),
+        ("longcomplex", "clongdouble"),
+        ("longfloat", "longdouble"),
+        ("object0", "object_"),
+        ("singlecomplex", "complex64"),
+        ("str0", "str_"),
+        ("string_", "bytes_"),
+        ("uint0", "uintp"),
+        ("unicode_", "str_"),
+        ("void0", "void"),
+    ):
         if not hasattr(np, old):
             setattr(np, old, getattr(np, new))
 
@@ -85,15 +111,29 @@ def side_pecanpy(graph, p: float, q: float, workers: int, seed: int, extra: dict
     t0 = time.perf_counter()
     walks = g.simulate_walks(NUM_WALKS, WALK_LENGTH)
     t1 = time.perf_counter()
-    w2v = Word2Vec(walks, vector_size=DIM, window=WINDOW, sg=1, min_count=0, workers=workers,
-                   epochs=1, seed=seed)
+    w2v = Word2Vec(
+        walks,
+        vector_size=DIM,
+        window=WINDOW,
+        sg=1,
+        min_count=0,
+        workers=workers,
+        epochs=1,
+        seed=seed,
+    )
     t2 = time.perf_counter()
     vectors = w2v.wv[g.nodes]
     order = np.argsort(np.array([int(x) for x in g.nodes]))
     full = np.zeros((graph.adj.shape[0], DIM), dtype=np.float32)
     full[np.array([int(x) for x in g.nodes])[order]] = vectors[order]
-    return {"walk_s": t1 - t0, "train_s": t2 - t1, "total_s": t2 - t0, "peak_gb": _peak_gb(),
-            "vectors": full, "mode": mode.__name__}
+    return {
+        "walk_s": t1 - t0,
+        "train_s": t2 - t1,
+        "total_s": t2 - t0,
+        "peak_gb": _peak_gb(),
+        "vectors": full,
+        "mode": mode.__name__,
+    }
 
 
 def child(args) -> None:
@@ -111,8 +151,9 @@ def child(args) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--graph", default="blogcatalog")
-    ap.add_argument("--pq", action="append", default=None,
-                    help="p,q (repeatable; default 1,1 and 0.25,4)")
+    ap.add_argument(
+        "--pq", action="append", default=None, help="p,q (repeatable; default 1,1 and 0.25,4)"
+    )
     ap.add_argument("--sides", default="pecanpy,negkit")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
@@ -128,9 +169,24 @@ def main() -> None:
     for pq in args.pq or ["1,1", "0.25,4"]:
         p, q = (float(x) for x in pq.split(","))
         for side in args.sides.split(","):
-            cmd = [sys.executable, __file__, "--side", side, "--p", str(p), "--q", str(q),
-                   "--graph", args.graph, "--workers", str(args.workers), "--seed", str(args.seed),
-                   "--extra", args.extra]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--side",
+                side,
+                "--p",
+                str(p),
+                "--q",
+                str(q),
+                "--graph",
+                args.graph,
+                "--workers",
+                str(args.workers),
+                "--seed",
+                str(args.seed),
+                "--extra",
+                args.extra,
+            ]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
             if proc.returncode or not line:
@@ -138,12 +194,14 @@ def main() -> None:
                 continue
             rows.append(json.loads(line[-1][7:]))
             r = rows[-1]
-            print(f"{side:8s} p={p:<4g} q={q:<4g} walks {r['walk_s']:6.1f} s  "
-                  f"train {r['train_s']:6.1f} s  total {r['total_s']:6.1f} s  "
-                  f"peak {r['peak_gb']:.2f} GB  "
-                  f"Macro-F1 true-k {r['macro_f1_true_k']:.4f} plain {r['macro_f1_plain']:.4f}  "
-                  f"Micro-F1 true-k {r['micro_f1_true_k']:.4f} plain {r['micro_f1_plain']:.4f}",
-                  flush=True)
+            print(
+                f"{side:8s} p={p:<4g} q={q:<4g} walks {r['walk_s']:6.1f} s  "
+                f"train {r['train_s']:6.1f} s  total {r['total_s']:6.1f} s  "
+                f"peak {r['peak_gb']:.2f} GB  "
+                f"Macro-F1 true-k {r['macro_f1_true_k']:.4f} plain {r['macro_f1_plain']:.4f}  "
+                f"Micro-F1 true-k {r['micro_f1_true_k']:.4f} plain {r['micro_f1_plain']:.4f}",
+                flush=True,
+            )
     for p_q in {(r["p"], r["q"]) for r in rows}:
         by = {r["side"]: r for r in rows if (r["p"], r["q"]) == p_q}
         if "negkit" in by and "pecanpy" in by:

@@ -41,16 +41,26 @@ def test_demo_corpus_is_normalised_text_of_the_licensed_sources():
 
 def test_every_shipped_file_is_credited_with_its_licence():
     text = (resources.resource_dir() / "SOURCES.md").read_text(encoding="utf-8")
-    shipped = sorted(p.name for p in resources.resource_dir().iterdir()
-                     if p.is_file() and p.name != "SOURCES.md")
-    assert shipped == ["demo_corpus.txt.xz", "questions-words.txt", "simlex999.txt",
-                       "wordsim353.txt"]
+    shipped = sorted(
+        p.name for p in resources.resource_dir().iterdir() if p.is_file() and p.name != "SOURCES.md"
+    )
+    assert shipped == [
+        "demo_corpus.txt.xz",
+        "questions-words.txt",
+        "simlex999.txt",
+        "wordsim353.txt",
+    ]
     for name in shipped:
         row = next((ln for ln in text.splitlines() if ln.startswith(f"| `{name}`")), None)
         assert row is not None, f"{name} has no row in SOURCES.md"
         assert re.search(r"MIT|Apache License 2\.0|public domain|CC BY 4\.0", row), row
-    for must in ("Creative Commons Attribution 4.0", "Bo Pang and Lillian Lee", "Finkelstein",
-                 "Hill, Reichart & Korhonen", "Mikolov"):
+    for must in (
+        "Creative Commons Attribution 4.0",
+        "Bo Pang and Lillian Lee",
+        "Finkelstein",
+        "Hill, Reichart & Korhonen",
+        "Mikolov",
+    ):
         assert must in text
     # nothing with a non-commercial or missing licence
     assert "brown" not in [p.stem for p in resources.resource_dir().iterdir()]
@@ -98,24 +108,79 @@ def test_cli_argument_errors(argv, message, capsys):
 
 
 def test_compare_reports_missing_files_and_bad_samplers(tmp_path, capsys):
-    assert main(["compare", "word2vec", "--corpus", str(tmp_path / "none.txt"),
-                 "--out", str(tmp_path / "o")]) == 1
+    assert (
+        main(
+            [
+                "compare",
+                "word2vec",
+                "--corpus",
+                str(tmp_path / "none.txt"),
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 1
+    )
     assert "none.txt: no such file" in capsys.readouterr().err
     corpus = tmp_path / "c.txt"
     corpus.write_text("a b c\n")
-    assert main(["compare", "word2vec", "--corpus", str(corpus), "--sim", str(tmp_path / "x.txt"),
-                 "--out", str(tmp_path / "o")]) == 1
+    assert (
+        main(
+            [
+                "compare",
+                "word2vec",
+                "--corpus",
+                str(corpus),
+                "--sim",
+                str(tmp_path / "x.txt"),
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 1
+    )
     assert "x.txt: no such file" in capsys.readouterr().err
-    assert main(["compare", "word2vec", "--corpus", str(corpus), "--samplers", "uniform,zzz",
-                 "--no-progress", "--out", str(tmp_path / "o")]) == 1
+    assert (
+        main(
+            [
+                "compare",
+                "word2vec",
+                "--corpus",
+                str(corpus),
+                "--samplers",
+                "uniform,zzz",
+                "--no-progress",
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 1
+    )
     assert "unknown sampler 'zzz'" in capsys.readouterr().err
 
 
 def test_demo_runs_offline_on_the_shipped_data(tmp_path, capsys):
     out = tmp_path / "demo"
-    rc = main(["demo", "--max-lines", "300", "--epochs", "1", "--samplers", "uniform",
-               "--min-count", "2", "--dim", "8", "--workers", "1", "--no-progress",
-               "--out", str(out)])
+    rc = main(
+        [
+            "demo",
+            "--max-lines",
+            "300",
+            "--epochs",
+            "1",
+            "--samplers",
+            "uniform",
+            "--min-count",
+            "2",
+            "--dim",
+            "8",
+            "--workers",
+            "1",
+            "--no-progress",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     printed = capsys.readouterr().out
     assert f"report: {out / 'report.html'}" in printed

@@ -17,9 +17,7 @@ from negkit.eval.graph import (
 
 
 def test_true_k_protocol_picks_k_labels():
-    proba = np.array([[0.1, 0.7, 0.3, 0.6],
-                      [0.9, 0.2, 0.4, 0.1],
-                      [0.2, 0.1, 0.3, 0.25]])
+    proba = np.array([[0.1, 0.7, 0.3, 0.6], [0.9, 0.2, 0.4, 0.1], [0.2, 0.1, 0.3, 0.25]])
     got = top_k_predictions(proba, np.array([2, 1, 3]))
     want = np.array([[0, 1, 0, 1], [1, 0, 0, 0], [0, 0, 1, 1]])
     want[2] = [1, 0, 1, 1]
@@ -41,8 +39,13 @@ def test_node_classification_perfect_and_random_embeddings():
     rng = np.random.default_rng(1)
     perfect = 4.0 * y + 0.05 * rng.standard_normal(y.shape)
     res = node_classification(perfect, sp.csr_matrix(y), [0.5])
-    assert set(res[0]) == {"ratio", "micro_f1_true_k", "macro_f1_true_k", "micro_f1_plain",
-                           "macro_f1_plain"}
+    assert set(res[0]) == {
+        "ratio",
+        "micro_f1_true_k",
+        "macro_f1_true_k",
+        "micro_f1_plain",
+        "macro_f1_plain",
+    }
     assert res[0]["micro_f1_true_k"] == pytest.approx(1.0)
     assert res[0]["macro_f1_true_k"] == pytest.approx(1.0)
     assert res[0]["micro_f1_plain"] > 0.95

@@ -32,12 +32,38 @@ def test_cli_embed_edge_list_with_string_ids_and_eval(tmp_path, capsys):
     a, lab = _two_cliques()
     names = [f"n{i}" for i in range(12)]
     edges = tmp_path / "g.txt"
-    edges.write_text("# two cliques\n" + "".join(
-        f"{names[u]} {names[v]}\n" for u, v in zip(*np.nonzero(np.triu(a)))))
+    edges.write_text(
+        "# two cliques\n"
+        + "".join(f"{names[u]} {names[v]}\n" for u, v in zip(*np.nonzero(np.triu(a))))
+    )
     out = tmp_path / "v.txt"
-    assert main(["graph", "embed", "--graph", str(edges), "--method", "deepwalk", "--dim", "8",
-                 "--walk-length", "10", "--num-walks", "5", "--window", "3", "--workers", "2",
-                 "--seed", "0", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "graph",
+                "embed",
+                "--graph",
+                str(edges),
+                "--method",
+                "deepwalk",
+                "--dim",
+                "8",
+                "--walk-length",
+                "10",
+                "--num-walks",
+                "5",
+                "--window",
+                "3",
+                "--workers",
+                "2",
+                "--seed",
+                "0",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert "wrote 12 vectors of dim 8" in capsys.readouterr().out
     keys, vecs = load_vectors(out)
     assert sorted(keys) == sorted(names) and vecs.shape == (12, 8)
@@ -46,12 +72,50 @@ def test_cli_embed_edge_list_with_string_ids_and_eval(tmp_path, capsys):
     mat = tmp_path / "g.mat"
     scipy.io.savemat(mat, {"network": sp.csc_matrix(a), "group": sp.csc_matrix(lab)})
     for method in ("node2vec", "line"):
-        assert main(["graph", "embed", "--graph", str(mat), "--method", method, "--dim", "8",
-                     "--walk-length", "10", "--num-walks", "4", "--p", "0.5", "--q", "2",
-                     "--epochs", "3", "--out", str(out)]) == 0
+        assert (
+            main(
+                [
+                    "graph",
+                    "embed",
+                    "--graph",
+                    str(mat),
+                    "--method",
+                    method,
+                    "--dim",
+                    "8",
+                    "--walk-length",
+                    "10",
+                    "--num-walks",
+                    "4",
+                    "--p",
+                    "0.5",
+                    "--q",
+                    "2",
+                    "--epochs",
+                    "3",
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
     capsys.readouterr()
-    assert main(["graph", "eval", "--graph", str(mat), "--vectors", str(out), "--ratios",
-                 "0.5", "--json"]) == 0
+    assert (
+        main(
+            [
+                "graph",
+                "eval",
+                "--graph",
+                str(mat),
+                "--vectors",
+                str(out),
+                "--ratios",
+                "0.5",
+                "--json",
+            ]
+        )
+        == 0
+    )
     res = json.loads(capsys.readouterr().out)
     assert res[0]["ratio"] == 0.5 and 0 <= res[0]["macro_f1_true_k"] <= 1
 
@@ -62,15 +126,42 @@ def test_cli_linkpred(tmp_path, capsys):
     a = np.triu(rng.random((40, 40)) < np.where(np.equal.outer(lab, lab), 0.4, 0.03), 1)
     path = tmp_path / "g.edges"
     path.write_text("".join(f"{u} {v}\n" for u, v in zip(*np.nonzero(a))))
-    assert main(["graph", "linkpred", "--graph", str(path), "--method", "line", "--dim", "8",
-                 "--epochs", "5", "--json"]) == 0
+    assert (
+        main(
+            [
+                "graph",
+                "linkpred",
+                "--graph",
+                str(path),
+                "--method",
+                "line",
+                "--dim",
+                "8",
+                "--epochs",
+                "5",
+                "--json",
+            ]
+        )
+        == 0
+    )
     res = json.loads(capsys.readouterr().out)
     assert res["task"] == "link_prediction" and 0 <= res["auc"] <= 1 and res["test_edges"] > 0
 
 
 def test_cli_bad_input(tmp_path, capsys):
-    assert main(["graph", "embed", "--graph", str(tmp_path / "none.txt"), "--out",
-                 str(tmp_path / "v.txt")]) == 1
+    assert (
+        main(
+            [
+                "graph",
+                "embed",
+                "--graph",
+                str(tmp_path / "none.txt"),
+                "--out",
+                str(tmp_path / "v.txt"),
+            ]
+        )
+        == 1
+    )
     assert "does not exist" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["graph", "embed", "--graph", "x", "--method", "nope", "--out", "v.txt"])
@@ -97,8 +188,17 @@ def test_cli_bad_input(tmp_path, capsys):
 def test_run_reports_timings_and_calls_on_epoch():
     a, lab = _two_cliques(20)
     seen = []
-    settings = GraphEmbedSettings(method="node2vec", dim=8, walk_length=20, num_walks=20,
-                                  window=3, p=0.5, q=2, epochs=2, sample=0.0)
+    settings = GraphEmbedSettings(
+        method="node2vec",
+        dim=8,
+        walk_length=20,
+        num_walks=20,
+        window=3,
+        p=0.5,
+        q=2,
+        epochs=2,
+        sample=0.0,
+    )
     record = lambda e, v, rec: seen.append((e, v.shape, rec["epoch"]))
     res = run(sp.csr_matrix(a), settings, sampler="uniform", seed=1, on_epoch=record)
     assert seen == [(0, (20, 8), 1), (1, (20, 8), 2)]
@@ -116,8 +216,33 @@ def test_cli_directed_edge_list_with_dead_end(tmp_path, capsys):
     path = tmp_path / "d.txt"
     path.write_text("0 1\n1 2\n2 0\n2 3\n")  # node 3 has no out-edge
     out = tmp_path / "v.txt"
-    assert main(["graph", "embed", "--graph", str(path), "--directed", "--method", "node2vec",
-                 "--p", "2", "--q", "0.5", "--dim", "4", "--walk-length", "6", "--num-walks", "3",
-                 "--window", "2", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "graph",
+                "embed",
+                "--graph",
+                str(path),
+                "--directed",
+                "--method",
+                "node2vec",
+                "--p",
+                "2",
+                "--q",
+                "0.5",
+                "--dim",
+                "4",
+                "--walk-length",
+                "6",
+                "--num-walks",
+                "3",
+                "--window",
+                "2",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     keys, vecs = load_vectors(out)
     assert sorted(keys) == ["0", "1", "2", "3"] and np.all(np.isfinite(vecs))

@@ -34,8 +34,12 @@ def _separation(emb, lab):
 
 @pytest.mark.parametrize(
     "order,sampler",
-    [(1, "degree"), (2, "degree"), (1, "uniform"),
-     (2, ns.get("degree", alpha=0.0, exclude_positives=True))],
+    [
+        (1, "degree"),
+        (2, "degree"),
+        (1, "uniform"),
+        (2, ns.get("degree", alpha=0.0, exclude_positives=True)),
+    ],
 )
 def test_line_separates_planted_communities(order, sampler):
     a, lab = _planted()

@@ -10,8 +10,18 @@ from scipy.stats import chisquare
 from negkit.graph import RandomWalks, as_adjacency
 
 # A small weighted undirected graph with triangles, a pendant node and unequal weights.
-EDGES = [(0, 1, 1.0), (0, 2, 2.0), (0, 3, 1.0), (1, 2, 1.0), (2, 3, 3.0), (2, 4, 1.0),
-         (3, 4, 0.5), (4, 5, 1.0), (1, 5, 2.0), (3, 6, 1.0)]
+EDGES = [
+    (0, 1, 1.0),
+    (0, 2, 2.0),
+    (0, 3, 1.0),
+    (1, 2, 1.0),
+    (2, 3, 3.0),
+    (2, 4, 1.0),
+    (3, 4, 0.5),
+    (4, 5, 1.0),
+    (1, 5, 2.0),
+    (3, 6, 1.0),
+]
 
 
 def _dense(weighted: bool = True, directed: bool = False) -> np.ndarray:
@@ -49,8 +59,13 @@ def _transitions(walks, n: int) -> np.ndarray:
 
 @pytest.mark.parametrize(
     "p,q,weighted,directed",
-    [(0.25, 4.0, True, False), (2.0, 0.5, True, False), (0.5, 2.0, False, False),
-     (0.3, 0.7, True, True), (1.0, 1.0, True, False)],
+    [
+        (0.25, 4.0, True, False),
+        (2.0, 0.5, True, False),
+        (0.5, 2.0, False, False),
+        (0.3, 0.7, True, True),
+        (1.0, 1.0, True, False),
+    ],
 )
 def test_second_order_transitions_match_node2vec(p, q, weighted, directed):
     a = _dense(weighted, directed)
@@ -103,8 +118,9 @@ def test_walks_follow_edges_and_stop_at_dead_ends():
     a.data[:] = np.random.default_rng(0).uniform(0.1, 3, a.nnz)
     adj = as_adjacency(a, directed=True)
     for p, q in ((1, 1), (0.5, 2), (4, 0.25)):
-        rw = RandomWalks(adj, walk_length=30, num_walks=2, p=p, q=q, workers=2, chunk_walks=128,
-                         seed=0)
+        rw = RandomWalks(
+            adj, walk_length=30, num_walks=2, p=p, q=q, workers=2, chunk_walks=128, seed=0
+        )
         total = 0
         for tokens, offsets in rw:
             for i in range(len(offsets) - 1):
@@ -123,8 +139,9 @@ def test_seeded_walks_repeat_and_epochs_differ():
     for (t1, o1), (t2, o2) in zip(one, two):
         assert np.array_equal(t1, t2) and np.array_equal(o1, o2)
     other = list(make().iter_epoch(1))
-    assert not np.array_equal(np.concatenate([t for t, _ in one]),
-                              np.concatenate([t for t, _ in other]))
+    assert not np.array_equal(
+        np.concatenate([t for t, _ in one]), np.concatenate([t for t, _ in other])
+    )
     # each epoch starts num_walks walks from every node
     starts = np.concatenate([t[o[:-1]] for t, o in one])
     assert np.array_equal(np.bincount(starts, minlength=7), np.full(7, 3))

@@ -54,8 +54,18 @@ def test_rec_study_records_metrics_and_false_negatives(tmp_path):
 
 
 def test_compare_rec_reports_a_missing_data_set(tmp_path, capsys):
-    rc = main(["compare", "rec", "--data", str(tmp_path / "nowhere"), "--samplers", "uniform",
-               "--out", str(tmp_path / "o"), "--no-progress"])
+    rc = main(
+        [
+            "compare",
+            "rec",
+            "--data",
+            str(tmp_path / "nowhere"),
+            "--samplers",
+            "uniform",
+            "--out",
+            str(tmp_path / "o"),
+            "--no-progress",
+        ]
+    )
     assert rc == 1
     assert "negkit compare: error:" in capsys.readouterr().err
-

@@ -47,18 +47,22 @@ class ToyFamily:
                 time.sleep(self.sleep)
             if self.interrupt_at == (sampler, seed, ep):
                 raise KeyboardInterrupt
-            on_epoch({
-                "epoch": ep,
-                "train_seconds": 2.0 * ep,
-                "sampler_seconds": 0.5 * ep,
-                "eval_seconds": 0.1,
-                "loss": 1.0 / ep,
-                "neg_sigmoid_mean": 0.3 / ep,
-                "neg_score_bins": [-2.0, -1.0, 0.0, 1.0, 2.0],
-                "neg_score_hist": [1, 2 + ep, 3, seed + 1],
-                "metrics": {"score": 0.1 * ep + 0.01 * seed + self.bonus[sampler],
-                            "other": float(seed)},
-            })
+            on_epoch(
+                {
+                    "epoch": ep,
+                    "train_seconds": 2.0 * ep,
+                    "sampler_seconds": 0.5 * ep,
+                    "eval_seconds": 0.1,
+                    "loss": 1.0 / ep,
+                    "neg_sigmoid_mean": 0.3 / ep,
+                    "neg_score_bins": [-2.0, -1.0, 0.0, 1.0, 2.0],
+                    "neg_score_hist": [1, 2 + ep, 3, seed + 1],
+                    "metrics": {
+                        "score": 0.1 * ep + 0.01 * seed + self.bonus[sampler],
+                        "other": float(seed),
+                    },
+                }
+            )
 
 
 def _study(tmp_path, family, **kw):
@@ -98,8 +102,14 @@ def test_report_has_table_plots_and_rerun_info(tmp_path):
     assert "| uniform | -0.050 ± 0.007 | +0.000 ± 0.707 | ×1.00 |" in md
     assert "negkit compare toy --x 1" in md and "negkit compare toy --x 1" in html
     assert '"seeds": [\n    0,\n    1\n  ]' in md and '"numba"' in md
-    for name in ("quality_vs_epoch.png", "quality_vs_seconds.png", "neg_sigmoid.png",
-                 "neg_scores.png", "cost.png", "loss.png"):
+    for name in (
+        "quality_vs_epoch.png",
+        "quality_vs_seconds.png",
+        "neg_sigmoid.png",
+        "neg_scores.png",
+        "cost.png",
+        "loss.png",
+    ):
         assert (out / name).read_bytes()[:8] == PNG_MAGIC, name
         assert f"]({name})" in md and f"src='{name}'" in html
     assert not (out / "false_negatives.png").exists()  # no run recorded it
@@ -166,7 +176,9 @@ def test_ctrl_c_keeps_finished_runs_and_writes_report(tmp_path):
     res = _study(tmp_path, fam, report=False)
     assert "Ctrl-C" in res.stopped
     assert sorted(k for k, v in res.runs.items() if v["status"] == "finished") == [
-        "uniform-seed0", "unigram-seed0"]
+        "uniform-seed0",
+        "unigram-seed0",
+    ]
     assert res.runs["uniform-seed1"]["status"] == "interrupted"
     assert len(res.runs["uniform-seed1"]["epochs"]) == 1
 
@@ -175,6 +187,7 @@ def test_failed_run_is_reported_and_the_study_goes_on(tmp_path):
     fam = ToyFamily(fail_on="uniform")
     res = _study(tmp_path, fam, report=False)
     from negkit.study.report import _unfinished
+
     assert len(fam.trained) == 4
     assert res.runs["uniform-seed0"]["status"] == "failed"
     why = "uniform-seed0: failed after 0 epoch(s) (ValueError: toy failure)"

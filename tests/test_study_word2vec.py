@@ -30,23 +30,37 @@ def tiny(tmp_path):
     pairs += [(TOPICS[0][i], TOPICS[2][i], 1.0) for i in range(4)] + [("sea0", "unknownword", 5.0)]
     sim.write_text("".join(f"{a}\t{b}\t{s}\n" for a, b, s in pairs))
     ana = tmp_path / "ana.txt"
-    ana.write_text(": topics\nsea0 sea1 sky0 sky1\ncat0 cat1 car0 car1\n"
-                   ": gram-none\nsea2 sea3 car2 car3\n")
+    ana.write_text(
+        ": topics\nsea0 sea1 sky0 sky1\ncat0 cat1 car0 car1\n: gram-none\nsea2 sea3 car2 car3\n"
+    )
     return corpus, sim, ana
 
 
 def test_runner_with_word2vec_logs_metrics_and_diagnostics(tiny, tmp_path):
     corpus, sim, ana = tiny
-    fam = Word2VecFamily(corpus, [sim], ana, dim=16, window=3, negative=3, min_count=1,
-                         workers=1, analogy_restrict=1000)
+    fam = Word2VecFamily(
+        corpus,
+        [sim],
+        ana,
+        dim=16,
+        window=3,
+        negative=3,
+        min_count=1,
+        workers=1,
+        analogy_restrict=1000,
+    )
     fam.progress = False
     res = run_study(fam, ["uniform", "unigram"], [0, 1], 2, tmp_path / "out", progress=False)
     assert not res.interrupted
     epochs = [r for r in read_records(tmp_path / "out" / "metrics.jsonl") if r["type"] == "epoch"]
     assert len(epochs) == 8
     for r in epochs:
-        assert set(r["metrics"]) == {"sim_spearman", "analogy", "analogy_semantic",
-                                     "analogy_syntactic"}
+        assert set(r["metrics"]) == {
+            "sim_spearman",
+            "analogy",
+            "analogy_semantic",
+            "analogy_syntactic",
+        }
         assert -1 <= r["metrics"]["sim_spearman"] <= 1
         assert 0 < r["neg_sigmoid_mean"] < 1
         assert len(r["neg_score_bins"]) == len(r["neg_score_hist"]) + 1
@@ -72,9 +86,31 @@ def test_runner_with_word2vec_logs_metrics_and_diagnostics(tiny, tmp_path):
 def test_compare_cli_runs_resumes_and_records_the_command(tiny, tmp_path, capsys):
     corpus, sim, ana = tiny
     out = tmp_path / "cli"
-    argv = ["compare", "word2vec", "--corpus", str(corpus), "--sim", str(sim), "--analogy",
-            str(ana), "--samplers", "uniform", "--epochs", "1", "--seeds", "2", "--dim", "8",
-            "--min-count", "1", "--workers", "1", "--out", str(out), "--no-progress"]
+    argv = [
+        "compare",
+        "word2vec",
+        "--corpus",
+        str(corpus),
+        "--sim",
+        str(sim),
+        "--analogy",
+        str(ana),
+        "--samplers",
+        "uniform",
+        "--epochs",
+        "1",
+        "--seeds",
+        "2",
+        "--dim",
+        "8",
+        "--min-count",
+        "1",
+        "--workers",
+        "1",
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
     assert main(argv) == 0
     assert "2 run(s) finished" in capsys.readouterr().out
     study = json.loads((out / "study.json").read_text())

@@ -180,8 +180,11 @@ def register(subparsers: Any) -> None:
         "graph", help="graph embedding (DeepWalk, node2vec, LINE)",
         description="Sampler study for graph embeddings, scored by node classification.",
     )  # fmt: skip
-    q.add_argument("--data", required=True,
-                   help="labelled graph: a registry name (e.g. blogcatalog) or a .mat/.npz file")
+    q.add_argument(
+        "--data",
+        required=True,
+        help="labelled graph: a registry name (e.g. blogcatalog) or a .mat/.npz file",
+    )
     add_study_args(q, samplers="uniform,degree,dns,rank,adaptive", epochs=3, seeds=3, out=None)
     g = q.add_argument_group("graph embedding")
     g.add_argument("--method", choices=("deepwalk", "node2vec", "line"), default="deepwalk")
@@ -191,8 +194,12 @@ def register(subparsers: Any) -> None:
     g.add_argument("--window", type=_positive_int, default=10, help="(default: 10)")
     g.add_argument("--negative", type=_positive_int, default=5, help="(default: 5)")
     g.add_argument("--workers", type=_positive_int, default=2, help="threads (default: 2)")
-    g.add_argument("--train-ratio", type=float, default=0.5,
-                   help="share of labelled nodes the classifier trains on (default: 0.5)")
+    g.add_argument(
+        "--train-ratio",
+        type=float,
+        default=0.5,
+        help="share of labelled nodes the classifier trains on (default: 0.5)",
+    )
     q.set_defaults(func=run_graph)
 
 
@@ -321,10 +328,31 @@ def run_graph(args: argparse.Namespace) -> int:
         num_walks=args.num_walks, window=args.window, negative=args.negative,
         workers=args.workers, train_ratio=args.train_ratio,
     )  # fmt: skip
-    parts = ["negkit", "compare", "graph", "--data", str(args.data), "--samplers", args.samplers,
-             "--epochs", str(args.epochs), "--seeds", str(args.seeds), "--out", str(args.out)]
-    for opt in ("method", "dim", "walk_length", "num_walks", "window", "negative", "workers",
-                "train_ratio"):
+    parts = [
+        "negkit",
+        "compare",
+        "graph",
+        "--data",
+        str(args.data),
+        "--samplers",
+        args.samplers,
+        "--epochs",
+        str(args.epochs),
+        "--seeds",
+        str(args.seeds),
+        "--out",
+        str(args.out),
+    ]
+    for opt in (
+        "method",
+        "dim",
+        "walk_length",
+        "num_walks",
+        "window",
+        "negative",
+        "workers",
+        "train_ratio",
+    ):
         parts += ["--" + opt.replace("_", "-"), f"{getattr(args, opt)}"]
     if args.time_budget:
         parts += ["--time-budget", f"{args.time_budget:g}"]

@@ -36,24 +36,43 @@ def _order(text: str):
 
 def _add_embed_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--graph", required=True, help="data-set name (negkit data list) or graph file")
-    p.add_argument("--directed", action="store_true",
-                   help="read an edge/adjacency list as directed (default: undirected)")
+    p.add_argument(
+        "--directed",
+        action="store_true",
+        help="read an edge/adjacency list as directed (default: undirected)",
+    )
     p.add_argument("--method", choices=("deepwalk", "node2vec", "line"), default="deepwalk")
-    p.add_argument("--sampler", default="degree",
-                   help="noise distribution, a name from negkit.samplers (default: degree^0.75)")
-    p.add_argument("--sampler-param", action="append", default=[], metavar="KEY=VALUE",
-                   help="sampler setting, e.g. alpha=0.5 (repeatable)")
+    p.add_argument(
+        "--sampler",
+        default="degree",
+        help="noise distribution, a name from negkit.samplers (default: degree^0.75)",
+    )
+    p.add_argument(
+        "--sampler-param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="sampler setting, e.g. alpha=0.5 (repeatable)",
+    )
     p.add_argument("--dim", type=int, default=128)
     p.add_argument("--walk-length", type=int, default=80)
     p.add_argument("--num-walks", type=int, default=10)
     p.add_argument("--window", type=int, default=10)
     p.add_argument("--p", type=float, default=1.0, help="node2vec return parameter")
     p.add_argument("--q", type=float, default=1.0, help="node2vec in-out parameter")
-    p.add_argument("--epochs", type=int, default=None,
-                   help="skip-gram passes (walks, default 1) or edge passes (LINE, default 100)")
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="skip-gram passes (walks, default 1) or edge passes (LINE, default 100)",
+    )
     p.add_argument("--negative", type=int, default=5)
-    p.add_argument("--lr", type=float, default=None,
-                   help="starting learning rate (default 0.05 for walks, 0.025 for LINE)")
+    p.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help="starting learning rate (default 0.05 for walks, 0.025 for LINE)",
+    )
     p.add_argument("--sample", type=float, default=1e-3, help="down-sampling of frequent nodes")
     p.add_argument("--order", type=_order, default=2, help="LINE order: 1, 2 or both")
     p.add_argument("--workers", type=int, default=1)
@@ -73,13 +92,24 @@ def register(subparsers) -> None:
     ev = sub.add_parser("eval", help="node classification with saved vectors")
     ev.add_argument("--graph", required=True, help="data-set name or graph file with labels")
     ev.add_argument("--vectors", required=True, help="word2vec text file keyed by node id")
-    ev.add_argument("--task", choices=("classify", "planetoid"), default=None,
-                    help="multi-label classification (default) or the Planetoid split's accuracy")
-    ev.add_argument("--ratios", type=_ratios, default=None,
-                    help="training ratios, e.g. 0.1,0.5,0.9 (default 0.1..0.9)")
+    ev.add_argument(
+        "--task",
+        choices=("classify", "planetoid"),
+        default=None,
+        help="multi-label classification (default) or the Planetoid split's accuracy",
+    )
+    ev.add_argument(
+        "--ratios",
+        type=_ratios,
+        default=None,
+        help="training ratios, e.g. 0.1,0.5,0.9 (default 0.1..0.9)",
+    )
     ev.add_argument("--repeats", type=int, default=1, help="random splits averaged per ratio")
-    ev.add_argument("--solver", default="liblinear",
-                    help="LogisticRegression solver (liblinear as in DeepWalk's scoring, or lbfgs)")
+    ev.add_argument(
+        "--solver",
+        default="liblinear",
+        help="LogisticRegression solver (liblinear as in DeepWalk's scoring, or lbfgs)",
+    )
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--json", action="store_true", help="print JSON instead of a table")
     ev.set_defaults(func=cmd_eval)
@@ -94,10 +124,21 @@ def register(subparsers) -> None:
 def _settings(args):
     from negkit.graph.embed import GraphEmbedSettings
 
-    return GraphEmbedSettings(method=args.method, dim=args.dim, walk_length=args.walk_length,
-                              num_walks=args.num_walks, window=args.window, p=args.p, q=args.q,
-                              epochs=args.epochs, negative=args.negative, workers=args.workers,
-                              lr=args.lr, sample=args.sample, order=args.order)
+    return GraphEmbedSettings(
+        method=args.method,
+        dim=args.dim,
+        walk_length=args.walk_length,
+        num_walks=args.num_walks,
+        window=args.window,
+        p=args.p,
+        q=args.q,
+        epochs=args.epochs,
+        negative=args.negative,
+        workers=args.workers,
+        lr=args.lr,
+        sample=args.sample,
+        order=args.order,
+    )
 
 
 def _sampler(args):
@@ -123,8 +164,10 @@ def cmd_embed(args) -> int:
     res = run(graph, _settings(args), sampler=_sampler(args), seed=args.seed)
     save_vectors(args.out, res.vectors, node_keys(res.vectors.shape[0], res.node_ids))
     t = res.timings
-    print(f"wrote {res.vectors.shape[0]} vectors of dim {res.vectors.shape[1]} to {args.out} "
-          f"(walks {t['walk_s']:.1f} s, training {t['train_s']:.1f} s, total {t['total_s']:.1f} s)")
+    print(
+        f"wrote {res.vectors.shape[0]} vectors of dim {res.vectors.shape[1]} to {args.out} "
+        f"(walks {t['walk_s']:.1f} s, training {t['train_s']:.1f} s, total {t['total_s']:.1f} s)"
+    )
     return 0
 
 
@@ -144,23 +187,40 @@ def cmd_eval(args) -> int:
         if not split:
             raise ValueError(f"graph {args.graph} has no Planetoid train/test split")
         acc = planetoid_accuracy(x, graph.labels, split["train"], split["test"])
-        out = {"task": "planetoid", "train": len(split["train"]), "test": len(split["test"]),
-               "accuracy": acc}
-        print(json.dumps(out) if args.json else
-              f"Planetoid split accuracy: {acc:.4f} ({len(split['train'])} train, "
-              f"{len(split['test'])} test nodes)")
+        out = {
+            "task": "planetoid",
+            "train": len(split["train"]),
+            "test": len(split["test"]),
+            "accuracy": acc,
+        }
+        print(
+            json.dumps(out)
+            if args.json
+            else f"Planetoid split accuracy: {acc:.4f} ({len(split['train'])} train, "
+            f"{len(split['test'])} test nodes)"
+        )
         return 0
-    res = node_classification(x, graph.labels, args.ratios or DEFAULT_RATIOS,
-                              repeats=args.repeats, seed=args.seed, solver=args.solver)
+    res = node_classification(
+        x,
+        graph.labels,
+        args.ratios or DEFAULT_RATIOS,
+        repeats=args.repeats,
+        seed=args.seed,
+        solver=args.solver,
+    )
     if args.json:
         print(json.dumps(res))
         return 0
     print("ratio  micro-F1(true-k)  macro-F1(true-k)  micro-F1(plain)  macro-F1(plain)")
     for r in res:
-        print(f"{r['ratio']:<6.2f} {r['micro_f1_true_k']:<17.4f} {r['macro_f1_true_k']:<17.4f} "
-              f"{r['micro_f1_plain']:<16.4f} {r['macro_f1_plain']:.4f}")
-    print("true-k: each test node gets its true number of labels (DeepWalk/node2vec protocol); "
-          "plain: labels with probability >= 0.5")
+        print(
+            f"{r['ratio']:<6.2f} {r['micro_f1_true_k']:<17.4f} {r['macro_f1_true_k']:<17.4f} "
+            f"{r['micro_f1_plain']:<16.4f} {r['macro_f1_plain']:.4f}"
+        )
+    print(
+        "true-k: each test node gets its true number of labels (DeepWalk/node2vec protocol); "
+        "plain: labels with probability >= 0.5"
+    )
     return 0
 
 
@@ -172,9 +232,18 @@ def cmd_linkpred(args) -> int:
     split = link_prediction_split(graph, args.test_fraction, seed=args.seed)
     res = run(split.train_adj, _settings(args), sampler=_sampler(args), seed=args.seed)
     auc = link_prediction_auc(res.vectors, split)
-    out = {"task": "link_prediction", "graph": str(args.graph), "method": args.method,
-           "test_edges": len(split.test_pos), "auc": auc, **res.timings}
-    print(json.dumps(out) if args.json else
-          f"link prediction ({args.method}, Hadamard + logistic regression): ROC-AUC {auc:.4f} "
-          f"on {len(split.test_pos)} held-out edges and as many non-edges")
+    out = {
+        "task": "link_prediction",
+        "graph": str(args.graph),
+        "method": args.method,
+        "test_edges": len(split.test_pos),
+        "auc": auc,
+        **res.timings,
+    }
+    print(
+        json.dumps(out)
+        if args.json
+        else f"link prediction ({args.method}, Hadamard + logistic regression): ROC-AUC {auc:.4f} "
+        f"on {len(split.test_pos)} held-out edges and as many non-edges"
+    )
     return 0

@@ -91,8 +91,11 @@ def node_classification(
     x = _check_embeddings(emb, y.shape[0])
     has = np.flatnonzero(np.diff(y.indptr) > 0)
     if has.size < y.shape[0]:
-        log.info("node classification: %d of %d nodes have no label and are left out",
-                 y.shape[0] - has.size, y.shape[0])
+        log.info(
+            "node classification: %d of %d nodes have no label and are left out",
+            y.shape[0] - has.size,
+            y.shape[0],
+        )
     if has.size < 2:
         raise ValueError("node classification needs at least two labelled nodes")
     x, y = x[has], y[has].toarray().astype(np.int8)
@@ -115,21 +118,30 @@ def node_classification(
             yte = y[te]
             true_k = top_k_predictions(proba, yte.sum(1))
             plain = (proba >= 0.5).astype(np.int8)
-            scores.append([
-                f1_score(yte, true_k, average="micro", zero_division=0),
-                f1_score(yte, true_k, average="macro", zero_division=0),
-                f1_score(yte, plain, average="micro", zero_division=0),
-                f1_score(yte, plain, average="macro", zero_division=0),
-            ])
+            scores.append(
+                [
+                    f1_score(yte, true_k, average="micro", zero_division=0),
+                    f1_score(yte, true_k, average="macro", zero_division=0),
+                    f1_score(yte, plain, average="micro", zero_division=0),
+                    f1_score(yte, plain, average="macro", zero_division=0),
+                ]
+            )
         m = np.mean(scores, axis=0)
-        out.append({"ratio": float(ratio), "micro_f1_true_k": float(m[0]),
-                    "macro_f1_true_k": float(m[1]), "micro_f1_plain": float(m[2]),
-                    "macro_f1_plain": float(m[3])})
+        out.append(
+            {
+                "ratio": float(ratio),
+                "micro_f1_true_k": float(m[0]),
+                "macro_f1_true_k": float(m[1]),
+                "micro_f1_plain": float(m[2]),
+                "macro_f1_plain": float(m[3]),
+            }
+        )
     return out
 
 
-def planetoid_accuracy(emb: Any, labels: Any, train_idx: Any, test_idx: Any, *,
-                       C: float = 1.0) -> float:
+def planetoid_accuracy(
+    emb: Any, labels: Any, train_idx: Any, test_idx: Any, *, C: float = 1.0
+) -> float:
     """Accuracy of logistic regression trained on ``train_idx``, tested on ``test_idx``.
 
     labels : (n,) class ids, or an (n, C) one-hot matrix (rows without a class
@@ -169,8 +181,9 @@ class LinkSplit:
     test_neg: np.ndarray
 
 
-def _sample_non_edges(a: sp.csr_matrix, k: int, rng: np.random.Generator,
-                      taken: set[tuple[int, int]]) -> np.ndarray:
+def _sample_non_edges(
+    a: sp.csr_matrix, k: int, rng: np.random.Generator, taken: set[tuple[int, int]]
+) -> np.ndarray:
     n = a.shape[0]
     out: list[tuple[int, int]] = []
     tries = 0
@@ -213,13 +226,20 @@ def link_prediction_split(adj: Any, test_fraction: float = 0.5, *, seed: int = 0
         raise ValueError(f"the graph has {m} edges: too few for link prediction")
     rand = sp.csr_matrix((rng.uniform(1, 2, m), (edges[:, 0], edges[:, 1])), shape=a.shape)
     forest = minimum_spanning_tree(rand).tocoo()
-    in_forest = set(zip(np.minimum(forest.row, forest.col).tolist(),
-                        np.maximum(forest.row, forest.col).tolist()))
+    in_forest = set(
+        zip(
+            np.minimum(forest.row, forest.col).tolist(), np.maximum(forest.row, forest.col).tolist()
+        )
+    )
     free = np.array([i for i, (u, v) in enumerate(edges.tolist()) if (u, v) not in in_forest])
     n_test = int(round(test_fraction * m))
     if n_test > free.size:
-        log.warning("only %d edges lie outside the spanning forest: holding out %d instead of %d",
-                    free.size, free.size, n_test)
+        log.warning(
+            "only %d edges lie outside the spanning forest: holding out %d instead of %d",
+            free.size,
+            free.size,
+            n_test,
+        )
         n_test = free.size
     if n_test < 1:
         raise ValueError("no edge can be held out without disconnecting the graph")

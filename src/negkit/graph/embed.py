@@ -72,8 +72,9 @@ class GraphEmbedSettings:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
-        if self.epochs is not None and (not isinstance(self.epochs, (int, np.integer))
-                                        or self.epochs < 1):
+        if self.epochs is not None and (
+            not isinstance(self.epochs, (int, np.integer)) or self.epochs < 1
+        ):
             raise ValueError(f"epochs must be a positive integer, got {self.epochs!r}")
         return self
 
@@ -146,9 +147,14 @@ def _has_third_column(path: Path) -> bool:
     return False
 
 
-def run(graph: Any, settings: GraphEmbedSettings | None = None, *, sampler: Any = "degree",
-        seed: int | None = 0,
-        on_epoch: Callable[[int, np.ndarray, dict], Any] | None = None) -> GraphEmbedResult:
+def run(
+    graph: Any,
+    settings: GraphEmbedSettings | None = None,
+    *,
+    sampler: Any = "degree",
+    seed: int | None = 0,
+    on_epoch: Callable[[int, np.ndarray, dict], Any] | None = None,
+) -> GraphEmbedResult:
     """Embed ``graph`` (name, path, Graph or sparse matrix) as ``settings`` say.
 
     sampler : noise distribution, a name or a :class:`negkit.samplers.Sampler`.
@@ -168,15 +174,27 @@ def run(graph: Any, settings: GraphEmbedSettings | None = None, *, sampler: Any 
         vectors, walk_s = _run_walks(adj, settings, sampler, seed, on_epoch)
     total = time.perf_counter() - t_start
     timings = {"walk_s": walk_s, "train_s": total - walk_s, "total_s": total}
-    log.info("%s: %d nodes embedded in %.1f s (walks %.1f s)", settings.method, adj.n_nodes, total,
-             walk_s)
+    log.info(
+        "%s: %d nodes embedded in %.1f s (walks %.1f s)",
+        settings.method,
+        adj.n_nodes,
+        total,
+        walk_s,
+    )
     return GraphEmbedResult(np.asarray(vectors), node_ids, timings, asdict(settings))
 
 
 def _run_line(adj, s: GraphEmbedSettings, sampler: Any, seed, on_epoch) -> np.ndarray:
     lr = 0.025 if s.lr is None else s.lr
-    kw = dict(negative=s.negative, sampler=sampler, epochs=s.epochs or 100, lr=lr,
-              workers=s.workers, seed=seed, **s.extra)
+    kw = dict(
+        negative=s.negative,
+        sampler=sampler,
+        epochs=s.epochs or 100,
+        lr=lr,
+        workers=s.workers,
+        seed=seed,
+        **s.extra,
+    )
     if s.order in ("both", "1+2"):
         if on_epoch is not None:
             log.warning("on_epoch is not called for LINE with order='both'")
@@ -184,8 +202,9 @@ def _run_line(adj, s: GraphEmbedSettings, sampler: Any, seed, on_epoch) -> np.nd
     model = LINE(s.dim, order=int(s.order), **kw)
     cb = None
     if on_epoch is not None:
-        cb = lambda e, m: on_epoch(e, m.embeddings_, {"epoch": e + 1,
-                                                     "samples": (e + 1) * adj.n_entries})
+        cb = lambda e, m: on_epoch(
+            e, m.embeddings_, {"epoch": e + 1, "samples": (e + 1) * adj.n_entries}
+        )
     return model.fit(adj, on_epoch=cb).embeddings_
 
 
@@ -194,8 +213,16 @@ def _run_walks(
 ) -> tuple[np.ndarray, float]:
     from negkit.word2vec import Word2Vec
 
-    walks = RandomWalks(adj, walk_length=s.walk_length, num_walks=s.num_walks, p=s.p, q=s.q,
-                        workers=s.workers, chunk_walks=s.chunk_walks, seed=seed)
+    walks = RandomWalks(
+        adj,
+        walk_length=s.walk_length,
+        num_walks=s.num_walks,
+        p=s.p,
+        q=s.q,
+        workers=s.workers,
+        chunk_walks=s.chunk_walks,
+        seed=seed,
+    )
     epochs = s.epochs or 1
     n = adj.n_nodes
     callbacks = ()
@@ -203,10 +230,21 @@ def _run_walks(
         callbacks = (lambda m, rec: on_epoch(int(rec["epoch"]) - 1, m.wv.vectors[to_vocab], rec),)
     opts = {"compute_loss": False, "progress": False, **s.extra}  # the loss costs a log per pair
     lr = WALK_LR if s.lr is None else s.lr
-    model = Word2Vec(vector_size=s.dim, window=s.window, negative=s.negative, sg=1,
-                     sampler=sampler, sample=s.sample, alpha=lr, workers=s.workers,
-                     seed=0 if seed is None else seed, min_count=1, epochs=epochs,
-                     callbacks=callbacks, **opts)
+    model = Word2Vec(
+        vector_size=s.dim,
+        window=s.window,
+        negative=s.negative,
+        sg=1,
+        sampler=sampler,
+        sample=s.sample,
+        alpha=lr,
+        workers=s.workers,
+        seed=0 if seed is None else seed,
+        min_count=1,
+        epochs=epochs,
+        callbacks=callbacks,
+        **opts,
+    )
     # the vocabulary is sorted by count: map node ids to vocabulary ids chunk by chunk
     model.build_vocab_from_freq(([str(i) for i in range(n)], walks.expected_counts()))
     keys = model.wv.index_to_key

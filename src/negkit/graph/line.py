@@ -39,8 +39,9 @@ _MIN_LR_FRACTION = 1e-4
 
 
 @njit(nogil=True, fastmath=True)
-def line_kernel(draw, state, prob, alias, src, dst, emb, out, negative, n_samples, lr0, done,
-                total, ctx, err):
+def line_kernel(
+    draw, state, prob, alias, src, dst, emb, out, negative, n_samples, lr0, done, total, ctx, err
+):
     """``n_samples`` edge samples with ``negative`` noise nodes each; ``out is emb`` for order 1."""
     dim = emb.shape[1]
     for s in range(n_samples):
@@ -94,13 +95,28 @@ class LINE:
     seed : seeds the initialisation and the per-thread contexts.
     """
 
-    def __init__(self, dim: int = 128, *, order: int = 2, negative: int = 5,
-                 sampler: str | Sampler = "degree", epochs: int = 100, lr: float = 0.025,
-                 workers: int = 1, seed: int | None = 0, chunk: int = 200_000) -> None:
+    def __init__(
+        self,
+        dim: int = 128,
+        *,
+        order: int = 2,
+        negative: int = 5,
+        sampler: str | Sampler = "degree",
+        epochs: int = 100,
+        lr: float = 0.025,
+        workers: int = 1,
+        seed: int | None = 0,
+        chunk: int = 200_000,
+    ) -> None:
         if order not in (1, 2):
             raise ValueError(f"LINE order must be 1 or 2, got {order!r}")
-        for name, val in (("dim", dim), ("negative", negative), ("epochs", epochs),
-                          ("workers", workers), ("chunk", chunk)):
+        for name, val in (
+            ("dim", dim),
+            ("negative", negative),
+            ("epochs", epochs),
+            ("workers", workers),
+            ("chunk", chunk),
+        ):
             if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < 1:
                 raise ValueError(f"{name} must be a positive integer, got {val!r}")
         if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
@@ -130,8 +146,9 @@ class LINE:
         sampler = get(self.sampler)
         import scipy.sparse as sp
 
-        positives = sp.csr_matrix((np.ones(m, dtype=np.float32), adj.indices, adj.indptr),
-                                  shape=(n, n))
+        positives = sp.csr_matrix(
+            (np.ones(m, dtype=np.float32), adj.indices, adj.indptr), shape=(n, n)
+        )
         sampler.fit(counts=deg_in, positives=positives, output=out, input=emb)
         self.sampler_ = sampler
         ctxs = make_contexts(self.seed, self.workers)
@@ -151,9 +168,23 @@ class LINE:
                     starts = done + np.concatenate(([0], np.cumsum(parts)[:-1]))
 
                     def run(t: int, draw=draw, state=state, parts=parts, starts=starts) -> None:
-                        line_kernel(draw, state, prob, alias, src, dst, emb, out, self.negative,
-                                    int(parts[t]), self.lr, float(starts[t]), total, ctxs[t],
-                                    errs[t])
+                        line_kernel(
+                            draw,
+                            state,
+                            prob,
+                            alias,
+                            src,
+                            dst,
+                            emb,
+                            out,
+                            self.negative,
+                            int(parts[t]),
+                            self.lr,
+                            float(starts[t]),
+                            total,
+                            ctxs[t],
+                            errs[t],
+                        )
 
                     if pool is None:
                         run(0)
@@ -172,8 +203,9 @@ class LINE:
         return self
 
 
-def line_embeddings(graph: Any, dim: int = 128, *, order: int | str = 2,
-                    **kwargs: Any) -> np.ndarray:
+def line_embeddings(
+    graph: Any, dim: int = 128, *, order: int | str = 2, **kwargs: Any
+) -> np.ndarray:
     """LINE vectors; ``order="both"`` trains each order at ``dim // 2`` and concatenates
     the L2-normalised halves (LINE(1st+2nd), Sec. 4.1)."""
     if order in ("both", "1+2", 3):

@@ -53,8 +53,10 @@ def load_vectors(path: str | PathLike) -> tuple[list[str], np.ndarray]:
             if len(keys) >= n:
                 raise ValueError(f"{path}, line {lineno}: more than the {n} vectors in the header")
             if len(parts) != dim + 1:
-                raise ValueError(f"{path}, line {lineno}: expected a key and {dim} values, "
-                                 f"got {len(parts)} fields")
+                raise ValueError(
+                    f"{path}, line {lineno}: expected a key and {dim} values, "
+                    f"got {len(parts)} fields"
+                )
             try:
                 out[len(keys)] = [float(x) for x in parts[1:]]
             except ValueError:
@@ -65,8 +67,7 @@ def load_vectors(path: str | PathLike) -> tuple[list[str], np.ndarray]:
     return keys, out
 
 
-def align(keys: list[str], vectors: np.ndarray, n: int,
-          node_ids: np.ndarray | None) -> np.ndarray:
+def align(keys: list[str], vectors: np.ndarray, n: int, node_ids: np.ndarray | None) -> np.ndarray:
     """Rows of ``vectors`` in graph order; every node of the graph must have a vector."""
     index = {k: i for i, k in enumerate(keys)}
     want = node_keys(n, node_ids)

@@ -116,8 +116,20 @@ def second_order_step(indptr, indices, weights, cumw, t, v, inv_p, inv_q, ctx):
 
 
 @njit(nogil=True, cache=True)
-def walk_kernel(indptr, indices, weights, cumw, starts, walk_length, second_order, inv_p, inv_q,
-                ctx, tokens, lengths):
+def walk_kernel(
+    indptr,
+    indices,
+    weights,
+    cumw,
+    starts,
+    walk_length,
+    second_order,
+    inv_p,
+    inv_q,
+    ctx,
+    tokens,
+    lengths,
+):
     """Walk from each of ``starts``; walk i fills ``tokens[i*L : i*L + lengths[i]]``."""
     L = walk_length
     for i in range(starts.shape[0]):
@@ -157,17 +169,33 @@ class RandomWalks:
         ``e`` of the stream (epoch ``e``) draws fresh walks from ``(seed, e)``.
     """
 
-    def __init__(self, graph: Any, *, walk_length: int = 80, num_walks: int = 10, p: float = 1.0,
-                 q: float = 1.0, workers: int = 1, chunk_walks: int = 4096,
-                 seed: int | None = None) -> None:
+    def __init__(
+        self,
+        graph: Any,
+        *,
+        walk_length: int = 80,
+        num_walks: int = 10,
+        p: float = 1.0,
+        q: float = 1.0,
+        workers: int = 1,
+        chunk_walks: int = 4096,
+        seed: int | None = None,
+    ) -> None:
         self.adj: Adjacency = graph if isinstance(graph, Adjacency) else as_adjacency(graph)
-        for name, val in (("walk_length", walk_length), ("num_walks", num_walks),
-                          ("workers", workers), ("chunk_walks", chunk_walks)):
+        for name, val in (
+            ("walk_length", walk_length),
+            ("num_walks", num_walks),
+            ("workers", workers),
+            ("chunk_walks", chunk_walks),
+        ):
             if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < 1:
                 raise ValueError(f"{name} must be a positive integer, got {val!r}")
         for name, val in (("p", p), ("q", q)):
-            if not (isinstance(val, (int, float, np.floating, np.integer)) and np.isfinite(val)
-                    and val > 0):
+            if not (
+                isinstance(val, (int, float, np.floating, np.integer))
+                and np.isfinite(val)
+                and val > 0
+            ):
                 raise ValueError(f"{name} must be a positive finite number, got {val!r}")
         if seed is not None and int(seed) < 0:
             raise ValueError(f"seed must be a non-negative integer, got {seed}")
@@ -255,8 +283,20 @@ class RandomWalks:
 
         def run(i: int) -> None:
             lo, hi = bounds[i], bounds[i + 1]
-            walk_kernel(a.indptr, a.indices, a.weights, a.cumw, starts[lo:hi], L, so, inv_p,
-                        inv_q, ctxs[i], tokens[lo * L : hi * L], lengths[lo:hi])
+            walk_kernel(
+                a.indptr,
+                a.indices,
+                a.weights,
+                a.cumw,
+                starts[lo:hi],
+                L,
+                so,
+                inv_p,
+                inv_q,
+                ctxs[i],
+                tokens[lo * L : hi * L],
+                lengths[lo:hi],
+            )
 
         if pool is None or len(bounds) == 2:
             for i in range(len(bounds) - 1):
