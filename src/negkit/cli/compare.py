@@ -215,18 +215,28 @@ def word2vec_command(args: argparse.Namespace, sims, analogy) -> str:
     if args.max_lines:
         parts += ["--max-lines", str(args.max_lines)]
     parts += ["--out", str(args.out)]
-    for opt in (
-        "dim",
-        "window",
-        "negative",
-        "min_count",
-        "sample",
-        "lr",
-        "workers",
-        "analogy_restrict",
-    ):
+    return shlex.join(parts + word2vec_setting_args(args))
+
+
+#: The word2vec settings a rerun command spells out, in this order.
+WORD2VEC_SETTINGS = (
+    "dim",
+    "window",
+    "negative",
+    "min_count",
+    "sample",
+    "lr",
+    "workers",
+    "analogy_restrict",
+)
+
+
+def word2vec_setting_args(args: argparse.Namespace) -> list[str]:
+    """Every word2vec setting of ``args`` as command-line words (``--dim 100 ...``)."""
+    parts: list[str] = []
+    for opt in WORD2VEC_SETTINGS:
         parts += ["--" + opt.replace("_", "-"), f"{getattr(args, opt):g}"]
-    return shlex.join(parts)
+    return parts
 
 
 def make_word2vec_family(args: argparse.Namespace, corpus, sims, analogy):

@@ -12,7 +12,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from negkit.cli.compare import _positive_int, add_study_args, add_word2vec_args
+from negkit.cli.compare import (
+    _positive_int,
+    add_study_args,
+    add_word2vec_args,
+    word2vec_setting_args,
+)
 
 DEMO_SAMPLERS = "uniform,unigram,adaptive"
 
@@ -54,18 +59,7 @@ def demo_command(args: argparse.Namespace) -> str:
         parts += ["--time-budget", f"{args.time_budget:g}"]
     if args.max_lines:
         parts += ["--max-lines", str(args.max_lines)]
-    for opt in (
-        "dim",
-        "window",
-        "negative",
-        "min_count",
-        "sample",
-        "lr",
-        "workers",
-        "analogy_restrict",
-    ):
-        parts += ["--" + opt.replace("_", "-"), f"{getattr(args, opt):g}"]
-    return shlex.join(parts)
+    return shlex.join(parts + word2vec_setting_args(args))
 
 
 def run(args: argparse.Namespace) -> int:
