@@ -9,7 +9,9 @@ splits, the same for both sides), true-k protocol
 and plain predictions.  PecanPy uses FirstOrderUnweighted for p=q=1 and
 SparseOTF otherwise, as its own CLI would, and gensim's Word2Vec defaults
 (negative 5, sample 1e-3, 1 epoch, lr 0.025).  negkit runs its own defaults:
-the same, except a starting lr of 0.05 (see ``negkit.graph.embed.GraphEmbedSettings``).
+the same, except a starting lr of 0.05 and negatives shared across a window (Ji et
+al. 2016; ``--extra '{"shared_negatives": false}'`` gives the exact per-pair update),
+see ``negkit.graph.embed.GraphEmbedSettings``.
 
     python bench/graph.py                 # both settings, both sides
     python bench/graph.py --pq 1,1 --sides negkit

@@ -74,6 +74,12 @@ def _add_embed_options(p: argparse.ArgumentParser) -> None:
         help="starting learning rate (default 0.05 for walks, 0.025 for LINE)",
     )
     p.add_argument("--sample", type=float, default=1e-3, help="down-sampling of frequent nodes")
+    p.add_argument(
+        "--per-pair",
+        action="store_true",
+        help="walks: word2vec's exact per-pair update instead of negatives shared across a "
+        "window (Ji et al. 2016; the default, faster at about the same quality)",
+    )
     p.add_argument("--order", type=_order, default=2, help="LINE order: 1, 2 or both")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
@@ -138,6 +144,7 @@ def _settings(args):
         lr=args.lr,
         sample=args.sample,
         order=args.order,
+        shared_negatives=not args.per_pair,
     )
 
 

@@ -45,6 +45,12 @@ class GraphEmbedSettings:
     lr : starting learning rate; ``None`` means 0.05 for walks (one pass over the walks:
         on BlogCatalog, DeepWalk's Macro-F1 at 50% rose from 0.211 with 0.025 to 0.240,
         at the same cost) and 0.025 for LINE (the paper's rho_0).
+    shared_negatives : walks only: skip-gram with the negatives of a window shared by its
+        context words (Ji et al. 2016, see :class:`negkit.Word2Vec`).  On by default: on
+        BlogCatalog (d=128, 10 walks of 80, window 10, 2 workers) it trained in 19.6 s
+        instead of 31.6 s for Macro-F1 (true-k, 50%) 0.233 instead of 0.244, both above
+        PecanPy with gensim (0.217, 57 s in the same run).  ``False`` gives word2vec's
+        exact per-pair update.
     """
 
     method: str = "deepwalk"
@@ -61,6 +67,7 @@ class GraphEmbedSettings:
     sample: float = 1e-3
     order: int | str = 2
     chunk_walks: int = 2048
+    shared_negatives: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
     def check(self) -> GraphEmbedSettings:
@@ -228,7 +235,12 @@ def _run_walks(
     callbacks = ()
     if on_epoch is not None:
         callbacks = (lambda m, rec: on_epoch(int(rec["epoch"]) - 1, m.wv.vectors[to_vocab], rec),)
-    opts = {"compute_loss": False, "progress": False, **s.extra}  # the loss costs a log per pair
+    opts = {  # the loss costs a log per pair
+        "compute_loss": False,
+        "progress": False,
+        "shared_negatives": s.shared_negatives,
+        **s.extra,
+    }
     lr = WALK_LR if s.lr is None else s.lr
     model = Word2Vec(
         vector_size=s.dim,
