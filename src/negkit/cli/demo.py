@@ -63,25 +63,13 @@ def demo_command(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from negkit.cli.compare import finish
+    from negkit.cli.compare import finish, make_word2vec_family
     from negkit.study import resources
-    from negkit.study.word2vec_family import Word2VecFamily
 
     if not 0 <= args.sample < 1:
         raise ValueError(f"--sample must lie in [0, 1), got {args.sample}")
-    family = Word2VecFamily(
-        corpus=resources.demo_corpus(),
-        similarity=resources.similarity_sets(),
-        analogy=resources.analogy_set(),
-        dim=args.dim,
-        window=args.window,
-        negative=args.negative,
-        min_count=args.min_count,
-        sample=args.sample,
-        lr=args.lr,
-        workers=args.workers,
-        analogy_restrict=args.analogy_restrict,
-        max_lines=args.max_lines,
+    family = make_word2vec_family(
+        args, resources.demo_corpus(), resources.similarity_sets(), resources.analogy_set()
     )
     print(
         f"negkit demo: {args.samplers} x {args.seeds} seed(s) x {args.epochs} epoch(s) "
