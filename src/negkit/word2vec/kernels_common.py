@@ -72,6 +72,20 @@ def hist_bin(f):
     return b
 
 
+@njit(nogil=True, cache=True, inline="always")
+def add_stats(stats, hist, h_loc, raw, loss, neg_sig, n_negs, pairs, effective, sentences):
+    """Add a chunk's thread-local counters to the thread's ``stats`` row and ``hist``."""
+    stats[ST_RAW] += raw
+    stats[ST_LOSS] += loss
+    stats[ST_NEG_SIG] += neg_sig
+    stats[ST_NEGS] += n_negs
+    stats[ST_PAIRS] += pairs
+    stats[ST_EFFECTIVE] += effective
+    for k in range(h_loc.shape[0]):
+        hist[k] += h_loc[k]
+    stats[ST_SENTENCES] += sentences
+
+
 @njit(nogil=True, cache=True)
 def subsample(tokens, lo, hi, keep_prob, ctx, out):
     """Copy ``tokens[lo:hi]`` into ``out`` keeping each word w with probability keep_prob[w].

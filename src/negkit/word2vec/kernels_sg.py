@@ -20,13 +20,7 @@ import numpy as np
 from numba import njit
 
 from negkit.word2vec.kernels_common import (
-    ST_EFFECTIVE,
-    ST_LOSS,
-    ST_NEG_SIG,
-    ST_NEGS,
-    ST_PAIRS,
-    ST_RAW,
-    ST_SENTENCES,
+    add_stats,
     current_alpha,
     hist_bin,
     pair_loss,
@@ -106,13 +100,5 @@ def sg_chunk(
                 for d in range(dim):
                     l1[d] += neu1e[d]
                 pairs += 1
-    stats[ST_RAW] += raw
-    stats[ST_LOSS] += loss
-    stats[ST_NEG_SIG] += neg_sig
-    stats[ST_NEGS] += n_negs
-    stats[ST_PAIRS] += pairs
-    stats[ST_EFFECTIVE] += effective
-    for k in range(h_loc.shape[0]):
-        hist[k] += h_loc[k]
-    stats[ST_SENTENCES] += s_hi - s_lo
+    add_stats(stats, hist, h_loc, raw, loss, neg_sig, n_negs, pairs, effective, s_hi - s_lo)
     return raw
