@@ -16,6 +16,10 @@ returned over and over.  So ``pos`` is chosen only when every candidate is ``pos
 
 The exact distribution of a rule over i.i.d. candidates is computable on a tiny vocabulary by
 enumerating the ``n^M`` candidate tuples (:func:`enumerate_rule`), which the tests use.
+
+Draw kernels that keep their candidates use :func:`stack_i64` / :func:`stack_f32`: scratch of
+:data:`STACK_SLOTS` entries in the calling function's stack frame, so a draw allocates nothing
+and every thread has its own (no shared state, no lock).
 """
 
 from __future__ import annotations
@@ -25,13 +29,59 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from negkit.samplers._kernels import check_count, dot
 from negkit.samplers.base import Sampler
 
 #: Largest ``n^M`` that :func:`enumerate_rule` accepts.
 MAX_ENUMERATION = 200_000
+
+#: Entries of the per-draw stack scratch; kernels with more candidates use the heap.
+STACK_SLOTS = 64
+
+
+def _stack_buffer(dtype: types.Type):
+    def typer(typingctx):
+        def codegen(context, builder, signature, args):
+            ty = context.get_value_type(dtype)
+            return cgutils.alloca_once(builder, ty, size=STACK_SLOTS)  # entry block: fixed size
+
+        return types.CPointer(dtype)(), codegen
+
+    return intrinsic(typer)
+
+
+#: ``carray(stack_i64(), STACK_SLOTS)``: uninitialised int64 scratch in the caller's frame.
+stack_i64 = _stack_buffer(types.int64)
+#: ``carray(stack_f32(), STACK_SLOTS)``: uninitialised float32 scratch in the caller's frame.
+stack_f32 = _stack_buffer(types.float32)
+
+
+@njit(nogil=True, inline="always")
+def rank_select(scores, size, r, top):
+    """Index ``j < size`` of rank ``r`` when ``scores[:size]`` are sorted descending, stably.
+
+    Equal scores keep index order (as a stable argsort of ``-scores``).  Keeps the best
+    ``r + 1`` indices, sorted, in ``top``: O(size + insertions * r), no allocation.
+    """
+    k = r + 1
+    filled = 0
+    for j in range(size):
+        s = scores[j]
+        if filled == k:
+            if not s > scores[top[k - 1]]:  # ties and NaN stay behind
+                continue
+            filled -= 1
+        p = filled
+        while p > 0 and scores[top[p - 1]] < s:
+            top[p] = top[p - 1]
+            p -= 1
+        top[p] = j
+        filled += 1
+    return top[r]
 
 
 @njit(nogil=True, cache=True)

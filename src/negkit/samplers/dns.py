@@ -8,7 +8,8 @@ Negative Item Sampling".  Draw ``c_1..c_M`` i.i.d. uniform, return ``argmax_j s(
 A candidate equal to the pair's positive ``pos`` is never returned while another candidate
 exists (see :mod:`negkit.samplers._candidates`).
 
-Cost per draw: O(M d).  State: the output table, by reference (live scores).
+Cost per draw: O(M d), no allocation (candidate ids in stack scratch).  State: the output
+table, by reference (live scores).
 """
 
 from __future__ import annotations
@@ -16,24 +17,39 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import carray, njit
 
 from negkit._rng import rand_int
-from negkit.samplers._candidates import CandidateSampler, best_of_m, cand_score, masked_scores
+from negkit.samplers._candidates import (
+    STACK_SLOTS,
+    CandidateSampler,
+    best_of_m,
+    cand_score,
+    masked_scores,
+    stack_i64,
+)
 from negkit.samplers.registry import register
 
 
-@njit(nogil=True, _nrt=False, cache=True)
+@njit(nogil=True, cache=True)
 def draw_dns(state, anchor, pos, vec, ctx):
-    n = state[0].shape[0]
-    best = rand_int(ctx, n)
-    top = cand_score(state[0], best, vec, pos)
-    for _ in range(state[1] - 1):
-        c = rand_int(ctx, n)
-        s = cand_score(state[0], c, vec, pos)
-        if s > top:
-            best = c
-            top = s
+    output = state[0]
+    n = output.shape[0]
+    m = state[1]
+    ids = carray(stack_i64(), STACK_SLOTS)
+    best = np.int64(0)
+    top = np.float32(0.0)
+    done = 0
+    while done < m:  # ids first, then scores: the random row loads overlap
+        b = min(m - done, STACK_SLOTS)
+        for j in range(b):
+            ids[j] = rand_int(ctx, n)
+        for j in range(b):
+            s = cand_score(output, ids[j], vec, pos)
+            if done + j == 0 or s > top:  # the first of equal scores wins
+                best = ids[j]
+                top = s
+        done += b
     return best
 
 

@@ -9,8 +9,10 @@ candidates (every item, in item order, when ``|I| <= M``), sort them by descendi
 Exact distribution: the truncated geometric over the score order when ``|I| <= M``;
 otherwise :meth:`distribution` enumerates the ``|I|^M`` candidate tuples (tiny vocabularies).
 
-Cost per draw: O(L d + L log L) and two small allocations (scores and order of the L
-candidates).  State: the output table, by reference.
+Cost per draw: O(L d) for the scores plus O(L + k r) to select rank ``r`` (the best ``r + 1``
+kept sorted; ``k`` insertions, about ``(r + 1) ln(L / (r + 1))``), with the candidates in stack
+scratch: no allocation when ``L <= 64`` (heap arrays beyond).  State: the output table, by
+reference.
 """
 
 from __future__ import annotations
@@ -18,15 +20,18 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import carray, njit
 
 from negkit._rng import rand_int
 from negkit.samplers._candidates import (
+    STACK_SLOTS,
     CandidateSampler,
-    all_scores,
     cand_score,
     enumerate_rule,
     masked_scores,
+    rank_select,
+    stack_f32,
+    stack_i64,
 )
 from negkit.samplers._kernels import (
     check_positive,
@@ -37,34 +42,57 @@ from negkit.samplers._kernels import (
 from negkit.samplers.registry import register
 
 
-@njit(nogil=True, cache=True)
-def draw_rank(state, anchor, pos, vec, ctx):
-    n = state[0].shape[0]
-    m = state[1]
-    if n <= m:
-        ids = np.arange(n)
-        scores = all_scores(state[0], vec)
-        if pos >= 0:
-            scores[pos] = -np.inf
-    else:
-        ids = np.empty(m, dtype=np.int64)
-        scores = np.empty(m, dtype=np.float32)
-        for j in range(m):
-            c = rand_int(ctx, n)
-            ids[j] = c
-            scores[j] = cand_score(state[0], c, vec, pos)
-    size = ids.shape[0]
-    order = np.argsort(-scores, kind="mergesort")
-    live = size  # the positive (score -inf) leaves the list, which shrinks
-    while live > 0 and scores[order[live - 1]] == -np.inf:
-        live -= 1
+@njit(nogil=True, inline="always")
+def _candidates(output, m, vec, pos, ctx, ids, scores):
+    """Fill ``ids``/``scores`` with the candidate list; return (its size, live entries)."""
+    n = output.shape[0]
+    size = min(n, m)
+    live = 0
+    for j in range(size):
+        c = j if n <= m else rand_int(ctx, n)  # every item, in item order, when |I| <= M
+        ids[j] = c
+        s = cand_score(output, c, vec, pos)
+        scores[j] = s
+        if s != -np.inf:
+            live += 1
+    return size, live
+
+
+@njit(nogil=True, inline="always")
+def _pick(state, size, live, ids, scores, top, ctx):
     if live == 0:  # every candidate was the positive
         return ids[0]
     if live == size:
         r = trunc_geom(ctx, size, state[2], state[3])
-    else:
+    else:  # the positive (score -inf, sorted last) leaves the list, which shrinks
         r = trunc_geom(ctx, live, state[2], -np.expm1(-live / state[2]))
-    return ids[order[r]]
+    return ids[rank_select(scores, size, r, top)]
+
+
+@njit(nogil=True, cache=True)
+def _draw_rank_stack(state, pos, vec, ctx):
+    ids = carray(stack_i64(), STACK_SLOTS)
+    top = carray(stack_i64(), STACK_SLOTS)
+    scores = carray(stack_f32(), STACK_SLOTS)
+    size, live = _candidates(state[0], state[1], vec, pos, ctx, ids, scores)
+    return _pick(state, size, live, ids, scores, top, ctx)
+
+
+@njit(nogil=True, cache=True)
+def _draw_rank_heap(state, pos, vec, ctx):
+    size = min(state[0].shape[0], state[1])
+    ids = np.empty(size, dtype=np.int64)
+    top = np.empty(size, dtype=np.int64)
+    scores = np.empty(size, dtype=np.float32)
+    size, live = _candidates(state[0], state[1], vec, pos, ctx, ids, scores)
+    return _pick(state, size, live, ids, scores, top, ctx)
+
+
+@njit(nogil=True, cache=True)
+def draw_rank(state, anchor, pos, vec, ctx):
+    if min(state[0].shape[0], state[1]) <= STACK_SLOTS:
+        return _draw_rank_stack(state, pos, vec, ctx)
+    return _draw_rank_heap(state, pos, vec, ctx)
 
 
 @register("rank", aliases=("lambdafm", "rank-dynamic"))
