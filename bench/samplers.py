@@ -40,7 +40,7 @@ import numpy as np
 from numba import njit
 
 import negkit.samplers as ns
-from negkit._rng import make_contexts
+from negkit._rng import make_contexts, next_pair
 from negkit.study.spec import parse_spec
 
 K = 5
@@ -52,6 +52,7 @@ def draw_loop(draw, state, inp, out, anchors, pos, k, ctx):
     for i in range(anchors.shape[0]):
         a = anchors[i]
         vec = inp[a]
+        next_pair(ctx)
         acc += vec.sum() > 0  # a trainer reads the anchor's vector: every sampler pays the fetch
         for _ in range(k):
             acc += draw(state, a, pos[i], vec, ctx)
@@ -66,6 +67,7 @@ def sgns_loop(draw, state, inp, out, anchors, pos, k, ctx):
     for i in range(anchors.shape[0]):
         a = anchors[i]
         vec = inp[a]
+        next_pair(ctx)
         neu1e[:] = 0.0
         for _ in range(k):
             c = draw(state, a, pos[i], vec, ctx)

@@ -12,9 +12,10 @@ from numba import njit
 from scipy import stats
 
 import negkit.samplers as ns
-from negkit._rng import CTX_DRAWS, CTX_TRIALS, make_contexts
+from negkit._rng import CTX_DRAWS, CTX_TRIALS, make_contexts, next_pair
 from negkit.samplers._adaptive_build import alias_dim_probs, build_orders
 from negkit.samplers._kernels import trunc_geom_pmf
+from negkit.samplers.adaptive import draw_adaptive
 
 rng = np.random.default_rng(2024)
 OUT50 = rng.standard_normal((50, 8)).astype(np.float32) * np.linspace(0.2, 2.0, 8).astype(
@@ -352,6 +353,43 @@ def test_chi2_helper_rejects_a_wrong_law():
 def _draw_chunk(draw, state, vec, ctx, out):
     for i in range(out.shape[0]):
         out[i] = draw(state, 0, -1, vec, ctx)
+
+
+@njit(nogil=True)
+def _pairs(states, vecs, k, ctx, out):
+    """Pair i: vector ``vecs[i % V]``, one next_pair, then k draws alternating between the two
+    adaptive samplers' states (draw j from ``states[j % 2]``)."""
+    for i in range(out.shape[0]):
+        vec = vecs[i % vecs.shape[0]]
+        next_pair(ctx)
+        for j in range(k):
+            out[i, j] = draw_adaptive(states[j % 2], 0, -1, vec, ctx)
+
+
+SMALL8 = (VEC8 * 0.01).astype(np.float32)
+LARGE8 = (VEC8[::-1] * 10.0).astype(np.float32)  # another shape, a far larger envelope
+
+
+def test_adaptive_pair_envelope_is_renewed_with_each_pair():
+    """The envelope max_f |v_f| σ_f is computed once a pair: a small vector's, kept for the
+    next pair's large one (same anchor id), would distort the large one's law."""
+    s = ns.get("adaptive", lam=3.0, seed=0).fit(output=OUT50)
+    state = s.kernel()[1]
+    out = np.empty((20_000, 10), np.int64)
+    _pairs((state, state), np.stack([SMALL8, LARGE8]), 10, make_contexts(3, 1)[0], out)
+    for i, vec in enumerate([SMALL8, LARGE8]):
+        assert chi2_pvalue(out[i::2].ravel(), s.distribution(anchor_vector=vec)) > 1e-3
+
+
+def test_adaptive_pair_envelope_is_kept_per_sampler():
+    """Two samplers drawing in turn through one context within one pair: each uses its own
+    envelope (the second's σ are 5x the first's)."""
+    s1 = ns.get("adaptive", lam=3.0, seed=0).fit(output=OUT50)
+    s2 = ns.get("adaptive", lam=3.0, seed=0).fit(output=OUT50 * np.float32(5.0))
+    out = np.empty((10_000, 20), np.int64)
+    _pairs((s1.kernel()[1], s2.kernel()[1]), LARGE8[None, :], 20, make_contexts(4, 1)[0], out)
+    for j, s in enumerate([s1, s2]):
+        assert chi2_pvalue(out[:, j::2].ravel(), s.distribution(anchor_vector=LARGE8)) > 1e-3
 
 
 @pytest.mark.parametrize("dims", ["exact", "snapshot"])

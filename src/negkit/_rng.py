@@ -10,7 +10,14 @@ Slots of a context array:
 ``ctx[0]``  xorshift64* state (never 0);
 ``ctx[1]``  trials used by the last draw (WARP's rank estimate; 1 otherwise);
 ``ctx[2]``  draws made through this context (samplers use it to schedule refreshes);
-``ctx[3]``  reserved.
+``ctx[3]``  pair serial: a loop that draws several negatives for one anchor vector bumps it
+           (:func:`next_pair`) before the first of them, promising that ``anchor`` and
+           ``vec`` stay unchanged until the next bump; samplers may then reuse work done
+           for that vector (the adaptive sampler's envelope).  0: no promise;
+``ctx[4:]`` scratch (:data:`CTX_SCRATCH_LEN` words): per-thread memory a sampler may keep between
+           draws, e.g. the adaptive sampler's envelope of the pair's vector.  Whatever a
+           sampler keeps there must carry its own validity key (owner, inputs), since
+           contexts are shared by every sampler a thread uses; zero means empty.
 
 The generator is xorshift64* (Vigna 2016, "An experimental exploration of
 Marsaglia's xorshift generators, scrambled"): 3 shifts and one multiply a draw.
@@ -22,8 +29,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-CTX_LEN = 4
-CTX_RNG, CTX_TRIALS, CTX_DRAWS = 0, 1, 2
+CTX_RNG, CTX_TRIALS, CTX_DRAWS, CTX_PAIR = 0, 1, 2, 3
+#: First word, and number of words, of a context's scratch area.
+CTX_SCRATCH, CTX_SCRATCH_LEN = 4, 60
+#: Words in a context: 512 bytes, so threads' contexts never share a cache line.
+CTX_LEN = CTX_SCRATCH + CTX_SCRATCH_LEN
 
 _MULT = np.uint64(2685821657736338717)
 _INV_2_53 = 1.0 / 9007199254740992.0
@@ -65,6 +75,12 @@ def next_u64(ctx):
     x ^= x >> np.uint64(27)
     ctx[0] = x
     return x * _MULT
+
+
+@njit(nogil=True, inline="always")
+def next_pair(ctx):
+    """Start a new pair: the next draws share one (anchor, vec), unchanged until the next call."""
+    ctx[CTX_PAIR] += np.uint64(1)
 
 
 @njit(nogil=True, inline="always")

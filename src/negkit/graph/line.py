@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from negkit._rng import make_contexts
+from negkit._rng import make_contexts, next_pair
 from negkit.graph.adjacency import Adjacency, as_adjacency
 from negkit.samplers import Sampler, get
 from negkit.samplers.alias import alias_draw, build_alias
@@ -52,6 +52,7 @@ def line_kernel(
         vu = emb[u]
         for k in range(dim):
             err[k] = 0.0
+        next_pair(ctx)  # vu is unchanged during the edge's draws (but see below)
         for d in range(negative + 1):
             if d == 0:
                 target = np.int64(v)
@@ -75,6 +76,8 @@ def line_kernel(
             for k in range(dim):
                 err[k] += g * vt[k]
                 vt[k] += g * vu[k]
+            if target == u:  # order 1 (out is emb) just updated vu itself: a new vector
+                next_pair(ctx)
         for k in range(dim):
             vu[k] += err[k]
 

@@ -35,7 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
-from negkit._rng import CTX_TRIALS, make_contexts, rand_int
+from negkit._rng import CTX_TRIALS, make_contexts, next_pair, rand_int
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,7 @@ def _bpr_shard(draw, state, pairs, lo, hi, U, V, B, lr, reg, use_bias, harmonic,
         u = pair >> 32
         i = pair & 0xFFFFFFFF
         pu = U[u]
+        next_pair(ctx)
         j = draw(state, u, i, pu, ctx)
         if j == i:
             continue

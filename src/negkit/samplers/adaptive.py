@@ -28,7 +28,10 @@ Dimension choice (``dims``).
 * ``"exact"`` (default): from the live ``vec``, without allocation, by rejection from the
   uniform law over the d dimensions under the envelope ``max_f w_f`` (one vectorised O(d)
   pass; ``d max_f w_f / Σ_f w_f`` trials, about 3.5 for Gaussian-like vectors).  Valid for any
-  ``vec`` (CBOW's context mean included).
+  ``vec`` (CBOW's context mean included).  The envelope is computed once per pair: trainers
+  call :func:`negkit._rng.next_pair` before a pair's k draws (promising an unchanged
+  ``vec``), and the envelope is kept in the thread's context, keyed by sampler, generation,
+  pair and anchor -- as in the paper, where ``p(f | v)`` is formed once per context word.
 * ``"snapshot"``: at every refresh, an alias table over the d dimensions is built for every
   row of the input table (``fit(input=...)``), with weights ``|v_f| σ_f`` and the signs of
   ``v_f`` taken from that row then; a draw is one 64-bit random number (32 bits for the
@@ -39,8 +42,9 @@ Dimension choice (``dims``).
   ``anchor`` id indexes ``input``); anchors outside the input table fall back to the exact
   choice from ``vec``.  ``distribution(anchor)`` is exact for the quantised tables.
 
-Cost per draw: O(1) for the rank and the item; the dimension O(d) (exact) or O(1)
-(snapshot).  Rebuild, every ``refresh_every`` draws (default ``|V| ln |V|``, the paper's):
+Cost per draw: O(1) for the rank and the item; the dimension O(d) once per pair plus about
+3.5 O(1) trials (exact) or O(1) (snapshot).  Rebuild, every ``refresh_every`` draws (default
+``|V| ln |V|``, the paper's):
 σ and candidate selection in one row-major pass over ``O`` (O(d |V|)), then a sort of about
 ``1.1 K`` candidates at each end of every column (O(d K log K)); snapshot adds O(d) per
 input row.  Compiled (numba), and it releases the GIL.
@@ -68,7 +72,8 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-from negkit._rng import CTX_DRAWS, next_u64, rand_float, rand_int
+from negkit._bits import bits_f64, f64_bits
+from negkit._rng import CTX_DRAWS, CTX_PAIR, CTX_SCRATCH, next_u64, rand_float, rand_int
 from negkit.samplers._adaptive_build import (
     ALIAS_MASK,
     ALIAS_SHIFT,
@@ -116,10 +121,10 @@ def _envelope(vec, sigma, b):
 
 
 @njit(nogil=True, _nrt=False, cache=True)
-def _pick_dim(vec, sigma, b, ctx):
-    """``f`` with ``p(f) ∝ |v_f| σ_f``, by rejection from the uniform law on the d dimensions."""
+def _pick_dim(vec, sigma, b, m, ctx):
+    """``f`` with ``p(f) ∝ |v_f| σ_f``, by rejection from the uniform law on the d dimensions
+    under the envelope ``m = max_f |v_f| σ_f`` (:func:`_envelope`)."""
     d = vec.shape[0]
-    m = _envelope(vec, sigma, b)
     if not (m > 0.0 and m < np.inf):  # zero vector, constant columns, inf or nan
         return _pick_dim_scan(vec, sigma, b, ctx)
     while True:
@@ -146,6 +151,32 @@ def _pick_dim_scan(vec, sigma, b, ctx):
         if u < acc:
             return f
     return d - 1
+
+
+@njit(nogil=True, _nrt=False, cache=True)
+def _pair_envelope(vec, sigma, b, gen, owner, anchor, ctx):
+    """:func:`_envelope` of ``vec``, computed once per pair (see :func:`negkit._rng.next_pair`).
+
+    Kept in the context's scratch, keyed by the sampler (``owner``), the generation, the pair
+    serial and the anchor; without a pair serial (0) it is computed at every draw.  The O(d)
+    pass is then paid once for the k negatives of a pair, as in the paper, where
+    ``p(f | v)`` is formed once per context word.
+    """
+    s = CTX_SCRATCH
+    serial = ctx[CTX_PAIR]
+    tag = np.uint64(gen) + np.uint64(1)
+    key = np.uint64(anchor)
+    if (serial != 0 and ctx[s] == owner and ctx[s + 1] == serial and ctx[s + 2] == tag
+            and ctx[s + 3] == key):  # fmt: skip
+        return bits_f64(ctx[s + 4])
+    m = _envelope(vec, sigma, b)
+    if serial != 0:
+        ctx[s] = owner
+        ctx[s + 1] = serial
+        ctx[s + 2] = tag
+        ctx[s + 3] = key
+        ctx[s + 4] = f64_bits(m)
+    return m
 
 
 @njit(nogil=True, inline="always")
@@ -205,8 +236,10 @@ def draw_adaptive(state, anchor, pos, vec, ctx):
     wrap every call in atomic reference-count updates (~20x slower).
     """
     ctx[CTX_DRAWS] += 1
-    b = state[2][0] & 1  # one atomic read of the generation: its parity is the live buffer
-    f = _pick_dim(vec, state[1], b, ctx)
+    gen = state[2][0]  # one atomic read of the generation: its parity is the live buffer
+    b = gen & 1
+    m = _pair_envelope(vec, state[1], b, gen, np.uint64(state[2][1]), anchor, ctx)
+    f = _pick_dim(vec, state[1], b, m, ctx)
     r = _rank(state[3], ctx)
     if vec[f] <= 0:
         r = state[0].shape[2] - 1 - r
@@ -227,7 +260,7 @@ def draw_adaptive_snapshot(state, anchor, pos, vec, ctx):
         f = j if keep else np.int64((cell >> np.uint64(ALIAS_SHIFT)) & np.uint64(ALIAS_MASK))
         top = ((cell >> np.uint64(SIGN_SELF if keep else SIGN_ALIAS)) & np.uint64(1)) != 0
     else:
-        f = _pick_dim(vec, state[1], b, ctx)
+        f = _pick_dim(vec, state[1], b, _envelope(vec, state[1], b), ctx)
         top = vec[f] > 0
     r = _rank(state[3], ctx)
     if not top:
@@ -326,7 +359,10 @@ class AdaptiveSampler(Sampler):
         self._orders = np.empty((2, d, width), dtype=np.uint16 if n <= 1 << 16 else np.int32)
         self._sigma = np.zeros((2, d), dtype=np.float32)
         self._dim_alias = np.zeros((2, rows, d), dtype=np.uint32)
-        self._gen = np.zeros(1, dtype=np.int64)
+        # [generation, owner tag]: the tag (random, non-zero) marks this sampler's entries
+        # in the contexts' scratch
+        self._gen = np.array([0, int(np.random.SeedSequence().entropy) % (1 << 62) + 1],
+                             dtype=np.int64)  # fmt: skip
         self._rank_cells = rank_cells(n, self.lam_, self.reach_, eps)
         self._sample_rng = np.random.default_rng(0 if self.seed is None else self.seed)
         self._thread: threading.Thread | None = None

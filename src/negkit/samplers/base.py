@@ -30,7 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
-from negkit._rng import CTX_DRAWS, make_contexts, rand_int
+from negkit._rng import CTX_DRAWS, make_contexts, next_pair, rand_int
 
 #: Rejection tries before exclusion falls back to an exact uniform draw over the complement.
 EXCLUDE_TRIES = 64
@@ -511,5 +511,6 @@ def excluding(draw: Any) -> Any:
 def _sample_batch(draw, state, anchors, pos, vecs, ctx, out):
     n, k = out.shape
     for r in range(n):
+        next_pair(ctx)
         for j in range(k):
             out[r, j] = draw(state, anchors[r], pos[r], vecs[r], ctx)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from negkit._rng import next_pair
 from negkit.word2vec.kernels_common import (
     add_stats,
     current_alpha,
@@ -67,6 +68,7 @@ def cbow_chunk(
             if cbow_mean:
                 for d in range(dim):
                     h[d] *= inv
+            next_pair(ctx)  # h is unchanged during the window's draws
             for k in range(negative + 1):
                 if k == 0:
                     target = word

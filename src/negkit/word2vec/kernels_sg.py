@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from negkit._rng import next_pair
 from negkit.word2vec.kernels_common import (
     add_stats,
     current_alpha,
@@ -68,6 +69,7 @@ def sg_chunk(
                 # draw first, then all scores: independent row loads overlap in the CPU
                 targets[0] = word
                 nt = 1
+                next_pair(ctx)  # l1 is unchanged until the pair's update below
                 for _k in range(negative):
                     t = draw(state, inp, word, l1, ctx)
                     if t != word:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from negkit._rng import next_pair
 from negkit.word2vec.kernels_common import (
     add_stats,
     current_alpha,
@@ -82,6 +83,7 @@ def sg_shared_chunk(
                     mean[d] *= inv
             no = 1
             outs[0] = word
+            next_pair(ctx)  # mean is unchanged during the window's draws
             for _k in range(negative):
                 t = draw(state, word, word, mean, ctx)
                 if t != word:

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from negkit._rng import CTX_LEN, make_contexts
+from negkit._rng import make_contexts
 from negkit.data.text import Scan, Vocab, encode_scan, scan, vocab_from_scan
 from negkit.samplers import Sampler
 from negkit.samplers import get as get_sampler
@@ -195,7 +195,7 @@ class Word2Vec:
         self.syn1neg = np.zeros((v, d), dtype=np.float32)
         self.wv = KeyedVectors(syn0, vocab.index_to_key, counts=vocab.counts)
         self.keep_prob_ = keep_probabilities(vocab.counts, self.sample)
-        self.ctxs_ = _padded_contexts(self.seed, self.workers)
+        self.ctxs_ = make_contexts(self.seed, self.workers)
         self.epochs_trained_ = 0
         self.training_log_ = []
         self._schedule = None
@@ -515,19 +515,6 @@ _PARAMS = ("vector_size", "alpha", "window", "min_count", "max_vocab_size", "sam
            "workers",
            "min_alpha", "sg", "negative", "ns_exponent", "cbow_mean", "epochs", "shrink_windows",
            "compute_loss", "shared_negatives", "chunk_words")  # fmt: skip
-
-
-def _padded_contexts(seed: int, n: int) -> np.ndarray:
-    """``make_contexts(seed, n)`` in rows of 128 bytes: threads' generators share no cache line.
-
-    Column ``k < CTX_LEN`` is slot ``k`` of the context; ``ctxs[t]`` is thread t's context.
-    """
-    out = np.zeros((n, _CTX_STRIDE), dtype=np.uint64)
-    out[:, :CTX_LEN] = make_contexts(seed, n)
-    return out
-
-
-_CTX_STRIDE = 16
 
 
 def _chunk_bounds(offsets: np.ndarray, chunk_words: int) -> np.ndarray:
