@@ -31,6 +31,9 @@ SIGN_SELF, SIGN_ALIAS = 30, 31
 MAX_DIMS = ALIAS_MASK + 1
 ONE = 1 << 16  # threshold scale: a cell keeps its own dimension when 16 random bits < thr
 
+#: Rows of the output table per tile of the candidate pass (a tile of 100 dims: 100 KB).
+_TILE = 256
+
 _M32 = np.uint64(0xFFFFFFFF)
 _MAX = np.uint64(0xFFFFFFFFFFFFFFFF)
 
@@ -73,37 +76,40 @@ def _column_sigma(out, sigma):
 @njit(nogil=True, cache=True)
 def _select(bits, thr_top, thr_bot, top, bot, n_top, n_bot):
     """One row-major pass: the packed keys below ``thr_*[f]`` (the candidates of both ends of
-    every column) into ``top`` / ``bot`` (rows padded with the largest key), counts in ``n_*``."""
+    every column) into ``top`` / ``bot`` (rows padded with the largest key), counts in ``n_*``.
+
+    Branch-free (about 12% of the keys are kept at each end: branches would mispredict): every
+    key is written at its column's next slot, which only advances when the key is kept; the
+    last column of ``top`` / ``bot`` takes the writes past the capacity (it is not a slot).
+    """
     n, d = bits.shape
-    cap = top.shape[1]
+    cap = top.shape[1] - 1
     top[:] = _MAX
     bot[:] = _MAX
     n_top[:] = 0
     n_bot[:] = 0
-    # cheap first test on the 32 value bits; the full (value, id) key only near the threshold
-    a_top = np.empty(d, dtype=np.uint64)
-    a_bot = np.empty(d, dtype=np.uint64)
-    for f in range(d):
-        a_top[f] = (~(thr_top[f] >> np.uint64(32))) & _M32
-        a_bot[f] = thr_bot[f] >> np.uint64(32)
-    for i in range(n):
+    for i0 in range(0, n, _TILE):  # tiles of rows that stay in cache while each column is read
+        i1 = min(n, i0 + _TILE)
         for f in range(d):
-            u = bits[i, f]
-            a = _asc(u)
-            if a >= a_top[f]:
+            ct = n_top[f]
+            cb = n_bot[f]
+            tt = thr_top[f]
+            tb = thr_bot[f]
+            for i in range(i0, i1):
+                u = bits[i, f]
                 kt = _top_key(u, i)
-                if kt < thr_top[f]:
-                    c = n_top[f]
-                    if c < cap:
-                        top[f, c] = kt
-                    n_top[f] = c + 1
-            if a <= a_bot[f]:
                 kb = _bottom_key(u, i)
-                if kb < thr_bot[f]:
-                    c = n_bot[f]
-                    if c < cap:
-                        bot[f, c] = kb
-                    n_bot[f] = c + 1
+                top[f, min(ct, cap)] = kt
+                bot[f, min(cb, cap)] = kb
+                ct += kt < tt
+                cb += kb < tb
+            n_top[f] = ct
+            n_bot[f] = cb
+    for f in range(d):  # the slot after the last kept key was written, not kept
+        if n_top[f] < cap:
+            top[f, n_top[f]] = _MAX
+        if n_bot[f] < cap:
+            bot[f, n_bot[f]] = _MAX
 
 
 def candidate_cap(n: int, reach: int, m: int) -> int:
@@ -129,12 +135,14 @@ def build_orders(out: np.ndarray, reach: int, sample: np.ndarray, orders: np.nda
         orders[:] = (np.sort(_all_top_keys(bits), axis=1) & _M32).astype(orders.dtype)
         return d
     cap = candidate_cap(n, reach, sample.shape[0])
-    top = np.empty((d, cap), dtype=np.uint64)
-    bot = np.empty((d, cap), dtype=np.uint64)
+    top_buf = np.empty((d, cap + 1), dtype=np.uint64)  # the last column: writes past cap
+    bot_buf = np.empty((d, cap + 1), dtype=np.uint64)
     n_top = np.zeros(d, dtype=np.int64)
     n_bot = np.zeros(d, dtype=np.int64)
     thr_top, thr_bot = _thresholds(bits, reach, sample)
-    _select(bits, thr_top, thr_bot, top, bot, n_top, n_bot)
+    _select(bits, thr_top, thr_bot, top_buf, bot_buf, n_top, n_bot)
+    top = top_buf[:, :cap]
+    bot = bot_buf[:, :cap]
     top.sort(axis=1)
     bot.sort(axis=1)
     orders[:, :reach] = (top[:, :reach] & _M32).astype(orders.dtype)
