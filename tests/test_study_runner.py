@@ -21,7 +21,8 @@ class ToyFamily:
 
     name = "toy"
 
-    def __init__(self, sleep=0.0, fail_on=None, interrupt_at=None, bonus=None):
+    def __init__(self, sleep=0.0, fail_on=None, interrupt_at=None, bonus=None, seconds=None):
+        self.seconds = seconds or {}  # sampler -> train seconds per epoch (default 2)
         self.sleep = sleep
         self.fail_on = fail_on
         self.interrupt_at = interrupt_at  # (sampler, seed, epoch) where Ctrl-C is "pressed"
@@ -50,7 +51,7 @@ class ToyFamily:
             on_epoch(
                 {
                     "epoch": ep,
-                    "train_seconds": 2.0 * ep,
+                    "train_seconds": self.seconds.get(sampler, 2.0) * ep,
                     "sampler_seconds": 0.5 * ep,
                     "eval_seconds": 0.1,
                     "loss": 1.0 / ep,
@@ -114,6 +115,24 @@ def test_report_has_table_plots_and_rerun_info(tmp_path):
         assert f"]({name})" in md and f"src='{name}'" in html
     assert not (out / "false_negatives.png").exists()  # no run recorded it
     assert res.report_files[0] == out / "report.md"
+
+
+def test_share_above_uniform_is_the_time_a_sampler_adds_to_the_uniform_run(tmp_path):
+    _study(tmp_path, ToyFamily(seconds={"uniform": 2.0, "unigram": 8.0}))
+    runs = runs_from_records(read_records(tmp_path / "out" / "metrics.jsonl"))
+    uni, unig = summarise(runs, ["uniform", "unigram"], ["score"])
+    assert unig.share_above_uniform[0] == pytest.approx((16 - 4) / 16)  # 2 epochs: 16 s vs 4 s
+    assert uni.share_above_uniform[0] == 0.0
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "share above uniform's time" in md and "| 16.0 ± 0.0 | 75.0% ± 0.0 |" in md
+
+
+def test_no_uniform_run_leaves_the_share_above_uniform_out(tmp_path):
+    run_study(ToyFamily(), ["unigram"], [0], 1, tmp_path / "o", progress=False)
+    runs = runs_from_records(read_records(tmp_path / "o" / "metrics.jsonl"))
+    (s,) = summarise(runs, ["unigram"], ["score"])
+    assert math.isnan(s.share_above_uniform[0])
+    assert "above uniform" not in (tmp_path / "o" / "report.md").read_text()
 
 
 def test_mean_std_matches_hand_computation():

@@ -155,27 +155,36 @@ def plot_score_hist(runs, samplers: list[str], path: Path) -> Path | None:
 
 
 def plot_cost(summaries: list[SamplerSummary], path: Path) -> Path | None:
-    """Training wall time per run, split into time drawing negatives and the rest.
+    """Training wall time per run, split into the sampler's cost and the rest.
 
-    A share the trainer could not estimate (missing, or above 100%) is drawn as 0.
+    The sampler's cost is the time above the uniform run of the same seed when the study has
+    one (``share_above_uniform``), else the trainer's estimate (``sampler_share``); a share
+    that is missing or outside [0, 1] is drawn as 0.
     """
     rows = [s for s in summaries if math.isfinite(s.train_seconds[0])]
     if not rows:
         return None
+    above = any(math.isfinite(s.share_above_uniform[0]) for s in rows)
     fig = Figure(figsize=(6.4, 0.6 * len(rows) + 1.6))
     ax = fig.add_subplot(1, 1, 1)
     y = np.arange(len(rows))
     total = np.array([s.train_seconds[0] for s in rows])
-    share = np.array([s.sampler_share[0] if 0 <= s.sampler_share[0] <= 1 else 0.0 for s in rows])
+    raw = [s.share_above_uniform[0] if above else s.sampler_share[0] for s in rows]
+    share = np.array([x if 0 <= x <= 1 else 0.0 for x in raw])
     err = np.array([s.train_seconds[1] if math.isfinite(s.train_seconds[1]) else 0.0 for s in rows])
-    ax.barh(y, total * share, color="tab:red", label="drawing negatives")
+    label = (
+        "time above the uniform run (the sampler's cost)"
+        if above
+        else "drawing negatives (trainer's estimate)"
+    )
+    ax.barh(y, total * share, color="tab:red", label=label)
     ax.barh(
         y,
         total * (1 - share),
         left=total * share,
         color="tab:gray",
         xerr=err,
-        label="rest of training (all of it where no estimate)",
+        label="rest of training" + ("" if above else " (all of it where no estimate)"),
     )
     ax.set_yticks(y, [s.sampler for s in rows])
     ax.invert_yaxis()

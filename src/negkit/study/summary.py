@@ -36,6 +36,9 @@ class SamplerSummary:
     train_seconds: tuple[float, float] = (math.nan, math.nan)
     #: sampler_seconds / train_seconds (mean, std), NaN when not measured.
     sampler_share: tuple[float, float] = (math.nan, math.nan)
+    #: (t - t_uniform) / t over seeds, t_uniform the same seed's uniform run: the share of
+    #: the run that the sampler adds to the cheapest one (NaN without a finished uniform run).
+    share_above_uniform: tuple[float, float] = (math.nan, math.nan)
     neg_sigmoid_final: tuple[float, float] = (math.nan, math.nan)
     false_negative_final: tuple[float, float] = (math.nan, math.nan)
 
@@ -49,6 +52,7 @@ def summarise(
     runs: dict[str, dict[str, Any]], samplers: list[str], metrics: list[str]
 ) -> list[SamplerSummary]:
     """One :class:`SamplerSummary` per sampler (in ``samplers`` order), finished runs only."""
+    uniform = _uniform_seconds(runs)
     out = []
     for s in samplers:
         done = [
@@ -68,9 +72,31 @@ def summarise(
                 for e, t in zip(last, secs)
             ]
         )
+        summ.share_above_uniform = mean_std(
+            [
+                (t - uniform[r["seed"]]) / t if r["seed"] in uniform and t > 0 else math.nan
+                for r, t in zip(done, secs)
+            ]
+        )
         summ.neg_sigmoid_final = mean_std([_get(e, "neg_sigmoid_mean") for e in last])
         summ.false_negative_final = mean_std([_get(e, "false_negative_rate") for e in last])
         out.append(summ)
+    return out
+
+
+def _uniform_seconds(runs: dict[str, dict[str, Any]]) -> dict[int, float]:
+    """Training seconds of every finished run of the plain uniform sampler, by seed.
+
+    Uniform draws cost one random number (a few ns), so the time a sampler's run takes above
+    the uniform run of the same seed is what drawing its negatives costs, cache misses and
+    refreshes included (unlike the trainer's per-draw estimate, measured apart).
+    """
+    out = {}
+    for r in runs.values():
+        if r["sampler"] == "uniform" and r["status"] == "finished" and r["epochs"]:
+            t = _get(r["epochs"][-1], "train_seconds")
+            if math.isfinite(t):
+                out[int(r["seed"])] = t
     return out
 
 
