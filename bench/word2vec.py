@@ -33,9 +33,6 @@ SETTINGS = dict(sg=1, vector_size=100, window=5, negative=5, sample=1e-4, min_co
 #: Adaptive (Chen et al. 2018): orders rebuilt in the background every 4M draws (about
 #: 11 |V| ln |V| here; the sampler's default |V| ln |V| rebuilds ~200 times an epoch).
 ADAPTIVE = dict(refresh_every=4_000_000, refresh_async=True)
-#: Adaptive (Chen et al. 2018): orders rebuilt in the background every 4M draws (about
-#: 11 |V| ln |V| here; the sampler's default |V| ln |V| rebuilds ~200 times an epoch).
-ADAPTIVE = dict(refresh_every=4_000_000, refresh_async=True)
 MODES = {
     "negkit": dict(),
     "negkit-shared": dict(shared_negatives=True),
