@@ -12,7 +12,12 @@ kernel (:mod:`.kernels_sg`, :mod:`.kernels_shared`, :mod:`.kernels_cbow`) that
 updates the shared tables lock-free as word2vec.c does.  Per-thread random contexts
 come from ``negkit._rng.make_contexts(seed, workers)``, so a seeded run with
 ``workers=1`` repeats exactly.  The learning rate decays linearly from ``alpha`` to
-``min_alpha`` over all raw words of the ``train`` call; it is recomputed per sentence.
+``min_alpha`` over all raw words of the ``train`` call, counted over all threads; it
+is recomputed per sentence.  (gensim's corpus_file mode counts each thread's own
+words against the whole corpus, so with 2 workers each epoch decays only half-way;
+not copied: ``bench/word2vec_lr.py`` measured no quality gain from it.)
+Input vectors start uniform on ``[-1/d, 1/d)`` as in gensim 4
+(:func:`init_input_vectors`), output vectors at zero.
 """
 
 from __future__ import annotations
@@ -188,12 +193,9 @@ class Word2Vec:
 
         self.vocab_ = vocab
         v, d = len(vocab), self.vector_size
-        rng = np.random.default_rng(self.seed)
-        syn0 = ((rng.random((v, d), dtype=np.float32) - np.float32(0.5)) / np.float32(d)).astype(
-            np.float32
-        )
         self.syn1neg = np.zeros((v, d), dtype=np.float32)
-        self.wv = KeyedVectors(syn0, vocab.index_to_key, counts=vocab.counts)
+        self.wv = KeyedVectors(init_input_vectors(v, d, self.seed), vocab.index_to_key,
+                               counts=vocab.counts)  # fmt: skip
         self.keep_prob_ = keep_probabilities(vocab.counts, self.sample)
         self.ctxs_ = make_contexts(self.seed, self.workers)
         self.epochs_trained_ = 0
@@ -509,6 +511,21 @@ class Word2Vec:
         v = len(self.vocab_) if hasattr(self, "vocab_") else 0
         return (f"Word2Vec<vocab={v}, vector_size={self.vector_size}, sg={self.sg}, "
                 f"negative={self.negative}, sampler={self.sampler!r}>")  # fmt: skip
+
+
+def init_input_vectors(n_words: int, dim: int, seed: int) -> np.ndarray:
+    """Initial input vectors, float32, uniform on ``[-1/dim, 1/dim)`` (gensim 4).
+
+    gensim 4 (``KeyedVectors.prep_vectors``, iterable and corpus_file modes alike)
+    draws ``(2 u - 1) / dim``; word2vec.c draws ``(u - 0.5) / dim``, half as wide.
+    With ``syn1neg`` starting at zero, the first updates of the output vectors are
+    proportional to these values, so the narrower start learns more slowly: on the
+    5.3M-token shared corpus (sg, 5 epochs, 6 seeds, ``bench/word2vec_lr.py``) it cost
+    0.54 Google-analogy points and 0.005 SimLex-999 against this one.
+    """
+    rng = np.random.default_rng(seed)
+    u = rng.random((n_words, dim), dtype=np.float32)
+    return ((u * np.float32(2.0) - np.float32(1.0)) / np.float32(dim)).astype(np.float32)
 
 
 _PARAMS = ("vector_size", "alpha", "window", "min_count", "max_vocab_size", "sample", "seed",
