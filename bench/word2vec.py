@@ -7,6 +7,9 @@ words/s = corpus tokens (in and out of vocabulary) x epochs / training seconds,
 vocabulary building excluded on both sides, numba compilation excluded (a warm-up
 fit on a tiny corpus).  Quality: WS353 and SimLex-999 Spearman, Google analogy
 (3CosAdd, restrict_vocab=30000), all computed by negkit.eval on each side's vectors.
+The adaptive sampler runs in both dimension modes: ``exact`` (the default, p(f | v) from
+the live vector) and ``snapshot`` (p(f | v) from alias tables of the input rows rebuilt with
+the orders), on the first ``--adaptive-seeds`` seeds.
 
     pip install -e .[bench]
     NEGKIT_DATA=../shared/data python bench/word2vec.py [--epochs 5] [--seeds 1 2]
@@ -37,6 +40,7 @@ MODES = {
     "negkit": dict(),
     "negkit-shared": dict(shared_negatives=True),
     "negkit-adaptive": dict(sampler="adaptive"),
+    "negkit-adapt-snap": dict(sampler="adaptive", dims="snapshot"),
 }
 
 
@@ -78,7 +82,8 @@ def run_negkit(
     corpus: Path, epochs: int, workers: int, seed: int, extra: dict
 ) -> tuple[float, KeyedVectors, float]:
     if extra.get("sampler") == "adaptive":
-        extra = {**extra, "sampler": negkit.samplers.get("adaptive", **ADAPTIVE)}
+        sampler = negkit.samplers.get("adaptive", dims=extra.get("dims", "exact"), **ADAPTIVE)
+        extra = {k: v for k, v in extra.items() if k != "dims"} | {"sampler": sampler}
     warm = [["a", "b", "c", "d"] * 5] * 20
     Word2Vec(**{**SETTINGS, "min_count": 1, "sample": 0}, workers=workers, epochs=1, **extra).fit(
         warm
@@ -117,7 +122,8 @@ def main() -> None:
         rows: dict[str, list[dict[str, float]]] = {n: [] for n in names}
         for seed in args.seeds:
             for name in names:  # interleaved, so that load changes hit every side alike
-                if name == "negkit-adaptive" and seed not in args.seeds[: args.adaptive_seeds]:
+                adaptive = name.startswith("negkit-adapt")
+                if adaptive and seed not in args.seeds[: args.adaptive_seeds]:
                     continue
                 if name == "gensim":
                     wps, kv, epoch_s = run_gensim(corpus, args.epochs, args.workers, seed)
@@ -146,11 +152,12 @@ def main() -> None:
             if not args.no_eval:
                 line += f"{m['ws353']:8.3f}{m['simlex']:8.3f}{m['analogy']:10.2f}"
             print(line)
-        if "negkit" in rows and "negkit-adaptive" in rows:
-            r = np.mean([x["epoch_s"] for x in rows["negkit-adaptive"]]) / np.mean(
-                [x["epoch_s"] for x in rows["negkit"]]
-            )
-            print(f"adaptive epoch / unigram epoch: {r:.2f}")
+        for name, dims in (("negkit-adaptive", "exact"), ("negkit-adapt-snap", "snapshot")):
+            if "negkit" in rows and rows.get(name):
+                r = np.mean([x["epoch_s"] for x in rows[name]]) / np.mean(
+                    [x["epoch_s"] for x in rows["negkit"]]
+                )
+                print(f"adaptive ({dims} dims) epoch / unigram epoch: {r:.2f}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
