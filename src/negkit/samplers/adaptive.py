@@ -301,8 +301,8 @@ class AdaptiveSampler(Sampler):
     ``input[anchor]`` (skip-gram per pair, MF-BPR, LINE), ``dims="snapshot"`` makes the draw
     O(1) but its rebuild costs about 3x more, so it pays only with ``refresh_every`` of a few
     ``|V| ln |V|``: skip-gram on the shared 5.3M-token corpus (``bench/word2vec.py``,
-    refresh every 4M draws in the background) took 1.56x the unigram epoch with exact
-    dimensions and 1.32x with snapshot ones.
+    refresh every 4M draws in the background) took 1.56-1.66x the unigram epoch with exact
+    dimensions and 1.32-1.61x with snapshot ones, across runs (docs/benchmarks.md).
     """
 
     score_aware = True
