@@ -51,6 +51,18 @@ def data_dir() -> Path:
     return p
 
 
+def decompressed_corpus(data: Path, tmp: Path) -> Path:
+    """The shared corpus decompressed to ``tmp/corpus.txt`` (gensim's corpus_file reads plain
+    text)."""
+    corpus = tmp / "corpus.txt"
+    with (
+        lzma.open(data / "text_corpus_en" / "en_corpus_5m.txt.xz", "rb") as src,
+        open(corpus, "wb") as dst,
+    ):
+        shutil.copyfileobj(src, dst)
+    return corpus
+
+
 def evaluate(kv: KeyedVectors, data: Path) -> dict[str, float]:
     we = data / "word_eval"
     return {
@@ -113,12 +125,7 @@ def main() -> None:
     names = args.only or ["gensim", *MODES]
     tmp = Path(tempfile.mkdtemp(prefix="negkit-bench-"))
     try:
-        corpus = tmp / "corpus.txt"
-        with (
-            lzma.open(data / "text_corpus_en" / "en_corpus_5m.txt.xz", "rb") as src,
-            open(corpus, "wb") as dst,
-        ):
-            shutil.copyfileobj(src, dst)
+        corpus = decompressed_corpus(data, tmp)
         rows: dict[str, list[dict[str, float]]] = {n: [] for n in names}
         for seed in args.seeds:
             for name in names:  # interleaved, so that load changes hit every side alike

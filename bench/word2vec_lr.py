@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import logging
-import lzma
 import shutil
 import tempfile
 import time
@@ -194,12 +193,7 @@ def main() -> None:
            for e in range(args.epochs)])  # fmt: skip
     tmp = Path(tempfile.mkdtemp(prefix="negkit-lr-"))
     try:
-        corpus = tmp / "corpus.txt"
-        with (
-            lzma.open(data / "text_corpus_en" / "en_corpus_5m.txt.xz", "rb") as src,
-            open(corpus, "wb") as dst,
-        ):
-            shutil.copyfileobj(src, dst)
+        corpus = _bench.decompressed_corpus(data, tmp)
         sentences = []
         if "gensim-iter" in names:
             with open(corpus, encoding="utf-8") as f:
