@@ -3,8 +3,9 @@
 Forms, single-threaded:
 
 * compiled: an njit loop in the shape of a trainer's -- for each anchor, read its vector
-  ``input[a]`` (as every trainer does) and draw k = 5 negatives with
-  ``draw(state, a, pos, vec, ctx)``; nothing else;
+  ``input[a]`` (as every trainer does), mark a new pair (``next_pair(ctx)``, as the
+  trainers do) and draw k = 5 negatives with ``draw(state, a, pos, vec, ctx)``; nothing
+  else;
 * sgns: the same loop plus, for each negative, word2vec's update (score ``vec . out[neg]``,
   gradient into ``out[neg]`` and into an accumulator for ``vec``): what a draw costs inside
   real training, for context;
