@@ -209,13 +209,18 @@ def word2vec_command(args: argparse.Namespace, sims, analogy) -> str:
     for s in sims:
         parts += ["--sim", str(s)]
     parts += ["--analogy", str(analogy)] if analogy else ["--no-analogy"]
-    parts += ["--samplers", args.samplers, "--epochs", str(args.epochs), "--seeds", str(args.seeds)]
-    if args.time_budget:
-        parts += ["--time-budget", f"{args.time_budget:g}"]
+    parts += study_setting_args(args)
     if args.max_lines:
         parts += ["--max-lines", str(args.max_lines)]
-    parts += ["--out", str(args.out)]
     return shlex.join(parts + word2vec_setting_args(args))
+
+
+def study_setting_args(args: argparse.Namespace) -> list[str]:
+    """The settings every study takes (:func:`add_study_args`) as command-line words."""
+    parts = ["--samplers", args.samplers, "--epochs", str(args.epochs), "--seeds", str(args.seeds)]
+    if args.time_budget:
+        parts += ["--time-budget", f"{args.time_budget:g}"]
+    return parts + ["--out", str(args.out)]
 
 
 #: The word2vec settings a rerun command spells out, in this order.
@@ -318,15 +323,12 @@ def run_rec(args: argparse.Namespace) -> int:
         raise ValueError(f"--reg must be >= 0, got {args.reg}")
     family = RecFamily(args.data, dim=args.dim, lr=args.lr, reg=args.reg, threads=args.threads,
                        k=args.k)  # fmt: skip
-    parts = ["negkit", "compare", "rec", "--data", str(args.data), "--samplers", args.samplers,
-             "--epochs", str(args.epochs), "--seeds", str(args.seeds), "--out", str(args.out),
+    parts = ["negkit", "compare", "rec", "--data", str(args.data), *study_setting_args(args),
              "--dim", str(args.dim), "--threads", str(args.threads),
              "--k", str(args.k)]  # fmt: skip
     for opt in ("lr", "reg"):
         if getattr(args, opt) is not None:
             parts += [f"--{opt}", f"{getattr(args, opt):g}"]
-    if args.time_budget:
-        parts += ["--time-budget", f"{args.time_budget:g}"]
     return finish(args, family, shlex.join(parts))
 
 
@@ -338,21 +340,7 @@ def run_graph(args: argparse.Namespace) -> int:
         num_walks=args.num_walks, window=args.window, negative=args.negative,
         workers=args.workers, train_ratio=args.train_ratio,
     )  # fmt: skip
-    parts = [
-        "negkit",
-        "compare",
-        "graph",
-        "--data",
-        str(args.data),
-        "--samplers",
-        args.samplers,
-        "--epochs",
-        str(args.epochs),
-        "--seeds",
-        str(args.seeds),
-        "--out",
-        str(args.out),
-    ]
+    parts = ["negkit", "compare", "graph", "--data", str(args.data), *study_setting_args(args)]
     for opt in (
         "method",
         "dim",
@@ -364,6 +352,4 @@ def run_graph(args: argparse.Namespace) -> int:
         "train_ratio",
     ):
         parts += ["--" + opt.replace("_", "-"), f"{getattr(args, opt)}"]
-    if args.time_budget:
-        parts += ["--time-budget", f"{args.time_budget:g}"]
     return finish(args, family, shlex.join(parts))

@@ -16,6 +16,7 @@ from negkit.cli.compare import (
     _positive_int,
     add_study_args,
     add_word2vec_args,
+    study_setting_args,
     word2vec_setting_args,
 )
 
@@ -43,20 +44,7 @@ def register(subparsers: Any) -> None:
 def demo_command(args: argparse.Namespace) -> str:
     import shlex
 
-    parts = [
-        "negkit",
-        "demo",
-        "--samplers",
-        args.samplers,
-        "--epochs",
-        str(args.epochs),
-        "--seeds",
-        str(args.seeds),
-        "--out",
-        str(args.out),
-    ]
-    if args.time_budget:
-        parts += ["--time-budget", f"{args.time_budget:g}"]
+    parts = ["negkit", "demo", *study_setting_args(args)]
     if args.max_lines:
         parts += ["--max-lines", str(args.max_lines)]
     return shlex.join(parts + word2vec_setting_args(args))
