@@ -110,6 +110,15 @@ def _delta_table(summaries: list[SamplerSummary], metrics: list[str]):
     return ref.sampler, head, rows
 
 
+def _md_table(head: list[str], rows: list[list[str]]) -> list[str]:
+    """A markdown table's lines: header, rule, rows."""
+    return [
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+        *("| " + " | ".join(r) + " |" for r in rows),
+    ]
+
+
 def _html_table(head: list[str], rows: list[list[str]]) -> str:
     esc = html.escape
     out = ["<table><tr>"] + [f"<th>{esc(c)}</th>" for c in head] + ["</tr>"]
@@ -242,10 +251,8 @@ def write_report(out: Path, meta: dict[str, Any], runs: dict[str, dict[str, Any]
         "",
         caption,
         "",
-        "| " + " | ".join(head) + " |",
-        "|" + "---|" * len(head),
+        *_md_table(head, rows),
     ]
-    md += ["| " + " | ".join(r) + " |" for r in rows]
     ref, dhead, drows = _delta_table(summaries, metrics)
     delta_caption = (
         f"Difference to {ref} (final epoch): mean of the sampler minus mean of {ref}, "
@@ -258,10 +265,8 @@ def write_report(out: Path, meta: dict[str, Any], runs: dict[str, dict[str, Any]
             "",
             delta_caption,
             "",
-            "| " + " | ".join(dhead) + " |",
-            "|" + "---|" * len(dhead),
+            *_md_table(dhead, drows),
         ]
-        md += ["| " + " | ".join(r) + " |" for r in drows]
     if unfinished:
         md += ["", "## Runs that did not finish", ""] + [f"* {u}" for u in unfinished]
     md += ["", "## Figures", ""]
