@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from negkit._rng import rand_float, rand_int
+from negkit._rng import next_pair, rand_float, rand_int
 
 MAX_EXP = 6.0
 N_BINS = 40
@@ -84,6 +84,25 @@ def add_stats(stats, hist, h_loc, raw, loss, neg_sig, n_negs, pairs, effective, 
     for k in range(h_loc.shape[0]):
         hist[k] += h_loc[k]
     stats[ST_SENTENCES] += sentences
+
+
+@njit(nogil=True, inline="always")
+def draw_targets(draw, state, anchor, word, vec, negative, ctx, targets):
+    """``targets[0] = word`` (the positive), then ``negative`` draws for ``(anchor, vec)``;
+    a draw equal to ``word`` is skipped (word2vec.c).  Returns how many targets were filled.
+
+    Marks a new pair first (:func:`negkit._rng.next_pair`): the caller keeps ``vec``
+    unchanged until it has drawn them all.
+    """
+    targets[0] = word
+    nt = 1
+    next_pair(ctx)
+    for _k in range(negative):
+        t = draw(state, anchor, word, vec, ctx)
+        if t != word:
+            targets[nt] = t
+            nt += 1
+    return nt
 
 
 @njit(nogil=True, cache=True)

@@ -19,10 +19,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from negkit._rng import next_pair
 from negkit.word2vec.kernels_common import (
     add_stats,
     current_alpha,
+    draw_targets,
     hist_bin,
     pair_loss,
     reduced_window,
@@ -67,14 +67,7 @@ def sg_chunk(
                 inp = buf[c]
                 l1 = syn0[inp]
                 # draw first, then all scores: independent row loads overlap in the CPU
-                targets[0] = word
-                nt = 1
-                next_pair(ctx)  # l1 is unchanged until the pair's update below
-                for _k in range(negative):
-                    t = draw(state, inp, word, l1, ctx)
-                    if t != word:
-                        targets[nt] = t
-                        nt += 1
+                nt = draw_targets(draw, state, inp, word, l1, negative, ctx, targets)
                 for k in range(nt):
                     target = targets[k]
                     f = np.float32(0.0)

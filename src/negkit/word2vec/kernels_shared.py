@@ -21,10 +21,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from negkit._rng import next_pair
 from negkit.word2vec.kernels_common import (
     add_stats,
     current_alpha,
+    draw_targets,
     hist_bin,
     pair_loss,
     reduced_window,
@@ -81,14 +81,7 @@ def sg_shared_chunk(
                 inv = np.float32(1.0 / nb)
                 for d in range(dim):
                     mean[d] *= inv
-            no = 1
-            outs[0] = word
-            next_pair(ctx)  # mean is unchanged during the window's draws
-            for _k in range(negative):
-                t = draw(state, word, word, mean, ctx)
-                if t != word:
-                    outs[no] = t
-                    no += 1
+            no = draw_targets(draw, state, word, word, mean, negative, ctx, outs)
             # gather X and Y, then scores and gradients from the values at the window's start
             for r in range(nb):
                 x = ins[r]
