@@ -15,7 +15,7 @@ import negkit.samplers as ns
 from negkit._rng import make_contexts, rand_int
 from negkit.samplers._candidates import STACK_SLOTS, cand_score, rank_select
 from negkit.samplers._kernels import trunc_geom, trunc_geom_pmf
-from negkit.samplers.base import _sample_batch
+from negkit.samplers.base import _sample_batch, per_draw_pair
 
 rng = np.random.default_rng(77)
 OUT = rng.standard_normal((40, 5)).astype(np.float32)
@@ -61,7 +61,7 @@ def _draws(draw, state, vecs, pos, seed=5, k=4):
     n = vecs.shape[0]
     out = np.empty((n, k), dtype=np.int64)
     ctx = make_contexts(seed, 1)[0]
-    _sample_batch(draw, state, np.zeros(n, np.int64), pos, vecs, ctx, out)
+    _sample_batch(per_draw_pair(draw), state, np.zeros(n, np.int64), pos, vecs, ctx, out)
     return out
 
 

@@ -270,3 +270,44 @@ def alias_dim_probs(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     np.add.at(p, ali, ONE - thr)
     top = ((cells >> SIGN_SELF) & 1).astype(bool)
     return p / (ONE * d), top
+
+
+def dim_slot_count(d: int) -> int:
+    """Slots ``L`` of the dimension proposal: a power of two, at least ``max(1024, 8 d)``."""
+    return 1 << max(10, math.ceil(math.log2(8 * d)))
+
+
+def build_dim_proposal(sigma: np.ndarray, spread: np.ndarray | None, slots: np.ndarray,
+                       scale: np.ndarray) -> None:  # fmt: skip
+    """The static proposal of the exact dimension choice (rebuilt with the orders).
+
+    Rejection sampling from ``p(f | v) ∝ |v_f| σ_f`` is exact under any proposal ``q`` that
+    is positive on every dimension; it takes ``max_f (|v_f| σ_f / q_f) / Σ_f |v_f| σ_f``
+    trials.  Uniform ``q`` takes ``d max_f w_f / Σ_f w_f`` (about 4.3 on trained skip-gram
+    vectors, whose dimensions differ ten-fold in typical magnitude); ``q_f ∝ σ_f s_f``, with
+    ``s_f`` the typical ``|v_f|`` of an anchor (``spread``, the root mean square of a sample
+    of anchor rows), about 2.7.  ``q`` is quantised to ``n_f >= 1`` slots out of ``L``
+    (``slots``: ``n_f`` copies of f); ``scale[f] = σ_f L / n_f`` (float32) makes the
+    acceptance test ``u max_g |v_g| scale_g < |v_f| scale_f``, and the law exactly
+    ``∝ |v_f| n_f scale_f`` (σ_f up to float32 rounding).  Without a usable ``spread``
+    (None, zero or not finite), ``q ∝ σ``; without usable σ, uniform.
+    """
+    d = sigma.shape[0]
+    n_slots = slots.shape[0]
+    sig = np.asarray(sigma, dtype=np.float64)
+    q = sig if spread is None else sig * np.asarray(spread, dtype=np.float64)
+    if not (np.all(np.isfinite(q)) and q.sum() > 0.0):
+        q = sig if np.all(np.isfinite(sig)) and sig.sum() > 0.0 else np.ones(d)
+    q = q / q.sum()
+    share = q * (n_slots - d)
+    n = 1 + np.floor(share).astype(np.int64)  # every dimension keeps a slot
+    left = n_slots - int(n.sum())
+    if left > 0:  # largest remainders
+        n[np.argsort(np.floor(share) - share, kind="stable")[:left]] += 1
+    slots[:] = np.repeat(np.arange(d, dtype=slots.dtype), n)
+    scale[:] = (sig * n_slots / n).astype(np.float32)
+
+
+def dim_proposal_counts(slots: np.ndarray, d: int) -> np.ndarray:
+    """``n_f``: the slots of each dimension in a proposal table."""
+    return np.bincount(slots, minlength=d)

@@ -13,8 +13,13 @@ one implementation:
   (see :mod:`negkit._rng`).  Training kernels take ``draw`` as an argument, so
   numba compiles one specialised loop per sampler and makes no Python call per
   draw.
-* **in batch**: :meth:`Sampler.sample` runs that same ``draw`` in a compiled
-  loop over ``len(anchors) * k`` draws and returns an ``int64`` array of shape
+* **per pair, inside compiled loops**: :meth:`Sampler.pair_kernel` returns
+  ``(draw_pair, state)``; ``draw_pair(state, anchor, pos, vec, ctx, out)`` fills ``out``
+  with ``len(out)`` draws for one pair (one ``vec``, unchanged meanwhile).  By default it
+  calls ``draw`` ``len(out)`` times; a sampler with work to share between a pair's draws
+  (the adaptive sampler's p(f | v)) does it once, and saves a call per draw.
+* **in batch**: :meth:`Sampler.sample` runs that same ``draw_pair`` in a compiled
+  loop over the ``len(anchors)`` pairs, k draws each, and returns an ``int64`` array of shape
   ``(len(anchors), k)``; torch tensors in, torch tensors out.
 
 Score-aware samplers hold the model's embedding tables *by reference*
@@ -194,6 +199,19 @@ class Sampler:
             draw = excluding(draw)
         return draw, state
 
+    def _pair_kernel(self) -> Any:
+        """A ``draw_pair`` of this sampler's own (state as in :meth:`_kernel`), or None.
+
+        Override when a pair's draws share work; it must draw from the same law as ``draw``."""
+        return None
+
+    def pair_kernel(self) -> tuple[Any, tuple]:
+        """``(draw_pair, state)``: ``draw_pair(state, anchor, pos, vec, ctx, out)`` makes
+        ``len(out)`` draws for one pair into ``out`` (see the module docstring)."""
+        draw, state = self.kernel()
+        own = None if self.exclude_positives else self._pair_kernel()
+        return (own if own is not None else per_draw_pair(draw)), state
+
     def refresh(self) -> None:
         """Rebuild state that goes stale as the model trains (no-op for static samplers)."""
 
@@ -262,9 +280,9 @@ class Sampler:
                 raise ValueError(
                     f"pos item {pos.max()} is out of range (there are {self.n_items_} items)"
                 )
-        draw, state = self.kernel()
+        draw_pair, state = self.pair_kernel()
         out = np.empty((n, k), dtype=np.int64)
-        _sample_batch(draw, state, anchors, pos, vecs, self._ctx, out)
+        _sample_batch(draw_pair, state, anchors, pos, vecs, self._ctx, out)
         result: Any = out
         proba = self.proba(out, anchors=anchors, anchor_vectors=vecs) if return_proba else None
         if torch_device is not None:
@@ -507,10 +525,27 @@ def excluding(draw: Any) -> Any:
     return draw_excluding
 
 
+_PER_DRAW_PAIR: dict[Any, Any] = {}
+
+
+def per_draw_pair(draw: Any) -> Any:
+    """The default ``draw_pair``: marks the pair (:func:`negkit._rng.next_pair`), then calls
+    ``draw`` once per slot of ``out``."""
+    pair = _PER_DRAW_PAIR.get(draw)
+    if pair is None:
+
+        @njit(nogil=True, inline="always")
+        def pair(state, anchor, pos, vec, ctx, out):
+            next_pair(ctx)
+            for j in range(out.shape[0]):
+                out[j] = draw(state, anchor, pos, vec, ctx)
+
+        _PER_DRAW_PAIR[draw] = pair
+    return pair
+
+
 @njit(nogil=True)
-def _sample_batch(draw, state, anchors, pos, vecs, ctx, out):
-    n, k = out.shape
-    for r in range(n):
-        next_pair(ctx)
-        for j in range(k):
-            out[r, j] = draw(state, anchors[r], pos[r], vecs[r], ctx)
+def _sample_batch(draw_pair, state, anchors, pos, vecs, ctx, out):
+    """Row r of ``out``: the k draws of the pair ``(anchors[r], vecs[r])``."""
+    for r in range(out.shape[0]):
+        draw_pair(state, anchors[r], pos[r], vecs[r], ctx, out[r])
