@@ -9,6 +9,7 @@ from scipy import stats
 
 from negkit import Word2Vec
 from negkit._rng import make_contexts
+from negkit.samplers.base import per_draw_pair
 from negkit.word2vec.kernels_common import (
     N_BINS,
     N_STATS,
@@ -24,6 +25,10 @@ from negkit.word2vec.kernels_shared import sg_shared_chunk
 @njit(nogil=True)
 def draw_fixed(state, anchor, pos, vec, ctx):
     return state[0]
+
+
+#: The skip-gram kernels draw a pair's negatives at once (``Sampler.pair_kernel``).
+pair_fixed = per_draw_pair(draw_fixed)
 
 
 def planted_corpus(n_sent: int = 1500, seed: int = 0) -> list[list[str]]:
@@ -108,7 +113,7 @@ def test_saturated_negative_gets_full_gradient():
         alpha,
         0.0,
         1.0,
-        draw_fixed,
+        pair_fixed,
         (np.int64(2),),
         make_contexts(0, 1)[0],
         st,
@@ -158,7 +163,7 @@ def test_shared_negative_window_is_the_matrix_update():
         np.add.at(s0, ctx_ids, d_in)
     sg_shared_chunk(syn0, syn1, tokens, offsets, 0, 1, np.ones(v), 1, 2, False, alpha, alpha,
                     0.0, 1.0,
-                    draw_fixed, (np.int64(5),), make_contexts(0, 1)[0],
+                    pair_fixed, (np.int64(5),), make_contexts(0, 1)[0],
                     np.zeros(N_STATS), np.zeros(N_BINS, np.int64), False, False)  # fmt: skip
     # the kernel's sigmoid is a 2048-entry table: agreement to its resolution
     np.testing.assert_allclose(syn0, s0, atol=5e-4)

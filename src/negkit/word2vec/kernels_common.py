@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from negkit._rng import next_pair, rand_float, rand_int
+from negkit._rng import rand_float, rand_int
 
 MAX_EXP = 6.0
 N_BINS = 40
@@ -87,18 +87,18 @@ def add_stats(stats, hist, h_loc, raw, loss, neg_sig, n_negs, pairs, effective, 
 
 
 @njit(nogil=True, inline="always")
-def draw_targets(draw, state, anchor, word, vec, negative, ctx, targets):
-    """``targets[0] = word`` (the positive), then ``negative`` draws for ``(anchor, vec)``;
-    a draw equal to ``word`` is skipped (word2vec.c).  Returns how many targets were filled.
+def draw_targets(draw_pair, state, anchor, word, vec, negative, ctx, targets):
+    """``targets[0] = word`` (the positive), then ``negative`` draws for ``(anchor, vec)`` by
+    the sampler's ``draw_pair`` (:meth:`negkit.samplers.Sampler.pair_kernel`); a draw equal
+    to ``word`` is skipped (word2vec.c).  Returns how many targets were filled.
 
-    Marks a new pair first (:func:`negkit._rng.next_pair`): the caller keeps ``vec``
-    unchanged until it has drawn them all.
+    The caller keeps ``vec`` unchanged until it has them all.
     """
     targets[0] = word
+    draw_pair(state, anchor, word, vec, ctx, targets[1 : negative + 1])
     nt = 1
-    next_pair(ctx)
-    for _k in range(negative):
-        t = draw(state, anchor, word, vec, ctx)
+    for j in range(1, negative + 1):
+        t = targets[j]
         if t != word:
             targets[nt] = t
             nt += 1

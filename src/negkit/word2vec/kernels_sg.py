@@ -34,7 +34,7 @@ from negkit.word2vec.kernels_common import (
 @njit(nogil=True, fastmath=True, boundscheck=False)
 def sg_chunk(
     syn0, syn1neg, tokens, offsets, s_lo, s_hi, keep_prob, window, negative, shrink,
-    alpha0, alpha1, done0, total, draw, state, ctx, stats, hist, compute_loss,
+    alpha0, alpha1, done0, total, draw_pair, state, ctx, stats, hist, compute_loss,
 ):  # fmt: skip
     dim = syn0.shape[1]
     buf = np.empty(offsets[s_hi] - offsets[s_lo], dtype=np.int32)
@@ -67,7 +67,7 @@ def sg_chunk(
                 inp = buf[c]
                 l1 = syn0[inp]
                 # draw first, then all scores: independent row loads overlap in the CPU
-                nt = draw_targets(draw, state, inp, word, l1, negative, ctx, targets)
+                nt = draw_targets(draw_pair, state, inp, word, l1, negative, ctx, targets)
                 for k in range(nt):
                     target = targets[k]
                     f = np.float32(0.0)

@@ -36,7 +36,7 @@ from negkit.word2vec.kernels_common import (
 @njit(nogil=True, fastmath=True, boundscheck=False)
 def sg_shared_chunk(
     syn0, syn1neg, tokens, offsets, s_lo, s_hi, keep_prob, window, negative, shrink,
-    alpha0, alpha1, done0, total, draw, state, ctx, stats, hist, compute_loss, anchor_mean,
+    alpha0, alpha1, done0, total, draw_pair, state, ctx, stats, hist, compute_loss, anchor_mean,
 ):  # fmt: skip
     dim = syn0.shape[1]
     buf = np.empty(offsets[s_hi] - offsets[s_lo], dtype=np.int32)
@@ -81,7 +81,7 @@ def sg_shared_chunk(
                 inv = np.float32(1.0 / nb)
                 for d in range(dim):
                     mean[d] *= inv
-            no = draw_targets(draw, state, word, word, mean, negative, ctx, outs)
+            no = draw_targets(draw_pair, state, word, word, mean, negative, ctx, outs)
             # gather X and Y, then scores and gradients from the values at the window's start
             for r in range(nb):
                 x = ins[r]

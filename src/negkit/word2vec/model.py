@@ -311,6 +311,11 @@ class Word2Vec:
 
         return call
 
+    def _draw_kernel(self) -> tuple[Callable[..., Any], tuple]:
+        """``(draw, state)`` for CBOW (a draw at a time), ``(draw_pair, state)`` for skip-gram
+        (a pair's negatives at a time, see :meth:`negkit.samplers.Sampler.pair_kernel`)."""
+        return self.sampler_.pair_kernel() if self.sg else self.sampler_.kernel()
+
     def _epoch(
         self, chunks: Chunks, e: int, epochs: int, total_words: int, total: float, bar: Progress
     ) -> dict:
@@ -322,7 +327,7 @@ class Word2Vec:
         lock = threading.Lock()  # job counter
         refresh_lock = threading.Lock()  # one refresh at a time; others keep training meanwhile
         refresh_seconds = [0.0]
-        kernel_state = {"draw_state": sampler.kernel()}
+        kernel_state = {"draw_state": self._draw_kernel()}
         alpha_span = self.alpha - self.min_alpha
         done_epoch = 0
         t0 = time.perf_counter()
@@ -355,7 +360,7 @@ class Word2Vec:
                         try:
                             tr = time.perf_counter()
                             if sampler.maybe_refresh(self.ctxs_):
-                                kernel_state["draw_state"] = sampler.kernel()
+                                kernel_state["draw_state"] = self._draw_kernel()
                             refresh_seconds[0] += time.perf_counter() - tr
                         finally:
                             refresh_lock.release()
@@ -398,20 +403,21 @@ class Word2Vec:
         if sample is None or n_neg <= 0:
             return 0.0
         tokens = sample[0]
-        m = int(min(_TIMED_DRAWS, max(1.0, n_neg)))
+        k = max(1, self.negative)
+        m = max(1, int(min(_TIMED_DRAWS, max(1.0, n_neg))) // k)  # pairs of k draws
         ctx = make_contexts(self.seed + 7919 * (e + 1), 1)[0]
         rng = np.random.default_rng(self.seed + e)
         anchors = tokens[rng.integers(0, tokens.size, m)].astype(np.int64)
         vecs = np.ascontiguousarray(self.wv.vectors[anchors])
         pos = np.full(m, -1, dtype=np.int64)
-        out = np.empty((m, 1), dtype=np.int64)
-        draw, state = self.sampler_.kernel()
+        out = np.empty((m, k), dtype=np.int64)
+        draw_pair, state = self.sampler_.pair_kernel()
         _sample_batch(
-            draw, state, anchors[:1], pos[:1], vecs[:1], ctx, out[:1]
+            draw_pair, state, anchors[:1], pos[:1], vecs[:1], ctx, out[:1]
         )  # compile outside timing
         t = time.perf_counter()
-        _sample_batch(draw, state, anchors, pos, vecs, ctx, out)
-        per_draw = (time.perf_counter() - t) / m
+        _sample_batch(draw_pair, state, anchors, pos, vecs, ctx, out)
+        per_draw = (time.perf_counter() - t) / (m * k)
         return per_draw * n_neg / self.workers
 
     def _check_piece(
