@@ -2,10 +2,10 @@
 
 Forms, single-threaded:
 
-* compiled: an njit loop in the shape of a trainer's -- for each anchor, read its vector
-  ``input[a]`` (as every trainer does), mark a new pair (``next_pair(ctx)``, as the
-  trainers do) and draw k = 5 negatives with ``draw(state, a, pos, vec, ctx)``; nothing
-  else;
+* compiled: an njit loop in the shape of the skip-gram trainer's -- for each anchor, read
+  its vector ``input[a]`` (as every trainer does) and draw its k = 5 negatives with the
+  sampler's pair kernel, ``draw_pair(state, a, pos, vec, ctx, negs)`` (by default k calls of
+  ``draw(state, a, pos, vec, ctx)`` after ``next_pair(ctx)``); nothing else;
 * sgns: the same loop plus, for each negative, word2vec's update (score ``vec . out[neg]``,
   gradient into ``out[neg]`` and into an accumulator for ``vec``): what a draw costs inside
   real training, for context;
@@ -41,37 +41,39 @@ import numpy as np
 from numba import njit
 
 import negkit.samplers as ns
-from negkit._rng import make_contexts, next_pair
+from negkit._rng import make_contexts
 from negkit.study.spec import parse_spec
 
 K = 5
 
 
 @njit(nogil=True, fastmath=True)
-def draw_loop(draw, state, inp, out, anchors, pos, k, ctx):
+def draw_loop(draw_pair, state, inp, out, anchors, pos, k, ctx):
     acc = 0
+    negs = np.empty(k, dtype=np.int64)
     for i in range(anchors.shape[0]):
         a = anchors[i]
         vec = inp[a]
-        next_pair(ctx)
         acc += vec.sum() > 0  # a trainer reads the anchor's vector: every sampler pays the fetch
-        for _ in range(k):
-            acc += draw(state, a, pos[i], vec, ctx)
+        draw_pair(state, a, pos[i], vec, ctx, negs)
+        for j in range(k):
+            acc += negs[j]
     return acc
 
 
 @njit(nogil=True, fastmath=True)
-def sgns_loop(draw, state, inp, out, anchors, pos, k, ctx):
+def sgns_loop(draw_pair, state, inp, out, anchors, pos, k, ctx):
     d = inp.shape[1]
     neu1e = np.zeros(d, dtype=np.float32)
+    negs = np.empty(k, dtype=np.int64)
     acc = 0
     for i in range(anchors.shape[0]):
         a = anchors[i]
         vec = inp[a]
-        next_pair(ctx)
         neu1e[:] = 0.0
-        for _ in range(k):
-            c = draw(state, a, pos[i], vec, ctx)
+        draw_pair(state, a, pos[i], vec, ctx, negs)
+        for j in range(k):
+            c = negs[j]
             acc += c
             row = out[c]
             s = np.float32(0.0)
@@ -107,7 +109,7 @@ def paired_best(run_a, run_b, repeat: int) -> tuple[float, float]:
 def loop_run(loop, s, inp, out, rng, seconds: float):
     """``(run, n_draws)``: ``loop`` over enough anchors for about ``seconds``."""
     n = out.shape[0]
-    draw, state = s.kernel()
+    draw, state = s.pair_kernel()
     ctx = make_contexts(1, 1)[0]
     probe = rng.integers(0, n, 200)
     loop(draw, state, inp, out, probe, probe, K, ctx)  # compile

@@ -461,12 +461,13 @@ class AdaptiveSampler(Sampler):
         Tail mass of the rank law cut off and renormalised away (0: the paper's law).
 
     Trainer settings.  ``dims="exact"`` is right for every trainer (CBOW's context mean and
-    the shared-negative mode's window mean included).  Where ``vec`` is always
-    ``input[anchor]`` (skip-gram per pair, MF-BPR, LINE), ``dims="snapshot"`` makes the draw
-    O(1) but its rebuild costs about 3x more, so it pays only with ``refresh_every`` of a few
-    ``|V| ln |V|``: skip-gram on the shared 5.3M-token corpus (``bench/word2vec.py``,
-    refresh every 4M draws in the background) took 1.56-1.66x the unigram epoch with exact
-    dimensions and 1.32-1.61x with snapshot ones, across runs (docs/benchmarks.md).
+    the shared-negative mode's window mean included), and the faster one in skip-gram: on
+    the shared 5.3M-token corpus (``bench/word2vec.py``, 2 workers, refresh every 4M draws
+    in the background) an epoch took 1.43-1.44x the unigram epoch with exact dimensions and
+    1.93x with snapshot ones (docs/benchmarks.md).  ``dims="snapshot"`` (where ``vec`` is
+    always ``input[anchor]``: skip-gram per pair, MF-BPR, LINE) makes the draw O(1), but its
+    rebuild costs about 3x more, so it can pay only where the dimension choice dominates and
+    ``refresh_every`` is long.
     """
 
     score_aware = True
