@@ -376,7 +376,7 @@ def draw_pair_adaptive(state, anchor, pos, vec, ctx, out):
     """``dims="exact"``, a pair at a time: ``len(out)`` draws for one ``vec``.
 
     The envelope is formed once for the pair, and every accepted trial of a batch
-    (:func:`_batch`) is a draw, about four a batch: no call, no cache lookup and a fraction
+    (:func:`_batch`) is a draw, three to four a batch: no call, no cache lookup and a fraction
     of a batch per draw.  Same law as :func:`draw_adaptive`: the accepted trials of a
     rejection sampler, in order, are independent draws of its target.
     """
@@ -394,7 +394,7 @@ def draw_pair_adaptive(state, anchor, pos, vec, ctx, out):
             f = _pick_dim_any(vec, state[5], state[6], state[1], b, m, ctx)
             out[j] = state[0][b, f, r if vec[f] > 0 else w - 1 - r]
         return
-    # every accepted trial of a batch is a draw: about four a batch, not one
+    # every accepted trial of a batch is a draw: three to four a batch, not one
     m32 = np.float32(m * 2.0**-coin_bits)
     cb = np.uint64(coin_bits)
     x = ctx[0]
