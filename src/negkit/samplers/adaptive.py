@@ -279,13 +279,19 @@ def _pick_dim_batch(vec, slots, scale, b, m, coin_bits, ctx):
 
 
 @njit(nogil=True, inline="always")
+def _coin_bits(slots):
+    """``c = 32 - log2 L``: the coin's bits in a trial's 32 (``L`` slots, a power of two)."""
+    return 32 - (63 - leading_zeros(np.uint64(slots.shape[1])))
+
+
+@njit(nogil=True, inline="always")
 def _pick_dim_any(vec, slots, scale, sigma, b, m, ctx):
     """The exact dimension for the envelope ``m``: eight trials at a time
     (:func:`_pick_dim_batch`), one at a time when d > 8192 (the coin would be coarse), by a
     scan when ``m`` is 0 or not finite (zero vector, constant columns, inf or nan)."""
     if not (m > 0.0 and m < np.inf):
         return _pick_dim_scan(vec, sigma, b, ctx)
-    coin_bits = 32 - (63 - leading_zeros(np.uint64(slots.shape[1])))
+    coin_bits = _coin_bits(slots)
     if coin_bits < MIN_COIN_BITS:
         return _pick_dim(vec, slots, scale, sigma, b, m, ctx)
     return _pick_dim_batch(vec, slots, scale, b, m, coin_bits, ctx)
@@ -387,7 +393,7 @@ def draw_pair_adaptive(state, anchor, pos, vec, ctx, out):
     b = gen & 1
     w = state[0].shape[2]
     m = _envelope(vec, state[6], b)
-    coin_bits = 32 - (63 - leading_zeros(np.uint64(state[5].shape[1])))
+    coin_bits = _coin_bits(state[5])
     if not (m > 0.0 and m < np.inf) or coin_bits < MIN_COIN_BITS:
         for j in range(k):
             r = _rank(state[3], ctx)
@@ -545,13 +551,18 @@ class AdaptiveSampler(Sampler):
         """Number of refreshes so far (its parity is the live buffer)."""
         return int(self._gen[0])
 
-    def _anchor_law(self, counts) -> np.ndarray | None:
-        """Law of the input rows sampled for the proposal's spread: ``counts^0.75`` when the
-        counts are the anchors' (as long as the input table), else uniform (None)."""
+    def _anchor_rows(self) -> np.ndarray | None:
+        """The input table when it can give the proposal's spread (rows of d dims), else None."""
         inp = self.input_
         if inp is None or inp.shape[1] != self.output_.shape[1] or inp.shape[0] == 0:
             return None
-        if counts is None or np.shape(counts) != (inp.shape[0],):
+        return inp
+
+    def _anchor_law(self, counts) -> np.ndarray | None:
+        """Law of the input rows sampled for the proposal's spread: ``counts^0.75`` when the
+        counts are the anchors' (as long as the input table), else uniform (None)."""
+        inp = self._anchor_rows()
+        if inp is None or counts is None or np.shape(counts) != (inp.shape[0],):
             return None
         w = np.asarray(counts, dtype=np.float64) ** 0.75
         return w / w.sum() if np.isfinite(w.sum()) and w.sum() > 0 else None
@@ -560,8 +571,8 @@ class AdaptiveSampler(Sampler):
         """Root mean square of each column over the anchor rows, or a sample of 2048 of them
         (see :func:`~negkit.samplers._adaptive_build.build_dim_proposal`); None without
         input."""
-        inp = self.input_
-        if inp is None or inp.shape[1] != self.output_.shape[1] or inp.shape[0] == 0:
+        inp = self._anchor_rows()
+        if inp is None:
             return None
         n = inp.shape[0]
         if n <= QUANTILE_SAMPLE:  # every row, weighted
