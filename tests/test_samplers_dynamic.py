@@ -130,6 +130,27 @@ def test_adaptive_orders_match_a_stable_sort_with_ties_and_a_bad_sample():
         np.testing.assert_allclose(sigma, out.astype(np.float64).std(axis=0), rtol=1e-6)
 
 
+def test_adaptive_orders_follow_the_bit_pattern_order_of_special_values():
+    # -0.0 below 0.0, infinities, NaNs (at the top when positive, at the bottom when
+    # negative), subnormals and ties: the candidate pass must keep exactly what a whole
+    # sort of the packed keys puts at the two ends
+    rng = np.random.default_rng(11)
+    special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45, -1e-45, 1.0, -1.0],
+                       dtype=np.float32)  # fmt: skip
+    out = np.where(rng.random((4000, 5)) < 0.3, rng.choice(special, (4000, 5)),
+                   rng.integers(-2, 3, (4000, 5))).astype(np.float32)  # fmt: skip
+    out.view(np.uint32)[rng.random((4000, 5)) < 0.01] = 0xFFC00001  # a negative NaN
+    k = 300
+    orders, sigma = np.empty((5, 2 * k), np.int32), np.empty(5)
+    assert build_orders(out, k, np.arange(0, 4000, 3), orders, sigma) == 0
+    bits = out.view(np.uint32).astype(np.int64)
+    asc = np.where(bits >> 31 == 1, bits ^ 0xFFFFFFFF, bits | 0x80000000)
+    for f in range(5):
+        order = np.lexsort((np.arange(4000), -asc[:, f]))  # descending bits, ties by id
+        np.testing.assert_array_equal(orders[f, :k], order[:k])
+        np.testing.assert_array_equal(orders[f, k:], order[-k:])
+
+
 def test_adaptive_refresh_follows_the_output_table():
     out = OUT50.copy()
     s = ns.get("adaptive", lam=2.0, refresh_every=1000, seed=0).fit(output=out)

@@ -24,15 +24,13 @@ import math
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 #: Packed dimension-alias cell: bits 0-16 threshold (0..2^16), 17-29 alias, 30/31 signs.
 THR_BITS, ALIAS_SHIFT, ALIAS_MASK = 17, 17, 0x1FFF
 SIGN_SELF, SIGN_ALIAS = 30, 31
 MAX_DIMS = ALIAS_MASK + 1
 ONE = 1 << 16  # threshold scale: a cell keeps its own dimension when 16 random bits < thr
-
-#: Rows of the output table per tile of the candidate pass (a tile of 100 dims: 100 KB).
-_TILE = 256
 
 _M32 = np.uint64(0xFFFFFFFF)
 _MAX = np.uint64(0xFFFFFFFFFFFFFFFF)
@@ -73,43 +71,89 @@ def _column_sigma(out, sigma):
         sigma[f] = math.sqrt(max(s2[f] / n - m * m, 0.0))
 
 
-@njit(nogil=True, cache=True)
-def _select(bits, thr_top, thr_bot, top, bot, n_top, n_bot):
-    """One row-major pass: the packed keys below ``thr_*[f]`` (the candidates of both ends of
-    every column) into ``top`` / ``bot`` (rows padded with the largest key), counts in ``n_*``.
+_GATHER = np.uint64(0x0102040810204080)  # byte k's low bit -> bit 56 + k of the product
+_LOW_BITS = np.uint64(0x0101010101010101)
 
-    Branch-free (about 12% of the keys are kept at each end: branches would mispredict): every
-    key is written at its column's next slot, which only advances when the key is kept; the
-    last column of ``top`` / ``bot`` takes the writes past the capacity (it is not a slot).
+
+@njit(nogil=True, inline="always")
+def _signed_key(x):
+    """float32 bits (as int32) -> an int64 in the same order as the floats, without branches:
+    negative floats have their magnitude bits flipped.  ``_asc(u) = _signed_key(x) + 2^31``."""
+    y = np.int64(x)
+    return y ^ ((y >> np.int64(31)) & np.int64(0x7FFFFFFF))
+
+
+@njit(nogil=True, inline="always")
+def _block_mask(flags, w0):
+    """The low bits of the 64 flag bytes from word ``w0`` of ``flags`` (viewed as uint64)
+    gathered into one word: bit k set when byte k is 1."""
+    m = np.uint64(0)
+    for j in range(8):
+        m |= (((flags[w0 + j] & _LOW_BITS) * _GATHER) >> np.uint64(56)) << np.uint64(8 * j)
+    return m
+
+
+@njit(nogil=True, cache=True)
+def _select(bits, key_top, id_top, key_bot, id_bot, top, bot, n_top, n_bot):
+    """One row-major pass: the packed keys below each column's threshold (the candidates of
+    both ends of every column) into the rows of ``top`` / ``bot``, in row order; their
+    numbers in ``n_*`` (which may exceed the room, ``top.shape[1]``: the excess is not
+    written).  A top key is below its column's threshold ``(s_f, i_f)`` when the value's
+    :func:`_signed_key` ``s > s_f``, or ``s == s_f`` and the row ``i < i_f``; at the bottom,
+    ``s < s_f``, or ``s == s_f`` and ``i > i_f`` (see :func:`_split_thresholds`).
+
+    Each row is compared whole into two rows of flag bytes (a loop that vectorises); the
+    flags are gathered 64 to a word, and only the kept keys (about 12% at each end) are
+    written, one per set bit.  A branch per key would mispredict about once in eight.
     """
     n, d = bits.shape
-    cap = top.shape[1] - 1
-    top[:] = _MAX
-    bot[:] = _MAX
+    words = 8 * ((d + 63) // 64)
+    flag_top = np.zeros(8 * words, dtype=np.uint8)
+    flag_bot = np.zeros(8 * words, dtype=np.uint8)
+    top64 = flag_top.view(np.uint64)
+    bot64 = flag_bot.view(np.uint64)
+    x32 = bits.view(np.int32)
     n_top[:] = 0
     n_bot[:] = 0
-    for i0 in range(0, n, _TILE):  # tiles of rows that stay in cache while each column is read
-        i1 = min(n, i0 + _TILE)
+    for i in range(n):
+        row = x32[i]
         for f in range(d):
-            ct = n_top[f]
-            cb = n_bot[f]
-            tt = thr_top[f]
-            tb = thr_bot[f]
-            for i in range(i0, i1):
-                u = bits[i, f]
-                kt = _top_key(u, i)
-                kb = _bottom_key(u, i)
-                top[f, min(ct, cap)] = kt
-                bot[f, min(cb, cap)] = kb
-                ct += kt < tt
-                cb += kb < tb
-            n_top[f] = ct
-            n_bot[f] = cb
-    for f in range(d):  # the slot after the last kept key was written, not kept
-        if n_top[f] < cap:
-            top[f, n_top[f]] = _MAX
-        if n_bot[f] < cap:
-            bot[f, n_bot[f]] = _MAX
+            s = _signed_key(row[f])
+            flag_top[f] = (s > key_top[f]) | ((s == key_top[f]) & (i < id_top[f]))
+            flag_bot[f] = (s < key_bot[f]) | ((s == key_bot[f]) & (i > id_bot[f]))
+        for w0 in range(0, words, 8):
+            _append_kept(_block_mask(top64, w0), 8 * w0, i, bits, top, n_top, False)
+            _append_kept(_block_mask(bot64, w0), 8 * w0, i, bits, bot, n_bot, True)
+
+
+@njit(nogil=True, inline="always")
+def _append_kept(mask, f0, i, bits, keys, count, bottom):
+    """Row i's key of column ``f0 + k`` (bottom or top) appended to ``keys[f0 + k]`` for every
+    bit k of ``mask``, while there is room; ``count`` counts them all."""
+    cap = keys.shape[1]
+    while mask != 0:
+        f = f0 + trailing_zeros(mask)
+        mask &= mask - np.uint64(1)
+        c = count[f]
+        if c < cap:
+            keys[f, c] = _bottom_key(bits[i, f], i) if bottom else _top_key(bits[i, f], i)
+        count[f] = c + 1
+
+
+def _split_thresholds(thr_top: np.ndarray, thr_bot: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Packed-key thresholds -> ``(s, i)`` pairs for :func:`_select`: a top key
+    ``(~asc) << 32 | i`` is below ``thr`` when ``asc > asc_thr``, or equal and ``i < i_thr``;
+    a bottom key ``asc << 32 | (2^32 - 1 - i)`` when ``asc < asc_thr``, or equal and
+    ``i > 2^32 - 1 - low(thr)``.  ``asc = s + 2^31``."""
+    m32 = np.int64(0xFFFFFFFF)
+    hi_top = (thr_top >> np.uint64(32)).astype(np.int64)
+    hi_bot = (thr_bot >> np.uint64(32)).astype(np.int64)
+    return (
+        np.int64(0x7FFFFFFF) - hi_top,
+        (thr_top & _M32).astype(np.int64),
+        hi_bot - np.int64(1 << 31),
+        m32 - (thr_bot & _M32).astype(np.int64),
+    )
 
 
 def candidate_cap(n: int, reach: int, m: int) -> int:
@@ -135,19 +179,18 @@ def build_orders(out: np.ndarray, reach: int, sample: np.ndarray, orders: np.nda
         orders[:] = (np.sort(_all_top_keys(bits), axis=1) & _M32).astype(orders.dtype)
         return d
     cap = candidate_cap(n, reach, sample.shape[0])
-    top_buf = np.empty((d, cap + 1), dtype=np.uint64)  # the last column: writes past cap
-    bot_buf = np.empty((d, cap + 1), dtype=np.uint64)
+    top = np.empty((d, cap), dtype=np.uint64)
+    bot = np.empty((d, cap), dtype=np.uint64)
     n_top = np.zeros(d, dtype=np.int64)
     n_bot = np.zeros(d, dtype=np.int64)
-    thr_top, thr_bot = _thresholds(bits, reach, sample)
-    _select(bits, thr_top, thr_bot, top_buf, bot_buf, n_top, n_bot)
-    top = top_buf[:, :cap]
-    bot = bot_buf[:, :cap]
-    top.sort(axis=1)
-    bot.sort(axis=1)
-    orders[:, :reach] = (top[:, :reach] & _M32).astype(orders.dtype)
-    orders[:, w - reach :] = (_M32 - (bot[:, reach - 1 :: -1] & _M32)).astype(orders.dtype)
-    bad = np.flatnonzero((n_top < reach) | (n_top > cap) | (n_bot < reach) | (n_bot > cap))
+    _select(bits, *_split_thresholds(*_thresholds(bits, reach, sample)), top, bot, n_top, n_bot)
+    ok = (n_top >= reach) & (n_top <= cap) & (n_bot >= reach) & (n_bot <= cap)
+    for f in np.flatnonzero(ok):  # sort the kept keys only
+        keys = np.sort(top[f, : n_top[f]])[:reach]
+        orders[f, :reach] = (keys & _M32).astype(orders.dtype)
+        keys = np.sort(bot[f, : n_bot[f]])[reach - 1 :: -1]
+        orders[f, w - reach :] = (_M32 - (keys & _M32)).astype(orders.dtype)
+    bad = np.flatnonzero(~ok)
     for f in bad:  # the sample misjudged this column: sort it whole
         keys = np.sort(_all_top_keys(bits[:, f : f + 1])[0])
         orders[f, :reach] = (keys[:reach] & _M32).astype(orders.dtype)
@@ -156,28 +199,32 @@ def build_orders(out: np.ndarray, reach: int, sample: np.ndarray, orders: np.nda
 
 
 def _thresholds(bits: np.ndarray, reach: int, sample: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Keys at quantile ``p' = p + 4 sqrt(p(1-p)/m) + 2/m`` of the sample, for both ends."""
+    """Keys at quantile ``p' = p + 4 sqrt(p(1-p)/m) + 2/m`` of the sample, for both ends.
+
+    An item's bottom key is the bitwise complement of its top key (the same order reversed),
+    so one partition of the sample's top keys gives both: the q-th smallest bottom key is the
+    complement of the q-th largest top key."""
     n, d = bits.shape
     m = sample.shape[0]
     p = reach / n
     q = math.ceil((p + 4.0 * math.sqrt(p * (1.0 - p) / m) + 2.0 / m) * m)
     if q >= m:
         return np.full(d, _MAX), np.full(d, _MAX)
-    top, bot = _sample_keys(bits, sample)
-    return np.partition(top, q, axis=1)[:, q], np.partition(bot, q, axis=1)[:, q]
+    keys = _sample_top_keys(bits, sample)
+    # two partitions with one kth each: numpy's SIMD path takes a single kth only
+    top = np.partition(keys, q, axis=1)[:, q]
+    return top, ~np.partition(keys, m - 1 - q, axis=1)[:, m - 1 - q]
 
 
 @njit(nogil=True, cache=True)
-def _sample_keys(bits, sample):
+def _sample_top_keys(bits, sample):
     d = bits.shape[1]
     m = sample.shape[0]
     top = np.empty((d, m), dtype=np.uint64)
-    bot = np.empty((d, m), dtype=np.uint64)
     for j in range(m):
         for f in range(d):
             top[f, j] = _top_key(bits[sample[j], f], sample[j])
-            bot[f, j] = _bottom_key(bits[sample[j], f], sample[j])
-    return top, bot
+    return top
 
 
 @njit(nogil=True, cache=True)
