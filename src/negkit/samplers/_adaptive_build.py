@@ -122,21 +122,21 @@ def _select(bits, key_top, id_top, key_bot, id_bot, top, bot, n_top, n_bot):
             flag_top[f] = (s > key_top[f]) | ((s == key_top[f]) & (i < id_top[f]))
             flag_bot[f] = (s < key_bot[f]) | ((s == key_bot[f]) & (i > id_bot[f]))
         for w0 in range(0, words, 8):
-            _append_kept(_block_mask(top64, w0), 8 * w0, i, bits, top, n_top, False)
-            _append_kept(_block_mask(bot64, w0), 8 * w0, i, bits, bot, n_bot, True)
+            _append_kept(_block_mask(top64, w0), 8 * w0, i, bits[i], top, n_top, False)
+            _append_kept(_block_mask(bot64, w0), 8 * w0, i, bits[i], bot, n_bot, True)
 
 
 @njit(nogil=True, inline="always")
-def _append_kept(mask, f0, i, bits, keys, count, bottom):
+def _append_kept(mask, f0, i, row, keys, count, bottom):
     """Row i's key of column ``f0 + k`` (bottom or top) appended to ``keys[f0 + k]`` for every
-    bit k of ``mask``, while there is room; ``count`` counts them all."""
-    cap = keys.shape[1]
+    bit k of ``mask``; ``count`` counts them all, and past the room (``keys.shape[1]``) the
+    last slot takes the excess (the column will be sorted whole)."""
+    last = keys.shape[1] - 1
     while mask != 0:
         f = f0 + trailing_zeros(mask)
         mask &= mask - np.uint64(1)
         c = count[f]
-        if c < cap:
-            keys[f, c] = _bottom_key(bits[i, f], i) if bottom else _top_key(bits[i, f], i)
+        keys[f, min(c, last)] = _bottom_key(row[f], i) if bottom else _top_key(row[f], i)
         count[f] = c + 1
 
 
@@ -185,11 +185,13 @@ def build_orders(out: np.ndarray, reach: int, sample: np.ndarray, orders: np.nda
     n_bot = np.zeros(d, dtype=np.int64)
     _select(bits, *_split_thresholds(*_thresholds(bits, reach, sample)), top, bot, n_top, n_bot)
     ok = (n_top >= reach) & (n_top <= cap) & (n_bot >= reach) & (n_bot <= cap)
-    for f in np.flatnonzero(ok):  # sort the kept keys only
-        keys = np.sort(top[f, : n_top[f]])[:reach]
-        orders[f, :reach] = (keys & _M32).astype(orders.dtype)
-        keys = np.sort(bot[f, : n_bot[f]])[reach - 1 :: -1]
-        orders[f, w - reach :] = (_M32 - (keys & _M32)).astype(orders.dtype)
+    for f in np.flatnonzero(ok):  # sort the kept keys only, in place
+        keys = top[f, : n_top[f]]
+        keys.sort()
+        orders[f, :reach] = keys[:reach] & _M32
+        keys = bot[f, : n_bot[f]]
+        keys.sort()
+        orders[f, w - reach :] = _M32 - (keys[reach - 1 :: -1] & _M32)
     bad = np.flatnonzero(~ok)
     for f in bad:  # the sample misjudged this column: sort it whole
         keys = np.sort(_all_top_keys(bits[:, f : f + 1])[0])
