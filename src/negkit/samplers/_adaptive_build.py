@@ -2,7 +2,8 @@
 
 * :func:`build_orders` -- σ of every column of the output table and, for every column, the
   ``K`` first and ``K`` last items of its descending order (or the whole order when
-  ``2K >= |V|``), in one row-major pass over the table plus a sort of the candidates;
+  ``2K >= |V|``): a pass over the table for σ, a row-major pass for the candidates of both
+  ends of every column, and a sort of those;
 * :func:`build_dim_alias` -- for every row ``v`` of the input table, an alias table
   (Walker 1977; Vose 1991) over the d dimensions with weights ``|v_f| σ_f``, and the sign of
   every ``v_f``, packed in one ``uint32`` per cell.
@@ -13,9 +14,10 @@ and the draws agree exactly); NaN sorts as the IEEE bit pattern says.  Keys are 
 
 Candidates for the top end are the items whose key beats the key at quantile
 ``p' = K/n + 4 sqrt(p(1-p)/m) + 2/m`` of a random sample of ``m`` rows (a sample quantile
-overshoots the true one by about ``sqrt(p(1-p)/m)``): about ``1.1 K`` of them are sorted
-instead of the whole column.  When the sample misjudges (fewer than ``K`` candidates, or more
-than the buffer holds) that column is sorted whole: the result is exact either way.
+overshoots the true one by about ``sqrt(p(1-p)/m)``): about ``1.3 K`` of them (with the
+default λ = 0.01 |V|) are sorted instead of the whole column.  When the sample misjudges
+(fewer than ``K`` candidates, or more than the buffer holds) that column is sorted whole:
+the result is exact either way.
 """
 
 from __future__ import annotations

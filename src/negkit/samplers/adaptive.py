@@ -50,9 +50,9 @@ Dimension choice (``dims``).
 
 Cost per draw: O(1) for the rank and the item; the dimension O(d) once per pair plus about
 2-3 O(1) trials (exact; eight are tested at a time in the pair kernel) or O(1) (snapshot).
-Rebuild, every ``refresh_every`` draws (default ``|V| ln |V|``, the paper's): σ and
-candidate selection in one row-major pass over ``O`` (O(d |V|)), then a sort of about
-``1.1 K`` candidates at each end of every column (O(d K log K)); snapshot adds O(d) per
+Rebuild, every ``refresh_every`` draws (default ``|V| ln |V|``, the paper's): σ in one
+pass over ``O`` and the candidates in another (O(d |V|)), then a sort of about
+``1.3 K`` candidates at each end of every column (O(d K log K)); snapshot adds O(d) per
 input row, the proposal O(d m) for a sample of m = 2048 anchor rows.  Compiled (numba),
 and it releases the GIL.
 
