@@ -36,6 +36,7 @@ ONE = 1 << 16  # threshold scale: a cell keeps its own dimension when 16 random 
 
 _M32 = np.uint64(0xFFFFFFFF)
 _MAX = np.uint64(0xFFFFFFFFFFFFFFFF)
+_I32_MAX = (1 << 31) - 1
 
 
 @njit(nogil=True, inline="always")
@@ -79,10 +80,10 @@ _LOW_BITS = np.uint64(0x0101010101010101)
 
 @njit(nogil=True, inline="always")
 def _signed_key(x):
-    """float32 bits (as int32) -> an int64 in the same order as the floats, without branches:
-    negative floats have their magnitude bits flipped.  ``_asc(u) = _signed_key(x) + 2^31``."""
-    y = np.int64(x)
-    return y ^ ((y >> np.int64(31)) & np.int64(0x7FFFFFFF))
+    """float32 bits (as int32) -> an int32 in the same order as the floats, without branches:
+    negative floats have their magnitude bits flipped.  ``_asc(u) = _signed_key(x) + 2^31``.
+    (In int32, the comparisons of :func:`_select` take eight lanes a vector, not four.)"""
+    return x ^ ((x >> np.int32(31)) & np.int32(0x7FFFFFFF))
 
 
 @njit(nogil=True, inline="always")
@@ -119,10 +120,11 @@ def _select(bits, key_top, id_top, key_bot, id_bot, top, bot, n_top, n_bot):
     n_bot[:] = 0
     for i in range(n):
         row = x32[i]
+        i32 = np.int32(i)  # n < 2^31 (build_orders)
         for f in range(d):
             s = _signed_key(row[f])
-            flag_top[f] = (s > key_top[f]) | ((s == key_top[f]) & (i < id_top[f]))
-            flag_bot[f] = (s < key_bot[f]) | ((s == key_bot[f]) & (i > id_bot[f]))
+            flag_top[f] = (s > key_top[f]) | ((s == key_top[f]) & (i32 < id_top[f]))
+            flag_bot[f] = (s < key_bot[f]) | ((s == key_bot[f]) & (i32 > id_bot[f]))
         for w0 in range(0, words, 8):
             _append_kept(_block_mask(top64, w0), 8 * w0, i, bits[i], top, n_top, False)
             _append_kept(_block_mask(bot64, w0), 8 * w0, i, bits[i], bot, n_bot, True)
@@ -174,6 +176,8 @@ def build_orders(out: np.ndarray, reach: int, sample: np.ndarray, orders: np.nda
     of columns that needed a whole sort.
     """
     n, d = out.shape
+    if n >= _I32_MAX:
+        raise ValueError(f"the output table has {n} rows; at most {_I32_MAX - 1} are supported")
     w = orders.shape[1]
     bits = out.view(np.uint32)
     _column_sigma(out, sigma)
