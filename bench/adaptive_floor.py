@@ -13,8 +13,10 @@ part of the adaptive draw, each against unigram, timed alternately with it:
   choice of f by ``|v_f| σ_f`` needs (the dimension is made to depend on it, as it would);
 * ``adaptive``: the sampler itself (exact dimensions, eight rejection trials at a time).
 
-So ``+envelope`` bounds from above what ``adaptive`` can reach with an exact dimension choice
-that reads ``v`` once: only the trials that pick f are missing from it.  Two anchor laws:
+So ``+envelope`` is about the best an exact dimension choice that reads ``v`` once can reach
+here: only the trials that pick f are missing from it (over these Gaussian tables the
+dimensions the sampler draws are spread about as evenly as uniform ones, so the items looked
+up are as scattered).  Two anchor laws:
 uniform over the rows (as in ``bench/samplers.py``: each anchor's vector a cache miss) and
 uniform over 1000 rows (vectors in cache).
 
