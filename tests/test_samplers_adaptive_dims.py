@@ -136,6 +136,25 @@ def test_default_pair_kernel_repeats_the_per_draw_sequence():
     np.testing.assert_array_equal(s.sample(np.zeros(300, np.int64), 5), ref)
 
 
+@pytest.mark.parametrize("table", ["zero output table", "zero vector"])
+def test_pair_kernel_without_weights_repeats_the_per_draw_scan(table):
+    # every |v_f| σ_f is 0: both kernels draw the dimension uniformly, from the same numbers
+    # (the per-draw kernel after its O(d) scan, the pair kernel without one)
+    out = np.zeros_like(OUT) if table == "zero output table" else OUT
+    vec = VEC if table == "zero output table" else np.zeros(8, np.float32)
+    s = ns.get("adaptive", lam=3.0, seed=4).fit(output=out, input=INP)
+    draw, state = s.kernel()
+    ref = np.empty((400, 5), np.int64)
+    _per_draw(draw, state, vec, make_contexts(3, 1)[0], ref)
+    pair, state = s.pair_kernel()
+    ctx = make_contexts(3, 1)[0]
+    got = np.empty(5, np.int64)
+    for row in ref:
+        pair(state, 0, -1, vec, ctx, got)
+        np.testing.assert_array_equal(got, row)
+    assert len(np.unique(ref)) > 20  # not one item: ranks and dimensions vary
+
+
 def test_pair_kernel_of_an_excluding_sampler_never_returns_a_positive():
     pos = sp.csr_matrix((np.arange(60) < 50).astype(np.float32)[None, :])
     s = ns.get("adaptive", lam=3.0, seed=1, exclude_positives=True)

@@ -160,13 +160,20 @@ def _pick_dim(vec, slots, scale, sigma, b, m, ctx):
             return f
 
 
+@njit(nogil=True, inline="always")
+def _scan_total(vec, sigma, b):
+    """``Σ_f |v_f| σ_f`` in float64: the scan's total weight."""
+    tot = 0.0
+    for f in range(vec.shape[0]):
+        tot += abs(np.float64(vec[f])) * sigma[b, f]
+    return tot
+
+
 @njit(nogil=True, _nrt=False, cache=True)
 def _pick_dim_scan(vec, sigma, b, ctx):
     """The slow exact path, by a linear scan of the CDF (uniform when every weight is 0)."""
     d = vec.shape[0]
-    tot = 0.0
-    for f in range(d):
-        tot += abs(np.float64(vec[f])) * sigma[b, f]
+    tot = _scan_total(vec, sigma, b)
     if not (tot > 0.0 and tot < np.inf):
         return rand_int(ctx, d)
     u = rand_float(ctx) * tot
@@ -395,9 +402,18 @@ def draw_pair_adaptive(state, anchor, pos, vec, ctx, out):
     m = _envelope(vec, state[6], b)
     coin_bits = _coin_bits(state[5])
     if not (m > 0.0 and m < np.inf) or coin_bits < MIN_COIN_BITS:
+        # _pick_dim_any scans when m is 0 or not finite; when the scan's total is too, its
+        # law is uniform: drawn here without a scan a draw (a zero output table, say)
+        uniform = not (m > 0.0 and m < np.inf)
+        if uniform:
+            tot = _scan_total(vec, state[1], b)
+            uniform = not (tot > 0.0 and tot < np.inf)
         for j in range(k):
             r = _rank(state[3], ctx)
-            f = _pick_dim_any(vec, state[5], state[6], state[1], b, m, ctx)
+            if uniform:
+                f = rand_int(ctx, vec.shape[0])
+            else:
+                f = _pick_dim_any(vec, state[5], state[6], state[1], b, m, ctx)
             out[j] = state[0][b, f, r if vec[f] > 0 else w - 1 - r]
         return
     # every accepted trial of a batch is a draw: three to four a batch, not one
