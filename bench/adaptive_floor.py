@@ -32,7 +32,7 @@ import time
 
 import numpy as np
 from numba import njit
-from samplers import K, draw_loop
+from samplers import K, draw_loop, tables
 
 import negkit.samplers as ns
 from negkit._rng import CTX_DRAWS, make_contexts, next_pair, rand_int
@@ -100,10 +100,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args(argv)
     n, d = args.items, args.dim
-    rng = np.random.default_rng(0)  # the tables of bench/samplers.py
-    out = (rng.standard_normal((n, d)) * 0.1).astype(np.float32)
-    inp = (rng.standard_normal((n, d)) * 0.1).astype(np.float32)
-    counts = rng.zipf(1.5, n).astype(np.float64)
+    rng, out, inp, counts = tables(n, d)
     fit = {"counts": counts, "output": out, "input": inp}
     unigram = ns.get("unigram", seed=0).fit(counts=counts)
     kernels = {name: _part(k)(seed=0).fit(**fit) for name, k in PARTS.items()}

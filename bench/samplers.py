@@ -137,6 +137,15 @@ def measure(s, ref, inp, out, rng, seconds: float, repeat: int) -> dict[str, flo
     return rates
 
 
+def tables(n: int, d: int) -> tuple[np.random.Generator, np.ndarray, np.ndarray, np.ndarray]:
+    """The benchmark's tables: ``(rng, output, input, counts)``, Gaussian rows (scale 0.1) and
+    Zipf(1.5) counts, from seed 0; ``rng`` then draws the anchors."""
+    rng = np.random.default_rng(0)
+    out = (rng.standard_normal((n, d)) * 0.1).astype(np.float32)
+    inp = (rng.standard_normal((n, d)) * 0.1).astype(np.float32)
+    return rng, out, inp, rng.zipf(1.5, n).astype(np.float64)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--items", type=int, default=100_000)
@@ -146,10 +155,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--only", nargs="*", help="samplers to measure (unigram always is)")
     args = ap.parse_args(argv)
     n, d = args.items, args.dim
-    rng = np.random.default_rng(0)
-    out = (rng.standard_normal((n, d)) * 0.1).astype(np.float32)
-    inp = (rng.standard_normal((n, d)) * 0.1).astype(np.float32)
-    counts = rng.zipf(1.5, n).astype(np.float64)
+    rng, out, inp, counts = tables(n, d)
     fits = {"uniform": {"n_items": n}, "unigram": {"counts": counts}, "degree": {"counts": counts}}
     print(f"# vocabulary {n}, d={d}, k={K} draws per anchor vector, single thread")
     specs = ns.available() if not args.only else ["unigram", *args.only]
