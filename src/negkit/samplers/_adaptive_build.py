@@ -148,15 +148,18 @@ def _split_thresholds(thr_top: np.ndarray, thr_bot: np.ndarray) -> tuple[np.ndar
     """Packed-key thresholds -> ``(s, i)`` pairs for :func:`_select`: a top key
     ``(~asc) << 32 | i`` is below ``thr`` when ``asc > asc_thr``, or equal and ``i < i_thr``;
     a bottom key ``asc << 32 | (2^32 - 1 - i)`` when ``asc < asc_thr``, or equal and
-    ``i > 2^32 - 1 - low(thr)``.  ``asc = s + 2^31``."""
+    ``i > 2^32 - 1 - low(thr)``.  ``asc = s + 2^31``.  All four in int32: row ids are below
+    ``2^31 - 1``, so a row threshold at or above it can be clipped there."""
     m32 = np.int64(0xFFFFFFFF)
     hi_top = (thr_top >> np.uint64(32)).astype(np.int64)
     hi_bot = (thr_bot >> np.uint64(32)).astype(np.int64)
+    i_top = (thr_top & _M32).astype(np.int64)
+    i_bot = m32 - (thr_bot & _M32).astype(np.int64)
     return (
-        np.int64(0x7FFFFFFF) - hi_top,
-        (thr_top & _M32).astype(np.int64),
-        hi_bot - np.int64(1 << 31),
-        m32 - (thr_bot & _M32).astype(np.int64),
+        (np.int64(0x7FFFFFFF) - hi_top).astype(np.int32),
+        np.minimum(i_top, _I32_MAX).astype(np.int32),
+        (hi_bot - np.int64(1 << 31)).astype(np.int32),
+        np.minimum(i_bot, _I32_MAX).astype(np.int32),
     )
 
 
