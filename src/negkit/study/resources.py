@@ -1,11 +1,11 @@
-"""Paths of the demo data shipped inside the package (``negkit/_resources``, see SOURCES.md)."""
+"""Paths of the demo data: the evaluation sets shipped inside the package (``negkit/_resources``,
+see SOURCES.md) and the demo corpus, built on first use (:mod:`negkit.study.demo_corpus`)."""
 
 from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
 
-DEMO_CORPUS = "demo_corpus.txt.xz"
 SIMILARITY_SETS = ("wordsim353.txt", "simlex999.txt")
 ANALOGY_SET = "questions-words.txt"
 
@@ -25,7 +25,9 @@ def resource(name: str) -> Path:
 
 
 def demo_corpus() -> Path:
-    return resource(DEMO_CORPUS)
+    from negkit.study.demo_corpus import demo_corpus as build_or_find
+
+    return build_or_find()
 
 
 def similarity_sets() -> list[Path]:
