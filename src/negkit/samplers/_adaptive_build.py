@@ -125,9 +125,10 @@ def _select(bits, key_top, id_top, key_bot, id_bot, top, bot, n_top, n_bot):
             s = _signed_key(row[f])
             flag_top[f] = (s > key_top[f]) | ((s == key_top[f]) & (i32 < id_top[f]))
             flag_bot[f] = (s < key_bot[f]) | ((s == key_bot[f]) & (i32 > id_bot[f]))
+        row_bits = bits[i]
         for w0 in range(0, words, 8):
-            _append_kept(_block_mask(top64, w0), 8 * w0, i, bits[i], top, n_top, False)
-            _append_kept(_block_mask(bot64, w0), 8 * w0, i, bits[i], bot, n_bot, True)
+            _append_kept(_block_mask(top64, w0), 8 * w0, i, row_bits, top, n_top, False)
+            _append_kept(_block_mask(bot64, w0), 8 * w0, i, row_bits, bot, n_bot, True)
 
 
 @njit(nogil=True, inline="always")
