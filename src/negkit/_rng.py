@@ -27,7 +27,8 @@ Seeds are expanded with splitmix64 so that nearby seeds give unrelated streams.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from negkit._jit import kernel
 
 CTX_RNG, CTX_TRIALS, CTX_DRAWS, CTX_PAIR = 0, 1, 2, 3
 #: First word, and number of words, of a context's scratch area.
@@ -66,7 +67,7 @@ def make_contexts(seed: int | None, n: int = 1) -> np.ndarray:
     return ctx
 
 
-@njit(nogil=True, inline="always")
+@kernel(inline="always")
 def xorshift_step(x):
     """One step of the generator on a state held in a variable: ``(new state, 64 bits)``.
 
@@ -81,7 +82,7 @@ def xorshift_step(x):
     return x, x * _MULT
 
 
-@njit(nogil=True, inline="always")
+@kernel(inline="always")
 def next_u64(ctx):
     """Advance the generator in ``ctx`` and return 64 random bits."""
     x, r = xorshift_step(ctx[0])
@@ -89,19 +90,19 @@ def next_u64(ctx):
     return r
 
 
-@njit(nogil=True, inline="always")
+@kernel(inline="always")
 def next_pair(ctx):
     """Start a new pair: the next draws share one (anchor, vec), unchanged until the next call."""
     ctx[CTX_PAIR] += np.uint64(1)
 
 
-@njit(nogil=True, inline="always")
+@kernel(inline="always")
 def rand_float(ctx):
     """Uniform float64 in [0, 1) with 53 random bits."""
     return (next_u64(ctx) >> np.uint64(11)) * _INV_2_53
 
 
-@njit(nogil=True, inline="always")
+@kernel(inline="always")
 def rand_int(ctx, n):
     """Uniform integer in [0, n), by Lemire's multiply-shift on 32 high bits.
 

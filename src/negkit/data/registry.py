@@ -99,6 +99,7 @@ _SHA = {  # sha256 of the files as stored in the shared data folder (MANIFEST.md
     "ml-1m/test.txt": "0d58f78bbf606f401aec2efe3f519b945c458c8398955f986e03b880fbbd16a6",
     "ml-100k/u.data": "06416e597f82b7342361e41163890c81036900f418ad91315590814211dca490",
     # sha256 of the *decompressed* shared .gz copies (gzip -9 -n of the original bytes)
+    "yelp2018/train.txt": "1e9568725a9e833d0ac3bae01c94cd95367f73b3bb6104fd26b5f65ea5054093",
     "yelp2018/test.txt": "9cd9b37926cd1447a06625ffa7914527573fb097c10cb0bbdb1d1b8ded3742fe",
     "yelp2018/user_list.txt": "4931519d8b3c40d71a34cc386c3287b6d63c1be9a82edd7ee6bfad765e640778",
     "yelp2018/item_list.txt": "1091bc824b60561906df552f2f7cb3ec61767b1e46fd4386b44400ae49712007",
@@ -192,12 +193,13 @@ for _name, _title in (("yelp2018", "Yelp 2018"), ("amazon-book", "Amazon-Book"))
              f"{_title}, LightGCN/NGCF split (Wang et al. 2019; He et al. 2020)",
              f"gusye1234/LightGCN-PyTorch data/{_name}", "none stated",
              (Remote(f"{_LIGHTGCN_PT}/{_name}/train.txt", "train.txt",
-                     md5=_AMAZON_TRAIN_MD5 if _name == "amazon-book" else None),
+                     md5=_AMAZON_TRAIN_MD5 if _name == "amazon-book" else None,
+                     sha256=_SHA.get(f"{_name}/train.txt")),
               *(Remote(f"{_LIGHTGCN_PT}/{_name}/{f}", f, sha256=_SHA[f"{_name}/{f}"])
                 for f in ("test.txt", "user_list.txt", "item_list.txt"))),
              aliases=(("yelp",) if _name == "yelp2018" else ("amazon_book", "amazon")),
-             note="no sha256 is known for train.txt (the shared copy has none); amazon-book's "
-                  "is checked against reczoo's md5, yelp2018's is unverified"),
+             note="yelp2018's train.txt is checked against the sha256 of the LightGCN file (git "
+                  "blob cda1236, as in junkangwu/BSL); amazon-book's against reczoo's md5"),
          loaders.load_lightgcn, loaders.info_lightgcn)  # fmt: skip
 _add(Dataset("ml-1m_lightgcnpp", "interactions", "recsys/ml-1m_lightgcnpp",
          ("train.txt", "valid.txt", "test.txt"),

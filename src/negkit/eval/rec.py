@@ -23,7 +23,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit
+
+from negkit._jit import kernel
 
 __all__ = ["evaluate_ranking", "rank_metrics", "METRICS"]
 
@@ -57,7 +58,7 @@ def rank_metrics(
     return out
 
 
-@njit(nogil=True, cache=True)
+@kernel
 def _rank_rows(scores, mask_ptr, mask_idx, rel_ptr, rel_idx, kmax, hits, mrr):
     """Top-``kmax`` hits and reciprocal rank of every row of ``scores`` (masked items removed).
 

@@ -26,8 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
-from numba import njit
 
+from negkit._jit import FAST_ALL, kernel
 from negkit._rng import make_contexts, next_pair
 from negkit.graph.adjacency import Adjacency, as_adjacency
 from negkit.samplers import Sampler, get
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 _MIN_LR_FRACTION = 1e-4
 
 
-@njit(nogil=True, fastmath=True)
+@kernel(fastmath=FAST_ALL)
 def line_kernel(
     draw, state, prob, alias, src, dst, emb, out, negative, n_samples, lr0, done, total, ctx, err
 ):

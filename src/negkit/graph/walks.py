@@ -28,13 +28,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
-from numba import njit
 
+from negkit._jit import kernel
 from negkit._rng import make_contexts, rand_float, rand_int
 from negkit.graph.adjacency import Adjacency, as_adjacency
 
 
-@njit(nogil=True, cache=True, inline="always")
+@kernel(inline="always")
 def _find(indices, lo, hi, x):
     """Position of ``x`` in the sorted ``indices[lo:hi]``, or -1."""
     while lo < hi:
@@ -49,7 +49,7 @@ def _find(indices, lo, hi, x):
     return -1
 
 
-@njit(nogil=True, cache=True, inline="always")
+@kernel(inline="always")
 def _pick(indices, cumw, lo, hi, r):
     """The neighbour at cumulative position ``r`` in ``[0, row total)``."""
     if cumw.shape[0] == 0:
@@ -66,7 +66,7 @@ def _pick(indices, cumw, lo, hi, r):
     return indices[a]
 
 
-@njit(nogil=True, cache=True)
+@kernel
 def first_order_step(indptr, indices, cumw, v, ctx):
     """Next node after ``v`` (probability proportional to the edge weight), -1 at a dead end."""
     lo = indptr[v]
@@ -78,7 +78,7 @@ def first_order_step(indptr, indices, cumw, v, ctx):
     return np.int64(_pick(indices, cumw, lo, hi, rand_float(ctx) * cumw[hi - 1]))
 
 
-@njit(nogil=True, cache=True)
+@kernel
 def second_order_step(indptr, indices, weights, cumw, t, v, inv_p, inv_q, ctx):
     """node2vec's next node after ``t -> v``, by rejection with the return edge as outlier."""
     lo = indptr[v]
@@ -115,7 +115,7 @@ def second_order_step(indptr, indices, weights, cumw, t, v, inv_p, inv_q, ctx):
             return np.int64(x)
 
 
-@njit(nogil=True, cache=True)
+@kernel
 def walk_kernel(
     indptr,
     indices,

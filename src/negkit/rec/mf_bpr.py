@@ -33,8 +33,8 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit
 
+from negkit._jit import FAST_ALL, kernel
 from negkit._rng import CTX_TRIALS, make_contexts, next_pair, rand_int
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 __all__ = ["BPRMF"]
 
 
-@njit(nogil=True, cache=True)
+@kernel
 def _shuffle(order, lo, hi, ctx):
     """Fisher-Yates shuffle of ``order[lo:hi]`` in place."""
     for t in range(hi - 1, lo, -1):
@@ -52,7 +52,7 @@ def _shuffle(order, lo, hi, ctx):
         order[s] = tmp
 
 
-@njit(nogil=True, fastmath=True)
+@kernel(fastmath=FAST_ALL)
 def _bpr_shard(draw, state, pairs, lo, hi, U, V, B, lr, reg, use_bias, harmonic, ctx, stats):
     """BPR SGD over ``pairs[lo:hi]`` (``user << 32 | item``); adds (loss, correct) to ``stats``.
 

@@ -25,8 +25,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 from numba.cpython.unsafe.numbers import trailing_zeros
+
+from negkit._jit import kernel
 
 #: Packed dimension-alias cell: bits 0-16 threshold (0..2^16), 17-29 alias, 30/31 signs.
 THR_BITS, ALIAS_SHIFT, ALIAS_MASK = 17, 17, 0x1FFF
@@ -39,7 +40,7 @@ _MAX = np.uint64(0xFFFFFFFFFFFFFFFF)
 _I32_MAX = (1 << 31) - 1
 
 
-@njit(nogil=True, inline="always")
+@kernel(inline="always")
 def _asc(u):
     """float32 bits -> uint32 bits in the same order as the floats (as uint64), branch-free:
     negative floats have every bit flipped, the others only the sign bit."""
@@ -47,19 +48,19 @@ def _asc(u):
     return u ^ (((np.uint64(0) - (u >> np.uint64(31))) & _M32) | np.uint64(0x80000000))
 
 
-@njit(nogil=True, inline="always")
+@kernel(inline="always")
 def _top_key(u, i):
     """Ascending in (value descending, id ascending)."""
     return (((~_asc(u)) & _M32) << np.uint64(32)) | np.uint64(i)
 
 
-@njit(nogil=True, inline="always")
+@kernel(inline="always")
 def _bottom_key(u, i):
     """Ascending in (value ascending, id descending): the descending order read backwards."""
     return (_asc(u) << np.uint64(32)) | (_M32 - np.uint64(i))
 
 
-@njit(nogil=True, cache=True)
+@kernel
 def _column_sigma(out, sigma):
     n, d = out.shape
     s1 = np.zeros(d)
@@ -78,7 +79,7 @@ _GATHER = np.uint64(0x0102040810204080)  # byte k's low bit -> bit 56 + k of the
 _LOW_BITS = np.uint64(0x0101010101010101)
 
 
-@njit(nogil=True, inline="always")
+@kernel(inline="always")
 def _signed_key(x):
     """float32 bits (as int32) -> an int32 in the same order as the floats, without branches:
     negative floats have their magnitude bits flipped.  ``_asc(u) = _signed_key(x) + 2^31``.
@@ -86,7 +87,7 @@ def _signed_key(x):
     return x ^ ((x >> np.int32(31)) & np.int32(0x7FFFFFFF))
 
 
-@njit(nogil=True, inline="always")
+@kernel(inline="always")
 def _block_mask(flags, w0):
     """The low bits of the 64 flag bytes from word ``w0`` of ``flags`` (viewed as uint64)
     gathered into one word: bit k set when byte k is 1."""
@@ -96,7 +97,7 @@ def _block_mask(flags, w0):
     return m
 
 
-@njit(nogil=True, cache=True)
+@kernel
 def _select(bits, key_top, id_top, key_bot, id_bot, top, bot, n_top, n_bot):
     """One row-major pass: the packed keys below each column's threshold (the candidates of
     both ends of every column) into the rows of ``top`` / ``bot``, in row order; their
@@ -131,7 +132,7 @@ def _select(bits, key_top, id_top, key_bot, id_bot, top, bot, n_top, n_bot):
             _append_kept(_block_mask(bot64, w0), 8 * w0, i, row_bits, bot, n_bot, True)
 
 
-@njit(nogil=True, inline="always")
+@kernel(inline="always")
 def _append_kept(mask, f0, i, row, keys, count, bottom):
     """Row i's key of column ``f0 + k`` (bottom or top) appended to ``keys[f0 + k]`` for every
     bit k of ``mask``; ``count`` counts them all, and past the room (``keys.shape[1]``) the
@@ -228,7 +229,7 @@ def _thresholds(bits: np.ndarray, reach: int, sample: np.ndarray) -> tuple[np.nd
     return top, ~np.partition(keys, m - 1 - q, axis=1)[:, m - 1 - q]
 
 
-@njit(nogil=True, cache=True)
+@kernel
 def _sample_top_keys(bits, sample):
     d = bits.shape[1]
     m = sample.shape[0]
@@ -239,7 +240,7 @@ def _sample_top_keys(bits, sample):
     return top
 
 
-@njit(nogil=True, cache=True)
+@kernel
 def _all_top_keys(bits):
     n, d = bits.shape
     keys = np.empty((d, n), dtype=np.uint64)
@@ -249,7 +250,7 @@ def _all_top_keys(bits):
     return keys
 
 
-@njit(nogil=True, cache=True)
+@kernel
 def build_dim_alias(inp, sigma, table):
     """``table[a, j]``: the alias cell j of row ``a`` for ``p(f) ∝ |inp[a, f]| σ_f``.
 

@@ -29,10 +29,11 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from numba import njit, types
+from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from negkit._jit import FAST_FINITE_SAFE, kernel
 from negkit.samplers._kernels import check_count, dot
 from negkit.samplers.base import Sampler
 
@@ -60,7 +61,7 @@ stack_i64 = _stack_buffer(types.int64)
 stack_f32 = _stack_buffer(types.float32)
 
 
-@njit(nogil=True, inline="always")
+@kernel(inline="always")
 def rank_select(scores, size, r, top):
     """Index ``j < size`` of rank ``r`` when ``scores[:size]`` are sorted descending, stably.
 
@@ -84,7 +85,7 @@ def rank_select(scores, size, r, top):
     return top[r]
 
 
-@njit(nogil=True, cache=True)
+@kernel
 def all_scores(output, vec):
     """``output @ vec`` in float32, summed in the same order as the draw kernels."""
     n = output.shape[0]
@@ -94,7 +95,7 @@ def all_scores(output, vec):
     return out
 
 
-@njit(nogil=True, fastmath=True, _nrt=False, cache=True)
+@kernel(fastmath=FAST_FINITE_SAFE, _nrt=False)
 def cand_score(output, c, vec, pos):
     """The candidate's score ``vec . output[c]``, or ``-inf`` when it is the positive."""
     if c == pos:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
+from negkit._jit import FAST_FINITE_SAFE, kernel
 from negkit._rng import rand_float
 
 
-@njit(nogil=True, fastmath=True, _nrt=False, cache=True)
+@kernel(fastmath=FAST_FINITE_SAFE, _nrt=False)
 def dot(output, i, vec):
     """``output[i] . vec`` in float32 (fastmath: vectorised, in one fixed order)."""
     s = np.float32(0.0)
@@ -31,7 +31,7 @@ def trunc_geom_mass(n: int, lam: float) -> float:
     return -math.expm1(-n / lam)
 
 
-@njit(nogil=True, inline="always")
+@kernel(inline="always")
 def trunc_geom(ctx, n, lam, c):
     u = rand_float(ctx)
     r = np.int64(-lam * np.log(1.0 - u * c))

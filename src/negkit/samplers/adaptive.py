@@ -77,11 +77,12 @@ from typing import Any
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, types
+from numba import types
 from numba.cpython.unsafe.numbers import leading_zeros, trailing_zeros
 from numba.extending import intrinsic
 
 from negkit._bits import bits_f64, f64_bits
+from negkit._jit import FAST_FINITE_SAFE, kernel
 from negkit._rng import (
     CTX_DRAWS,
     CTX_PAIR,
@@ -132,7 +133,7 @@ def _fmax32(typingctx, a, b):
     return sig, codegen
 
 
-@njit(nogil=True, fastmath=True, _nrt=False, cache=True)
+@kernel(fastmath=FAST_FINITE_SAFE, _nrt=False)
 def _envelope(vec, scale, b):
     """``max_f |v_f| scale_f`` in one vectorised pass (plus 1e-6 for the float32 rounding)."""
     m = np.float32(0.0)
@@ -141,7 +142,7 @@ def _envelope(vec, scale, b):
     return np.float64(m) * (1.0 + 1e-6)
 
 
-@njit(nogil=True, _nrt=False, cache=True)
+@kernel(_nrt=False)
 def _pick_dim(vec, slots, scale, sigma, b, m, ctx):
     """``f`` with ``p(f) ∝ |v_f| σ_f``, by rejection from the proposal ``slots[b]`` (``n_f``
     slots of ``L`` for f) under the envelope ``m = max_f |v_f| scale_f`` (:func:`_envelope`),
@@ -160,7 +161,7 @@ def _pick_dim(vec, slots, scale, sigma, b, m, ctx):
             return f
 
 
-@njit(nogil=True, inline="always")
+@kernel(inline="always")
 def _scan_total(vec, sigma, b):
     """``Σ_f |v_f| σ_f`` in float64: the scan's total weight."""
     tot = 0.0
@@ -169,7 +170,7 @@ def _scan_total(vec, sigma, b):
     return tot
 
 
-@njit(nogil=True, _nrt=False, cache=True)
+@kernel(_nrt=False)
 def _pick_dim_scan(vec, sigma, b, ctx):
     """The slow exact path, by a linear scan of the CDF (uniform when every weight is 0)."""
     d = vec.shape[0]
@@ -191,7 +192,7 @@ MIN_COIN_BITS = 16
 _M16 = np.uint64(0xFFFF)
 
 
-@njit(nogil=True, _nrt=False, cache=True)
+@kernel(_nrt=False)
 def _pair_envelope(vec, scale, b, gen, owner, anchor, ctx):
     """:func:`_envelope` of ``vec``, computed once per pair (see :func:`negkit._rng.next_pair`).
 
@@ -217,7 +218,7 @@ def _pair_envelope(vec, scale, b, gen, owner, anchor, ctx):
     return m
 
 
-@njit(nogil=True, inline="always")
+@kernel(inline="always")
 def _trial(vec, slots, scale, b, m32, coin_bits, h, i):
     """Trial ``i`` of a batch from 32 random bits ``h``: the slot from the high bits, a coin
     ``u`` from the low ``coin_bits``, accepted when ``u m < |v_f| scale_f`` (float32).
@@ -228,7 +229,7 @@ def _trial(vec, slots, scale, b, m32, coin_bits, h, i):
     return f << np.uint64(16 * (i & 3)), ok << np.uint64(i)
 
 
-@njit(nogil=True, inline="always")
+@kernel(inline="always")
 def _batch(vec, slots, scale, b, m32, cb, x):
     """Eight rejection trials without branches, from the generator state ``x``.
 
@@ -258,7 +259,7 @@ def _batch(vec, slots, scale, b, m32, cb, x):
     return x, mask, p0 | p1 | p2 | p3, p4 | p5 | p6 | p7
 
 
-@njit(nogil=True, inline="always")
+@kernel(inline="always")
 def _batch_dim(mask, lo, hi):
     """The dimension of the first accepted trial of a batch (``mask != 0``), without
     branches."""
@@ -268,7 +269,7 @@ def _batch_dim(mask, lo, hi):
     return np.int64((word >> (np.uint64(16) * (i & np.uint64(3)))) & _M16)
 
 
-@njit(nogil=True, inline="always")
+@kernel(inline="always")
 def _pick_dim_batch(vec, slots, scale, b, m, coin_bits, ctx):
     """``f`` with ``p(f) ∝ |v_f| σ_f``: the first accepted trial of batches of eight
     (:func:`_batch`; a batch with none, under 3% of them on trained skip-gram vectors, is
@@ -285,13 +286,13 @@ def _pick_dim_batch(vec, slots, scale, b, m, coin_bits, ctx):
             return _batch_dim(mask, lo, hi)
 
 
-@njit(nogil=True, inline="always")
+@kernel(inline="always")
 def _coin_bits(slots):
     """``c = 32 - log2 L``: the coin's bits in a trial's 32 (``L`` slots, a power of two)."""
     return 32 - (63 - leading_zeros(np.uint64(slots.shape[1])))
 
 
-@njit(nogil=True, inline="always")
+@kernel(inline="always")
 def _pick_dim_any(vec, slots, scale, sigma, b, m, ctx):
     """The exact dimension for the envelope ``m``: eight trials at a time
     (:func:`_pick_dim_batch`), one at a time when d > 8192 (the coin would be coarse), by a
@@ -304,7 +305,7 @@ def _pick_dim_any(vec, slots, scale, sigma, b, m, ctx):
     return _pick_dim_batch(vec, slots, scale, b, m, coin_bits, ctx)
 
 
-@njit(nogil=True, inline="always")
+@kernel(inline="always")
 def _rank_of(cells, x):
     """A rank from its alias table and 64 random bits: the cell from the high 32 bits, the
     coin from the low."""
@@ -314,13 +315,13 @@ def _rank_of(cells, x):
     return j if (x & _M32) < (c & _THR33) else alt
 
 
-@njit(nogil=True, inline="always")
+@kernel(inline="always")
 def _rank(cells, ctx):
     """A rank, drawn with the context's generator."""
     return _rank_of(cells, next_u64(ctx))
 
 
-@njit(nogil=True, inline="always")
+@kernel(inline="always")
 def _rank_step(cells, x):
     """A rank, drawn with a generator state held in a variable: ``(new state, rank)``."""
     x, bits = xorshift_step(x)
@@ -365,7 +366,7 @@ def rank_cells_pmf(cells: np.ndarray) -> np.ndarray:
     return p / (2.0**32 * cells.shape[0])
 
 
-@njit(nogil=True, _nrt=False, cache=True)
+@kernel(_nrt=False)
 def draw_adaptive(state, anchor, pos, vec, ctx):
     """``dims="exact"``: the dimension from the live ``vec``.
 
@@ -384,7 +385,7 @@ def draw_adaptive(state, anchor, pos, vec, ctx):
     return np.int64(state[0][b, f, r])
 
 
-@njit(nogil=True, _nrt=False, cache=True)
+@kernel(_nrt=False)
 def draw_pair_adaptive(state, anchor, pos, vec, ctx, out):
     """``dims="exact"``, a pair at a time: ``len(out)`` draws for one ``vec``.
 
@@ -432,7 +433,7 @@ def draw_pair_adaptive(state, anchor, pos, vec, ctx, out):
     ctx[0] = x
 
 
-@njit(nogil=True, _nrt=False, cache=True)
+@kernel(_nrt=False)
 def draw_adaptive_snapshot(state, anchor, pos, vec, ctx):
     """``dims="snapshot"``: the dimension and side from the anchor's alias cells (the exact
     choice from ``vec`` for anchors outside the input table).  Same state as above."""

@@ -19,15 +19,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import njit
 
+from negkit._jit import kernel
 from negkit._rng import rand_int
 from negkit.samplers._candidates import CandidateSampler, best_of_m, cand_score
 from negkit.samplers._kernels import dot
 from negkit.samplers.registry import register
 
 
-@njit(nogil=True, _nrt=False, cache=True)
+@kernel(_nrt=False)
 def draw_ahns(state, anchor, pos, vec, ctx):
     n = state[0].shape[0]
     best = rand_int(ctx, n)
@@ -44,7 +44,7 @@ def draw_ahns(state, anchor, pos, vec, ctx):
     return best
 
 
-@njit(nogil=True, _nrt=False, cache=True)
+@kernel(_nrt=False)
 def ahns_target(s_pos, alpha, beta, p):
     """``β · max(s_pos + α, 0)^(p + 1)``."""
     return beta * max(np.float64(s_pos) + alpha, 0.0) ** (p + 1.0)

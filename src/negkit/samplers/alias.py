@@ -7,12 +7,12 @@ with general distributions"; table built by Vose's (1991) stable variant in O(n)
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from negkit._jit import kernel
 from negkit._rng import next_u64
 
 
-@njit(cache=True)
+@kernel
 def build_alias(p):
     """Return ``(prob, alias)`` for the probabilities ``p`` (normalised here)."""
     n = p.shape[0]
@@ -54,7 +54,7 @@ def build_alias(p):
     return prob, alias
 
 
-@njit(nogil=True, inline="always")
+@kernel(inline="always")
 def alias_draw(prob, alias, ctx):
     """One draw: a column from the high bits, the coin from the low 32 bits."""
     r = next_u64(ctx)

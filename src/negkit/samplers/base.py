@@ -33,8 +33,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit
 
+from negkit._jit import kernel
 from negkit._rng import CTX_DRAWS, make_contexts, next_pair, rand_int
 
 #: Rejection tries before exclusion falls back to an exact uniform draw over the complement.
@@ -467,7 +467,7 @@ def _check_table(t: Any, what: str) -> np.ndarray:
     return t
 
 
-@njit(nogil=True, inline="always")
+@kernel(inline="always")
 def _row_contains(indices, lo, hi, x):
     while lo < hi:  # binary search in a sorted CSR row
         mid = (lo + hi) >> 1
@@ -481,7 +481,7 @@ def _row_contains(indices, lo, hi, x):
     return False
 
 
-@njit(nogil=True)
+@kernel
 def _uniform_complement(indices, lo, hi, n, ctx):
     """Uniform draw among the items not in the sorted row ``indices[lo:hi]``."""
     j = rand_int(ctx, n - (hi - lo))
@@ -509,7 +509,7 @@ def excluding(draw: Any) -> Any:
 
     # Arrays are read as state[i] in place, never unpacked into variables that live across
     # branches: numba would otherwise wrap every call in atomic reference-count updates.
-    @njit(nogil=True)
+    @kernel
     def draw_excluding(state, anchor, pos, vec, ctx):
         if anchor < 0 or anchor + 1 >= state[1].shape[0]:
             return draw(state[0], anchor, pos, vec, ctx)
@@ -534,7 +534,7 @@ def per_draw_pair(draw: Any) -> Any:
     pair = _PER_DRAW_PAIR.get(draw)
     if pair is None:
 
-        @njit(nogil=True, inline="always")
+        @kernel(inline="always")
         def pair(state, anchor, pos, vec, ctx, out):
             next_pair(ctx)
             for j in range(out.shape[0]):
@@ -544,7 +544,7 @@ def per_draw_pair(draw: Any) -> Any:
     return pair
 
 
-@njit(nogil=True)
+@kernel
 def _sample_batch(draw_pair, state, anchors, pos, vecs, ctx, out):
     """Row r of ``out``: the k draws of the pair ``(anchors[r], vecs[r])``."""
     for r in range(out.shape[0]):

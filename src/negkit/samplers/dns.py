@@ -17,8 +17,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import carray, njit
+from numba import carray
 
+from negkit._jit import kernel
 from negkit._rng import rand_int
 from negkit.samplers._candidates import (
     STACK_SLOTS,
@@ -31,7 +32,7 @@ from negkit.samplers._candidates import (
 from negkit.samplers.registry import register
 
 
-@njit(nogil=True, cache=True)
+@kernel
 def draw_dns(state, anchor, pos, vec, ctx):
     output = state[0]
     n = output.shape[0]

@@ -31,9 +31,9 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit
 from scipy.sparse.csgraph import depth_first_order
 
+from negkit._jit import kernel
 from negkit._rng import rand_float, rand_int
 from negkit.samplers._anchors import n_anchors_of
 from negkit.samplers._kernels import check_count, dot
@@ -41,7 +41,7 @@ from negkit.samplers.base import Sampler, _row_contains
 from negkit.samplers.registry import register
 
 
-@njit(nogil=True, _nrt=False, cache=True)
+@kernel(_nrt=False)
 def _proposal_mass(x, src, indptr, indices, mix, n):
     """``q(x | src's neighbourhood)``."""
     if src < 0 or src + 1 >= indptr.shape[0]:
@@ -56,7 +56,7 @@ def _proposal_mass(x, src, indptr, indices, mix, n):
     return q
 
 
-@njit(nogil=True, _nrt=False, cache=True)
+@kernel(_nrt=False)
 def _propose(src, indptr, indices, mix, n, ctx):
     if src < 0 or src + 1 >= indptr.shape[0]:
         return rand_int(ctx, n)
@@ -67,7 +67,7 @@ def _propose(src, indptr, indices, mix, n, ctx):
     return indices[lo + rand_int(ctx, hi - lo)]
 
 
-@njit(nogil=True, _nrt=False, cache=True)
+@kernel(_nrt=False)
 def draw_mcns(state, anchor, pos, vec, ctx):
     # state = (output, chains, parent, indptr, indices, alpha, mix, graph, steps)
     n = state[0].shape[0]

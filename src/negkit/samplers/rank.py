@@ -20,8 +20,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import carray, njit
+from numba import carray
 
+from negkit._jit import kernel
 from negkit._rng import rand_int
 from negkit.samplers._candidates import (
     STACK_SLOTS,
@@ -42,7 +43,7 @@ from negkit.samplers._kernels import (
 from negkit.samplers.registry import register
 
 
-@njit(nogil=True, inline="always")
+@kernel(inline="always")
 def _candidates(output, m, vec, pos, ctx, ids, scores):
     """Fill ``ids``/``scores`` with the candidate list; return (its size, live entries)."""
     n = output.shape[0]
@@ -58,7 +59,7 @@ def _candidates(output, m, vec, pos, ctx, ids, scores):
     return size, live
 
 
-@njit(nogil=True, inline="always")
+@kernel(inline="always")
 def _pick(state, size, live, ids, scores, top, ctx):
     if live == 0:  # every candidate was the positive
         return ids[0]
@@ -69,7 +70,7 @@ def _pick(state, size, live, ids, scores, top, ctx):
     return ids[rank_select(scores, size, r, top)]
 
 
-@njit(nogil=True, cache=True)
+@kernel
 def _draw_rank_stack(state, pos, vec, ctx):
     ids = carray(stack_i64(), STACK_SLOTS)
     top = carray(stack_i64(), STACK_SLOTS)
@@ -78,7 +79,7 @@ def _draw_rank_stack(state, pos, vec, ctx):
     return _pick(state, size, live, ids, scores, top, ctx)
 
 
-@njit(nogil=True, cache=True)
+@kernel
 def _draw_rank_heap(state, pos, vec, ctx):
     size = min(state[0].shape[0], state[1])
     ids = np.empty(size, dtype=np.int64)
@@ -88,7 +89,7 @@ def _draw_rank_heap(state, pos, vec, ctx):
     return _pick(state, size, live, ids, scores, top, ctx)
 
 
-@njit(nogil=True, cache=True)
+@kernel
 def draw_rank(state, anchor, pos, vec, ctx):
     if min(state[0].shape[0], state[1]) <= STACK_SLOTS:
         return _draw_rank_stack(state, pos, vec, ctx)

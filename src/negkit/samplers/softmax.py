@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import njit
 
+from negkit._jit import kernel
 from negkit._rng import rand_float, rand_int
 from negkit.samplers._candidates import (
     CandidateSampler,
@@ -28,7 +28,7 @@ from negkit.samplers._kernels import check_positive
 from negkit.samplers.registry import register
 
 
-@njit(nogil=True, _nrt=False, cache=True)
+@kernel(_nrt=False)
 def draw_softmax(state, anchor, pos, vec, ctx):
     """One pass of weighted reservoir sampling with a running max (stable ``exp``)."""
     n = state[0].shape[0]

@@ -27,8 +27,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import njit
 
+from negkit._jit import kernel
 from negkit._rng import rand_int
 from negkit.samplers._anchors import n_anchors_of
 from negkit.samplers._kernels import check_count, dot
@@ -36,7 +36,7 @@ from negkit.samplers.base import Sampler
 from negkit.samplers.registry import register
 
 
-@njit(nogil=True, _nrt=False, cache=True)
+@kernel(_nrt=False)
 def draw_srns(state, anchor, pos, vec, ctx):
     # state = (output, mem, mean, var, visits, warmup, weight, rho)
     n = state[0].shape[0]

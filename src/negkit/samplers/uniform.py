@@ -10,14 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import njit
 
+from negkit._jit import kernel
 from negkit._rng import rand_int
 from negkit.samplers.base import Sampler
 from negkit.samplers.registry import register
 
 
-@njit(nogil=True, _nrt=False, cache=True)
+@kernel(_nrt=False)
 def draw_uniform(state, anchor, pos, vec, ctx):
     return rand_int(ctx, state[0])
 

@@ -14,14 +14,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import njit
 
+from negkit._jit import kernel
 from negkit.samplers.alias import alias_draw, build_alias
 from negkit.samplers.base import Sampler
 from negkit.samplers.registry import register
 
 
-@njit(nogil=True, _nrt=False, cache=True)
+@kernel(_nrt=False)
 def draw_alias(state, anchor, pos, vec, ctx):
     return alias_draw(state[0], state[1], ctx)
 

@@ -20,8 +20,8 @@ import math
 from typing import Any
 
 import numpy as np
-from numba import njit
 
+from negkit._jit import kernel
 from negkit._rng import CTX_TRIALS, rand_int
 from negkit.samplers._kernels import check_count, dot
 from negkit.samplers.base import Sampler
@@ -30,7 +30,7 @@ from negkit.samplers.registry import register
 _EULER = 0.5772156649015329
 
 
-@njit(nogil=True, _nrt=False, cache=True)
+@kernel(_nrt=False)
 def harmonic(k):
     """``Φ(k) = Σ_{j=1}^{k} 1/j``: exact below 64, else the asymptotic series (error < 1e-12)."""
     if k <= 0:
@@ -44,7 +44,7 @@ def harmonic(k):
     return np.log(x) + _EULER + 1.0 / (2.0 * x) - 1.0 / (12.0 * x * x) + 1.0 / (120.0 * x**4)
 
 
-@njit(nogil=True, _nrt=False, cache=True)
+@kernel(_nrt=False)
 def warp_weight_one(trials, n_items):
     """WARP's rank weight ``Φ(⌊(|I| - 1) / N⌋)``; 0 when ``N = 0`` (no violation found)."""
     if trials <= 0:
@@ -63,7 +63,7 @@ def warp_weight(trials: Any, n_items: int) -> Any:
     return float(out[0]) if t.ndim == 0 else out.reshape(t.shape)
 
 
-@njit(nogil=True, _nrt=False, cache=True)
+@kernel(_nrt=False)
 def draw_warp(state, anchor, pos, vec, ctx):
     n = state[0].shape[0]
     c = rand_int(ctx, n)

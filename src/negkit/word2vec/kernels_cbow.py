@@ -10,8 +10,8 @@ sampler's anchor is ``w`` with vector ``h``.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from negkit._jit import FAST_ALL, kernel
 from negkit._rng import next_pair
 from negkit.word2vec.kernels_common import (
     add_stats,
@@ -24,7 +24,7 @@ from negkit.word2vec.kernels_common import (
 )
 
 
-@njit(nogil=True, fastmath=True, boundscheck=False)
+@kernel(fastmath=FAST_ALL, boundscheck=False)
 def cbow_chunk(
     syn0, syn1neg, tokens, offsets, s_lo, s_hi, keep_prob, window, negative, shrink,
     alpha0, alpha1, done0, total, draw, state, ctx, stats, hist, compute_loss, cbow_mean,

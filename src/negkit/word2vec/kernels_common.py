@@ -15,8 +15,8 @@ Per-thread ``stats`` (float64) slots are listed by the ``ST_*`` constants;
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from negkit._jit import kernel
 from negkit._rng import rand_float, rand_int
 
 MAX_EXP = 6.0
@@ -38,7 +38,7 @@ SOFTPLUS_TABLE = np.log1p(np.exp(_GRID)).astype(np.float32)
 _SCALE = TABLE_SIZE / (2.0 * MAX_EXP)
 
 
-@njit(nogil=True, cache=True, inline="always")
+@kernel(inline="always")
 def saturated_sigmoid(f):
     """word2vec.c's sigmoid: exactly 1 above MAX_EXP, 0 below -MAX_EXP, a table lookup between."""
     if f >= MAX_EXP:
@@ -48,7 +48,7 @@ def saturated_sigmoid(f):
     return SIGMOID_TABLE[int((f + MAX_EXP) * _SCALE)]
 
 
-@njit(nogil=True, cache=True, inline="always")
+@kernel(inline="always")
 def pair_loss(f, label):
     """-log sigma(f) for a positive (label 1), -log sigma(-f) for a negative (table; linear tails).
 
@@ -62,7 +62,7 @@ def pair_loss(f, label):
     return SOFTPLUS_TABLE[int((x + MAX_EXP) * _SCALE)]
 
 
-@njit(nogil=True, cache=True, inline="always")
+@kernel(inline="always")
 def hist_bin(f):
     b = int((f - HIST_LO) * (N_BINS / (HIST_HI - HIST_LO)))
     if b < 0:
@@ -72,7 +72,7 @@ def hist_bin(f):
     return b
 
 
-@njit(nogil=True, cache=True, inline="always")
+@kernel(inline="always")
 def add_stats(stats, hist, h_loc, raw, loss, neg_sig, n_negs, pairs, effective, sentences):
     """Add a chunk's thread-local counters to the thread's ``stats`` row and ``hist``."""
     stats[ST_RAW] += raw
@@ -86,7 +86,7 @@ def add_stats(stats, hist, h_loc, raw, loss, neg_sig, n_negs, pairs, effective, 
     stats[ST_SENTENCES] += sentences
 
 
-@njit(nogil=True, inline="always")
+@kernel(inline="always")
 def draw_targets(draw_pair, state, anchor, word, vec, negative, ctx, targets):
     """``targets[0] = word`` (the positive), then ``negative`` draws for ``(anchor, vec)`` by
     the sampler's ``draw_pair`` (:meth:`negkit.samplers.Sampler.pair_kernel`); a draw equal
@@ -105,7 +105,7 @@ def draw_targets(draw_pair, state, anchor, word, vec, negative, ctx, targets):
     return nt
 
 
-@njit(nogil=True, cache=True)
+@kernel
 def subsample(tokens, lo, hi, keep_prob, ctx, out):
     """Copy ``tokens[lo:hi]`` into ``out`` keeping each word w with probability keep_prob[w].
 
@@ -122,7 +122,7 @@ def subsample(tokens, lo, hi, keep_prob, ctx, out):
     return n
 
 
-@njit(nogil=True, cache=True, inline="always")
+@kernel(inline="always")
 def reduced_window(window, shrink, ctx):
     """word2vec's shrinking window: an effective half-width uniform in 1..window."""
     if shrink:
@@ -130,7 +130,7 @@ def reduced_window(window, shrink, ctx):
     return window
 
 
-@njit(nogil=True, cache=True, inline="always")
+@kernel(inline="always")
 def current_alpha(alpha0, alpha1, done, total):
     """Linear decay from alpha0 to alpha1 over ``total`` raw words (word2vec / gensim)."""
     if total <= 0:

@@ -19,8 +19,8 @@ is the centre word ``w`` and its vector the mean of the window's input rows
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from negkit._jit import FAST_ALL, kernel
 from negkit.word2vec.kernels_common import (
     add_stats,
     current_alpha,
@@ -33,7 +33,7 @@ from negkit.word2vec.kernels_common import (
 )
 
 
-@njit(nogil=True, fastmath=True, boundscheck=False)
+@kernel(fastmath=FAST_ALL, boundscheck=False)
 def sg_shared_chunk(
     syn0, syn1neg, tokens, offsets, s_lo, s_hi, keep_prob, window, negative, shrink,
     alpha0, alpha1, done0, total, draw_pair, state, ctx, stats, hist, compute_loss, anchor_mean,
