@@ -146,6 +146,7 @@ class CandidateSampler(Sampler):
     """Base class: picks one of ``n_candidates`` uniform candidates by a score rule."""
 
     score_aware = True
+    uses_positive = True
 
     def __init__(
         self, n_candidates: int = 32, *, seed: int | None = None, exclude_positives: bool = False

@@ -61,6 +61,8 @@ class Sampler:
     name: ClassVar[str] = ""
     #: True when draws depend on embeddings passed to ``fit(output=..., input=...)``.
     score_aware: ClassVar[bool] = False
+    #: True when a draw reads the pair's positive ``pos`` (to avoid it, or to score against it).
+    uses_positive: ClassVar[bool] = False
     #: Extra keywords that this sampler's ``fit`` accepts (e.g. ``n_anchors``).
     fit_extras: ClassVar[tuple[str, ...]] = ()
     _FIT_KEYS: ClassVar[tuple[str, ...]] = ("counts", "n_items", "positives", "output", "input")

@@ -88,6 +88,7 @@ class SRNSSampler(Sampler):
     """
 
     score_aware = True
+    uses_positive = True
     fit_extras = ("n_anchors",)
 
     def __init__(

@@ -86,6 +86,7 @@ class WARPSampler(Sampler):
     """Uniform draws until ``score(neg) > score(pos) - margin``; trials in ``ctx[CTX_TRIALS]``."""
 
     score_aware = True
+    uses_positive = True
 
     def __init__(
         self,

@@ -1,0 +1,90 @@
+"""A sampler draws from its law whatever ran before it, in any process, with any cache (#20).
+
+The subprocess test replays the order users create: a benchmark or trainer compiles the
+kernels first (``tests/_kernel_order.py prime``), then a later process with the same numba
+cache directory compiles them again and checks the laws with the pair's positive given
+(``prime check``: the in-process order as well).  The other tests pin down the mechanism's
+root: every negkit kernel sets the options numba would otherwise inherit from its first
+caller, and none is cached on disk.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from numba.core.registry import CPUDispatcher
+
+import negkit
+import negkit.samplers as ns
+from negkit._jit import INHERITED_DEFAULTS, kernel
+
+HERE = Path(__file__).parent
+SRC = Path(negkit.__file__).parent
+
+
+def _run(args, env):
+    return subprocess.run(
+        [sys.executable, str(HERE / "_kernel_order.py"), *args],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def test_laws_hold_after_a_benchmark_and_a_trainer_compiled_the_kernels(tmp_path):
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    first = _run(["prime"], env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    second = _run(["prime", "check"], env)
+    assert second.returncode == 0, second.stdout + second.stderr[-3000:]
+    assert second.stdout.startswith("OK"), second.stdout
+
+
+def test_the_order_test_covers_every_sampler_that_takes_a_positive():
+    sys.path.insert(0, str(HERE))
+    from _kernel_order import LAW_SAMPLERS
+
+    takes = {n for n in ns.available() if ns.get_class(n).uses_positive}
+    assert set(LAW_SAMPLERS) == takes
+
+
+def _dispatchers():
+    for info in pkgutil.walk_packages([str(SRC)], prefix="negkit."):
+        if info.name.endswith("__main__") or info.name.startswith(("negkit.cli", "negkit.study")):
+            continue  # no kernels there; keeps matplotlib out of the import
+        mod = importlib.import_module(info.name)
+        for name, obj in vars(mod).items():
+            if isinstance(obj, CPUDispatcher) and obj.py_func.__module__ == info.name:
+                yield f"{info.name}.{name}", obj
+
+
+def test_every_kernel_sets_what_numba_would_inherit_and_none_is_cached():
+    found = dict(_dispatchers())
+    assert len(found) > 40  # the walk did reach the kernels
+    for name, d in found.items():
+        missing = [k for k in INHERITED_DEFAULTS if k not in d.targetoptions]
+        assert not missing, f"{name} leaves {missing} to its first caller"
+        assert d.targetoptions["fastmath"] is not True or name.startswith(
+            ("negkit.word2vec.kernels_", "negkit.graph.line", "negkit.rec.mf_bpr")
+        ), f"{name}: fastmath without a finite-safe flag set"
+        assert type(d._cache).__name__ == "NullCache", f"{name} is cached on disk"
+
+
+def test_no_module_compiles_outside_negkit_jit():
+    for path in SRC.rglob("*.py"):
+        if path.name == "_jit.py":
+            continue
+        text = path.read_text()
+        assert not re.search(r"\bnjit\b|numba\.jit|cache=True", text), path
+
+
+def test_kernel_refuses_unsafe_or_cached_options():
+    with pytest.raises(ValueError, match="FAST_FINITE_SAFE"):
+        kernel(fastmath=True)
+    with pytest.raises(ValueError, match="not cached"):
+        kernel(cache=True)
