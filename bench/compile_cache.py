@@ -70,7 +70,7 @@ COMMANDS = {
 def timed(args: list[str], env: dict) -> float:
     t = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "negkit.cli", *args],
+        [sys.executable, "-m", "negkit", *args],
         env=env,
         check=True,
         stdout=subprocess.DEVNULL,

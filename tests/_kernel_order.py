@@ -155,6 +155,13 @@ if __name__ == "__main__":
         prime()
     if "check" in sys.argv[1:]:
         bad = check()
+        hits = sum(
+            sum(d.stats.cache_hits.values())
+            for mod in (ns.dns, ns.rank, ns.softmax, ns.ahns, ns.warp, ns.srns)
+            for d in vars(mod).values()
+            if hasattr(d, "stats")
+        )
+        print(f"cache hits: {hits}", file=sys.stderr)
         print(
             "\n".join(bad)
             if bad

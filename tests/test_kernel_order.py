@@ -5,7 +5,7 @@ kernels first (``tests/_kernel_order.py prime``), then a later process with the 
 cache directory compiles them again and checks the laws with the pair's positive given
 (``prime check``: the in-process order as well).  The other tests pin down the mechanism's
 root: every negkit kernel sets the options numba would otherwise inherit from its first
-caller, and none is cached on disk.
+caller, and its disk cache is stamped with the whole package's source.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from numba.core.registry import CPUDispatcher
 
 import negkit
 import negkit.samplers as ns
-from negkit._jit import INHERITED_DEFAULTS, kernel
+from negkit import _jit
+from negkit._jit import INHERITED_DEFAULTS, _PackageFunctionCache, kernel
 
 HERE = Path(__file__).parent
 SRC = Path(negkit.__file__).parent
@@ -43,6 +44,8 @@ def test_laws_hold_after_a_benchmark_and_a_trainer_compiled_the_kernels(tmp_path
     second = _run(["prime", "check"], env)
     assert second.returncode == 0, second.stdout + second.stderr[-3000:]
     assert second.stdout.startswith("OK"), second.stdout
+    hits = int(re.search(r"cache hits: (\d+)", second.stderr).group(1))
+    assert hits > 0  # the second process did load the first one's builds
 
 
 def test_the_order_test_covers_every_sampler_that_takes_a_positive():
@@ -63,7 +66,7 @@ def _dispatchers():
                 yield f"{info.name}.{name}", obj
 
 
-def test_every_kernel_sets_what_numba_would_inherit_and_none_is_cached():
+def test_every_kernel_sets_what_numba_would_inherit_and_is_cached_by_package_digest():
     found = dict(_dispatchers())
     assert len(found) > 40  # the walk did reach the kernels
     for name, d in found.items():
@@ -72,7 +75,7 @@ def test_every_kernel_sets_what_numba_would_inherit_and_none_is_cached():
         assert d.targetoptions["fastmath"] is not True or name.startswith(
             ("negkit.word2vec.kernels_", "negkit.graph.line", "negkit.rec.mf_bpr")
         ), f"{name}: fastmath without a finite-safe flag set"
-        assert type(d._cache).__name__ == "NullCache", f"{name} is cached on disk"
+        assert isinstance(d._cache, _PackageFunctionCache), f"{name}: numba's own cache stamp"
 
 
 def test_no_module_compiles_outside_negkit_jit():
@@ -83,8 +86,34 @@ def test_no_module_compiles_outside_negkit_jit():
         assert not re.search(r"\bnjit\b|numba\.jit|cache=True", text), path
 
 
-def test_kernel_refuses_unsafe_or_cached_options():
+def test_any_change_to_the_package_changes_every_kernels_stamp(tmp_path, monkeypatch):
+    """numba stamps a cached kernel by its own file; negkit by the whole package, so a
+    changed helper in another file cannot leave a stale caller behind."""
+    import shutil
+
+    from negkit.samplers.rank import draw_rank
+
+    copy = tmp_path / "negkit"
+    shutil.copytree(SRC, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(_jit, "_PACKAGE", copy)
+    _jit.package_digest.cache_clear()
+    try:
+        before = _jit.package_digest()
+        helper = copy / "samplers" / "_kernels.py"
+        helper.write_text(helper.read_text() + "\n# an edit\n")
+        _jit.package_digest.cache_clear()
+        assert _jit.package_digest() != before
+    finally:
+        monkeypatch.undo()
+        _jit.package_digest.cache_clear()
+    locator = draw_rank._cache._impl.locator
+    assert locator.get_source_stamp() == _jit.package_digest()
+
+
+def test_kernel_refuses_an_unnamed_fastmath_and_closures_stay_uncached():
     with pytest.raises(ValueError, match="FAST_FINITE_SAFE"):
         kernel(fastmath=True)
-    with pytest.raises(ValueError, match="not cached"):
-        kernel(cache=True)
+    from negkit.samplers.base import excluding
+    from negkit.samplers.uniform import draw_uniform
+
+    assert type(excluding(draw_uniform)._cache).__name__ == "NullCache"

@@ -20,17 +20,28 @@ assume finite values (reassociation vectorises a reduction; ``nnan``/``ninf`` ar
 caller's flags; they are written to be correct under any flags (integer logic, or values that
 are finite by construction).
 
-No kernel is cached on disk (``cache=False``): numba's index does not track a kernel's callees,
-so a changed helper in another file can leave a stale kernel behind, and the seconds saved are
-few (``docs/architecture.md``, "Compilation").
+Kernels are cached on disk (``negkit demo`` compiles in about half the time with a warm cache,
+``docs/benchmarks.md``), but not by numba's own stamp: numba checks only the file that defines a
+kernel, so an edited helper in another file would leave the caller's stale build in place.
+negkit's cache stamps every kernel with a digest of the whole package's source
+(:func:`package_digest`): any change to negkit's code compiles everything afresh.  With flags
+that never depend on the caller, a cached build is exactly what this process would compile.
+Closures built at run time (``excluding``, ``per_draw_pair``) are not cached.  The cache lives
+in ``NUMBA_CACHE_DIR`` when it is set, else in negkit's user cache folder; where neither is
+writable, kernels are compiled without a cache.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from numba import njit
+from numba.core import caching, config
 
 #: Fast-math flags that keep ``inf`` and NaN meaningful: reassociation (vectorised sums),
 #: contraction (fma), reciprocal approximations and signed-zero freedom; not nnan/ninf.
@@ -51,20 +62,93 @@ INHERITED_DEFAULTS: dict[str, Any] = {
 
 
 def kernel(fn: Callable | None = None, /, **options: Any) -> Any:
-    """``numba.njit`` with ``nogil=True`` and every inherited option set (see the module).
+    """``numba.njit`` with ``nogil=True``, every inherited option set and negkit's disk cache.
 
     ``kernel(fn)``, ``@kernel`` and ``@kernel(fastmath=FAST_FINITE_SAFE, _nrt=False)`` all
-    work.  ``fastmath=True`` is refused: it would let the compiler assume no NaN or inf.
+    work; ``cache=False`` compiles in every process.  ``fastmath=True`` is refused: it would
+    let the compiler assume no NaN or inf without saying so.
     """
     if options.get("fastmath") is True:
         raise ValueError(
             "kernel(fastmath=True) hides its promise of no NaN or inf; use "
             "fastmath=FAST_FINITE_SAFE, or FAST_ALL for a trainer's own finite arithmetic"
         )
-    if options.get("cache"):
-        raise ValueError("negkit kernels are not cached on disk (see negkit._jit)")
+    cache = options.pop("cache", True)
     opts: dict[str, Any] = {"nogil": True, **INHERITED_DEFAULTS, **options}
     if isinstance(opts["fastmath"], frozenset):
         opts["fastmath"] = set(opts["fastmath"])  # numba takes a bool, a dict or a set
-    decorate = njit(**opts)
+
+    def decorate(f: Callable) -> Any:
+        dispatcher = njit(**opts)(f)
+        if cache and f.__closure__ is None:
+            _cache_by_package(dispatcher)
+        return dispatcher
+
     return decorate if fn is None else decorate(fn)
+
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+@functools.lru_cache(maxsize=1)
+def package_digest() -> str:
+    """sha256 over every ``.py`` file of the negkit package (relative path and bytes)."""
+    h = hashlib.sha256()
+    for path in sorted(_PACKAGE.rglob("*.py")):
+        h.update(str(path.relative_to(_PACKAGE)).encode() + b"\0")
+        h.update(path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def cache_root() -> Path:
+    """``NUMBA_CACHE_DIR`` when set, else ``<user cache>/negkit/numba``."""
+    if config.CACHE_DIR:
+        return Path(config.CACHE_DIR)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("negkit")) / "numba"
+
+
+class _PackageLocator(caching._CacheLocator):
+    """Cache files under :func:`cache_root`, stamped with :func:`package_digest`."""
+
+    def __init__(self, py_func: Callable, py_file: str):
+        self._lineno = py_func.__code__.co_firstlineno
+        self._path = str(cache_root() / self.get_suitable_cache_subpath(py_file))
+
+    def get_cache_path(self) -> str:
+        return self._path
+
+    def get_source_stamp(self) -> str:
+        return package_digest()
+
+    def get_disambiguator(self) -> str:
+        return str(self._lineno)
+
+    @classmethod
+    def from_function(cls, py_func: Callable, py_file: str) -> _PackageLocator | None:
+        if not os.path.exists(py_file):
+            return None
+        self = cls(py_func, py_file)
+        try:
+            self.ensure_cache_path()
+        except OSError:
+            return None
+        return self
+
+
+class _PackageCacheImpl(caching.CompileResultCacheImpl):
+    _locator_classes = [_PackageLocator]
+
+
+class _PackageFunctionCache(caching.FunctionCache):
+    """numba's per-function cache with negkit's locator (see the module docstring)."""
+
+    _impl_class = _PackageCacheImpl
+
+
+def _cache_by_package(dispatcher: Any) -> None:
+    try:
+        dispatcher._cache = _PackageFunctionCache(dispatcher.py_func)
+    except RuntimeError:  # no writable cache folder: compile every time
+        pass
