@@ -76,13 +76,10 @@ import threading
 from typing import Any
 
 import numpy as np
-from llvmlite import ir
-from numba import types
 from numba.cpython.unsafe.numbers import leading_zeros, trailing_zeros
-from numba.extending import intrinsic
 
-from negkit._bits import bits_f64, f64_bits
-from negkit._jit import FAST_FINITE_SAFE, kernel
+from negkit._bits import bits_f32, bits_f64, f32_bits, f64_bits
+from negkit._jit import kernel
 from negkit._rng import (
     CTX_DRAWS,
     CTX_PAIR,
@@ -120,26 +117,21 @@ _M32 = np.uint64(0xFFFFFFFF)
 _THR33 = np.uint64((1 << 33) - 1)
 
 
-@intrinsic
-def _fmax32(typingctx, a, b):
-    """``llvm.maxnum`` on float32: unlike ``max``, it vectorises."""
-    sig = types.float32(types.float32, types.float32)
-
-    def codegen(context, builder, signature, args):
-        t = args[0].type
-        fn = builder.module.declare_intrinsic("llvm.maxnum", [t], ir.FunctionType(t, [t, t]))
-        return builder.call(fn, args)
-
-    return sig, codegen
-
-
-@kernel(fastmath=FAST_FINITE_SAFE, _nrt=False)
+@kernel(_nrt=False)
 def _envelope(vec, scale, b):
-    """``max_f |v_f| scale_f`` in one vectorised pass (plus 1e-6 for the float32 rounding)."""
-    m = np.float32(0.0)
+    """``max_f |v_f| scale_f`` in one vectorised pass (plus 1e-6 for the float32 rounding).
+
+    The products are ``>= 0`` or NaN, whose bit patterns, read as unsigned integers, sort as
+    their values do (NaN above ``inf``): so the max is an integer max, which vectorises with no
+    fast-math promise.  A NaN or ``inf`` product makes the envelope NaN or ``inf``, which
+    :func:`_pick_dim` sends to the exact scan.
+    """
+    m = np.uint32(0)
     for f in range(vec.shape[0]):
-        m = _fmax32(m, abs(vec[f]) * scale[b, f])
-    return np.float64(m) * (1.0 + 1e-6)
+        x = f32_bits(abs(vec[f]) * scale[b, f])
+        if x > m:
+            m = x
+    return np.float64(bits_f32(m)) * (1.0 + 1e-6)
 
 
 @kernel(_nrt=False)
