@@ -186,6 +186,10 @@ class KeyedVectors:
                     f"key {k!r} cannot be written in word2vec format (empty or has whitespace)"
                 )
         n, d = self.vectors.shape
+        if not np.isfinite(self.vectors).all():
+            raise ValueError(
+                f"not writing {path}: the vectors hold NaN or Inf (did training diverge?)"
+            )
         vecs = np.ascontiguousarray(self.vectors, dtype="<f4")
         with open(path, "wb") as f:
             f.write(f"{n} {d}\n".encode())

@@ -22,6 +22,8 @@ def save_vectors(path: str | PathLike, vectors: np.ndarray, keys: list[str]) -> 
     vectors = np.asarray(vectors, dtype=np.float32)
     if vectors.ndim != 2 or vectors.shape[0] != len(keys):
         raise ValueError(f"{len(keys)} keys for vectors of shape {vectors.shape}")
+    if not np.isfinite(vectors).all():
+        raise ValueError(f"not writing {path}: the vectors hold NaN or Inf (did training diverge?)")
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
