@@ -28,8 +28,9 @@ def my_log(tmp_path_factory):
 
 def test_rec_train_on_own_csv_writes_embeddings_with_their_ids(my_log, tmp_path, capsys):
     out = tmp_path / "out"
-    code = main(["rec", "train", "--data", str(my_log), "--split", "random:0.2", "--dim", "8",
-                 "--epochs", "30", "--threads", "1", "--no-progress", "--out", str(out)])  # fmt: skip
+    argv = ["rec", "train", "--data", str(my_log), "--split", "random:0.2", "--dim", "8",
+            "--epochs", "30", "--threads", "1", "--no-progress", "--out", str(out)]  # fmt: skip
+    code = main(argv)
     assert code == 0
     users = (out / "users.tsv").read_text().splitlines()
     items = (out / "items.tsv").read_text().splitlines()
