@@ -142,8 +142,13 @@ def _timestamp(value: Any) -> int:
 
 
 # ----------------------------------------------------------------- columns
-def _resolve(names: list[str], given: dict[str, str | None], where: str) -> dict[str, int | None]:
-    """Column index of each role: the given name, else the first common name present."""
+def _resolve(
+    names: list[str], given: dict[str, str | None], where: str, line: int = 0
+) -> dict[str, int | None]:
+    """Column index of each role: the given name, else the first common name present.
+
+    A missing column is a :class:`DataFormatError` at ``line`` (the header's) listing them all.
+    """
     lower = [n.strip().lower() for n in names]
     out: dict[str, int | None] = {}
     for role, want in given.items():
@@ -153,19 +158,21 @@ def _resolve(names: list[str], given: dict[str, str | None], where: str) -> dict
             elif want.strip().lower() in lower:
                 out[role] = lower.index(want.strip().lower())
             else:
-                raise ValueError(f"{where}: no column {want!r} ({_OPTION[role]}=); "
-                                 f"the columns are {names}")  # fmt: skip
+                raise DataFormatError(where, line, f"no column {want!r} ({_OPTION[role]}=); "
+                                      f"the columns are {names}")  # fmt: skip
             continue
         out[role] = next((lower.index(c) for c in COLUMN_NAMES[role] if c in lower), None)
         if out[role] is None and role in ("user", "item"):
-            raise ValueError(
-                f"{where}: no {role} column among {names}: name it with "
+            raise DataFormatError(
+                where,
+                line,
+                f"no {role} column among {names}: name it with "
                 f"{_OPTION[role]}= (--{role}-col); recognised names: "
-                f"{', '.join(COLUMN_NAMES[role][:6])}, ..."
+                f"{', '.join(COLUMN_NAMES[role][:6])}, ...",
             )
     used = [i for i in out.values() if i is not None]
     if len(set(used)) != len(used):
-        raise ValueError(f"{where}: one column serves two roles: {_named(out, names)}")
+        raise DataFormatError(where, line, f"one column serves two roles: {_named(out, names)}")
     return out
 
 
@@ -307,7 +314,7 @@ def read_log(
 
 def _need_rating(cols: dict[str, int | None], min_rating: float | None, where: str) -> None:
     if min_rating is not None and cols["rating"] is None:
-        raise ValueError(f"{where}: min_rating given but there is no rating column")
+        raise DataFormatError(where, 0, "min_rating given but there is no rating column")
 
 
 def _feed_columns(rows: _Rows, cols: dict[str, int | None], column) -> None:
@@ -374,7 +381,7 @@ def _read_text(path: Path, given, min_rating, sep, bad_rows) -> InteractionLog:
                                       "user and item (is the separator right?)")  # fmt: skip
             if header:
                 names = fields
-                cols = _resolve(names, given, what)
+                cols = _resolve(names, given, what, line)
             else:
                 names = [f"column {j + 1}" for j in range(len(fields))]
                 cols = _positional(len(fields))
