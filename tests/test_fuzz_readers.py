@@ -10,15 +10,19 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
+import numpy as np
 import pytest
+import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from negkit.data import graphs, interactions, logs, text, word_eval
 from negkit.data.errors import DataFormatError
+from negkit.graph.vectors_io import load_vectors
+from negkit.keyedvectors import KeyedVectors
 
 FUZZ = settings(
-    max_examples=60,
+    max_examples=40,
     deadline=None,
     derandomize=True,
     database=None,
@@ -71,6 +75,10 @@ def _parquet(path: Path, data: bytes) -> None:
     path.write_bytes(b"PAR1" + data + struct.pack("<i", len(data)) + b"PAR1")
 
 
+_GRAPH = graphs.Graph(sp.csr_matrix((5, 5), dtype=np.float32))
+_NAMED_GRAPH = graphs.Graph(sp.csr_matrix((3, 3), dtype=np.float32),
+                            node_ids=np.array(["a", "bob", "17"]))  # fmt: skip
+
 READERS = {
     "corpus": text.scan,
     "similarity": word_eval.read_similarity,
@@ -85,6 +93,11 @@ READERS = {
     "edgelist_weighted": lambda p: graphs.read_edgelist(p, weighted=True, directed=True),
     "adjlist": graphs.read_adjlist,
     "adjlist_rows": lambda p: graphs.read_adjlist(p, n_nodes=5),
+    "labels": lambda p: graphs.read_labels(p, _GRAPH),
+    "labels_by_id": lambda p: graphs.read_labels(p, _NAMED_GRAPH),
+    "word2vec_text": KeyedVectors.load_word2vec_format,
+    "word2vec_binary": lambda p: KeyedVectors.load_word2vec_format(p, binary=True),
+    "node_vectors": load_vectors,
 }
 
 
@@ -108,7 +121,7 @@ def test_every_nasty_token_in_every_column(tmp_path, name):
 
 
 @pytest.mark.parametrize("name", sorted(READERS))
-@settings(FUZZ, max_examples=25)
+@settings(FUZZ, max_examples=20)
 @given(data=any_bytes)
 def test_random_bytes(tmp_path, name, data):
     _check(READERS[name], tmp_path / f"{name}.txt", data)

@@ -401,7 +401,7 @@ def read_labels(path: str | PathLike, graph: Graph, comments: str = "#") -> Grap
                 raise DataFormatError(path, lineno, f"node {node!r} is not in the graph")
         else:
             try:
-                r = int(node)
+                r = strict_int(node)
             except ValueError:
                 raise DataFormatError(path, lineno, f"non-numeric node id {node!r}") from None
             if not 0 <= r < n:
