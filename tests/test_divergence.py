@@ -99,5 +99,5 @@ def test_torch_engine_with_a_huge_lr_stops_naming_the_epoch():
 
     data = planted_interactions(n_users=40, n_items=30, n_groups=3, per_user=8, n_valid=0, seed=0)
     s = RecSettings(data=data, engine="torch", dim=4, epochs=3, lr=1e30, batch_size=64, threads=1)
-    with pytest.raises(TrainingDivergedError, match=r"mf diverged in epoch 1: .*lr=1e\+30"):
+    with pytest.raises(TrainingDivergedError, match=r"^MF diverged in epoch 1: .*lr=1e\+30"):
         run(s, "rns")

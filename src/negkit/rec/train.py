@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 
-from negkit._diverge import check_finite
 from negkit.eval.rec import evaluate_ranking
 from negkit.rec.early_stopping import EarlyStopping
 
@@ -305,8 +304,6 @@ def run(
                 t0 = time.perf_counter()
                 row = trainer.train_epoch(batches)
                 row["seconds"] = time.perf_counter() - t0
-                check_finite(settings.model, epoch, cfg["lr"], loss=row["loss"],
-                             tables=dict(model.named_parameters()))  # fmt: skip
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(loss=f"{row['loss']:.4f}")
