@@ -75,6 +75,10 @@ def test_columns_by_option_and_a_clear_error_listing_the_columns(tmp_path):
         read_log(p, user_col="who", item_col="product")
     d = read_log(p, user_col="Visitor", item_col="product")  # case-insensitive; stars = rating
     assert d.columns == {"user": "visitor", "item": "product", "rating": "stars", "time": None}
+    # unknown names, but a non-numeric third field: a header, and the error lists it
+    odd = _write(tmp_path, "who,what,stars\nc1,p1,3\n", "odd.csv")
+    with pytest.raises(DataFormatError, match=r"odd.csv:1: no user column among \['who', 'what'"):
+        read_log(odd)
     with pytest.raises(ValueError, match="one column serves two roles"):
         read_log(p, user_col="visitor", item_col="visitor")
 

@@ -3,7 +3,8 @@
 Sources: a CSV / TSV file (compressed or not), a Parquet file (``pip install
 'negkit[parquet]'``) or a pandas DataFrame.  Columns are found by name (``user_id``,
 ``item_id``, ``rating``, ``timestamp`` and their usual spellings, case-insensitive) or
-given; a text file whose first line names no column is read by position.
+given.  A text file's first line is a header when it names a user or item column or its
+third or fourth field is not a number; else the file is read by position.
 
 Rows are checked one by one.  A bad row -- an empty id, an id with a tab or line break,
 a rating or timestamp that is not a number (timestamps may also be ISO 8601 dates) -- is
@@ -27,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from negkit.data.errors import DataFormatError
-from negkit.data.interactions import _detect_sep, _IdColumn, _reindex
+from negkit.data.interactions import _detect_sep, _IdColumn, _looks_like_header, _reindex
 from negkit.data.lines import iter_lines
 
 log = logging.getLogger(__name__)
@@ -375,7 +376,8 @@ def _read_text(path: Path, given, min_rating, sep, bad_rows) -> InteractionLog:
                 sep = "\t" if tsv else _detect_sep(text)
             fields = [f.strip() for f in _split_line(text, sep, what, line)]
             lower = {f.lower() for f in fields}
-            header = named or any(lower & set(COLUMN_NAMES[r]) for r in ("user", "item"))
+            known = any(lower & set(COLUMN_NAMES[r]) for r in ("user", "item"))
+            header = named or known or _looks_like_header(fields)
             if len(fields) < 2:
                 raise DataFormatError(what, line, f"{len(fields)} column: a log needs at least "
                                       "user and item (is the separator right?)")  # fmt: skip
