@@ -42,6 +42,8 @@ def test_rec_train_on_own_csv_writes_embeddings_with_their_ids(my_log, tmp_path,
     data = load_log(my_log, "random:0.2", seed=0)
     assert data.user_ids.tolist() == users and data.item_ids.tolist() == items
     metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["data_options"] == ["--data", str(my_log), "--split", "random:0.2",
+                                       "--split-seed", "0"]  # fmt: skip
     again = evaluate_ranking(U, V, data.test, exclude=[data.train])
     assert again["recall@20"] == pytest.approx(metrics["test"]["recall@20"])
     # three taste groups: trained embeddings rank a user's own group far above chance (1/3)

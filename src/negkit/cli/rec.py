@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from negkit.cli._log_args import add_log_args, load_data_arg
+from negkit.cli._log_args import add_log_args, load_data_arg, rerun_words
 
 
 def register(subparsers) -> None:
@@ -129,6 +129,8 @@ def run_train(args: argparse.Namespace) -> int:
         if ids is not None:
             write_ids(args.out / f"{side}s.tsv", ids)
     with open(args.out / "metrics.json", "w") as f:
+        if rerun_words(args):  # a log file: how it was read and split, to redo it
+            result["data_options"] = ["--data", str(args.data), *rerun_words(args)]
         json.dump(result, f, indent=1, default=float)
     test = result["test"]
     print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in test.items()))
