@@ -121,6 +121,8 @@ def test_dataframe_reads_like_the_file_and_names_bad_rows(tmp_path):
     df.loc[2, "user"] = None
     with pytest.raises(DataFormatError, match=r"DataFrame:3: row 3: empty user id"):
         read_log(df)
+    numbered = pd.DataFrame([["a", "x"], ["b", "y"]])  # columns 0 and 1
+    assert read_log(numbered, user_col=0, item_col=1).item_ids.tolist() == ["x", "y"]
     gaps = pd.DataFrame({"u": [1.0, 2.0, float("nan")], "i": [5, 6, 7]})  # ints with a gap
     with pytest.raises(DataFormatError, match="row 3: empty user id"):
         read_log(gaps)

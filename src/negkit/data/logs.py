@@ -154,6 +154,7 @@ def _resolve(
     out: dict[str, int | None] = {}
     for role, want in given.items():
         if want is not None:
+            want = str(want)  # a DataFrame's columns may be numbered
             if want in names:
                 out[role] = names.index(want)
             elif want.strip().lower() in lower:
