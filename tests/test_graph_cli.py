@@ -167,7 +167,7 @@ def test_cli_bad_input(tmp_path, capsys):
         main(["graph", "embed", "--graph", "x", "--method", "nope", "--out", "v.txt"])
     bad = tmp_path / "bad.vec"
     bad.write_text("2 3\na 1 2 3\nb 1 x 3\n")
-    with pytest.raises(ValueError, match=r"bad.vec, line 3: a value is not a number"):
+    with pytest.raises(ValueError, match=r"bad.vec:3: a value is not a number"):
         load_vectors(bad)
     bad.write_text("3 2\na 1 2\n")
     with pytest.raises(ValueError, match="announces 3 vectors"):

@@ -21,11 +21,15 @@ from typing import Any
 import numpy as np
 
 from negkit.data.errors import DataFormatError
-from negkit.data.lines import open_binary
+from negkit.data.lines import open_binary, strict_int
 
 logger = logging.getLogger(__name__)
 
 Key = str | int
+
+
+#: Largest vector size a word2vec file may announce (a damaged header must not allocate TBs).
+MAX_DIM = 1 << 20
 
 
 class KeyedVectors:
@@ -186,6 +190,10 @@ class KeyedVectors:
                     f"key {k!r} cannot be written in word2vec format (empty or has whitespace)"
                 )
         n, d = self.vectors.shape
+        if not np.isfinite(self.vectors).all():
+            raise ValueError(
+                f"not writing {path}: the vectors hold NaN or Inf (did training diverge?)"
+            )
         vecs = np.ascontiguousarray(self.vectors, dtype="<f4")
         with open(path, "wb") as f:
             f.write(f"{n} {d}\n".encode())
@@ -203,16 +211,20 @@ class KeyedVectors:
         with open_binary(path) as f:
             header = f.readline()
             try:
-                n, d = (int(x) for x in header.split())
-            except ValueError:
+                n, d = (strict_int(x.decode("ascii")) for x in header.split())
+            except (ValueError, UnicodeDecodeError):
                 raise DataFormatError(
                     path, 1, f"header must be '<count> <dim>', got {header[:60]!r}"
                 ) from None
             if n < 0 or d < 1:
                 raise DataFormatError(path, 1, f"bad header counts {n} x {d}")
+            if d > MAX_DIM:
+                raise DataFormatError(path, 1, f"vector size {d} is beyond {MAX_DIM}")
             keys: list[str] = []
-            vecs = np.empty((n, d), dtype=np.float32)
+            vecs = np.empty((min(n, 4096), d), dtype=np.float32)  # grown as rows arrive
             for i in range(n):
+                if i == vecs.shape[0]:
+                    vecs = np.concatenate([vecs, np.empty((min(i, n - i), d), np.float32)])
                 if binary:
                     keys.append(_read_binary_word(f, path, i))
                     raw = f.read(4 * d)

@@ -16,6 +16,8 @@ import argparse
 import shlex
 from typing import Any
 
+from negkit.cli._log_args import add_log_args, load_data_arg, rerun_words
+
 DEFAULT_SAMPLERS = "uniform,unigram,dns,rank,adaptive"
 
 
@@ -166,8 +168,10 @@ def register(subparsers: Any) -> None:
     r.add_argument(
         "--data",
         required=True,
-        help="data set: a registry name (see 'negkit data list') or a LightGCN split folder",
+        help="data set: a registry name (see 'negkit data list'), a LightGCN split folder, or "
+        "your own log: a CSV, TSV or Parquet file of user, item[, rating][, timestamp]",
     )
+    add_log_args(r)
     add_study_args(r, samplers="uniform,unigram,dns,rank,adaptive", epochs=20, seeds=3, out=None)
     g = r.add_argument_group("BPR-MF")
     g.add_argument("--dim", type=_positive_int, default=64, help="factors (default: 64)")
@@ -321,9 +325,10 @@ def run_rec(args: argparse.Namespace) -> int:
 
     if args.reg is not None and args.reg < 0:
         raise ValueError(f"--reg must be >= 0, got {args.reg}")
-    family = RecFamily(args.data, dim=args.dim, lr=args.lr, reg=args.reg, threads=args.threads,
-                       k=args.k)  # fmt: skip
-    parts = ["negkit", "compare", "rec", "--data", str(args.data), *study_setting_args(args),
+    family = RecFamily(load_data_arg(args), dim=args.dim, lr=args.lr, reg=args.reg,
+                       threads=args.threads, k=args.k)  # fmt: skip
+    parts = ["negkit", "compare", "rec", "--data", str(args.data), *rerun_words(args),
+             *study_setting_args(args),
              "--dim", str(args.dim), "--threads", str(args.threads),
              "--k", str(args.k)]  # fmt: skip
     for opt in ("lr", "reg"):

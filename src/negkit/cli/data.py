@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
+
+from negkit.cli._log_args import add_log_args, read_options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,9 +22,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     for action, text in (
         ("path", "print the local folder of a data set"),
         ("fetch", "download a data set from its official source and verify its checksum"),
-        ("info", "print one JSON object with the data set's counts"),
+        ("info", "print one JSON object with the counts of a data set or a log file"),
     ):
         q = sub.add_parser(action, help=text)
+        if action == "info":
+            q.add_argument(
+                "name",
+                metavar="NAME",
+                help="data set name, or your own log file (CSV, TSV or Parquet)",
+            )
+            add_log_args(q, split=False)
+            continue
         q.add_argument("name", metavar="NAME", help="data set name (see `negkit data list`)")
         if action == "fetch":
             q.add_argument("--force", action="store_true", help="download even when present")
@@ -59,6 +70,11 @@ def run(args: argparse.Namespace) -> int:
                     print(f"    aliases: {', '.join(ds.aliases)}")
                 if ds.note:
                     print(f"    note: {ds.note}")
+        return 0
+    if action == "info" and Path(args.name).is_file():
+        from negkit.data.logs import read_log
+
+        print(json.dumps(read_log(args.name, **read_options(args)).counts()))
         return 0
     ds = registry.get(args.name)
     if action == "path":

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from negkit.cli._log_args import add_log_args, load_data_arg, rerun_words
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("rec", help="recommenders: MF-BPR and LightGCN with any sampler")
@@ -17,12 +19,14 @@ def register(subparsers) -> None:
         "train",
         help="train, evaluate (full ranking) and save embeddings",
         description="Writes OUT/user_embeddings.npy, OUT/item_embeddings.npy (float32; "
-        "score = user . item) and OUT/metrics.json.",
+        "score = user . item), OUT/metrics.json and, when the data has ids, OUT/users.tsv and "
+        "OUT/items.tsv (the original id of each row, one a line).",
     )
     t.add_argument(
         "--data",
         required=True,
-        help="data set name (gowalla, ml-1m_lightgcnpp, ...) or a LightGCN split folder",
+        help="data set name (gowalla, ml-1m_lightgcnpp, ...), a LightGCN split folder, or your "
+        "own log: a CSV, TSV or Parquet file of user, item[, rating][, timestamp]",
     )
     t.add_argument("--model", choices=("mf", "lightgcn"), default="mf")
     t.add_argument(
@@ -60,6 +64,7 @@ def register(subparsers) -> None:
     t.add_argument("--k", type=int, action="append", default=None, help="cut-off, repeatable (20)")
     t.add_argument("--out", required=True, type=Path)
     t.add_argument("--no-progress", action="store_true")
+    add_log_args(t)
     t.set_defaults(func=run_train)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
@@ -84,7 +89,7 @@ def run_train(args: argparse.Namespace) -> int:
         raise ValueError(f"--out {args.out} exists and is not a folder")
     ks = tuple(args.k) if args.k else (20,)
     settings = RecSettings(
-        data=args.data,
+        data=load_data_arg(args),
         model=args.model,
         engine=args.engine,
         dim=args.dim,
@@ -119,9 +124,21 @@ def run_train(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     np.save(args.out / "user_embeddings.npy", result.pop("user_embeddings").astype(np.float32))
     np.save(args.out / "item_embeddings.npy", result.pop("item_embeddings").astype(np.float32))
+    for side in ("user", "item"):
+        ids = result.pop(f"{side}_ids")
+        if ids is not None:
+            write_ids(args.out / f"{side}s.tsv", ids)
     with open(args.out / "metrics.json", "w") as f:
+        if rerun_words(args):  # a log file: how it was read and split, to redo it
+            result["data_options"] = ["--data", str(args.data), *rerun_words(args)]
         json.dump(result, f, indent=1, default=float)
     test = result["test"]
     print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in test.items()))
     print(f"trained in {result['train_seconds']:.1f} s; wrote {args.out}/")
     return 0
+
+
+def write_ids(path: Path, ids) -> None:
+    """One original id a line, in row order (ids never hold a tab or line break)."""
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.writelines(f"{x}\n" for x in ids)

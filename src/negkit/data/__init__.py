@@ -1,6 +1,8 @@
 """Data sets and readers: interactions, graphs, text corpora and word-evaluation files.
 
 * :mod:`negkit.data.interactions` — implicit feedback (LightGCN splits, MovieLens, CSV) and splits;
+* :mod:`negkit.data.logs` / :mod:`negkit.data.log_split` — users' own logs (CSV, TSV, Parquet,
+  DataFrame) with any ids: ``read_log``, ``load_log(source, split="random:0.2")``;
 * :mod:`negkit.data.graphs` — edge / adjacency lists, MATLAB ``.mat``, Planetoid ``.npz``;
 * :mod:`negkit.data.text` / :mod:`negkit.data.word_eval` — corpora and word-evaluation sets;
 * :mod:`negkit.data.registry` — the known data sets: ``load``, ``info``, ``fetch``;
@@ -16,7 +18,7 @@ import importlib
 
 _MODULES = (
     "registry", "paths", "errors", "downloads", "interactions", "graphs", "planetoid", "lines",
-    "text", "word_eval",
+    "text", "word_eval", "logs", "log_split",
 )  # fmt: skip
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from negkit.data.errors import DataFormatError
-from negkit.data.lines import iter_lines
+from negkit.data.lines import iter_lines, strict_int
 
 log = logging.getLogger(__name__)
 
@@ -94,11 +94,13 @@ def _node_codes(
     """
     as_rows = reindex is False or n_nodes is not None
     try:
-        vals = np.array([int(t) for t in tokens], dtype=np.int64)
+        vals = np.array([strict_int(t) for t in tokens], dtype=np.int64)
     except ValueError:
         if as_rows:
-            k = next(i for i, t in enumerate(tokens) if not t.lstrip("+-").isdigit())
-            raise _BadId(k, f"non-numeric node id {tokens[k]!r}") from None
+            k = next(i for i, t in enumerate(tokens) if not _is_int(t))
+            digits = tokens[k].lstrip("+-").isascii() and tokens[k].lstrip("+-").isdigit()
+            problem = f"node id {tokens[k]} out of the int64 range" if digits else None
+            raise _BadId(k, problem or f"non-numeric node id {tokens[k]!r}") from None
         ids, codes = np.unique(np.array(tokens, dtype=str), return_inverse=True)
         return codes.reshape(-1).astype(np.int64), ids
     if not as_rows:
@@ -114,6 +116,14 @@ def _node_codes(
         return vals, None
     ids, codes = np.unique(vals, return_inverse=True)
     return codes.reshape(-1).astype(np.int64), ids
+
+
+def _is_int(token: str) -> bool:
+    try:
+        strict_int(token)
+    except ValueError:
+        return False
+    return True
 
 
 def _build_adj(src, dst, w, n: int, directed: bool, weighted: bool, what: str) -> sp.csr_matrix:
@@ -192,6 +202,8 @@ def read_edgelist(
     if n_zero:
         log.info("%s: skipped %d zero-weight edges", path, n_zero)
     k = len(src)
+    if k == 0:
+        raise DataFormatError(path, 0, f"no edge: all {n_zero} edges have weight 0")
     try:
         codes, node_ids = _node_codes(src + dst, reindex, n_nodes)
     except _BadId as e:
@@ -389,7 +401,7 @@ def read_labels(path: str | PathLike, graph: Graph, comments: str = "#") -> Grap
                 raise DataFormatError(path, lineno, f"node {node!r} is not in the graph")
         else:
             try:
-                r = int(node)
+                r = strict_int(node)
             except ValueError:
                 raise DataFormatError(path, lineno, f"non-numeric node id {node!r}") from None
             if not 0 <= r < n:

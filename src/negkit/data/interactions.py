@@ -26,7 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from negkit.data.errors import DataFormatError
-from negkit.data.lines import iter_lines
+from negkit.data.lines import iter_lines, strict_int
 
 log = logging.getLogger(__name__)
 
@@ -135,11 +135,14 @@ def _resize(m: sp.csr_matrix, shape: tuple[int, int]) -> sp.csr_matrix:
 
 # --------------------------------------------------------------- LightGCN files
 def _bad_int(tokens: Sequence[str]) -> str:
+    """What is wrong with the first token that is not an int64 id."""
     for t in tokens:
         try:
-            int(t)
+            strict_int(t)
         except ValueError:
-            return t
+            if t.lstrip("+-").isascii() and t.lstrip("+-").isdigit():
+                return f"id {t} out of the int64 range"
+            return f"non-numeric id {t!r}"
     return ""
 
 
@@ -157,10 +160,10 @@ def read_lightgcn(
     for lineno, text in iter_lines(path):
         parts = text.split()
         try:
-            ids = [int(t) for t in parts]
+            ids = [strict_int(t) for t in parts]
         except ValueError:
             raise DataFormatError(
-                path, lineno, f"non-numeric id {_bad_int(parts)!r} (expected 'user item item ...')"
+                path, lineno, f"{_bad_int(parts)} (expected 'user item item ...')"
             ) from None
         u, its = ids[0], ids[1:]
         if u < 0 or (n_users is not None and u >= n_users):
@@ -376,6 +379,8 @@ def read_table(
                 raise DataFormatError(
                     path, lineno, f"non-numeric timestamp {fields[3].strip()!r}"
                 ) from None
+            if not -(2**62) < t < 2**62:
+                raise DataFormatError(path, lineno, f"timestamp {fields[3].strip()!r} out of range")
             times.append(t)
     if not len(users):
         raise DataFormatError(path, 0, "the file has a header but no data row")

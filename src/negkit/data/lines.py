@@ -10,6 +10,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import lzma
+import zlib
 from collections.abc import Iterator
 from os import PathLike
 from pathlib import Path
@@ -17,22 +18,86 @@ from typing import BinaryIO
 
 from negkit.data.errors import DataFormatError
 
-__all__ = ["open_binary", "iter_lines"]
+__all__ = ["open_binary", "iter_lines", "strict_int"]
 
 _MAGIC = ((b"\x1f\x8b", gzip.open), (b"BZh", bz2.open), (b"\xfd7zXZ\x00", lzma.open))
 
 
 def open_binary(path: str | PathLike) -> BinaryIO:
-    """Open ``path`` for reading bytes, decompressing gzip / bzip2 / xz transparently."""
+    """Open ``path`` for reading bytes, decompressing gzip / bzip2 / xz transparently.
+
+    A damaged compressed stream raises :class:`DataFormatError` naming the file and the
+    line being read, not the decompressor's own ``OSError`` / ``EOFError``.
+    """
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"{p}: no such file")
     with open(p, "rb") as f:
         head = f.read(6)
-    for magic, opener in _MAGIC:
+    for (magic, opener), kind in zip(_MAGIC, ("gzip", "bzip2", "xz")):
         if head.startswith(magic):
-            return opener(p, "rb")  # type: ignore[return-value]
+            return _Checked(opener(p, "rb"), path, kind)  # type: ignore[return-value]
     return open(p, "rb")
+
+
+_DAMAGED = (OSError, EOFError, lzma.LZMAError, zlib.error)
+
+
+class _Checked:
+    """A decompressing reader whose stream errors are :class:`DataFormatError` s."""
+
+    def __init__(self, f: BinaryIO, path: str | PathLike, kind: str) -> None:
+        self._f, self._path, self._kind, self._line = f, path, kind, 0
+
+    def _damaged(self, e: Exception) -> DataFormatError:
+        return DataFormatError(self._path, self._line + 1, f"damaged {self._kind} data ({e})")
+
+    def readline(self, size: int = -1) -> bytes:
+        try:
+            out = self._f.readline(size)
+        except _DAMAGED as e:
+            raise self._damaged(e) from None
+        self._line += out.endswith(b"\n")
+        return out
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._f.read(size)
+        except _DAMAGED as e:
+            raise self._damaged(e) from None
+
+    def __iter__(self) -> _Checked:
+        return self
+
+    def __next__(self) -> bytes:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+    def close(self) -> None:
+        self._f.close()
+
+    def __enter__(self) -> _Checked:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def strict_int(token: str) -> int:
+    """An int64 id written in ASCII digits (optional sign): ``int()`` without its leniency.
+
+    Python's ``int`` also takes ``1_000``, Arabic-Indic or full-width digits and ids beyond
+    int64; a data file means none of these.  Raises ``ValueError`` naming the problem.
+    """
+    body = token[1:] if token[:1] in "+-" else token
+    if not (body.isascii() and body.isdigit()):
+        raise ValueError(f"not an integer: {token!r}")
+    v = int(token)
+    if not -(2**63) <= v < 2**63:
+        raise ValueError(f"integer {token} is out of the int64 range")
+    return v
 
 
 def iter_lines(

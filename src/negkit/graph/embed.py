@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from negkit._diverge import TrainingDivergedError
 from negkit.graph.adjacency import as_adjacency
 from negkit.graph.line import LINE, line_embeddings
 from negkit.graph.walks import RandomWalks
@@ -264,5 +265,8 @@ def _run_walks(
     node_of = np.array([int(k) for k in keys], dtype=np.int64)
     to_vocab[node_of] = np.arange(len(keys), dtype=np.int32)
     timed = _TimedWalks(walks, to_vocab)
-    model.train_arrays(timed, epochs=epochs, total_words=walks.max_tokens)
+    try:
+        model.train_arrays(timed, epochs=epochs, total_words=walks.max_tokens)
+    except TrainingDivergedError as e:  # name the method and its option, not word2vec's alpha
+        raise TrainingDivergedError(s.method, e.epoch, e.lr, e.problem) from None
     return model.wv.vectors[to_vocab], timed.seconds

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from negkit._diverge import check_finite
 from negkit._jit import FAST_ALL, kernel
 from negkit._rng import make_contexts, next_pair
 from negkit.graph.adjacency import Adjacency, as_adjacency
@@ -196,8 +197,10 @@ class LINE:
                     done += step
                     left -= step
                     sampler.maybe_refresh(ctxs)
-                if not np.all(np.isfinite(emb[:1])):
-                    raise RuntimeError("LINE diverged (NaN in the embeddings): lower lr")
+                tables = {"vertex vectors": emb}
+                if out is not emb:
+                    tables["context vectors"] = out
+                check_finite(f"LINE (order {self.order})", epoch + 1, self.lr, tables=tables)
                 if on_epoch is not None:
                     on_epoch(epoch, self)
         finally:

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from negkit.data.errors import DataFormatError
+from negkit.data.lines import iter_lines
+
 
 def node_keys(n: int, node_ids: np.ndarray | None) -> list[str]:
     """The key of every row: the graph's original node id, else the row index."""
@@ -22,6 +25,8 @@ def save_vectors(path: str | PathLike, vectors: np.ndarray, keys: list[str]) -> 
     vectors = np.asarray(vectors, dtype=np.float32)
     if vectors.ndim != 2 or vectors.shape[0] != len(keys):
         raise ValueError(f"{len(keys)} keys for vectors of shape {vectors.shape}")
+    if not np.isfinite(vectors).all():
+        raise ValueError(f"not writing {path}: the vectors hold NaN or Inf (did training diverge?)")
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
@@ -34,36 +39,38 @@ def save_vectors(path: str | PathLike, vectors: np.ndarray, keys: list[str]) -> 
 
 
 def load_vectors(path: str | PathLike) -> tuple[list[str], np.ndarray]:
-    """Read word2vec text format; errors name the file and line."""
+    """Read word2vec text format; errors are :class:`DataFormatError` s naming file and line."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"vector file {path} does not exist")
-    with open(path, encoding="utf-8") as f:
-        head = f.readline().split()
-        if len(head) != 2 or not all(h.isdigit() for h in head):
-            got = " ".join(head)
-            raise ValueError(f"{path}, line 1: expected a 'count dim' header, got {got!r}")
-        n, dim = int(head[0]), int(head[1])
-        keys: list[str] = []
-        out = np.empty((n, dim), dtype=np.float32)
-        for lineno, line in enumerate(f, start=2):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(keys) >= n:
-                raise ValueError(f"{path}, line {lineno}: more than the {n} vectors in the header")
-            if len(parts) != dim + 1:
-                raise ValueError(
-                    f"{path}, line {lineno}: expected a key and {dim} values, "
-                    f"got {len(parts)} fields"
-                )
-            try:
-                out[len(keys)] = [float(x) for x in parts[1:]]
-            except ValueError:
-                raise ValueError(f"{path}, line {lineno}: a value is not a number") from None
-            keys.append(parts[0])
+    keys: list[str] = []
+    rows: list[np.ndarray] = []
+    n = dim = -1
+    for lineno, text in iter_lines(path):
+        parts = text.split()
+        if n < 0:
+            if len(parts) != 2 or not all(h.isascii() and h.isdigit() for h in parts):
+                raise DataFormatError(path, lineno, f"expected a 'count dim' header, got {text!r}")
+            n, dim = int(parts[0]), int(parts[1])
+            continue
+        if len(keys) >= n:
+            raise DataFormatError(path, lineno, f"more than the {n} vectors in the header")
+        if len(parts) != dim + 1:
+            raise DataFormatError(
+                path, lineno, f"expected a key and {dim} values, got {len(parts)} fields"
+            )
+        try:
+            row = np.array([float(x) for x in parts[1:]], dtype=np.float32)
+        except ValueError:
+            raise DataFormatError(path, lineno, "a value is not a number") from None
+        if not np.isfinite(row).all():
+            raise DataFormatError(path, lineno, "a value is NaN or infinite")
+        keys.append(parts[0])
+        rows.append(row)
     if len(keys) != n:
-        raise ValueError(f"{path}: the header announces {n} vectors but the file has {len(keys)}")
+        raise DataFormatError(path, 0, f"the header announces {n} vectors but the file has "
+                              f"{len(keys)}")  # fmt: skip
+    out = np.stack(rows) if rows else np.zeros((0, dim), np.float32)
     return keys, out
 
 

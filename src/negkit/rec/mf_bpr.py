@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from negkit._diverge import check_finite
 from negkit._jit import FAST_ALL, kernel
 from negkit._rng import CTX_TRIALS, make_contexts, next_pair, rand_int
 
@@ -261,10 +262,8 @@ class BPRMF:
                     "seconds": seconds,
                     "lr": lr,
                 }
-                if not np.isfinite(row["loss"]):
-                    raise RuntimeError(
-                        f"BPR diverged at epoch {epoch + 1} (loss {row['loss']}): lower lr"
-                    )
+                tables = {"user factors": U, "item factors": V, "item biases": B}
+                check_finite("BPR-MF", epoch + 1, float(self.lr), loss=row["loss"], tables=tables)
                 self.history_.append(row)
                 if progress is not None:
                     progress.update(1)

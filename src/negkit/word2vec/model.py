@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from negkit._diverge import TrainingDivergedError, check_finite
 from negkit._rng import make_contexts
 from negkit.data.text import Scan, Vocab, encode_scan, scan, vocab_from_scan
 from negkit.samplers import Sampler
@@ -199,6 +200,7 @@ class Word2Vec:
         self.keep_prob_ = keep_probabilities(vocab.counts, self.sample)
         self.ctxs_ = make_contexts(self.seed, self.workers)
         self.epochs_trained_ = 0
+        self.diverged_ = 0
         self.training_log_ = []
         self._schedule = None
         self._fit_sampler()
@@ -283,6 +285,7 @@ class Word2Vec:
         try:
             for e in range(start, epochs):
                 rec = self._epoch(chunks, e, epochs, total_words, total, bar)
+                self._check_diverged(rec)
                 self._schedule["done"] = e + 1  # type: ignore[index]
                 self.epochs_trained_ += 1
                 self.training_log_.append(rec)
@@ -291,6 +294,21 @@ class Word2Vec:
                     cb(self, rec)
         finally:
             bar.close()
+
+    def _check_diverged(self, rec: dict) -> None:
+        """Stop with :class:`TrainingDivergedError` on NaN / Inf in the loss or the tables.
+
+        The kernels run under fast-math and cannot see NaN; the tables are checked here,
+        once an epoch.  A diverged model keeps ``diverged_`` set and refuses to be saved.
+        """
+        loss = rec["loss"] if self.compute_loss and rec["pairs"] else None
+        try:
+            check_finite("word2vec", rec["epoch"], self.alpha, loss=loss, lr_name="alpha",
+                         tables={"input vectors": self.wv.vectors,
+                                 "output vectors (syn1neg)": self.syn1neg})  # fmt: skip
+        except TrainingDivergedError:
+            self.diverged_ = int(rec["epoch"])
+            raise
 
     def _kernel_call(self) -> Callable[..., int]:
         """The chunk kernel of this model's mode, with the model's tables and settings bound."""
@@ -467,6 +485,8 @@ class Word2Vec:
     def save(self, path: str | PathLike) -> None:
         """Save the whole model (vocabulary, tables, RNG state, schedule, log) to one .npz file."""
         self._check_ready()
+        if getattr(self, "diverged_", 0):
+            raise ValueError(f"not saving a model that diverged in epoch {self.diverged_}")
         s = self.sampler_
         meta = {
             "format": _FORMAT,
