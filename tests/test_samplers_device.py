@@ -1,0 +1,193 @@
+"""Device paths of the samplers: the same laws by chi-square, drawn with torch on the anchors'
+device (torch CPU here; CUDA too when a GPU is present), positives excluded there."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from _sampler_stats import chi2_pvalue
+
+import negkit.samplers as ns
+from negkit.samplers._kernels import trunc_geom_pmf
+
+torch = pytest.importorskip("torch")
+
+DEVICES = [
+    "cpu",
+    pytest.param(
+        "cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+    ),
+]
+DEVICE_SAMPLERS = ["uniform", "unigram", "degree", "dns", "softmax", "rank", "ahns", "warp"]
+
+rng = np.random.default_rng(31)
+OUT6 = rng.standard_normal((6, 3)).astype(np.float32)
+VEC3 = rng.standard_normal(3).astype(np.float32)
+OUT50 = rng.standard_normal((50, 8)).astype(np.float32)
+VEC8 = rng.standard_normal(8).astype(np.float32)
+POS = sp.csr_matrix(
+    (np.ones(8), ([0, 0, 0, 1, 2, 2, 3, 5], [0, 3, 7, 11, 1, 2, 5, 0])), shape=(6, 12)
+)
+OUT12 = rng.standard_normal((12, 4)).astype(np.float32)
+INP6 = rng.standard_normal((6, 4)).astype(np.float32)
+
+
+def on(device, x, dtype=None):
+    return torch.as_tensor(np.asarray(x), device=device, dtype=dtype)
+
+
+def device_draws(s, device, vec, n_rows=1000, k=100, pos=None):
+    anchors = torch.zeros(n_rows, dtype=torch.int64, device=device)
+    vecs = on(device, np.tile(vec, (n_rows, 1)))
+    p = None if pos is None else torch.full((n_rows,), pos, device=device)
+    out = s.sample(anchors, k, anchor_vectors=vecs, pos=p)
+    assert out.device.type == torch.device(device).type and out.shape == (n_rows, k)
+    return out.cpu().numpy()
+
+
+def test_the_recommender_samplers_have_a_device_path():
+    for name in DEVICE_SAMPLERS:
+        assert ns.get_class(name).device_path, name
+    for name in ("srns", "adaptive", "mcns"):  # host path, copied (see their docstrings)
+        assert not ns.get_class(name).device_path
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize(
+    "name,fit,expected",
+    [
+        ("uniform", {"n_items": 9}, np.full(9, 1 / 9)),
+        ("unigram", {"counts": [0, 1, 4, 9, 16]}, np.array([0, 1, 2, 3, 4]) / 10),
+        ("degree", {"positives": sp.csr_matrix(np.array([[0, 1, 2], [1, 0, 6], [2, 6, 0.0]]))},
+         np.array([3, 7, 8]) ** 0.5 / (3**0.5 + 7**0.5 + 8**0.5)),
+    ],
+)  # fmt: skip
+def test_static_laws_on_device(device, name, fit, expected):
+    s = ns.get(name, **({"alpha": 0.5} if name != "uniform" else {}), seed=1).fit(**fit)
+    np.testing.assert_allclose(s.distribution(), expected)
+    draws = s.sample(torch.zeros(1000, dtype=torch.int64, device=device), 100)
+    assert chi2_pvalue(draws.cpu().numpy(), expected) > 1e-3
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("name", ["uniform", "unigram"])
+def test_exclusion_on_device_renormalises_exactly(device, name):
+    c = np.arange(1, 11, dtype=np.float64)
+    pos = sp.csr_matrix((np.ones(4), ([0, 0, 0, 1], [9, 4, 0, 2])), shape=(2, 10))
+    s = ns.get(name, seed=3, exclude_positives=True).fit(counts=c, positives=pos)
+    for anchor, row in ((0, [0, 4, 9]), (1, [2]), (5, [])):  # anchor 5: no row, no exclusion
+        q = s.distribution().copy()
+        q[row] = 0
+        q /= q.sum()
+        anchors = torch.full((1000,), anchor, dtype=torch.int64, device=device)
+        draws, proba = s.sample(anchors, 100, return_proba=True)
+        d = draws.cpu().numpy()
+        np.testing.assert_allclose(proba.cpu().numpy(), q[d])
+        assert chi2_pvalue(d, q) > 1e-3
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_exclusion_on_device_falls_back_to_the_complement(device):
+    c = np.array([1e9, 1e9, 1, 1, 1], dtype=np.float64)  # every rejection try fails
+    pos = sp.csr_matrix((np.ones(2), ([0, 0], [0, 1])), shape=(1, 5))
+    s = ns.get("unigram", alpha=1.0, seed=3, exclude_positives=True).fit(counts=c, positives=pos)
+    d = s.sample(torch.zeros(3000, dtype=torch.int64, device=device), 10).cpu().numpy()
+    assert chi2_pvalue(d, [0, 0, 1 / 3, 1 / 3, 1 / 3]) > 1e-3
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("name", DEVICE_SAMPLERS + ["srns"])  # srns: the host path, copied
+def test_exclusion_on_device_never_returns_a_positive(device, name):
+    fit = {"n_items": 12} if name == "uniform" else {"counts": np.arange(1, 13)}
+    if ns.get_class(name).score_aware:
+        fit = {"output": OUT12, "input": INP6}
+    s = ns.get(name, seed=7, exclude_positives=True).fit(positives=POS, **fit)
+    anchors = np.repeat(np.arange(6), 200)
+    pos = np.where(anchors % 2 == 0, 1, -1)
+    draws = s.sample(on(device, anchors), 8, pos=on(device, pos))
+    assert isinstance(draws, torch.Tensor) and draws.device.type == torch.device(device).type
+    d = draws.cpu().numpy()
+    assert not (POS.toarray() > 0)[anchors[:, None], d].any()
+    assert d.min() >= 0 and d.max() < 12
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize(
+    "name,params,pos",
+    [
+        ("dns", {"n_candidates": 3}, None),
+        ("dns", {"n_candidates": 3}, "top"),
+        ("softmax", {"n_candidates": 3, "tau": 0.7}, None),
+        ("softmax", {"n_candidates": 3, "tau": 0.5}, "top"),
+        ("rank", {"n_candidates": 3, "lam": 1.0}, "top"),
+        ("rank", {"n_candidates": 8, "lam": 2.0}, "top"),  # |I| <= M: every item, ranked
+        ("ahns", {"n_candidates": 2, "alpha": 0.5, "beta": 0.8, "p": 1.0}, 1),
+        ("ahns", {"n_candidates": 3}, None),  # no positive: uniform
+    ],
+)
+def test_candidate_rules_on_device_match_the_exact_law(device, name, params, pos):
+    if pos == "top":  # the item a trained model scores highest, as the positive
+        pos = int(np.argmax(OUT6 @ VEC3))
+    s = ns.get(name, seed=3, **params).fit(output=OUT6)
+    q = s.distribution(anchor_vector=VEC3, pos=pos)
+    assert abs(q.sum() - 1) < 1e-12
+    assert chi2_pvalue(device_draws(s, device, VEC3, pos=pos), q) > 1e-3
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_rank_on_device_over_every_item_is_the_geometric_over_the_score_order(device):
+    s = ns.get("rank", n_candidates=10, lam=1.5, seed=2).fit(output=OUT6)
+    order = np.argsort(-(OUT6 @ VEC3))
+    q = np.zeros(6)
+    q[order] = trunc_geom_pmf(6, 1.5)
+    assert chi2_pvalue(device_draws(s, device, VEC3, n_rows=500), q) > 1e-3
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_warp_on_device_returns_violators_with_geometric_trials(device):
+    s = ns.get("warp", max_trials=10, margin=0.2, seed=5).fit(output=OUT50)
+    scores = OUT50 @ VEC8
+    pos = int(np.argsort(scores)[44])
+    viol = scores > scores[pos] - 0.2
+    rho = viol.mean()
+    miss = (1 - rho) ** 10  # no violator in 10 trials: the last (a non-violator) is returned
+    q = np.where(viol, (1 - miss) / viol.sum(), miss / (~viol).sum())
+    d = device_draws(s, device, VEC8, n_rows=400, k=50, pos=pos)
+    assert chi2_pvalue(d, q) > 1e-3
+    trials = s.trials_.cpu().numpy().ravel()
+    law = (1 - rho) ** np.arange(10) * rho
+    law = np.append(miss, law)  # 0: no violation within max_trials
+    assert chi2_pvalue(trials, law) > 1e-3
+    assert np.all(viol[d.ravel()[trials > 0]]) and not np.any(viol[d.ravel()[trials == 0]])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_score_aware_device_path_reads_the_live_tables(device):
+    out = OUT6.copy()
+    s = ns.get("dns", n_candidates=4, seed=0).fit(output=out, input=np.tile(VEC3, (2, 1)))
+    anchors = torch.zeros(4000, dtype=torch.int64, device=device)
+    if device == "cpu":  # the numpy table is shared with the tensor: live without a copy
+        out[:] = -OUT6
+        q = s.distribution(anchor=0)
+        assert chi2_pvalue(s.sample(anchors, 10).cpu().numpy(), q) > 1e-3
+    live = torch.as_tensor(OUT6, device=device)
+    s.use_tables(output=live, input=torch.as_tensor(np.tile(-VEC3, (2, 1)), device=device))
+    live.mul_(2.0)  # by reference: the sampler sees the in-place change (same order)
+    out[:] = OUT6
+    q = s.distribution(anchor_vector=-VEC3)
+    assert chi2_pvalue(s.sample(anchors, 10).cpu().numpy(), q) > 1e-3
+    with pytest.raises(ValueError, match="dims"):
+        s.use_tables(output=torch.zeros((6, 5), device=device))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("name", DEVICE_SAMPLERS)
+def test_device_draws_repeat_with_the_seed(device, name):
+    fit = {"n_items": 12} if name == "uniform" else {"counts": np.arange(1, 13)}
+    if ns.get_class(name).score_aware:
+        fit = {"output": OUT12, "input": INP6}
+    anchors = on(device, np.arange(6).repeat(10))
+    pos = on(device, np.arange(60) % 12)
+    a, b, c = (ns.get(name, seed=sd).fit(**fit).sample(anchors, 5, pos=pos) for sd in (4, 4, 5))
+    assert torch.equal(a, b) and not torch.equal(a, c)
