@@ -245,3 +245,38 @@ def test_bad_settings_raise(tiny):
 def test_lightgcn_on_gpu(tiny):
     result = run(_settings(tiny, model="lightgcn", device="cuda"), "rns", seed=0)
     assert result["test"]["recall@20"] > 1.5 * _random_recall(tiny)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+@pytest.mark.parametrize(
+    "model, sampler, extra",
+    [
+        ("lightgcn", "rns", {}),
+        ("lightgcn", "dns", {}),
+        ("lightgcn", "mixgcf", {"n_candidates": 8}),
+        ("mf", "in-batch", {"tau": 0.5}),
+        ("mf", "mixed", {"n_negs": 8}),
+    ],
+)
+def test_a_cuda_training_step_never_synchronises(tiny, model, sampler, extra):
+    from negkit.rec.torch_models import MF
+    from negkit.rec.torch_train import TorchTrainer
+    from negkit.rec.train import _make_sampler
+
+    settings = _settings(tiny, model=model, device="cuda", **extra)
+    host = (np.zeros((120, 16), np.float32), np.zeros((60, 16), np.float32))
+    smp, mode = _make_sampler(sampler, settings, tiny, host, seed=0)
+    net = LightGCN(tiny.train, dim=16, device="cuda") if model == "lightgcn" else MF(120, 60, 16)
+    trainer = TorchTrainer(net, smp, tiny.train, mode=mode, device="cuda", **{
+        k: v for k, v in extra.items() if k in ("tau", "n_negs", "n_candidates")})  # fmt: skip
+    batches = PairBatches(tiny.train, batch_size=64, seed=0, device="cuda")
+    it = iter(batches)
+    trainer.step_tensor(*next(it))  # the first step builds the device state
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for _ in range(3):
+            loss = trainer.step_tensor(*next(it))
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert torch.isfinite(loss)

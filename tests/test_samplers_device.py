@@ -19,7 +19,9 @@ DEVICES = [
         "cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
     ),
 ]
-DEVICE_SAMPLERS = ["uniform", "unigram", "degree", "dns", "softmax", "rank", "ahns", "warp"]
+DEVICE_SAMPLERS = [
+    "uniform", "unigram", "degree", "dns", "softmax", "rank", "ahns", "warp", "srns",
+]  # fmt: skip
 
 rng = np.random.default_rng(31)
 OUT6 = rng.standard_normal((6, 3)).astype(np.float32)
@@ -49,7 +51,7 @@ def device_draws(s, device, vec, n_rows=1000, k=100, pos=None):
 def test_the_recommender_samplers_have_a_device_path():
     for name in DEVICE_SAMPLERS:
         assert ns.get_class(name).device_path, name
-    for name in ("srns", "adaptive", "mcns"):  # host path, copied (see their docstrings)
+    for name in ("adaptive", "mcns"):  # host path, copied (see their docstrings)
         assert not ns.get_class(name).device_path
 
 
@@ -97,18 +99,18 @@ def test_exclusion_on_device_falls_back_to_the_complement(device):
 
 
 @pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("name", DEVICE_SAMPLERS + ["srns"])  # srns: the host path, copied
+@pytest.mark.parametrize("name", DEVICE_SAMPLERS + ["mcns"])  # mcns: the host path, copied
 def test_exclusion_on_device_never_returns_a_positive(device, name):
     fit = {"n_items": 12} if name == "uniform" else {"counts": np.arange(1, 13)}
     if ns.get_class(name).score_aware:
         fit = {"output": OUT12, "input": INP6}
-    s = ns.get(name, seed=7, exclude_positives=True).fit(positives=POS, **fit)
-    anchors = np.repeat(np.arange(6), 200)
+    s = ns.get(name, seed=7, exclude_positives=True).fit(positives=POS[:5], **fit)
+    anchors = np.repeat(np.arange(6), 200)  # anchor 5: outside the positives, its item 0 allowed
     pos = np.where(anchors % 2 == 0, 1, -1)
     draws = s.sample(on(device, anchors), 8, pos=on(device, pos))
     assert isinstance(draws, torch.Tensor) and draws.device.type == torch.device(device).type
     d = draws.cpu().numpy()
-    assert not (POS.toarray() > 0)[anchors[:, None], d].any()
+    assert not (POS[:5].toarray() > 0)[np.minimum(anchors, 4)[:, None], d][anchors < 5].any()
     assert d.min() >= 0 and d.max() < 12
 
 
@@ -187,7 +189,31 @@ def test_device_draws_repeat_with_the_seed(device, name):
     fit = {"n_items": 12} if name == "uniform" else {"counts": np.arange(1, 13)}
     if ns.get_class(name).score_aware:
         fit = {"output": OUT12, "input": INP6}
+    if name == "srns":
+        fit["n_anchors"] = 6
     anchors = on(device, np.arange(6).repeat(10))
     pos = on(device, np.arange(60) % 12)
     a, b, c = (ns.get(name, seed=sd).fit(**fit).sample(anchors, 5, pos=pos) for sd in (4, 4, 5))
     assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_srns_on_device_warms_up_then_picks_the_hardest_memory_item(device):
+    s = ns.get("srns", memory=4, warmup=3, weight=0.0, seed=6).fit(output=OUT50, n_anchors=2)
+    anchor = torch.zeros(1, dtype=torch.int64, device=device)
+    vec = on(device, VEC8[None, :])
+    first = [s.sample(anchor, 1, anchor_vectors=vec) for _ in range(3)]  # warm-up: uniform slot
+    st = s.device_memory[str(torch.device(device) if device == "cpu" else first[0].device)]
+    assert st["visits"][0] == 3 and st["visits"][1] == 0 and not s._visits.any()  # own copy
+    mem = st["mem"][0].cpu().numpy().copy()
+    best = mem[np.argmax((OUT50 @ VEC8)[mem])]
+    assert int(s.sample(anchor, 1, anchor_vectors=vec)[0, 0]) == best
+    assert np.count_nonzero(st["mem"][0].cpu().numpy() != mem) == 1  # one slot refreshed
+    # a slot holding the pair's positive is never chosen (unless every slot holds it)
+    out = np.eye(4, dtype=np.float32) * np.array([5.0, 1, 1, 1], dtype=np.float32)[:, None]
+    s = ns.get("srns", memory=4, warmup=0, seed=3).fit(output=out, n_anchors=300)
+    picks = s.sample(
+        torch.arange(300, device=device), 20, anchor_vectors=on(device, np.ones((300, 4), "f4")),
+        pos=torch.zeros(300, dtype=torch.int64, device=device),
+    ).cpu().numpy()  # fmt: skip
+    assert np.mean(picks == 0) <= 0.25**4 + 0.01
