@@ -194,7 +194,7 @@ def test_score_aware_sampler_reads_propagated_tables(tiny):
     assert np.isfinite(result["test"]["recall@20"])
 
 
-@pytest.mark.parametrize("name", ["dns", "ahns", "srns"])  # srns: the host path
+@pytest.mark.parametrize("name", ["dns", "srns", "mcns"])  # mcns: the host path
 def test_score_aware_samplers_draw_from_the_live_device_tables(tiny, name):
     import negkit.samplers as ns
     from negkit.rec.torch_train import TorchTrainer
@@ -204,7 +204,8 @@ def test_score_aware_samplers_draw_from_the_live_device_tables(tiny, name):
     host = (np.zeros((120, 8), np.float32), np.zeros((60, 8), np.float32))
     s = ns.get(name, seed=0, exclude_positives=True)
     s.fit(n_items=60, positives=tiny.train, output=host[1], input=host[0])
-    trainer = TorchTrainer(model, s, tiny.train, lr=0.01)
+    assert not TorchTrainer(model, s, tiny.train).on_device  # CPU default: compiled host kernels
+    trainer = TorchTrainer(model, s, tiny.train, lr=0.01, sampler_on_device=s.device_path)
     trainer.user_table, trainer.item_table = host
     assert trainer.on_device == s.device_path
     u = torch.arange(0, 120, 3)
@@ -280,3 +281,23 @@ def test_a_cuda_training_step_never_synchronises(tiny, model, sampler, extra):
     finally:
         torch.cuda.set_sync_debug_mode("default")
     assert torch.isfinite(loss)
+
+
+def test_batch_sampler_device_and_host_paths_give_the_same_step(tiny):
+    import negkit.samplers as ns
+    from negkit.rec.torch_models import MF
+    from negkit.rec.torch_train import TorchTrainer
+
+    u = torch.arange(0, 120, 2)
+    p = torch.as_tensor([tiny.train[x].indices[-1] for x in u.numpy()])
+    losses_, weights = [], []
+    for on_device in (False, True):
+        torch.manual_seed(0)
+        smp = ns.InBatchSampler(60, positives=tiny.train)
+        trainer = TorchTrainer(MF(120, 60, 8), smp, tiny.train, mode="batch",
+                               sampler_on_device=on_device)  # fmt: skip
+        assert trainer.on_device == on_device
+        losses_.append([float(trainer.step_tensor(u, p)) for _ in range(3)])
+        weights.append(trainer.model.item.weight.detach().clone())
+    np.testing.assert_allclose(losses_[0], losses_[1], rtol=1e-5)
+    assert torch.allclose(weights[0], weights[1], atol=1e-6)

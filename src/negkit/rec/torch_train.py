@@ -121,6 +121,9 @@ class TorchTrainer:
 
     reg : L2 weight on the batch's layer-0 rows, ``reg/2 * (|e_u|^2 + |e_i|^2 + |e_j|^2) / B``
         (the LightGCN convention).
+    sampler_on_device : draw with the sampler's torch path (True), on the host (False), or
+        None: on the device when it is not the CPU; on CPU for the per-draw samplers that read
+        no scores.
     """
 
     def __init__(
@@ -138,6 +141,7 @@ class TorchTrainer:
         tau: float = 1.0,
         device: str | torch.device = "cpu",
         seed: int = 0,
+        sampler_on_device: bool | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; choose from {MODES}")
@@ -167,8 +171,19 @@ class TorchTrainer:
             self.user_table = np.zeros((model.n_users, dim), dtype=np.float32)
             self.item_table = np.zeros((model.n_items, dim), dtype=np.float32)
         self._sampler_log_q: torch.Tensor | None = None
-        #: Negatives are drawn on the device (the sampler's torch path), not on the host.
-        self.on_device = bool(getattr(sampler, "device_path", False))
+        #: Negatives are drawn on the device (the sampler's torch path), not on the host.  By
+        #: default: on an accelerator whenever the sampler can; on CPU only for samplers that
+        #: read no scores, since the compiled host kernels score candidates without the torch
+        #: path's gathers, and not for batch samplers, whose hit mask scipy builds faster
+        #: (several times faster there, measured in docs/benchmarks.md).
+        batch = hasattr(sampler, "sample_batch")
+        can = batch or bool(getattr(sampler, "device_path", False))
+        if sampler_on_device is None:  # the hit mask of a batch sampler: scipy is faster on CPU
+            host_faster = batch or getattr(sampler, "score_aware", False)
+            sampler_on_device = can and (self.device.type != "cpu" or not host_faster)
+        if sampler_on_device and not can:
+            raise ValueError(f"{type(sampler).__name__} has no device path")
+        self.on_device = bool(sampler_on_device)
 
     # ----------------------------------------------------------------- helpers
     def _sync_tables(self, users_t: torch.Tensor, items_t: torch.Tensor) -> None:
@@ -240,7 +255,13 @@ class TorchTrainer:
             e_p = items_all[p_t]
             pos_s = (e_u * e_p).sum(-1)
             if self.mode == "batch":  # a negkit.samplers batch sampler: in-batch, mixed
-                neg = self.sampler.sample_batch(u_t, p_t, self.n_negs)
+                if self.on_device:
+                    neg = self.sampler.sample_batch(u_t, p_t, self.n_negs)
+                else:
+                    neg = self.sampler.sample_batch(
+                        u_t.cpu().numpy(), p_t.cpu().numpy(), self.n_negs
+                    )
+                    neg = type(neg)(*(torch.as_tensor(x, device=dev) for x in vars(neg).values()))
                 logits = e_u @ items_all[neg.items].T / self.tau - neg.log_q.float()[None, :]
                 logits = logits.masked_fill(neg.hits, float("-inf"))
                 target = torch.arange(len(p_t), device=dev)
