@@ -20,7 +20,7 @@ DEVICES = [
     ),
 ]
 DEVICE_SAMPLERS = [
-    "uniform", "unigram", "degree", "dns", "softmax", "rank", "ahns", "warp", "srns",
+    "uniform", "unigram", "degree", "dns", "softmax", "rank", "ahns", "warp", "srns", "adaptive",
 ]  # fmt: skip
 
 rng = np.random.default_rng(31)
@@ -51,8 +51,7 @@ def device_draws(s, device, vec, n_rows=1000, k=100, pos=None):
 def test_the_recommender_samplers_have_a_device_path():
     for name in DEVICE_SAMPLERS:
         assert ns.get_class(name).device_path, name
-    for name in ("adaptive", "mcns"):  # host path, copied (see their docstrings)
-        assert not ns.get_class(name).device_path
+    assert not ns.get_class("mcns").device_path  # host path, copied (see its docstring)
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -217,3 +216,35 @@ def test_srns_on_device_warms_up_then_picks_the_hardest_memory_item(device):
         pos=torch.zeros(300, dtype=torch.int64, device=device),
     ).cpu().numpy()  # fmt: skip
     assert np.mean(picks == 0) <= 0.25**4 + 0.01
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("lam,eps", [(4.0, 0.0), (None, 0.05)])
+def test_adaptive_on_device_matches_the_mixture(device, lam, eps):
+    out8 = OUT50 * np.linspace(0.2, 2.0, 8).astype(np.float32)
+    s = ns.get("adaptive", lam=lam, lam_fraction=0.3, eps=eps, seed=1).fit(output=out8)
+    q = s.distribution(anchor_vector=VEC8)
+    assert chi2_pvalue(device_draws(s, device, VEC8), q) > 1e-3
+    snap = ns.get("adaptive", dims="snapshot").fit(output=out8, input=out8[:3])
+    assert not snap.device_path  # the snapshot choice draws on the host
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_adaptive_on_device_rebuilds_its_orders_every_refresh_every_draws(device):
+    out = OUT50.copy()
+    s = ns.get("adaptive", lam=2.0, refresh_every=1000, seed=0).fit(output=out)
+    before = s.distribution(anchor_vector=VEC8)
+    anchors = torch.zeros(500, dtype=torch.int64, device=device)
+    vecs = on(device, np.tile(VEC8, (500, 1)))
+    s.sample(anchors, 2, anchor_vectors=vecs)  # 1000 draws: the next call rebuilds
+    out[:] = out[::-1]  # the live table (shared with the CPU tensor / handed over) changes
+    s.use_tables(output=on(device, out))
+    (st,) = s.device_state.values()
+    assert st["draws"] == 1000
+    d = s.sample(anchors, 20, anchor_vectors=vecs).cpu().numpy()
+    assert st["draws"] == 10_000
+    assert chi2_pvalue(d, before[::-1]) > 1e-3  # every column's order reversed
+    full = torch.sort(on(device, out).T.double(), dim=1, descending=True, stable=True).indices
+    k = s.reach_
+    assert torch.equal(st["orders"][:, :k], full[:, :k])
+    assert torch.equal(st["orders"][:, -k:], full[:, -k:])

@@ -27,7 +27,7 @@ from the live propagated tables handed over by reference (``sampler.use_tables``
 the loss is accumulated as a device tensor and read once an epoch.  Nothing
 synchronises per step.
 
-Samplers without a device path (srns, adaptive, mcns) draw on the host: score-aware
+Samplers without a device path (mcns; adaptive with dims="snapshot") draw on the host: score-aware
 ones read ``fit(output=trainer.item_table, input=trainer.user_table)``, float32 CPU
 buffers that the trainer refreshes before every draw when the model does not expose
 its tables directly.
