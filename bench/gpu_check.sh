@@ -9,7 +9,7 @@ out=${1:-gpu-out}
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,memory.total --format=csv | tee "$out/gpu.txt"
 timeout 300 python -m pytest -q -p no:cacheprovider -rs tests/test_samplers_device.py \
-    tests/test_eval_rec_torch.py tests/test_rec_torch.py tests/test_samplers_batch.py -k cuda \
+    tests/test_eval_rec_torch.py tests/test_rec_torch.py tests/test_samplers_batch.py -k "cuda or gpu" \
     2>&1 | tail -30 | tee "$out/cuda_tests.txt"
 timeout 420 python bench/gpu.py --device cuda --data gowalla --epochs 2 --json "$out/gpu.json" \
     2>&1 | tail -25 | tee "$out/gpu_bench.txt"
