@@ -93,8 +93,10 @@ def test_exclusion_on_device_falls_back_to_the_complement(device):
     c = np.array([1e9, 1e9, 1, 1, 1], dtype=np.float64)  # every rejection try fails
     pos = sp.csr_matrix((np.ones(2), ([0, 0], [0, 1])), shape=(1, 5))
     s = ns.get("unigram", alpha=1.0, seed=3, exclude_positives=True).fit(counts=c, positives=pos)
-    d = s.sample(torch.zeros(3000, dtype=torch.int64, device=device), 10).cpu().numpy()
-    assert chi2_pvalue(d, [0, 0, 1 / 3, 1 / 3, 1 / 3]) > 1e-3
+    d, q = s.sample(torch.zeros(3000, dtype=torch.int64, device=device), 10, return_proba=True)
+    assert chi2_pvalue(d.cpu().numpy(), [0, 0, 1 / 3, 1 / 3, 1 / 3]) > 1e-3
+    np.testing.assert_allclose(q.cpu().numpy(), 1 / 3, rtol=1e-6)  # computed on the device
+    assert q.device == d.device
 
 
 @pytest.mark.parametrize("device", DEVICES)

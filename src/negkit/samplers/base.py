@@ -395,9 +395,25 @@ class Sampler:
         return out, self._proba_device(out, anchors, vecs)
 
     def _proba_device(self, items: Any, anchors: Any, vecs: Any) -> Any:
-        """``q(item | anchor)`` of device draws; on the host unless a sampler overrides it."""
+        """``q(item | anchor)`` of device draws: on the device for static laws (the law as a
+        table, renormalised by each anchor's non-positive mass), else on the host."""
         import torch
 
+        if not self.score_aware:
+            try:
+                dev = items.device
+                q, norm, fallback = self._device(
+                    "static_law", dev, lambda: tuple(t.to(dev) for t in self._static_law())
+                )
+            except NotImplementedError:
+                q = None
+            if q is not None:
+                a = anchors.clamp(max=norm.shape[0] - 1)
+                inside = (anchors < norm.shape[0])[:, None]
+                p = q[items] / torch.where(inside, norm[a][:, None], 1.0)
+                if self.exclude_positives:  # all mass on positives: the complement is uniform
+                    p = torch.where(inside & (norm[a] <= 0)[:, None], fallback[a][:, None], p)
+                return p
         host_vecs = vecs.detach().cpu().numpy() if self.score_aware else None
         q = self.proba(
             items.detach().cpu().numpy(),
@@ -405,6 +421,22 @@ class Sampler:
             anchor_vectors=host_vecs,
         )
         return torch.from_numpy(q).to(items.device)
+
+    def _static_law(self) -> tuple:
+        """``(q, norm, fallback)`` as tensors for :meth:`_proba_device` (built once a device)."""
+        import torch
+
+        q = np.asarray(self.distribution(), dtype=np.float64)
+        norm = np.ones(1)
+        fallback = np.zeros(1)
+        if self.exclude_positives:
+            p = self.positives_
+            mass = np.add.reduceat(np.append(q[p.indices], 0.0), p.indptr[:-1]) * (
+                np.diff(p.indptr) > 0
+            )
+            norm = 1.0 - mass
+            fallback = 1.0 / (self.n_items_ - np.diff(p.indptr))
+        return tuple(torch.from_numpy(x) for x in (q, norm, fallback))
 
     def _device_vectors(self, anchors: Any, anchor_vectors: Any) -> Any:
         import torch
