@@ -58,6 +58,38 @@ def test_lightgcn_propagation_equals_dense_formula():
     np.testing.assert_allclose(got.numpy(), E.grad.numpy(), rtol=1e-4, atol=1e-6)
 
 
+def test_lightgcn_torch_csr_propagation_equals_scipy_and_reuses_it_backward(tiny):
+    torch.manual_seed(0)
+    a = LightGCN(tiny.train, dim=8, n_layers=3, propagation="scipy")
+    b = LightGCN(tiny.train, dim=8, n_layers=3, propagation="torch")
+    b.load_state_dict(a.state_dict())
+    assert b.graph.layout == torch.sparse_csr
+    outs = []
+    for m in (a, b):
+        u, i = m.propagate()
+        ((u**2).sum() + (i**3).sum()).backward()
+        outs.append((u.detach(), i.detach(), m.user.weight.grad, m.item.weight.grad))
+    for x, y in zip(*outs):
+        np.testing.assert_allclose(y.numpy(), x.numpy(), rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match="propagation"):
+        LightGCN(tiny.train, propagation="dense")
+
+
+def test_device_pair_batches_cover_each_pair_once_and_repeat_by_epoch(tiny):
+    b = PairBatches(tiny.train, batch_size=100, seed=3, device="cpu")
+    b.set_epoch(1)
+    first = [(u.clone(), i.clone()) for u, i in b]
+    assert all(isinstance(u, torch.Tensor) and u.dtype == torch.int64 for u, _ in first)
+    pairs = torch.cat([torch.stack(x, 1) for x in first]).numpy()
+    assert len(pairs) == tiny.train.nnz and len(first) == len(b)
+    assert len({tuple(p) for p in pairs}) == tiny.train.nnz
+    assert np.all(np.asarray(tiny.train[pairs[:, 0], pairs[:, 1]]).ravel() > 0)
+    b.set_epoch(1)
+    assert all(torch.equal(u, v) for (u, _), (v, _) in zip(first, b))
+    b.set_epoch(2)
+    assert not torch.equal(first[0][0], next(iter(b))[0])
+
+
 def test_pair_batches_cover_each_pair_once_and_shard_disjointly(tiny):
     full = PairBatches(tiny.train, batch_size=64, seed=3)
     full.set_epoch(2)
@@ -162,6 +194,29 @@ def test_score_aware_sampler_reads_propagated_tables(tiny):
     assert np.isfinite(result["test"]["recall@20"])
 
 
+@pytest.mark.parametrize("name", ["dns", "srns", "mcns"])  # mcns: the host path
+def test_score_aware_samplers_draw_from_the_live_device_tables(tiny, name):
+    import negkit.samplers as ns
+    from negkit.rec.torch_train import TorchTrainer
+
+    torch.manual_seed(0)
+    model = LightGCN(tiny.train, dim=8, n_layers=2)
+    host = (np.zeros((120, 8), np.float32), np.zeros((60, 8), np.float32))
+    s = ns.get(name, seed=0, exclude_positives=True)
+    s.fit(n_items=60, positives=tiny.train, output=host[1], input=host[0])
+    assert not TorchTrainer(model, s, tiny.train).on_device  # CPU default: compiled host kernels
+    trainer = TorchTrainer(model, s, tiny.train, lr=0.01, sampler_on_device=s.device_path)
+    trainer.user_table, trainer.item_table = host
+    assert trainer.on_device == s.device_path
+    u = torch.arange(0, 120, 3)
+    p = torch.as_tensor([tiny.train[x].indices[0] for x in u.numpy()])
+    assert torch.isfinite(trainer.step_tensor(u, p))
+    if s.device_path:  # the propagated tables were handed over, the host buffers never filled
+        assert not host[1].any() and s._live_tables["output"].shape == (60, 8)
+    else:
+        assert host[1].any()
+
+
 def test_early_stopping_keeps_the_best_validation_epoch(tiny):
     result = run(_settings(tiny, model="mf", engine="torch", epochs=40, lr=0.05,
                            eval_every=2, patience=2), "rns", seed=0)  # fmt: skip
@@ -191,3 +246,58 @@ def test_bad_settings_raise(tiny):
 def test_lightgcn_on_gpu(tiny):
     result = run(_settings(tiny, model="lightgcn", device="cuda"), "rns", seed=0)
     assert result["test"]["recall@20"] > 1.5 * _random_recall(tiny)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+@pytest.mark.parametrize(
+    "model, sampler, extra",
+    [
+        ("lightgcn", "rns", {}),
+        ("lightgcn", "dns", {}),
+        ("lightgcn", "mixgcf", {"n_candidates": 8}),
+        ("mf", "in-batch", {"tau": 0.5}),
+        ("mf", "mixed", {"n_negs": 8}),
+    ],
+)
+def test_a_cuda_training_step_never_synchronises(tiny, model, sampler, extra):
+    from negkit.rec.torch_models import MF
+    from negkit.rec.torch_train import TorchTrainer
+    from negkit.rec.train import _make_sampler
+
+    settings = _settings(tiny, model=model, device="cuda", **extra)
+    host = (np.zeros((120, 16), np.float32), np.zeros((60, 16), np.float32))
+    smp, mode = _make_sampler(sampler, settings, tiny, host, seed=0)
+    net = LightGCN(tiny.train, dim=16, device="cuda") if model == "lightgcn" else MF(120, 60, 16)
+    trainer = TorchTrainer(net, smp, tiny.train, mode=mode, device="cuda", **{
+        k: v for k, v in extra.items() if k in ("tau", "n_negs", "n_candidates")})  # fmt: skip
+    batches = PairBatches(tiny.train, batch_size=64, seed=0, device="cuda")
+    it = iter(batches)
+    trainer.step_tensor(*next(it))  # the first step builds the device state
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for _ in range(3):
+            loss = trainer.step_tensor(*next(it))
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert torch.isfinite(loss)
+
+
+def test_batch_sampler_device_and_host_paths_give_the_same_step(tiny):
+    import negkit.samplers as ns
+    from negkit.rec.torch_models import MF
+    from negkit.rec.torch_train import TorchTrainer
+
+    u = torch.arange(0, 120, 2)
+    p = torch.as_tensor([tiny.train[x].indices[-1] for x in u.numpy()])
+    losses_, weights = [], []
+    for on_device in (False, True):
+        torch.manual_seed(0)
+        smp = ns.InBatchSampler(60, positives=tiny.train)
+        trainer = TorchTrainer(MF(120, 60, 8), smp, tiny.train, mode="batch",
+                               sampler_on_device=on_device)  # fmt: skip
+        assert trainer.on_device == on_device
+        losses_.append([float(trainer.step_tensor(u, p)) for _ in range(3)])
+        weights.append(trainer.model.item.weight.detach().clone())
+    np.testing.assert_allclose(losses_[0], losses_[1], rtol=1e-5)
+    assert torch.allclose(weights[0], weights[1], atol=1e-6)

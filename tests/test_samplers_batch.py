@@ -8,17 +8,44 @@ import scipy.sparse as sp
 
 import negkit.samplers as ns
 
+try:
+    import torch
+except ImportError:  # pragma: no cover
+    torch = None
 
-def test_streaming_frequency_follows_the_gap_recursion():
+#: numpy, or torch tensors on a device (the device path: state and masks stay there)
+PATHS = [
+    "numpy",
+    pytest.param("cpu", marks=pytest.mark.skipif(torch is None, reason="no torch")),
+    pytest.param(
+        "cuda",
+        marks=pytest.mark.skipif(
+            torch is None or not torch.cuda.is_available(), reason="no CUDA device"
+        ),
+    ),
+]
+
+
+def on(path, x):
+    return np.asarray(x) if path == "numpy" else torch.as_tensor(np.asarray(x), device=path)
+
+
+def back(x):
+    return x.cpu().numpy() if hasattr(x, "cpu") else np.asarray(x)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_streaming_frequency_follows_the_gap_recursion(path):
     f = ns.StreamingFrequency(5, alpha=0.5)
-    f.update([1, 1, 2])  # step 0: first sightings, B = t + 1
-    f.update([1])  # step 1: B1 = 0.5 * 1 + 0.5 * (1 - 0) = 1
-    f.update([2])  # step 2: B2 = 0.5 * 1 + 0.5 * (2 - 0) = 1.5
-    f.update([1], step=5)  # B1 = 0.5 * 1 + 0.5 * (5 - 1) = 2.5
-    np.testing.assert_allclose(f.gap[[1, 2]], [2.5, 1.5])
-    np.testing.assert_allclose(f.probability([1, 2, 4]), [1 / 2.5, 1 / 1.5, 1 / 7])
+    f.update(on(path, [1, 1, 2]))  # step 0: first sightings, B = t + 1
+    f.update(on(path, [1]))  # step 1: B1 = 0.5 * 1 + 0.5 * (1 - 0) = 1
+    f.update(on(path, [2]))  # step 2: B2 = 0.5 * 1 + 0.5 * (2 - 0) = 1.5
+    f.update(on(path, [1]), step=5)  # B1 = 0.5 * 1 + 0.5 * (5 - 1) = 2.5
+    np.testing.assert_allclose(back(f.gap)[[1, 2]], [2.5, 1.5])
+    q = f.probability(on(path, [1, 2, 4]))
+    np.testing.assert_allclose(back(q), [1 / 2.5, 1 / 1.5, 1 / 7])
     with pytest.raises(ValueError, match="steps must increase"):
-        f.update([0], step=5)
+        f.update(on(path, [0]), step=5)
     with pytest.raises(ValueError, match="out of range"):
         f.update([5])
 
@@ -32,14 +59,16 @@ def test_streaming_frequency_converges_to_the_item_rates():
     np.testing.assert_allclose(f.probability(np.arange(4)), rates, rtol=0.15)
 
 
-def test_in_batch_negatives_layout_logq_and_hits():
+@pytest.mark.parametrize("path", PATHS)
+def test_in_batch_negatives_layout_logq_and_hits(path):
     pos = sp.csr_matrix((np.ones(2), ([0, 1], [7, 3])), shape=(3, 10))
     s = ns.InBatchSampler(10, alpha=0.5, positives=pos)
     anchors = np.array([0, 1, 2, 2])
     items = np.array([3, 7, 3, 9])
-    neg = s.sample_batch(anchors, items)
-    np.testing.assert_array_equal(neg.items, items)
-    np.testing.assert_allclose(neg.log_q, np.log(s.frequency.probability(items)))
+    neg = s.sample_batch(on(path, anchors), on(path, items))
+    assert type(neg.hits) is type(on(path, items))
+    np.testing.assert_array_equal(back(neg.items), items)
+    np.testing.assert_allclose(back(neg.log_q), np.log([1 / 1, 1 / 1, 1 / 1, 1 / 1]))
     expected = np.array(
         [
             [False, True, True, False],  # anchor 0: item 7 is its positive, item 3 is its label
@@ -48,24 +77,29 @@ def test_in_batch_negatives_layout_logq_and_hits():
             [False, False, False, False],
         ]
     )
-    np.testing.assert_array_equal(neg.hits, expected)
+    np.testing.assert_array_equal(back(neg.hits), expected)
+    neg = s.sample_batch(on(path, [1, 0]), on(path, [3, 5]))  # step 1: item 3 seen at steps 0, 1
+    np.testing.assert_allclose(back(neg.log_q), np.log([1 / 1.0, 1 / 2.0]))
 
 
-def test_mixed_negatives_add_shared_corpus_items_with_their_q():
+@pytest.mark.parametrize("path", PATHS)
+def test_mixed_negatives_add_shared_corpus_items_with_their_q(path):
     c = np.arange(1, 21, dtype=np.float64)
     s = ns.MixedNegativeSampler(20, k=6, sampler="unigram", fit={"counts": c}, seed=3)
     items = np.array([1, 2, 3])
-    neg = s.sample_batch(np.array([0, 1, 2]), items)
+    neg = s.sample_batch(on(path, [0, 1, 2]), on(path, items))
     assert neg.items.shape == (9,) and neg.hits.shape == (3, 9)
-    np.testing.assert_array_equal(neg.items[:3], items)
+    cand, hits = back(neg.items), back(neg.hits)
+    np.testing.assert_array_equal(cand[:3], items)
     p = c**0.75 / (c**0.75).sum()
-    q = s.frequency.probability(neg.items) + 6 * p[neg.items]
-    np.testing.assert_allclose(neg.log_q, np.log(q))
+    q = np.where(np.isin(cand, items), 1.0, 1.0 / 2) + 6 * p[cand]  # unseen at step 0: 1/2
+    np.testing.assert_allclose(back(neg.log_q), np.log(q))
     # hits: an extra item equal to a row's label is masked for that row only
     for r in range(3):
-        np.testing.assert_array_equal(neg.hits[r, 3:], neg.items[3:] == items[r])
+        np.testing.assert_array_equal(hits[r, 3:], cand[3:] == items[r])
     again = ns.MixedNegativeSampler(20, k=6, sampler="unigram", fit={"counts": c}, seed=3)
-    np.testing.assert_array_equal(again.sample_batch(np.array([0, 1, 2]), items).items, neg.items)
+    redo = again.sample_batch(on(path, [0, 1, 2]), on(path, items)).items
+    np.testing.assert_array_equal(back(redo), cand)
 
 
 def test_batch_sampler_torch_round_trip():

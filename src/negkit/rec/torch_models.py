@@ -12,9 +12,16 @@ LightGCN (He et al., SIGIR 2020), with ``A = [[0, R], [R^T, 0]]`` and
 
 (symmetric-normalised propagation, mean over layers, no feature transform and
 no non-linearity).
+
+``A_hat`` is stored once, as a torch CSR tensor on the model's device; since it is
+symmetric, the backward of ``A_hat @ E`` is ``A_hat @ grad`` with the same tensor
+(:class:`_SymmetricSpMM`), so no transpose is ever built.  On CPU, scipy's CSR kernel
+is several times faster than torch's and is used instead (``propagation="auto"``).
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -43,13 +50,29 @@ def normalized_adjacency(train: sp.spmatrix) -> sp.csr_matrix:
     return out
 
 
-def _to_torch_sparse(m: sp.csr_matrix, device: torch.device | str) -> torch.Tensor:
-    coo = m.tocoo()
-    idx = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
-    t = torch.sparse_coo_tensor(
-        idx, torch.from_numpy(coo.data), coo.shape, check_invariants=False
-    ).coalesce()
-    return t.to(device)
+def _to_torch_csr(m: sp.csr_matrix, device: torch.device | str) -> torch.Tensor:
+    with warnings.catch_warnings():  # "sparse CSR support is in beta"
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.sparse_csr_tensor(
+            torch.from_numpy(m.indptr.astype(np.int64)),
+            torch.from_numpy(m.indices.astype(np.int64)),
+            torch.from_numpy(m.data.astype(np.float32)),
+            size=m.shape,
+            check_invariants=False,
+        ).to(device)
+
+
+class _SymmetricSpMM(torch.autograd.Function):
+    """``A @ x`` for a symmetric torch CSR ``A``; backward ``A @ grad``, the same tensor."""
+
+    @staticmethod
+    def forward(ctx, adj, x):
+        ctx.adj = adj
+        return adj @ x
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None, ctx.adj @ grad.contiguous()
 
 
 class _ScipySpMM(torch.autograd.Function):
@@ -107,26 +130,30 @@ class LightGCN(MF):
         n_layers: int = 3,
         init_std: float = 0.1,
         device: torch.device | str = "cpu",
+        propagation: str = "auto",
     ):
         n_users, n_items = train.shape
         super().__init__(n_users, n_items, dim, init_std)
         if n_layers < 0:
             raise ValueError(f"n_layers must be non-negative, got {n_layers}")
+        if propagation not in ("auto", "scipy", "torch"):
+            raise ValueError(f"propagation must be auto, scipy or torch, got {propagation!r}")
         self.n_layers = n_layers
+        self.propagation = propagation
         adj = normalized_adjacency(train)
         self._adj = adj  # symmetric, so it is its own transpose
-        self.register_buffer("graph", _to_torch_sparse(adj, device), persistent=False)
+        self.register_buffer("graph", _to_torch_csr(adj, device), persistent=False)
 
     def layers(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
         e = torch.cat([self.user.weight, self.item.weight], dim=0)
         out = [e]
-        on_cpu = e.device.type == "cpu" and e.dtype == torch.float32
+        scipy_ok = e.device.type == "cpu" and e.dtype == torch.float32
+        use_scipy = self.propagation == "scipy" or (self.propagation == "auto" and scipy_ok)
         for _ in range(self.n_layers):
-            e = (
-                _ScipySpMM.apply(self._adj, self._adj, e)
-                if on_cpu
-                else torch.sparse.mm(self.graph, e)
-            )
+            if use_scipy:
+                e = _ScipySpMM.apply(self._adj, self._adj, e)
+            else:
+                e = _SymmetricSpMM.apply(self.graph, e)
             out.append(e)
         return [(x[: self.n_users], x[self.n_users :]) for x in out]
 

@@ -20,10 +20,17 @@ Modes:
 * ``"mixgcf"`` — MixGCF synthetic negatives from ``n_candidates`` sampler draws
   (Huang et al., KDD 2021), BPR loss.
 
-Score-aware samplers (DNS, adaptive, ...) read the live *propagated* item table:
-``fit(output=trainer.item_table, input=trainer.user_table)``; the trainer
-refreshes those float32 CPU buffers before every draw when the model does not
-expose its tables directly.
+On the device (CPU or CUDA): the training pairs live on the model's device and are
+shuffled there each epoch (:class:`PairBatches` with ``device=``, ``torch.randperm``); a
+sampler with a device path (``sampler.device_path``) draws there, score-aware ones
+from the live propagated tables handed over by reference (``sampler.use_tables``, no copy);
+the loss is accumulated as a device tensor and read once an epoch.  Nothing
+synchronises per step.
+
+Samplers without a device path (mcns; adaptive with dims="snapshot") draw on the host: score-aware
+ones read ``fit(output=trainer.item_table, input=trainer.user_table)``, float32 CPU
+buffers that the trainer refreshes before every draw when the model does not expose
+its tables directly.
 """
 
 from __future__ import annotations
@@ -49,6 +56,8 @@ class PairBatches:
 
     ``rank`` / ``world_size`` give each data-parallel worker a disjoint shard of the
     epoch's permutation (the permutation depends only on ``seed`` and the epoch).
+    device : None gives numpy batches shuffled on the host; a torch device keeps the pairs
+        there, shuffles them there (``torch.randperm``) and yields int64 tensors.
     """
 
     def __init__(
@@ -59,6 +68,7 @@ class PairBatches:
         rank: int = 0,
         world_size: int = 1,
         drop_last: bool = False,
+        device: str | torch.device | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -73,11 +83,20 @@ class PairBatches:
         self.seed, self.rank, self.world_size = int(seed), int(rank), int(world_size)
         self.drop_last = drop_last
         self.epoch = 0
+        self.device = None if device is None else torch.device(device)
+        if self.device is not None:
+            self.users_t = torch.from_numpy(self.users).to(self.device)
+            self.items_t = torch.from_numpy(self.items).to(self.device)
+            self._gen = torch.Generator(device=self.device)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
 
-    def _indices(self) -> np.ndarray:
+    def _indices(self) -> Any:
+        if self.device is not None:
+            self._gen.manual_seed(self.seed * 1_000_003 + self.epoch)
+            perm = torch.randperm(self.users.size, generator=self._gen, device=self.device)
+            return perm[self.rank :: self.world_size]
         perm = np.random.default_rng([self.seed, self.epoch]).permutation(self.users.size)
         return perm[self.rank :: self.world_size]
 
@@ -85,13 +104,17 @@ class PairBatches:
         n = len(range(self.rank, self.users.size, self.world_size))
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
-    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def __iter__(self) -> Iterator[tuple[Any, Any]]:
         idx = self._indices()
-        for lo in range(0, idx.size, self.batch_size):
+        users, items = (
+            (self.users, self.items) if self.device is None else (self.users_t, self.items_t)
+        )
+        size = len(idx)  # known on the host: no synchronisation
+        for lo in range(0, size, self.batch_size):
             b = idx[lo : lo + self.batch_size]
-            if self.drop_last and b.size < self.batch_size:
+            if self.drop_last and len(b) < self.batch_size:
                 break
-            yield self.users[b], self.items[b]
+            yield users[b], items[b]
 
 
 class TorchTrainer:
@@ -99,6 +122,9 @@ class TorchTrainer:
 
     reg : L2 weight on the batch's layer-0 rows, ``reg/2 * (|e_u|^2 + |e_i|^2 + |e_j|^2) / B``
         (the LightGCN convention).
+    sampler_on_device : draw with the sampler's torch path (True), on the host (False), or
+        None: on the device when it is not the CPU; on CPU for the per-draw samplers that read
+        no scores.
     """
 
     def __init__(
@@ -116,6 +142,7 @@ class TorchTrainer:
         tau: float = 1.0,
         device: str | torch.device = "cpu",
         seed: int = 0,
+        sampler_on_device: bool | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; choose from {MODES}")
@@ -145,6 +172,19 @@ class TorchTrainer:
             self.user_table = np.zeros((model.n_users, dim), dtype=np.float32)
             self.item_table = np.zeros((model.n_items, dim), dtype=np.float32)
         self._sampler_log_q: torch.Tensor | None = None
+        #: Negatives are drawn on the device (the sampler's torch path), not on the host.  By
+        #: default: on an accelerator whenever the sampler can; on CPU only for samplers that
+        #: read no scores, since the compiled host kernels score candidates without the torch
+        #: path's gathers, and not for batch samplers, whose hit mask scipy builds faster
+        #: (several times faster there, measured in docs/benchmarks.md).
+        batch = hasattr(sampler, "sample_batch")
+        can = batch or bool(getattr(sampler, "device_path", False))
+        if sampler_on_device is None:  # the hit mask of a batch sampler: scipy is faster on CPU
+            host_faster = batch or getattr(sampler, "score_aware", False)
+            sampler_on_device = can and (self.device.type != "cpu" or not host_faster)
+        if sampler_on_device and not can:
+            raise ValueError(f"{type(sampler).__name__} has no device path")
+        self.on_device = bool(sampler_on_device)
 
     # ----------------------------------------------------------------- helpers
     def _sync_tables(self, users_t: torch.Tensor, items_t: torch.Tensor) -> None:
@@ -153,8 +193,21 @@ class TorchTrainer:
         self.user_table[:] = users_t.detach().cpu().numpy()
         self.item_table[:] = items_t.detach().cpu().numpy()
 
-    def _draw(self, users: np.ndarray, pos: np.ndarray, k: int) -> torch.Tensor:
-        vecs = self.user_table[users] if getattr(self.sampler, "score_aware", False) else None
+    def _draw(
+        self, u_t: torch.Tensor, p_t: torch.Tensor, k: int, users_all: Any, items_all: Any
+    ) -> torch.Tensor:
+        """``(B, k)`` negatives on the device: drawn there when the sampler can, else on the
+        host from the refreshed CPU tables (one copy of each table a step)."""
+        aware = getattr(self.sampler, "score_aware", False)
+        if self.on_device:
+            vecs = None
+            if aware:
+                self.sampler.use_tables(output=items_all.detach(), input=users_all.detach())
+                vecs = users_all.detach()[u_t]
+            return self.sampler.sample(u_t, k, anchor_vectors=vecs, pos=p_t)
+        self._sync_tables(users_all, items_all)
+        users, pos = u_t.cpu().numpy(), p_t.cpu().numpy()
+        vecs = self.user_table[users] if aware else None
         negs = self.sampler.sample(users, k, anchor_vectors=vecs, pos=pos)
         return torch.from_numpy(np.asarray(negs, dtype=np.int64)).to(self.device)
 
@@ -175,19 +228,22 @@ class TorchTrainer:
         return self.reg * 0.5 * sum(r.pow(2).sum() for r in rows) / b
 
     # -------------------------------------------------------------------- step
-    def step(self, users: np.ndarray, pos: np.ndarray) -> float:
+    def step(self, users: Any, pos: Any) -> float:
         """One optimiser step on a batch of (user, positive) pairs; returns the loss."""
+        return float(self.step_tensor(users, pos))
+
+    def step_tensor(self, users: Any, pos: Any) -> torch.Tensor:
+        """One optimiser step; the loss as a detached device tensor (no synchronisation)."""
         self.model.train()
         dev = self.device
-        u_t = torch.from_numpy(users).to(dev)
-        p_t = torch.from_numpy(pos).to(dev)
+        u_t = torch.as_tensor(users, device=dev).to(torch.int64)
+        p_t = torch.as_tensor(pos, device=dev).to(torch.int64)
         ego_u, ego_i = self.model.ego()
         if self.mode == "mixgcf":
             layers = self.model.layers()
             users_all = torch.stack([a for a, _ in layers]).mean(0)
             items_all = torch.stack([b for _, b in layers]).mean(0)
-            self._sync_tables(users_all, items_all)
-            cand = self._draw(users, pos, self.n_candidates)
+            cand = self._draw(u_t, p_t, self.n_candidates, users_all, items_all)
             e_u = users_all[u_t]
             e_n = mixgcf_negatives(layers, u_t, p_t, cand, self.generator)
             pos_s = (e_u * items_all[p_t]).sum(-1)
@@ -200,7 +256,13 @@ class TorchTrainer:
             e_p = items_all[p_t]
             pos_s = (e_u * e_p).sum(-1)
             if self.mode == "batch":  # a negkit.samplers batch sampler: in-batch, mixed
-                neg = self.sampler.sample_batch(u_t, p_t, self.n_negs)
+                if self.on_device:
+                    neg = self.sampler.sample_batch(u_t, p_t, self.n_negs)
+                else:
+                    neg = self.sampler.sample_batch(
+                        u_t.cpu().numpy(), p_t.cpu().numpy(), self.n_negs
+                    )
+                    neg = type(neg)(*(torch.as_tensor(x, device=dev) for x in vars(neg).values()))
                 logits = e_u @ items_all[neg.items].T / self.tau - neg.log_q.float()[None, :]
                 logits = logits.masked_fill(neg.hits, float("-inf"))
                 target = torch.arange(len(p_t), device=dev)
@@ -210,8 +272,7 @@ class TorchTrainer:
                 loss = losses.in_batch_softmax(e_u, e_p, self.log_pop[p_t], self.tau, p_t)
                 loss = loss + self._l2(ego_u[u_t], ego_i[p_t])
             else:
-                self._sync_tables(users_all, items_all)
-                neg = self._draw(users, pos, self.n_negs)
+                neg = self._draw(u_t, p_t, self.n_negs, users_all, items_all)
                 neg_s = torch.einsum("bd,bkd->bk", e_u, items_all[neg])
                 lq = self._static_log_q() if self.loss_name == "softmax" else None
                 loss = losses.LOSSES[self.loss_name](
@@ -223,31 +284,41 @@ class TorchTrainer:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        return float(loss.detach())
+        return loss.detach()
 
     def train_epoch(self, batches: PairBatches, progress: Any = None) -> dict[str, float]:
-        """One pass over ``batches``; ``{"loss"}``, the mean loss a pair.
+        """One pass over ``batches``; ``{"loss"}``, the mean loss a pair, read from the device
+        once.
 
         Raises :class:`negkit._diverge.TrainingDivergedError` when the loss or a parameter
         is NaN, infinite or above 1e15 (epochs counted from 1 over this trainer's life).
         """
         self.epochs_done_ = getattr(self, "epochs_done_", 0) + 1
-        total, n = 0.0, 0
+        total = torch.zeros((), dtype=torch.float64, device=self.device)
+        n = 0
         for users, pos in batches:
-            total += self.step(users, pos) * users.size
-            n += users.size
+            b = len(users)
+            total += self.step_tensor(users, pos).to(torch.float64) * b
+            n += b
             ctx = getattr(self.sampler, "_ctx", None)
             if ctx is not None:  # the sampler's own context counts the batch draws
                 self.sampler.maybe_refresh(ctx[None, :])
             if progress is not None:
                 progress.update(1)
-        loss = total / max(n, 1)
+        loss = float(total) / max(n, 1)
         lr = float(self.optimizer.param_groups[0]["lr"])
         name = type(self.model).__name__
         check_finite(
             name, self.epochs_done_, lr, loss=loss, tables=dict(self.model.named_parameters())
         )
         return {"loss": loss}
+
+    @torch.no_grad()
+    def device_embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Final (propagated) user and item tables, float32 tensors on the device."""
+        self.model.eval()
+        u, i = self.model.propagate()
+        return u.detach().float().clone(), i.detach().float().clone()
 
     @torch.no_grad()
     def embeddings(self) -> tuple[np.ndarray, np.ndarray]:

@@ -188,12 +188,23 @@ def run(
     history: list[dict[str, Any]] = []
     stopper = EarlyStopping(cfg["patience"])
 
-    def evaluate(U: np.ndarray, V: np.ndarray, split: str) -> dict[str, float]:
+    rankings: dict[str, Any] = {}
+
+    def evaluate(U: Any, V: Any, split: str) -> dict[str, float]:
         target = data.valid if split == "valid" else data.test
         excl = exclude_train if split == "valid" else exclude_train + [data.valid]
-        return evaluate_ranking(
-            U, V, target, exclude=excl, ks=cfg["ks"], chunk_size=cfg["eval_chunk"]
-        )
+        if isinstance(U, np.ndarray):
+            return evaluate_ranking(
+                U, V, target, exclude=excl, ks=cfg["ks"], chunk_size=cfg["eval_chunk"]
+            )
+        if split not in rankings:  # tensors: full ranking on their device, structure sent once
+            from negkit.eval.rec_torch import DeviceRanking
+
+            rankings[split] = DeviceRanking(
+                target, excl, cfg["ks"], cfg["eval_chunk"], device=U.device,
+                shape=(data.n_users, data.n_items),
+            )  # fmt: skip
+        return rankings[split](U, V)
 
     def after_epoch(epoch: int, row: dict[str, Any], tables: Callable[[], tuple]) -> bool:
         row = dict(row)
@@ -208,7 +219,7 @@ def run(
                 raise ValueError(
                     f"metric {cfg['metric']!r} is not computed; have {sorted(metrics)}"
                 )
-            stop = stopper.update(epoch, metrics[cfg["metric"]], (U.copy(), V.copy()))
+            stop = stopper.update(epoch, metrics[cfg["metric"]], (_copy(U), _copy(V)))
             log.info(
                 "epoch %d %s",
                 epoch,
@@ -292,7 +303,9 @@ def run(
             )
             if not shared:
                 trainer.user_table, trainer.item_table = tables
-            batches = PairBatches(data.train, cfg["batch_size"], seed=seed)
+            batches = PairBatches(data.train, cfg["batch_size"], seed=seed, device=cfg["device"])
+            on_gpu = cfg["device"] != "cpu"  # evaluate on the device, tables never copied
+            tables_of = trainer.device_embeddings if on_gpu else trainer.embeddings
             if progress:
                 from tqdm.auto import tqdm
 
@@ -307,9 +320,9 @@ def run(
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(loss=f"{row['loss']:.4f}")
-                if after_epoch(epoch, row, trainer.embeddings):
+                if after_epoch(epoch, row, tables_of):
                     break
-            U, V = trainer.embeddings()
+            U, V = tables_of()
         finally:
             torch.set_num_threads(threads_before)
     if bar is not None:
@@ -317,6 +330,9 @@ def run(
     train_seconds = time.perf_counter() - t_start
     if stopper.best_state is not None and stopper.best_value > float("-inf"):
         U, V = stopper.best_state
+    test_metrics = evaluate(U, V, "test")
+    valid_metrics = evaluate(U, V, "valid") if data.valid is not None else None
+    U, V = _numpy(U), _numpy(V)
     result = {
         "settings": cfg,
         "sampler": sampler_name or repr(sampler),
@@ -325,8 +341,8 @@ def run(
         "best_epoch": stopper.best_epoch or len(history),
         "history": history,
         "train_seconds": train_seconds,
-        "test": evaluate(U, V, "test"),
-        "valid": evaluate(U, V, "valid") if data.valid is not None else None,
+        "test": test_metrics,
+        "valid": valid_metrics,
         "user_embeddings": U,
         "item_embeddings": V,
         "user_ids": getattr(data, "user_ids", None),
@@ -334,3 +350,13 @@ def run(
     }
     result["seconds"] = time.perf_counter() - t_start
     return result
+
+
+def _copy(x: Any) -> Any:
+    return x.copy() if isinstance(x, np.ndarray) else x.clone()
+
+
+def _numpy(x: Any) -> np.ndarray:
+    if isinstance(x, np.ndarray):
+        return x
+    return x.detach().cpu().numpy().astype(np.float32, copy=False)

@@ -19,7 +19,9 @@ mcns       Metropolis-Hastings to exp(α s) (Yang 2020)          output=, positi
 warp       uniform until a margin violation (Weston 2011)       output=
 =========  ===================================================  ==================
 
-Every one takes ``exclude_positives=True`` (with ``fit(positives=)``) and ``seed=``.  Batch
+Every one takes ``exclude_positives=True`` (with ``fit(positives=)``) and ``seed=``.  Given
+torch tensors, every one but mcns (and adaptive with ``dims="snapshot"``) draws on their
+device with torch ops (``device_path``; see :mod:`negkit.samplers.base`).  Batch
 samplers for the tensor engine (:mod:`negkit.samplers.batch`): in-batch with logQ, mixed
 negatives, accidental hits.  Candidate pools for MixGCF: :mod:`negkit.samplers.pool`.
 Tools: :func:`calibrate`, :func:`importance_weights`, :func:`warp_weight`.

@@ -17,6 +17,10 @@ returned over and over.  So ``pos`` is chosen only when every candidate is ``pos
 The exact distribution of a rule over i.i.d. candidates is computable on a tiny vocabulary by
 enumerating the ``n^M`` candidate tuples (:func:`enumerate_rule`), which the tests use.
 
+Device path (:meth:`CandidateSampler._device_candidates`): the ``(n, k, M)`` candidate ids and
+their scores in one batched gather and ``bmm``; each subclass applies its rule along the last
+axis in its own file.
+
 Draw kernels that keep their candidates use :func:`stack_i64` / :func:`stack_f32`: scratch of
 :data:`STACK_SLOTS` entries in the calling function's stack frame, so a draw allocates nothing
 and every thread has its own (no shared state, no lock).
@@ -147,6 +151,10 @@ class CandidateSampler(Sampler):
 
     score_aware = True
     uses_positive = True
+    device_path = True
+    #: Each try scores M candidates, so the device path rejects a positive pick 4 times (not
+    #: the host's 64) before the complement draw; the laws differ only after 4 rejections.
+    device_tries = 4
 
     def __init__(
         self, n_candidates: int = 32, *, seed: int | None = None, exclude_positives: bool = False
@@ -160,6 +168,15 @@ class CandidateSampler(Sampler):
 
     def _check_rule(self) -> None:
         """Validate the subclass's parameters.  Override."""
+
+    def _device_candidates(self, anchors, k, pos, vecs, gen):
+        """``(ids, scores)``, both ``(n, k, M)``: M uniform candidates a slot and their live
+        scores (``-inf`` for the pair's positive), on the anchors' device."""
+        from negkit.samplers._torch import candidate_scores, randint
+
+        output = self._table("output", anchors.device)
+        ids = randint(self.n_items_, (anchors.shape[0], k, self.m_), gen, anchors.device)
+        return ids, candidate_scores(output, ids, vecs, pos)
 
     def _scores(self, anchor, anchor_vector) -> np.ndarray:
         if anchor_vector is None:

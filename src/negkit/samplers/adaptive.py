@@ -56,6 +56,13 @@ pass over ``O`` and the candidates in another (O(d |V|)), then a sort of about
 input row, the proposal O(d m) for a sample of m = 2048 anchor rows.  Compiled (numba),
 and it releases the GIL.
 
+Device path (``dims="exact"``): the same mixture with torch ops on the anchors' device --
+``f`` by inverse CDF over ``|v_f| σ_f``, ``r`` by inverse CDF over :meth:`rank_pmf`, the item
+from the column's end -- with its own state there (:attr:`device_state`): σ and the K first and
+K last items of every column, rebuilt on the device from the live output table (one
+``torch.sort`` of the columns, stable: ties by item id, as the host's orders) every
+``refresh_every`` draws made there.  ``dims="snapshot"`` draws on the host.
+
 State: two buffers of per-column ends (``2 x d x W`` item ids, ``W = min(|V|, 2K)``; uint16
 when ``|V| <= 65536``, else int32), of σ (``2 x d``), of the proposal (``2 x L`` slots,
 ``L = max(1024, 8 d)`` rounded up to a power of two, and ``2 x d`` scales) and, for
@@ -486,6 +493,8 @@ class AdaptiveSampler(Sampler):
     """
 
     score_aware = True
+    device_path = True  # dims="exact"
+    device_tries = 8
 
     def __init__(
         self,
@@ -554,6 +563,7 @@ class AdaptiveSampler(Sampler):
         self._sample_rng = np.random.default_rng(0 if self.seed is None else self.seed)
         self._thread: threading.Thread | None = None
         self._rebuild(0)
+        self.device_path = self.dims == "exact"  # snapshot: the host path, copied
 
     @property
     def generation(self) -> int:
@@ -700,3 +710,54 @@ class AdaptiveSampler(Sampler):
             else:
                 q[o[width - k :][::-1]] += pf[f] * pr[:k]
         return q
+
+    @property
+    def device_state(self) -> dict:
+        """Per device: ``{"orders": (d, W) int64, "sigma": (d,) float64, "draws": int}``."""
+        return {dev: st["adaptive"] for dev, st in self._device_state.items() if "adaptive" in st}
+
+    def _device_rebuild(self, st: dict, output) -> None:
+        """σ and the two ends of every column of the live ``output`` (on its device)."""
+        import torch
+
+        n = output.shape[0]
+        k = self.reach_
+        cols = output.detach().T.to(torch.float64)
+        order = torch.sort(cols, dim=1, descending=True, stable=True).indices
+        st["orders"] = order if 2 * k >= n else torch.cat([order[:, :k], order[:, n - k :]], 1)
+        st["sigma"] = cols.std(dim=1, unbiased=False)
+        st["draws"] = 0
+
+    def _sample_torch(self, anchors, k, pos, vecs, gen):
+        import torch
+
+        from negkit.samplers._torch import rand
+
+        dev = anchors.device
+        output = self._table("output", dev)
+
+        def build() -> dict:
+            pr = torch.as_tensor(self.rank_pmf()[: self.reach_], device=dev)
+            st = {"rank_cdf": torch.cumsum(pr, 0)}
+            self._device_rebuild(st, output)
+            return st
+
+        st = self._device("adaptive", dev, build)
+        if st["draws"] >= self.refresh_every_:
+            self._device_rebuild(st, output)
+        n = anchors.shape[0]
+        st["draws"] += n * k
+        w = vecs.to(torch.float64).abs() * st["sigma"]
+        total = w.sum(dim=1, keepdim=True)
+        ok = (total > 0) & torch.isfinite(total)
+        w = torch.where(ok, w, torch.ones_like(w))  # no weight: every dimension alike
+        cdf = torch.cumsum(w, dim=1)
+        u = rand((n, k), gen, dev) * cdf[:, -1:]
+        f = torch.searchsorted(cdf, u, right=True).clamp_(max=w.shape[1] - 1)
+        cdf_r = st["rank_cdf"]
+        ur = rand((n, k), gen, dev) * cdf_r[-1]
+        r = torch.searchsorted(cdf_r, ur, right=True).clamp_(max=self.reach_ - 1)
+        top = vecs.gather(1, f) > 0
+        width = st["orders"].shape[1]
+        col = torch.where(top, r, width - 1 - r)
+        return st["orders"][f, col]

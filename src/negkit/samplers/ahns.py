@@ -11,7 +11,8 @@ Among ``M`` uniform candidates return the one whose score is nearest to the targ
 returned.  Exact distribution: the best of M i.i.d. candidates under the key ``-|s - t|``
 (see :func:`negkit.samplers._candidates.best_of_m`), the positive itself last.
 
-Cost per draw: O(M d + d).  State: the output table, by reference.
+Cost per draw: O(M d + d).  State: the output table, by reference.  Device path: ``argmin``
+of the ``(n, k, M)`` gaps ``|s - t|`` in float64 (the first of equal gaps, as the kernel).
 """
 
 from __future__ import annotations
@@ -79,6 +80,18 @@ class AHNSSampler(CandidateSampler):
                 raise ValueError(f"{name} must be finite, got {getattr(self, name)!r}")
         if float(self.p) < -1:
             raise ValueError(f"p must be >= -1 (the exponent p + 1 must be >= 0), got {self.p}")
+
+    def _sample_torch(self, anchors, k, pos, vecs, gen):
+        import torch
+
+        ids, scores = self._device_candidates(anchors, k, pos, vecs, gen)
+        output = self._table("output", anchors.device)
+        has_pos = pos >= 0
+        s_pos = (output[pos.clamp(min=0)] * vecs).sum(-1).to(torch.float64)
+        t = float(self.beta) * (s_pos + float(self.alpha)).clamp(min=0.0) ** (float(self.p) + 1.0)
+        gap = (scores.to(torch.float64) - t[:, None, None]).abs()  # +inf for the positive
+        best = ids.gather(-1, gap.argmin(dim=-1, keepdim=True)).squeeze(-1)
+        return torch.where(has_pos[:, None], best, ids[..., 0])  # no positive: uniform
 
     def _kernel(self) -> tuple[Any, tuple]:
         return draw_ahns, (

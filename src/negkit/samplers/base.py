@@ -21,6 +21,13 @@ one implementation:
 * **in batch**: :meth:`Sampler.sample` runs that same ``draw_pair`` in a compiled
   loop over the ``len(anchors)`` pairs, k draws each, and returns an ``int64`` array of shape
   ``(len(anchors), k)``; torch tensors in, torch tensors out.
+* **on the device**: given torch anchors, a sampler with a device path (``device_path``)
+  draws the same law with torch ops on the anchors' device (:meth:`Sampler._sample_torch`,
+  in the sampler's own file beside its kernel; shared parts in :mod:`negkit.samplers._torch`):
+  no copy to the host, no Python loop over anchors, nothing that synchronises.  Known
+  positives are excluded there too.  Score-aware samplers score with the live torch tables
+  given to :meth:`Sampler.use_tables` (by reference), or with their numpy tables (shared
+  memory on CPU).  Samplers without a device path copy to the host and back.
 
 Score-aware samplers hold the model's embedding tables *by reference*
 (``fit(output=..., input=...)``), so they always score with the live values.
@@ -59,6 +66,11 @@ class Sampler:
     """
 
     name: ClassVar[str] = ""
+    #: True when :meth:`_sample_torch` draws on the anchors' device (else the host path).
+    device_path: ClassVar[bool] = False
+    #: Rejection tries per slot of the device path's exclusion before the exact complement
+    #: draw; the host's :data:`EXCLUDE_TRIES` where draws are cheap (the same law exactly).
+    device_tries: ClassVar[int] = EXCLUDE_TRIES
     #: True when draws depend on embeddings passed to ``fit(output=..., input=...)``.
     score_aware: ClassVar[bool] = False
     #: True when a draw reads the pair's positive ``pos`` (to avoid it, or to score against it).
@@ -170,6 +182,28 @@ class Sampler:
         self._ctx = make_contexts(self.seed, 1)[0]
         self._fit(counts=counts, positives=self.positives_, **extra)
         self._kernel_cache: tuple | None = None
+        self._device_state: dict[Any, Any] = {}
+        self._live_tables: dict[str, Any] = {}
+        return self
+
+    def use_tables(self, *, output: Any = None, input: Any = None) -> Sampler:
+        """Score the device path with these live torch tables, held by reference (no copy).
+
+        A trainer on the GPU calls it with the model's current (propagated) tables; shapes
+        must match the numpy tables given to :meth:`fit`.
+        """
+        self._check_fitted()
+        for what, t in (("output", output), ("input", input)):
+            if t is None:
+                continue
+            ref = getattr(self, f"{what}_", None)
+            if what == "output" and t.shape[0] != self.n_items_:
+                raise ValueError(
+                    f"output has {t.shape[0]} rows but there are {self.n_items_} items"
+                )
+            if ref is not None and t.shape[1] != ref.shape[1]:
+                raise ValueError(f"{what} has {t.shape[1]} dims, the fitted table {ref.shape[1]}")
+            self._live_tables[what] = t.detach()
         return self
 
     def _fit(
@@ -259,6 +293,8 @@ class Sampler:
         """
         self._check_fitted()
         torch_device = None
+        if type(anchors).__module__.startswith("torch") and self.device_path:
+            return self._sample_device(anchors, k, anchor_vectors, pos, return_proba)
         if type(anchors).__module__.startswith("torch"):
             torch_device = anchors.device
             anchors = anchors.detach().cpu().numpy()
@@ -294,6 +330,142 @@ class Sampler:
             if proba is not None:
                 proba = torch.from_numpy(proba).to(torch_device)
         return (result, proba) if return_proba else result
+
+    # ----------------------------------------------------------- device form
+    def _sample_torch(self, anchors: Any, k: int, pos: Any, vecs: Any, gen: Any) -> Any:
+        """``(n, k)`` int64 draws on the anchors' device, before exclusion.  Override.
+
+        anchors, pos : ``(n,)`` int64 tensors (``pos`` -1: no positive); vecs : ``(n, d)``
+        float32 anchor vectors (``(n, 0)`` for samplers that read none); gen : the sampler's
+        torch generator on that device.  Torch ops only: no host copy, no loop over anchors.
+        """
+        raise NotImplementedError
+
+    def _device(self, key: str, device: Any, build: Any) -> Any:
+        """Per-device state (generator, positives, tables), built once by ``build()``."""
+        cache = self._device_state.setdefault(str(device), {})
+        if key not in cache:
+            cache[key] = build()
+        return cache[key]
+
+    def _table(self, what: str, device: Any) -> Any:
+        """The live ``output``/``input`` table as a tensor on ``device``, or None."""
+        import torch
+
+        t = self._live_tables.get(what)
+        if t is not None and t.device == device:
+            return t
+        arr = getattr(self, f"{what}_", None)
+        if arr is None:
+            return None
+        if device.type == "cpu":
+            return torch.from_numpy(arr)  # shares the numpy table's memory: live
+        return torch.from_numpy(arr).to(device)  # a copy per call: use_tables() avoids it
+
+    def _sample_device(
+        self, anchors: Any, k: int, anchor_vectors: Any, pos: Any, return_proba: bool
+    ) -> Any:
+        import torch
+
+        from negkit.samplers import _torch as nt
+
+        k = _check_k(k)
+        dev = anchors.device
+        anchors = anchors.reshape(-1).to(torch.int64)
+        n = anchors.shape[0]
+        if pos is None:
+            pos = torch.full((n,), -1, dtype=torch.int64, device=dev)
+        else:
+            pos = torch.as_tensor(pos, device=dev).reshape(-1).to(torch.int64)
+            if pos.shape[0] != n:
+                raise ValueError(f"pos has {pos.shape[0]} entries for {n} anchors")
+        vecs = self._device_vectors(anchors, anchor_vectors)
+        gen = self._device("generator", dev, lambda: nt.generator(self.seed, dev))
+
+        def draw(m: int) -> Any:
+            return self._sample_torch(anchors, m, pos, vecs, gen)
+
+        if self.exclude_positives:
+            positives = self._device(
+                "positives", dev, lambda: nt.DevicePositives(self.positives_, self.n_items_, dev)
+            )
+            out = nt.exclude(draw, positives, anchors, k, self.device_tries, gen)
+        else:
+            out = draw(k)
+        if not return_proba:
+            return out
+        return out, self._proba_device(out, anchors, vecs)
+
+    def _proba_device(self, items: Any, anchors: Any, vecs: Any) -> Any:
+        """``q(item | anchor)`` of device draws: on the device for static laws (the law as a
+        table, renormalised by each anchor's non-positive mass), else on the host."""
+        import torch
+
+        if not self.score_aware:
+            try:
+                dev = items.device
+                q, norm, fallback = self._device(
+                    "static_law", dev, lambda: tuple(t.to(dev) for t in self._static_law())
+                )
+            except NotImplementedError:
+                q = None
+            if q is not None:
+                a = anchors.clamp(max=norm.shape[0] - 1)
+                inside = (anchors < norm.shape[0])[:, None]
+                p = q[items] / torch.where(inside, norm[a][:, None], 1.0)
+                if self.exclude_positives:  # all mass on positives: the complement is uniform
+                    p = torch.where(inside & (norm[a] <= 0)[:, None], fallback[a][:, None], p)
+                return p
+        host_vecs = vecs.detach().cpu().numpy() if self.score_aware else None
+        q = self.proba(
+            items.detach().cpu().numpy(),
+            anchors=anchors.detach().cpu().numpy(),
+            anchor_vectors=host_vecs,
+        )
+        return torch.from_numpy(q).to(items.device)
+
+    def _static_law(self) -> tuple:
+        """``(q, norm, fallback)`` as tensors for :meth:`_proba_device` (built once a device)."""
+        import torch
+
+        q = np.asarray(self.distribution(), dtype=np.float64)
+        norm = np.ones(1)
+        fallback = np.zeros(1)
+        if self.exclude_positives:
+            p = self.positives_
+            mass = np.add.reduceat(np.append(q[p.indices], 0.0), p.indptr[:-1]) * (
+                np.diff(p.indptr) > 0
+            )
+            norm = 1.0 - mass
+            fallback = 1.0 / (self.n_items_ - np.diff(p.indptr))
+        return tuple(torch.from_numpy(x) for x in (q, norm, fallback))
+
+    def _device_vectors(self, anchors: Any, anchor_vectors: Any) -> Any:
+        import torch
+
+        dev = anchors.device
+        n = anchors.shape[0]
+        if anchor_vectors is not None:
+            v = torch.as_tensor(anchor_vectors, device=dev).to(torch.float32)
+            if v.ndim != 2 or v.shape[0] != n:
+                raise ValueError(
+                    f"anchor_vectors must have shape (len(anchors), dim), got {tuple(v.shape)}"
+                )
+        elif self.score_aware:
+            table = self._table("input", dev)
+            if table is None:
+                raise ValueError(
+                    f"{type(self).__name__} scores anchors: pass anchor_vectors= or fit(input=...)"
+                )
+            v = table[anchors]
+        else:
+            return torch.zeros((n, 0), dtype=torch.float32, device=dev)
+        out = getattr(self, "output_", None)
+        if self.score_aware and out is not None and v.shape[1] != out.shape[1]:
+            raise ValueError(
+                f"anchor vectors have {v.shape[1]} dims but the output table has {out.shape[1]}"
+            )
+        return v
 
     def _anchor_vectors(self, anchors: np.ndarray, anchor_vectors: Any) -> np.ndarray:
         n = anchors.shape[0]

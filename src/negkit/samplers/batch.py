@@ -21,6 +21,12 @@ column ``r``), the ``log q`` of every column for the logQ correction
 Cost per batch of B pairs: O(B log B) for the frequency update, O(B·C) for the hit mask (C
 columns), plus ``k`` draws of the extra sampler.  State: the streaming estimate, two numbers
 (16 bytes) per item.
+
+Device path: torch anchors and items keep everything on their device -- the streaming
+estimate moves there on first use (duplicates update it by scatter, all copies writing the
+same value, so no ``unique``), the hit mask looks known positives up as sorted keys
+(:class:`negkit.samplers._torch.DevicePositives`), the extra items come from the per-draw
+sampler's own device path.  No copy to the host, nothing that synchronises.
 """
 
 from __future__ import annotations
@@ -72,11 +78,36 @@ class StreamingFrequency:
         self.gap = np.zeros(self.n_items, dtype=np.float64)
         self.step = -1
 
+    def _on(self, device: Any) -> None:
+        """Move the state to ``device`` (a torch device) or back to numpy (None)."""
+        import torch
+
+        here = self.last.device if isinstance(self.last, torch.Tensor) else None
+        if here == device:
+            return
+        if device is None:
+            self.last, self.gap = self.last.cpu().numpy(), self.gap.cpu().numpy()
+        else:
+            self.last = torch.as_tensor(self.last).to(device)
+            self.gap = torch.as_tensor(self.gap).to(device)
+
     def update(self, items: Any, step: int | None = None) -> None:
         """Record the items of one batch (duplicates count once) at ``step`` (default: next)."""
         t = self.step + 1 if step is None else int(step)
         if t <= self.step:
             raise ValueError(f"steps must increase: got {t} after {self.step}")
+        device = _torch_device(items)
+        self._on(device)
+        if device is not None:  # every copy of an item reads the old state, writes the same
+            ids = items.reshape(-1).long()
+            last = self.last[ids]
+            gap = (1.0 - self.alpha) * self.gap[ids] + self.alpha * (t - last)
+            import torch
+
+            self.gap[ids] = torch.where(last >= 0, gap, float(t + 1))
+            self.last[ids] = t
+            self.step = t
+            return
         ids = np.unique(_check_items(items, self.n_items, "items"))
         seen = self.last[ids] >= 0
         old, new = ids[seen], ids[~seen]
@@ -87,6 +118,14 @@ class StreamingFrequency:
 
     def probability(self, items: Any) -> np.ndarray:
         """``q ≈ min(1, 1 / B)`` per item; items never seen get ``1 / (steps so far + 1)``."""
+        device = _torch_device(items)
+        self._on(device)
+        if device is not None:
+            import torch
+
+            ids = items.reshape(-1).long()
+            gap = torch.where(self.last[ids] < 0, self.step + 2.0, self.gap[ids])
+            return (1.0 / gap.clamp(min=1.0)).clamp(max=1.0)
         ids = _check_items(items, self.n_items, "items")
         gap = self.gap[ids]
         unseen = self.last[ids] < 0
@@ -116,6 +155,8 @@ class BatchSampler:
 
     def sample_batch(self, anchors: Any, items: Any, k: int | None = None) -> BatchNegatives:
         torch_device = _torch_device(anchors, items)
+        if torch_device is not None and _torch_device(anchors) == _torch_device(items):
+            return self._sample_batch_device(anchors, items, k)
         a = _check_items(_to_numpy(anchors), None, "anchors")
         it = _check_items(_to_numpy(items), self.n_items, "items")
         if a.shape != it.shape:
@@ -146,6 +187,41 @@ class BatchSampler:
     def _candidates(self, anchors: np.ndarray, items: np.ndarray, k: int | None):
         raise NotImplementedError
 
+    def _sample_batch_device(self, anchors: Any, items: Any, k: int | None) -> BatchNegatives:
+        import torch
+
+        a = anchors.reshape(-1).long()
+        it = items.reshape(-1).long()
+        if a.shape != it.shape:
+            raise ValueError(
+                f"anchors and items must have the same length, got {a.shape[0]} and {it.shape[0]}"
+            )
+        if a.shape[0] == 0:
+            raise ValueError("an empty batch has no in-batch negatives")
+        self.frequency.update(it)
+        cand, q = self._candidates_device(a, it, k)
+        hits = it[:, None] == cand[None, :]
+        if not self.remove_accidental_hits:
+            hits = torch.zeros_like(hits)
+        elif self.positives is not None:
+            hits |= self._device_positives(a.device).contains(a, cand.expand(a.shape[0], -1))
+        n = min(it.shape[0], cand.shape[0])
+        r = torch.arange(n, device=a.device)
+        hits[r, r] = False
+        return BatchNegatives(cand, torch.log(q), hits)
+
+    def _device_positives(self, device: Any) -> Any:
+        from negkit.samplers._torch import DevicePositives
+
+        cached = getattr(self, "_positives_t", None)
+        if cached is None or cached.keys.device != device:
+            cached = DevicePositives(self.positives, self.n_items, device)
+            self._positives_t = cached
+        return cached
+
+    def _candidates_device(self, anchors: Any, items: Any, k: int | None):
+        raise NotImplementedError
+
 
 class InBatchSampler(BatchSampler):
     """The batch's own items as negatives; ``log q`` by :class:`StreamingFrequency` (Yi 2019).
@@ -156,6 +232,8 @@ class InBatchSampler(BatchSampler):
 
     def _candidates(self, anchors, items, k):
         return items, self.frequency.probability(items)
+
+    _candidates_device = _candidates
 
 
 class MixedNegativeSampler(BatchSampler):
@@ -208,6 +286,19 @@ class MixedNegativeSampler(BatchSampler):
         cand = np.concatenate([items, extra])
         p = self.sampler.proba(cand[None, :]).reshape(-1)
         return cand, self.frequency.probability(cand) + k * p
+
+    def _candidates_device(self, anchors, items, k):
+        import torch
+
+        k = self.k if k is None else check_count(k, "k")
+        zero = torch.zeros(1, dtype=torch.int64, device=items.device)
+        extra = self.sampler.sample(zero, k).reshape(-1)
+        cand = torch.cat([items, extra])
+        q = getattr(self, "_q_t", None)
+        if q is None or q.device != items.device:  # the sampler's static law, on the device
+            q = torch.as_tensor(self.sampler.proba(np.arange(self.n_items)), device=items.device)
+            self._q_t = q
+        return cand, self.frequency.probability(cand) + k * q[cand]
 
 
 def accidental_hits(anchors: Any, items: Any, candidates: Any, positives: Any = None) -> np.ndarray:

@@ -9,7 +9,8 @@ A candidate equal to the pair's positive ``pos`` is never returned while another
 exists (see :mod:`negkit.samplers._candidates`).
 
 Cost per draw: O(M d), no allocation (candidate ids in stack scratch).  State: the output
-table, by reference (live scores).
+table, by reference (live scores).  Device path: ``argmax`` over the ``(n, k, M)`` candidate
+scores (the first of equal scores, as the kernel).
 """
 
 from __future__ import annotations
@@ -57,6 +58,10 @@ def draw_dns(state, anchor, pos, vec, ctx):
 @register("dns", aliases=("dynamic",))
 class DNSSampler(CandidateSampler):
     """The highest-scored of ``n_candidates`` uniform candidates (Zhang et al. 2013)."""
+
+    def _sample_torch(self, anchors, k, pos, vecs, gen):
+        ids, scores = self._device_candidates(anchors, k, pos, vecs, gen)
+        return ids.gather(-1, scores.argmax(dim=-1, keepdim=True)).squeeze(-1)
 
     def _kernel(self) -> tuple[Any, tuple]:
         return draw_dns, (self.output_, np.int64(self.m_))

@@ -12,7 +12,8 @@ otherwise :meth:`distribution` enumerates the ``|I|^M`` candidate tuples (tiny v
 Cost per draw: O(L d) for the scores plus O(L + k r) to select rank ``r`` (the best ``r + 1``
 kept sorted; ``k`` insertions, about ``(r + 1) ln(L / (r + 1))``), with the candidates in stack
 scratch: no allocation when ``L <= 64`` (heap arrays beyond).  State: the output table, by
-reference.
+reference.  Device path: a stable descending ``torch.sort`` of the ``(n, k, L)`` scores and the
+same inverse-CDF rank, ``L`` shrunk by the copies of the positive.
 """
 
 from __future__ import annotations
@@ -122,6 +123,28 @@ class RankSampler(CandidateSampler):
             self.lam_ = check_positive(self.lam, "lam (λ)")
         else:
             self.lam_ = check_positive(self.lam_fraction, "lam_fraction") * self.size_
+
+    def _sample_torch(self, anchors, k, pos, vecs, gen):
+        import torch
+
+        from negkit.samplers._torch import candidate_scores, rand
+
+        dev = anchors.device
+        if self.n_items_ <= self.m_:  # every item, in item order
+            output = self._table("output", dev)
+            ids = torch.arange(self.n_items_, device=dev).expand(anchors.shape[0], k, -1)
+            scores = candidate_scores(output, ids, vecs, pos)
+        else:
+            ids, scores = self._device_candidates(anchors, k, pos, vecs, gen)
+        live = torch.isfinite(scores).sum(-1, keepdim=True)  # the positive leaves the list
+        lam = float(self.lam_)
+        c = -torch.expm1(-live.to(torch.float64) / lam)
+        u = rand(live.shape, gen, dev)
+        r = (-lam * torch.log1p(-u * c)).to(torch.int64)
+        r = torch.minimum(r, (live - 1).clamp(min=0))
+        order = torch.sort(scores, dim=-1, descending=True, stable=True).indices
+        pick = ids.gather(-1, order.gather(-1, r)).squeeze(-1)
+        return torch.where(live.squeeze(-1) > 0, pick, ids[..., 0])
 
     def _kernel(self) -> tuple[Any, tuple]:
         c = trunc_geom_mass(self.size_, self.lam_)

@@ -8,6 +8,8 @@ enumerates the ``|I|^M`` candidate tuples on a tiny vocabulary.
 
 Cost per draw: O(M d) and M exponentials, streaming (weighted reservoir of size one, with a
 running maximum against overflow), so no allocation.  State: the output table, by reference.
+Device path: the Gumbel-max trick, ``argmax_j (s_j / τ + G_j)`` with ``G_j = -ln(-ln u_j)``,
+which picks ``j`` with probability softmax(s / τ)_j exactly (Gumbel 1954; Maddison et al. 2014).
 """
 
 from __future__ import annotations
@@ -69,6 +71,16 @@ class SoftmaxSampler(CandidateSampler):
 
     def _check_rule(self) -> None:
         self.tau_ = check_positive(self.tau, "tau (τ)")
+
+    def _sample_torch(self, anchors, k, pos, vecs, gen):
+        import torch
+
+        from negkit.samplers._torch import rand
+
+        ids, scores = self._device_candidates(anchors, k, pos, vecs, gen)
+        u = rand(ids.shape, gen, ids.device).clamp_(min=1e-300)
+        key = scores.to(torch.float64) / self.tau_ - torch.log(-torch.log(u))
+        return ids.gather(-1, key.argmax(dim=-1, keepdim=True)).squeeze(-1)
 
     def _kernel(self) -> tuple[Any, tuple]:
         return draw_softmax, (self.output_, np.int64(self.m_), np.float64(1.0 / self.tau_))

@@ -20,6 +20,11 @@ this per-draw streaming form.  No closed-form distribution.
 Cost per draw: O(S d).  State: ``S`` items and two float32 stats per anchor and slot, and a
 visit count per anchor (``fit(n_anchors=)``, or the rows of ``positives=`` / ``input=``).
 Anchors outside the state get uniform draws.  Threads update the memories Hogwild.
+
+Device path: the memory lives on the device (its own copy, built from the host's at first
+use: :attr:`device_memory`) and the steps above run for every row of a batch at once, once
+per draw slot; rows of the same anchor in one batch race as Hogwild threads do (one of their
+writes is kept).  Torch ops only, no loop over anchors.
 """
 
 from __future__ import annotations
@@ -89,6 +94,8 @@ class SRNSSampler(Sampler):
 
     score_aware = True
     uses_positive = True
+    device_path = True
+    device_tries = 2  # each try updates the memory
     fit_extras = ("n_anchors",)
 
     def __init__(
@@ -136,3 +143,66 @@ class SRNSSampler(Sampler):
             np.float64(self.weight),
             np.float64(self.decay),
         )
+
+    @property
+    def device_memory(self) -> dict:
+        """The device memories by device name: ``{"mem", "mean", "var", "visits"}`` tensors with
+        one spare last row (writes of anchors outside the state land there)."""
+        return {dev: st["memory"] for dev, st in self._device_state.items() if "memory" in st}
+
+    def _sample_torch(self, anchors, k, pos, vecs, gen):
+        import torch
+
+        from negkit.samplers._torch import randint
+
+        dev = anchors.device
+
+        def build() -> dict:
+            def spare(x):
+                t = torch.from_numpy(x).to(dev)
+                return torch.cat([t, torch.zeros_like(t[:1])])
+
+            return {n: spare(getattr(self, f"_{n}")) for n in ("mem", "mean", "var", "visits")}
+
+        st = self._device("memory", dev, build)
+        output = self._table("output", dev)
+        n, n_items = anchors.shape[0], self.n_items_
+        n_anchors, size = self._mem.shape
+        rho, w = float(self.decay), float(self.weight)
+        inside = anchors < n_anchors
+        row = torch.where(inside, anchors, n_anchors)  # the spare row
+
+        def score(items):  # (n, S) -> (n, S) float32
+            return torch.bmm(output[items], vecs[:, :, None]).squeeze(-1)
+
+        out = []
+        for _ in range(k):  # one round of the three steps for every row at once
+            mem, mean, var = st["mem"][row], st["mean"][row], st["var"][row]
+            fresh = (st["visits"][row] == 0)[:, None]
+            c = randint(n_items, (n, size), gen, dev)
+            mem = torch.where(fresh, c, mem)
+            mean = torch.where(fresh, score(c), mean)
+            var = torch.where(fresh, torch.zeros_like(var), var)
+            visits = st["visits"][row] + 1
+            s = score(mem).to(torch.float64)
+            diff = s - mean.to(torch.float64)
+            incr = (1.0 - rho) * diff
+            mean64 = mean.to(torch.float64) + incr
+            var64 = rho * (var.to(torch.float64) + diff * incr)
+            key = (s + w * var64.sqrt()).masked_fill(mem == pos[:, None], float("-inf"))
+            best = key.argmax(dim=1)
+            warm = visits <= int(self.warmup)
+            best = torch.where(warm, randint(size, (n,), gen, dev), best)
+            item = mem.gather(1, best[:, None]).squeeze(1)
+            mean, var = mean64.to(torch.float32), var64.to(torch.float32)
+            if size > 1:  # a fresh uniform item in one slot other than the chosen one
+                j = randint(size - 1, (n,), gen, dev)
+                j = (j + (j >= best).to(torch.int64))[:, None]
+                c = randint(n_items, (n, 1), gen, dev)
+                mem = mem.scatter(1, j, c)
+                mean = mean.scatter(1, j, score(c))
+                var = var.scatter(1, j, torch.zeros_like(mean[:, :1]))
+            st["mem"][row], st["mean"][row], st["var"][row] = mem, mean, var
+            st["visits"][row] = visits
+            out.append(torch.where(inside, item, randint(n_items, (n,), gen, dev)))
+        return torch.stack(out, dim=1)

@@ -7,6 +7,7 @@ noise for graphs (LINE, DeepWalk), see :class:`DegreeSampler`.
 
 Cost per draw: O(1) by the alias method (one 64-bit random number).
 State: the alias table, 16 bytes an item.
+Device path: the same alias table on the device (:func:`negkit.samplers._torch.alias_draw`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ def draw_alias(state, anchor, pos, vec, ctx):
 @register("unigram", aliases=("popularity", "pns"))
 class UnigramSampler(Sampler):
     """q(i) ∝ count_i ** alpha (0.75 as in word2vec; 0 is uniform, 1 is raw popularity)."""
+
+    device_path = True
 
     def __init__(
         self, alpha: float = 0.75, *, seed: int | None = None, exclude_positives: bool = False
@@ -60,6 +63,19 @@ class UnigramSampler(Sampler):
     def distribution(self, anchor=None, anchor_vector=None) -> np.ndarray:
         self._check_fitted()
         return self.weights_
+
+    def _sample_torch(self, anchors, k, pos, vecs, gen):
+        import torch
+
+        from negkit.samplers._torch import alias_draw
+
+        dev = anchors.device
+        prob, alias = self._device(
+            "alias",
+            dev,
+            lambda: (torch.from_numpy(self._prob).to(dev), torch.from_numpy(self._alias).to(dev)),
+        )
+        return alias_draw(prob, alias, (anchors.shape[0], k), gen)
 
 
 @register("degree")

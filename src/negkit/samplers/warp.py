@@ -12,6 +12,9 @@ Without a positive (``pos = -1``) the draw is uniform with ``ctx[CTX_TRIALS] = 1
 
 Trial count law: geometric, ``P(N = t) = (1 - ρ)^(t-1) ρ`` with ρ the fraction of violating
 items, truncated at ``max_trials``.  Cost per draw: O(N d).  State: the output table.
+
+Device path: all ``max_trials`` candidates of a slot at once, the first violating one kept
+(the same law); the trial counts of the last raw draws are left in ``trials_``.
 """
 
 from __future__ import annotations
@@ -87,6 +90,8 @@ class WARPSampler(Sampler):
 
     score_aware = True
     uses_positive = True
+    device_path = True
+    device_tries = 2  # each try scores max_trials candidates
 
     def __init__(
         self,
@@ -107,3 +112,24 @@ class WARPSampler(Sampler):
 
     def _kernel(self) -> tuple[Any, tuple]:
         return draw_warp, (self.output_, np.int64(self.max_trials_), np.float64(self.margin))
+
+    def _sample_torch(self, anchors, k, pos, vecs, gen):
+        import torch
+
+        from negkit.samplers._torch import candidate_scores, randint
+
+        dev = anchors.device
+        output = self._table("output", dev)
+        n = anchors.shape[0]
+        cand = randint(self.n_items_, (n, k, self.max_trials_), gen, dev)
+        none = torch.full_like(pos, -1)  # no -inf mask: the positive may be a violator
+        s = candidate_scores(output, cand, vecs, none).to(torch.float64)
+        bar = (output[pos.clamp(min=0)] * vecs).sum(-1).to(torch.float64) - float(self.margin)
+        viol = s > bar[:, None, None]
+        first = viol.to(torch.uint8).argmax(dim=-1, keepdim=True)
+        found = viol.any(dim=-1)
+        item = torch.where(found, cand.gather(-1, first).squeeze(-1), cand[..., -1])
+        trials = torch.where(found, first.squeeze(-1) + 1, 0)
+        has_pos = (pos >= 0)[:, None]
+        self.trials_ = torch.where(has_pos, trials, 1)
+        return torch.where(has_pos, item, cand[..., 0])

@@ -1,0 +1,158 @@
+"""Full-ranking evaluation on a torch device: the metrics of :mod:`negkit.eval.rec`, on the GPU.
+
+The protocol and formulas are those of :func:`negkit.eval.rec.evaluate_ranking` (He et al.
+2020, LightGCN): every test user ranks all items by ``user_emb[u] . item_emb[i]``, its
+training (and validation) items removed; Recall, NDCG, Precision and HitRate at each K, and
+MRR = 1 / (1 + #{unmasked items scoring above the best test item}).
+
+:class:`DeviceRanking` sends the sparse structure to the device once, cut into chunks of
+``chunk_size`` users (masked ``(row, item)`` pairs and sorted test keys ``row * |I| + item``);
+each call then scores a chunk with one matmul, masks it, takes ``torch.topk``, looks the top
+items up among the test keys with ``torch.searchsorted``, and adds the chunk's per-user sums
+into one device tensor, read once at the end.  Ties in score may order differently from the
+CPU evaluator (which ranks the lower item id first); with float embeddings they are rare.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from negkit.eval.rec import METRICS, _check_csr
+
+__all__ = ["DeviceRanking", "evaluate_ranking_torch"]
+
+
+class DeviceRanking:
+    """Full ranking of ``test`` on ``device``, items in ``exclude`` removed (built once).
+
+    test, exclude, ks, chunk_size, users : as :func:`negkit.eval.rec.evaluate_ranking`.
+    shape : ``(n_users, n_items)`` of the embeddings (default: ``test.shape``).
+    Call with the ``(n_users, d)`` and ``(n_items, d)`` embedding tensors.
+    """
+
+    def __init__(
+        self,
+        test: sp.spmatrix,
+        exclude: Iterable[sp.spmatrix | None] = (),
+        ks: Sequence[int] = (20,),
+        chunk_size: int = 1024,
+        users: np.ndarray | None = None,
+        device: str | torch.device = "cpu",
+        shape: tuple[int, int] | None = None,
+    ) -> None:
+        self.ks = sorted({int(k) for k in ks})
+        if not self.ks or self.ks[0] < 1:
+            raise ValueError(f"cut-offs must be positive integers, got {self.ks}")
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
+        self.device = torch.device(device)
+        n_users, n_items = shape if shape is not None else test.shape
+        self.n_users, self.n_items = n_users, n_items
+        test = _check_csr(test, n_users, n_items, "test")
+        mask = sp.csr_matrix((n_users, n_items), dtype=np.float32)
+        for m in exclude:
+            if m is not None:
+                mask = mask + _check_csr(m, n_users, n_items, "exclude")
+        n_rel_all = np.diff(test.indptr)
+        if users is None:
+            users = np.flatnonzero(n_rel_all > 0)
+        users = np.asarray(users, dtype=np.int64)
+        if users.size == 0:
+            raise ValueError("no user has a test item: nothing to evaluate")
+        if np.any(n_rel_all[users] == 0):
+            raise ValueError("some requested users have no test item")
+        self.n_eval = int(users.size)
+        self.kmax = min(self.ks[-1], n_items)
+        dev = self.device
+        self.chunks = []
+        for lo in range(0, users.size, chunk_size):
+            batch = users[lo : lo + chunk_size]
+            sub = mask[batch].tocoo()
+            rel = test[batch]
+            rel.sort_indices()
+            rel_rows = np.repeat(np.arange(batch.size, dtype=np.int64), np.diff(rel.indptr))
+            rel_cols = rel.indices.astype(np.int64)
+            self.chunks.append(
+                tuple(
+                    torch.from_numpy(np.ascontiguousarray(x)).to(dev)
+                    for x in (
+                        batch,
+                        sub.row.astype(np.int64),
+                        sub.col.astype(np.int64),
+                        rel_rows,
+                        rel_cols,
+                        rel_rows * n_items + rel_cols,
+                        np.diff(rel.indptr).astype(np.float64),
+                    )
+                )
+            )
+        top = self.ks[-1]
+        self.discount = 1.0 / torch.log2(torch.arange(2, top + 2, dtype=torch.float64, device=dev))
+        self.names = [f"{m}@{k}" for k in self.ks for m in METRICS] + ["mrr"]
+
+    @torch.no_grad()
+    def __call__(self, user_emb: Any, item_emb: Any) -> dict[str, float]:
+        dev = self.device
+        U = torch.as_tensor(user_emb, device=dev).float()
+        V = torch.as_tensor(item_emb, device=dev).float()
+        if U.ndim != 2 or V.ndim != 2 or U.shape[1] != V.shape[1]:
+            raise ValueError(
+                f"embeddings must be 2-D with equal widths, got {tuple(U.shape)}, {tuple(V.shape)}"
+            )
+        if U.shape[0] != self.n_users or V.shape[0] != self.n_items:
+            raise ValueError(
+                f"embeddings cover {U.shape[0]} users x {V.shape[0]} items, the data "
+                f"{self.n_users} x {self.n_items}"
+            )
+        sums = torch.zeros(len(self.names), dtype=torch.float64, device=dev)
+        finite = torch.ones((), dtype=torch.bool, device=dev)
+        finite &= torch.isfinite(U).all() & torch.isfinite(V).all()
+        top = self.ks[-1]
+        for batch, mrow, mcol, rrow, rcol, rkey, n_rel in self.chunks:
+            scores = U[batch] @ V.T
+            scores[mrow, mcol] = float("-inf")
+            val, idx = torch.topk(scores, self.kmax, dim=1)
+            key = torch.arange(batch.shape[0], device=dev)[:, None] * self.n_items + idx
+            at = torch.searchsorted(rkey, key.reshape(-1)).clamp_(max=rkey.numel() - 1)
+            hit = (rkey[at].reshape(key.shape) == key) & (val > float("-inf"))
+            hits = torch.zeros((batch.shape[0], top), dtype=torch.float64, device=dev)
+            hits[:, : self.kmax] = hit.to(torch.float64)
+            best = torch.full((batch.shape[0],), float("-inf"), device=dev)
+            best = best.scatter_reduce(0, rrow, scores[rrow, rcol], "amax", include_self=True)
+            above = (scores > best[:, None]).sum(dim=1).to(torch.float64)
+            per_user = []
+            for k in self.ks:
+                h = hits[:, :k]
+                n_hit = h.sum(dim=1)
+                dcg = (h * self.discount[:k]).sum(dim=1)
+                ideal = torch.cumsum(self.discount[:k], 0)[n_rel.clamp(max=k).long() - 1]
+                per_user += [n_hit / n_rel, dcg / ideal, n_hit / k, (n_hit > 0).double()]
+            per_user.append(1.0 / (1.0 + above))
+            sums += torch.stack([v.sum() for v in per_user])
+        out = (sums / self.n_eval).cpu().numpy()  # the one read from the device
+        if not bool(finite):
+            raise ValueError("embeddings contain NaN or infinite values (training diverged?)")
+        result = {name: float(v) for name, v in zip(self.names, out)}
+        result["n_users"] = self.n_eval
+        return result
+
+
+def evaluate_ranking_torch(
+    user_emb: Any,
+    item_emb: Any,
+    test: sp.spmatrix,
+    exclude: Iterable[sp.spmatrix | None] = (),
+    ks: Sequence[int] = (20,),
+    chunk_size: int = 1024,
+    users: np.ndarray | None = None,
+) -> dict[str, float]:
+    """:func:`negkit.eval.rec.evaluate_ranking` on the embeddings' device (tensors or arrays)."""
+    device = user_emb.device if isinstance(user_emb, torch.Tensor) else "cpu"
+    shape = (user_emb.shape[0], item_emb.shape[0])
+    ranking = DeviceRanking(test, exclude, ks, chunk_size, users, device, shape)
+    return ranking(user_emb, item_emb)
