@@ -3,6 +3,7 @@
 * :mod:`negkit.data.interactions` — implicit feedback (LightGCN splits, MovieLens, CSV) and splits;
 * :mod:`negkit.data.graphs` — edge / adjacency lists, MATLAB ``.mat``, Planetoid ``.npz``;
 * :mod:`negkit.data.text` / :mod:`negkit.data.word_eval` — corpora and word-evaluation sets;
+* :mod:`negkit.data.conll` — CoNLL-style NER files (WNUT-17);
 * :mod:`negkit.data.registry` — the known data sets: ``load``, ``info``, ``fetch``;
 * :mod:`negkit.data.downloads` — verified atomic downloads and unpacking;
 * :mod:`negkit.data.paths` — ``data_home()`` (``$NEGKIT_DATA`` or a user cache folder).
@@ -16,7 +17,7 @@ import importlib
 
 _MODULES = (
     "registry", "paths", "errors", "downloads", "interactions", "graphs", "planetoid", "lines",
-    "text", "word_eval",
+    "text", "word_eval", "conll",
 )  # fmt: skip
 
 
