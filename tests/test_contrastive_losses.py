@@ -59,6 +59,8 @@ def test_infonce_bad_input():
         InfoNCELoss(temperature=0)
     with pytest.raises(ValueError, match="log_q"):
         InfoNCELoss()(I2, I2, log_q=torch.zeros(3))
+    with pytest.raises(ValueError, match="shared negatives"):
+        InfoNCELoss()(I2, I2, torch.zeros(2, 2, 2))
 
 
 def test_ntxent_two_pairs():

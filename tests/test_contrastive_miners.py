@@ -127,7 +127,7 @@ def test_distance_weighted_draws_follow_the_law(lam):
         assert np.isclose(prob[0], prob[0].max()).sum() >= 2
     draws = []
     e, y = torch.from_numpy(emb), torch.from_numpy(lab)
-    for _ in range(600):
+    for _ in range(400):
         a, _, n = miner(e, y)
         draws.append(n[a == 0].numpy())
     draws = np.concatenate(draws)

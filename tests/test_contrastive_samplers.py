@@ -121,7 +121,7 @@ def test_span_sampler_bad_input():
         ns.get("span", max_width=4).fit(lengths=[3], positives=bad)
 
 
-def test_compare_rec_runs_the_band_and_queue_samplers(tmp_path):
+def test_compare_rec_runs_the_band_sampler(tmp_path):
     from negkit.rec.synthetic import planted_interactions
     from negkit.study import run_study
     from negkit.study.log import read_records
@@ -129,7 +129,7 @@ def test_compare_rec_runs_the_band_and_queue_samplers(tmp_path):
 
     data = planted_interactions(n_users=60, n_items=40, per_user=8, n_test=2, seed=0)
     fam = RecFamily(data, dim=8, threads=1, k=10, n_probe=30, k_probe=4)
-    specs = ["band:range_min=2:range_max=12:refresh_every=500", "queue:size=64"]
+    specs = ["band:range_min=2:range_max=12:refresh_every=500"]
     res = run_study(fam, specs, [0], 1, tmp_path / "rec", progress=False)
     assert not res.interrupted
     recs = [r for r in read_records(tmp_path / "rec" / "metrics.jsonl") if r["type"] == "epoch"]

@@ -107,9 +107,12 @@ class InfoNCELoss(torch.nn.Module):
             anchor, positive = F.normalize(anchor, dim=1), F.normalize(positive, dim=1)
             if negatives is not None:
                 negatives = F.normalize(negatives, dim=-1)
+        if negatives is not None and (negatives.ndim != 2 or negatives.shape[1] != anchor.shape[1]):
+            raise ValueError(
+                f"InfoNCELoss takes shared negatives (M, {anchor.shape[1]}), "
+                f"got {tuple(negatives.shape)}"
+            )
         keys = positive if negatives is None else torch.cat([positive, negatives], dim=0)
-        if negatives is not None and negatives.ndim != 2:
-            raise ValueError("InfoNCELoss takes shared negatives (M, dim)")
         logits = anchor @ keys.T / self.temperature
         b, c = logits.shape
         if log_q is not None:
