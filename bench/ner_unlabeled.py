@@ -89,6 +89,7 @@ def main() -> None:
     p.add_argument("--lam", type=float, default=0.35)
     p.add_argument("--lr", type=float, default=5e-3)
     p.add_argument("--max-width", type=int, default=6)
+    p.add_argument("--negatives", default="all,sampled", help="models: all (vanilla), sampled")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--out", default="docs/contrastive/ner")
     a = p.parse_args()
@@ -103,7 +104,7 @@ def main() -> None:
     cfgs = [dict(rho=float(rho), seed=int(s), negatives=neg, lam=a.lam, epochs=a.epochs,
                  lr=a.lr, max_width=a.max_width)
             for rho in a.rhos.split(",") for s in a.seeds.split(",")
-            for neg in ("all", "sampled")]  # fmt: skip
+            for neg in a.negatives.split(",")]  # fmt: skip
     todo = [c for c in cfgs if key(c) not in have]
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=a.workers) as ex:
