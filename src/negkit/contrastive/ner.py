@@ -146,7 +146,9 @@ class SpanNERResult:
         out: list[list[tuple[int, int, str]]] = []
         for lo in range(0, len(data), batch_size):
             sents = data.tokens[lo : lo + batch_size]
-            h = self.model.states(*self.vocab.encode(sents))
+            dev = next(self.model.parameters()).device
+            w, c = self.vocab.encode(sents)
+            h = self.model.states(w.to(dev), c.to(dev))
             s_idx, a_idx, b_idx = [], [], []
             for i, s in enumerate(sents):
                 for w in range(min(mw, len(s))):
@@ -154,9 +156,10 @@ class SpanNERResult:
                         s_idx.append(i)
                         a_idx.append(a)
                         b_idx.append(a + w)
-            si, ai, bi = (torch.tensor(x) for x in (s_idx, a_idx, b_idx))
+            si, ai, bi = (torch.tensor(x, device=dev) for x in (s_idx, a_idx, b_idx))
             prob = torch.softmax(self.model.span_logits(h, si, ai, bi), dim=1)
             p, lab = prob.max(1)
+            p, lab = p.cpu(), lab.cpu()
             keep = (lab != 0).nonzero().flatten().tolist()
             per: list[list[tuple[float, int, int, int]]] = [[] for _ in sents]
             for t in keep:
