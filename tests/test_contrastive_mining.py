@@ -171,3 +171,21 @@ def test_refresher_reports_the_index_age():
     assert r.refreshes == len(calls) == 3 and r.negatives.step == 6
     with pytest.raises(ValueError, match="every"):
         HardNegativeRefresher(encode, every=0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_gives_the_cpu_results():
+    from negkit.contrastive import CrossBatchMemory, InfoNCELoss
+
+    rng = np.random.default_rng(2)
+    c = torch.from_numpy(rng.standard_normal((500, 8)).astype(np.float32))
+    q = torch.from_numpy(rng.standard_normal((20, 8)).astype(np.float32))
+    pos = np.arange(20)
+    a = mine_hard_negatives(q, c, pos, range_min=3, range_max=30, num_negatives=2)
+    b = mine_hard_negatives(q.cuda(), c.cuda(), pos, range_min=3, range_max=30, num_negatives=2)
+    assert a.negative.tolist() == b.negative.tolist()
+    mem = CrossBatchMemory(8, size=64, chunk_size=10, device="cuda")
+    mem.enqueue(torch.nn.functional.normalize(c[:64], dim=1).cuda())
+    cpu = InfoNCELoss(0.1)(q, q + 0.1, torch.nn.functional.normalize(c[:64], dim=1))
+    gpu = InfoNCELoss(0.1)(q.cuda(), q.cuda() + 0.1, memory=mem)
+    assert gpu.item() == pytest.approx(cpu.item(), rel=1e-4)
