@@ -1,7 +1,7 @@
 """Run what users run, in their order, then check every sampler that takes a positive.
 
 The samplers whose draw reads the pair's positive ``pos`` (dns, softmax, rank, ahns, warp,
-srns); a new one goes in :data:`LAW_SAMPLERS`, which ``tests/test_kernel_order.py`` checks
+srns, band); a new one goes in :data:`LAW_SAMPLERS`, which ``tests/test_kernel_order.py`` checks
 against the registry.
 
     python tests/_kernel_order.py prime          # step 1: compile the kernels as a benchmark,
@@ -17,7 +17,7 @@ whatever a cache directory (``NUMBA_CACHE_DIR``) kept from the first run.
 
 Checked, with the positive ``TOP`` (the item the anchor scores highest):
 * dns, softmax, rank, ahns: chi-square against ``distribution(pos=TOP)``;
-* warp: chi-square against its law, worked out here by hand;
+* warp and band (with a margin): chi-square against their laws, worked out here by hand;
 * srns: after warm-up, ``TOP`` only when every memory slot holds it;
 * each of them with ``exclude_positives=True``: never an item of the anchor's row.
 
@@ -51,6 +51,7 @@ LAW_SAMPLERS = {
     "ahns": {"n_candidates": 3},
     "warp": {"max_trials": 3, "margin": 0.5},
     "srns": {"memory": 4, "warmup": 0},
+    "band": {"range_min": 0, "range_max": 6, "absolute_margin": 0.5},
 }
 
 
@@ -73,7 +74,7 @@ def _positives_csr():
 
 def _fit(name, params, **extra):
     s = ns.get(name, seed=11, **params, **extra)
-    fit = {"output": OUT, "counts": np.arange(1, 7), "n_items": 6}
+    fit = {"output": OUT, "input": VEC[None, :], "counts": np.arange(1, 7), "n_items": 6}
     if "n_anchors" in s.fit_extras:
         fit["n_anchors"] = 1
     if extra.get("exclude_positives"):
@@ -113,6 +114,13 @@ def _warp_law(max_trials: int, margin: float) -> np.ndarray:
     return q
 
 
+def _band_law(margin: float) -> np.ndarray:
+    """Uniform over the band (every item here) scored at most ``s(pos) - margin``."""
+    s = (OUT @ VEC).astype(np.float64)
+    keep = s <= s[TOP] - margin
+    return keep / keep.sum() if keep.any() else np.full(6, 1 / 6)
+
+
 def _draw(s, n=2000, k=50):
     return s.sample(
         np.zeros(n, np.int64), k, anchor_vectors=np.tile(VEC, (n, 1)), pos=np.full(n, TOP)
@@ -129,7 +137,12 @@ def check() -> list[str]:
             if share > bound:
                 failures.append(f"srns drew its positive in {share:.3f} of draws (> {bound:.3f})")
             continue
-        q = _warp_law(3, 0.5) if name == "warp" else s.distribution(anchor_vector=VEC, pos=TOP)
+        if name == "warp":
+            q = _warp_law(3, 0.5)
+        elif name == "band":
+            q = _band_law(0.5)
+        else:
+            q = s.distribution(anchor_vector=VEC, pos=TOP)
         x = _draw(s)
         try:
             p = chi2_pvalue(x, q)

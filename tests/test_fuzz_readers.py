@@ -16,7 +16,7 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from negkit.data import graphs, interactions, logs, text, word_eval
+from negkit.data import conll, graphs, interactions, logs, text, word_eval
 from negkit.data.errors import DataFormatError
 from negkit.graph.vectors_io import load_vectors
 from negkit.keyedvectors import KeyedVectors
@@ -98,6 +98,8 @@ READERS = {
     "word2vec_text": KeyedVectors.load_word2vec_format,
     "word2vec_binary": lambda p: KeyedVectors.load_word2vec_format(p, binary=True),
     "node_vectors": load_vectors,
+    "conll": conll.read_conll,
+    "conll_whitespace": lambda p: conll.read_conll(p, sep=None),
 }
 
 

@@ -28,12 +28,17 @@ def fit_args(name):
         return {"n_items": 12, "positives": POS}
     if name in ("unigram", "degree"):
         return {"counts": np.arange(1, 13), "positives": POS}
+    if name == "queue":
+        return {"n_items": 12, "positives": POS}
+    if name == "span":  # 6 sentences of 12 tokens, spans of width 1: codes 0..11
+        return {"lengths": np.full(6, 12), "positives": POS}
     return {"output": OUT, "input": INP, "positives": POS}
 
 
 def fitted(name, **params):
     """Every registered sampler fitted on the same small problem."""
-    return ns.get(name, **{"seed": 7, **params}).fit(**fit_args(name))
+    extra = {"max_width": 1} if name == "span" else {}
+    return ns.get(name, **{"seed": 7, **extra, **params}).fit(**fit_args(name))
 
 
 def test_public_api_unigram_matches_count_power():

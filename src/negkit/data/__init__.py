@@ -5,6 +5,7 @@
   DataFrame) with any ids: ``read_log``, ``load_log(source, split="random:0.2")``;
 * :mod:`negkit.data.graphs` — edge / adjacency lists, MATLAB ``.mat``, Planetoid ``.npz``;
 * :mod:`negkit.data.text` / :mod:`negkit.data.word_eval` — corpora and word-evaluation sets;
+* :mod:`negkit.data.conll` — CoNLL-style NER files (WNUT-17);
 * :mod:`negkit.data.registry` — the known data sets: ``load``, ``info``, ``fetch``;
 * :mod:`negkit.data.downloads` — verified atomic downloads and unpacking;
 * :mod:`negkit.data.paths` — ``data_home()`` (``$NEGKIT_DATA`` or a user cache folder).
@@ -18,7 +19,7 @@ import importlib
 
 _MODULES = (
     "registry", "paths", "errors", "downloads", "interactions", "graphs", "planetoid", "lines",
-    "text", "word_eval", "logs", "log_split",
+    "text", "word_eval", "logs", "log_split", "conll",
 )  # fmt: skip
 
 

@@ -209,3 +209,26 @@ def planetoid_post(name: str) -> Callable[[Path], None]:
         convert_planetoid(folder / "raw", name, folder / f"{name}_planetoid.npz")
 
     return post
+
+
+#: WNUT-17's split files (the test file is the annotated gold, see MANIFEST.md).
+NER_SPLITS = {"train": "wnut17train.conll", "dev": "emerging.dev.conll",
+              "test": "emerging.test.annotated"}  # fmt: skip
+
+
+def load_ner(ds: Dataset, folder: Path, split: str | None = None, **_: Any):
+    """One split as :class:`~negkit.data.conll.NERData`, or a dict of all three."""
+    from negkit.data.conll import read_conll
+
+    if split is None:
+        return {s: load_ner(ds, folder, s) for s in NER_SPLITS}
+    if split not in NER_SPLITS:
+        raise ValueError(f"{ds.name} has splits {', '.join(NER_SPLITS)}; got {split!r}")
+    p = find_file(folder, NER_SPLITS[split])
+    if p is None or p.suffix in (".gz", ".xz", ".bz2"):
+        raise DataMissingError(ds.name, folder, f"missing {NER_SPLITS[split]}")
+    return read_conll(p)
+
+
+def info_ner(ds: Dataset, folder: Path) -> dict:
+    return {s: d.counts() for s, d in load_ner(ds, folder).items()}

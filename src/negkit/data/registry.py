@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["Dataset", "Remote", "DATASETS", "names", "get", "locate", "load", "info", "fetch"]
 
-KINDS = ("text", "interactions", "graph", "word_eval")
+KINDS = ("text", "interactions", "graph", "word_eval", "ner")
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,7 @@ _WORDSIM = (
 )
 _GENSIM = f"{_GH}/piskvorky/gensim/4.4.0/gensim/test/test_data"
 _GROUPLENS = "https://files.grouplens.org/datasets/movielens"
+_WNUT = f"{_GH}/leondz/emerging_entities_17/e52a2d2a71ac1a051ca2d532eef28653c5c02603"
 
 _SHA = {  # sha256 of the files as stored in the shared data folder (MANIFEST.md)
     "gowalla/train.txt": "7244696fdeb23911319cf7b689f2e15a3c4c92549c873a5677b44e3f13cc3e62",
@@ -121,6 +122,9 @@ _SHA = {  # sha256 of the files as stored in the shared data folder (MANIFEST.md
     "ws_sim": "f1da938998863c94e53f72f984a5c6e215f0b46c323aae8f0f4930703a339107",
     "simlex": "405394ffb7d25f6d0e3c041f87c9f27d29dc6b047506769953e85c4523b11685",
     "analogy": "8c29b3332afc46f3fb8be04cb5297bf96f39aa7131272dff57869b4485b22a36",
+    "wnut17train.conll": "731820e13f71af324c6b55a1575ec2ce59fbaa2a0806f8f0400b98d56cd6a7a5",
+    "emerging.dev.conll": "e053b752b8155113ca66e7db08af5f2f5f43ab993694e4774f1ec5bad42312d8",
+    "emerging.test.annotated": "2aa79b764e56ec9264a1b30fdd9b70195bd00ff400b62edd8f399d5f13c178f0",
 }
 
 
@@ -271,6 +275,16 @@ _add(Dataset("google_analogy", "word_eval", "word_eval/google_analogy", ("questi
                  sha256=_SHA["analogy"]),),
          aliases=("analogy", "questions-words")),
      loaders.load_path, loaders.info_word_eval)  # fmt: skip
+_add(Dataset("wnut17", "ner", "ner/wnut17",
+             ("wnut17train.conll", "emerging.dev.conll", "emerging.test.annotated"),
+         "WNUT-17 emerging and rare entities: English social-media NER, BIO over 6 types "
+         "(Derczynski et al., W-NUT 2017)", "leondz/emerging_entities_17", "CC BY 4.0",
+         tuple(Remote(f"{_WNUT}/{f}", f, sha256=_SHA[f])
+               for f in ("wnut17train.conll", "emerging.dev.conll", "emerging.test.annotated")),
+         aliases=("wnut_17", "wnut"),
+         note="load(split='train'|'dev'|'test') gives negkit.data.conll.NERData; the test "
+              "split is emerging.test.annotated (one gold tag per token)"),
+     loaders.load_ner, loaders.info_ner)  # fmt: skip
 # text8 has a known size: check it after unpacking.
 _TEXT8_SIZE = 100_000_000
 

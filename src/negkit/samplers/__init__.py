@@ -17,6 +17,9 @@ ahns       candidate nearest β(s_pos+α)^(p+1) (Lai 2024)        output=
 srns       per-anchor memory, score + w·std (Ding 2020)         output=, n_anchors=
 mcns       Metropolis-Hastings to exp(α s) (Yang 2020)          output=, positives=
 warp       uniform until a margin violation (Weston 2011)       output=
+band       uniform in an earlier model's rank band (ANCE, EBR)  output=, input=
+queue      uniform over a FIFO queue of recent items (MoCo)     n_items=, then push()
+span       uniform non-gold spans of a sentence (Li 2021, NER)  lengths=, positives=
 =========  ===================================================  ==================
 
 Every one takes ``exclude_positives=True`` (with ``fit(positives=)``) and ``seed=``.  Given
@@ -35,10 +38,13 @@ Tools: :func:`calibrate`, :func:`importance_weights`, :func:`warp_weight`.
 from negkit.samplers import (  # noqa: F401  (register)
     adaptive,
     ahns,
+    band,
     dns,
     mcns,
+    queue,
     rank,
     softmax,
+    span,
     srns,
     uniform,
     unigram,
@@ -46,6 +52,7 @@ from negkit.samplers import (  # noqa: F401  (register)
 )
 from negkit.samplers.adaptive import AdaptiveSampler
 from negkit.samplers.ahns import AHNSSampler
+from negkit.samplers.band import BandSampler
 from negkit.samplers.base import Sampler, excluding
 from negkit.samplers.batch import (
     BatchNegatives,
@@ -58,9 +65,11 @@ from negkit.samplers.batch import (
 from negkit.samplers.dns import DNSSampler
 from negkit.samplers.mcns import MCNSSampler
 from negkit.samplers.pool import candidate_pool
+from negkit.samplers.queue import QueueSampler
 from negkit.samplers.rank import RankSampler
 from negkit.samplers.registry import available, get, get_class, register
 from negkit.samplers.softmax import SoftmaxSampler
+from negkit.samplers.span import SpanSampler, span_code, span_decode
 from negkit.samplers.srns import SRNSSampler
 from negkit.samplers.tools import calibrate, importance_weights
 from negkit.samplers.uniform import UniformSampler
@@ -80,6 +89,11 @@ __all__ = [
     "SoftmaxSampler",
     "SRNSSampler",
     "WARPSampler",
+    "BandSampler",
+    "QueueSampler",
+    "SpanSampler",
+    "span_code",
+    "span_decode",
     "BatchNegatives",
     "BatchSampler",
     "InBatchSampler",

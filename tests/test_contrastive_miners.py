@@ -1,0 +1,145 @@
+"""negkit.contrastive miners: hand-checked triplets, and the distance-weighted law by chi-square."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import integrate, special, stats
+
+torch = pytest.importorskip("torch")
+
+from _sampler_stats import chi2_pvalue  # noqa: E402
+
+from negkit.contrastive import (  # noqa: E402
+    BatchHardMiner,
+    BatchSemiHardMiner,
+    DistanceWeightedMiner,
+    MultiSimilarityMiner,
+    distance_weighted_law,
+)
+
+# points on a line: 0, 1, 3, 3.5, 10 with labels 0, 0, 1, 1, 0
+X = torch.tensor([[0.0, 0.0], [1.0, 0.0], [3.0, 0.0], [3.5, 0.0], [10.0, 0.0]])
+Y = torch.tensor([0, 0, 1, 1, 0])
+
+
+def _set(*idx):
+    return sorted(zip(*(i.tolist() for i in idx)))
+
+
+def test_batch_hard_by_hand():
+    a, p, n = BatchHardMiner()(X, Y)
+    # anchor 0: farthest positive 4 (d 10), nearest negative 2 (d 3)
+    # anchor 1: positives 0 (1), 4 (9) -> 4; negatives 2 (2), 3 (2.5) -> 2
+    # anchor 2: positive 3; negatives 0 (3), 1 (2), 4 (7) -> 1
+    # anchor 3: positive 2; negatives 0 (3.5), 1 (2.5), 4 (6.5) -> 1
+    # anchor 4: positives 0 (10), 1 (9) -> 0; negatives 2 (7), 3 (6.5) -> 3
+    assert _set(a, p, n) == [(0, 4, 2), (1, 4, 2), (2, 3, 1), (3, 2, 1), (4, 0, 3)]
+
+
+def test_batch_hard_skips_anchors_without_positive():
+    a, p, n = BatchHardMiner()(X[:3], torch.tensor([0, 1, 2]))
+    assert a.numel() == 0
+
+
+def test_semi_hard_by_hand():
+    # margin 1.5: d(a,p) < d(a,n) < d(a,p) + 1.5 holds only for (1, 0, 2): 1 < 2 < 2.5
+    # ((1, 0, 3) has d(1,3) = 2.5, not < 2.5)
+    assert _set(*BatchSemiHardMiner(margin=1.5)(X, Y)) == [(1, 0, 2)]
+    # margin 3: (0,1): n with 1 < d < 4 -> 2 (3), 3 (3.5); (1,0): 2 (2), 3 (2.5);
+    # (2,3): 0.5 < d < 3.5 -> 0 (3), 1 (2); (3,2): 1 (2.5)
+    want = [(0, 1, 2), (0, 1, 3), (1, 0, 2), (1, 0, 3), (2, 3, 0), (2, 3, 1), (3, 2, 1)]
+    assert _set(*BatchSemiHardMiner(margin=3.0)(X, Y)) == want
+    hardest = BatchSemiHardMiner(margin=3.0, select="hardest")(X, Y)
+    assert _set(*hardest) == [(0, 1, 2), (1, 0, 2), (2, 3, 1), (3, 2, 1)]
+    with pytest.raises(ValueError, match="margin"):
+        BatchSemiHardMiner(margin=0)
+
+
+def test_multi_similarity_by_rule():
+    ang = torch.tensor([0.0, 0.3, 0.5, 1.2, 2.5, 2.6])
+    emb = torch.stack([torch.cos(ang), torch.sin(ang)], 1)
+    lab = torch.tensor([0, 0, 1, 1, 0, 1])
+    eps = 0.1
+    a1, p, a2, n = MultiSimilarityMiner(epsilon=eps)(emb, lab)
+    s = (emb @ emb.T).numpy()
+    lab_ = lab.numpy()
+    want_pos, want_neg = [], []
+    for a in range(6):
+        ps = [j for j in range(6) if j != a and lab_[j] == lab_[a]]
+        ns = [j for j in range(6) if lab_[j] != lab_[a]]
+        want_neg += [(a, j) for j in ns if s[a, j] > min(s[a, ps]) - eps]
+        want_pos += [(a, j) for j in ps if s[a, j] < max(s[a, ns]) + eps]
+    assert _set(a1, p) == sorted(want_pos)
+    assert _set(a2, n) == sorted(want_neg)
+    # the rule keeps something, and not everything, in this example
+    assert 0 < len(want_neg) < 18
+
+
+def test_miner_bad_labels():
+    with pytest.raises(ValueError, match="one label per row"):
+        BatchHardMiner()(X, torch.tensor([0, 1]))
+
+
+def _law(emb: np.ndarray, lab: np.ndarray, cutoff: float, nz: float, lam=None) -> np.ndarray:
+    """The law, straight from Wu et al. (2017) in numpy."""
+    x = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    n = x.shape[1]
+    d = np.linalg.norm(x[:, None] - x[None], axis=2)
+    dc = np.clip(d, cutoff, 2 - 1e-6)
+    z = 2.0 ** (n - 2) * special.beta((n - 1) / 2, (n - 1) / 2)
+    q = dc ** (n - 2) * (1 - dc**2 / 4) ** ((n - 3) / 2) / z
+    w = 1.0 / q if lam is None else np.minimum(lam, 1.0 / q)
+    w = w * ((lab[:, None] != lab[None]) & (d < nz))
+    return w / w.sum(1, keepdims=True)
+
+
+def test_distance_weighted_sphere_density():
+    # q(d) is the density of the distance between two uniform points on the sphere in R^n:
+    # d^2 / 4 ~ Beta((n-1)/2, (n-1)/2), so q(d) = beta_pdf(d^2/4) * d/2
+    n = 6
+    rng = np.random.default_rng(0)
+    u = rng.standard_normal((4000, n))
+    v = rng.standard_normal((4000, n))
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    d = np.linalg.norm(u - v, axis=1)
+    h = (n - 1) / 2
+    assert stats.kstest(d**2 / 4, stats.beta(h, h).cdf).pvalue > 1e-3
+    grid = np.linspace(0.05, 1.95, 39)
+    q = np.exp(-distance_weighted_law(torch.tensor(grid), n, cutoff=0.0).numpy())
+    assert np.allclose(q, stats.beta(h, h).pdf(grid**2 / 4) * grid / 2, rtol=1e-6)
+    assert integrate.quad(lambda t: stats.beta(h, h).pdf(t * t / 4) * t / 2, 0, 2)[0] == (
+        pytest.approx(1.0, rel=1e-6)
+    )
+
+
+@pytest.mark.parametrize("lam", [None, 1.2])
+def test_distance_weighted_draws_follow_the_law(lam):
+    rng = np.random.default_rng(3)
+    emb = rng.standard_normal((10, 5)).astype(np.float32)
+    lab = np.array([0, 0, 0, 1, 1, 1, 1, 2, 2, 2])
+    miner = DistanceWeightedMiner(cutoff=0.5, nonzero_loss_cutoff=1.9, lam=lam, seed=0)
+    prob = miner.probabilities(torch.from_numpy(emb), torch.from_numpy(lab)).numpy()
+    want = _law(emb.astype(np.float64), lab, 0.5, 1.9, lam)
+    assert np.allclose(prob, want, atol=1e-6)
+    if lam is not None:  # the cap bites in this example: some weights are equal to λ
+        assert np.isclose(prob[0], prob[0].max()).sum() >= 2
+    draws = []
+    e, y = torch.from_numpy(emb), torch.from_numpy(lab)
+    for _ in range(400):
+        a, _, n = miner(e, y)
+        draws.append(n[a == 0].numpy())
+    draws = np.concatenate(draws)
+    assert chi2_pvalue(draws, want[0]) > 1e-3
+    assert not np.isin(draws, [0, 1, 2]).any()  # never a positive
+
+
+def test_distance_weighted_cutoffs():
+    # two classes far apart: with nonzero_loss_cutoff small, no negative is eligible
+    emb = torch.tensor([[1.0, 0, 0], [0.99, 0.1, 0], [-1.0, 0, 0], [-0.99, -0.1, 0]])
+    lab = torch.tensor([0, 0, 1, 1])
+    a, p, n = DistanceWeightedMiner(nonzero_loss_cutoff=1.0, seed=0)(emb, lab)
+    assert a.numel() == 0
+    with pytest.raises(ValueError, match="dim >= 3"):
+        distance_weighted_law(torch.ones(2), 2)

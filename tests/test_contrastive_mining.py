@@ -1,0 +1,191 @@
+"""mine_hard_negatives: band, margins, de-duplication and choice rules on small examples."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from _sampler_stats import chi2_pvalue  # noqa: E402
+
+from negkit.contrastive import (  # noqa: E402
+    HardNegativeRefresher,
+    MinedNegatives,
+    chunked_topk,
+    mine_hard_negatives,
+)
+
+# query (1, 0): score = first coordinate.  Item 0 is the positive, item 5 its exact duplicate.
+SCORES = [1.0, 0.95, 0.9, 0.85, 0.7, 1.0, 0.5, 0.3]
+CORPUS = np.array([[s, 0.0] for s in SCORES], dtype=np.float32)
+CORPUS[5] = CORPUS[0]
+Q = np.array([[1.0, 0.0]], dtype=np.float32)
+POS = np.array([0])
+# ranks without the positive: 5 (r0), 1 (r1), 2 (r2), 3 (r3), 4 (r4), 6 (r5), 7 (r6)
+
+
+def mine(**kw):
+    kw.setdefault("range_max", 7)
+    return mine_hard_negatives(Q, CORPUS, POS, **kw)
+
+
+def test_band_and_top_choice():
+    m = mine(range_min=1, range_max=4, num_negatives=2)
+    assert m.negative.tolist() == [1, 2]
+    assert m.rank.tolist() == [1, 2]
+    assert m.score.tolist() == pytest.approx([0.95, 0.9])
+    assert m.positive_score.tolist() == pytest.approx([1.0, 1.0])
+    assert m.query.tolist() == [0, 0] and m.positive.tolist() == [0, 0]
+
+
+def test_exact_duplicate_of_the_positive_is_never_a_negative():
+    m = mine(range_min=0, range_max=3, num_negatives=2)
+    assert m.negative.tolist() == [1, 2] and m.stats["dropped_duplicate"] == 1
+    m = mine(range_min=0, range_max=3, num_negatives=2, dedup=False)
+    assert m.negative.tolist() == [5, 1]
+    # by key: item 3 has the positive's text although its vector differs
+    keys = np.array(["a", "b", "c", "a", "d", "e", "f", "g"])
+    m = mine(range_min=0, range_max=7, num_negatives=7, corpus_keys=keys)
+    assert 3 not in m.negative.tolist() and 5 in m.negative.tolist()
+    qk = np.array(["b"])  # the query's own text is not a negative either
+    m = mine(num_negatives=7, corpus_keys=keys, query_keys=qk)
+    assert 1 not in m.negative.tolist() and 3 not in m.negative.tolist()
+
+
+def test_margins():
+    # absolute: keep s <= 1.0 - 0.12 = 0.88 -> 3 (0.85), 4 (0.7)
+    m = mine(num_negatives=2, absolute_margin=0.12)
+    assert m.negative.tolist() == [3, 4]
+    # relative: keep s <= 1.0 * (1 - 0.2) = 0.8 -> 4, 6
+    m = mine(num_negatives=2, relative_margin=0.2)
+    assert m.negative.tolist() == [4, 6]
+    assert m.stats["dropped_margin"] == 3  # 1, 2, 3 (5 was dropped as a duplicate first)
+    # both: the stricter one wins
+    m = mine(num_negatives=1, absolute_margin=0.12, relative_margin=0.2)
+    assert m.negative.tolist() == [4]
+    with pytest.raises(ValueError, match="absolute_margin"):
+        mine(absolute_margin=-0.1)
+
+
+def test_exclude_shifts_ranks():
+    m = mine(range_min=1, range_max=3, num_negatives=2, exclude=[[1]])
+    # without 0 and 1: 5 (r0), 2 (r1), 3 (r2)
+    assert m.negative.tolist() == [2, 3] and m.rank.tolist() == [1, 2]
+
+
+def test_rows_without_negative_are_counted():
+    m = mine(num_negatives=1, absolute_margin=0.9)  # s <= 0.1: nothing
+    assert len(m) == 0 and m.stats["rows_without_negative"] == 1
+
+
+def test_random_choice_is_uniform_over_the_survivors():
+    draws = [
+        mine(range_min=0, range_max=7, num_negatives=1, sampling="random", seed=s).negative[0]
+        for s in range(300)
+    ]
+    # survivors: 1, 2, 3, 4, 6, 7 (5 is the duplicate)
+    p = np.zeros(8)
+    p[[1, 2, 3, 4, 6, 7]] = 1 / 6
+    assert chi2_pvalue(np.array(draws), p) > 1e-3
+    m = mine(num_negatives=4, sampling="random", seed=1)
+    assert len(set(m.negative.tolist())) == 4  # without replacement
+
+
+def test_chunked_search_matches_brute_force():
+    rng = np.random.default_rng(0)
+    c = rng.standard_normal((1000, 8)).astype(np.float32)
+    q = rng.standard_normal((50, 8)).astype(np.float32)
+    s, i = chunked_topk(q, c, 20, query_chunk=7, corpus_chunk=33)
+    want = torch.topk(torch.from_numpy(q @ c.T), 20, dim=1)
+    assert np.allclose(s, want.values.numpy(), atol=1e-5)
+    assert (i == want.indices.numpy()).mean() > 0.99  # ties aside
+    pos = rng.integers(0, 1000, 50)
+    a = mine_hard_negatives(q, c, pos, range_min=5, range_max=40, num_negatives=3)
+    b = mine_hard_negatives(
+        q, c, pos, range_min=5, range_max=40, num_negatives=3, query_chunk=9, corpus_chunk=64
+    )
+    assert a.negative.tolist() == b.negative.tolist()
+    # ranks against the brute-force order without the positive
+    full = np.argsort(-(q @ c.T), axis=1, kind="stable")
+    for r in range(50):
+        order = [x for x in full[r] if x != pos[r]]
+        got = a.negative[a.query == r]
+        assert got.tolist() == order[5:8]
+    # a corpus smaller than the band
+    s, i = chunked_topk(q[:2], c[:3], 5)
+    assert (i[:, 3:] == -1).all() and np.isneginf(s[:, 3:]).all()
+
+
+def test_table_matrix_save_load(tmp_path):
+    rng = np.random.default_rng(1)
+    c = rng.standard_normal((100, 4)).astype(np.float32)
+    q = rng.standard_normal((6, 4)).astype(np.float32)
+    m = mine_hard_negatives(q, c, np.arange(6), range_max=10, num_negatives=3)
+    mat = m.matrix()
+    assert mat.shape == (6, 3) and (mat >= 0).all()
+    assert mat[2].tolist() == m.negative[m.query == 2].tolist()
+    for suffix in (".csv", ".npz"):
+        back = MinedNegatives.load(m.save(tmp_path / f"mined{suffix}"))
+        for col in ("query", "positive", "negative", "rank"):
+            assert getattr(back, col).tolist() == getattr(m, col).tolist()
+        assert np.allclose(back.score, m.score, atol=1e-6)
+    assert "MinedNegatives(18 triples" in repr(m)
+    with pytest.raises(ValueError, match=".csv or .npz"):
+        m.save(tmp_path / "x.txt")
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="empty"):
+        mine(range_min=3, range_max=3)
+    with pytest.raises(ValueError, match="sampling"):
+        mine(sampling="best")
+    with pytest.raises(ValueError, match="positive ids"):
+        mine_hard_negatives(Q, CORPUS, np.array([8]))
+    with pytest.raises(ValueError, match="dims"):
+        chunked_topk(Q, np.zeros((3, 5), np.float32), 2)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("faiss") is not None, reason="faiss is installed")
+def test_faiss_backend_says_how_to_install():
+    with pytest.raises(ImportError, match=r"negkit\[faiss\]"):
+        mine(backend="faiss")
+
+
+def test_refresher_reports_the_index_age():
+    calls = []
+
+    def encode():
+        calls.append(1)
+        return Q, CORPUS, POS
+
+    r = HardNegativeRefresher(encode, every=3, range_max=7, num_negatives=1)
+    ages, refreshed = [], []
+    for _ in range(7):
+        refreshed.append(r.step())
+        ages.append(r.age)
+    assert refreshed == [True, False, False, True, False, False, True]
+    assert ages == [0, 1, 2, 0, 1, 2, 0]
+    assert r.refreshes == len(calls) == 3 and r.negatives.step == 6
+    with pytest.raises(ValueError, match="every"):
+        HardNegativeRefresher(encode, every=0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_gives_the_cpu_results():
+    from negkit.contrastive import CrossBatchMemory, InfoNCELoss
+
+    rng = np.random.default_rng(2)
+    c = torch.from_numpy(rng.standard_normal((500, 8)).astype(np.float32))
+    q = torch.from_numpy(rng.standard_normal((20, 8)).astype(np.float32))
+    pos = np.arange(20)
+    a = mine_hard_negatives(q, c, pos, range_min=3, range_max=30, num_negatives=2)
+    b = mine_hard_negatives(q.cuda(), c.cuda(), pos, range_min=3, range_max=30, num_negatives=2)
+    assert a.negative.tolist() == b.negative.tolist()
+    mem = CrossBatchMemory(8, size=64, chunk_size=10, device="cuda")
+    mem.enqueue(torch.nn.functional.normalize(c[:64], dim=1).cuda())
+    cpu = InfoNCELoss(0.1)(q, q + 0.1, torch.nn.functional.normalize(c[:64], dim=1))
+    gpu = InfoNCELoss(0.1)(q.cuda(), q.cuda() + 0.1, memory=mem)
+    assert gpu.item() == pytest.approx(cpu.item(), rel=1e-4)
