@@ -209,3 +209,16 @@ def planetoid_post(name: str) -> Callable[[Path], None]:
         convert_planetoid(folder / "raw", name, folder / f"{name}_planetoid.npz")
 
     return post
+
+
+def load_kg(ds: Dataset, folder: Path, unseen: str = "keep", **_: Any):
+    from negkit.kg.triples import load_kg_folder
+
+    missing = ds.missing()
+    if missing:
+        raise DataMissingError(ds.name, folder, f"missing {', '.join(missing)}")
+    return load_kg_folder(folder, unseen=unseen, name=ds.name)
+
+
+def info_kg(ds: Dataset, folder: Path) -> dict:
+    return load_kg(ds, folder).counts()
