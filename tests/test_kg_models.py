@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+from _kg_threads import one_torch_thread  # noqa: F401
 
 from negkit.kg.losses import kg_loss, logistic, margin_ranking, self_adversarial
 from negkit.kg.models import MODELS, make_model
