@@ -99,3 +99,15 @@ def test_self_adversarial_weights_carry_no_gradient():
         self_adversarial_weights(neg, -1.0)
     with pytest.raises(ValueError, match="unknown KG loss"):
         kg_loss("hinge", pos, neg)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_score_corrupted_matches_score(name):
+    torch.manual_seed(1)
+    m = make_model(name, 9, 2, 3)
+    batch = torch.tensor([[0, 1, 5], [7, 0, 2]])
+    ent = torch.tensor([[3, 4, 8], [1, 0, 6]])
+    head = torch.tensor([[True, False, True], [False, False, True]])
+    h = torch.where(head, ent, batch[:, :1])
+    t = torch.where(head, batch[:, 2:], ent)
+    torch.testing.assert_close(m.score_corrupted(batch, ent, head), m.score(h, batch[:, 1:2], t))

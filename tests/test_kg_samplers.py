@@ -133,3 +133,38 @@ def test_false_negative_rate_and_errors():
         get_kg("bernoulli").fit(triples=TINY, n_entities=5, n_relations=3)
     with pytest.raises(RuntimeError, match="not fitted"):
         get_kg("bernoulli").sample(TINY, 2)
+
+
+def test_nscaching_draws_from_caches_and_refreshes_towards_high_scores():
+    from negkit.kg.models import make_model
+
+    kg = random_kg(40, 2, 120, seed=4)
+    model = make_model("distmult", 40, 2, 4)
+    with torch.no_grad():  # entity 7 scores far above every other for every query
+        model.entity.fill_(0.1)
+        model.relation.fill_(1.0)
+        model.entity[7] = 5.0
+    s = get_kg("nscaching", cache_size=3, n_random=5, filter=None, seed=0)
+    s.fit(triples=kg, n_entities=40, n_relations=2, model=model)
+    batch = torch.as_tensor(kg[:10])
+    h, t = s.sample(batch, 50)
+    head = h != batch[:, :1]
+    rows_t = s.caches_["tail"][s._rows(batch, "tail")]
+    for b in range(10):  # every tail drawn comes from the (h, r) cache
+        assert set(t[b][~head[b]].tolist()) <= set(rows_t[b].tolist())
+    s.caches_["tail"][:] = torch.tensor([7, 1, 2])
+    with torch.no_grad():
+        model.entity[7] = 50.0  # s(h, r, 7) = 20 against 0.04 (h != 7): p(7) ~ 1 - 7e^-20
+    s.update(batch)
+    assert bool((s.caches_["tail"][s._rows(batch, "tail")] == 7).any(dim=1).all())
+    with pytest.raises(ValueError, match="fit\\(model=...\\) is required"):
+        get_kg("nscaching").fit(triples=kg, n_entities=40, n_relations=2)
+
+
+def test_self_adversarial_sampler_weights():
+    s = get_kg("self_adversarial", alpha=2.0, seed=0)
+    s.fit(triples=TINY, n_entities=6, n_relations=3)
+    neg = torch.tensor([[0.0, 1.0]])
+    e = np.exp([0.0, 2.0])
+    torch.testing.assert_close(s.weights(neg), torch.as_tensor(e / e.sum()).float()[None])
+    assert get_kg("bernoulli").weights(neg) is None

@@ -28,11 +28,16 @@ from torch import nn
 __all__ = ["KGModel", "TransE", "DistMult", "ComplEx", "RotatE", "MODELS", "make_model"]
 
 #: Floats an intermediate ``(queries, entities, dim)`` block of :meth:`score_all` may hold.
-CHUNK_FLOATS = 1 << 25
+CHUNK_FLOATS = 1 << 23
 
 
 class KGModel(nn.Module):
-    """Entity table ``entity`` (E, entity_dim) and relation table ``relation`` (R, relation_dim)."""
+    """Entity table ``entity`` (E, entity_dim) and relation table ``relation`` (R, relation_dim).
+
+    Every model scores as ``match(query(anchor, r, side), candidate)``: the known entity and
+    the relation make a query vector, matched against the entity that fills ``side``.  So
+    the k corruptions of a triple share one query, and ranking every entity is one pass.
+    """
 
     complex_entities = False
     complex_relations = False
@@ -51,13 +56,37 @@ class KGModel(nn.Module):
         self.entity = nn.Parameter(torch.empty(n_entities, e_dim).uniform_(-bound, bound))
         self.relation = nn.Parameter(torch.empty(n_relations, r_dim).uniform_(-bound, bound))
 
-    # -- to override: scores of gathered rows, broadcasting over leading dims
-    def _score(self, h: torch.Tensor, r: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    # -- to override, on gathered rows broadcasting over leading dims
+    def query(self, a: torch.Tensor, r: torch.Tensor, side: str) -> torch.Tensor:
+        """Query vector of anchor rows ``a`` (the head when ``side == "tail"``, else the tail)."""
         raise NotImplementedError
 
+    def match(self, q: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        """Scores of candidate rows ``c`` for queries ``q``."""
+        raise NotImplementedError
+
+    def _all(self, q: torch.Tensor) -> torch.Tensor:
+        """``(B, E)`` scores of every entity for queries ``q`` ``(B, dim)``."""
+        step = max(1, CHUNK_FLOATS // (self.n_entities * self.entity.shape[1]))
+        ents = self.entity[None, :, :]
+        return torch.cat(
+            [self.match(q[i : i + step, None, :], ents) for i in range(0, q.shape[0], step)]
+        )
+
+    # -- public
     def score(self, h: torch.Tensor, r: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """Scores of triples given as index tensors whose shapes broadcast together."""
-        return self._score(self.entity[h], self.relation[r], self.entity[t])
+        q = self.query(self.entity[h], self.relation[r], "tail")
+        return self.match(q, self.entity[t])
+
+    def score_corrupted(self, batch: torch.Tensor, ent: torch.Tensor, head: torch.Tensor):
+        """``(B, k)`` scores of ``batch``'s triples with the head (where ``head``) or the tail
+        replaced by ``ent`` ``(B, k)``."""
+        r = self.relation[batch[:, 1]]
+        q_tail = self.query(self.entity[batch[:, 0]], r, "tail")[:, None, :]
+        q_head = self.query(self.entity[batch[:, 2]], r, "head")[:, None, :]
+        q = torch.where(head[:, :, None], q_head, q_tail)
+        return self.match(q, self.entity[ent])
 
     def score_all(self, anchor: torch.Tensor, r: torch.Tensor, side: str) -> torch.Tensor:
         """``(B, E)``: every entity as the ``side`` ("tail" or "head") of ``(anchor, r)``.
@@ -66,15 +95,7 @@ class KGModel(nn.Module):
         """
         if side not in ("head", "tail"):
             raise ValueError(f"side must be 'head' or 'tail', got {side!r}")
-        a = self.entity[anchor][:, None, :]
-        rel = self.relation[r][:, None, :]
-        ents = self.entity[None, :, :]
-        step = max(1, CHUNK_FLOATS // (self.n_entities * self.entity.shape[1]))
-        out = []
-        for i in range(0, a.shape[0], step):
-            ai, ri = a[i : i + step], rel[i : i + step]
-            out.append(self._score(ai, ri, ents) if side == "tail" else self._score(ents, ri, ai))
-        return torch.cat(out, dim=0)
+        return self._all(self.query(self.entity[anchor], self.relation[r], side))
 
     @staticmethod
     def _halves(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -82,7 +103,9 @@ class KGModel(nn.Module):
 
 
 class TransE(KGModel):
-    """``s = γ - ||h + r - t||_p`` (Bordes et al. 2013), ``p`` 1 or 2."""
+    """``s = γ - ||h + r - t||_p`` (Bordes et al. 2013), ``p`` 1 or 2.
+
+    Query ``h + r`` for a tail, ``t - r`` for a head; ``s = γ - ||q - c||_p``."""
 
     def __init__(self, n_entities, n_relations, dim, gamma=0.0, p: int = 1) -> None:
         super().__init__(n_entities, n_relations, dim, gamma)
@@ -90,48 +113,48 @@ class TransE(KGModel):
             raise ValueError(f"TransE's norm p must be 1 or 2, got {p}")
         self.p = p
 
-    def _score(self, h, r, t):
-        return self.gamma - torch.linalg.vector_norm(h + r - t, ord=self.p, dim=-1)
+    def query(self, a, r, side):
+        return a + r if side == "tail" else a - r
+
+    def match(self, q, c):
+        return self.gamma - torch.linalg.vector_norm(q - c, ord=self.p, dim=-1)
 
 
 class DistMult(KGModel):
-    """``s = Σ_k h_k r_k t_k`` (Yang et al. 2015)."""
+    """``s = Σ_k h_k r_k t_k`` (Yang et al. 2015): query ``h ∘ r`` (or ``r ∘ t``), dot product."""
 
-    def _score(self, h, r, t):
-        return (h * r * t).sum(dim=-1)
+    def query(self, a, r, side):
+        return a * r
 
-    def score_all(self, anchor, r, side):
-        if side not in ("head", "tail"):
-            raise ValueError(f"side must be 'head' or 'tail', got {side!r}")
-        return (self.entity[anchor] * self.relation[r]) @ self.entity.T
+    def match(self, q, c):
+        return (q * c).sum(dim=-1)
+
+    def _all(self, q):
+        return q @ self.entity.T
 
 
-class ComplEx(KGModel):
-    """``s = Re(Σ_k h_k r_k conj(t_k))`` (Trouillon et al. 2016)."""
+class ComplEx(DistMult):
+    """``s = Re(Σ_k h_k r_k conj(t_k))`` (Trouillon et al. 2016).
+
+    As a real dot product with ``c = [Re c | Im c]``: the tail query is ``[Re q | Im q]``
+    with ``q = h r``; the head query ``[Re w | -Im w]`` with ``w = r conj(t)``."""
 
     complex_entities = True
     complex_relations = True
 
-    def _score(self, h, r, t):
-        hr, hi = self._halves(h)
+    def query(self, a, r, side):
+        ar, ai = self._halves(a)
         rr, ri = self._halves(r)
-        tr, ti = self._halves(t)
-        return (hr * rr * tr + hi * rr * ti + hr * ri * ti - hi * ri * tr).sum(dim=-1)
-
-    def score_all(self, anchor, r, side):
-        a_r, a_i = self._halves(self.entity[anchor])
-        rr, ri = self._halves(self.relation[r])
-        if side == "tail":  # Re(q conj t) = q_re t_re + q_im t_im, q = h r
-            q = torch.cat([a_r * rr - a_i * ri, a_r * ri + a_i * rr], dim=-1)
-        elif side == "head":  # Re(h w), w = r conj t: h_re w_re - h_im w_im
-            q = torch.cat([rr * a_r + ri * a_i, -(ri * a_r - rr * a_i)], dim=-1)
-        else:
-            raise ValueError(f"side must be 'head' or 'tail', got {side!r}")
-        return q @ self.entity.T
+        if side == "tail":
+            return torch.cat([ar * rr - ai * ri, ar * ri + ai * rr], dim=-1)
+        return torch.cat([rr * ar + ri * ai, rr * ai - ri * ar], dim=-1)
 
 
 class RotatE(KGModel):
-    """``s = γ - Σ_k |h_k e^{iθ_k} - t_k|`` (Sun et al., ICLR 2019); ``θ`` in ``relation``."""
+    """``s = γ - Σ_k |h_k e^{iθ_k} - t_k|`` (Sun et al., ICLR 2019); ``θ`` in ``relation``.
+
+    Query ``h ∘ e^{iθ}`` for a tail, ``t ∘ e^{-iθ}`` for a head (rotations keep moduli, so
+    ``|h e^{iθ} - t| = |h - t e^{-iθ}|``); ``s = γ - Σ_k |q_k - c_k|``."""
 
     complex_entities = True
 
@@ -140,13 +163,17 @@ class RotatE(KGModel):
         with torch.no_grad():
             self.relation.uniform_(-math.pi, math.pi)
 
-    def _score(self, h, r, t):
-        hr, hi = self._halves(h)
-        tr, ti = self._halves(t)
+    def query(self, a, r, side):
+        ar, ai = self._halves(a)
         c, s = torch.cos(r), torch.sin(r)
-        dr = hr * c - hi * s - tr
-        di = hr * s + hi * c - ti
-        return self.gamma - torch.sqrt(dr * dr + di * di + 1e-12).sum(dim=-1)
+        if side == "head":
+            s = -s
+        return torch.cat([ar * c - ai * s, ar * s + ai * c], dim=-1)
+
+    def match(self, q, c):
+        d = q - c
+        dr, di = self._halves(d * d)
+        return self.gamma - torch.sqrt(dr + di + 1e-12).sum(dim=-1)
 
 
 MODELS = {"transe": TransE, "distmult": DistMult, "complex": ComplEx, "rotate": RotatE}

@@ -167,6 +167,13 @@ class KGSampler:
     def _fit(self, triples: torch.Tensor) -> None:
         """Build the sampler's state from the training triples (on ``device_``)."""
 
+    def weights(self, neg_scores: torch.Tensor) -> torch.Tensor | None:
+        """Weights ``(B, k)`` of the negatives in the loss (rows sum to 1); None: ``1/k`` each."""
+        return None
+
+    def update(self, batch: torch.Tensor) -> None:
+        """Called by trainers after each optimiser step on ``batch`` (caches refresh here)."""
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "n_entities_"):
             raise RuntimeError(f"{type(self).__name__} is not fitted: call fit(...) first")
