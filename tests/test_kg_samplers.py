@@ -168,3 +168,24 @@ def test_self_adversarial_sampler_weights():
     e = np.exp([0.0, 2.0])
     torch.testing.assert_close(s.weights(neg), torch.as_tensor(e / e.sum()).float()[None])
     assert get_kg("bernoulli").weights(neg) is None
+
+
+def test_dns_through_the_per_draw_contract_picks_high_scores():
+    from negkit.kg.models import make_model
+
+    kg = random_kg(40, 2, 120, seed=5)
+    torch.manual_seed(0)
+    model = make_model("distmult", 40, 2, 8)
+    with torch.no_grad():
+        model.entity.normal_()
+        model.relation.normal_()
+    fit = {"triples": kg, "n_entities": 40, "n_relations": 2, "model": model}
+    batch = torch.as_tensor(kg[:20])
+    scores = {}
+    for name in ("kg_uniform", "dns"):
+        s = get_kg(name, seed=0, filter=None).fit(**fit)
+        h, t = s.sample(batch, 64)
+        scores[name] = float(model.score(h, batch[:, 1:2], t).detach().mean())
+    # the best of 32 uniform candidates (dns' default) outscores one uniform entity
+    assert scores["dns"] > scores["kg_uniform"] + 2.0
+    assert "dns" in __import__("negkit.samplers", fromlist=["x"]).available_kg()
