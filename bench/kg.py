@@ -97,10 +97,10 @@ def run_pykeen(kg, args) -> dict:
                                                       "corruption_scheme": ("head", "tail"),
                                                       "filtered": True})  # fmt: skip
     secs = []
-    for _ in range(args.epochs):
+    for epoch in range(args.epochs):  # num_epochs counts from the start when continuing
         t = time.perf_counter()
-        loop.train(triples_factory=tf, num_epochs=1, batch_size=args.batch, use_tqdm=False,
-                   use_tqdm_batch=False, continue_training=bool(secs))  # fmt: skip
+        loop.train(triples_factory=tf, num_epochs=epoch + 1, batch_size=args.batch,
+                   use_tqdm=False, use_tqdm_batch=False, continue_training=epoch > 0)  # fmt: skip
         secs.append(time.perf_counter() - t)
     model.eval()
     return {"epoch_seconds": secs,
