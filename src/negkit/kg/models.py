@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -67,11 +68,26 @@ class KGModel(nn.Module):
 
     def _all(self, q: torch.Tensor) -> torch.Tensor:
         """``(B, E)`` scores of every entity for queries ``q`` ``(B, dim)``."""
+        fast = self._compiled_all(q)
+        if fast is not None:
+            return fast
         step = max(1, CHUNK_FLOATS // (self.n_entities * self.entity.shape[1]))
         ents = self.entity[None, :, :]
         return torch.cat(
             [self.match(q[i : i + step, None, :], ents) for i in range(0, q.shape[0], step)]
         )
+
+    def _compiled_all(self, q: torch.Tensor) -> torch.Tensor | None:
+        """The compiled CPU form of :meth:`_all` (:mod:`negkit.kg._distance`), where one exists
+        and no gradient is needed; else None."""
+        kern = getattr(self, "_kernel", None)
+        if kern is None or q.device.type != "cpu" or (torch.is_grad_enabled() and q.requires_grad):
+            return None
+        qn = q.detach().float().contiguous().numpy()
+        ent = self.entity.detach().float().contiguous().numpy()
+        out = np.empty((qn.shape[0], ent.shape[0]), dtype=np.float32)
+        kern(qn, ent, out)
+        return torch.from_numpy(out)
 
     # -- public
     def score(self, h: torch.Tensor, r: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -118,6 +134,11 @@ class TransE(KGModel):
 
     def match(self, q, c):
         return self.gamma - torch.linalg.vector_norm(q - c, ord=self.p, dim=-1)
+
+    def _kernel(self, q, ent, out):
+        from negkit.kg._distance import lp_all
+
+        lp_all(q, ent, self.p, np.float32(self.gamma), out)
 
 
 class DistMult(KGModel):
@@ -174,6 +195,11 @@ class RotatE(KGModel):
         d = q - c
         dr, di = self._halves(d * d)
         return self.gamma - torch.sqrt(dr + di + 1e-12).sum(dim=-1)
+
+    def _kernel(self, q, ent, out):
+        from negkit.kg._distance import rotate_all
+
+        rotate_all(q, ent, np.float32(self.gamma), out)
 
 
 MODELS = {"transe": TransE, "distmult": DistMult, "complex": ComplEx, "rotate": RotatE}
