@@ -156,11 +156,8 @@ class KGSampler:
             kw = {"bits_per_key": self.bits_per_key} if self.filter == "bloom" else {}
             self.known_ = make_triple_set(self.filter, kn, E, R, self.device_, **kw)
         self._gen = torch.Generator(device=self.device_)
-        self._gen.manual_seed(
-            int(np.random.SeedSequence(self.seed).generate_state(1)[0])
-            if self.seed is not None
-            else int(torch.seed() % 2**62)
-        )
+        # the global torch generator is left alone: a seedless sampler takes fresh entropy
+        self._gen.manual_seed(int(np.random.SeedSequence(self.seed).generate_state(1)[0]))
         self._fit(tr)
         return self
 
