@@ -114,3 +114,12 @@ def test_score_corrupted_matches_score(name):
     h = torch.where(head, ent, batch[:, :1])
     t = torch.where(head, batch[:, 2:], ent)
     torch.testing.assert_close(m.score_corrupted(batch, ent, head), m.score(h, batch[:, 1:2], t))
+
+
+def test_rotate_distance_gradient():
+    from negkit.kg.models import _RotatEDistance
+
+    torch.manual_seed(2)
+    q = torch.randn(3, 1, 6, dtype=torch.float64, requires_grad=True)
+    c = torch.randn(3, 4, 6, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(_RotatEDistance.apply, (q, c))
