@@ -5,7 +5,8 @@ Every ``(h, r)`` of train keeps a cache of ``N1`` candidate tails and every ``(r
 from the matching cache (Algorithm 2).  After each step on a batch, the caches of the batch's
 queries are refreshed (Algorithm 3): the ``N1`` cached entities and ``N2`` uniform ones are
 scored by the live model and ``N1`` of them are kept, drawn without replacement with
-probability ``∝ exp(s)`` (importance sampling).  Caches start uniform.
+probability ``∝ exp(s)`` (importance sampling; drawn as the ``N1`` largest of ``s`` plus Gumbel
+noise, which has that law).  Caches start uniform.
 
 Cost per batch of B triples: O(B k) to draw, O(2 B (N1 + N2) d) to refresh.  State: two int64
 tables ``(#distinct (h, r), N1)`` and ``(#distinct (r, t), N1)``.
@@ -84,11 +85,10 @@ class NSCachingSampler(KGSampler):
                 [self.caches_[side][rows], self._uniform_entities((rows.numel(), self.n_random))],
                 dim=1,
             )
-            r = batch[:, 1:2]
-            if side == "tail":
-                s = model.score(batch[:, 0:1], r, cand)
-            else:
-                s = model.score(cand, r, batch[:, 2:3])
-            p = torch.softmax(s.float(), dim=1)
-            keep = torch.multinomial(p, self.cache_size, replacement=False, generator=self._gen)
+            head = torch.full(cand.shape, side == "head", device=cand.device)
+            sc = model.score_corrupted(batch, cand, head).float()
+            # Gumbel-top-k: the N1 largest of s + Gumbel noise are N1 draws without replacement
+            # with probability ∝ exp(s) (Kool, van Hoof & Welling, ICML 2019)
+            u = torch.rand(sc.shape, generator=self._gen, device=sc.device).clamp_(min=1e-12)
+            keep = (sc - torch.log(-torch.log(u))).topk(self.cache_size, dim=1).indices
             self.caches_[side][rows] = cand.gather(1, keep)
