@@ -11,6 +11,12 @@ scored by negkit's filtered evaluator (:func:`negkit.kg.evaluate.link_prediction
 
     python bench/kg.py --epochs 2 --dim 100 --negs 64 --threads 1 --test-max 500
     python bench/kg.py --device cuda --epochs 50 ...   # when a GPU is lent
+    python bench/kg.py --interleave 3 --models transe  # epoch times only, alternated
+
+``--interleave R`` measures epoch time only, in one process: R rounds, each one negkit epoch
+then one PyKEEN epoch, and keeps each framework's fastest epoch after the first round, so that
+both see the same load on a shared machine (separate processes, one after the other, can see
+very different loads).
 
 Prints, per run: seconds per epoch (the mean of the epochs after the first, which holds
 PyKEEN's and torch's warm-up), the ratio PyKEEN / negkit (above 1: negkit is faster), peak
@@ -108,6 +114,50 @@ def run_pykeen(kg, args) -> dict:
                         kg, args)}  # fmt: skip
 
 
+def interleaved(args) -> None:
+    """One negkit epoch, then one PyKEEN epoch, ``args.interleave`` times; fastest kept."""
+    from pykeen.losses import NSSALoss
+    from pykeen.models import RotatE, TransE
+    from pykeen.training import SLCWATrainingLoop
+    from pykeen.triples import CoreTriplesFactory
+
+    from negkit.data import registry
+    from negkit.kg.train import KGSettings, train_kg
+    from negkit.samplers import get_kg
+
+    torch.set_num_threads(args.threads)
+    kg = registry.load("wn18rr")
+    for model_name in args.models.split(","):
+        tf = CoreTriplesFactory.create(torch.as_tensor(kg.train), kg.n_entities, kg.n_relations)
+        cls = {"transe": TransE, "rotate": RotatE}[model_name]
+        kw = {"scoring_fct_norm": 1} if model_name == "transe" else {}
+        loss = NSSALoss(margin=GAMMA[model_name], adversarial_temperature=args.alpha)
+        pk = cls(triples_factory=tf, embedding_dim=args.dim, loss=loss, random_seed=0, **kw)
+        loop = SLCWATrainingLoop(model=pk, triples_factory=tf,
+                                 optimizer=torch.optim.Adam(pk.parameters(), lr=args.lr),
+                                 negative_sampler="basic",
+                                 negative_sampler_kwargs={"num_negs_per_pos": args.negs,
+                                                          "corruption_scheme": ("head", "tail"),
+                                                          "filtered": True})  # fmt: skip
+        s = KGSettings(model=model_name, dim=args.dim, gamma=GAMMA[model_name],
+                       n_negs=args.negs, batch_size=args.batch, lr=args.lr, epochs=1,
+                       threads=args.threads)  # fmt: skip
+        times: dict[str, list[float]] = {"negkit": [], "pykeen": []}
+        for r in range(args.interleave):
+            sampler = get_kg("self_adversarial", alpha=args.alpha, filter="exact", seed=r)
+            times["negkit"].append(train_kg(kg, s, sampler, seed=r)["history"][0]["seconds"])
+            t = time.perf_counter()
+            loop.train(triples_factory=tf, num_epochs=r + 1, batch_size=args.batch,
+                       use_tqdm=False, use_tqdm_batch=False, continue_training=r > 0)  # fmt: skip
+            times["pykeen"].append(time.perf_counter() - t)
+            print(f"{model_name} round {r}: negkit {times['negkit'][-1]:.1f} s, "
+                  f"PyKEEN {times['pykeen'][-1]:.1f} s", flush=True)  # fmt: skip
+        best = {k: min(v[1:] if len(v) > 1 else v) for k, v in times.items()}
+        print(f"{model_name}: fastest epoch negkit {best['negkit']:.1f} s, PyKEEN "
+              f"{best['pykeen']:.1f} s; PyKEEN / negkit = {best['pykeen'] / best['negkit']:.2f}",
+              flush=True)  # fmt: skip
+
+
 def worker(args) -> None:
     from negkit.data import registry
 
@@ -132,11 +182,15 @@ def main() -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--test-max", type=int, default=500)
     p.add_argument("--out", default=None)
+    p.add_argument("--interleave", type=int, default=0, metavar="R",
+                   help="epoch times only: R alternating rounds in one process")  # fmt: skip
     p.add_argument("--framework", default=None, help=argparse.SUPPRESS)
     p.add_argument("--model", default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.framework:
         return worker(args)
+    if args.interleave:
+        return interleaved(args)
     rows = []
     for model in args.models.split(","):
         for fw in args.frameworks.split(","):
