@@ -23,46 +23,17 @@ import time
 
 COMMANDS = {
     "demo": [
-        "demo",
-        "--max-lines",
-        "300",
-        "--epochs",
-        "1",
-        "--fresh",
-        "--no-progress",
-        "--out",
-        "{tmp}/demo",
+        "demo", "--max-lines", "300", "--epochs", "1", "--fresh", "--no-progress",
+        "--out", "{tmp}/demo",
     ],
     "rec train": [
-        "rec",
-        "train",
-        "--data",
-        "ml-100k",
-        "--model",
-        "mf",
-        "--engine",
-        "numba",
-        "--sampler",
-        "dns",
-        "--epochs",
-        "1",
-        "--threads",
-        "1",
-        "--out",
-        "{tmp}/rec",
+        "rec", "train", "--data", "ml-100k", "--model", "mf", "--engine", "numba",
+        "--sampler", "dns", "--epochs", "1", "--threads", "1", "--out", "{tmp}/rec",
         "--no-progress",
     ],
     "graph embed": [
-        "graph",
-        "embed",
-        "--graph",
-        "karate",
-        "--method",
-        "deepwalk",
-        "--workers",
-        "1",
-        "--out",
-        "{tmp}/vectors.txt",
+        "graph", "embed", "--graph", "karate", "--method", "deepwalk", "--workers", "1",
+        "--out", "{tmp}/vectors.txt",
     ],
 }
 
@@ -70,11 +41,8 @@ COMMANDS = {
 def timed(args: list[str], env: dict) -> float:
     t = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "negkit.cli", *args],
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "negkit.cli", *args], env=env, check=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     return time.perf_counter() - t
 
