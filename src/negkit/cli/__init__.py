@@ -14,7 +14,7 @@ import sys
 from negkit._version import __version__
 
 #: Command modules, in the order ``negkit --help`` lists them.
-COMMANDS = ("demo", "compare", "data", "rec", "graph")
+COMMANDS = ("demo", "compare", "data", "rec", "graph", "kg")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -205,6 +205,27 @@ def register(subparsers: Any) -> None:
         help="share of labelled nodes the classifier trains on (default: 0.5)",
     )
     q.set_defaults(func=run_graph)
+    k = fam.add_parser(
+        "kg", help="knowledge-graph embedding (TransE, DistMult, ComplEx, RotatE)",
+        description="Sampler study for KG embeddings, scored by filtered link prediction.",
+    )  # fmt: skip
+    k.add_argument("--data", required=True,
+                   help="knowledge graph: wn18rr, fb15k237 or a folder of split files")  # fmt: skip
+    add_study_args(k, samplers="kg_uniform,bernoulli,self_adversarial,nscaching,adaptive",
+                   epochs=3, seeds=3, out=None)  # fmt: skip
+    g = k.add_argument_group("KG embedding")
+    g.add_argument("--model", choices=("transe", "distmult", "complex", "rotate"),
+                   default="rotate")  # fmt: skip
+    g.add_argument("--dim", type=_positive_int, default=32, help="(default: 32)")
+    g.add_argument("--n-negs", type=_positive_int, default=16, help="per positive (default: 16)")
+    g.add_argument("--batch-size", type=_positive_int, default=1024, help="(default: 1024)")
+    g.add_argument("--lr", type=_positive_float, default=0.005, help="Adam (default: 0.005)")
+    g.add_argument("--loss", choices=("logistic", "margin"), default="logistic")
+    g.add_argument("--threads", type=_positive_int, default=1, help="torch threads (default: 1)")
+    g.add_argument("--device", default="cpu")
+    g.add_argument("--eval-max", type=_positive_int, default=500,
+                   help="validation triples scored after each epoch (default: 500)")  # fmt: skip
+    k.set_defaults(func=run_kg)
 
 
 def word2vec_command(args: argparse.Namespace, sims, analogy) -> str:
@@ -356,5 +377,19 @@ def run_graph(args: argparse.Namespace) -> int:
         "workers",
         "train_ratio",
     ):
+        parts += ["--" + opt.replace("_", "-"), f"{getattr(args, opt)}"]
+    return finish(args, family, shlex.join(parts))
+
+
+def run_kg(args: argparse.Namespace) -> int:
+    from negkit.study.kg_family import KGFamily
+
+    family = KGFamily(args.data, model=args.model, dim=args.dim, n_negs=args.n_negs,
+                      batch_size=args.batch_size, lr=args.lr, loss=args.loss,
+                      threads=args.threads, device=args.device,
+                      eval_max=args.eval_max)  # fmt: skip
+    parts = ["negkit", "compare", "kg", "--data", str(args.data), *study_setting_args(args)]
+    for opt in ("model", "dim", "n_negs", "batch_size", "lr", "loss", "threads", "device",
+                "eval_max"):  # fmt: skip
         parts += ["--" + opt.replace("_", "-"), f"{getattr(args, opt)}"]
     return finish(args, family, shlex.join(parts))

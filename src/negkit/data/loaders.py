@@ -232,3 +232,16 @@ def load_ner(ds: Dataset, folder: Path, split: str | None = None, **_: Any):
 
 def info_ner(ds: Dataset, folder: Path) -> dict:
     return {s: d.counts() for s, d in load_ner(ds, folder).items()}
+
+
+def load_kg(ds: Dataset, folder: Path, unseen: str = "keep", **_: Any):
+    from negkit.kg.triples import load_kg_folder
+
+    missing = ds.missing()
+    if missing:
+        raise DataMissingError(ds.name, folder, f"missing {', '.join(missing)}")
+    return load_kg_folder(folder, unseen=unseen, name=ds.name)
+
+
+def info_kg(ds: Dataset, folder: Path) -> dict:
+    return load_kg(ds, folder).counts()

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["Dataset", "Remote", "DATASETS", "names", "get", "locate", "load", "info", "fetch"]
 
-KINDS = ("text", "interactions", "graph", "word_eval", "ner")
+KINDS = ("text", "interactions", "graph", "word_eval", "ner", "kg")
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,9 @@ _WORDSIM = (
 _GENSIM = f"{_GH}/piskvorky/gensim/4.4.0/gensim/test/test_data"
 _GROUPLENS = "https://files.grouplens.org/datasets/movielens"
 _WNUT = f"{_GH}/leondz/emerging_entities_17/e52a2d2a71ac1a051ca2d532eef28653c5c02603"
+_KGE = (
+    f"{_GH}/DeepGraphLearning/KnowledgeGraphEmbedding/2e440e0f9c687314d5ff67ead68ce985dc446e3a/data"
+)
 
 _SHA = {  # sha256 of the files as stored in the shared data folder (MANIFEST.md)
     "gowalla/train.txt": "7244696fdeb23911319cf7b689f2e15a3c4c92549c873a5677b44e3f13cc3e62",
@@ -125,6 +128,15 @@ _SHA = {  # sha256 of the files as stored in the shared data folder (MANIFEST.md
     "wnut17train.conll": "731820e13f71af324c6b55a1575ec2ce59fbaa2a0806f8f0400b98d56cd6a7a5",
     "emerging.dev.conll": "e053b752b8155113ca66e7db08af5f2f5f43ab993694e4774f1ec5bad42312d8",
     "emerging.test.annotated": "2aa79b764e56ec9264a1b30fdd9b70195bd00ff400b62edd8f399d5f13c178f0",
+    # knowledge graphs: sha256 of the decompressed files (the shared train.txt.gz etc. are
+    # gzip -9 -n copies; the sources serve the plain files)
+    "wn18rr/train.txt": "038612e783c215ee5f3ca9fbfca27b8d0739be1028fe4ee7c174aecf0b83d5df",
+    "wn18rr/valid.txt": "453ce7202afa58094a04d2b1560ee2b02660f1c260b32ce6651c8ccedd1028ab",
+    "wn18rr/test.txt": "0383bceaaa1096cf3c03ec021ed0048068e2355dbfc0239b292cefdac821cec5",
+    "wn18rr/Wordnet3.0-LICENSE": "6c3c1815039b91dc01bdf39efa5d959fbb951d62a434e763310464d24d751c1c",
+    "fb15k237/train.txt": "6e4c2782169af21e9743f3b1d200886f5d595bf6bc504ec1351720949c5cdfae",
+    "fb15k237/valid.txt": "cf6309010852f6a8d47a45df830a426415d1ee6f7a3970a8376ff1fb81db4a5c",
+    "fb15k237/test.txt": "5711cf41623ceb4eacc50eb6108a3ca6565c7492e3caaf82a3e355cc660d1574",
 }
 
 
@@ -285,6 +297,28 @@ _add(Dataset("wnut17", "ner", "ner/wnut17",
          note="load(split='train'|'dev'|'test') gives negkit.data.conll.NERData; the test "
               "split is emerging.test.annotated (one gold tag per token)"),
      loaders.load_ner, loaders.info_ner)  # fmt: skip
+_KG_SPLITS = ("train.txt", "valid.txt", "test.txt")
+_add(Dataset("wn18rr", "kg", "kg/wn18rr", (*_KG_SPLITS, "Wordnet3.0-LICENSE"),
+         "WN18RR: WordNet 3.0 triples without WN18's inverse-relation leaks, 40,943 entities, "
+         "11 relations (Dettmers et al. 2018)",
+         "DeepGraphLearning/KnowledgeGraphEmbedding data/wn18rr (= TimDettmers/ConvE WN18RR)",
+         "MIT (repositories); WordNet 3.0 licence, Princeton University: its notice must "
+         "appear on all copies (Wordnet3.0-LICENSE, fetched with the triples)",
+         (*(Remote(f"{_KGE}/wn18rr/{f}", f, sha256=_SHA[f"wn18rr/{f}"]) for f in _KG_SPLITS),
+          Remote(f"{_KGE}/wn18/Wordnet3.0-LICENSE", "Wordnet3.0-LICENSE",
+                 sha256=_SHA["wn18rr/Wordnet3.0-LICENSE"])),
+         aliases=("wn18-rr",)),
+     loaders.load_kg, loaders.info_kg)  # fmt: skip
+_add(Dataset("fb15k237", "kg", "kg/fb15k237", _KG_SPLITS,
+         "FB15k-237: Freebase triples without near-duplicate and inverse relations, 14,541 "
+         "entities, 237 relations (Toutanova & Chen 2015)",
+         "DeepGraphLearning/KnowledgeGraphEmbedding data/FB15k-237 (= TimDettmers/ConvE "
+         "FB15k-237.tar.gz)",
+         "MIT (repositories); no licence is stated for the Freebase data",
+         tuple(Remote(f"{_KGE}/FB15k-237/{f}", f, sha256=_SHA[f"fb15k237/{f}"])
+               for f in _KG_SPLITS),
+         aliases=("fb15k-237",), note="lines end in CRLF (the reader strips it)"),
+     loaders.load_kg, loaders.info_kg)  # fmt: skip
 # text8 has a known size: check it after unpacking.
 _TEXT8_SIZE = 100_000_000
 

@@ -29,6 +29,12 @@ samplers for the tensor engine (:mod:`negkit.samplers.batch`): in-batch with log
 negatives, accidental hits.  Candidate pools for MixGCF: :mod:`negkit.samplers.pool`.
 Tools: :func:`calibrate`, :func:`importance_weights`, :func:`warp_weight`.
 
+Knowledge-graph samplers corrupt a triple's head or tail, on the batch's device, with exact or
+Bloom filtering of known triples (:mod:`negkit.samplers.kg_base`; ``get_kg(name, **params)``):
+``kg_uniform``, ``bernoulli``, ``typed`` (:mod:`~negkit.samplers.kg_corrupt`), ``nscaching``
+(:mod:`~negkit.samplers.kg_nscaching`); self-adversarial weights in
+:mod:`~negkit.samplers.kg_weights`.
+
 >>> import numpy as np, negkit.samplers as ns
 >>> s = ns.get("unigram", alpha=0.75, seed=0).fit(counts=np.array([10, 5, 1]))
 >>> s.sample(np.arange(4), 5).shape
@@ -110,3 +116,13 @@ __all__ = [
     "register",
     "warp_weight",
 ]
+
+_KG_NAMES = ("KGSampler", "available_kg", "false_negative_rate", "get_kg")
+
+
+def __getattr__(name: str):
+    if name in _KG_NAMES:  # the KG samplers need torch: imported on first use
+        from negkit.samplers import kg_base
+
+        return getattr(kg_base, name)
+    raise AttributeError(f"module 'negkit.samplers' has no attribute {name!r}")

@@ -63,8 +63,10 @@ def versions() -> dict[str, str]:
     return v
 
 
-def _check_samplers(samplers: Sequence[str]) -> list[str]:
+def _check_samplers(samplers: Sequence[str], family: Any = None) -> list[str]:
     from negkit import samplers as ns
+
+    make = getattr(family, "make_sampler", None) or ns.get  # a family may name its own
 
     if not samplers:
         raise ValueError("no samplers given")
@@ -72,7 +74,7 @@ def _check_samplers(samplers: Sequence[str]) -> list[str]:
     for s in samplers:
         name, params = parse_spec(s)
         try:  # unknown names and parameters fail here, before any training
-            ns.get(name, **params)
+            make(name, **params)
         except TypeError as e:
             raise ValueError(str(e)) from None
         names.append(s.strip().lower())
@@ -128,7 +130,7 @@ def run_study(
     resume : skip runs that ``out/metrics.jsonl`` records as finished; with
         False, an existing log is moved aside to ``metrics.jsonl.old``.
     """
-    samplers = _check_samplers(samplers)
+    samplers = _check_samplers(samplers, family)
     seeds = _check_seeds(seeds)
     if isinstance(epochs, bool) or int(epochs) < 1:
         raise ValueError(f"epochs must be a positive integer, got {epochs}")

@@ -1,0 +1,162 @@
+"""Training of KG embeddings with any KG sampler (PyTorch, CPU or GPU).
+
+Each epoch shuffles the training triples into batches; for a batch of B positives the
+sampler draws k negatives each (:mod:`negkit.samplers.kg_base`), the model scores
+positives ``(B,)`` and negatives ``(B, k)``, and the loss (:mod:`negkit.kg.losses`) weighs
+the negatives by the sampler's weights (self-adversarial) or ``1/k``.  Adam, as RotatE.
+After the optimiser step the sampler may refresh its state (NSCaching's caches).
+
+Per epoch the record holds the loss, the training and sampling seconds, and the
+false-negative rate the sampler leaves: the share of drawn negatives that are valid or test
+triples (filtering can only know train), measured on the epoch's first batch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from negkit.kg.evaluate import link_prediction
+from negkit.kg.losses import kg_loss
+from negkit.kg.models import make_model
+from negkit.kg.triples import KGTriples
+
+__all__ = ["KGSettings", "train_kg", "DEFAULT_GAMMA"]
+
+#: Default margin γ inside the score, per model (RotatE's settings for WN18RR use 6).
+DEFAULT_GAMMA = {"transe": 6.0, "rotate": 6.0, "distmult": 0.0, "complex": 0.0}
+
+
+@dataclass
+class KGSettings:
+    model: str = "rotate"
+    dim: int = 100
+    gamma: float | None = None
+    loss: str = "logistic"
+    margin: float = 1.0
+    alpha: float = 1.0
+    n_negs: int = 64
+    batch_size: int = 512
+    lr: float = 1e-3
+    reg: float = 0.0
+    epochs: int = 10
+    device: str = "cpu"
+    threads: int | None = None
+    eval_every: int = 0
+    eval_split: str = "valid"
+    eval_max: int | None = None
+    eval_batch: int = 32
+
+    def check(self) -> None:
+        for key in ("dim", "n_negs", "batch_size", "epochs", "eval_batch"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.eval_split not in ("valid", "test"):
+            raise ValueError(f"eval_split must be 'valid' or 'test', got {self.eval_split!r}")
+
+
+def _eval_set(data: KGTriples, split: str, n_max: int | None, seed: int) -> np.ndarray:
+    t = getattr(data, split)
+    if n_max is not None and n_max < len(t):
+        idx = np.random.default_rng(seed).choice(len(t), n_max, replace=False)
+        t = t[np.sort(idx)]
+    return t
+
+
+def train_kg(
+    data: KGTriples,
+    settings: KGSettings,
+    sampler: Any,
+    *,
+    seed: int = 0,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Train ``settings.model`` on ``data.train`` with ``sampler`` (a name or a KGSampler).
+
+    Returns ``{"model", "history", "settings", "train_seconds", "valid"/"test" metrics}``;
+    ``on_epoch(record)`` runs after every epoch (evaluation every ``eval_every`` epochs on
+    ``eval_max`` triples of ``eval_split``).
+    """
+    from negkit.samplers.kg_base import get_kg
+    from negkit.samplers.kg_filter import ExactTripleSet
+
+    settings.check()
+    device = torch.device(settings.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device cuda asked for, but torch sees no CUDA device")
+    threads_before = torch.get_num_threads()
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
+    try:
+        torch.manual_seed(seed)
+        gamma = settings.gamma if settings.gamma is not None else DEFAULT_GAMMA[settings.model]
+        model = make_model(
+            settings.model, data.n_entities, data.n_relations, settings.dim, gamma=gamma
+        ).to(device)
+        sampler = get_kg(sampler) if isinstance(sampler, str) else sampler
+        if getattr(sampler, "seed", None) is None:
+            sampler.seed = seed
+        train = torch.as_tensor(data.train, device=device)
+        sampler.fit(triples=train, n_entities=data.n_entities, n_relations=data.n_relations,
+                    model=model, device=device)  # fmt: skip
+        heldout = np.concatenate([data.valid, data.test])
+        unseen_true = ExactTripleSet(heldout, data.n_entities, data.n_relations, device)
+        opt = torch.optim.Adam(model.parameters(), lr=settings.lr)
+        gen = torch.Generator(device="cpu").manual_seed(seed)
+        all_true = data.all_true()
+        eval_set = _eval_set(data, settings.eval_split, settings.eval_max, seed)
+        history: list[dict[str, Any]] = []
+        total = 0.0
+        for epoch in range(settings.epochs):
+            t0 = time.perf_counter()
+            sample_s, loss_sum, n_b, fnr = 0.0, 0.0, 0, None
+            order = torch.randperm(len(train), generator=gen).to(device)
+            for i in range(0, len(train), settings.batch_size):
+                batch = train[order[i : i + settings.batch_size]]
+                ts = time.perf_counter()
+                neg_h, neg_t = sampler.sample(batch, settings.n_negs)
+                sample_s += time.perf_counter() - ts
+                r = batch[:, 1]
+                if fnr is None:
+                    fnr = float(unseen_true.contains(neg_h, r[:, None], neg_t).float().mean())
+                pos = model.score(batch[:, 0], r, batch[:, 2])
+                head = neg_h != batch[:, :1]  # else the tail (or nothing) was replaced
+                neg = model.score_corrupted(batch, torch.where(head, neg_h, neg_t), head)
+                loss = kg_loss(settings.loss, pos, neg, sampler.weights(neg),
+                               margin=settings.margin, alpha=settings.alpha)  # fmt: skip
+                if settings.reg:
+                    rows = (model.entity[batch[:, 0]], model.entity[batch[:, 2]])
+                    loss = loss + settings.reg * sum((x**2).sum(1).mean() for x in rows)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                ts = time.perf_counter()
+                sampler.update(batch)
+                sample_s += time.perf_counter() - ts
+                loss_sum += float(loss.detach())  # one sync a step (the logged loss)
+                n_b += 1
+            seconds = time.perf_counter() - t0
+            total += seconds
+            rec: dict[str, Any] = {"epoch": epoch + 1, "loss": loss_sum / max(1, n_b),
+                                   "seconds": seconds, "train_seconds": total,
+                                   "sampler_seconds": sample_s,
+                                   "false_negative_rate": fnr}  # fmt: skip
+            if settings.eval_every and (epoch + 1) % settings.eval_every == 0:
+                te = time.perf_counter()
+                rec["metrics"] = link_prediction(model, eval_set, all_true,
+                                                 batch_size=settings.eval_batch)  # fmt: skip
+                rec["eval_seconds"] = time.perf_counter() - te
+            history.append(rec)
+            if on_epoch is not None:
+                on_epoch(rec)
+        return {"model": model, "history": history, "settings": asdict(settings),
+                "sampler": repr(sampler), "seed": seed, "train_seconds": total}  # fmt: skip
+    finally:
+        torch.set_num_threads(threads_before)
