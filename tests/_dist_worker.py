@@ -1,0 +1,76 @@
+"""One rank of the DDP-step test, started as torchrun would (RANK, WORLD_SIZE, MASTER_*):
+one step of MF and of LightGCN on this rank's half of a fixed batch; rank 0 saves the
+parameters to ``argv[1]``."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import torch
+
+from negkit.rec import distributed
+from negkit.rec.synthetic import planted_interactions
+from negkit.rec.torch_models import MF, LightGCN
+from negkit.rec.torch_train import TorchTrainer
+
+
+class ShiftSampler:
+    """Deterministic negatives: ``pos + 1 .. pos + k`` (mod the item count)."""
+
+    def __init__(self, n_items: int) -> None:
+        self.n_items = n_items
+
+    def sample(self, users, k, anchor_vectors=None, pos=None):
+        return (np.asarray(pos)[:, None] + 1 + np.arange(k)[None, :]) % self.n_items
+
+
+def data():
+    return planted_interactions(
+        n_users=40, n_items=30, n_groups=3, per_user=8, n_valid=0, n_test=2, seed=3
+    )
+
+
+def models(train):
+    torch.manual_seed(0)
+    mf = MF(train.shape[0], train.shape[1], dim=8)
+    torch.manual_seed(0)
+    gcn = LightGCN(train, dim=8, n_layers=2)
+    return {"mf": mf, "lightgcn": gcn}
+
+
+def batch(train, n: int = 16):
+    rows, cols = train.nonzero()
+    pick = np.random.default_rng(5).choice(len(rows), n, replace=False)
+    return rows[pick], cols[pick]
+
+
+def step(train, ctx, users, pos) -> dict[str, np.ndarray]:
+    out = {}
+    for name, model in models(train).items():
+        sampler = ShiftSampler(train.shape[1])
+        trainer = TorchTrainer(model, sampler, train, n_negs=2, lr=0.05, reg=0.01, dist_ctx=ctx)
+        trainer.step(users, pos)
+        for p, t in model.named_parameters():
+            out[f"{name}.{p}"] = t.detach().numpy().copy()
+    return out
+
+
+def main() -> int:
+    ctx = distributed.init("cpu", timeout=30)
+    try:
+        train = data().train
+        users, pos = batch(train)
+        half = len(users) // ctx.world_size
+        lo = ctx.rank * half
+        params = step(train, ctx, users[lo : lo + half], pos[lo : lo + half])
+        if ctx.is_main:
+            np.savez(sys.argv[1], **params)
+        distributed.barrier(ctx)
+    finally:
+        distributed.finish()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

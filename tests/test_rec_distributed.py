@@ -1,0 +1,138 @@
+"""Data-parallel tensor engine on gloo, 2 processes on 127.0.0.1: one DDP step equals the
+single-process step on the concatenated batch; a killed rank stops the other, which writes
+nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from negkit.rec import distributed
+from negkit.rec.synthetic import planted_interactions
+from negkit.rec.torch_train import PairBatches
+
+pytest.importorskip("torch.distributed")
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+import _dist_worker  # noqa: E402
+
+
+def _env(rank: int, world: int, port: int) -> dict[str, str]:
+    env = dict(os.environ)
+    src = str(Path(distributed.__file__).parents[2])
+    env["PYTHONPATH"] = os.pathsep.join([src, env.get("PYTHONPATH", "")])
+    env.update(
+        RANK=str(rank),
+        LOCAL_RANK=str(rank),
+        WORLD_SIZE=str(world),
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        OMP_NUM_THREADS="1",
+    )
+    return env
+
+
+def _start(cmd: list[str], world: int, logs: Path) -> list[subprocess.Popen]:
+    port = distributed.free_port()
+    procs = []
+    for rank in range(world):
+        err = open(logs / f"rank{rank}.log", "w")
+        procs.append(subprocess.Popen(cmd, env=_env(rank, world, port), stdout=err, stderr=err))
+        err.close()
+    return procs
+
+
+def _reap(procs: list[subprocess.Popen]) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+        p.wait(timeout=30)
+
+
+def test_ddp_step_equals_single_process_step_on_concatenated_batch(tmp_path):
+    out = tmp_path / "params.npz"
+    procs = _start([sys.executable, str(HERE / "_dist_worker.py"), str(out)], 2, tmp_path)
+    try:
+        codes = [p.wait(timeout=120) for p in procs]
+    finally:
+        _reap(procs)
+    logs = "".join((tmp_path / f"rank{r}.log").read_text() for r in range(2))
+    assert codes == [0, 0], logs
+    train = _dist_worker.data().train
+    users, pos = _dist_worker.batch(train)
+    single = _dist_worker.step(train, distributed.local(), users, pos)
+    before = {
+        f"{m}.{p}": t.detach().numpy()
+        for m, model in _dist_worker.models(train).items()
+        for p, t in model.named_parameters()
+    }
+    ddp = np.load(out)
+    assert sorted(ddp.files) == sorted(single)
+    for key, value in single.items():
+        assert np.abs(value - before[key]).max() > 1e-3  # the step moved the parameters
+        np.testing.assert_allclose(ddp[key], value, atol=1e-5, rtol=0, err_msg=key)
+
+
+def test_pair_batches_shards_are_disjoint_and_equal_in_steps():
+    train = sp.random(7, 5, density=0.6, format="csr", random_state=0)
+    shards = [PairBatches(train, 2, seed=1, rank=r, world_size=3) for r in range(3)]
+    for s in shards:
+        s.set_epoch(4)
+    pairs = [[(int(u), int(i)) for us, its in s for u, i in zip(us, its)] for s in shards]
+    assert len({len(list(iter(s))) for s in shards}) == 1 == len({len(s) for s in shards})
+    assert [len(s) for s in shards] == [len(list(iter(s))) for s in shards]
+    every = {(int(u), int(i)) for u, i in zip(*train.nonzero())}
+    assert set().union(*map(set, pairs)) == every  # all pairs, padded by at most 2 repeats
+    assert sum(map(len, pairs)) - train.nnz == -train.nnz % 3
+
+
+def _log_csv(path: Path) -> Path:
+    d = planted_interactions(
+        n_users=120, n_items=60, n_groups=4, per_user=14, n_valid=0, n_test=3, seed=1
+    )
+    r = sp.coo_matrix(d.train + d.test)
+    path.write_text("user,item\n" + "".join(f"u{a},i{b}\n" for a, b in zip(r.row, r.col)))
+    return path
+
+
+def test_killed_rank_stops_the_other_within_the_timeout_and_nothing_is_written(tmp_path):
+    out = tmp_path / "out"
+    cmd = [
+        sys.executable,
+        "-m",
+        "negkit",
+        "rec",
+        "train",
+        "--data",
+        str(_log_csv(tmp_path / "log.csv")),
+    ]
+    cmd += ["--engine", "torch", "--epochs", "100000", "--eval-every", "1", "--threads", "1"]
+    cmd += ["--dist-timeout", "10", "--no-progress", "--out", str(out)]
+    procs = _start(cmd, 2, tmp_path)
+    log0 = tmp_path / "rank0.log"
+    try:
+        deadline = time.monotonic() + 90
+        while "epoch 2 " not in log0.read_text():  # both ranks are training
+            assert procs[0].poll() is None and procs[1].poll() is None, log0.read_text()
+            assert time.monotonic() < deadline, log0.read_text()
+            time.sleep(0.2)
+        procs[1].send_signal(signal.SIGKILL)
+        t0 = time.monotonic()
+        code = procs[0].wait(timeout=60)
+        waited = time.monotonic() - t0
+    finally:
+        _reap(procs)
+    text = log0.read_text()
+    assert code != 0, text
+    assert waited < 10 + 15, waited  # the collective timeout and slack for a loaded machine
+    assert "rank 0 of 2" in text, text
+    assert not out.exists() or not any(out.iterdir())
