@@ -1,6 +1,7 @@
 """One rank of the distributed tests, started as torchrun would (RANK, WORLD_SIZE, MASTER_*).
 
-1. one step of MF and of LightGCN on this rank's half of a fixed batch; rank 0 saves the
+1. one step of MF and of LightGCN (sampled negatives), and of MF with in-batch negatives
+   gathered from both ranks, on this rank's half of a fixed batch; rank 0 saves the
    parameters to ``OUT/params.npz``;
 2. when ml-100k is in ``NEGKIT_DATA``: :func:`quality_runs` data-parallel, ``batch_size``
    halved per rank (the same global batch); rank 0 saves Recall@20 to ``OUT/quality.json``.
@@ -42,7 +43,9 @@ def models(train):
     mf = MF(train.shape[0], train.shape[1], dim=8)
     torch.manual_seed(0)
     gcn = LightGCN(train, dim=8, n_layers=2)
-    return {"mf": mf, "lightgcn": gcn}
+    torch.manual_seed(1)
+    inbatch = MF(train.shape[0], train.shape[1], dim=8)
+    return {"mf": mf, "lightgcn": gcn, "inbatch": inbatch}
 
 
 def batch(train, n: int = 16):
@@ -55,7 +58,11 @@ def step(train, ctx, users, pos) -> dict[str, np.ndarray]:
     out = {}
     for name, model in models(train).items():
         sampler = ShiftSampler(train.shape[1])
-        trainer = TorchTrainer(model, sampler, train, n_negs=2, lr=0.05, reg=0.01, dist_ctx=ctx)
+        mode = "in_batch" if name == "inbatch" else "sampled"  # in-batch: gathered columns
+        trainer = TorchTrainer(
+            model, sampler, train, mode=mode, n_negs=2, lr=0.05, reg=0.01, dist_ctx=ctx,
+            gather_negatives=mode == "in_batch",
+        )  # fmt: skip
         trainer.step(users, pos)
         for p, t in model.named_parameters():
             out[f"{name}.{p}"] = t.detach().numpy().copy()

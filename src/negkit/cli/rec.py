@@ -76,6 +76,12 @@ def register(subparsers) -> None:
         default=None,
         help="seconds a collective waits for the other ranks before failing (default 1800)",
     )
+    t.add_argument(
+        "--gather-negatives",
+        action="store_true",
+        help="with --sampler in-batch on several processes: every rank's positives are "
+        "negatives (all_gather), not the rank's own batch alone",
+    )
     t.add_argument("--out", required=True, type=Path)
     t.add_argument("--no-progress", action="store_true")
     add_log_args(t)
@@ -139,6 +145,7 @@ def _train(args: argparse.Namespace, ctx) -> int:
         patience=args.patience,
         ks=ks,
         metric=f"recall@{ks[0]}",
+        gather_negatives=args.gather_negatives,
         sampler_params=_parse_params(args.sampler_param),
     )
 

@@ -150,6 +150,19 @@ def all_mean(ctx: Context, total: torch.Tensor, n: int) -> float:
     return float(t[0]) / max(float(t[1]), 1.0)
 
 
+def gather_rows(
+    ctx: Context, rows: torch.Tensor, ids: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Every rank's ``rows`` (differentiable: gradients flow back to their rank) and ``ids``,
+    concatenated in rank order, and the offset of this rank's own; equal sizes on all ranks."""
+    from torch.distributed.nn.functional import all_gather
+
+    parts = guarded(ctx, "all_gather", all_gather, rows)
+    id_parts = [torch.empty_like(ids) for _ in range(ctx.world_size)]
+    guarded(ctx, "all_gather", dist.all_gather, id_parts, ids)
+    return torch.cat(parts), torch.cat(id_parts), ctx.rank * rows.shape[0]
+
+
 def wrap(model: torch.nn.Module, ctx: Context) -> torch.nn.Module:
     """``model`` in ``DistributedDataParallel`` (its sparse graph buffer left out of the sync)."""
     from torch.nn.parallel import DistributedDataParallel as DDP

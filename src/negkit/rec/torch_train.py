@@ -150,11 +150,14 @@ class TorchTrainer:
         seed: int = 0,
         sampler_on_device: bool | None = None,
         dist_ctx: Any = None,
+        gather_negatives: bool = False,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; choose from {MODES}")
         if loss not in losses.LOSSES:
             raise ValueError(f"unknown loss {loss!r}; choose from {sorted(losses.LOSSES)}")
+        if gather_negatives and mode != "in_batch":
+            raise ValueError("gather_negatives works with the in-batch mode only, for now")
         if n_negs < 1 or n_candidates < 1:
             raise ValueError("n_negs and n_candidates must be at least 1")
         self.device = torch.device(device)
@@ -162,6 +165,8 @@ class TorchTrainer:
         #: negkit.rec.distributed.Context; with world_size > 1 the model runs wrapped in DDP
         self.dist_ctx = dist_ctx
         self.net = model
+        #: in-batch negatives from every rank's batch (all_gather), not this rank's alone
+        self.gather_negatives = bool(gather_negatives)
         if dist_ctx is not None and dist_ctx.distributed:
             from negkit.rec.distributed import wrap
 
@@ -283,7 +288,15 @@ class TorchTrainer:
                 loss = torch.nn.functional.cross_entropy(logits, target)
                 loss = loss + self._l2(ego_u[u_t], ego_i[p_t])
             elif self.mode == "in_batch":
-                loss = losses.in_batch_softmax(e_u, e_p, self.log_pop[p_t], self.tau, p_t)
+                if self.gather_negatives and self.net is not self.model:
+                    from negkit.rec.distributed import gather_rows
+
+                    e_all, p_all, off = gather_rows(self.dist_ctx, e_p, p_t)
+                    loss = losses.in_batch_softmax(
+                        e_u, e_all, self.log_pop[p_all], self.tau, p_all, offset=off
+                    )
+                else:
+                    loss = losses.in_batch_softmax(e_u, e_p, self.log_pop[p_t], self.tau, p_t)
                 loss = loss + self._l2(ego_u[u_t], ego_i[p_t])
             else:
                 neg = self._draw(u_t, p_t, self.n_negs, users_all, items_all)

@@ -71,6 +71,7 @@ class RecSettings:
     ks: tuple[int, ...] = (20,)
     metric: str = "recall@20"
     eval_chunk: int = 1024
+    gather_negatives: bool = False
     sampler_params: dict = field(default_factory=dict)
 
     def engine_name(self, sampler_name: str = "") -> str:
@@ -318,6 +319,7 @@ def run(
                 device=cfg["device"],
                 seed=seed + ctx.rank,
                 dist_ctx=ctx,
+                gather_negatives=cfg["gather_negatives"],
             )
             if not shared:
                 trainer.user_table, trainer.item_table = tables
