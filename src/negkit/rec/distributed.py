@@ -150,17 +150,13 @@ def all_mean(ctx: Context, total: torch.Tensor, n: int) -> float:
     return float(t[0]) / max(float(t[1]), 1.0)
 
 
-def gather_rows(
-    ctx: Context, rows: torch.Tensor, ids: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """Every rank's ``rows`` (differentiable: gradients flow back to their rank) and ``ids``,
-    concatenated in rank order, and the offset of this rank's own; equal sizes on all ranks."""
-    from torch.distributed.nn.functional import all_gather
-
-    parts = guarded(ctx, "all_gather", all_gather, rows)
-    id_parts = [torch.empty_like(ids) for _ in range(ctx.world_size)]
-    guarded(ctx, "all_gather", dist.all_gather, id_parts, ids)
-    return torch.cat(parts), torch.cat(id_parts), ctx.rank * rows.shape[0]
+def gather_ids(ctx: Context, ids: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """Every rank's ``ids`` (equal lengths), concatenated in rank order, and the offset of this
+    rank's own.  The rows they index are read from the rank's own replica of the tables, so
+    gradients stay local and DDP averages them as any other."""
+    parts = [torch.empty_like(ids) for _ in range(ctx.world_size)]
+    guarded(ctx, "all_gather", dist.all_gather, parts, ids.contiguous())
+    return torch.cat(parts), ctx.rank * ids.shape[0]
 
 
 def wrap(model: torch.nn.Module, ctx: Context) -> torch.nn.Module:

@@ -289,11 +289,11 @@ class TorchTrainer:
                 loss = loss + self._l2(ego_u[u_t], ego_i[p_t])
             elif self.mode == "in_batch":
                 if self.gather_negatives and self.net is not self.model:
-                    from negkit.rec.distributed import gather_rows
+                    from negkit.rec.distributed import gather_ids
 
-                    e_all, p_all, off = gather_rows(self.dist_ctx, e_p, p_t)
+                    p_all, off = gather_ids(self.dist_ctx, p_t)
                     loss = losses.in_batch_softmax(
-                        e_u, e_all, self.log_pop[p_all], self.tau, p_all, offset=off
+                        e_u, items_all[p_all], self.log_pop[p_all], self.tau, p_all, offset=off
                     )
                 else:
                     loss = losses.in_batch_softmax(e_u, e_p, self.log_pop[p_t], self.tau, p_t)
