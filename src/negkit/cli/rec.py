@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from negkit._atomic import atomic_write
 from negkit.cli._log_args import add_log_args, load_data_arg, rerun_words
 
 
@@ -62,6 +63,25 @@ def register(subparsers) -> None:
     t.add_argument("--eval-every", type=int, default=0, help="evaluate every N epochs (0: never)")
     t.add_argument("--patience", type=int, default=0, help="early-stopping patience in evaluations")
     t.add_argument("--k", type=int, action="append", default=None, help="cut-off, repeatable (20)")
+    t.add_argument(
+        "--nproc",
+        type=int,
+        default=1,
+        help="train data-parallel on N local processes (torch engine; torchrun's launcher on "
+        "127.0.0.1); under torchrun itself, leave it out",
+    )
+    t.add_argument(
+        "--dist-timeout",
+        type=float,
+        default=None,
+        help="seconds a collective waits for the other ranks before failing (default 1800)",
+    )
+    t.add_argument(
+        "--gather-negatives",
+        action="store_true",
+        help="with --sampler in-batch on several processes: every rank's positives are "
+        "negatives (all_gather), not the rank's own batch alone",
+    )
     t.add_argument("--out", required=True, type=Path)
     t.add_argument("--no-progress", action="store_true")
     add_log_args(t)
@@ -83,10 +103,28 @@ def _parse_params(items: list[str]) -> dict:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from negkit.rec.train import RecSettings, run
+    from negkit.rec import distributed
 
     if args.out.exists() and not args.out.is_dir():
         raise ValueError(f"--out {args.out} exists and is not a folder")
+    if args.nproc < 1:
+        raise ValueError(f"--nproc must be at least 1, got {args.nproc}")
+    if args.nproc > 1 and distributed.env_world_size() == 1:
+        from negkit.cli._launch import launch_local
+
+        return launch_local(args.nproc, args.argv)
+    ctx = distributed.init(args.device, args.dist_timeout)
+    try:
+        code = _train(args, ctx)
+        distributed.barrier(ctx)  # the other ranks wait until rank 0 has written
+        return code
+    finally:
+        distributed.finish()
+
+
+def _train(args: argparse.Namespace, ctx) -> int:
+    from negkit.rec.train import RecSettings, run
+
     ks = tuple(args.k) if args.k else (20,)
     settings = RecSettings(
         data=load_data_arg(args),
@@ -107,6 +145,7 @@ def run_train(args: argparse.Namespace) -> int:
         patience=args.patience,
         ks=ks,
         metric=f"recall@{ks[0]}",
+        gather_negatives=args.gather_negatives,
         sampler_params=_parse_params(args.sampler_param),
     )
 
@@ -119,19 +158,27 @@ def run_train(args: argparse.Namespace) -> int:
             )
 
     result = run(
-        settings, args.sampler, seed=args.seed, on_epoch=show, progress=not args.no_progress
+        settings,
+        args.sampler,
+        seed=args.seed,
+        on_epoch=show,
+        progress=not args.no_progress,
+        dist_ctx=ctx,
     )
+    if not ctx.is_main:  # rank 0 evaluates and writes
+        return 0
     args.out.mkdir(parents=True, exist_ok=True)
-    np.save(args.out / "user_embeddings.npy", result.pop("user_embeddings").astype(np.float32))
-    np.save(args.out / "item_embeddings.npy", result.pop("item_embeddings").astype(np.float32))
     for side in ("user", "item"):
+        table = result.pop(f"{side}_embeddings").astype(np.float32)
+        atomic_write(args.out / f"{side}_embeddings.npy", lambda f, t=table: np.save(f, t))
         ids = result.pop(f"{side}_ids")
         if ids is not None:
             write_ids(args.out / f"{side}s.tsv", ids)
-    with open(args.out / "metrics.json", "w") as f:
-        if rerun_words(args):  # a log file: how it was read and split, to redo it
-            result["data_options"] = ["--data", str(args.data), *rerun_words(args)]
-        json.dump(result, f, indent=1, default=float)
+    if rerun_words(args):  # a log file: how it was read and split, to redo it
+        result["data_options"] = ["--data", str(args.data), *rerun_words(args)]
+    atomic_write(
+        args.out / "metrics.json", lambda f: json.dump(result, f, indent=1, default=float), True
+    )
     test = result["test"]
     print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in test.items()))
     print(f"trained in {result['train_seconds']:.1f} s; wrote {args.out}/")
@@ -140,5 +187,4 @@ def run_train(args: argparse.Namespace) -> int:
 
 def write_ids(path: Path, ids) -> None:
     """One original id a line, in row order (ids never hold a tab or line break)."""
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
-        f.writelines(f"{x}\n" for x in ids)
+    atomic_write(path, lambda f: f.writelines(f"{x}\n" for x in ids), text=True)

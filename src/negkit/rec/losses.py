@@ -47,20 +47,24 @@ def in_batch_softmax(
     log_q: torch.Tensor | None = None,
     tau: float = 1.0,
     item_ids: torch.Tensor | None = None,
+    offset: int = 0,
 ):
-    """``users``, ``items``: ``(B, d)`` rows of the batch's pairs; ``log_q``: ``(B,)`` per item.
+    """``users``: ``(B, d)``; ``items``: ``(C, d)`` rows of the positives, user ``b``'s at row
+    ``offset + b`` (``C > B`` when the columns were gathered from other ranks); ``log_q``:
+    ``(C,)`` per item.
 
-    With ``item_ids``, another row's copy of a pair's own positive is masked out
+    With ``item_ids`` (``(C,)``), another column's copy of a pair's own positive is masked out
     (an "accidental hit" is not a negative).
     """
     logits = users @ items.T / tau
     if log_q is not None:
         logits = logits - log_q[None, :]
+    rows = torch.arange(users.shape[0], device=users.device)
+    target = rows + offset
     if item_ids is not None:
-        same = item_ids[None, :] == item_ids[:, None]
-        same.fill_diagonal_(False)
+        same = item_ids[None, :] == item_ids[target][:, None]
+        same[rows, target] = False
         logits = logits.masked_fill(same, float("-inf"))
-    target = torch.arange(users.shape[0], device=users.device)
     return F.cross_entropy(logits, target)
 
 

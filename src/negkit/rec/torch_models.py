@@ -22,6 +22,7 @@ is several times faster than torch's and is used instead (``propagation="auto"``
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -116,8 +117,9 @@ class MF(nn.Module):
     def ego(self) -> tuple[torch.Tensor, torch.Tensor]:
         return self.user.weight, self.item.weight
 
-    def forward(self) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.propagate()
+    def forward(self, per_layer: bool = False) -> Any:
+        """:meth:`propagate`, or :meth:`layers` with ``per_layer`` (what DDP wraps)."""
+        return self.layers() if per_layer else self.propagate()
 
 
 class LightGCN(MF):

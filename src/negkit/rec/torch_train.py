@@ -55,7 +55,9 @@ class PairBatches:
     """Shuffled (user, positive item) pairs of a CSR matrix, ``batch_size`` at a time.
 
     ``rank`` / ``world_size`` give each data-parallel worker a disjoint shard of the
-    epoch's permutation (the permutation depends only on ``seed`` and the epoch).
+    epoch's permutation (the permutation depends only on ``seed`` and the epoch).  With
+    ``world_size > 1`` the permutation is padded by its first pairs to a multiple of
+    ``world_size`` (as ``DistributedSampler``), so every rank takes the same number of steps.
     device : None gives numpy batches shuffled on the host; a torch device keeps the pairs
         there, shuffles them there (``torch.randperm``) and yields int64 tensors.
     """
@@ -96,12 +98,16 @@ class PairBatches:
         if self.device is not None:
             self._gen.manual_seed(self.seed * 1_000_003 + self.epoch)
             perm = torch.randperm(self.users.size, generator=self._gen, device=self.device)
-            return perm[self.rank :: self.world_size]
+            return self._pad(perm, torch.cat)[self.rank :: self.world_size]
         perm = np.random.default_rng([self.seed, self.epoch]).permutation(self.users.size)
-        return perm[self.rank :: self.world_size]
+        return self._pad(perm, np.concatenate)[self.rank :: self.world_size]
+
+    def _pad(self, perm: Any, cat: Any) -> Any:
+        extra = -self.users.size % self.world_size
+        return cat([perm, perm[:extra]]) if extra else perm
 
     def __len__(self) -> int:
-        n = len(range(self.rank, self.users.size, self.world_size))
+        n = -(-self.users.size // self.world_size)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[Any, Any]]:
@@ -143,15 +149,28 @@ class TorchTrainer:
         device: str | torch.device = "cpu",
         seed: int = 0,
         sampler_on_device: bool | None = None,
+        dist_ctx: Any = None,
+        gather_negatives: bool = False,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; choose from {MODES}")
         if loss not in losses.LOSSES:
             raise ValueError(f"unknown loss {loss!r}; choose from {sorted(losses.LOSSES)}")
+        if gather_negatives and mode != "in_batch":
+            raise ValueError("gather_negatives works with the in-batch mode only, for now")
         if n_negs < 1 or n_candidates < 1:
             raise ValueError("n_negs and n_candidates must be at least 1")
         self.device = torch.device(device)
         self.model = model.to(self.device)
+        #: negkit.rec.distributed.Context; with world_size > 1 the model runs wrapped in DDP
+        self.dist_ctx = dist_ctx
+        self.net = model
+        #: in-batch negatives from every rank's batch (all_gather), not this rank's alone
+        self.gather_negatives = bool(gather_negatives)
+        if dist_ctx is not None and dist_ctx.distributed:
+            from negkit.rec.distributed import wrap
+
+            self.net = wrap(self.model, dist_ctx)
         self.sampler = sampler
         self.mode, self.loss_name = mode, loss
         self.n_negs, self.n_candidates = int(n_negs), int(n_candidates)
@@ -240,7 +259,7 @@ class TorchTrainer:
         p_t = torch.as_tensor(pos, device=dev).to(torch.int64)
         ego_u, ego_i = self.model.ego()
         if self.mode == "mixgcf":
-            layers = self.model.layers()
+            layers = self.net(per_layer=True)
             users_all = torch.stack([a for a, _ in layers]).mean(0)
             items_all = torch.stack([b for _, b in layers]).mean(0)
             cand = self._draw(u_t, p_t, self.n_candidates, users_all, items_all)
@@ -251,7 +270,7 @@ class TorchTrainer:
             loss = losses.bpr(pos_s, neg_s)
             loss = loss + self._l2(ego_u[u_t], ego_i[p_t], ego_i[cand].mean(1))
         else:
-            users_all, items_all = self.model.propagate()
+            users_all, items_all = self.net()
             e_u = users_all[u_t]
             e_p = items_all[p_t]
             pos_s = (e_u * e_p).sum(-1)
@@ -269,7 +288,15 @@ class TorchTrainer:
                 loss = torch.nn.functional.cross_entropy(logits, target)
                 loss = loss + self._l2(ego_u[u_t], ego_i[p_t])
             elif self.mode == "in_batch":
-                loss = losses.in_batch_softmax(e_u, e_p, self.log_pop[p_t], self.tau, p_t)
+                if self.gather_negatives and self.net is not self.model:
+                    from negkit.rec.distributed import gather_ids
+
+                    p_all, off = gather_ids(self.dist_ctx, p_t)
+                    loss = losses.in_batch_softmax(
+                        e_u, items_all[p_all], self.log_pop[p_all], self.tau, p_all, offset=off
+                    )
+                else:
+                    loss = losses.in_batch_softmax(e_u, e_p, self.log_pop[p_t], self.tau, p_t)
                 loss = loss + self._l2(ego_u[u_t], ego_i[p_t])
             else:
                 neg = self._draw(u_t, p_t, self.n_negs, users_all, items_all)
@@ -282,7 +309,12 @@ class TorchTrainer:
                     ego_u[u_t], ego_i[p_t], ego_i[neg].reshape(-1, ego_i.shape[1])
                 )
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        if self.net is not self.model:  # DDP averages the gradients during backward
+            from negkit.rec.distributed import guarded
+
+            guarded(self.dist_ctx, "gradient all_reduce", loss.backward)
+        else:
+            loss.backward()
         self.optimizer.step()
         return loss.detach()
 
@@ -305,7 +337,12 @@ class TorchTrainer:
                 self.sampler.maybe_refresh(ctx[None, :])
             if progress is not None:
                 progress.update(1)
-        loss = float(total) / max(n, 1)
+        if self.net is not self.model:  # the mean over every rank's pairs
+            from negkit.rec.distributed import all_mean
+
+            loss = all_mean(self.dist_ctx, total, n)
+        else:
+            loss = float(total) / max(n, 1)
         lr = float(self.optimizer.param_groups[0]["lr"])
         name = type(self.model).__name__
         check_finite(

@@ -71,6 +71,7 @@ class RecSettings:
     ks: tuple[int, ...] = (20,)
     metric: str = "recall@20"
     eval_chunk: int = 1024
+    gather_negatives: bool = False
     sampler_params: dict = field(default_factory=dict)
 
     def engine_name(self, sampler_name: str = "") -> str:
@@ -160,6 +161,7 @@ def run(
     seed: int = 0,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     progress: bool = False,
+    dist_ctx: Any = None,
 ) -> dict[str, Any]:
     """Train, evaluate and return ``{"settings", "history", "test", "valid", "best_epoch",
     "seconds", "train_seconds", "user_embeddings", "item_embeddings", "user_ids",
@@ -173,13 +175,25 @@ def run(
     Early stopping (``patience > 0``, ``eval_every > 0``) monitors ``settings.metric``
     on the validation set, or on the test set when the data has none (reported as
     ``monitor: "test"``); the embeddings of the best evaluation are returned.
+    dist_ctx : a :class:`negkit.rec.distributed.Context` (from ``distributed.init()``): with
+        ``world_size > 1`` the tensor engine trains data-parallel (``batch_size`` pairs a rank
+        a step), only rank 0 evaluates, and the other ranks return ``test = None``.
     """
+    from negkit.rec.distributed import broadcast_flag, local
+
+    ctx = dist_ctx if dist_ctx is not None else local(settings.device)
     data = load_data(settings.data)
     sampler_name = sampler.lower() if isinstance(sampler, str) else getattr(sampler, "name", "")
     if hasattr(sampler, "sample_batch"):  # a batch sampler object
         sampler_name = "mixed" if hasattr(sampler, "k") else "in-batch"
     engine = settings.engine_name(sampler_name)
+    if ctx.distributed:
+        if settings.engine == "numba":
+            raise ValueError("the numba engine runs in one process; use --engine torch")
+        engine = "torch"
     cfg = settings.resolved(engine)
+    if ctx.distributed:
+        cfg["device"], cfg["world_size"] = ctx.device, ctx.world_size
     if cfg["epochs"] < 0 or cfg["eval_every"] < 0:
         raise ValueError("epochs and eval_every must be non-negative")
     monitor_split = "valid" if data.valid is not None else "test"
@@ -212,19 +226,23 @@ def run(
         stop = False
         every = cfg["eval_every"]
         if every and (epoch % every == 0 or epoch == cfg["epochs"]):
-            U, V = tables()
-            metrics = evaluate(U, V, monitor_split)
-            row.update({f"{monitor_split}_{k}": v for k, v in metrics.items() if k != "n_users"})
-            if cfg["metric"] not in metrics:
-                raise ValueError(
-                    f"metric {cfg['metric']!r} is not computed; have {sorted(metrics)}"
+            if ctx.is_main:  # the other ranks wait for its decision
+                U, V = tables()
+                metrics = evaluate(U, V, monitor_split)
+                row.update(
+                    {f"{monitor_split}_{k}": v for k, v in metrics.items() if k != "n_users"}
                 )
-            stop = stopper.update(epoch, metrics[cfg["metric"]], (_copy(U), _copy(V)))
-            log.info(
-                "epoch %d %s",
-                epoch,
-                " ".join(f"{k}={v:.4f}" for k, v in metrics.items() if k != "n_users"),
-            )
+                if cfg["metric"] not in metrics:
+                    raise ValueError(
+                        f"metric {cfg['metric']!r} is not computed; have {sorted(metrics)}"
+                    )
+                stop = stopper.update(epoch, metrics[cfg["metric"]], (_copy(U), _copy(V)))
+                log.info(
+                    "epoch %d %s",
+                    epoch,
+                    " ".join(f"{k}={v:.4f}" for k, v in metrics.items() if k != "n_users"),
+                )
+            stop = broadcast_flag(ctx, stop)
         history.append(row)
         if on_epoch is not None:
             on_epoch(row)
@@ -286,7 +304,11 @@ def run(
                     np.zeros((data.n_users, cfg["dim"]), np.float32),
                     np.zeros((data.n_items, cfg["dim"]), np.float32),
                 )
-            smp, mode = _make_sampler(sampler, settings, data, tables, seed)
+            smp, mode = _make_sampler(sampler, settings, data, tables, seed + ctx.rank)
+            if cfg["gather_negatives"]:  # the trainer's own in-batch mode gathers across ranks
+                if BATCH_MODES.get(sampler_name) != "in_batch":
+                    raise ValueError("gather_negatives works with the in-batch sampler only")
+                mode = "in_batch"  # logQ: the items' training frequency
             trainer = TorchTrainer(
                 model,
                 smp,
@@ -299,14 +321,19 @@ def run(
                 reg=cfg["reg"],
                 tau=cfg["tau"],
                 device=cfg["device"],
-                seed=seed,
+                seed=seed + ctx.rank,
+                dist_ctx=ctx,
+                gather_negatives=cfg["gather_negatives"],
             )
             if not shared:
                 trainer.user_table, trainer.item_table = tables
-            batches = PairBatches(data.train, cfg["batch_size"], seed=seed, device=cfg["device"])
+            batches = PairBatches(
+                data.train, cfg["batch_size"], seed=seed, device=cfg["device"],
+                rank=ctx.rank, world_size=ctx.world_size,
+            )  # fmt: skip
             on_gpu = cfg["device"] != "cpu"  # evaluate on the device, tables never copied
             tables_of = trainer.device_embeddings if on_gpu else trainer.embeddings
-            if progress:
+            if progress and ctx.is_main:
                 from tqdm.auto import tqdm
 
                 bar = tqdm(
@@ -330,8 +357,8 @@ def run(
     train_seconds = time.perf_counter() - t_start
     if stopper.best_state is not None and stopper.best_value > float("-inf"):
         U, V = stopper.best_state
-    test_metrics = evaluate(U, V, "test")
-    valid_metrics = evaluate(U, V, "valid") if data.valid is not None else None
+    test_metrics = evaluate(U, V, "test") if ctx.is_main else None
+    valid_metrics = evaluate(U, V, "valid") if data.valid is not None and ctx.is_main else None
     U, V = _numpy(U), _numpy(V)
     result = {
         "settings": cfg,
