@@ -18,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from numba.core.registry import CPUDispatcher
 
@@ -112,6 +113,23 @@ def test_any_change_to_the_package_changes_every_kernels_stamp(tmp_path, monkeyp
         _jit.package_digest.cache_clear()
     locator = draw_rank._cache._impl.locator
     assert locator.get_source_stamp() == _jit.package_digest()
+
+
+def test_overloads_that_take_compiled_functions_are_never_cached(tmp_path, monkeypatch):
+    """A trainer or batch loop specialised on a run-time closure must not reach the index."""
+    from numba import typeof
+
+    from negkit.samplers.base import _sample_batch, per_draw_pair
+    from negkit.samplers.uniform import draw_uniform
+
+    pair = per_draw_pair(draw_uniform)
+    sig = (typeof(pair), typeof((np.int64(3),)))
+    assert _jit.takes_functions(sig) and not _jit.takes_functions(sig[1:])
+    monkeypatch.setattr(_jit.config, "CACHE_DIR", str(tmp_path))
+    cache = _PackageFunctionCache(_sample_batch.py_func)
+    cache.save_overload(sig, object())  # would fail to pickle if it were written
+    assert not list(tmp_path.rglob("*.nbi"))
+    assert cache.load_overload(sig, None) is None
 
 
 def test_kernel_refuses_an_unnamed_fastmath_and_closures_stay_uncached():

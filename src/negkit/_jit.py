@@ -26,9 +26,10 @@ kernel, so an edited helper in another file would leave the caller's stale build
 negkit's cache stamps every kernel with a digest of the whole package's source
 (:func:`package_digest`): any change to negkit's code compiles everything afresh.  With flags
 that never depend on the caller, a cached build is exactly what this process would compile.
-Closures built at run time (``excluding``, ``per_draw_pair``) are not cached.  The cache lives
-in ``NUMBA_CACHE_DIR`` when it is set, else in negkit's user cache folder; where neither is
-writable, kernels are compiled without a cache.
+Closures built at run time (``excluding``, ``per_draw_pair``) and every overload that takes a
+compiled function as an argument (the trainers, ``sample()``'s batch loop) are not cached.  The
+cache lives in ``NUMBA_CACHE_DIR`` when it is set, else in negkit's user cache folder; where
+neither is writable, kernels are compiled without a cache.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from numba import njit
+from numba import njit, types
 from numba.core import caching, config
 
 #: Fast-math flags that keep ``inf`` and NaN meaningful: reassociation (vectorised sums),
@@ -141,10 +142,33 @@ class _PackageCacheImpl(caching.CompileResultCacheImpl):
     _locator_classes = [_PackageLocator]
 
 
+def takes_functions(sig: Any) -> bool:
+    """True when a signature has a compiled function among its arguments (a sampler's draw,
+    a closure): such overloads are specialised per run-time function and never cached."""
+    args = getattr(sig, "args", sig)
+    if not isinstance(args, tuple):
+        return False
+    return any(isinstance(t, (types.Dispatcher, types.FunctionType)) for t in args)
+
+
 class _PackageFunctionCache(caching.FunctionCache):
-    """numba's per-function cache with negkit's locator (see the module docstring)."""
+    """numba's per-function cache with negkit's locator (see the module docstring).
+
+    Overloads that take compiled functions as arguments (the trainers and ``sample()``'s
+    batch loop, specialised per sampler and per run-time closure) are neither saved nor
+    loaded: their types name objects of one process, which no index can key safely.
+    """
 
     _impl_class = _PackageCacheImpl
+
+    def load_overload(self, sig: Any, target_context: Any) -> Any:
+        if takes_functions(sig):
+            return None
+        return super().load_overload(sig, target_context)
+
+    def save_overload(self, sig: Any, data: Any) -> None:
+        if not takes_functions(sig):
+            super().save_overload(sig, data)
 
 
 def _cache_by_package(dispatcher: Any) -> None:
