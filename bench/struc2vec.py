@@ -30,9 +30,9 @@ from negkit.graph.embed import GraphEmbedSettings, run
 from negkit.graph.struc2vec_layers import multilayer_graph
 
 
-def accuracy(graph, method: str, seed: int, repeats: int, epochs: int) -> dict:
+def accuracy(graph, method: str, seed: int, repeats: int, epochs: int, max_layer=None) -> dict:
     s = GraphEmbedSettings(method=method, dim=128, walk_length=80, num_walks=10, window=10,
-                           epochs=epochs)  # fmt: skip
+                           epochs=epochs, max_layer=max_layer)  # fmt: skip
     t0 = time.perf_counter()
     res = run(graph, s, sampler="degree", seed=seed)
     secs = time.perf_counter() - t0
@@ -68,7 +68,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--scaling", default="", help="BA graph sizes, e.g. 1000,2000,4000")
-    ap.add_argument("--max-layer", type=int, default=None, help="OPT3's k* for --scaling")
+    ap.add_argument("--max-layer", type=int, default=None, help="OPT3's k* (struc2vec)")
     args = ap.parse_args()
     if args.scaling:
         multilayer_graph(barabasi_albert(200, 3, 0))  # compile first
@@ -85,8 +85,9 @@ def main() -> None:
     for name in args.graphs.split(","):
         g = registry.load(name)
         for method in args.methods.split(","):
-            r = accuracy(g, method, args.seed, args.repeats, args.epochs)
-            print(json.dumps({"graph": name, "method": method, **r}), flush=True)
+            k = args.max_layer if method == "struc2vec" else None
+            r = accuracy(g, method, args.seed, args.repeats, args.epochs, k)
+            print(json.dumps({"graph": name, "method": method, "max_layer": k, **r}), flush=True)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,13 @@ ahns       candidate nearest β(s_pos+α)^(p+1) (Lai 2024)        output=
 srns       per-anchor memory, score + w·std (Ding 2020)         output=, n_anchors=
 mcns       Metropolis-Hastings to exp(α s) (Yang 2020)          output=, positives=
 warp       uniform until a margin violation (Weston 2011)       output=
+exposure   shown-not-clicked at ``rate``, else uniform          exposures=, positives=
 =========  ===================================================  ==================
+
+Exposure-aware (:mod:`negkit.samplers.exposure`): ``exposure_subsample`` keeps a real
+negative with probability min(1, sqrt(t / f_i)) (Real-Negative Subsampling; ``exposures=,
+positives=``); ``exposure_groups`` draws uniformly from the rarely shown items at ``p_low``,
+else by unigram from the often shown (``counts=`` or ``exposures=``).
 
 Every one takes ``exclude_positives=True`` (with ``fit(positives=)``) and ``seed=``.  Batch
 samplers for the tensor engine (:mod:`negkit.samplers.batch`): in-batch with logQ, mixed
@@ -34,6 +40,7 @@ from negkit.samplers import (  # noqa: F401  (register)
     adaptive,
     ahns,
     dns,
+    exposure,
     mcns,
     rank,
     softmax,
@@ -54,6 +61,11 @@ from negkit.samplers.batch import (
     accidental_hits,
 )
 from negkit.samplers.dns import DNSSampler
+from negkit.samplers.exposure import (
+    ExposureGroupSampler,
+    ExposureSampler,
+    ExposureSubsampleSampler,
+)
 from negkit.samplers.mcns import MCNSSampler
 from negkit.samplers.pool import candidate_pool
 from negkit.samplers.rank import RankSampler
@@ -73,6 +85,9 @@ __all__ = [
     "AdaptiveSampler",
     "AHNSSampler",
     "DNSSampler",
+    "ExposureSampler",
+    "ExposureSubsampleSampler",
+    "ExposureGroupSampler",
     "MCNSSampler",
     "RankSampler",
     "SoftmaxSampler",
