@@ -18,6 +18,7 @@ srns       per-anchor memory, score + w·std (Ding 2020)         output=, n_anch
 mcns       Metropolis-Hastings to exp(α s) (Yang 2020)          output=, positives=
 warp       uniform until a margin violation (Weston 2011)       output=
 exposure   shown-not-clicked at ``rate``, else uniform          exposures=, positives=
+gibbs      Gibbs over 2 item partitions, limit softmax(s/τ)     output=
 =========  ===================================================  ==================
 
 Exposure-aware (:mod:`negkit.samplers.exposure`): ``exposure_subsample`` keeps a real
@@ -41,6 +42,7 @@ from negkit.samplers import (  # noqa: F401  (register)
     ahns,
     dns,
     exposure,
+    gibbs,
     mcns,
     rank,
     softmax,
@@ -66,6 +68,7 @@ from negkit.samplers.exposure import (
     ExposureSampler,
     ExposureSubsampleSampler,
 )
+from negkit.samplers.gibbs import GibbsSampler
 from negkit.samplers.mcns import MCNSSampler
 from negkit.samplers.pool import candidate_pool
 from negkit.samplers.rank import RankSampler
@@ -88,6 +91,7 @@ __all__ = [
     "ExposureSampler",
     "ExposureSubsampleSampler",
     "ExposureGroupSampler",
+    "GibbsSampler",
     "MCNSSampler",
     "RankSampler",
     "SoftmaxSampler",
