@@ -78,3 +78,21 @@ def test_nce_with_many_noise_samples_recovers_the_softmax_self_normalised():
 def test_snis_recovers_the_softmax_up_to_a_constant():
     s, p_star = _fit("snis", k=64)
     assert (torch.softmax(s, dim=1) - p_star).abs().max() < 0.03
+
+
+def test_snis_weights_are_the_gradient_of_the_snis_loss():
+    import numpy as np
+
+    from negkit.samplers import snis_weights
+
+    g = torch.Generator().manual_seed(1)
+    neg = torch.randn(3, 5, generator=g, dtype=torch.float64, requires_grad=True)
+    lq = torch.log(torch.rand(3, 5, generator=g, dtype=torch.float64) + 0.1)
+    losses.snis_softmax(torch.zeros(3, dtype=torch.float64), neg, lq, 0.5).backward()
+    w = snis_weights(neg.detach().numpy(), lq.numpy(), tau=0.5)
+    np.testing.assert_allclose(w.sum(axis=1), 1.0)
+    np.testing.assert_allclose(neg.grad.numpy(), w / 0.5 / 3, rtol=1e-10)
+    with pytest.raises(ValueError, match="same shape"):
+        snis_weights(np.zeros((2, 3)), np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="tau"):
+        snis_weights(np.zeros(2), np.zeros(2), tau=0)

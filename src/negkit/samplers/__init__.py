@@ -29,7 +29,7 @@ else by unigram from the often shown (``counts=`` or ``exposures=``).
 Every one takes ``exclude_positives=True`` (with ``fit(positives=)``) and ``seed=``.  Batch
 samplers for the tensor engine (:mod:`negkit.samplers.batch`): in-batch with logQ, mixed
 negatives, accidental hits.  Candidate pools for MixGCF: :mod:`negkit.samplers.pool`.
-Tools: :func:`calibrate`, :func:`importance_weights`, :func:`warp_weight`.
+Tools: :func:`calibrate`, :func:`importance_weights`, :func:`snis_weights`, :func:`warp_weight`.
 
 >>> import numpy as np, negkit.samplers as ns
 >>> s = ns.get("unigram", alpha=0.75, seed=0).fit(counts=np.array([10, 5, 1]))
@@ -75,7 +75,7 @@ from negkit.samplers.rank import RankSampler
 from negkit.samplers.registry import available, get, get_class, register
 from negkit.samplers.softmax import SoftmaxSampler
 from negkit.samplers.srns import SRNSSampler
-from negkit.samplers.tools import calibrate, importance_weights
+from negkit.samplers.tools import calibrate, importance_weights, snis_weights
 from negkit.samplers.uniform import UniformSampler
 from negkit.samplers.unigram import DegreeSampler, UnigramSampler
 from negkit.samplers.warp import WARPSampler, warp_weight
@@ -110,6 +110,7 @@ __all__ = [
     "get",
     "get_class",
     "importance_weights",
+    "snis_weights",
     "register",
     "warp_weight",
 ]
