@@ -169,6 +169,8 @@ def _random_recall(tiny):
         ("lightgcn", "rns", {}),
         ("mf", "rns", {"engine": "torch", "loss": "bce", "n_negs": 4}),
         ("mf", "pns", {"engine": "torch", "loss": "softmax", "n_negs": 8}),
+        ("mf", "pns", {"engine": "torch", "loss": "nce", "n_negs": 8}),
+        ("mf", "rns", {"engine": "torch", "loss": "snis", "n_negs": 8}),
         ("lightgcn", "in-batch", {"tau": 0.5}),
         ("mf", "mixed", {"n_negs": 8, "tau": 0.5}),
         ("lightgcn", "mixgcf", {"n_candidates": 8}),
@@ -237,6 +239,8 @@ def test_bad_settings_raise(tiny):
         run(_settings(tiny, model="lightgcn"), "no-such-sampler")
     with pytest.raises(ValueError, match="loss"):
         run(_settings(tiny, model="lightgcn", loss="hinge"), "rns")
+    with pytest.raises(ValueError, match="anchor-free"):  # NCE needs the noise's log q
+        run(_settings(tiny, model="mf", engine="torch", loss="nce", epochs=1), "dns")
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="CUDA"):
             run(_settings(tiny, model="lightgcn", device="cuda"), "rns")

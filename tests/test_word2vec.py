@@ -119,6 +119,7 @@ def test_saturated_negative_gets_full_gradient():
         st,
         hist,
         True,
+        np.zeros(0, np.float32),  # no NCE shift: negative sampling
     )
     # pair 1: input 1 predicts 0; scores 0 (positive) and 0 (negative 2: syn1[2].syn0[1] = 0)
     e, n = s0[1].copy(), np.zeros(4, np.float32)

@@ -1,6 +1,6 @@
-"""``negkit graph``: embed graphs (DeepWalk, node2vec, LINE) and evaluate node vectors.
+"""``negkit graph``: embed graphs (DeepWalk, node2vec, struc2vec, LINE) and evaluate node vectors.
 
-* ``negkit graph embed --graph NAME|PATH --method deepwalk|node2vec|line ... --out v.txt``
+* ``negkit graph embed --graph NAME|PATH --method deepwalk|node2vec|struc2vec|line ... --out v.txt``
 * ``negkit graph eval --graph NAME|PATH --vectors v.txt [--task classify|planetoid]``
 * ``negkit graph linkpred --graph NAME|PATH --method ...`` (split, embed the rest, ROC-AUC)
 """
@@ -41,7 +41,9 @@ def _add_embed_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="read an edge/adjacency list as directed (default: undirected)",
     )
-    p.add_argument("--method", choices=("deepwalk", "node2vec", "line"), default="deepwalk")
+    p.add_argument(
+        "--method", choices=("deepwalk", "node2vec", "struc2vec", "line"), default="deepwalk"
+    )
     p.add_argument(
         "--sampler",
         default="degree",
@@ -79,6 +81,20 @@ def _add_embed_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="walks: word2vec's exact per-pair update instead of negatives shared across a "
         "window (Ji et al. 2016; the default, faster at about the same quality)",
+    )
+    p.add_argument(
+        "--stay", type=float, default=0.3, help="struc2vec: probability of a step in the layer"
+    )
+    p.add_argument(
+        "--max-layer",
+        type=int,
+        default=None,
+        help="struc2vec: deepest layer (OPT3's k*; default: up to the diameter)",
+    )
+    p.add_argument(
+        "--all-pairs",
+        action="store_true",
+        help="struc2vec: compare every pair of nodes (no OPT2; O(n^2))",
     )
     p.add_argument("--order", type=_order, default=2, help="LINE order: 1, 2 or both")
     p.add_argument("--workers", type=int, default=1)
@@ -145,6 +161,9 @@ def _settings(args):
         sample=args.sample,
         order=args.order,
         shared_negatives=not args.per_pair,
+        stay=args.stay,
+        max_layer=args.max_layer,
+        opt2=not args.all_pairs,
     )
 
 

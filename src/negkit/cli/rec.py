@@ -56,7 +56,7 @@ def register(subparsers) -> None:
     t.add_argument("--batch-size", type=int, default=2048)
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--device", default="cpu", help="cpu or cuda (PyTorch engine)")
-    t.add_argument("--loss", choices=("bpr", "bce", "softmax"), default="bpr")
+    t.add_argument("--loss", choices=("bpr", "bce", "softmax", "nce", "snis"), default="bpr")
     t.add_argument("--n-negs", type=int, default=1)
     t.add_argument("--n-layers", type=int, default=3)
     t.add_argument("--seed", type=int, default=0)

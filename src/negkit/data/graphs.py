@@ -377,8 +377,12 @@ def read_planetoid_npz(path: str | PathLike) -> Graph:
 
 
 # ---------------------------------------------------------------------- labels
-def read_labels(path: str | PathLike, graph: Graph, comments: str = "#") -> Graph:
+def read_labels(
+    path: str | PathLike, graph: Graph, comments: str = "#", *, header: bool = False
+) -> Graph:
     """Attach labels from ``node label [label ...]`` lines; returns a new :class:`Graph`.
+
+    ``header``: the first data line is a header (e.g. ``node label``) and is skipped.
 
     Node ids are the graph's original ids (``graph.node_ids``) when it was re-indexed,
     else row numbers.  Label names are re-indexed in sorted order (``label_names``).
@@ -390,7 +394,9 @@ def read_labels(path: str | PathLike, graph: Graph, comments: str = "#") -> Grap
     rows = array("q")
     names: list[str] = []
     n = graph.n_nodes
-    for lineno, text in iter_lines(path, comments=comments):
+    for i, (lineno, text) in enumerate(iter_lines(path, comments=comments)):
+        if header and i == 0:
+            continue
         parts = text.split()
         if len(parts) < 2:
             raise DataFormatError(path, lineno, "short line: expected 'node label [label ...]'")

@@ -157,6 +157,14 @@ def load_openne_wiki(ds: Dataset, folder: Path, **_: Any):
     return read_labels(required_file(ds, folder, 1), g)
 
 
+def load_airports(ds: Dataset, folder: Path, **_: Any):
+    """struc2vec's airports: ``a b`` edges (self-loops kept), then a header and ``node label``."""
+    from negkit.data.graphs import read_edgelist, read_labels
+
+    g = read_edgelist(required_file(ds, folder), name=ds.name)
+    return read_labels(required_file(ds, folder, 1), g, header=True)
+
+
 def info_graph(ds: Dataset, folder: Path) -> dict:
     g = ds.loader(ds, folder)
     out = g.counts()

@@ -92,6 +92,7 @@ _WNUT = f"{_GH}/leondz/emerging_entities_17/e52a2d2a71ac1a051ca2d532eef28653c5c0
 _KGE = (
     f"{_GH}/DeepGraphLearning/KnowledgeGraphEmbedding/2e440e0f9c687314d5ff67ead68ce985dc446e3a/data"
 )
+_STRUC2VEC = f"{_GH}/leoribeiro/struc2vec/77b4cc63e79a37b1496f340c7772d932038417ec/graph"
 
 _SHA = {  # sha256 of the files as stored in the shared data folder (MANIFEST.md)
     "gowalla/train.txt": "7244696fdeb23911319cf7b689f2e15a3c4c92549c873a5677b44e3f13cc3e62",
@@ -120,6 +121,18 @@ _SHA = {  # sha256 of the files as stored in the shared data folder (MANIFEST.md
     "gnutella": "4189a66f54b4af8bfe133edb23035593764fd779b2141ebf0a3168297a5cc948",
     "wiki_edges": "72fccd28e5a927a752b6fbf38c971884b0a783dd124c5e8e2c9e27ac7bdd84f5",
     "wiki_labels": "600541ba4563097b1e1796b6b0ffa110f17a0e71b1ac7e5c66dc11c512077774",
+    "airports_brazil": (
+        "896b7bd460ad2da9160888d99bc9099ffe8ed7de3e410833889ea393831bcaa7",
+        "8f9d19f10192fbaeb91dfb46dd7eae0fef28bfe1272d41ab96a4494a0d06785f",
+    ),
+    "airports_europe": (
+        "bd202178d0d1253c15bd3c9a22cc2a25f630244bbef9060bc30adbf0a5e130f6",
+        "92bace031cc02937ac9629d6c69387458e5d5016a7dab98490fbf33e392cec4e",
+    ),
+    "airports_usa": (
+        "c73fec3eef27ed6d6ef4d8dfa7fd1604b959601a38d399eeaa1f87e8d8d58fc0",
+        "d4062ff3b3a67c3ae72b581bb68228433223e35d6f0b2d41844d197ad3772195",
+    ),
     "ws_all": "ce12919b240af45bdf46d243601eaca2b6212b159b5e7e9b435ee7ee40c5619c",
     "ws_rel": "66a7c88100624d0a391605ff61ce84e11d11ee620d51ec0298da49592838f8fa",
     "ws_sim": "f1da938998863c94e53f72f984a5c6e215f0b46c323aae8f0f4930703a339107",
@@ -265,6 +278,16 @@ _add(Dataset("openne_wiki", "graph", "graphs/openne_wiki",
           Remote(f"{_OPENNE}/wiki/Wiki_category.txt", "Wiki_category.txt",
                  sha256=_SHA["wiki_labels"]))),
      loaders.load_openne_wiki, loaders.info_graph)  # fmt: skip
+for _region, _title in (("brazil", "Brazil"), ("europe", "Europe"), ("usa", "USA")):
+    _edges, _labels = f"{_region}-airports.edgelist", f"labels-{_region}-airports.txt"
+    _sha_e, _sha_l = _SHA[f"airports_{_region}"]
+    _add(Dataset(f"airports_{_region}", "graph", f"graphs/airports_{_region}", (_edges, _labels),
+             f"{_title} air-traffic network, 4 activity classes (struc2vec, Ribeiro et al. 2017)",
+             "leoribeiro/struc2vec graph/", "MIT (leoribeiro/struc2vec license.md)",
+             (Remote(f"{_STRUC2VEC}/{_edges}", _edges, sha256=_sha_e),
+              Remote(f"{_STRUC2VEC}/{_labels}", _labels, sha256=_sha_l)),
+             aliases=(f"{_region}-airports", f"{_region}_airports")),
+         loaders.load_airports, loaders.info_graph)  # fmt: skip
 _add(Dataset("wordsim353", "word_eval", "word_eval/wordsim353",
          ("EN-WS-353-ALL.txt", "EN-WS-353-SIM.txt", "EN-WS-353-REL.txt"),
          "WordSim-353 (Finkelstein et al. 2002) with the similarity/relatedness splits "

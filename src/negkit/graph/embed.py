@@ -1,9 +1,11 @@
-"""One entry point for graph embeddings: :func:`run` (DeepWalk, node2vec, LINE).
+"""One entry point for graph embeddings: :func:`run` (DeepWalk, node2vec, struc2vec, LINE).
 
 DeepWalk (Perozzi et al. 2014) and node2vec (Grover & Leskovec 2016) stream the
 walk chunks of :class:`negkit.graph.walks.RandomWalks` into the skip-gram engine
 of :class:`negkit.Word2Vec` through ``train_arrays`` (node index = vocabulary
-index; walks are never turned into strings).  LINE (Tang et al. 2015) runs its
+index; walks are never turned into strings).  struc2vec (Ribeiro et al. 2017) streams
+the walks of :class:`negkit.graph.struc2vec.Struc2VecWalks` across its multilayer graph of
+structural distances into the same engine.  LINE (Tang et al. 2015) runs its
 own kernel, :class:`negkit.graph.line.LINE`.  Every method takes its noise
 distribution from :mod:`negkit.samplers`.
 
@@ -30,7 +32,7 @@ from negkit.graph.walks import RandomWalks
 
 log = logging.getLogger(__name__)
 
-METHODS = ("deepwalk", "node2vec", "line")
+METHODS = ("deepwalk", "node2vec", "struc2vec", "line")
 #: Starting learning rate of skip-gram on walks (see GraphEmbedSettings.lr).
 WALK_LR = 0.05
 
@@ -69,13 +71,17 @@ class GraphEmbedSettings:
     order: int | str = 2
     chunk_walks: int = 2048
     shared_negatives: bool = True
+    stay: float = 0.3
+    max_layer: int | None = None
+    opt2: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
     def check(self) -> GraphEmbedSettings:
         if self.method not in METHODS:
             raise ValueError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
-        if self.method == "deepwalk" and (self.p != 1.0 or self.q != 1.0):
-            raise ValueError("deepwalk walks are first order: use method='node2vec' for p, q != 1")
+        if self.method in ("deepwalk", "struc2vec") and (self.p != 1.0 or self.q != 1.0):
+            kind = "are first order" if self.method == "deepwalk" else "take no p, q"
+            raise ValueError(f"{self.method} walks {kind}: use method='node2vec' for p, q != 1")
         for name in ("dim", "walk_length", "num_walks", "window", "negative", "workers"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
@@ -216,21 +222,47 @@ def _run_line(adj, s: GraphEmbedSettings, sampler: Any, seed, on_epoch) -> np.nd
     return model.fit(adj, on_epoch=cb).embeddings_
 
 
+def _csr(adj):
+    import scipy.sparse as sp
+
+    n = adj.n_nodes
+    return sp.csr_matrix((np.ones(adj.n_entries), adj.indices, adj.indptr), shape=(n, n))
+
+
 def _run_walks(
     adj, s: GraphEmbedSettings, sampler: Any, seed, on_epoch
 ) -> tuple[np.ndarray, float]:
     from negkit.word2vec import Word2Vec
 
-    walks = RandomWalks(
-        adj,
-        walk_length=s.walk_length,
-        num_walks=s.num_walks,
-        p=s.p,
-        q=s.q,
-        workers=s.workers,
-        chunk_walks=s.chunk_walks,
-        seed=seed,
-    )
+    build_s = 0.0  # struc2vec's multilayer graph, counted with the walks
+    if s.method == "struc2vec":
+        from negkit.graph.struc2vec import Struc2VecWalks
+        from negkit.graph.struc2vec_layers import multilayer_graph
+
+        t0 = time.perf_counter()
+        ml = multilayer_graph(_csr(adj), max_layer=s.max_layer, opt2=s.opt2)[0]
+        build_s = time.perf_counter() - t0
+        log.info("struc2vec: %d layers built in %.1f s", ml.n_layers, build_s)
+        walks: Any = Struc2VecWalks(
+            ml,
+            walk_length=s.walk_length,
+            num_walks=s.num_walks,
+            stay=s.stay,
+            workers=s.workers,
+            chunk_walks=s.chunk_walks,
+            seed=seed,
+        )
+    else:
+        walks = RandomWalks(
+            adj,
+            walk_length=s.walk_length,
+            num_walks=s.num_walks,
+            p=s.p,
+            q=s.q,
+            workers=s.workers,
+            chunk_walks=s.chunk_walks,
+            seed=seed,
+        )
     epochs = s.epochs or 1
     n = adj.n_nodes
     callbacks = ()
@@ -269,4 +301,4 @@ def _run_walks(
         model.train_arrays(timed, epochs=epochs, total_words=walks.max_tokens)
     except TrainingDivergedError as e:  # name the method and its option, not word2vec's alpha
         raise TrainingDivergedError(s.method, e.epoch, e.lr, e.problem) from None
-    return model.wv.vectors[to_vocab], timed.seconds
+    return model.wv.vectors[to_vocab], timed.seconds + build_s

@@ -301,9 +301,15 @@ class TorchTrainer:
             else:
                 neg = self._draw(u_t, p_t, self.n_negs, users_all, items_all)
                 neg_s = torch.einsum("bd,bkd->bk", e_u, items_all[neg])
-                lq = self._static_log_q() if self.loss_name == "softmax" else None
+                lq = self._static_log_q() if self.loss_name in losses.LOG_Q_LOSSES else None
+                if lq is None and self.loss_name in ("nce", "snis"):
+                    raise ValueError(
+                        f"loss {self.loss_name!r} needs a sampler with an anchor-free "
+                        "distribution() (its log q), e.g. uniform or unigram"
+                    )
+                extra = {"log_q_pos": lq[p_t]} if self.loss_name == "nce" else {}
                 loss = losses.LOSSES[self.loss_name](
-                    pos_s, neg_s, lq[neg] if lq is not None else None, self.tau
+                    pos_s, neg_s, lq[neg] if lq is not None else None, self.tau, **extra
                 )
                 loss = loss + self._l2(
                     ego_u[u_t], ego_i[p_t], ego_i[neg].reshape(-1, ego_i.shape[1])

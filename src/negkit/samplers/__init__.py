@@ -20,14 +20,23 @@ warp       uniform until a margin violation (Weston 2011)       output=
 band       uniform in an earlier model's rank band (ANCE, EBR)  output=, input=
 queue      uniform over a FIFO queue of recent items (MoCo)     n_items=, then push()
 span       uniform non-gold spans of a sentence (Li 2021, NER)  lengths=, positives=
+exposure   shown-not-clicked at ``rate``, else uniform          exposures=, positives=
+gibbs      Gibbs over 2 item partitions, limit softmax(s/τ)     output=
 =========  ===================================================  ==================
 
+Exposure-aware (:mod:`negkit.samplers.exposure`): ``exposure_subsample`` keeps a real
+negative with probability min(1, sqrt(t / f_i)) (Real-Negative Subsampling; ``exposures=,
+positives=``); ``exposure_groups`` draws uniformly from the rarely shown items at ``p_low``,
+else by unigram from the often shown (``counts=`` or ``exposures=``).
+
 Every one takes ``exclude_positives=True`` (with ``fit(positives=)``) and ``seed=``.  Given
-torch tensors, every one but mcns (and adaptive with ``dims="snapshot"``) draws on their
-device with torch ops (``device_path``; see :mod:`negkit.samplers.base`).  Batch
+torch tensors, uniform, unigram/degree, dns, softmax, rank, ahns, warp, srns and adaptive
+(``dims="exact"``) draw on their device with torch ops (``device_path``; see
+:mod:`negkit.samplers.base`); the others draw on the host and return tensors on the anchors'
+device.  Batch
 samplers for the tensor engine (:mod:`negkit.samplers.batch`): in-batch with logQ, mixed
 negatives, accidental hits.  Candidate pools for MixGCF: :mod:`negkit.samplers.pool`.
-Tools: :func:`calibrate`, :func:`importance_weights`, :func:`warp_weight`.
+Tools: :func:`calibrate`, :func:`importance_weights`, :func:`snis_weights`, :func:`warp_weight`.
 
 Knowledge-graph samplers corrupt a triple's head or tail, on the batch's device, with exact or
 Bloom filtering of known triples (:mod:`negkit.samplers.kg_base`; ``get_kg(name, **params)``):
@@ -46,6 +55,8 @@ from negkit.samplers import (  # noqa: F401  (register)
     ahns,
     band,
     dns,
+    exposure,
+    gibbs,
     mcns,
     queue,
     rank,
@@ -69,6 +80,12 @@ from negkit.samplers.batch import (
     accidental_hits,
 )
 from negkit.samplers.dns import DNSSampler
+from negkit.samplers.exposure import (
+    ExposureGroupSampler,
+    ExposureSampler,
+    ExposureSubsampleSampler,
+)
+from negkit.samplers.gibbs import GibbsSampler
 from negkit.samplers.mcns import MCNSSampler
 from negkit.samplers.pool import candidate_pool
 from negkit.samplers.queue import QueueSampler
@@ -77,7 +94,7 @@ from negkit.samplers.registry import available, get, get_class, register
 from negkit.samplers.softmax import SoftmaxSampler
 from negkit.samplers.span import SpanSampler, span_code, span_decode
 from negkit.samplers.srns import SRNSSampler
-from negkit.samplers.tools import calibrate, importance_weights
+from negkit.samplers.tools import calibrate, importance_weights, snis_weights
 from negkit.samplers.uniform import UniformSampler
 from negkit.samplers.unigram import DegreeSampler, UnigramSampler
 from negkit.samplers.warp import WARPSampler, warp_weight
@@ -90,6 +107,10 @@ __all__ = [
     "AdaptiveSampler",
     "AHNSSampler",
     "DNSSampler",
+    "ExposureSampler",
+    "ExposureSubsampleSampler",
+    "ExposureGroupSampler",
+    "GibbsSampler",
     "MCNSSampler",
     "RankSampler",
     "SoftmaxSampler",
@@ -113,6 +134,7 @@ __all__ = [
     "get",
     "get_class",
     "importance_weights",
+    "snis_weights",
     "register",
     "warp_weight",
 ]

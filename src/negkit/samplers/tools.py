@@ -43,3 +43,22 @@ def importance_weights(p_target, q, *, self_normalise: bool = False, axis: int =
             raise ValueError("self-normalised weights need a positive total along the axis")
         w = w / s
     return w
+
+
+def snis_weights(scores, log_q, *, tau: float = 1.0, axis: int = -1):
+    """Self-normalised importance weights of a softmax's draws (Bengio & Senécal 2008).
+
+    For draws ``j`` from ``q`` with scores ``s_j``, ``w_j = (e^{s_j/tau} / q_j) / sum_l
+    e^{s_l/tau} / q_l``: the weights of the sampled estimate of the softmax gradient
+    ``E_p[grad s] ≈ sum_j w_j grad s_j`` (the gradient of ``negkit.rec.losses.snis_softmax``
+    with respect to the negatives' scores is ``w / tau`` per row, divided by the batch size).
+    Built on :func:`importance_weights` with the target known up to a constant.
+    """
+    if not (isinstance(tau, (int, float)) and np.isfinite(tau) and tau > 0):
+        raise ValueError(f"tau must be a finite number > 0, got {tau!r}")
+    z = np.asarray(scores, dtype=np.float64) / tau
+    lq = np.asarray(log_q, dtype=np.float64)
+    if z.shape != lq.shape:
+        raise ValueError(f"scores {z.shape} and log_q {lq.shape} must have the same shape")
+    shift = z.max(axis=axis, keepdims=True)  # the constant cancels in the normalisation
+    return importance_weights(np.exp(z - shift), np.exp(lq), self_normalise=True, axis=axis)

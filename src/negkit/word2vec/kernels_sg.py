@@ -34,8 +34,13 @@ from negkit.word2vec.kernels_common import (
 @kernel(fastmath=FAST_ALL, boundscheck=False)
 def sg_chunk(
     syn0, syn1neg, tokens, offsets, s_lo, s_hi, keep_prob, window, negative, shrink,
-    alpha0, alpha1, done0, total, draw_pair, state, ctx, stats, hist, compute_loss,
+    alpha0, alpha1, done0, total, draw_pair, state, ctx, stats, hist, compute_loss, nce_shift,
 ):  # fmt: skip
+    """Skip-gram with negative sampling; with a non-empty ``nce_shift`` (``log(k q(w))`` per
+    word), NCE (Mnih & Teh 2012): ``P(data | w, c) = sigma(s - log(k q(w)))`` for the positive
+    and every noise draw alike; noise draws equal to the positive are kept (word2vec.c skips
+    them, which would make ``exp(s)`` estimate ``p / (1 - p)``)."""
+    use_nce = nce_shift.shape[0] > 0
     dim = syn0.shape[1]
     buf = np.empty(offsets[s_hi] - offsets[s_lo], dtype=np.int32)
     neu1e = np.empty(dim, dtype=np.float32)
@@ -67,7 +72,12 @@ def sg_chunk(
                 inp = buf[c]
                 l1 = syn0[inp]
                 # draw first, then all scores: independent row loads overlap in the CPU
-                nt = draw_targets(draw_pair, state, inp, word, l1, negative, ctx, targets)
+                if use_nce:  # a noise draw equal to the positive stays a noise sample
+                    targets[0] = word
+                    draw_pair(state, inp, word, l1, ctx, targets[1 : negative + 1])
+                    nt = negative + 1
+                else:
+                    nt = draw_targets(draw_pair, state, inp, word, l1, negative, ctx, targets)
                 for k in range(nt):
                     target = targets[k]
                     f = np.float32(0.0)
@@ -80,14 +90,15 @@ def sg_chunk(
                     target = targets[k]
                     f = scores[k]
                     label = 1 if k == 0 else 0
-                    sig = saturated_sigmoid(f)
+                    fz = f - nce_shift[target] if use_nce else f
+                    sig = saturated_sigmoid(fz)
                     g = (np.float32(label) - sig) * alpha
                     if label == 0:
                         neg_sig += sig
                         n_negs += 1
                         h_loc[hist_bin(f)] += 1
                     if compute_loss:
-                        loss += pair_loss(f, label)
+                        loss += pair_loss(fz, label)
                     for d in range(dim):
                         out_d = syn1neg[target, d]
                         neu1e[d] += g * out_d

@@ -61,7 +61,9 @@ class Word2Vec:
 
     Extra parameters: ``sampler`` (a name or a :class:`negkit.samplers.Sampler`;
     ``"unigram"`` uses ``alpha=ns_exponent``), ``shared_negatives`` (skip-gram only:
-    negatives shared across a window, Ji et al. 2016), ``callbacks`` (callables
+    negatives shared across a window, Ji et al. 2016), ``nce`` (skip-gram, per-pair negatives:
+    noise-contrastive estimation, Mnih & Teh 2012, the logits shifted by ``-log(k q(w))`` with
+    the sampler's own q, so that ``exp(s)`` estimates the normalised law), ``callbacks`` (callables
     ``fn(model, record)`` called after every epoch with the dict also appended to
     ``training_log_``), ``compute_loss``, ``progress`` (tqdm bar; default: when
     stderr is a terminal) and ``chunk_words`` (raw words per kernel call).
@@ -93,6 +95,7 @@ class Word2Vec:
         callbacks: Sequence[Callable[[Word2Vec, dict], Any]] = (),
         compute_loss: bool = True,
         shared_negatives: bool = False,
+        nce: bool = False,
         progress: bool | None = None,
         chunk_words: int = 10_000,
     ) -> None:
@@ -117,8 +120,14 @@ class Word2Vec:
         self.callbacks = tuple(callbacks)
         self.compute_loss = bool(compute_loss)
         self.shared_negatives = bool(shared_negatives)
+        self.nce = bool(nce)
         self.progress = progress
         self.chunk_words = _check_int(chunk_words, "chunk_words", 1)
+        if self.nce and (not self.sg or self.shared_negatives):
+            raise ValueError(
+                "nce=True is a skip-gram loss with per-pair negatives: set sg=1, "
+                "shared_negatives=False"
+            )
         if self.shared_negatives and not self.sg:
             raise ValueError(
                 "shared_negatives=True is the skip-gram mode of Ji et al. (2016): set sg=1"
@@ -321,13 +330,26 @@ class Word2Vec:
         elif self.shared_negatives:
             kernel, extra = sg_shared_chunk, (loss, bool(self.sampler_.score_aware))
         else:
-            kernel, extra = sg_chunk, (loss,)
+            kernel, extra = sg_chunk, (loss, self._nce_shift())
 
         def call(tokens, offsets, lo, hi, done0, total, draw, state, ctx, stats, hist):
             return kernel(*fixed, tokens, offsets, lo, hi, *conf, done0, total, draw, state, ctx,
                           stats, hist, *extra)  # fmt: skip
 
         return call
+
+    def _nce_shift(self) -> np.ndarray:
+        """``log(k q(w))`` per vocabulary word for NCE (empty: negative sampling)."""
+        if not self.nce:
+            return np.zeros(0, dtype=np.float32)
+        try:
+            q = np.asarray(self.sampler_.distribution(), dtype=np.float64)
+        except (NotImplementedError, TypeError, ValueError):
+            raise ValueError(
+                "nce=True needs a sampler whose distribution() does not depend on the anchor "
+                "(its log q), e.g. unigram or uniform"
+            ) from None
+        return np.log(self.negative * np.maximum(q, 1e-30)).astype(np.float32)
 
     def _draw_kernel(self) -> tuple[Callable[..., Any], tuple]:
         """``(draw, state)`` for CBOW (a draw at a time), ``(draw_pair, state)`` for skip-gram
@@ -557,7 +579,7 @@ def init_input_vectors(n_words: int, dim: int, seed: int) -> np.ndarray:
 _PARAMS = ("vector_size", "alpha", "window", "min_count", "max_vocab_size", "sample", "seed",
            "workers",
            "min_alpha", "sg", "negative", "ns_exponent", "cbow_mean", "epochs", "shrink_windows",
-           "compute_loss", "shared_negatives", "chunk_words")  # fmt: skip
+           "compute_loss", "shared_negatives", "nce", "chunk_words")  # fmt: skip
 
 
 def _chunk_bounds(offsets: np.ndarray, chunk_words: int) -> np.ndarray:
