@@ -125,6 +125,27 @@ def _check_csr(m, n_users: int, n_items: int, what: str) -> sp.csr_matrix:
     return m
 
 
+def ranking_inputs(
+    test, exclude, users, n_users: int, n_items: int
+) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
+    """Checked ``test``, the union of the ``exclude`` matrices, and the users to rank (every
+    user with a test item when ``users`` is None); clear errors when there is nothing to rank."""
+    test = _check_csr(test, n_users, n_items, "test")
+    masks = [_check_csr(m, n_users, n_items, "exclude") for m in exclude if m is not None]
+    mask = masks[0] if masks else sp.csr_matrix((n_users, n_items), dtype=np.float32)
+    for m in masks[1:]:
+        mask = mask + m
+    n_rel_all = np.diff(test.indptr)
+    if users is None:
+        users = np.flatnonzero(n_rel_all > 0)
+    users = np.asarray(users, dtype=np.int64)
+    if users.size == 0:
+        raise ValueError("no user has a test item: nothing to evaluate")
+    if np.any(n_rel_all[users] == 0):
+        raise ValueError("some requested users have no test item")
+    return test, mask, users
+
+
 def evaluate_ranking(
     user_emb: np.ndarray,
     item_emb: np.ndarray,
@@ -156,19 +177,8 @@ def evaluate_ranking(
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
     n_users, n_items = U.shape[0], V.shape[0]
-    test = _check_csr(test, n_users, n_items, "test")
-    masks = [_check_csr(m, n_users, n_items, "exclude") for m in exclude if m is not None]
-    mask = masks[0] if masks else sp.csr_matrix((n_users, n_items), dtype=np.float32)
-    for m in masks[1:]:
-        mask = mask + m
+    test, mask, users = ranking_inputs(test, exclude, users, n_users, n_items)
     n_rel_all = np.diff(test.indptr)
-    if users is None:
-        users = np.flatnonzero(n_rel_all > 0)
-    users = np.asarray(users, dtype=np.int64)
-    if users.size == 0:
-        raise ValueError("no user has a test item: nothing to evaluate")
-    if np.any(n_rel_all[users] == 0):
-        raise ValueError("some requested users have no test item")
     kmax = min(ks[-1], n_items)
     sums: dict[str, float] = {}
     buf = np.empty((min(chunk_size, users.size), n_items), dtype=np.float32)

@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from negkit.eval.rec import METRICS, _check_csr
+from negkit.eval.rec import METRICS, ranking_inputs
 
 __all__ = ["DeviceRanking", "evaluate_ranking_torch"]
 
@@ -53,19 +53,7 @@ class DeviceRanking:
         self.device = torch.device(device)
         n_users, n_items = shape if shape is not None else test.shape
         self.n_users, self.n_items = n_users, n_items
-        test = _check_csr(test, n_users, n_items, "test")
-        mask = sp.csr_matrix((n_users, n_items), dtype=np.float32)
-        for m in exclude:
-            if m is not None:
-                mask = mask + _check_csr(m, n_users, n_items, "exclude")
-        n_rel_all = np.diff(test.indptr)
-        if users is None:
-            users = np.flatnonzero(n_rel_all > 0)
-        users = np.asarray(users, dtype=np.int64)
-        if users.size == 0:
-            raise ValueError("no user has a test item: nothing to evaluate")
-        if np.any(n_rel_all[users] == 0):
-            raise ValueError("some requested users have no test item")
+        test, mask, users = ranking_inputs(test, exclude, users, n_users, n_items)
         self.n_eval = int(users.size)
         self.kmax = min(self.ks[-1], n_items)
         dev = self.device
