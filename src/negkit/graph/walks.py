@@ -152,7 +152,94 @@ def walk_kernel(
         lengths[i] = n
 
 
-class RandomWalks:
+class WalkStream:
+    """Shared by the walk streams: ``num_walks`` walks from every node, their starts shuffled
+    together (as PecanPy does), walked in chunks of ``chunk_walks`` by ``workers`` threads;
+    iteration ``e`` of the stream (epoch ``e``) draws fresh walks from ``(seed, e)``.
+
+    A subclass sets :attr:`n_nodes` and walks one thread's share in :meth:`_walk_range`.
+    """
+
+    n_nodes: int
+
+    def _init_stream(
+        self, walk_length: int, num_walks: int, workers: int, chunk_walks: int, seed: int | None
+    ) -> None:
+        for name, val in (
+            ("walk_length", walk_length),
+            ("num_walks", num_walks),
+            ("workers", workers),
+            ("chunk_walks", chunk_walks),
+        ):
+            if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < 1:
+                raise ValueError(f"{name} must be a positive integer, got {val!r}")
+        if seed is not None and int(seed) < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed}")
+        self.walk_length = int(walk_length)
+        self.num_walks = int(num_walks)
+        self.workers = int(workers)
+        self.chunk_walks = int(chunk_walks)
+        self.seed = seed if seed is not None else int(np.random.SeedSequence().entropy % (2**62))
+        self.epoch = 0
+
+    @property
+    def n_walks(self) -> int:
+        return self.num_walks * self.n_nodes
+
+    @property
+    def max_tokens(self) -> int:
+        return self.n_walks * self.walk_length
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        epoch = self.epoch
+        self.epoch += 1
+        return self.iter_epoch(epoch)
+
+    def iter_epoch(self, epoch: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The chunks of pass ``epoch`` (the same walks for the same seed, epoch and workers)."""
+        ss = np.random.SeedSequence([int(self.seed), int(epoch)])
+        rng = np.random.default_rng(ss)
+        ctxs = make_contexts(int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1)), self.workers)
+        pool = ThreadPoolExecutor(self.workers) if self.workers > 1 else None
+        try:
+            # every node starts num_walks walks, in one random order over all of them
+            order = np.tile(np.arange(self.n_nodes, dtype=np.int32), self.num_walks)
+            rng.shuffle(order)
+            for s in range(0, order.shape[0], self.chunk_walks):
+                yield self._walk(order[s : s + self.chunk_walks], ctxs, pool)
+        finally:
+            if pool is not None:
+                pool.shutdown()
+
+    def _walk_range(self, starts, ctx, tokens, lengths) -> None:
+        """Walk from ``starts`` with one thread's context into ``tokens`` / ``lengths``."""
+        raise NotImplementedError
+
+    def _walk(self, starts: np.ndarray, ctxs: np.ndarray, pool) -> tuple[np.ndarray, np.ndarray]:
+        L = self.walk_length
+        m = starts.shape[0]
+        tokens = np.empty(m * L, dtype=np.int32)
+        lengths = np.empty(m, dtype=np.int64)
+        bounds = np.linspace(0, m, min(self.workers, max(m, 1)) + 1).astype(np.int64)
+
+        def run(i: int) -> None:
+            lo, hi = bounds[i], bounds[i + 1]
+            self._walk_range(starts[lo:hi], ctxs[i], tokens[lo * L : hi * L], lengths[lo:hi])
+
+        if pool is None or len(bounds) == 2:
+            for i in range(len(bounds) - 1):
+                run(i)
+        else:
+            list(pool.map(run, range(len(bounds) - 1)))
+        offsets = np.zeros(m + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        if offsets[-1] != m * L:  # some walks stopped early: close the gaps
+            keep = (np.arange(L)[None, :] < lengths[:, None]).ravel()
+            tokens = tokens[keep]
+        return tokens, offsets
+
+
+class RandomWalks(WalkStream):
     """Re-iterable stream of random-walk chunks ``(tokens int32, offsets int64)``.
 
     Parameters
@@ -182,14 +269,7 @@ class RandomWalks:
         seed: int | None = None,
     ) -> None:
         self.adj: Adjacency = graph if isinstance(graph, Adjacency) else as_adjacency(graph)
-        for name, val in (
-            ("walk_length", walk_length),
-            ("num_walks", num_walks),
-            ("workers", workers),
-            ("chunk_walks", chunk_walks),
-        ):
-            if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < 1:
-                raise ValueError(f"{name} must be a positive integer, got {val!r}")
+        self._init_stream(walk_length, num_walks, workers, chunk_walks, seed)
         for name, val in (("p", p), ("q", q)):
             if not (
                 isinstance(val, (int, float, np.floating, np.integer))
@@ -197,28 +277,16 @@ class RandomWalks:
                 and val > 0
             ):
                 raise ValueError(f"{name} must be a positive finite number, got {val!r}")
-        if seed is not None and int(seed) < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed}")
-        self.walk_length = int(walk_length)
-        self.num_walks = int(num_walks)
         self.p = float(p)
         self.q = float(q)
-        self.workers = int(workers)
-        self.chunk_walks = int(chunk_walks)
-        self.seed = seed if seed is not None else int(np.random.SeedSequence().entropy % (2**62))
-        self.epoch = 0
+
+    @property
+    def n_nodes(self) -> int:
+        return self.adj.n_nodes
 
     @property
     def second_order(self) -> bool:
         return not (self.p == 1.0 and self.q == 1.0)
-
-    @property
-    def n_walks(self) -> int:
-        return self.num_walks * self.adj.n_nodes
-
-    @property
-    def max_tokens(self) -> int:
-        return self.n_walks * self.walk_length
 
     def expected_counts(self) -> np.ndarray:
         """Expected visits of every node in one pass, for the skip-gram vocabulary.
@@ -236,28 +304,6 @@ class RandomWalks:
             rest = np.zeros(n)
         return np.maximum(np.rint(starts + rest), 1.0).astype(np.int64)
 
-    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        epoch = self.epoch
-        self.epoch += 1
-        return self.iter_epoch(epoch)
-
-    def iter_epoch(self, epoch: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """The chunks of pass ``epoch`` (the same walks for the same seed, epoch and workers)."""
-        ss = np.random.SeedSequence([int(self.seed), int(epoch)])
-        rng = np.random.default_rng(ss)
-        ctxs = make_contexts(int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1)), self.workers)
-        n = self.adj.n_nodes
-        pool = ThreadPoolExecutor(self.workers) if self.workers > 1 else None
-        try:
-            # every node starts num_walks walks, in one random order over all of them
-            order = np.tile(np.arange(n, dtype=np.int32), self.num_walks)
-            rng.shuffle(order)
-            for s in range(0, order.shape[0], self.chunk_walks):
-                yield self._walk(order[s : s + self.chunk_walks], ctxs, pool)
-        finally:
-            if pool is not None:
-                pool.shutdown()
-
     def walk_starts(self, starts: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Walks from the given start nodes, one chunk (for tests and one-off use)."""
         starts = np.ascontiguousarray(starts, dtype=np.int32)
@@ -271,41 +317,9 @@ class RandomWalks:
             if pool is not None:
                 pool.shutdown()
 
-    def _walk(self, starts: np.ndarray, ctxs: np.ndarray, pool) -> tuple[np.ndarray, np.ndarray]:
+    def _walk_range(self, starts, ctx, tokens, lengths) -> None:
         a = self.adj
-        L = self.walk_length
-        m = starts.shape[0]
-        tokens = np.empty(m * L, dtype=np.int32)
-        lengths = np.empty(m, dtype=np.int64)
-        so = self.second_order
-        inv_p, inv_q = 1.0 / self.p, 1.0 / self.q
-        bounds = np.linspace(0, m, min(self.workers, max(m, 1)) + 1).astype(np.int64)
-
-        def run(i: int) -> None:
-            lo, hi = bounds[i], bounds[i + 1]
-            walk_kernel(
-                a.indptr,
-                a.indices,
-                a.weights,
-                a.cumw,
-                starts[lo:hi],
-                L,
-                so,
-                inv_p,
-                inv_q,
-                ctxs[i],
-                tokens[lo * L : hi * L],
-                lengths[lo:hi],
-            )
-
-        if pool is None or len(bounds) == 2:
-            for i in range(len(bounds) - 1):
-                run(i)
-        else:
-            list(pool.map(run, range(len(bounds) - 1)))
-        offsets = np.zeros(m + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        if offsets[-1] != m * L:  # some walks stopped early: close the gaps
-            keep = (np.arange(L)[None, :] < lengths[:, None]).ravel()
-            tokens = tokens[keep]
-        return tokens, offsets
+        walk_kernel(
+            a.indptr, a.indices, a.weights, a.cumw, starts, self.walk_length,
+            self.second_order, 1.0 / self.p, 1.0 / self.q, ctx, tokens, lengths,
+        )  # fmt: skip
