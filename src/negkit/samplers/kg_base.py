@@ -33,7 +33,14 @@ import torch
 
 from negkit.samplers.kg_filter import _as_tensor, make_triple_set
 
-__all__ = ["KGSampler", "register_kg", "get_kg", "available_kg", "false_negative_rate"]
+__all__ = [
+    "KGSampler",
+    "bernoulli_probs",
+    "register_kg",
+    "get_kg",
+    "available_kg",
+    "false_negative_rate",
+]
 
 _KG: dict[str, type] = {}
 #: Modules whose samplers register themselves, imported on the first look-up.
@@ -86,6 +93,22 @@ def available_kg() -> list[str]:
     return sorted({c.name for c in _KG.values()})
 
 
+def bernoulli_probs(triples: torch.Tensor, n_relations: int) -> torch.Tensor:
+    """``tph_r / (tph_r + hpt_r)`` per relation (Wang et al. 2014); ½ for absent relations."""
+    r = triples[:, 1]
+    n = torch.bincount(r, minlength=n_relations).double()
+
+    def distinct(col: int) -> torch.Tensor:
+        pairs = torch.unique(triples[:, [1, col]], dim=0)
+        return torch.bincount(pairs[:, 0], minlength=n_relations).double()
+
+    heads, tails = distinct(0), distinct(2)
+    tph = n / heads.clamp(min=1)
+    hpt = n / tails.clamp(min=1)
+    p = tph / (tph + hpt)
+    return torch.where(n > 0, p, torch.full_like(p, 0.5)).float()
+
+
 class KGSampler:
     """Base class: side choice, filtering, seeding.  Subclasses implement :meth:`_draw`.
 
@@ -96,6 +119,9 @@ class KGSampler:
 
     name: ClassVar[str] = ""
     score_aware: ClassVar[bool] = False
+    #: Choose the side by tph/hpt (:func:`bernoulli_probs`) instead of ½; the samplers that
+    #: offer the choice take ``bernoulli=`` in their constructor.
+    bernoulli: bool = False
 
     def __init__(
         self,
@@ -158,6 +184,9 @@ class KGSampler:
         self._gen = torch.Generator(device=self.device_)
         # the global torch generator is left alone: a seedless sampler takes fresh entropy
         self._gen.manual_seed(int(np.random.SeedSequence(self.seed).generate_state(1)[0]))
+        self.p_head_ = (
+            bernoulli_probs(tr, R) if self.bernoulli else torch.full((R,), 0.5, device=self.device_)
+        )
         self._fit(tr)
         return self
 
@@ -177,8 +206,8 @@ class KGSampler:
 
     # --------------------------------------------------------------- drawing
     def head_probability(self, r: torch.Tensor) -> torch.Tensor:
-        """P(corrupt the head) for relations ``r``: ½ (Bordes et al. 2013)."""
-        return torch.full(r.shape, 0.5, device=r.device)
+        """P(corrupt the head) for relations ``r``: ½ (Bordes et al. 2013), or tph/hpt."""
+        return self.p_head_.to(r.device)[r]
 
     def _draw(self, batch: torch.Tensor, head: torch.Tensor) -> torch.Tensor:
         """Entities ``(B, k)`` to put on the corrupted side (``head`` True: the head)."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from negkit.samplers.kg_base import KGSampler, register_kg
+from negkit.samplers.kg_base import KGSampler, bernoulli_probs, register_kg
 from negkit.samplers.kg_weights import self_adversarial_weights
 
 __all__ = [
@@ -28,22 +28,6 @@ __all__ = [
     "SelfAdversarialCorruption",
     "bernoulli_probs",
 ]
-
-
-def bernoulli_probs(triples: torch.Tensor, n_relations: int) -> torch.Tensor:
-    """``tph_r / (tph_r + hpt_r)`` per relation (Wang et al. 2014); ½ for absent relations."""
-    r = triples[:, 1]
-    n = torch.bincount(r, minlength=n_relations).double()
-
-    def distinct(col: int) -> torch.Tensor:
-        pairs = torch.unique(triples[:, [1, col]], dim=0)
-        return torch.bincount(pairs[:, 0], minlength=n_relations).double()
-
-    heads, tails = distinct(0), distinct(2)
-    tph = n / heads.clamp(min=1)
-    hpt = n / tails.clamp(min=1)
-    p = tph / (tph + hpt)
-    return torch.where(n > 0, p, torch.full_like(p, 0.5)).float()
 
 
 @register_kg("kg_uniform", aliases=("uniform",))
@@ -65,11 +49,7 @@ class UniformCorruption(KGSampler):
 class BernoulliCorruption(UniformCorruption):
     """Uniform entity; the head corrupted with probability ``tph / (tph + hpt)`` (TransH)."""
 
-    def _fit(self, triples):
-        self.p_head_ = bernoulli_probs(triples, self.n_relations_)
-
-    def head_probability(self, r):
-        return self.p_head_.to(r.device)[r]
+    bernoulli = True
 
 
 @register_kg("self_adversarial", aliases=("self_adv", "sa"))
@@ -86,15 +66,6 @@ class SelfAdversarialCorruption(UniformCorruption):
             raise ValueError(f"alpha must be >= 0, got {alpha}")
         self.alpha = alpha
         self.bernoulli = bernoulli
-
-    def _fit(self, triples):
-        if self.bernoulli:
-            self.p_head_ = bernoulli_probs(triples, self.n_relations_)
-
-    def head_probability(self, r):
-        if self.bernoulli:
-            return self.p_head_.to(r.device)[r]
-        return super().head_probability(r)
 
     def weights(self, neg_scores):
         return self_adversarial_weights(neg_scores, self.alpha)
@@ -113,11 +84,6 @@ class TypedCorruption(KGSampler):
 
     def _fit(self, triples):
         R = self.n_relations_
-        self.p_head_ = (
-            bernoulli_probs(triples, R)
-            if self.bernoulli
-            else torch.full((R,), 0.5, device=self.device_)
-        )
         self.sets_ = []
         for col in (0, 2):  # domain, range: CSR over relations
             pairs = torch.unique(triples[:, [1, col]], dim=0)  # sorted by relation
@@ -125,9 +91,6 @@ class TypedCorruption(KGSampler):
             ptr = torch.zeros(R + 1, dtype=torch.int64, device=self.device_)
             ptr[1:] = torch.cumsum(size, 0)
             self.sets_.append((ptr, pairs[:, 1].contiguous(), size))
-
-    def head_probability(self, r):
-        return self.p_head_.to(r.device)[r]
 
     def _draw(self, batch, head):
         r = batch[:, 1:2].expand_as(head)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import torch
 
 from negkit.samplers.kg_base import KGSampler, register_kg
-from negkit.samplers.kg_corrupt import bernoulli_probs
 
 __all__ = ["NSCachingSampler"]
 
@@ -44,11 +43,6 @@ class NSCachingSampler(KGSampler):
 
     def _fit(self, triples):
         R = self.n_relations_
-        self.p_head_ = (
-            bernoulli_probs(triples, R)
-            if self.bernoulli
-            else torch.full((R,), 0.5, device=self.device_)
-        )
         self.keys_ = {}
         self.caches_ = {}
         for side, (a, b) in (("tail", (0, 1)), ("head", (2, 1))):
@@ -64,9 +58,6 @@ class NSCachingSampler(KGSampler):
         if not bool((keys[i] == q).all()):
             raise ValueError("NSCaching draws for training triples only (a query has no cache)")
         return i
-
-    def head_probability(self, r):
-        return self.p_head_.to(r.device)[r]
 
     def _draw(self, batch, head):
         k = head.shape[1]

@@ -24,7 +24,6 @@ import numpy as np
 import torch
 
 from negkit.samplers.kg_base import KGSampler, register_kg
-from negkit.samplers.kg_corrupt import bernoulli_probs
 
 __all__ = ["KGScoredSampler", "KGDNSSampler", "KGAdaptiveSampler"]
 
@@ -48,14 +47,9 @@ class KGScoredSampler(KGSampler):
         model = self.model_
         if self.device_.type != "cpu" or model.entity.device.type != "cpu":
             raise ValueError(f"the {self.name} KG sampler runs numba kernels: it needs a CPU model")
-        R = self.n_relations_
-        self.p_head_ = bernoulli_probs(triples, R) if self.bernoulli else torch.full((R,), 0.5)
         table = model.entity.detach().numpy()  # shares memory with the live parameter
         self.inner_ = ns.get(self.base, seed=self.seed, **self.params)
         self.inner_.fit(output=table)
-
-    def head_probability(self, r):
-        return self.p_head_[r]
 
     @torch.no_grad()
     def _draw(self, batch, head):
