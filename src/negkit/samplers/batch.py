@@ -133,6 +133,17 @@ class StreamingFrequency:
         return np.minimum(1.0, 1.0 / np.maximum(gap, 1.0))
 
 
+def _check_batch(anchors: Any, items: Any) -> None:
+    """One (anchor, item) per pair, and at least one pair (arrays or tensors)."""
+    if anchors.shape != items.shape:
+        raise ValueError(
+            f"anchors and items must have the same length, got {anchors.shape[0]} and "
+            f"{items.shape[0]}"
+        )
+    if anchors.shape[0] == 0:
+        raise ValueError("an empty batch has no in-batch negatives")
+
+
 class BatchSampler:
     """Base of the batch samplers: ``sample_batch(anchors, items, k=None) -> BatchNegatives``.
 
@@ -159,12 +170,7 @@ class BatchSampler:
             return self._sample_batch_device(anchors, items, k)
         a = _check_items(_to_numpy(anchors), None, "anchors")
         it = _check_items(_to_numpy(items), self.n_items, "items")
-        if a.shape != it.shape:
-            raise ValueError(
-                f"anchors and items must have the same length, got {a.shape[0]} and {it.shape[0]}"
-            )
-        if a.shape[0] == 0:
-            raise ValueError("an empty batch has no in-batch negatives")
+        _check_batch(a, it)
         self.frequency.update(it)
         cand, q = self._candidates(a, it, k)
         hits = (
@@ -192,12 +198,7 @@ class BatchSampler:
 
         a = anchors.reshape(-1).long()
         it = items.reshape(-1).long()
-        if a.shape != it.shape:
-            raise ValueError(
-                f"anchors and items must have the same length, got {a.shape[0]} and {it.shape[0]}"
-            )
-        if a.shape[0] == 0:
-            raise ValueError("an empty batch has no in-batch negatives")
+        _check_batch(a, it)
         self.frequency.update(it)
         cand, q = self._candidates_device(a, it, k)
         hits = it[:, None] == cand[None, :]
