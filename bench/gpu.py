@@ -114,7 +114,9 @@ def reference_lightgcn(data, args, device: torch.device) -> dict:
     }
 
 
-def negkit_row(data, args, device: torch.device, model: str, sampler: str) -> dict:
+def negkit_row(
+    data, args, device: torch.device, model: str, sampler: str, cuda_graph: bool | None = None
+) -> dict:
     batch = 4096 if (model == "mf" and sampler == "in-batch") else args.batch_size
     settings = RecSettings(
         data=data,
@@ -128,6 +130,7 @@ def negkit_row(data, args, device: torch.device, model: str, sampler: str) -> di
         n_layers=args.layers,
         n_candidates=16,
         sampler_params=SAMPLER_PARAMS.get(sampler, {}),
+        cuda_graph=cuda_graph,
     )
     _reset_peak(device)
     t0 = time.perf_counter()
@@ -148,6 +151,7 @@ def negkit_row(data, args, device: torch.device, model: str, sampler: str) -> di
         "model": model,
         "sampler": sampler,
         "batch_size": batch,
+        "step_mode": result["step_mode"],
         "first_epoch_s": seconds[0],
         "s_per_epoch": float(np.median(seconds[1:])),
         "eval_s": eval_s,
@@ -172,33 +176,65 @@ def main() -> None:
     p.add_argument("--models", nargs="*", default=["lightgcn", "mf"])
     p.add_argument("--samplers", nargs="*", default=list(SAMPLERS))
     p.add_argument("--json", help="also write the rows as JSON here")
+    p.add_argument(
+        "--eager-too",
+        nargs="*",
+        default=["lightgcn:rns", "mf:in-batch"],
+        help="model:sampler rows to run a second time with every step eager (no CUDA graph)",
+    )
+    p.add_argument(
+        "--max-seconds",
+        type=float,
+        default=0.0,
+        help="start no new row after this many seconds (0: no limit); skipped rows are listed",
+    )
     args = p.parse_args()
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SystemExit("--device cuda: torch sees no CUDA device")
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+    started = time.perf_counter()
     data = registry.load(args.data)
     torch.set_num_threads(args.threads)
     ref = reference_lightgcn(data, args, device)
     print(json.dumps(ref), flush=True)
     rows = [ref]
-    for model in args.models:
-        for sampler in args.samplers:
-            row = negkit_row(data, args, device, model, sampler)
-            row["ratio_to_reference"] = row["s_per_epoch"] / ref["s_per_epoch"]
+    plan = [(m, s, None) for m in args.models for s in args.samplers]
+    plan += [(*pair.split(":"), False) for pair in args.eager_too if device.type == "cuda"]
+    skipped = []
+    for model, sampler, graph in plan:
+        if args.max_seconds and time.perf_counter() - started > args.max_seconds:
+            skipped.append(f"{model}:{sampler}" + (" (eager)" if graph is False else ""))
+            continue
+        try:
+            row = negkit_row(data, args, device, model, sampler, cuda_graph=graph)
+        except Exception as err:  # noqa: BLE001 - report the row's failure, go on with the rest
+            row = {"model": model, "sampler": sampler, "error": f"{type(err).__name__}: {err}"}
             print(json.dumps(row), flush=True)
             rows.append(row)
+            continue
+        row["ratio_to_reference"] = row["s_per_epoch"] / ref["s_per_epoch"]
+        print(json.dumps(row), flush=True)
+        rows.append(row)
     print(f"\n{args.data} on {name}: dim {args.dim}, {args.layers} layers, {args.epochs} epochs")
     head = f"{'model':<20} {'sampler':<9} {'s/epoch':>8} {'ratio':>6} {'eval s':>7} {'peak MiB':>9}"
-    print(head + f" {'Recall@20':>9}")
+    print(head + f" {'Recall@20':>9}  step")
     for r in rows:
+        if "error" in r:
+            print(f"{r['model']:<20} {r['sampler']:<9} failed: {r['error']}")
+            continue
         peak = "-" if r["peak_mib"] is None else f"{r['peak_mib']:.0f}"
         print(f"{r['model']:<20} {r['sampler']:<9} {r['s_per_epoch']:8.3f} "
               f"{r.get('ratio_to_reference', 1.0):6.2f} {r.get('eval_s', float('nan')):7.3f} "
-              f"{peak:>9} {r.get('recall@20', float('nan')):9.4f}")  # fmt: skip
+              f"{peak:>9} {r.get('recall@20', float('nan')):9.4f}  "
+              f"{r.get('step_mode', 'eager')}")  # fmt: skip
+    if skipped:
+        print(f"not run (--max-seconds {args.max_seconds:g}): {', '.join(skipped)}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"device": name, "args": vars(args), "rows": rows}, f, indent=1)
+            json.dump(
+                {"device": name, "args": vars(args), "rows": rows, "skipped": skipped}, f, indent=1
+            )
 
 
 if __name__ == "__main__":

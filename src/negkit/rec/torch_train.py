@@ -131,6 +131,9 @@ class TorchTrainer:
     sampler_on_device : draw with the sampler's torch path (True), on the host (False), or
         None: on the device when it is not the CPU; on CPU for the per-draw samplers that read
         no scores.
+    cuda_graph : run every full batch as one captured CUDA graph (:mod:`negkit.rec.cuda_graph`):
+        None (default) where the step allows it (CUDA, one process, a ``graph_safe`` sampler
+        drawing on the device), False never, True or a ValueError saying why not.
     """
 
     def __init__(
@@ -151,6 +154,7 @@ class TorchTrainer:
         sampler_on_device: bool | None = None,
         dist_ctx: Any = None,
         gather_negatives: bool = False,
+        cuda_graph: bool | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; choose from {MODES}")
@@ -176,7 +180,12 @@ class TorchTrainer:
         self.n_negs, self.n_candidates = int(n_negs), int(n_candidates)
         self.reg, self.tau = float(reg), float(tau)
         self.generator = torch.Generator(device=self.device).manual_seed(int(seed))
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=lr)
+        on_cuda = self.device.type == "cuda"  # fused, with its step counts on the device
+        self.optimizer = torch.optim.Adam(
+            self.model.parameters(),
+            lr=lr,
+            **({"fused": True, "capturable": True} if on_cuda else {}),
+        )
         counts = np.bincount(sp.csr_matrix(train).indices, minlength=model.n_items).astype(
             np.float64
         )
@@ -204,6 +213,16 @@ class TorchTrainer:
         if sampler_on_device and not can:
             raise ValueError(f"{type(sampler).__name__} has no device path")
         self.on_device = bool(sampler_on_device)
+        from negkit.rec.cuda_graph import graph_blocker
+
+        blocker = graph_blocker(self) if cuda_graph is not False else "turned off"
+        if cuda_graph and blocker is not None:
+            raise ValueError(f"cuda_graph=True, but the step cannot be a CUDA graph: {blocker}")
+        #: run full batches as a captured CUDA graph (:mod:`negkit.rec.cuda_graph`)
+        self.cuda_graph = blocker is None
+        self._graphed: Any = None
+        #: how the last epoch's full batches ran: "cuda graph", or "eager (<why>)"
+        self.step_mode = "cuda graph" if self.cuda_graph else f"eager ({blocker})"
 
     # ----------------------------------------------------------------- helpers
     def _sync_tables(self, users_t: torch.Tensor, items_t: torch.Tensor) -> None:
@@ -333,16 +352,23 @@ class TorchTrainer:
         """
         self.epochs_done_ = getattr(self, "epochs_done_", 0) + 1
         total = torch.zeros((), dtype=torch.float64, device=self.device)
+        graphed = self._graph_for(batches.batch_size)
+        if graphed is not None:
+            total = graphed.total
+            total.zero_()
         n = 0
         for users, pos in batches:
             b = len(users)
-            total += self.step_tensor(users, pos).to(torch.float64) * b
+            if graphed is None or not graphed(users, pos):
+                total += self.step_tensor(users, pos).to(torch.float64) * b
             n += b
             ctx = getattr(self.sampler, "_ctx", None)
             if ctx is not None:  # the sampler's own context counts the batch draws
                 self.sampler.maybe_refresh(ctx[None, :])
             if progress is not None:
                 progress.update(1)
+        if graphed is not None and graphed.reason is not None:
+            self.step_mode = f"eager ({graphed.reason})"
         if self.net is not self.model:  # the mean over every rank's pairs
             from negkit.rec.distributed import all_mean
 
@@ -355,6 +381,17 @@ class TorchTrainer:
             name, self.epochs_done_, lr, loss=loss, tables=dict(self.model.named_parameters())
         )
         return {"loss": loss}
+
+    def _graph_for(self, batch_size: int) -> Any:
+        """The step's CUDA graph for full batches of ``batch_size`` (None: run eagerly)."""
+        if not self.cuda_graph:
+            return None
+        if self._graphed is None or self._graphed.batch_size != batch_size:
+            from negkit.rec.cuda_graph import GraphedStep
+
+            total = torch.zeros((), dtype=torch.float64, device=self.device)
+            self._graphed = GraphedStep(self, batch_size, total)
+        return self._graphed
 
     @torch.no_grad()
     def device_embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:

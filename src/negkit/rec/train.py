@@ -44,6 +44,9 @@ DEFAULTS = {
     "numba": {"epochs": 500, "lr": 0.1, "reg": 0.0025, "lr_final": 0.05},
     "torch": {"epochs": 300, "lr": 1e-3, "reg": 1e-4, "lr_final": 1.0},
 }
+#: Per-model overrides of ``DEFAULTS``: LightGCN trains 1,000 epochs at Adam 1e-3, batch 2048
+#: and L2 1e-4, the settings of its paper (He et al., SIGIR 2020) and of its reference code.
+MODEL_DEFAULTS = {("torch", "lightgcn"): {"epochs": 1000}}
 
 
 @dataclass
@@ -72,6 +75,9 @@ class RecSettings:
     metric: str = "recall@20"
     eval_chunk: int = 1024
     gather_negatives: bool = False
+    cuda_graph: bool | None = None
+    #: stop after the first epoch that ends past this much wall time (0: no limit)
+    max_seconds: float = 0.0
     sampler_params: dict = field(default_factory=dict)
 
     def engine_name(self, sampler_name: str = "") -> str:
@@ -95,7 +101,8 @@ class RecSettings:
     def resolved(self, engine: str) -> dict[str, Any]:
         out = asdict(self)
         out["data"] = getattr(self.data, "name", None) or str(self.data)
-        for key, value in DEFAULTS[engine].items():
+        defaults = {**DEFAULTS[engine], **MODEL_DEFAULTS.get((engine, self.model), {})}
+        for key, value in defaults.items():
             if out[key] is None:
                 out[key] = value
         out["engine"] = engine
@@ -196,11 +203,14 @@ def run(
         cfg["device"], cfg["world_size"] = ctx.device, ctx.world_size
     if cfg["epochs"] < 0 or cfg["eval_every"] < 0:
         raise ValueError("epochs and eval_every must be non-negative")
+    if not cfg["max_seconds"] >= 0:
+        raise ValueError(f"max_seconds must be non-negative, got {cfg['max_seconds']}")
     monitor_split = "valid" if data.valid is not None else "test"
     exclude_train = [data.train]
     t_start = time.perf_counter()
     history: list[dict[str, Any]] = []
     stopper = EarlyStopping(cfg["patience"])
+    stopped_by: list[str] = []  # the time limit, when it ended training early
 
     rankings: dict[str, Any] = {}
 
@@ -243,12 +253,19 @@ def run(
                     " ".join(f"{k}={v:.4f}" for k, v in metrics.items() if k != "n_users"),
                 )
             stop = broadcast_flag(ctx, stop)
+        limit = cfg["max_seconds"]
+        if limit and epoch < cfg["epochs"]:  # rank 0's clock decides for every rank
+            out_of_time = ctx.is_main and time.perf_counter() - t_start >= limit
+            if broadcast_flag(ctx, out_of_time):
+                stopped_by.append(f"max_seconds={limit:g} after epoch {epoch}")
+                stop = True
         history.append(row)
         if on_epoch is not None:
             on_epoch(row)
         return stop
 
     bar = None
+    step_mode = "compiled (numba)"
     if engine == "numba":
         from negkit.rec.mf_bpr import BPRMF
 
@@ -324,6 +341,7 @@ def run(
                 seed=seed + ctx.rank,
                 dist_ctx=ctx,
                 gather_negatives=cfg["gather_negatives"],
+                cuda_graph=cfg["cuda_graph"],
             )
             if not shared:
                 trainer.user_table, trainer.item_table = tables
@@ -350,6 +368,7 @@ def run(
                 if after_epoch(epoch, row, tables_of):
                     break
             U, V = tables_of()
+            step_mode = trainer.step_mode
         finally:
             torch.set_num_threads(threads_before)
     if bar is not None:
@@ -366,6 +385,8 @@ def run(
         "seed": seed,
         "monitor": monitor_split if cfg["eval_every"] else None,
         "best_epoch": stopper.best_epoch or len(history),
+        "stopped_by": stopped_by[0] if stopped_by else None,
+        "step_mode": step_mode,
         "history": history,
         "train_seconds": train_seconds,
         "test": test_metrics,

@@ -152,6 +152,7 @@ class CandidateSampler(Sampler):
     score_aware = True
     uses_positive = True
     device_path = True
+    graph_safe = True
     #: Each try scores M candidates, so the device path rejects a positive pick 4 times (not
     #: the host's 64) before the complement draw; the laws differ only after 4 rejections.
     device_tries = 4

@@ -71,6 +71,10 @@ class Sampler:
     #: Rejection tries per slot of the device path's exclusion before the exact complement
     #: draw; the host's :data:`EXCLUDE_TRIES` where draws are cheap (the same law exactly).
     device_tries: ClassVar[int] = EXCLUDE_TRIES
+    #: True when a device draw is a pure function of device tensors and the sampler's torch
+    #: generator (no host-side counter or rebuild between draws), so a training step that
+    #: draws can be captured once as a CUDA graph and replayed (:mod:`negkit.rec.cuda_graph`).
+    graph_safe: ClassVar[bool] = False
     #: True when draws depend on embeddings passed to ``fit(output=..., input=...)``.
     score_aware: ClassVar[bool] = False
     #: True when a draw reads the pair's positive ``pos`` (to avoid it, or to score against it).
@@ -347,6 +351,13 @@ class Sampler:
         if key not in cache:
             cache[key] = build()
         return cache[key]
+
+    def device_generators(self, device: Any) -> list:
+        """The torch generators this sampler has drawn with on ``device`` (for CUDA graphs)."""
+        import torch
+
+        state = self._device_state.get(str(device), {})
+        return [g for g in state.values() if isinstance(g, torch.Generator)]
 
     def _table(self, what: str, device: Any) -> Any:
         """The live ``output``/``input`` table as a tensor on ``device``, or None."""

@@ -76,10 +76,19 @@ class StreamingFrequency:
         self.alpha = a
         self.last = np.full(self.n_items, -1, dtype=np.int64)
         self.gap = np.zeros(self.n_items, dtype=np.float64)
-        self.step = -1
+        self._step: Any = -1  # an int on the host; a 0-dim int64 tensor on a device
+
+    @property
+    def step(self) -> int:
+        """The last step recorded (-1 before any); read from the device when the state is there."""
+        return int(self._step)
 
     def _on(self, device: Any) -> None:
-        """Move the state to ``device`` (a torch device) or back to numpy (None)."""
+        """Move the state to ``device`` (a torch device) or back to numpy (None).
+
+        On a device the step counter is a device tensor too, advanced in place, so that an
+        update captured in a CUDA graph counts every replay.
+        """
         import torch
 
         here = self.last.device if isinstance(self.last, torch.Tensor) else None
@@ -87,34 +96,40 @@ class StreamingFrequency:
             return
         if device is None:
             self.last, self.gap = self.last.cpu().numpy(), self.gap.cpu().numpy()
+            self._step = int(self._step)
         else:
             self.last = torch.as_tensor(self.last).to(device)
             self.gap = torch.as_tensor(self.gap).to(device)
+            self._step = torch.tensor(int(self._step), dtype=torch.int64, device=device)
 
     def update(self, items: Any, step: int | None = None) -> None:
         """Record the items of one batch (duplicates count once) at ``step`` (default: next)."""
-        t = self.step + 1 if step is None else int(step)
-        if t <= self.step:
-            raise ValueError(f"steps must increase: got {t} after {self.step}")
         device = _torch_device(items)
         self._on(device)
+        if step is not None and int(step) <= self.step:
+            raise ValueError(f"steps must increase: got {int(step)} after {self.step}")
         if device is not None:  # every copy of an item reads the old state, writes the same
-            ids = items.reshape(-1).long()
-            last = self.last[ids]
-            gap = (1.0 - self.alpha) * self.gap[ids] + self.alpha * (t - last)
             import torch
 
-            self.gap[ids] = torch.where(last >= 0, gap, float(t + 1))
+            if step is None:
+                self._step.add_(1)  # no host read: capturable
+            else:
+                self._step.fill_(int(step))
+            t = self._step
+            ids = items.reshape(-1).long()
+            last = self.last[ids]
+            gap = (1.0 - self.alpha) * self.gap[ids] + self.alpha * (t - last).to(self.gap.dtype)
+            self.gap[ids] = torch.where(last >= 0, gap, (t + 1).to(gap.dtype))
             self.last[ids] = t
-            self.step = t
             return
+        t = self.step + 1 if step is None else int(step)
         ids = np.unique(_check_items(items, self.n_items, "items"))
         seen = self.last[ids] >= 0
         old, new = ids[seen], ids[~seen]
         self.gap[old] = (1.0 - self.alpha) * self.gap[old] + self.alpha * (t - self.last[old])
         self.gap[new] = t + 1.0
         self.last[ids] = t
-        self.step = t
+        self._step = t
 
     def probability(self, items: Any) -> np.ndarray:
         """``q ≈ min(1, 1 / B)`` per item; items never seen get ``1 / (steps so far + 1)``."""
@@ -124,7 +139,8 @@ class StreamingFrequency:
             import torch
 
             ids = items.reshape(-1).long()
-            gap = torch.where(self.last[ids] < 0, self.step + 2.0, self.gap[ids])
+            unseen = (self._step + 2).to(self.gap.dtype)
+            gap = torch.where(self.last[ids] < 0, unseen, self.gap[ids])
             return (1.0 / gap.clamp(min=1.0)).clamp(max=1.0)
         ids = _check_items(items, self.n_items, "items")
         gap = self.gap[ids]
@@ -211,6 +227,13 @@ class BatchSampler:
         hits[r, r] = False
         return BatchNegatives(cand, torch.log(q), hits)
 
+    #: the device draw is a pure function of device tensors (see ``Sampler.graph_safe``)
+    graph_safe = True
+
+    def device_generators(self, device: Any) -> list:
+        """The torch generators drawn with on ``device`` (none: the batch is the draw)."""
+        return []
+
     def _device_positives(self, device: Any) -> Any:
         from negkit.samplers._torch import DevicePositives
 
@@ -280,6 +303,13 @@ class MixedNegativeSampler(BatchSampler):
                 f"the extra sampler has {self.sampler.n_items_} items, "
                 f"the batch sampler {self.n_items}"
             )
+
+    @property
+    def graph_safe(self) -> bool:  # type: ignore[override]
+        return bool(getattr(self.sampler, "graph_safe", False))
+
+    def device_generators(self, device: Any) -> list:
+        return self.sampler.device_generators(device)
 
     def _candidates(self, anchors, items, k):
         k = self.k if k is None else check_count(k, "k")

@@ -29,6 +29,7 @@ class UniformSampler(Sampler):
     """Every item with the same probability, q(i) = 1/|I| (RNS in the recommender literature)."""
 
     device_path = True
+    graph_safe = True
     device_tries = 0  # exclusion is the complement draw itself: q = 1 / (|I| - |P_a|)
 
     def _kernel(self) -> tuple[Any, tuple]:

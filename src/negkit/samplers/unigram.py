@@ -32,6 +32,7 @@ class UnigramSampler(Sampler):
     """q(i) ∝ count_i ** alpha (0.75 as in word2vec; 0 is uniform, 1 is raw popularity)."""
 
     device_path = True
+    graph_safe = True
 
     def __init__(
         self, alpha: float = 0.75, *, seed: int | None = None, exclude_positives: bool = False
