@@ -53,6 +53,15 @@ def test_graph_blocker_names_what_keeps_a_step_eager():
     assert "distributed" in graph_blocker(ddp)
 
 
+def test_device_generators_are_found_whatever_the_device_is_called():
+    smp = ns.UniformSampler(seed=0).fit(n_items=10)
+    assert smp.device_generators("cpu") == []
+    smp.sample(torch.arange(3), 2)
+    (gen,) = smp.device_generators("cpu")
+    assert smp.device_generators(torch.device("cpu")) == [gen]
+    assert gen.device.type == "cpu"
+
+
 def test_cpu_trainer_runs_eagerly_and_refuses_a_forced_graph(tiny):
     smp = ns.UniformSampler(seed=0, exclude_positives=True).fit(
         n_items=tiny.n_items, positives=tiny.train

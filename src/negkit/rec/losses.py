@@ -107,7 +107,7 @@ def in_batch_softmax(
     target = rows + offset
     if item_ids is not None:
         same = item_ids[None, :] == item_ids[target][:, None]
-        same[rows, target] = False
+        same.scatter_(1, target[:, None], False)  # a scalar fill: nothing copied from the host
         logits = logits.masked_fill(same, float("-inf"))
     return F.cross_entropy(logits, target)
 

@@ -356,8 +356,15 @@ class Sampler:
         """The torch generators this sampler has drawn with on ``device`` (for CUDA graphs)."""
         import torch
 
-        state = self._device_state.get(str(device), {})
-        return [g for g in state.values() if isinstance(g, torch.Generator)]
+        dev = torch.device(device)
+        if dev.type == "cuda" and dev.index is None:  # states are keyed by the tensors' "cuda:0"
+            dev = torch.device("cuda", torch.cuda.current_device())
+        return [
+            g
+            for state in self._device_state.values()
+            for g in state.values()
+            if isinstance(g, torch.Generator) and g.device == dev
+        ]
 
     def _table(self, what: str, device: Any) -> Any:
         """The live ``output``/``input`` table as a tensor on ``device``, or None."""

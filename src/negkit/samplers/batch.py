@@ -222,9 +222,7 @@ class BatchSampler:
             hits = torch.zeros_like(hits)
         elif self.positives is not None:
             hits |= self._device_positives(a.device).contains(a, cand.expand(a.shape[0], -1))
-        n = min(it.shape[0], cand.shape[0])
-        r = torch.arange(n, device=a.device)
-        hits[r, r] = False
+        hits.fill_diagonal_(False)  # a row's own positive (a kernel: no host scalar copied)
         return BatchNegatives(cand, torch.log(q), hits)
 
     #: the device draw is a pure function of device tensors (see ``Sampler.graph_safe``)

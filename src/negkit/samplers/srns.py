@@ -171,6 +171,12 @@ class SRNSSampler(Sampler):
         rho, w = float(self.decay), float(self.weight)
         inside = anchors < n_anchors
         row = torch.where(inside, anchors, n_anchors)  # the spare row
+        # an anchor met several times in the batch keeps its last row's update (on CUDA a
+        # scatter of duplicate indices picks any of them): the others write to the spare row
+        at = torch.arange(n, device=dev)
+        last = torch.full((n_anchors + 1,), -1, dtype=torch.int64, device=dev)
+        last = last.scatter_reduce(0, row, at, reduce="amax")
+        row_w = torch.where(last[row] == at, row, n_anchors)
 
         def score(items):  # (n, S) -> (n, S) float32
             return torch.bmm(output[items], vecs[:, :, None]).squeeze(-1)
@@ -202,7 +208,7 @@ class SRNSSampler(Sampler):
                 mem = mem.scatter(1, j, c)
                 mean = mean.scatter(1, j, score(c))
                 var = var.scatter(1, j, torch.zeros_like(mean[:, :1]))
-            st["mem"][row], st["mean"][row], st["var"][row] = mem, mean, var
-            st["visits"][row] = visits
+            st["mem"][row_w], st["mean"][row_w], st["var"][row_w] = mem, mean, var
+            st["visits"][row_w] = visits
             out.append(torch.where(inside, item, randint(n_items, (n,), gen, dev)))
         return torch.stack(out, dim=1)
