@@ -5,7 +5,7 @@
 #   gpu.txt        the device, driver, torch and numba versions
 #   cuda_tests.txt the CUDA variants of the device tests (laws, evaluation, no-sync steps, graphs)
 #   gpu_bench.txt  bench/gpu.py on Gowalla (epoch, evaluation, peak memory per sampler; reference)
-#   gpu.json       the same rows as JSON
+#   gpu.json       the same rows as JSON (BENCH_ARGS: more arguments, e.g. fewer samplers)
 #   cli.txt        `negkit rec train --data gowalla --model lightgcn --sampler rns --device cuda`
 #                  with its defaults, stopped by --max-minutes when the budget runs out
 #   lgcn.json      its metrics.json; saved.txt: the saved embeddings scored by the CPU evaluator
@@ -32,7 +32,7 @@ timeout 140 python3 -m pytest -q -p no:cacheprovider -rs tests/test_rec_cuda_gra
 echo "exit $? after $(($(date +%s) - t0)) s" >>"$out/cuda_tests.txt"
 
 timeout 210 python3 bench/gpu.py --device cuda --data gowalla --epochs 2 --max-seconds 150 \
-    --json "$out/gpu.json" >"$out/gpu_bench.txt" 2>&1
+    --json "$out/gpu.json" ${BENCH_ARGS:-} >"$out/gpu_bench.txt" 2>&1
 echo "exit $? after $(($(date +%s) - t0)) s" >>"$out/gpu_bench.txt"
 
 # the rest of the budget, less 90 s for loading, the final evaluation, saving and scoring
