@@ -98,6 +98,15 @@ def register(subparsers) -> None:
         default=0.0,
         help="stop after the first epoch that ends past this much wall time (0: no limit)",
     )
+    t.add_argument(
+        "--carve-valid",
+        type=float,
+        default=0.0,
+        metavar="F",
+        help="move a random fraction F of each user's training items to a validation split "
+        "(for data published as train/test only), so --eval-every and --patience select on it",
+    )
+    t.add_argument("--carve-seed", type=int, default=0, help="seed of --carve-valid (default 0)")
     t.add_argument("--out", required=True, type=Path)
     t.add_argument("--no-progress", action="store_true")
     add_log_args(t)
@@ -116,6 +125,17 @@ def _parse_params(items: list[str]) -> dict:
         except json.JSONDecodeError:
             out[key] = value
     return out
+
+
+def _data(args: argparse.Namespace):
+    """``--data`` as given, or loaded with a validation split carved from train."""
+    data = load_data_arg(args)
+    if not args.carve_valid:
+        return data
+    from negkit.data.carve import carve_valid
+    from negkit.rec.train import load_data
+
+    return carve_valid(load_data(data), args.carve_valid, args.carve_seed)
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -143,7 +163,7 @@ def _train(args: argparse.Namespace, ctx) -> int:
 
     ks = tuple(args.k) if args.k else (20,)
     settings = RecSettings(
-        data=load_data_arg(args),
+        data=_data(args),
         model=args.model,
         engine=args.engine,
         dim=args.dim,
