@@ -250,3 +250,25 @@ def test_adaptive_on_device_rebuilds_its_orders_every_refresh_every_draws(device
     k = s.reach_
     assert torch.equal(st["orders"][:, :k], full[:, :k])
     assert torch.equal(st["orders"][:, -k:], full[:, -k:])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("n_cols", [3, 40])  # 3: the searchsorted fallback (degree > 4 C)
+def test_pair_hits_of_shared_columns_equal_the_membership_test(device, n_cols):
+    from negkit.samplers._torch import DevicePositives
+
+    g = np.random.default_rng(5)
+    dense = g.random((30, 25)) < 0.3
+    dense[4, :] = True  # a user of full degree (25 > 4 * 3: the fallback for n_cols=3)
+    pos = sp.csr_matrix(dense.astype(np.float64))
+    known = DevicePositives(pos, 25, torch.device(device))
+    anchors = on(device, g.integers(0, 34, size=50))  # 30..33: outside the matrix
+    items = on(device, g.integers(0, 25, size=n_cols))  # repeated items among the columns
+    hits = known.pair_hits(anchors, items)
+    expect = dense
+    a, it = anchors.cpu().numpy(), items.cpu().numpy()
+    want = np.array([[a_ < 30 and expect[a_, i] for i in it] for a_ in a])
+    np.testing.assert_array_equal(hits.cpu().numpy(), want)
+    np.testing.assert_array_equal(
+        hits.cpu().numpy(), known.contains(anchors, items.expand(50, -1)).cpu().numpy()
+    )

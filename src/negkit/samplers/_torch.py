@@ -90,6 +90,9 @@ class DevicePositives:
         self.b_keys = torch.from_numpy(rows * (n + 1) + b).to(device)
         self.indptr = torch.from_numpy(indptr).to(device)
         self.degree = torch.from_numpy(np.diff(indptr)).to(device)
+        self.indices = torch.from_numpy(indices).to(device)
+        self.max_degree = int(np.diff(indptr).max(initial=0))
+        self._column_of: torch.Tensor | None = None  # item -> a batch column (pair_hits)
 
     def _rows(self, anchors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Anchors clamped into the matrix, and whether they were inside it."""
@@ -106,6 +109,34 @@ class DevicePositives:
         at = torch.searchsorted(self.keys, key.reshape(-1)).clamp_(max=self.keys.numel() - 1)
         hit = (self.keys[at] == key.reshape(-1)).reshape(items.shape)
         return hit & inside.reshape(shape)
+
+    def pair_hits(self, anchors: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """``(n, C)`` bool: ``items[c]`` is a positive of ``anchors[r]``, for shared columns.
+
+        ``contains`` on the ``(n, C)`` grid costs ``n C`` binary searches; here each anchor's
+        row (padded to the largest degree) is scattered once into the grid instead, through an
+        item -> column map: ``O(n max_degree + n C)`` memory traffic and no search.  Columns
+        that repeat an item take the hits of its mapped column.  Falls back to ``contains``
+        when ``n max_degree`` exceeds ``4 n C``.
+        """
+        n, c = anchors.shape[0], items.shape[0]
+        width = self.max_degree
+        if self.keys.numel() == 0 or width > 4 * max(c, 1):
+            return self.contains(anchors, items.expand(n, -1))
+        dev = items.device
+        if self._column_of is None:
+            self._column_of = torch.empty(self.n_items + 1, dtype=torch.int64, device=dev)
+        column_of = self._column_of
+        column_of.fill_(c)  # c: "not in the batch" (the spare column below)
+        column_of[items] = torch.arange(c, device=dev)  # a repeated item keeps one column
+        rows, inside = self._rows(anchors)
+        deg = torch.where(inside, self.degree[rows], torch.zeros_like(rows))
+        k = torch.arange(width, device=dev)
+        at = (self.indptr[rows][:, None] + k[None, :]).clamp_(max=self.indices.numel() - 1)
+        item = torch.where(k[None, :] < deg[:, None], self.indices[at], self.n_items)
+        grid = torch.zeros((n, c + 1), dtype=torch.bool, device=dev)
+        grid.scatter_(1, column_of[item], True)
+        return grid[:, column_of[items]]
 
     def complement(self, anchors: torch.Tensor, k: int, gen: torch.Generator) -> torch.Tensor:
         """``(n, k)`` uniform draws over each anchor's non-positives (all items outside)."""

@@ -221,7 +221,7 @@ class BatchSampler:
         if not self.remove_accidental_hits:
             hits = torch.zeros_like(hits)
         elif self.positives is not None:
-            hits |= self._device_positives(a.device).contains(a, cand.expand(a.shape[0], -1))
+            hits |= self._device_positives(a.device).pair_hits(a, cand)
         hits.fill_diagonal_(False)  # a row's own positive (a kernel: no host scalar copied)
         return BatchNegatives(cand, torch.log(q), hits)
 
