@@ -305,3 +305,18 @@ def test_batch_sampler_device_and_host_paths_give_the_same_step(tiny):
         weights.append(trainer.model.item.weight.detach().clone())
     np.testing.assert_allclose(losses_[0], losses_[1], rtol=1e-5)
     assert torch.allclose(weights[0], weights[1], atol=1e-6)
+
+
+def test_recommenders_give_the_adaptive_sampler_a_flatter_rank_law(tiny):
+    from negkit.rec.train import REC_SAMPLER_DEFAULTS, _make_sampler
+
+    settings = _settings(tiny, model="mf")
+    tables = (np.zeros((120, 16), np.float32), np.zeros((60, 16), np.float32))
+    smp, _ = _make_sampler("aobpr", settings, tiny, tables)
+    assert smp.lam_fraction == REC_SAMPLER_DEFAULTS["adaptive"]["lam_fraction"] == 0.2
+    assert smp.lam_ == pytest.approx(0.2 * 60)
+    for given in ({"lam_fraction": 0.05}, {"lam": 3.0}):
+        mine = _settings(tiny, model="mf", sampler_params=given)
+        smp, _ = _make_sampler("adaptive", mine, tiny, tables)
+        assert smp.get_params() | given == smp.get_params()  # the user's value stands
+        assert smp.lam_fraction == given.get("lam_fraction", 0.01)
