@@ -68,3 +68,14 @@ def test_cli_reports_bad_input(tmp_path, capsys):
     assert "train.txt:2" in err
     code = main(["rec", "train", "--data", "no-such-data-set", "--out", str(tmp_path / "o3")])
     assert code == 1 and "unknown data set" in capsys.readouterr().err
+
+
+def test_cli_mixgcf_takes_its_candidate_pool_size(split, tmp_path, capsys):
+    folder, _ = split
+    base = ["rec", "train", "--data", str(folder), "--model", "lightgcn", "--sampler", "mixgcf",
+            "--dim", "8", "--epochs", "1", "--threads", "1", "--no-progress"]  # fmt: skip
+    assert main([*base, "--n-candidates", "4", "--out", str(tmp_path / "a")]) == 0
+    metrics = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    assert metrics["settings"]["n_candidates"] == 4
+    assert main([*base, "--n-candidates", "0", "--out", str(tmp_path / "b")]) == 1
+    assert "n_candidates must be at least 1" in capsys.readouterr().err

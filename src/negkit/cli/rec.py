@@ -63,6 +63,13 @@ def register(subparsers) -> None:
     t.add_argument("--device", default="cpu", help="cpu or cuda (PyTorch engine)")
     t.add_argument("--loss", choices=("bpr", "bce", "softmax", "nce", "snis"), default="bpr")
     t.add_argument("--n-negs", type=int, default=1)
+    t.add_argument(
+        "--n-candidates",
+        type=int,
+        default=16,
+        help="--sampler mixgcf: the candidate pool M a synthetic negative is mixed from "
+        "(default 16; MixGCF's paper uses 64)",
+    )
     t.add_argument("--n-layers", type=int, default=3)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--eval-every", type=int, default=0, help="evaluate every N epochs (0: never)")
@@ -176,6 +183,7 @@ def _train(args: argparse.Namespace, ctx) -> int:
         device=args.device,
         loss=args.loss,
         n_negs=args.n_negs,
+        n_candidates=args.n_candidates,
         n_layers=args.n_layers,
         eval_every=args.eval_every,
         patience=args.patience,
