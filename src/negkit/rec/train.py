@@ -159,10 +159,9 @@ def _make_sampler(
         s = ns.get(base, **params)
     else:
         params = dict(settings.sampler_params)
-        if isinstance(sampler, str) and ns.get_class(sampler).name == "adaptive":
-            for key, value in REC_SAMPLER_DEFAULTS["adaptive"].items():
-                if key not in params and "lam" not in params:
-                    params[key] = value
+        adaptive = isinstance(sampler, str) and ns.get_class(sampler).name == "adaptive"
+        if adaptive and not {"lam", "lam_fraction"} & params.keys():  # the user's λ stands
+            params.update(REC_SAMPLER_DEFAULTS["adaptive"])
         s = ns.get(sampler, **params)
     s.set_params(exclude_positives=True)  # a negative is never a training positive
     if getattr(s, "seed", None) is None:
