@@ -120,19 +120,19 @@ class IRGANSampler(Sampler):
     def _sample_torch(self, anchors, k, pos, vecs, gen):
         import torch
 
-        from negkit.samplers._torch import rand
+        from negkit.samplers._torch import rand, randint
 
         output = self._table("output", anchors.device)
-        logits = (vecs @ output.T).to(torch.float64) / self.tau_  # (n, |I|)
-        logits = torch.nan_to_num(logits, nan=float("-inf"))
+        logits = (vecs @ output.T) * np.float32(1.0 / self.tau_)  # (n, |I|), float32 as the kernels
         top = logits.amax(dim=1, keepdim=True)
-        top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))
-        w = torch.exp(logits - top)
-        w = torch.where(w.sum(dim=1, keepdim=True) > 0, w, torch.ones_like(w))  # all -inf
-        cdf = torch.cumsum(w, dim=1)
-        u = rand((anchors.shape[0], k), gen, anchors.device) * cdf[:, -1:]
-        idx = torch.searchsorted(cdf, u, right=True)
-        return idx.clamp_(max=self.n_items_ - 1)
+        w = torch.exp(logits - top).nan_to_num_(nan=0.0)  # NaN scores (and all -inf rows): 0
+        cdf = torch.cumsum(w, dim=1, dtype=torch.float64)
+        total = cdf[:, -1:]
+        n = anchors.shape[0]
+        idx = torch.searchsorted(cdf, rand((n, k), gen, anchors.device) * total, right=True)
+        idx = idx.clamp_(max=self.n_items_ - 1)
+        uniform = randint(self.n_items_, (n, k), gen, anchors.device)  # no finite score: uniform
+        return torch.where(total > 0, idx, uniform)
 
     def distribution(self, anchor=None, anchor_vector=None) -> np.ndarray:
         """``softmax(s / τ)`` over every item, ``s = anchor_vector . output`` (float32 dots)."""
