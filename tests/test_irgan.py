@@ -163,3 +163,27 @@ def test_pretraining_starts_both_players_from_bpr(planted):
     assert gu.shape == (150, 9) and np.all(gu[:, -1] == 1) and np.all(du[:, -1] == 1)
     ndcg = evaluate_ranking(gu, gi, d.test, exclude=[d.train], ks=[5])["ndcg@5"]
     assert ndcg > 0.1  # BPR on the planted blocks ranks well from round 0
+
+
+def test_other_trainers_draw_from_the_irgan_sampler(planted):
+    """The generator is an ordinary score-aware sampler: BPR-MF (numba engine) and the torch
+    trainer take it on their own tables."""
+    from negkit.eval.rec import evaluate_ranking
+    from negkit.rec.mf_bpr import BPRMF
+    from negkit.rec.torch_models import MF
+    from negkit.rec.torch_train import PairBatches, TorchTrainer
+
+    d = planted
+    mf = BPRMF(dim=8, epochs=10, threads=1, seed=0).init(*d.train.shape)
+    s = ns.get("irgan", exclude_positives=True, seed=0)
+    mf.fit(d.train, s.fit(positives=d.train, output=mf.item_factors_, input=mf.user_factors_))
+    r = evaluate_ranking(mf.user_embeddings(), mf.item_embeddings(), d.test, exclude=[d.train])
+    assert r["ndcg@20"] > 0.2  # random: ~0.05
+    m = MF(*d.train.shape, dim=8)
+    t = ns.get("irgan", seed=0).fit(
+        output=m.item.weight.detach().numpy(), input=m.user.weight.detach().numpy()
+    )
+    stats = TorchTrainer(m, t, d.train, lr=0.01, sampler_on_device=True).train_epoch(
+        PairBatches(d.train, batch_size=512)
+    )
+    assert np.isfinite(stats["loss"])
