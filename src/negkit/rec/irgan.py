@@ -30,7 +30,8 @@ REINFORCE, ``w = 1``).  The mixture makes sure the generator sees the user's pos
 reward is high, early in training, when ``p_θ`` rarely proposes them.
 
 Pre-training: both players start from one BPR-MF model (:class:`negkit.rec.mf_bpr.BPRMF`,
-uniform negatives excluding positives), as the paper does.
+uniform negatives excluding positives), as issue #18 describes the paper's set-up; pass
+``init=`` to :meth:`IRGAN.fit` to start from other tables.
 """
 
 from __future__ import annotations
@@ -191,7 +192,6 @@ class IRGAN:
                 f"init tables must be ({n_users}, {self.dim + 1}) and ({n_items}, {self.dim + 1}) "
                 f"(dim + 1 columns: the folded item bias), got {users0.shape} and {items0.shape}"
             )
-        torch.manual_seed(self.seed)
         self.gen_ = torch.Generator(device=dev).manual_seed(int(self.seed))
 
         def param(a: np.ndarray) -> torch.Tensor:
