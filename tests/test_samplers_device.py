@@ -21,6 +21,7 @@ DEVICES = [
 ]
 DEVICE_SAMPLERS = [
     "uniform", "unigram", "degree", "dns", "softmax", "rank", "ahns", "warp", "srns", "adaptive",
+    "irgan",
 ]  # fmt: skip
 
 rng = np.random.default_rng(31)

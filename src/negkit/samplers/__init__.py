@@ -22,6 +22,7 @@ queue      uniform over a FIFO queue of recent items (MoCo)     n_items=, then p
 span       uniform non-gold spans of a sentence (Li 2021, NER)  lengths=, positives=
 exposure   shown-not-clicked at ``rate``, else uniform          exposures=, positives=
 gibbs      Gibbs over 2 item partitions, limit softmax(s/τ)     output=
+irgan      IRGAN generator, softmax(s/τ) over all items (2017)  output=, input=
 =========  ===================================================  ==================
 
 Exposure-aware (:mod:`negkit.samplers.exposure`): ``exposure_subsample`` keeps a real
@@ -30,7 +31,7 @@ positives=``); ``exposure_groups`` draws uniformly from the rarely shown items a
 else by unigram from the often shown (``counts=`` or ``exposures=``).
 
 Every one takes ``exclude_positives=True`` (with ``fit(positives=)``) and ``seed=``.  Given
-torch tensors, uniform, unigram/degree, dns, softmax, rank, ahns, warp, srns and adaptive
+torch tensors, uniform, unigram/degree, dns, softmax, rank, ahns, warp, srns, irgan and adaptive
 (``dims="exact"``) draw on their device with torch ops (``device_path``; see
 :mod:`negkit.samplers.base`); the others draw on the host and return tensors on the anchors'
 device.  Batch
@@ -57,6 +58,7 @@ from negkit.samplers import (  # noqa: F401  (register)
     dns,
     exposure,
     gibbs,
+    irgan,
     mcns,
     queue,
     rank,
@@ -86,6 +88,7 @@ from negkit.samplers.exposure import (
     ExposureSubsampleSampler,
 )
 from negkit.samplers.gibbs import GibbsSampler
+from negkit.samplers.irgan import IRGANSampler
 from negkit.samplers.mcns import MCNSSampler
 from negkit.samplers.pool import candidate_pool
 from negkit.samplers.queue import QueueSampler
@@ -111,6 +114,7 @@ __all__ = [
     "ExposureSubsampleSampler",
     "ExposureGroupSampler",
     "GibbsSampler",
+    "IRGANSampler",
     "MCNSSampler",
     "RankSampler",
     "SoftmaxSampler",
