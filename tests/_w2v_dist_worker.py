@@ -1,0 +1,122 @@
+"""One rank of the data-parallel word2vec tests, started as torchrun would (RANK, WORLD_SIZE,
+MASTER_*).  ``python _w2v_dist_worker.py OUT MODE``:
+
+* ``resume``: skip-gram on a small synthetic corpus, 3 epochs straight; then the same run cut
+  after epoch 1 (its checkpoint) and resumed from the file; the same for DeepWalk on a small
+  random graph; rank 0 saves the final tables to ``OUT/resume.npz``;
+* ``quality``: skip-gram on the first :data:`SLICE_LINES` lines of the shared corpus; rank 0
+  writes the WordSim-353 Spearman to ``OUT/quality.json`` (nothing without the data);
+* ``all``: both.
+"""
+
+from __future__ import annotations
+
+import json
+import lzma
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from negkit import Word2Vec
+from negkit.rec import distributed
+
+SLICE_LINES = 60_000
+QUALITY = dict(sg=1, vector_size=50, window=5, negative=5, sample=1e-4, min_count=5, epochs=3,
+               workers=1, seed=0, alpha=0.025, progress=False, compute_loss=False)  # fmt: skip
+
+
+def synthetic_corpus(n_sent: int = 400, seed: int = 0) -> list[list[str]]:
+    """Sentences of words from 8 topics of 12 words each (words of a topic co-occur)."""
+    rng = np.random.default_rng(seed)
+    return [[f"t{t}w{w}" for w in rng.integers(0, 12, 10)] for t in rng.integers(0, 8, n_sent)]
+
+
+class Stop(Exception):
+    """Cuts a run after its first epoch (the checkpoint is written before callbacks run)."""
+
+
+def _stop(model, rec):
+    raise Stop
+
+
+def resume_runs(ctx, out: Path) -> dict[str, np.ndarray]:
+    corpus = synthetic_corpus()
+    opts = dict(sg=1, vector_size=16, window=3, negative=3, min_count=1, epochs=3, workers=1,
+                seed=4, progress=False, chunk_words=300, sync_words=500, dist=ctx)  # fmt: skip
+    straight = Word2Vec(**opts).fit(corpus)
+    ckpt = out / "w2v.ckpt.npz"
+    try:
+        Word2Vec(**opts, checkpoint=ckpt, callbacks=[_stop]).fit(corpus)
+    except Stop:
+        pass
+    distributed.barrier(ctx)
+    resumed = Word2Vec.load(ckpt, dist=ctx)
+    assert resumed.epochs_trained_ == 1
+    resumed.resume(corpus)
+    return {
+        "straight_syn0": straight.wv.vectors, "straight_syn1": straight.syn1neg,
+        "resumed_syn0": resumed.wv.vectors, "resumed_syn1": resumed.syn1neg,
+    }  # fmt: skip
+
+
+def graph_resume_runs(ctx, out: Path) -> dict[str, np.ndarray]:
+    """DeepWalk on a small random graph, 3 epochs straight, and cut after epoch 1 then run
+    again on its checkpoint (which resumes it)."""
+    import scipy.sparse as sp
+
+    from negkit.graph.embed import GraphEmbedSettings, run
+
+    a = sp.random(60, 60, density=0.08, format="csr", random_state=2)
+    adj = ((a + a.T) > 0).astype(np.float64)
+    settings = GraphEmbedSettings(dim=8, walk_length=12, num_walks=4, window=3, epochs=3,
+                                  chunk_walks=16, sync_words=400)  # fmt: skip
+    straight = run(adj, settings, seed=5, dist_ctx=ctx).vectors
+    ckpt = out / "graph.ckpt.npz"
+    try:
+        run(adj, settings, seed=5, dist_ctx=ctx, checkpoint=ckpt, on_epoch=lambda *a: _stop(0, 0))
+    except Stop:
+        pass
+    distributed.barrier(ctx)
+    resumed = run(adj, settings, seed=5, dist_ctx=ctx, checkpoint=ckpt).vectors
+    return {"graph_straight": straight, "graph_resumed": resumed}
+
+
+def corpus_slice(data: Path, lines: int = SLICE_LINES) -> list[list[str]]:
+    with lzma.open(data / "text_corpus_en" / "en_corpus_5m.txt.xz", "rt", encoding="utf-8") as f:
+        return [line.split() for _, line in zip(range(lines), f)]
+
+
+def quality_run(ctx, data: Path) -> float:
+    """WordSim-353 Spearman of skip-gram on the corpus slice (every rank returns it)."""
+    from negkit.data import registry
+    from negkit.eval.words import word_similarity
+
+    model = Word2Vec(**QUALITY, dist=ctx).fit(corpus_slice(data))
+    return word_similarity(model.wv, registry.load("wordsim353"))["spearman"]
+
+
+def main() -> int:
+    import os
+
+    out, mode = Path(sys.argv[1]), sys.argv[2]
+    ctx = distributed.init("cpu", timeout=60)
+    try:
+        if mode in ("resume", "all"):
+            runs = {**resume_runs(ctx, out), **graph_resume_runs(ctx, out)}
+            if ctx.is_main:
+                np.savez(out / "resume.npz", **runs)
+        if mode in ("quality", "all"):
+            data = Path(os.environ.get("NEGKIT_DATA", ""))
+            if (data / "text_corpus_en").is_dir():
+                ws = quality_run(ctx, data)
+                if ctx.is_main:
+                    (out / "quality.json").write_text(json.dumps({"ws353": ws}))
+        distributed.barrier(ctx)
+    finally:
+        distributed.finish()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
