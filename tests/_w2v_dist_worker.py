@@ -21,7 +21,7 @@ import numpy as np
 from negkit import Word2Vec
 from negkit.rec import distributed
 
-SLICE_LINES = 60_000
+SLICE_LINES = 40_000
 QUALITY = dict(sg=1, vector_size=50, window=5, negative=5, sample=1e-4, min_count=5, epochs=3,
                workers=1, seed=0, alpha=0.025, progress=False, compute_loss=False)  # fmt: skip
 
