@@ -1,9 +1,10 @@
-"""One rank of the data-parallel word2vec tests, started as torchrun would (RANK, WORLD_SIZE,
-MASTER_*).  ``python _w2v_dist_worker.py OUT MODE``:
+"""One rank of the data-parallel compiled-engine and checkpoint tests, started as torchrun
+would (RANK, WORLD_SIZE, MASTER_*).  ``python _w2v_dist_worker.py OUT MODE``:
 
 * ``resume``: skip-gram on a small synthetic corpus, 3 epochs straight; then the same run cut
   after epoch 1 (its checkpoint) and resumed from the file; the same for DeepWalk on a small
-  random graph; rank 0 saves the final tables to ``OUT/resume.npz``;
+  random graph and for torch MF and LightGCN on planted interactions; rank 0 saves the final
+  tables to ``OUT/resume.npz``;
 * ``quality``: skip-gram on the first :data:`SLICE_LINES` lines of the shared corpus; rank 0
   writes the WordSim-353 Spearman to ``OUT/quality.json`` (nothing without the data);
 * ``all``: both.
@@ -78,8 +79,43 @@ def graph_resume_runs(ctx, out: Path) -> dict[str, np.ndarray]:
     except Stop:
         pass
     distributed.barrier(ctx)
-    resumed = run(adj, settings, seed=5, dist_ctx=ctx, checkpoint=ckpt).vectors
+    epochs = []
+    resumed = run(adj, settings, seed=5, dist_ctx=ctx, checkpoint=ckpt,
+                  on_epoch=lambda e, v, rec: epochs.append(e)).vectors  # fmt: skip
+    assert epochs == [1, 2], epochs  # it did resume after epoch 1 (0-based 0)
     return {"graph_straight": straight, "graph_resumed": resumed}
+
+
+def rec_resume_runs(ctx, out: Path) -> dict[str, np.ndarray]:
+    """Torch MF and LightGCN (rns, evaluated every epoch), 3 epochs straight, and cut after
+    epoch 1 then run again on its checkpoint."""
+    from negkit.rec.synthetic import planted_interactions
+    from negkit.rec.train import RecSettings, run
+
+    data = planted_interactions(
+        n_users=60, n_items=40, n_groups=3, per_user=8, n_valid=0, n_test=2, seed=1
+    )
+    runs = {}
+    for model in ("mf", "lightgcn"):
+        ckpt = str(out / f"{model}.ckpt.pt")
+        opts = dict(data=data, model=model, engine="torch", epochs=3, dim=8, n_layers=2,
+                    batch_size=64 // ctx.world_size, threads=1, eval_every=1, lr=0.01)  # fmt: skip
+        straight = run(RecSettings(**opts), "rns", seed=2, dist_ctx=ctx)
+        try:
+            run(RecSettings(**opts, checkpoint=ckpt), "rns", seed=2, dist_ctx=ctx,
+                on_epoch=lambda row: _stop(0, 0))  # fmt: skip
+        except Stop:
+            pass
+        distributed.barrier(ctx)
+        epochs = []
+        resumed = run(RecSettings(**opts, checkpoint=ckpt), "rns", seed=2, dist_ctx=ctx,
+                      on_epoch=lambda row, seen=epochs: seen.append(row["epoch"]))  # fmt: skip
+        assert epochs == [2, 3], epochs  # it did resume after epoch 1
+        assert [r["epoch"] for r in resumed["history"]] == [1, 2, 3]
+        for side in ("user", "item"):
+            runs[f"{model}_{side}_straight"] = straight[f"{side}_embeddings"]
+            runs[f"{model}_{side}_resumed"] = resumed[f"{side}_embeddings"]
+    return runs
 
 
 def corpus_slice(data: Path, lines: int = SLICE_LINES) -> list[list[str]]:
@@ -103,7 +139,8 @@ def main() -> int:
     ctx = distributed.init("cpu", timeout=60)
     try:
         if mode in ("resume", "all"):
-            runs = {**resume_runs(ctx, out), **graph_resume_runs(ctx, out)}
+            runs = {**resume_runs(ctx, out), **graph_resume_runs(ctx, out),
+                    **rec_resume_runs(ctx, out)}  # fmt: skip
             if ctx.is_main:
                 np.savez(out / "resume.npz", **runs)
         if mode in ("quality", "all"):

@@ -40,7 +40,11 @@ def ranks(tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("what", ["straight_syn0", "straight_syn1", "graph_straight"])
+@pytest.mark.parametrize(
+    "what",
+    ["straight_syn0", "straight_syn1", "graph_straight"]
+    + [f"{m}_{side}_straight" for m in ("mf", "lightgcn") for side in ("user", "item")],
+)
 def test_resumed_run_repeats_the_straight_run(ranks, what):
     z = np.load(ranks / "resume.npz")
     straight, resumed = z[what], z[what.replace("straight", "resumed")]

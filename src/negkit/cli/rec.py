@@ -82,6 +82,12 @@ def register(subparsers) -> None:
         help="with --sampler in-batch on several processes: every rank's positives are "
         "negatives (all_gather), not the rank's own batch alone",
     )
+    t.add_argument(
+        "--checkpoint",
+        default=None,
+        help="torch engine: save a checkpoint here after every epoch; when the file exists, "
+        "resume from it (same settings, as many processes)",
+    )
     t.add_argument("--out", required=True, type=Path)
     t.add_argument("--no-progress", action="store_true")
     add_log_args(t)
@@ -147,6 +153,7 @@ def _train(args: argparse.Namespace, ctx) -> int:
         metric=f"recall@{ks[0]}",
         gather_negatives=args.gather_negatives,
         sampler_params=_parse_params(args.sampler_param),
+        checkpoint=args.checkpoint,
     )
 
     def show(row: dict) -> None:
