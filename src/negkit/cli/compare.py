@@ -206,6 +206,7 @@ def register(subparsers: Any) -> None:
         default=0.5,
         help="share of labelled nodes the classifier trains on (default: 0.5)",
     )
+    add_dist_args(q, "walk methods")
     q.set_defaults(func=run_graph)
     k = fam.add_parser(
         "kg", help="knowledge-graph embedding (TransE, DistMult, ComplEx, RotatE)",
@@ -372,6 +373,10 @@ def run_rec(args: argparse.Namespace) -> int:
 
 
 def run_graph(args: argparse.Namespace) -> int:
+    return run_distributed(args, _graph_study)
+
+
+def _graph_study(args: argparse.Namespace, ctx) -> int:
     from negkit.study.graph_family import GraphFamily
 
     family = GraphFamily(
@@ -391,7 +396,10 @@ def run_graph(args: argparse.Namespace) -> int:
         "train_ratio",
     ):
         parts += ["--" + opt.replace("_", "-"), f"{getattr(args, opt)}"]
-    return finish(args, family, shlex.join(parts))
+    if ctx.distributed:  # the --nproc shortcut reruns it on one machine
+        family.dist, family.sync_words = ctx, args.sync_words
+        parts += ["--nproc", str(ctx.world_size), "--sync-words", str(args.sync_words)]
+    return finish(args, family, shlex.join(parts), ctx)
 
 
 def run_kg(args: argparse.Namespace) -> int:
