@@ -12,7 +12,9 @@ last sync (the same on every rank) and ``W_r`` rank r's tables now,
 
 and every rank continues from the new ``W_s``.  Only the rows touched on some rank are
 sent (their union is agreed first with an all_reduce MAX of a one-byte-per-row mask); when
-more than half the rows were touched the whole table is sent instead.  torch is imported
+more than half the rows were touched the whole table is sent instead, and the next 7 syncs
+of that table send it whole without building the mask (frequent syncs of a table that
+negatives touch all over cost one pass less).  torch is imported
 on first use: a one-process model never loads it.
 """
 
@@ -42,6 +44,7 @@ class TableSync:
         self.tables = tables
         self.mode = mode
         self.snaps = [t.copy() for t in tables]
+        self._whole_left = [0] * len(tables)  # syncs still to send whole without a mask
         self.bytes_sent = 0
         self.seconds = 0.0
         self.syncs = 0
@@ -60,12 +63,12 @@ class TableSync:
     def sync(self) -> None:
         """Merge every rank's changes since the last sync into every rank's tables."""
         t0 = time.perf_counter()
-        for table, snap in zip(self.tables, self.snaps):
-            self._sync_table(table, snap)
+        for i, (table, snap) in enumerate(zip(self.tables, self.snaps)):
+            self._sync_table(i, table, snap)
         self.syncs += 1
         self.seconds += time.perf_counter() - t0
 
-    def _sync_table(self, table: np.ndarray, snap: np.ndarray) -> None:
+    def _sync_table(self, i: int, table: np.ndarray, snap: np.ndarray) -> None:
         import torch
         import torch.distributed as dist
 
@@ -73,13 +76,20 @@ class TableSync:
 
         n = table.shape[0]
         delta = table - snap
-        mask = torch.from_numpy(np.any(delta != 0, axis=1).astype(np.uint8))
-        guarded(self.ctx, "all_reduce (touched rows)", dist.all_reduce, mask, dist.ReduceOp.MAX)
-        rows = np.flatnonzero(mask.numpy())
-        self.bytes_sent += n
-        if rows.size == 0:
-            return
-        whole = 2 * rows.size > n
+        rows = np.arange(0)
+        if self._whole_left[i] > 0:  # the same on every rank: decided from a reduced mask
+            self._whole_left[i] -= 1
+            whole = True
+        else:
+            mask = torch.from_numpy(np.any(delta != 0, axis=1).astype(np.uint8))
+            guarded(self.ctx, "all_reduce (touched rows)", dist.all_reduce, mask,
+                    dist.ReduceOp.MAX)  # fmt: skip
+            rows = np.flatnonzero(mask.numpy())
+            self.bytes_sent += n
+            if rows.size == 0:
+                return
+            whole = 2 * rows.size > n
+            self._whole_left[i] = 7 if whole else 0
         part = delta if whole else np.ascontiguousarray(delta[rows])
         t = torch.from_numpy(part)
         guarded(self.ctx, "all_reduce (table rows)", dist.all_reduce, t)
