@@ -24,7 +24,8 @@ from negkit.rec import distributed
 
 SLICE_LINES = 40_000
 QUALITY = dict(sg=1, vector_size=50, window=5, negative=5, sample=1e-4, min_count=5, epochs=3,
-               workers=1, seed=0, alpha=0.025, progress=False, compute_loss=False)  # fmt: skip
+               workers=1, seed=0, alpha=0.025, progress=False, compute_loss=False,
+               sync_words=20_000)  # fmt: skip
 
 
 def synthetic_corpus(n_sent: int = 400, seed: int = 0) -> list[list[str]]:

@@ -66,8 +66,8 @@ def add_dist_args(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument(
         "--sync-words",
         type=int,
-        default=20_000,
-        help="several processes: raw words each trains between merges of the tables (20000)",
+        default=100_000,
+        help="several processes: raw words each trains between merges of the tables (100000)",
     )
 
 

@@ -74,7 +74,7 @@ class GraphEmbedSettings:
     stay: float = 0.3
     max_layer: int | None = None
     opt2: bool = True
-    sync_words: int = 20_000
+    sync_words: int = 100_000
     extra: dict[str, Any] = field(default_factory=dict)
 
     def check(self) -> GraphEmbedSettings:

@@ -71,8 +71,9 @@ def save(path: str | Path, ctx: Context, *, epoch: int, trainer: Any, history: l
         "model": trainer.model.state_dict(),
         "optimizer": trainer.optimizer.state_dict(),
         "history": history,
-        "stopper": {k: getattr(stopper, k) for k in ("best_value", "best_epoch", "best_state",
-                                                      "bad")},  # fmt: skip
+        "stopper": {
+            k: getattr(stopper, k) for k in ("best_value", "best_epoch", "best_state", "bad")
+        },  # fmt: skip
         "ranks": ranks,
     }
     atomic_write(path, lambda f: torch.save(blob, f))

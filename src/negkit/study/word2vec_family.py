@@ -67,7 +67,7 @@ class Word2VecFamily:
         analogy_restrict: int = 30000,
         max_lines: int | None = None,
         dist: Any = None,
-        sync_words: int = 20_000,
+        sync_words: int = 100_000,
     ) -> None:
         self.corpus = Path(corpus)
         #: several ranks: every run trains data-parallel, rank 0 alone evaluates
