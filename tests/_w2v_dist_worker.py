@@ -4,7 +4,8 @@ would (RANK, WORLD_SIZE, MASTER_*).  ``python _w2v_dist_worker.py OUT MODE``:
 * ``resume``: skip-gram on a small synthetic corpus, 3 epochs straight; then the same run cut
   after epoch 1 (its checkpoint) and resumed from the file; the same for DeepWalk on a small
   random graph and for torch MF and LightGCN on planted interactions; rank 0 saves the final
-  tables to ``OUT/resume.npz``;
+  tables to ``OUT/resume.npz``; each rank saves its tables after one table sync
+  (:func:`sync_runs`) to ``OUT/syncR.npz``;
 * ``quality``: skip-gram on the first :data:`SLICE_LINES` lines of the shared corpus; rank 0
   writes the WordSim-353 Spearman to ``OUT/quality.json`` (nothing without the data);
 * ``all``: both.
@@ -60,6 +61,30 @@ def resume_runs(ctx, out: Path) -> dict[str, np.ndarray]:
         "straight_syn0": straight.wv.vectors, "straight_syn1": straight.syn1neg,
         "resumed_syn0": resumed.wv.vectors, "resumed_syn1": resumed.syn1neg,
     }  # fmt: skip
+
+
+def table_deltas(rank: int, rows: np.ndarray) -> np.ndarray:
+    """The change rank ``rank`` makes to ``rows`` of a 10 x 3 table in :func:`sync_runs`."""
+    out = np.zeros((10, 3), dtype=np.float32)
+    out[rows] = (rank + 1) * np.arange(1, 4, dtype=np.float32) + rows[:, None]
+    return out
+
+
+def sync_runs(ctx) -> dict[str, np.ndarray]:
+    """One :class:`TableSync` step for each mode, with few rows touched (sent as rows) and many
+    (sent whole): the tables every rank holds afterwards."""
+    from negkit.word2vec.dist_sync import TableSync
+
+    base = np.arange(30, dtype=np.float32).reshape(10, 3)
+    out = {}
+    for mode in ("sum", "mean"):
+        for name, rows in (("few", [[1, 4], [4, 7]]), ("many", [[0, 2, 3, 5, 6, 8], [8, 9]])):
+            table = base.copy()
+            sync = TableSync(ctx, [table], mode)
+            table += table_deltas(ctx.rank, np.array(rows[ctx.rank]))
+            sync.sync()
+            out[f"sync_{mode}_{name}_rank{ctx.rank}"] = table.copy()
+    return out
 
 
 def graph_resume_runs(ctx, out: Path) -> dict[str, np.ndarray]:
@@ -144,6 +169,7 @@ def main() -> int:
                     **rec_resume_runs(ctx, out)}  # fmt: skip
             if ctx.is_main:
                 np.savez(out / "resume.npz", **runs)
+            np.savez(out / f"sync{ctx.rank}.npz", **sync_runs(ctx))
         if mode in ("quality", "all"):
             data = Path(os.environ.get("NEGKIT_DATA", ""))
             if (data / "text_corpus_en").is_dir():

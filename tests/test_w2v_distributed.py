@@ -52,6 +52,20 @@ def test_resumed_run_repeats_the_straight_run(ranks, what):
     np.testing.assert_array_equal(resumed, straight)
 
 
+@pytest.mark.parametrize("mode", ["sum", "mean"])
+@pytest.mark.parametrize("touched", ["few", "many"])
+def test_table_sync_adds_or_averages_every_rank_s_changes(ranks, mode, touched):
+    """Rows touched on some rank become base + the sum (or mean) of the ranks' changes, on
+    every rank; the others stay; few touched rows go as rows, many as the whole table."""
+    rows = {"few": [[1, 4], [4, 7]], "many": [[0, 2, 3, 5, 6, 8], [8, 9]]}[touched]
+    base = np.arange(30, dtype=np.float32).reshape(10, 3)
+    change = sum(_w2v_dist_worker.table_deltas(r, np.array(rows[r])) for r in range(2))
+    want = base + (change if mode == "sum" else change / 2)
+    for r in range(2):
+        got = np.load(ranks / f"sync{r}.npz")[f"sync_{mode}_{touched}_rank{r}"]
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
+
+
 def test_two_ranks_differ_from_one_but_reach_its_wordsim(ranks):
     if not (ranks / "quality.json").exists():
         pytest.skip("the shared corpus is not in NEGKIT_DATA")
