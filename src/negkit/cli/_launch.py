@@ -48,7 +48,7 @@ def launch_local(nproc: int, argv: list[str]) -> int:
     return 0
 
 
-def add_dist_args(p: argparse.ArgumentParser, what: str) -> None:
+def add_dist_args(p: argparse.ArgumentParser, what: str, sync_words: int = 100_000) -> None:
     """``--nproc``, ``--dist-timeout`` and ``--sync-words`` (the compiled engine's sync)."""
     p.add_argument(
         "--nproc",
@@ -66,8 +66,9 @@ def add_dist_args(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument(
         "--sync-words",
         type=int,
-        default=100_000,
-        help="several processes: raw words each trains between merges of the tables (100000)",
+        default=sync_words,
+        help="several processes: raw words each trains between merges of the tables "
+        f"(default {sync_words})",
     )
 
 

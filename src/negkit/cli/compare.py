@@ -206,7 +206,7 @@ def register(subparsers: Any) -> None:
         default=0.5,
         help="share of labelled nodes the classifier trains on (default: 0.5)",
     )
-    add_dist_args(q, "walk methods")
+    add_dist_args(q, "walk methods", sync_words=20_000)
     q.set_defaults(func=run_graph)
     k = fam.add_parser(
         "kg", help="knowledge-graph embedding (TransE, DistMult, ComplEx, RotatE)",

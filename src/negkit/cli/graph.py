@@ -111,7 +111,7 @@ def register(subparsers) -> None:
     emb = sub.add_parser("embed", help="embed a graph and write word2vec text vectors")
     _add_embed_options(emb)
     emb.add_argument("--out", required=True, help="output file (word2vec text format)")
-    add_dist_args(emb, "walk methods")
+    add_dist_args(emb, "walk methods", sync_words=20_000)
     emb.add_argument(
         "--checkpoint",
         default=None,

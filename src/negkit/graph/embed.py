@@ -54,6 +54,9 @@ class GraphEmbedSettings:
         instead of 31.6 s for Macro-F1 (true-k, 50%) 0.233 instead of 0.244, both above
         PecanPy with gensim (0.217, 57 s in the same run).  ``False`` gives word2vec's
         exact per-pair update.
+    sync_words : walks on several processes: raw words each rank trains between merges of
+        the tables.  DeepWalk on BlogCatalog, 2 ranks (seed 0; one process: Macro-F1 0.2373):
+        20 000 gave 0.2335, 100 000 gave 0.2253 (docs/benchmarks.md).
     """
 
     method: str = "deepwalk"
@@ -74,7 +77,7 @@ class GraphEmbedSettings:
     stay: float = 0.3
     max_layer: int | None = None
     opt2: bool = True
-    sync_words: int = 100_000
+    sync_words: int = 20_000
     extra: dict[str, Any] = field(default_factory=dict)
 
     def check(self) -> GraphEmbedSettings:

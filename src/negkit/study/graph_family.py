@@ -28,7 +28,7 @@ class GraphFamily:
                  walk_length: int = 80, num_walks: int = 10, window: int = 10,
                  negative: int = 5, workers: int = 2,
                  train_ratio: float = 0.5, dist: Any = None,
-                 sync_words: int = 100_000) -> None:  # fmt: skip
+                 sync_words: int = 20_000) -> None:  # fmt: skip
         if not 0 < train_ratio < 1:
             raise ValueError(f"train_ratio must lie in (0, 1), got {train_ratio}")
         self.graph = graph

@@ -116,7 +116,7 @@ def dist_epoch(model: Any, chunks: Any, e: int, epochs: int, total_words: int, b
             break
         done += all_words
         sync.sync()
-        bar.update(words, model.alpha - alpha_span * min(1.0, done / total))
+        bar.update(all_words, model.alpha - alpha_span * min(1.0, done / total))
     seconds = time.perf_counter() - t0
     tot = stats.sum(axis=0)
     lr = model.alpha - alpha_span * min(1.0, (e + 1) / epochs)
