@@ -5,7 +5,8 @@ would (RANK, WORLD_SIZE, MASTER_*).  ``python _w2v_dist_worker.py OUT MODE``:
   after epoch 1 (its checkpoint) and resumed from the file; the same for DeepWalk on a small
   random graph and for torch MF and LightGCN on planted interactions; rank 0 saves the final
   tables to ``OUT/resume.npz``; each rank saves its tables after one table sync
-  (:func:`sync_runs`) to ``OUT/syncR.npz``;
+  (:func:`sync_runs`) to ``OUT/syncR.npz``; rank 0 saves one data-parallel KG step
+  (:func:`kg_step`) to ``OUT/kg_step.npz``;
 * ``quality``: skip-gram on the first :data:`SLICE_LINES` lines of the shared corpus; rank 0
   writes the WordSim-353 Spearman to ``OUT/quality.json`` (nothing without the data);
 * ``all``: both.
@@ -84,6 +85,50 @@ def sync_runs(ctx) -> dict[str, np.ndarray]:
             table += table_deltas(ctx.rank, np.array(rows[ctx.rank]))
             sync.sync()
             out[f"sync_{mode}_{name}_rank{ctx.rank}"] = table.copy()
+    return out
+
+
+class ShiftKG:
+    """Deterministic KG negatives: the tail replaced by ``t + 1 .. t + k`` (mod entities)."""
+
+    seed = 0
+
+    def fit(self, *, triples, n_entities, n_relations, model, device):
+        self.n = n_entities
+
+    def sample(self, batch, k):
+        import torch
+
+        tails = (batch[:, 2:3] + 1 + torch.arange(k)) % self.n
+        return batch[:, :1].expand(-1, k), tails
+
+    def weights(self, neg):
+        return None
+
+    def update(self, batch):
+        pass
+
+
+def kg_data():
+    from negkit.kg.triples import KGTriples
+
+    rng = np.random.default_rng(3)
+    t = np.stack([rng.integers(0, 12, 24), rng.integers(0, 2, 24), rng.integers(0, 12, 24)], 1)
+    return KGTriples(train=t, valid=t[:2], test=t[2:4], entities=[f"e{i}" for i in range(12)],
+                     relations=["r0", "r1"])  # fmt: skip
+
+
+def kg_step(ctx) -> dict[str, np.ndarray]:
+    """One epoch of one batch of all 24 triples (each rank its half), TransE and DistMult."""
+    from negkit.kg.train import KGSettings, train_kg
+
+    out = {}
+    for model in ("transe", "distmult"):
+        settings = KGSettings(model=model, dim=6, n_negs=3, batch_size=24, epochs=1, lr=0.05,
+                              reg=0.01)  # fmt: skip
+        res = train_kg(kg_data(), settings, ShiftKG(), seed=1, dist_ctx=ctx)
+        for name, p in res["model"].named_parameters():
+            out[f"kg_{model}_{name}"] = p.detach().numpy().copy()
     return out
 
 
@@ -170,6 +215,9 @@ def main() -> int:
             if ctx.is_main:
                 np.savez(out / "resume.npz", **runs)
             np.savez(out / f"sync{ctx.rank}.npz", **sync_runs(ctx))
+            kg = kg_step(ctx)
+            if ctx.is_main:
+                np.savez(out / "kg_step.npz", **kg)
         if mode in ("quality", "all"):
             data = Path(os.environ.get("NEGKIT_DATA", ""))
             if (data / "text_corpus_en").is_dir():

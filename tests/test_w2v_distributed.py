@@ -66,6 +66,23 @@ def test_table_sync_adds_or_averages_every_rank_s_changes(ranks, mode, touched):
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
 
 
+def test_kg_step_on_two_ranks_equals_one_process_step_on_the_whole_batch(ranks):
+    import torch
+
+    from negkit.kg.models import make_model
+    from negkit.kg.train import DEFAULT_GAMMA
+
+    one = _w2v_dist_worker.kg_step(distributed.local())
+    two = np.load(ranks / "kg_step.npz")
+    assert sorted(two.files) == sorted(one) and len(one) == 4
+    for key, value in one.items():
+        model, name = key.split("_")[1:]
+        torch.manual_seed(1)  # train_kg's initialisation
+        init = make_model(model, 12, 2, 6, gamma=DEFAULT_GAMMA[model])
+        assert np.abs(value - getattr(init, name).detach().numpy()).max() > 1e-3  # it moved
+        np.testing.assert_allclose(two[key], value, atol=1e-5, rtol=0, err_msg=key)
+
+
 def test_two_ranks_differ_from_one_but_reach_its_wordsim(ranks):
     if not (ranks / "quality.json").exists():
         pytest.skip("the shared corpus is not in NEGKIT_DATA")

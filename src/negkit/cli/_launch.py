@@ -48,8 +48,8 @@ def launch_local(nproc: int, argv: list[str]) -> int:
     return 0
 
 
-def add_dist_args(p: argparse.ArgumentParser, what: str, sync_words: int = 100_000) -> None:
-    """``--nproc``, ``--dist-timeout`` and ``--sync-words`` (the compiled engine's sync)."""
+def add_dist_args(p: argparse.ArgumentParser, what: str, sync_words: int | None = 100_000) -> None:
+    """``--nproc``, ``--dist-timeout`` and, for the compiled engine, ``--sync-words``."""
     p.add_argument(
         "--nproc",
         type=int,
@@ -63,6 +63,8 @@ def add_dist_args(p: argparse.ArgumentParser, what: str, sync_words: int = 100_0
         default=None,
         help="seconds a collective waits for the other ranks before failing (default 1800)",
     )
+    if sync_words is None:
+        return
     p.add_argument(
         "--sync-words",
         type=int,
@@ -79,7 +81,7 @@ def run_distributed(args: argparse.Namespace, body: Callable[[Any, Any], int]) -
 
     if args.nproc < 1:
         raise ValueError(f"--nproc must be at least 1, got {args.nproc}")
-    if args.sync_words < 1:
+    if getattr(args, "sync_words", 1) < 1:
         raise ValueError(f"--sync-words must be at least 1, got {args.sync_words}")
     if args.nproc > 1 and distributed.env_world_size() == 1:
         return launch_local(args.nproc, args.argv)
