@@ -57,7 +57,7 @@ def skipgram(ctx, args) -> dict:
     out = {"words": sum(map(len, corpus)), "epochs": args.epochs, "runs": []}
     for seed in args.seeds:
         model = Word2Vec(**W2V, epochs=args.epochs, seed=seed, dist=ctx,
-                         sync_words=args.sync_words)  # fmt: skip
+                         sync_words=args.sync_words or 100_000)  # fmt: skip
         model.build_vocab(corpus)
         distributed.barrier(ctx)
         t = time.perf_counter()
@@ -84,7 +84,7 @@ def deepwalk(ctx, args) -> dict:
     from negkit.rec import distributed
 
     g = load_graph("blogcatalog")
-    s = GraphEmbedSettings(sync_words=args.sync_words)
+    s = GraphEmbedSettings(sync_words=args.sync_words or 20_000)
     run(g, GraphEmbedSettings(num_walks=1, walk_length=5), seed=0)  # compile
     distributed.barrier(ctx)
     t = time.perf_counter()
@@ -141,7 +141,9 @@ def launch(task: str, nproc: int, args, tmp: Path) -> dict:
     result = tmp / f"{task}-{nproc}.json"
     cmd = [sys.executable, str(HERE), "--worker", task, "--result", str(result),
            "--epochs", str(args.epochs), "--rec-epochs", str(args.rec_epochs),
-           "--sync-words", str(args.sync_words), "--seeds", *map(str, args.seeds)]  # fmt: skip
+           "--seeds", *map(str, args.seeds)]  # fmt: skip
+    if args.sync_words:
+        cmd += ["--sync-words", str(args.sync_words)]
     if args.lines:
         cmd += ["--lines", str(args.lines)]
     port = free_port()
@@ -198,7 +200,10 @@ def main() -> int:
     ap.add_argument("--lines", type=int, default=None, help="first N corpus lines only")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     ap.add_argument("--rec-epochs", type=int, default=1)
-    ap.add_argument("--sync-words", type=int, default=100_000)
+    ap.add_argument(
+        "--sync-words", type=int, default=None,
+        help="words between syncs (default: 100000 skip-gram, 20000 DeepWalk)",
+    )  # fmt: skip
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--result", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
