@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
+from collections.abc import Callable
+from typing import Any
 
 
 def _without_nproc(argv: list[str]) -> list[str]:
@@ -43,3 +46,49 @@ def launch_local(nproc: int, argv: list[str]) -> int:
         print(e.format_msg(), file=sys.stderr)
         return 1
     return 0
+
+
+def add_dist_args(p: argparse.ArgumentParser, what: str, sync_words: int | None = 100_000) -> None:
+    """``--nproc``, ``--dist-timeout`` and, for the compiled engine, ``--sync-words``."""
+    p.add_argument(
+        "--nproc",
+        type=int,
+        default=1,
+        help=f"{what}: train data-parallel on N local processes (torchrun's launcher on "
+        "127.0.0.1); under torchrun itself, leave it out",
+    )
+    p.add_argument(
+        "--dist-timeout",
+        type=float,
+        default=None,
+        help="seconds a collective waits for the other ranks before failing (default 1800)",
+    )
+    if sync_words is None:
+        return
+    p.add_argument(
+        "--sync-words",
+        type=int,
+        default=sync_words,
+        help="several processes: raw words each trains between merges of the tables "
+        f"(default {sync_words})",
+    )
+
+
+def run_distributed(args: argparse.Namespace, body: Callable[[Any, Any], int]) -> int:
+    """``body(args, ctx)`` on every rank: started here with ``--nproc N``, or under torchrun;
+    the ranks wait for each other at the end (rank 0 writes) and leave the group."""
+    from negkit.rec import distributed
+
+    if args.nproc < 1:
+        raise ValueError(f"--nproc must be at least 1, got {args.nproc}")
+    if getattr(args, "sync_words", 1) < 1:
+        raise ValueError(f"--sync-words must be at least 1, got {args.sync_words}")
+    if args.nproc > 1 and distributed.env_world_size() == 1:
+        return launch_local(args.nproc, args.argv)
+    ctx = distributed.init("cpu", args.dist_timeout)
+    try:
+        code = body(args, ctx)
+        distributed.barrier(ctx)
+        return code
+    finally:
+        distributed.finish()

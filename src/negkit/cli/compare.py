@@ -16,6 +16,7 @@ import argparse
 import shlex
 from typing import Any
 
+from negkit.cli._launch import add_dist_args, run_distributed
 from negkit.cli._log_args import add_log_args, load_data_arg, rerun_words
 
 DEFAULT_SAMPLERS = "uniform,unigram,dns,rank,adaptive"
@@ -160,6 +161,7 @@ def register(subparsers: Any) -> None:
     )  # fmt: skip
     add_study_args(w, samplers=DEFAULT_SAMPLERS, epochs=5, seeds=3, out=None)
     add_word2vec_args(w)
+    add_dist_args(w, "every run")
     w.set_defaults(func=run_word2vec)
     r = fam.add_parser(
         "rec", help="implicit-feedback recommender (BPR-MF)",
@@ -204,6 +206,7 @@ def register(subparsers: Any) -> None:
         default=0.5,
         help="share of labelled nodes the classifier trains on (default: 0.5)",
     )
+    add_dist_args(q, "walk methods", sync_words=20_000)
     q.set_defaults(func=run_graph)
     k = fam.add_parser(
         "kg", help="knowledge-graph embedding (TransE, DistMult, ComplEx, RotatE)",
@@ -289,6 +292,10 @@ def make_word2vec_family(args: argparse.Namespace, corpus, sims, analogy):
 
 
 def run_word2vec(args: argparse.Namespace) -> int:
+    return run_distributed(args, _word2vec_study)
+
+
+def _word2vec_study(args: argparse.Namespace, ctx) -> int:
     from pathlib import Path
 
     from negkit.study import resources
@@ -306,10 +313,14 @@ def run_word2vec(args: argparse.Namespace) -> int:
     if not 0 <= args.sample < 1:
         raise ValueError(f"--sample must lie in [0, 1), got {args.sample}")
     family = make_word2vec_family(args, corpus, sims, analogy)
-    return finish(args, family, word2vec_command(args, sims, analogy))
+    family.dist, family.sync_words = (ctx if ctx.distributed else None), args.sync_words
+    command = word2vec_command(args, sims, analogy)
+    if ctx.distributed:  # the --nproc shortcut reruns it on one machine
+        command += f" --nproc {ctx.world_size} --sync-words {args.sync_words}"
+    return finish(args, family, command, ctx)
 
 
-def finish(args: argparse.Namespace, family, command: str) -> int:
+def finish(args: argparse.Namespace, family, command: str, dist_ctx=None) -> int:
     """Run the study and say where the report is; 130 when stopped by Ctrl-C."""
     import sys
 
@@ -326,7 +337,10 @@ def finish(args: argparse.Namespace, family, command: str) -> int:
         resume=not args.fresh,
         command=command,
         progress=not args.no_progress,
+        dist_ctx=dist_ctx,
     )
+    if dist_ctx is not None and not dist_ctx.is_main:
+        return 0
     n_done = sum(r["status"] == "finished" for r in result.runs.values())
     print(
         f"{n_done} run(s) finished"
@@ -359,6 +373,10 @@ def run_rec(args: argparse.Namespace) -> int:
 
 
 def run_graph(args: argparse.Namespace) -> int:
+    return run_distributed(args, _graph_study)
+
+
+def _graph_study(args: argparse.Namespace, ctx) -> int:
     from negkit.study.graph_family import GraphFamily
 
     family = GraphFamily(
@@ -378,7 +396,10 @@ def run_graph(args: argparse.Namespace) -> int:
         "train_ratio",
     ):
         parts += ["--" + opt.replace("_", "-"), f"{getattr(args, opt)}"]
-    return finish(args, family, shlex.join(parts))
+    if ctx.distributed:  # the --nproc shortcut reruns it on one machine
+        family.dist, family.sync_words = ctx, args.sync_words
+        parts += ["--nproc", str(ctx.world_size), "--sync-words", str(args.sync_words)]
+    return finish(args, family, shlex.join(parts), ctx)
 
 
 def run_kg(args: argparse.Namespace) -> int:

@@ -11,6 +11,8 @@ import argparse
 import json
 import logging
 
+from negkit.cli._launch import add_dist_args, run_distributed
+
 log = logging.getLogger(__name__)
 
 
@@ -109,6 +111,13 @@ def register(subparsers) -> None:
     emb = sub.add_parser("embed", help="embed a graph and write word2vec text vectors")
     _add_embed_options(emb)
     emb.add_argument("--out", required=True, help="output file (word2vec text format)")
+    add_dist_args(emb, "walk methods", sync_words=20_000)
+    emb.add_argument(
+        "--checkpoint",
+        default=None,
+        help="walk methods: save the model here after every epoch; if the file exists, "
+        "resume from it (same settings)",
+    )
     emb.set_defaults(func=cmd_embed)
 
     ev = sub.add_parser("eval", help="node classification with saved vectors")
@@ -183,11 +192,20 @@ def _sampler(args):
 
 
 def cmd_embed(args) -> int:
+    return run_distributed(args, _embed)
+
+
+def _embed(args, ctx) -> int:
     from negkit.graph.embed import load_graph, run
     from negkit.graph.vectors_io import node_keys, save_vectors
 
     graph = load_graph(args.graph, directed=args.directed)
-    res = run(graph, _settings(args), sampler=_sampler(args), seed=args.seed)
+    settings = _settings(args)
+    settings.sync_words = args.sync_words
+    res = run(graph, settings, sampler=_sampler(args), seed=args.seed, dist_ctx=ctx,
+              checkpoint=args.checkpoint)  # fmt: skip
+    if not ctx.is_main:
+        return 0
     save_vectors(args.out, res.vectors, node_keys(res.vectors.shape[0], res.node_ids))
     t = res.timings
     print(

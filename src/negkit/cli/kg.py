@@ -9,6 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
+from negkit._atomic import atomic_write
+from negkit.cli._launch import add_dist_args, run_distributed
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -55,6 +58,7 @@ def register(subparsers) -> None:
                    help="valid/test triples with entities absent from train (default: keep, "
                    "the standard protocol)")  # fmt: skip
     t.add_argument("--out", required=True, type=Path)
+    add_dist_args(t, "data-parallel training", sync_words=None)
     t.set_defaults(func=run_train)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
@@ -83,6 +87,10 @@ def make_sampler(spec: str, filt: str, seed: int):
 
 
 def run_train(args: argparse.Namespace) -> int:
+    return run_distributed(args, _train)
+
+
+def _train(args: argparse.Namespace, ctx) -> int:
     from negkit.kg.evaluate import link_prediction
     from negkit.kg.train import KGSettings, train_kg
 
@@ -94,14 +102,18 @@ def run_train(args: argparse.Namespace) -> int:
                           batch_size=args.batch_size, lr=args.lr, reg=args.reg,
                           epochs=args.epochs, device=args.device, threads=args.threads,
                           eval_every=args.eval_every, eval_max=args.eval_max)  # fmt: skip
-    sampler = make_sampler(args.sampler, args.filter, args.seed)
+    sampler = make_sampler(args.sampler, args.filter, args.seed + ctx.rank)
 
     def show(rec: dict) -> None:
+        if not ctx.is_main:
+            return
         text = " ".join(f"{k}={v:.4f}" for k, v in rec.get("metrics", {}).items())
         print(f"epoch {rec['epoch']} loss={rec['loss']:.4f} {rec['seconds']:.1f}s {text}",
               file=sys.stderr, flush=True)  # fmt: skip
 
-    result = train_kg(data, settings, sampler, seed=args.seed, on_epoch=show)
+    result = train_kg(data, settings, sampler, seed=args.seed, on_epoch=show, dist_ctx=ctx)
+    if not ctx.is_main:  # rank 0 tests and writes
+        return 0
     model = result.pop("model")
     test = data.test
     if args.test_max is not None and args.test_max < len(test):
@@ -111,12 +123,14 @@ def run_train(args: argparse.Namespace) -> int:
     result["test"]["n_triples"] = int(len(test))
     result["data"] = {"name": data.name, **data.counts()}
     args.out.mkdir(parents=True, exist_ok=True)
-    np.save(args.out / "entity_embeddings.npy", model.entity.detach().cpu().numpy())
-    np.save(args.out / "relation_embeddings.npy", model.relation.detach().cpu().numpy())
-    (args.out / "entities.txt").write_text("\n".join(data.entities) + "\n")
-    (args.out / "relations.txt").write_text("\n".join(data.relations) + "\n")
-    with open(args.out / "metrics.json", "w") as f:
-        json.dump(result, f, indent=1, default=float)
+    for name, table in (("entity", model.entity), ("relation", model.relation)):
+        arr = table.detach().cpu().numpy()
+        atomic_write(args.out / f"{name}_embeddings.npy", lambda f, a=arr: np.save(f, a))
+    for name, keys in (("entities", data.entities), ("relations", data.relations)):
+        atomic_write(args.out / f"{name}.txt", lambda f, k=keys: f.write("\n".join(k) + "\n"),
+                     text=True)  # fmt: skip
+    atomic_write(args.out / "metrics.json",
+                 lambda f: json.dump(result, f, indent=1, default=float), text=True)  # fmt: skip
     print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
                    for k, v in result["test"].items()))  # fmt: skip
     print(f"trained in {result['train_seconds']:.1f} s; wrote {args.out}/")

@@ -114,6 +114,12 @@ def register(subparsers) -> None:
         "(for data published as train/test only), so --eval-every and --patience select on it",
     )
     t.add_argument("--carve-seed", type=int, default=0, help="seed of --carve-valid (default 0)")
+    t.add_argument(
+        "--checkpoint",
+        default=None,
+        help="torch engine: save a checkpoint here after every epoch; when the file exists, "
+        "resume from it (same settings, as many processes)",
+    )
     t.add_argument("--out", required=True, type=Path)
     t.add_argument("--no-progress", action="store_true")
     add_log_args(t)
@@ -193,6 +199,7 @@ def _train(args: argparse.Namespace, ctx) -> int:
         cuda_graph=False if args.no_cuda_graph else None,
         max_seconds=60.0 * args.max_minutes,
         sampler_params=_parse_params(args.sampler_param),
+        checkpoint=args.checkpoint,
     )
 
     def show(row: dict) -> None:

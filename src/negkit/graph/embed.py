@@ -54,6 +54,9 @@ class GraphEmbedSettings:
         instead of 31.6 s for Macro-F1 (true-k, 50%) 0.233 instead of 0.244, both above
         PecanPy with gensim (0.217, 57 s in the same run).  ``False`` gives word2vec's
         exact per-pair update.
+    sync_words : walks on several processes: raw words each rank trains between merges of
+        the tables.  DeepWalk on BlogCatalog, 2 ranks (seed 0; one process: Macro-F1 0.2373):
+        20 000 gave 0.2335, 100 000 gave 0.2253 (docs/benchmarks.md).
     """
 
     method: str = "deepwalk"
@@ -74,6 +77,7 @@ class GraphEmbedSettings:
     stay: float = 0.3
     max_layer: int | None = None
     opt2: bool = True
+    sync_words: int = 20_000
     extra: dict[str, Any] = field(default_factory=dict)
 
     def check(self) -> GraphEmbedSettings:
@@ -168,8 +172,17 @@ def run(
     sampler: Any = "degree",
     seed: int | None = 0,
     on_epoch: Callable[[int, np.ndarray, dict], Any] | None = None,
+    dist_ctx: Any = None,
+    checkpoint: str | Path | None = None,
 ) -> GraphEmbedResult:
     """Embed ``graph`` (name, path, Graph or sparse matrix) as ``settings`` say.
+
+    dist_ctx : walks only: a :class:`negkit.rec.distributed.Context` with several ranks;
+        each rank walks every ``world_size``-th chunk of walks and trains on it, the tables
+        merged every ``settings.sync_words`` words (see :class:`negkit.Word2Vec`); every
+        rank returns the same vectors.
+    checkpoint : walks only: the model is saved there after every epoch; when the file
+        exists the run resumes from it (same settings and seed: the same result).
 
     sampler : noise distribution, a name or a :class:`negkit.samplers.Sampler`.
     on_epoch : ``on_epoch(epoch, vectors, record)`` after every epoch (0-based epoch; the
@@ -181,11 +194,14 @@ def run(
     g = load_graph(graph)
     adj = as_adjacency(g)
     node_ids = getattr(g, "node_ids", None)
+    distributed = dist_ctx is not None and dist_ctx.world_size > 1
+    if settings.method == "line" and (distributed or checkpoint is not None):
+        raise ValueError("LINE runs on one process, without checkpoints: use a walk method")
     if settings.method == "line":
         vectors = _run_line(adj, settings, sampler, seed, on_epoch)
         walk_s = 0.0
     else:
-        vectors, walk_s = _run_walks(adj, settings, sampler, seed, on_epoch)
+        vectors, walk_s = _run_walks(adj, settings, sampler, seed, on_epoch, dist_ctx, checkpoint)
     total = time.perf_counter() - t_start
     timings = {"walk_s": walk_s, "train_s": total - walk_s, "total_s": total}
     log.info(
@@ -230,7 +246,7 @@ def _csr(adj):
 
 
 def _run_walks(
-    adj, s: GraphEmbedSettings, sampler: Any, seed, on_epoch
+    adj, s: GraphEmbedSettings, sampler: Any, seed, on_epoch, dist_ctx=None, checkpoint=None
 ) -> tuple[np.ndarray, float]:
     from negkit.word2vec import Word2Vec
 
@@ -263,6 +279,9 @@ def _run_walks(
             chunk_walks=s.chunk_walks,
             seed=seed,
         )
+    distributed = dist_ctx is not None and dist_ctx.world_size > 1
+    if distributed:
+        walks.shard(dist_ctx.rank, dist_ctx.world_size)
     epochs = s.epochs or 1
     n = adj.n_nodes
     callbacks = ()
@@ -288,17 +307,47 @@ def _run_walks(
         min_count=1,
         epochs=epochs,
         callbacks=callbacks,
+        dist=dist_ctx,
+        sync_words=s.sync_words,
+        checkpoint=checkpoint,
         **opts,
     )
-    # the vocabulary is sorted by count: map node ids to vocabulary ids chunk by chunk
-    model.build_vocab_from_freq(([str(i) for i in range(n)], walks.expected_counts()))
+    resume = checkpoint is not None and Path(checkpoint).exists()
+    if resume:
+        model = _resumed(model, checkpoint, dist_ctx, epochs)
+        walks.epoch = model.epochs_trained_  # the walks of the epochs still to run
+    else:  # the vocabulary is sorted by count: map node ids to vocabulary ids chunk by chunk
+        model.build_vocab_from_freq(([str(i) for i in range(n)], walks.expected_counts()))
     keys = model.wv.index_to_key
     to_vocab = np.empty(n, dtype=np.int32)
     node_of = np.array([int(k) for k in keys], dtype=np.int64)
     to_vocab[node_of] = np.arange(len(keys), dtype=np.int32)
     timed = _TimedWalks(walks, to_vocab)
     try:
-        model.train_arrays(timed, epochs=epochs, total_words=walks.max_tokens)
+        if resume:
+            if model.epochs_trained_ < epochs:
+                model.resume(chunks=timed)
+        else:
+            model.train_arrays(timed, epochs=epochs, total_words=walks.max_tokens,
+                               sharded=distributed)  # fmt: skip
     except TrainingDivergedError as e:  # name the method and its option, not word2vec's alpha
         raise TrainingDivergedError(s.method, e.epoch, e.lr, e.problem) from None
     return model.wv.vectors[to_vocab], timed.seconds + build_s
+
+
+def _resumed(fresh, checkpoint, dist_ctx, epochs: int):
+    """The model saved at ``checkpoint``, after checking it was made with these settings."""
+    from negkit.word2vec import Word2Vec
+    from negkit.word2vec.model import _PARAMS
+
+    model = Word2Vec.load(checkpoint, dist=dist_ctx)
+    differ = [k for k in _PARAMS if getattr(model, k) != getattr(fresh, k)]
+    if (model._schedule or {}).get("epochs") != epochs:
+        differ.append("epochs")
+    if differ:
+        raise ValueError(
+            f"checkpoint {checkpoint} was written with other settings ({', '.join(differ)}): "
+            "remove it or run with the same ones"
+        )
+    model.callbacks, model.checkpoint = fresh.callbacks, checkpoint
+    return model

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from negkit._atomic import atomic_write
 from negkit.data.errors import DataFormatError
 from negkit.data.lines import iter_lines
 
@@ -27,15 +28,15 @@ def save_vectors(path: str | PathLike, vectors: np.ndarray, keys: list[str]) -> 
         raise ValueError(f"{len(keys)} keys for vectors of shape {vectors.shape}")
     if not np.isfinite(vectors).all():
         raise ValueError(f"not writing {path}: the vectors hold NaN or Inf (did training diverge?)")
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
+
+    def write(f) -> None:
         f.write(f"{vectors.shape[0]} {vectors.shape[1]}\n")
         for key, row in zip(keys, vectors):
             if any(c.isspace() for c in key):
                 raise ValueError(f"node id {key!r} contains whitespace")
             f.write(key + " " + " ".join(f"{x:.6g}" for x in row) + "\n")
-    tmp.replace(path)
+
+    atomic_write(path, write, text=True)
 
 
 def load_vectors(path: str | PathLike) -> tuple[list[str], np.ndarray]:

@@ -181,6 +181,16 @@ class WalkStream:
         self.chunk_walks = int(chunk_walks)
         self.seed = seed if seed is not None else int(np.random.SeedSequence().entropy % (2**62))
         self.epoch = 0
+        #: this process's share: chunk i of a pass is walked when i % world_size == rank
+        self.rank, self.world_size = 0, 1
+
+    def shard(self, rank: int, world_size: int) -> None:
+        """Walk only the chunks of ``rank`` of ``world_size`` (data-parallel training); chunks
+        shrink until every rank has at least 8 a pass, so that the ranks' shares differ little."""
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank must lie in 0..{world_size - 1}, got {rank}")
+        self.rank, self.world_size = int(rank), int(world_size)
+        self.chunk_walks = max(1, min(self.chunk_walks, self.n_walks // (8 * self.world_size)))
 
     @property
     def n_walks(self) -> int:
@@ -205,8 +215,9 @@ class WalkStream:
             # every node starts num_walks walks, in one random order over all of them
             order = np.tile(np.arange(self.n_nodes, dtype=np.int32), self.num_walks)
             rng.shuffle(order)
-            for s in range(0, order.shape[0], self.chunk_walks):
-                yield self._walk(order[s : s + self.chunk_walks], ctxs, pool)
+            for i, s in enumerate(range(0, order.shape[0], self.chunk_walks)):
+                if i % self.world_size == self.rank:
+                    yield self._walk(order[s : s + self.chunk_walks], ctxs, pool)
         finally:
             if pool is not None:
                 pool.shutdown()

@@ -6,6 +6,11 @@ positives ``(B,)`` and negatives ``(B, k)``, and the loss (:mod:`negkit.kg.losse
 the negatives by the sampler's weights (self-adversarial) or ``1/k``.  Adam, as RotatE.
 After the optimiser step the sampler may refresh its state (NSCaching's caches).
 
+Data-parallel (``dist_ctx`` with several ranks, ``torch.distributed``): every rank takes
+every ``world_size``-th triple of each shuffled batch, draws its own negatives (sampler
+seeded ``seed + rank``) and the gradients are averaged across ranks before Adam's step, which
+is the step of one process on the whole batch; rank 0 alone evaluates.
+
 Per epoch the record holds the loss, the training and sampling seconds, and the
 false-negative rate the sampler leaves: the share of drawn negatives that are valid or test
 triples (filtering can only know train), measured on the epoch's first batch.
@@ -20,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.distributed
 
 from negkit.kg.evaluate import link_prediction
 from negkit.kg.losses import kg_loss
@@ -77,13 +83,17 @@ def train_kg(
     *,
     seed: int = 0,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    dist_ctx: Any = None,
 ) -> dict[str, Any]:
     """Train ``settings.model`` on ``data.train`` with ``sampler`` (a name or a KGSampler).
 
     Returns ``{"model", "history", "settings", "train_seconds", "valid"/"test" metrics}``;
     ``on_epoch(record)`` runs after every epoch (evaluation every ``eval_every`` epochs on
-    ``eval_max`` triples of ``eval_split``).
+    ``eval_max`` triples of ``eval_split``).  ``dist_ctx``: a
+    :class:`negkit.rec.distributed.Context`; with several ranks, data-parallel training.
     """
+    ctx = dist_ctx if dist_ctx is not None and dist_ctx.distributed else None
+    rank, world = (ctx.rank, ctx.world_size) if ctx else (0, 1)
     from negkit.samplers.kg_base import get_kg
     from negkit.samplers.kg_filter import ExactTripleSet
 
@@ -102,12 +112,14 @@ def train_kg(
         ).to(device)
         sampler = get_kg(sampler) if isinstance(sampler, str) else sampler
         if getattr(sampler, "seed", None) is None:
-            sampler.seed = seed
+            sampler.seed = seed + rank
         train = torch.as_tensor(data.train, device=device)
         sampler.fit(triples=train, n_entities=data.n_entities, n_relations=data.n_relations,
                     model=model, device=device)  # fmt: skip
         heldout = np.concatenate([data.valid, data.test])
         unseen_true = ExactTripleSet(heldout, data.n_entities, data.n_relations, device)
+        if ctx:
+            _broadcast_params(model, ctx)
         opt = torch.optim.Adam(model.parameters(), lr=settings.lr)
         gen = torch.Generator(device="cpu").manual_seed(seed)
         all_true = data.all_true()
@@ -120,6 +132,10 @@ def train_kg(
             order = torch.randperm(len(train), generator=gen).to(device)
             for i in range(0, len(train), settings.batch_size):
                 batch = train[order[i : i + settings.batch_size]]
+                if ctx:  # the same batches on every rank: each takes its rows
+                    if len(batch) < world:
+                        continue
+                    batch = batch[rank::world]
                 ts = time.perf_counter()
                 neg_h, neg_t = sampler.sample(batch, settings.n_negs)
                 sample_s += time.perf_counter() - ts
@@ -136,19 +152,26 @@ def train_kg(
                     loss = loss + settings.reg * sum((x**2).sum(1).mean() for x in rows)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
+                if ctx:
+                    _average_grads(model, ctx)
                 opt.step()
                 ts = time.perf_counter()
                 sampler.update(batch)
                 sample_s += time.perf_counter() - ts
                 loss_sum += float(loss.detach())  # one sync a step (the logged loss)
                 n_b += 1
+            mean_loss = loss_sum / max(1, n_b)
+            if ctx:
+                from negkit.rec.distributed import all_mean
+
+                mean_loss = all_mean(ctx, torch.tensor(loss_sum), n_b)
             seconds = time.perf_counter() - t0
             total += seconds
-            rec: dict[str, Any] = {"epoch": epoch + 1, "loss": loss_sum / max(1, n_b),
+            rec: dict[str, Any] = {"epoch": epoch + 1, "loss": mean_loss,
                                    "seconds": seconds, "train_seconds": total,
                                    "sampler_seconds": sample_s,
                                    "false_negative_rate": fnr}  # fmt: skip
-            if settings.eval_every and (epoch + 1) % settings.eval_every == 0:
+            if settings.eval_every and (epoch + 1) % settings.eval_every == 0 and rank == 0:
                 te = time.perf_counter()
                 rec["metrics"] = link_prediction(model, eval_set, all_true,
                                                  batch_size=settings.eval_batch)  # fmt: skip
@@ -160,3 +183,26 @@ def train_kg(
                 "sampler": repr(sampler), "seed": seed, "train_seconds": total}  # fmt: skip
     finally:
         torch.set_num_threads(threads_before)
+
+
+def _broadcast_params(model: torch.nn.Module, ctx: Any) -> None:
+    """Rank 0's parameters on every rank."""
+    from negkit.rec.distributed import guarded
+
+    for p in model.parameters():
+        guarded(ctx, "broadcast (parameters)", torch.distributed.broadcast, p.data, 0)
+
+
+def _average_grads(model: torch.nn.Module, ctx: Any) -> None:
+    """Every parameter's gradient averaged over the ranks (one all_reduce of them all)."""
+    from negkit.rec.distributed import guarded
+
+    params = [p for p in model.parameters() if p.grad is not None]
+    flat = torch.cat([p.grad.reshape(-1) for p in params])
+    guarded(ctx, "gradient all_reduce", torch.distributed.all_reduce, flat)
+    flat /= ctx.world_size
+    at = 0
+    for p in params:
+        n = p.grad.numel()
+        p.grad.copy_(flat[at : at + n].view_as(p.grad))
+        at += n

@@ -87,6 +87,8 @@ class RecSettings:
     #: stop after the first epoch that ends past this much wall time (0: no limit)
     max_seconds: float = 0.0
     sampler_params: dict = field(default_factory=dict)
+    #: torch engine: save a checkpoint there after every epoch; resume from it when it exists
+    checkpoint: str | None = None
 
     def engine_name(self, sampler_name: str = "") -> str:
         if self.engine not in ("auto", "numba", "torch"):
@@ -223,6 +225,9 @@ def run(
     history: list[dict[str, Any]] = []
     stopper = EarlyStopping(cfg["patience"])
     stopped_by: list[str] = []  # the time limit, when it ended training early
+    if cfg["checkpoint"] is not None and engine != "torch":
+        raise ValueError("checkpoints are written by the torch engine: use engine='torch'")
+    checkpointer: list[Callable[[int, bool], None]] = []  # the torch engine's, once built
 
     rankings: dict[str, Any] = {}
 
@@ -272,6 +277,8 @@ def run(
                 stopped_by.append(f"max_seconds={limit:g} after epoch {epoch}")
                 stop = True
         history.append(row)
+        for save in checkpointer:
+            save(epoch, stop)
         if on_epoch is not None:
             on_epoch(row)
         return stop
@@ -369,7 +376,10 @@ def run(
                 bar = tqdm(
                     total=cfg["epochs"], desc=f"{settings.model} {sampler_name}", unit="epoch"
                 )
-            for epoch in range(1, cfg["epochs"] + 1):
+            first = 1
+            if cfg["checkpoint"] is not None:
+                first = _checkpointing(cfg, ctx, trainer, history, stopper, checkpointer)
+            for epoch in range(first, cfg["epochs"] + 1):
                 batches.set_epoch(epoch)
                 t0 = time.perf_counter()
                 row = trainer.train_epoch(batches)
@@ -410,6 +420,34 @@ def run(
     }
     result["seconds"] = time.perf_counter() - t_start
     return result
+
+
+#: settings that a resumed run must share with the run that wrote the checkpoint
+_RESUME_KEYS = ("data", "model", "engine", "dim", "epochs", "lr", "reg", "batch_size", "loss",
+                "n_negs", "n_layers", "eval_every", "patience", "metric", "sampler_params",
+                "gather_negatives", "world_size")  # fmt: skip
+
+
+def _checkpointing(cfg, ctx, trainer, history, stopper, checkpointer) -> int:
+    """Resume from ``cfg["checkpoint"]`` when it exists and arrange a save after every epoch;
+    the first epoch still to train (past the last when the saved run had finished)."""
+    from negkit.rec import checkpoint
+
+    path = Path(cfg["checkpoint"])
+    keys = {k: cfg.get(k) for k in _RESUME_KEYS}
+    first = 1
+    if path.exists():
+        got = checkpoint.load(path, ctx, trainer=trainer, stopper=stopper, settings=keys)
+        history[:] = got["history"]
+        first = cfg["epochs"] + 1 if got["stopped"] else got["epoch"] + 1
+        log.info("resumed from %s after epoch %d", path, got["epoch"])
+
+    def save(epoch: int, stopped: bool) -> None:
+        checkpoint.save(path, ctx, epoch=epoch, trainer=trainer, history=history,
+                        stopper=stopper, stopped=stopped, settings=keys)  # fmt: skip
+
+    checkpointer.append(save)
+    return first
 
 
 def _copy(x: Any) -> Any:

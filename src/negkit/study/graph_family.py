@@ -27,7 +27,8 @@ class GraphFamily:
     def __init__(self, graph: Any, *, method: str = "deepwalk", dim: int = 128,
                  walk_length: int = 80, num_walks: int = 10, window: int = 10,
                  negative: int = 5, workers: int = 2,
-                 train_ratio: float = 0.5) -> None:  # fmt: skip
+                 train_ratio: float = 0.5, dist: Any = None,
+                 sync_words: int = 20_000) -> None:  # fmt: skip
         if not 0 < train_ratio < 1:
             raise ValueError(f"train_ratio must lie in (0, 1), got {train_ratio}")
         self.graph = graph
@@ -35,12 +36,16 @@ class GraphFamily:
                        "num_walks": num_walks, "window": window, "negative": negative,
                        "workers": workers}  # fmt: skip
         self.train_ratio = train_ratio
+        #: several ranks: every run trains data-parallel, rank 0 alone evaluates
+        self.dist = dist if dist is not None and dist.world_size > 1 else None
+        self.sync_words = sync_words
         self._graph: Any = None
         self._warm: set[str] = set()
 
     def settings(self) -> dict[str, Any]:
         name = getattr(self.graph, "name", None) or str(self.graph)
-        return {"graph": name, "train_ratio": self.train_ratio, **self.params}
+        ranks = {"ranks": self.dist.world_size, "sync_words": self.sync_words} if self.dist else {}
+        return {"graph": name, "train_ratio": self.train_ratio, **self.params, **ranks}
 
     def metric_names(self) -> list[str]:
         return ["micro_f1", "macro_f1"]
@@ -61,7 +66,8 @@ class GraphFamily:
         if self._graph is None:
             self.prepare()
         name, params = parse_spec(sampler)
-        settings = GraphEmbedSettings(epochs=epochs, **self.params)
+        settings = GraphEmbedSettings(epochs=epochs, sync_words=self.sync_words, **self.params)
+        main = self.dist is None or self.dist.is_main
         totals = {"train_seconds": 0.0, "sampler_seconds": 0.0}
 
         def callback(epoch: int, vectors: Any, record: dict[str, Any]) -> None:
@@ -69,7 +75,7 @@ class GraphFamily:
             totals["sampler_seconds"] += float(record.get("sampler_seconds") or 0.0)
             t = time.perf_counter()
             out = {"epoch": epoch + 1, **{k: record.get(k) for k in _RECORD_KEYS}, **totals}
-            out["metrics"] = self.evaluate(vectors)
+            out["metrics"] = self.evaluate(vectors) if main else {}
             out["eval_seconds"] = time.perf_counter() - t
             on_epoch(out)
 
@@ -79,7 +85,8 @@ class GraphFamily:
             tiny = replace(settings, epochs=1, num_walks=1, walk_length=5)
             run(self._graph, tiny, sampler=ns.get(name, **params), seed=0)
             self._warm.add(name)
-        run(self._graph, settings, sampler=ns.get(name, **params), seed=seed, on_epoch=callback)
+        run(self._graph, settings, sampler=ns.get(name, **params), seed=seed, on_epoch=callback,
+            dist_ctx=self.dist)  # fmt: skip
 
     def evaluate(self, vectors: Any) -> dict[str, float]:
         from negkit.eval.graph import node_classification

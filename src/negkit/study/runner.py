@@ -121,6 +121,7 @@ def run_study(
     command: str | None = None,
     progress: bool = True,
     report: bool = True,
+    dist_ctx: Any = None,
 ) -> StudyResult:
     """Train and evaluate every (sampler, seed); write ``metrics.jsonl`` and the report.
 
@@ -129,7 +130,11 @@ def run_study(
         (kept in the log as ``interrupted``) and no further run starts.
     resume : skip runs that ``out/metrics.jsonl`` records as finished; with
         False, an existing log is moved aside to ``metrics.jsonl.old``.
+    dist_ctx : a :class:`negkit.rec.distributed.Context` of several ranks, for a family that
+        trains data-parallel: every rank calls this; rank 0 alone reads and writes ``out``,
+        and its decisions (the runs to do, a stop) are broadcast to the others.
     """
+    main = dist_ctx is None or dist_ctx.is_main
     samplers = _check_samplers(samplers, family)
     seeds = _check_seeds(seeds)
     if isinstance(epochs, bool) or int(epochs) < 1:
@@ -137,9 +142,10 @@ def run_study(
     if time_budget is not None and time_budget <= 0:
         raise ValueError(f"time budget must be positive, got {time_budget}")
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
     metrics_path = out / METRICS_FILE
-    if not resume and metrics_path.exists():
+    if main and not resume and metrics_path.exists():
         metrics_path.replace(out / (METRICS_FILE + ".old"))
     meta = {
         "family": family.name,
@@ -153,13 +159,16 @@ def run_study(
         "metrics": family.metric_names(),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    _write_study_file(out, meta, resume)
-
-    done = {
-        r
-        for r, v in runs_from_records(read_records(metrics_path)).items()
-        if v["status"] == "finished"
-    }
+    done: set[str] = set()
+    if main:
+        _write_study_file(out, meta, resume)
+        done = {
+            r
+            for r, v in runs_from_records(read_records(metrics_path)).items()
+            if v["status"] == "finished"
+        }
+    if dist_ctx is not None and dist_ctx.distributed:
+        done = _from_rank0(dist_ctx, done)
     todo = [(s, seed) for seed in seeds for s in samplers if run_id(s, seed) not in done]
     for s, seed in [(s, seed) for seed in seeds for s in samplers if run_id(s, seed) in done]:
         log.info("skipping %s: finished in an earlier invocation", run_id(s, seed))
@@ -168,19 +177,23 @@ def run_study(
     t0 = time.perf_counter()
     if todo:
         family.prepare()
-    bar = _progress(len(todo) * int(epochs), progress)
-    with MetricsLog(metrics_path) as mlog:
+    bar = _progress(len(todo) * int(epochs), progress and main)
+    with MetricsLog(metrics_path) if main else _NullLog() as mlog:
         for sampler, seed in todo:
-            if time_budget is not None and time.perf_counter() - t0 >= time_budget:
+            if _over(time_budget, t0, dist_ctx):
                 stopped = f"time budget of {time_budget:g} s reached"
                 break
-            stopped = _one_run(family, sampler, seed, int(epochs), mlog, bar, t0, time_budget)
+            stopped = _one_run(
+                family, sampler, seed, int(epochs), mlog, bar, t0, time_budget, dist_ctx
+            )
             if stopped:
                 break
     if bar is not None:
         bar.close()
-    if stopped:
+    if stopped and main:
         log.warning("study stopped early: %s; finished runs are kept in %s", stopped, metrics_path)
+    if not main:
+        return StudyResult(out=out, runs={}, stopped=stopped)
     runs = runs_from_records(read_records(metrics_path))
     wanted = {run_id(s, seed) for seed in seeds for s in samplers}
     runs = {k: v for k, v in runs.items() if k in wanted}
@@ -201,7 +214,41 @@ def _progress(total: int, enabled: bool):
     return tqdm(total=total, desc="compare", unit="epoch", dynamic_ncols=True)
 
 
-def _one_run(family, sampler, seed, epochs, mlog, bar, t0, time_budget) -> str:
+class _NullLog:
+    """The metrics log of ranks other than 0: writes nothing."""
+
+    def write(self, record: dict[str, Any]) -> None:
+        pass
+
+    def __enter__(self) -> _NullLog:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        pass
+
+
+def _from_rank0(ctx: Any, done: set[str]) -> set[str]:
+    """Rank 0's set of finished runs, on every rank."""
+    import torch.distributed as dist
+
+    from negkit.rec.distributed import guarded
+
+    box = [sorted(done)]
+    guarded(ctx, "broadcast (finished runs)", dist.broadcast_object_list, box, 0)
+    return set(box[0])
+
+
+def _over(time_budget: float | None, t0: float, ctx: Any) -> bool:
+    """Whether the time budget is spent, as rank 0 sees it."""
+    over = time_budget is not None and time.perf_counter() - t0 >= time_budget
+    if ctx is not None and ctx.distributed:
+        from negkit.rec.distributed import broadcast_flag
+
+        over = broadcast_flag(ctx, over)
+    return over
+
+
+def _one_run(family, sampler, seed, epochs, mlog, bar, t0, time_budget, dist_ctx=None) -> str:
     """Train one run; return why the study must stop ("" to go on)."""
     rid = run_id(sampler, seed)
     attempt = uuid.uuid4().hex[:12]
@@ -220,7 +267,7 @@ def _one_run(family, sampler, seed, epochs, mlog, bar, t0, time_budget) -> str:
             primary = next(iter(record.get("metrics", {}).items()), None)
             bar.set_postfix_str(rid + (f" {primary[0]}={primary[1]:.3f}" if primary else ""))
             bar.update(1)
-        if time_budget is not None and time.perf_counter() - t0 >= time_budget:
+        if _over(time_budget, t0, dist_ctx):
             raise StopRun(f"time budget of {time_budget:g} s reached")
 
     status, why, error = "finished", "", None

@@ -66,8 +66,13 @@ class Word2VecFamily:
         workers: int = 2,
         analogy_restrict: int = 30000,
         max_lines: int | None = None,
+        dist: Any = None,
+        sync_words: int = 100_000,
     ) -> None:
         self.corpus = Path(corpus)
+        #: several ranks: every run trains data-parallel, rank 0 alone evaluates
+        self.dist = dist if dist is not None and dist.world_size > 1 else None
+        self.sync_words = sync_words
         self.similarity = [Path(p) for p in similarity]
         self.analogy = Path(analogy) if analogy else None
         keys = [metric_key(p) for p in self.similarity]
@@ -98,6 +103,7 @@ class Word2VecFamily:
             "analogy": str(self.analogy) if self.analogy else None,
             "analogy_restrict": self.analogy_restrict,
             **self.params,
+            **({"ranks": self.dist.world_size, "sync_words": self.sync_words} if self.dist else {}),
         }
 
     def metric_names(self) -> list[str]:
@@ -147,7 +153,7 @@ class Word2VecFamily:
             totals["train_seconds"] += float(record.get("seconds", 0.0))
             totals["sampler_seconds"] += float(record.get("sampler_seconds") or 0.0)
             t = time.perf_counter()
-            metrics = self.evaluate(model.wv)
+            metrics = self.evaluate(model.wv) if self.dist is None or self.dist.is_main else {}
             out = {k: record.get(k) for k in _RECORD_KEYS}
             out.update(totals, eval_seconds=time.perf_counter() - t, metrics=metrics)
             on_epoch(out)
@@ -166,6 +172,7 @@ class Word2VecFamily:
             vector_size=p["dim"], window=p["window"], negative=p["negative"],
             min_count=p["min_count"], sample=p["sample"], alpha=p["lr"], workers=p["workers"],
             sg=1, epochs=epochs, seed=seed, sampler=smp, callbacks=callbacks, progress=progress,
+            dist=self.dist, sync_words=self.sync_words,
         )  # fmt: skip
 
     def _warm_up(self, name: str, params: dict[str, Any]) -> None:

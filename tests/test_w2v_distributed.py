@@ -1,0 +1,156 @@
+"""Data-parallel compiled engine on gloo, 2 processes on 127.0.0.1: checkpoint-and-resume
+repeats a straight run (skip-gram and DeepWalk); two ranks reach the one-process WordSim-353
+on a slice of the shared corpus; a killed rank stops the other, which writes nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch.distributed")
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+import _w2v_dist_worker  # noqa: E402
+from test_rec_distributed import _children, _env, _reap, _start  # noqa: E402
+
+from negkit import Word2Vec  # noqa: E402
+from negkit.rec import distributed  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def ranks(tmp_path_factory):
+    """Both ranks of ``_w2v_dist_worker.py all``: the resume runs, then the quality run."""
+    out = tmp_path_factory.mktemp("w2v_ranks")
+    procs = _start([sys.executable, str(HERE / "_w2v_dist_worker.py"), str(out), "all"], 2, out)
+    try:
+        codes = [p.wait(timeout=240) for p in procs]
+    finally:
+        _reap(procs)
+    logs = "".join((out / f"rank{r}.log").read_text() for r in range(2))
+    assert codes == [0, 0], logs
+    return out
+
+
+@pytest.mark.parametrize(
+    "what",
+    ["straight_syn0", "straight_syn1", "graph_straight"]
+    + [f"{m}_{side}_straight" for m in ("mf", "lightgcn") for side in ("user", "item")],
+)
+def test_resumed_run_repeats_the_straight_run(ranks, what):
+    z = np.load(ranks / "resume.npz")
+    straight, resumed = z[what], z[what.replace("straight", "resumed")]
+    assert np.abs(straight).max() > 1e-3  # trained, not the initial zeros
+    np.testing.assert_array_equal(resumed, straight)
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean"])
+@pytest.mark.parametrize("touched", ["few", "many"])
+def test_table_sync_adds_or_averages_every_rank_s_changes(ranks, mode, touched):
+    """Rows touched on some rank become base + the sum (or mean) of the ranks' changes, on
+    every rank; the others stay; few touched rows go as rows, many as the whole table."""
+    rows = {"few": [[1, 4], [4, 7]], "many": [[0, 2, 3, 5, 6, 8], [8, 9]]}[touched]
+    base = np.arange(30, dtype=np.float32).reshape(10, 3)
+    change = sum(_w2v_dist_worker.table_deltas(r, np.array(rows[r])) for r in range(2))
+    want = base + (change if mode == "sum" else change / 2)
+    for r in range(2):
+        got = np.load(ranks / f"sync{r}.npz")[f"sync_{mode}_{touched}_rank{r}"]
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
+
+
+def test_kg_step_on_two_ranks_equals_one_process_step_on_the_whole_batch(ranks):
+    import torch
+
+    from negkit.kg.models import make_model
+    from negkit.kg.train import DEFAULT_GAMMA
+
+    one = _w2v_dist_worker.kg_step(distributed.local())
+    two = np.load(ranks / "kg_step.npz")
+    assert sorted(two.files) == sorted(one) and len(one) == 4
+    for key, value in one.items():
+        model, name = key.split("_")[1:]
+        torch.manual_seed(1)  # train_kg's initialisation
+        init = make_model(model, 12, 2, 6, gamma=DEFAULT_GAMMA[model])
+        assert np.abs(value - getattr(init, name).detach().numpy()).max() > 1e-3  # it moved
+        np.testing.assert_allclose(two[key], value, atol=1e-5, rtol=0, err_msg=key)
+
+
+def test_two_ranks_differ_from_one_but_reach_its_wordsim(ranks):
+    if not (ranks / "quality.json").exists():
+        pytest.skip("the shared corpus is not in NEGKIT_DATA")
+    two = json.loads((ranks / "quality.json").read_text())["ws353"]
+    one = _w2v_dist_worker.quality_run(distributed.local(), Path(os.environ["NEGKIT_DATA"]))
+    # one process, seeds 0 / 1: 0.142 / 0.151; two ranks: 0.182 / 0.174 (the summed updates
+    # of frequent rows act as a larger step); untrained vectors score about 0
+    assert one > 0.1 and two > one - 0.02, (one, two)
+
+
+def test_distributed_settings_are_checked():
+    ctx = distributed.Context(rank=0, world_size=2)
+    with pytest.raises(ValueError, match="sync_mode must be one of sum, mean"):
+        Word2Vec(dist=ctx, sync_mode="median")
+    with pytest.raises(ValueError, match="sync_words must be an integer >= 1"):
+        Word2Vec(dist=ctx, sync_words=0)
+    model = Word2Vec(dist=ctx, min_count=1).build_vocab_from_freq({"a": 3, "b": 2})
+    with pytest.raises(ValueError, match="sharded=True needs total_words"):
+        model.train_arrays([], sharded=True)
+    from negkit.graph.embed import GraphEmbedSettings, run
+
+    with pytest.raises(ValueError, match="LINE runs on one process"):
+        run(np.eye(3), GraphEmbedSettings(method="line"), dist_ctx=ctx)
+
+
+def test_killed_rank_stops_graph_embed_within_the_timeout_and_nothing_is_written(tmp_path):
+    """``negkit graph embed --nproc 2``: kill rank 1 after its first epoch; the launcher exits
+    1 within the timeout naming the ranks, and neither vectors nor checkpoint are left."""
+    if not Path("/proc/self/environ").exists():
+        pytest.skip("needs Linux /proc to find the ranks")
+    import scipy.sparse as sp
+
+    a = sp.random(300, 300, density=0.03, format="coo", random_state=0)
+    edges = tmp_path / "g.edgelist"
+    edges.write_text("".join(f"{i} {j}\n" for i, j in zip(a.row, a.col) if i != j))
+    out = tmp_path / "v.txt"
+    cmd = [sys.executable, "-m", "negkit", "graph", "embed", "--graph", str(edges), "--nproc", "2"]
+    cmd += ["--epochs", "100000", "--dim", "8", "--num-walks", "2", "--walk-length", "10"]
+    cmd += ["--dist-timeout", "10", "--out", str(out)]
+    log = tmp_path / "launcher.log"
+    with open(log, "w") as f:
+        env = _env(0, 1, 0)
+        for key in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
+            env.pop(key)
+        launcher = subprocess.Popen(cmd, env=env, stdout=f, stderr=f, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while "epoch 2/100000" not in log.read_text():  # both ranks train
+            assert launcher.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        ranks = {r: pid for pid, r in _children(launcher.pid).items()}
+        assert sorted(ranks) == ["0", "1"], ranks
+        os.kill(ranks["1"], signal.SIGKILL)
+        t0 = time.monotonic()
+        code = launcher.wait(timeout=60)
+        waited = time.monotonic() - t0
+    finally:
+        try:
+            os.killpg(launcher.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        launcher.wait(timeout=30)
+    text = log.read_text()
+    assert code == 1 and waited < 25, (code, waited, text)
+    report = text.split("negkit FAILED", 1)[1]
+    assert "Signal 9 (SIGKILL)" in report and "rank      : 1" in report, text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.edgelist", "launcher.log"]
+    gone = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in ranks.values()):
+        assert time.monotonic() < gone, "a rank outlived the launcher"
+        time.sleep(0.1)
