@@ -14,10 +14,12 @@ This script trains, with the settings of ``bench/word2vec.py`` and the same seed
 
 * ``gensim-file``      gensim, corpus_file mode (the bench's peer);
 * ``gensim-iter``      gensim, iterable mode (the sentences as a list in memory);
-* ``negkit``           negkit defaults (linear decay to min_alpha; input vectors uniform on
-  [-1/d, 1/d) as gensim 4's ``prep_vectors``);
-* ``negkit-w2vc-init`` negkit defaults but input vectors from word2vec.c's (u - 0.5)/d, half
-  as wide (negkit's init before this study);
+* ``negkit``           negkit defaults (chunks shuffled every epoch; linear decay to
+  min_alpha; input vectors uniform on [-1/d, 1/d) as gensim 4's ``prep_vectors``);
+* ``negkit-seq``       the corpus read front to back every epoch (``shuffle=False``, the
+  default before issue #14); the runs below read it so too, unless they say otherwise;
+* ``negkit-w2vc-init`` input vectors from word2vec.c's (u - 0.5)/d, half as wide (negkit's
+  init before this study);
 * ``negkit-sawtooth``  negkit, each epoch trained by its own ``train(epochs=1)`` call from
   alpha*(1 - e/E) to alpha*(1 - (e + 1/workers)/E): gensim corpus_file's schedule;
 * ``negkit-min``       negkit with min_alpha = alpha/10 (linear; same mean rate and end
@@ -25,9 +27,12 @@ This script trains, with the settings of ``bench/word2vec.py`` and the same seed
 * ``negkit-halves``    negkit defaults, sentences reordered so that its two threads read
   the corpus's two halves side by side, as gensim corpus_file's two threads do;
 * ``negkit-like-file`` halves order and sawtooth schedule together;
+* ``negkit-shuffled``  runs of ~10k words in a fresh random order every epoch, done outside
+  the engine (reordered arrays, one ``train_arrays`` call an epoch);
 
-and prints WS353, SimLex-999 and Google analogy (restrict_vocab 30000), all by
-negkit.eval (``bench/word2vec.py``'s ``evaluate``), per seed and as means.
+and prints WS353 (all pairs and the relatedness split), SimLex-999 and Google analogy
+(restrict_vocab 30000), all by negkit.eval (``bench/word2vec.py``'s ``evaluate``), per seed
+and as means.
 Runs go one after the other (never two trainings at once); timings are noisy.
 
     NEGKIT_DATA=../shared/data python bench/word2vec_lr.py [--seeds 1 2] [--only negkit ...]
@@ -75,7 +80,17 @@ def gensim_iter(corpus: Path, sentences: list, epochs: int, workers: int, seed: 
     return KeyedVectors(m.wv.vectors, m.wv.index_to_key)
 
 
+def negkit_sequential(corpus: Path, sentences: list, epochs: int, workers: int, seed: int):
+    """The corpus read front to back every epoch (``shuffle=False``, the default before #14)."""
+    m = Word2Vec(**SETTINGS, workers=workers, seed=seed, epochs=epochs, progress=False,
+                 shuffle=False)
+    m.build_vocab(corpus)
+    m.train()
+    return m
+
+
 def negkit_default(corpus: Path, sentences: list, epochs: int, workers: int, seed: int):
+    """negkit's defaults (chunks shuffled every epoch)."""
     m = Word2Vec(**SETTINGS, workers=workers, seed=seed, epochs=epochs, progress=False)
     m.build_vocab(corpus)
     m.train()
@@ -84,7 +99,7 @@ def negkit_default(corpus: Path, sentences: list, epochs: int, workers: int, see
 
 def negkit_min(corpus: Path, sentences: list, epochs: int, workers: int, seed: int):
     m = Word2Vec(**SETTINGS, workers=workers, seed=seed, epochs=epochs, progress=False,
-                 min_alpha=ALPHA / 10)  # fmt: skip
+                 min_alpha=ALPHA / 10, shuffle=False)  # fmt: skip
     m.build_vocab(corpus)
     m.train()
     return m
@@ -97,7 +112,8 @@ def sawtooth(epoch: int, epochs: int, workers: int) -> tuple[float, float]:
 
 
 def negkit_sawtooth(corpus: Path, sentences: list, epochs: int, workers: int, seed: int):
-    m = Word2Vec(**SETTINGS, workers=workers, seed=seed, epochs=epochs, progress=False)
+    m = Word2Vec(**SETTINGS, workers=workers, seed=seed, epochs=epochs, progress=False,
+                 shuffle=False)
     m.build_vocab(corpus)
     for e in range(epochs):
         m.alpha, m.min_alpha = sawtooth(e, epochs, workers)
@@ -107,7 +123,8 @@ def negkit_sawtooth(corpus: Path, sentences: list, epochs: int, workers: int, se
 
 def negkit_w2vc_init(corpus: Path, sentences: list, epochs: int, workers: int, seed: int):
     """negkit with word2vec.c's input init (u - 0.5)/d: half the default [-1/d, 1/d)."""
-    m = Word2Vec(**SETTINGS, workers=workers, seed=seed, epochs=epochs, progress=False)
+    m = Word2Vec(**SETTINGS, workers=workers, seed=seed, epochs=epochs, progress=False,
+                 shuffle=False)
     m.build_vocab(corpus)
     m.wv.vectors *= np.float32(0.5)
     m.train()
@@ -138,7 +155,8 @@ def halves_interleaved(tokens: np.ndarray, offsets: np.ndarray, chunk: int = 10_
 
 def negkit_halves(corpus: Path, sentences: list, epochs: int, workers: int, seed: int):
     """negkit defaults on the corpus reordered by ``halves_interleaved`` (gensim-file's order)."""
-    m = Word2Vec(**SETTINGS, workers=workers, seed=seed, epochs=epochs, progress=False)
+    m = Word2Vec(**SETTINGS, workers=workers, seed=seed, epochs=epochs, progress=False,
+                 shuffle=False)
     m.build_vocab(corpus)
     tokens, offsets = halves_interleaved(m._corpus[1], m._corpus[2])  # the encoded corpus
     m.train_arrays([(tokens, offsets)], total_words=int(tokens.size))
@@ -147,12 +165,45 @@ def negkit_halves(corpus: Path, sentences: list, epochs: int, workers: int, seed
 
 def negkit_like_file(corpus: Path, sentences: list, epochs: int, workers: int, seed: int):
     """gensim-file's order and schedule at once: halves interleaved, sawtooth learning rate."""
-    m = Word2Vec(**SETTINGS, workers=workers, seed=seed, epochs=epochs, progress=False)
+    m = Word2Vec(**SETTINGS, workers=workers, seed=seed, epochs=epochs, progress=False,
+                 shuffle=False)
     m.build_vocab(corpus)
     tokens, offsets = halves_interleaved(m._corpus[1], m._corpus[2])
     for e in range(epochs):
         m.alpha, m.min_alpha = sawtooth(e, epochs, workers)
         m.train_arrays([(tokens, offsets)], epochs=1, total_words=int(tokens.size))
+    return m
+
+
+def chunk_runs(offsets: np.ndarray, chunk: int = 10_000) -> list[tuple[int, int]]:
+    """(first, end) sentence of runs of ~chunk words, in corpus order."""
+    rel = offsets - offsets[0]
+    cuts = np.searchsorted(rel, np.arange(chunk, rel[-1], chunk))
+    bounds = np.unique(np.concatenate([[0], cuts, [offsets.size - 1]]))
+    return list(zip(bounds[:-1], bounds[1:], strict=True))
+
+
+def reorder(tokens: np.ndarray, offsets: np.ndarray, order: list[tuple[int, int]]):
+    pieces = [tokens[offsets[a] : offsets[b]] for a, b in order]
+    lengths = np.concatenate([np.diff(offsets[a : b + 1]) for a, b in order])
+    return np.concatenate(pieces), np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+
+
+def negkit_shuffled(corpus: Path, sentences: list, epochs: int, workers: int, seed: int):
+    """Runs of ~10k words in a fresh random order every epoch, linear lr over the run: the
+    measurement that led to ``Word2Vec(shuffle=True)``, done here outside the engine."""
+    m = Word2Vec(**SETTINGS, workers=workers, seed=seed, epochs=epochs, progress=False,
+                 shuffle=False)
+    m.build_vocab(corpus)
+    tokens, offsets = m._corpus[1], m._corpus[2]
+    runs = chunk_runs(offsets)
+    rng = np.random.default_rng(seed)
+    span = ALPHA - MIN_ALPHA
+    for e in range(epochs):
+        order = [runs[i] for i in rng.permutation(len(runs))]
+        t, o = reorder(tokens, offsets, order)
+        m.alpha, m.min_alpha = ALPHA - span * e / epochs, ALPHA - span * (e + 1) / epochs
+        m.train_arrays([(t, o)], epochs=1, total_words=int(t.size))
     return m
 
 
@@ -167,11 +218,13 @@ RUNS = {
     "gensim-file": gensim_file,
     "gensim-iter": gensim_iter,
     "negkit": negkit_default,
+    "negkit-seq": negkit_sequential,
     "negkit-w2vc-init": negkit_w2vc_init,
     "negkit-sawtooth": negkit_sawtooth,
     "negkit-min": negkit_min,
     "negkit-halves": negkit_halves,
     "negkit-like-file": negkit_like_file,
+    "negkit-shuffled": negkit_shuffled,
 }
 
 
@@ -214,13 +267,13 @@ def main() -> None:
                       + "  ".join(f"{k} {v:.4f}" for k, v in row.items()),
                       flush=True)  # fmt: skip
         print(f"\nmean over seeds {args.seeds}, epochs={args.epochs}, workers={args.workers}")
-        print(f"{'':18s}{'WS353':>8s}{'SimLex':>8s}{'analogy%':>10s}{'vocab+train s':>14s}"
-              f"{'neg>=6 %':>10s}")  # fmt: skip
+        print(f"{'':18s}{'WS353':>8s}{'WS-rel':>8s}{'SimLex':>8s}{'analogy%':>10s}"
+              f"{'vocab+train s':>14s}{'neg>=6 %':>10s}")  # fmt: skip
         for name, rs in rows.items():
             m = {k: float(np.mean([r[k] for r in rs])) for k in rs[0]}
             sat = f"{m['neg>=6 %']:10.4f}" if "neg>=6 %" in m else f"{'-':>10s}"
-            print(f"{name:18s}{m['ws353']:8.3f}{m['simlex']:8.3f}{m['analogy']:10.2f}"
-                  f"{m['seconds']:14.1f}{sat}")  # fmt: skip
+            print(f"{name:18s}{m['ws353']:8.4f}{m['ws353_rel']:8.4f}{m['simlex']:8.4f}"
+                  f"{m['analogy']:10.2f}{m['seconds']:14.1f}{sat}")  # fmt: skip
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

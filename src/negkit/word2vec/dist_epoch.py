@@ -1,7 +1,8 @@
 """One epoch of data-parallel word2vec: this rank's shard, in rounds, a table sync after each.
 
 The shard (Ji, Shao, Sundaram et al. 2016): when every rank reads the same corpus
-(``sharded=False``), the epoch's chunks of about ``chunk_words`` words are dealt out in turn,
+(``sharded=False``), the epoch's chunks of about ``chunk_words`` words, in the epoch's order
+(shuffled with ``shuffle``, as in one process), are dealt out in turn,
 chunk ``g`` to rank ``g mod world_size``; when the pieces are already the rank's own
 (``sharded=True``, e.g. walks drawn per rank) all their chunks are.  A round is the next
 chunks of at least ``sync_words`` raw words, trained by the rank's ``workers`` threads;
@@ -26,9 +27,11 @@ from negkit.word2vec.progress import epoch_record
 __all__ = ["dist_epoch"]
 
 
-def _rank_jobs(model: Any, chunks: Any, sharded: bool) -> Iterator[tuple]:
-    """``(tokens, offsets, s_lo, s_hi, raw_words)`` of this rank's chunks, in order."""
+def _rank_jobs(model: Any, chunks: Any, sharded: bool, e: int) -> Iterator[tuple]:
+    """``(tokens, offsets, s_lo, s_hi, raw_words)`` of this rank's chunks of epoch ``e``, in
+    the epoch's order (:func:`~negkit.word2vec.order.chunk_order`: the same on every rank)."""
     from negkit.word2vec.model import _chunk_bounds
+    from negkit.word2vec.order import chunk_order
 
     ctx = model.dist
     g = 0
@@ -37,7 +40,7 @@ def _rank_jobs(model: Any, chunks: Any, sharded: bool) -> Iterator[tuple]:
         if tokens.size == 0:
             continue
         bounds = _chunk_bounds(offsets, model.chunk_words)
-        for j in range(bounds.size - 1):
+        for j in chunk_order(bounds.size - 1, model.shuffle, model.seed, e, piece_no):
             if sharded or g % ctx.world_size == ctx.rank:
                 lo, hi = int(bounds[j]), int(bounds[j + 1])
                 yield tokens, offsets, lo, hi, int(offsets[hi] - offsets[lo])
@@ -96,7 +99,7 @@ def dist_epoch(model: Any, chunks: Any, e: int, epochs: int, total_words: int, b
     mine = 0
     last = None
     alpha_span = model.alpha - model.min_alpha
-    jobs = _rank_jobs(model, chunks, sharded)
+    jobs = _rank_jobs(model, chunks, sharded, e)
     t0 = time.perf_counter()
     while True:
         round_jobs, starts, words = [], [], 0

@@ -7,15 +7,17 @@ and defaults follow gensim 4, so moving from gensim means changing the import.
 
 Engine: the corpus is encoded once into an int32 token stream; each epoch is cut
 into chunks of about ``chunk_words`` raw words (whole sentences, never truncated),
-which ``workers`` Python threads take in turn, each calling a compiled ``nogil``
+shuffled every epoch (``shuffle``, :mod:`.order`), which ``workers`` Python threads
+take in turn, each calling a compiled ``nogil``
 kernel (:mod:`.kernels_sg`, :mod:`.kernels_shared`, :mod:`.kernels_cbow`) that
 updates the shared tables lock-free as word2vec.c does.  Per-thread random contexts
 come from ``negkit._rng.make_contexts(seed, workers)``, so a seeded run with
 ``workers=1`` repeats exactly.  The learning rate decays linearly from ``alpha`` to
-``min_alpha`` over all raw words of the ``train`` call, counted over all threads; it
-is recomputed per sentence.  (gensim's corpus_file mode counts each thread's own
-words against the whole corpus, so with 2 workers each epoch decays only half-way;
-not copied: ``bench/word2vec_lr.py`` measured no quality gain from it.)
+``min_alpha`` over all raw words of the ``train`` call, counted over all threads in the
+order the chunks are trained; it is recomputed per sentence.  (gensim's corpus_file
+mode counts each thread's own words against the whole corpus, so with 2 workers each
+epoch decays only half-way; not copied: ``bench/word2vec_lr.py`` measured no quality
+gain from it.)
 Input vectors start uniform on ``[-1/d, 1/d)`` as in gensim 4
 (:func:`init_input_vectors`), output vectors at zero.
 """
@@ -47,6 +49,7 @@ from negkit.word2vec.kernels_cbow import cbow_chunk
 from negkit.word2vec.kernels_common import N_BINS, N_STATS, ST_NEGS, keep_probabilities
 from negkit.word2vec.kernels_sg import sg_chunk
 from negkit.word2vec.kernels_shared import sg_shared_chunk
+from negkit.word2vec.order import chunk_order, words_before
 from negkit.word2vec.progress import Progress, epoch_record, log_epoch
 
 logger = logging.getLogger("negkit.word2vec")
@@ -69,7 +72,9 @@ class Word2Vec:
     the sampler's own q, so that ``exp(s)`` estimates the normalised law), ``callbacks`` (callables
     ``fn(model, record)`` called after every epoch with the dict also appended to
     ``training_log_``), ``compute_loss``, ``progress`` (tqdm bar; default: when
-    stderr is a terminal) and ``chunk_words`` (raw words per kernel call).
+    stderr is a terminal), ``chunk_words`` (raw words per kernel call) and ``shuffle``
+    (train an epoch's chunks in a fresh random order, the default; ``False`` reads the
+    corpus front to back, see :mod:`negkit.word2vec.order`).
 
     Data-parallel training (Ji, Shao, Sundaram et al. 2016): ``dist`` (a context from
     :func:`negkit.rec.distributed.init`, under ``torchrun``) makes each rank train its share
@@ -115,6 +120,7 @@ class Word2Vec:
         nce: bool = False,
         progress: bool | None = None,
         chunk_words: int = 10_000,
+        shuffle: bool = True,
         dist: Any = None,
         sync_words: int = 100_000,
         sync_mode: str = "sum",
@@ -144,6 +150,7 @@ class Word2Vec:
         self.nce = bool(nce)
         self.progress = progress
         self.chunk_words = _check_int(chunk_words, "chunk_words", 1)
+        self.shuffle = bool(shuffle)
         self.dist = dist if dist is not None and dist.world_size > 1 else None
         self.sync_words = _check_int(sync_words, "sync_words", 1)
         if sync_mode not in SYNC_MODES:
@@ -437,12 +444,13 @@ class Word2Vec:
                 continue
             last_sample = (tokens, offsets)
             bounds = _chunk_bounds(offsets, self.chunk_words)
-            starts = offsets[bounds[:-1]] - offsets[0]
+            jobs = chunk_order(bounds.size - 1, self.shuffle, self.seed, e, piece_no)
+            starts = words_before(np.diff(offsets[bounds]), jobs)
             base = float(e) * total_words + done_epoch
             next_job = [0]
 
             def worker(t: int, tokens=tokens, offsets=offsets, bounds=bounds, starts=starts,
-                       base=base,
+                       base=base, jobs=jobs,
                        next_job=next_job) -> None:  # fmt: skip
                 ctx = self.ctxs_[t]
                 while True:
@@ -450,10 +458,11 @@ class Word2Vec:
                         j = next_job[0]
                         next_job[0] += 1
                         draw, state = kernel_state["draw_state"]
-                    if j >= bounds.size - 1:
+                    if j >= jobs.size:
                         return
+                    c = jobs[j]
                     done0 = base + float(starts[j])
-                    raw = call(tokens, offsets, int(bounds[j]), int(bounds[j + 1]), done0, total,
+                    raw = call(tokens, offsets, int(bounds[c]), int(bounds[c + 1]), done0, total,
                                draw, state, ctx, stats[t], hist[t])  # fmt: skip
                     if refresh_lock.acquire(blocking=False):
                         try:
@@ -670,7 +679,7 @@ def init_input_vectors(n_words: int, dim: int, seed: int) -> np.ndarray:
 _PARAMS = ("vector_size", "alpha", "window", "min_count", "max_vocab_size", "sample", "seed",
            "workers",
            "min_alpha", "sg", "negative", "ns_exponent", "cbow_mean", "epochs", "shrink_windows",
-           "compute_loss", "shared_negatives", "nce", "chunk_words", "sync_words",
+           "compute_loss", "shared_negatives", "nce", "chunk_words", "shuffle", "sync_words",
            "sync_mode")  # fmt: skip
 
 
