@@ -4,7 +4,9 @@
 * :func:`trunc_geom` -- a rank ``r`` with ``p(r) ∝ exp(-r / lam)`` on ``[0, n)``, drawn in O(1)
   by inverse CDF: ``r = floor(-lam * ln(1 - u * (1 - exp(-n / lam))))`` for ``u ~ U[0, 1)``;
   pass ``c = 1 - exp(-n / lam)`` (precomputed, see :func:`trunc_geom_mass`);
-* :func:`trunc_geom_pmf` -- the exact probabilities of those ranks (tests, ``distribution()``).
+* :func:`trunc_geom_pmf` -- the exact probabilities of those ranks (tests, ``distribution()``);
+* :func:`softmax_reservoir` -- one step of a size-one weighted reservoir over weights
+  ``exp(z)`` with a running max (softmax draws in one streaming pass, no overflow).
 """
 
 from __future__ import annotations
@@ -38,6 +40,22 @@ def trunc_geom(ctx, n, lam, c):
     if r >= n:  # rounding at the far end
         r = n - 1
     return r
+
+
+@kernel(inline="always")
+def softmax_reservoir(z, top, total, ctx):
+    """Offer a candidate of weight ``exp(z)`` to a size-one reservoir: ``(taken, top, total)``.
+
+    ``top`` is the largest ``z`` offered so far (start at ``-inf``) and ``total`` the sum of
+    ``exp(z - top)`` (start at 0); the candidate replaces the kept one with probability
+    ``exp(z - top) / total``, so the one kept at the end has probability ``softmax(z)``.
+    """
+    if z > top:
+        total = total * np.exp(top - z)
+        top = z
+    w = np.exp(z - top)
+    total += w
+    return rand_float(ctx) * total < w, top, total
 
 
 def trunc_geom_pmf(n: int, lam: float) -> np.ndarray:

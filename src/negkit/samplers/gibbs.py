@@ -36,7 +36,7 @@ import numpy as np
 
 from negkit._jit import kernel
 from negkit._rng import rand_float, rand_int
-from negkit.samplers._kernels import check_count, check_positive, dot
+from negkit.samplers._kernels import check_count, check_positive, dot, softmax_reservoir
 from negkit.samplers.base import Sampler
 from negkit.samplers.registry import register
 
@@ -55,12 +55,8 @@ def draw_gibbs(state, anchor, pos, vec, ctx):
         for p in range(lo, hi):  # weighted reservoir of size one, running max
             c = order[p]
             z = np.float64(dot(output, c, vec)) * inv_tau
-            if z > top:
-                total = total * np.exp(top - z)
-                top = z
-            w = np.exp(z - top)
-            total += w
-            if rand_float(ctx) * total < w:
+            taken, top, total = softmax_reservoir(z, top, total, ctx)
+            if taken:
                 i = np.int64(c)
     return i
 

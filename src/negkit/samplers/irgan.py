@@ -33,7 +33,7 @@ import numpy as np
 from negkit._jit import kernel
 from negkit._rng import next_pair, rand_float, rand_int
 from negkit.samplers._candidates import all_scores
-from negkit.samplers._kernels import check_positive, dot
+from negkit.samplers._kernels import check_positive, dot, softmax_reservoir
 from negkit.samplers.base import Sampler
 from negkit.samplers.registry import register
 
@@ -51,12 +51,8 @@ def draw_irgan(state, anchor, pos, vec, ctx):
         z = np.float64(dot(output, i, vec)) * inv_tau
         if not z > -np.inf:  # -inf or NaN: weight 0
             continue
-        if z > top:
-            total = total * np.exp(top - z)
-            top = z
-        w = np.exp(z - top)
-        total += w
-        if rand_float(ctx) * total < w:
+        taken, top, total = softmax_reservoir(z, top, total, ctx)
+        if taken:
             chosen = i
     if chosen < 0:  # no finite score: uniform
         return rand_int(ctx, n)

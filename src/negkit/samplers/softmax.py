@@ -19,14 +19,14 @@ from typing import Any
 import numpy as np
 
 from negkit._jit import kernel
-from negkit._rng import rand_float, rand_int
+from negkit._rng import rand_int
 from negkit.samplers._candidates import (
     CandidateSampler,
     cand_score,
     enumerate_rule,
     masked_scores,
 )
-from negkit.samplers._kernels import check_positive
+from negkit.samplers._kernels import check_positive, softmax_reservoir
 from negkit.samplers.registry import register
 
 
@@ -44,12 +44,8 @@ def draw_softmax(state, anchor, pos, vec, ctx):
         z = np.float64(cand_score(state[0], c, vec, pos)) * inv_tau
         if z == -np.inf:  # the positive: weight 0
             continue
-        if z > top:
-            total = total * np.exp(top - z)
-            top = z
-        w = np.exp(z - top)
-        total += w
-        if rand_float(ctx) * total < w:
+        taken, top, total = softmax_reservoir(z, top, total, ctx)
+        if taken:
             chosen = c
     return c if chosen < 0 else chosen  # every candidate was the positive
 
