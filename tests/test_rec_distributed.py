@@ -150,6 +150,35 @@ def _children(pid: int) -> dict[int, str]:
     return out
 
 
+def kill_rank_one(cmd: list[str], log: Path, ready: str) -> tuple[int, float, str, dict]:
+    """Start a 2-rank ``--nproc 2`` command, SIGKILL rank 1 once ``ready`` is in the log:
+    ``(exit code, seconds the launcher took to exit after the kill, log text, {rank: pid})``.
+    The launcher and any rank left behind are killed at the end (their own session)."""
+    with open(log, "w") as f:
+        env = _env(0, 1, 0)
+        for key in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
+            env.pop(key)
+        launcher = subprocess.Popen(cmd, env=env, stdout=f, stderr=f, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while ready not in log.read_text():  # rank 0 trains, so rank 1 does too
+            assert launcher.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        ranks = {r: pid for pid, r in _children(launcher.pid).items()}
+        assert sorted(ranks) == ["0", "1"], ranks
+        os.kill(ranks["1"], signal.SIGKILL)
+        t0 = time.monotonic()
+        code = launcher.wait(timeout=60)
+        waited = time.monotonic() - t0
+    finally:
+        try:
+            os.killpg(launcher.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        launcher.wait(timeout=30)
+    return code, waited, log.read_text(), ranks
+
+
 def test_killed_rank_stops_the_other_within_the_timeout_and_nothing_is_written(tmp_path):
     """``--nproc 2``: kill rank 1 mid-training; the launcher stops rank 0 (or rank 0 fails on
     its next collective), exits 1 within the timeout naming rank 1, and nothing is written."""
@@ -160,30 +189,7 @@ def test_killed_rank_stops_the_other_within_the_timeout_and_nothing_is_written(t
     cmd += ["--data", str(_log_csv(tmp_path / "log.csv")), "--engine", "torch"]
     cmd += ["--epochs", "100000", "--eval-every", "1", "--threads", "1", "--dist-timeout", "10"]
     cmd += ["--no-progress", "--out", str(out)]
-    log = tmp_path / "launcher.log"
-    with open(log, "w") as f:
-        env = _env(0, 1, 0)
-        for key in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
-            env.pop(key)
-        launcher = subprocess.Popen(cmd, env=env, stdout=f, stderr=f, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 90
-        while "epoch 1 " not in log.read_text():  # rank 0 trains, so rank 1 does too
-            assert launcher.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
-        ranks = {r: pid for pid, r in _children(launcher.pid).items()}
-        assert sorted(ranks) == ["0", "1"], ranks
-        os.kill(ranks["1"], signal.SIGKILL)
-        t0 = time.monotonic()
-        code = launcher.wait(timeout=60)
-        waited = time.monotonic() - t0
-    finally:
-        try:  # the launcher and any rank left behind: its own session
-            os.killpg(launcher.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        launcher.wait(timeout=30)
-    text = log.read_text()
+    code, waited, text, ranks = kill_rank_one(cmd, tmp_path / "launcher.log", "epoch 1 ")
     assert code == 1 and waited < 25, (code, waited, text)  # the launcher stopped rank 0
     report = text.split("negkit FAILED", 1)[1]  # the launcher's: each failed rank, and how
     ranks_named = [r.split()[0] for r in report.split("rank      : ")[1:]]

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,7 +18,7 @@ pytest.importorskip("torch.distributed")
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 import _w2v_dist_worker  # noqa: E402
-from test_rec_distributed import _children, _env, _reap, _start  # noqa: E402
+from test_rec_distributed import _reap, _start, kill_rank_one  # noqa: E402
 
 from negkit import Word2Vec  # noqa: E402
 from negkit.rec import distributed  # noqa: E402
@@ -122,30 +120,7 @@ def test_killed_rank_stops_graph_embed_within_the_timeout_and_nothing_is_written
     cmd = [sys.executable, "-m", "negkit", "graph", "embed", "--graph", str(edges), "--nproc", "2"]
     cmd += ["--epochs", "100000", "--dim", "8", "--num-walks", "2", "--walk-length", "10"]
     cmd += ["--dist-timeout", "10", "--out", str(out)]
-    log = tmp_path / "launcher.log"
-    with open(log, "w") as f:
-        env = _env(0, 1, 0)
-        for key in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
-            env.pop(key)
-        launcher = subprocess.Popen(cmd, env=env, stdout=f, stderr=f, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 90
-        while "epoch 2/100000" not in log.read_text():  # both ranks train
-            assert launcher.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
-        ranks = {r: pid for pid, r in _children(launcher.pid).items()}
-        assert sorted(ranks) == ["0", "1"], ranks
-        os.kill(ranks["1"], signal.SIGKILL)
-        t0 = time.monotonic()
-        code = launcher.wait(timeout=60)
-        waited = time.monotonic() - t0
-    finally:
-        try:
-            os.killpg(launcher.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        launcher.wait(timeout=30)
-    text = log.read_text()
+    code, waited, text, ranks = kill_rank_one(cmd, tmp_path / "launcher.log", "epoch 2/100000")
     assert code == 1 and waited < 25, (code, waited, text)
     report = text.split("negkit FAILED", 1)[1]
     assert "Signal 9 (SIGKILL)" in report and "rank      : 1" in report, text
