@@ -82,8 +82,9 @@ def gensim_iter(corpus: Path, sentences: list, epochs: int, workers: int, seed: 
 
 def negkit_sequential(corpus: Path, sentences: list, epochs: int, workers: int, seed: int):
     """The corpus read front to back every epoch (``shuffle=False``, the default before #14)."""
-    m = Word2Vec(**SETTINGS, workers=workers, seed=seed, epochs=epochs, progress=False,
-                 shuffle=False)
+    m = Word2Vec(
+        **SETTINGS, workers=workers, seed=seed, epochs=epochs, progress=False, shuffle=False
+    )
     m.build_vocab(corpus)
     m.train()
     return m
@@ -112,8 +113,9 @@ def sawtooth(epoch: int, epochs: int, workers: int) -> tuple[float, float]:
 
 
 def negkit_sawtooth(corpus: Path, sentences: list, epochs: int, workers: int, seed: int):
-    m = Word2Vec(**SETTINGS, workers=workers, seed=seed, epochs=epochs, progress=False,
-                 shuffle=False)
+    m = Word2Vec(
+        **SETTINGS, workers=workers, seed=seed, epochs=epochs, progress=False, shuffle=False
+    )
     m.build_vocab(corpus)
     for e in range(epochs):
         m.alpha, m.min_alpha = sawtooth(e, epochs, workers)
@@ -123,8 +125,9 @@ def negkit_sawtooth(corpus: Path, sentences: list, epochs: int, workers: int, se
 
 def negkit_w2vc_init(corpus: Path, sentences: list, epochs: int, workers: int, seed: int):
     """negkit with word2vec.c's input init (u - 0.5)/d: half the default [-1/d, 1/d)."""
-    m = Word2Vec(**SETTINGS, workers=workers, seed=seed, epochs=epochs, progress=False,
-                 shuffle=False)
+    m = Word2Vec(
+        **SETTINGS, workers=workers, seed=seed, epochs=epochs, progress=False, shuffle=False
+    )
     m.build_vocab(corpus)
     m.wv.vectors *= np.float32(0.5)
     m.train()
@@ -155,8 +158,9 @@ def halves_interleaved(tokens: np.ndarray, offsets: np.ndarray, chunk: int = 10_
 
 def negkit_halves(corpus: Path, sentences: list, epochs: int, workers: int, seed: int):
     """negkit defaults on the corpus reordered by ``halves_interleaved`` (gensim-file's order)."""
-    m = Word2Vec(**SETTINGS, workers=workers, seed=seed, epochs=epochs, progress=False,
-                 shuffle=False)
+    m = Word2Vec(
+        **SETTINGS, workers=workers, seed=seed, epochs=epochs, progress=False, shuffle=False
+    )
     m.build_vocab(corpus)
     tokens, offsets = halves_interleaved(m._corpus[1], m._corpus[2])  # the encoded corpus
     m.train_arrays([(tokens, offsets)], total_words=int(tokens.size))
@@ -165,8 +169,9 @@ def negkit_halves(corpus: Path, sentences: list, epochs: int, workers: int, seed
 
 def negkit_like_file(corpus: Path, sentences: list, epochs: int, workers: int, seed: int):
     """gensim-file's order and schedule at once: halves interleaved, sawtooth learning rate."""
-    m = Word2Vec(**SETTINGS, workers=workers, seed=seed, epochs=epochs, progress=False,
-                 shuffle=False)
+    m = Word2Vec(
+        **SETTINGS, workers=workers, seed=seed, epochs=epochs, progress=False, shuffle=False
+    )
     m.build_vocab(corpus)
     tokens, offsets = halves_interleaved(m._corpus[1], m._corpus[2])
     for e in range(epochs):
@@ -192,8 +197,9 @@ def reorder(tokens: np.ndarray, offsets: np.ndarray, order: list[tuple[int, int]
 def negkit_shuffled(corpus: Path, sentences: list, epochs: int, workers: int, seed: int):
     """Runs of ~10k words in a fresh random order every epoch, linear lr over the run: the
     measurement that led to ``Word2Vec(shuffle=True)``, done here outside the engine."""
-    m = Word2Vec(**SETTINGS, workers=workers, seed=seed, epochs=epochs, progress=False,
-                 shuffle=False)
+    m = Word2Vec(
+        **SETTINGS, workers=workers, seed=seed, epochs=epochs, progress=False, shuffle=False
+    )
     m.build_vocab(corpus)
     tokens, offsets = m._corpus[1], m._corpus[2]
     runs = chunk_runs(offsets)
