@@ -59,11 +59,9 @@ def _reap(procs: list[subprocess.Popen]) -> None:
         p.wait(timeout=30)
 
 
-@pytest.fixture(scope="module")
-def ranks(tmp_path_factory):
-    """Both ranks of ``_dist_worker.py`` run once: the DDP step, then the ml-100k runs."""
-    out = tmp_path_factory.mktemp("ranks")
-    procs = _start([sys.executable, str(HERE / "_dist_worker.py"), str(out)], 2, out)
+def run_two_ranks(args: list[str], out: Path) -> Path:
+    """Run ``python args...`` as ranks 0 and 1 (logs in ``out``); both must exit 0."""
+    procs = _start([sys.executable, *args], 2, out)
     try:
         codes = [p.wait(timeout=240) for p in procs]
     finally:
@@ -71,6 +69,13 @@ def ranks(tmp_path_factory):
     logs = "".join((out / f"rank{r}.log").read_text() for r in range(2))
     assert codes == [0, 0], logs
     return out
+
+
+@pytest.fixture(scope="module")
+def ranks(tmp_path_factory):
+    """Both ranks of ``_dist_worker.py`` run once: the DDP step, then the ml-100k runs."""
+    out = tmp_path_factory.mktemp("ranks")
+    return run_two_ranks([str(HERE / "_dist_worker.py"), str(out)], out)
 
 
 def test_ddp_step_equals_single_process_step_on_concatenated_batch(ranks):

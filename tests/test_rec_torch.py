@@ -315,6 +315,11 @@ def test_recommenders_give_the_adaptive_sampler_a_flatter_rank_law(tiny):
     smp, _ = _make_sampler("aobpr", settings, tiny, tables)
     assert smp.lam_fraction == REC_SAMPLER_DEFAULTS["adaptive"]["lam_fraction"] == 0.2
     assert smp.lam_ == pytest.approx(0.2 * 60)
+    pool, _ = _make_sampler(  # MixGCF's candidate pool drawn by the adaptive sampler
+        "mixgcf", _settings(tiny, model="lightgcn", sampler_params={"base": "adaptive"}),
+        tiny, tables,
+    )  # fmt: skip
+    assert pool.lam_fraction == 0.2
     for given in ({"lam_fraction": 0.05}, {"lam": 3.0}):
         mine = _settings(tiny, model="mf", sampler_params=given)
         smp, _ = _make_sampler("adaptive", mine, tiny, tables)

@@ -18,7 +18,7 @@ pytest.importorskip("torch.distributed")
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 import _w2v_dist_worker  # noqa: E402
-from test_rec_distributed import _reap, _start, kill_rank_one  # noqa: E402
+from test_rec_distributed import kill_rank_one, run_two_ranks  # noqa: E402
 
 from negkit import Word2Vec  # noqa: E402
 from negkit.rec import distributed  # noqa: E402
@@ -28,14 +28,7 @@ from negkit.rec import distributed  # noqa: E402
 def ranks(tmp_path_factory):
     """Both ranks of ``_w2v_dist_worker.py all``: the resume runs, then the quality run."""
     out = tmp_path_factory.mktemp("w2v_ranks")
-    procs = _start([sys.executable, str(HERE / "_w2v_dist_worker.py"), str(out), "all"], 2, out)
-    try:
-        codes = [p.wait(timeout=240) for p in procs]
-    finally:
-        _reap(procs)
-    logs = "".join((out / f"rank{r}.log").read_text() for r in range(2))
-    assert codes == [0, 0], logs
-    return out
+    return run_two_ranks([str(HERE / "_w2v_dist_worker.py"), str(out), "all"], out)
 
 
 @pytest.mark.parametrize(

@@ -45,6 +45,8 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 
+from negkit.samplers._kernels import check_positive
+
 REWARDS = ("sigmoid", "log1pexp")
 
 __all__ = ["IRGAN", "REWARDS", "generator_log_likelihood"]
@@ -136,9 +138,7 @@ class IRGAN:
                               ("g_samples", 1), ("threads", 1)):  # fmt: skip
             count(name, minimum)
         for name in ("tau", "pretrain_lr", "d_lr", "g_lr"):
-            v = float(getattr(self, name))
-            if not (np.isfinite(v) and v > 0):
-                raise ValueError(f"{name} must be a finite number > 0, got {getattr(self, name)!r}")
+            check_positive(getattr(self, name), name)
         for name in ("reg", "pretrain_reg"):
             v = float(getattr(self, name))
             if not (np.isfinite(v) and v >= 0):

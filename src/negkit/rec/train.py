@@ -155,16 +155,12 @@ def _make_sampler(
             data.n_items, k=settings.n_negs, sampler=base, seed=seed, positives=data.train, **params
         )
         return mixed, "batch"
-    if mode == "mixgcf":
-        base = settings.sampler_params.get("base", "uniform")
-        params = {k: v for k, v in settings.sampler_params.items() if k != "base"}
-        s = ns.get(base, **params)
-    else:
-        params = dict(settings.sampler_params)
-        adaptive = isinstance(sampler, str) and ns.get_class(sampler).name == "adaptive"
-        if adaptive and not {"lam", "lam_fraction"} & params.keys():  # the user's λ stands
-            params.update(REC_SAMPLER_DEFAULTS["adaptive"])
-        s = ns.get(sampler, **params)
+    params = dict(settings.sampler_params)
+    chosen = params.pop("base", "uniform") if mode == "mixgcf" else sampler  # MixGCF's pool
+    adaptive = isinstance(chosen, str) and ns.get_class(chosen).name == "adaptive"
+    if adaptive and not {"lam", "lam_fraction"} & params.keys():  # the user's λ stands
+        params.update(REC_SAMPLER_DEFAULTS["adaptive"])
+    s = ns.get(chosen, **params)
     s.set_params(exclude_positives=True)  # a negative is never a training positive
     if getattr(s, "seed", None) is None:
         s.set_params(seed=seed)
