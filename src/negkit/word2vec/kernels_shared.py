@@ -46,6 +46,7 @@ def sg_shared_chunk(
     ys = np.empty((negative + 1, dim), dtype=np.float32)
     d_in = np.empty((2 * window, dim), dtype=np.float32)
     d_out = np.empty((negative + 1, dim), dtype=np.float32)
+    scores = np.empty((2 * window, negative + 1), dtype=np.float32)
     mean = np.empty(dim, dtype=np.float32)  # the anchor vector handed to the sampler
     # thread-local counters (no false sharing with other threads' rows)
     loss = 0.0
@@ -93,11 +94,15 @@ def sg_shared_chunk(
                 for d in range(dim):
                     ys[j, d] = syn1neg[y, d]
                     d_out[j, d] = 0.0
-            for r in range(nb):
+            for r in range(nb):  # every score first: independent dot products overlap
                 for j in range(no):
                     f = np.float32(0.0)
                     for d in range(dim):
                         f += xs[r, d] * ys[j, d]
+                    scores[r, j] = f
+            for r in range(nb):
+                for j in range(no):
+                    f = scores[r, j]
                     label = 1 if j == 0 else 0
                     sig = saturated_sigmoid(f)
                     g = (np.float32(label) - sig) * alpha
@@ -107,9 +112,8 @@ def sg_shared_chunk(
                         h_loc[hist_bin(f)] += 1
                     if compute_loss:
                         loss += pair_loss(f, label)
-                    for d in range(dim):
+                    for d in range(dim):  # one pass: both gradients read the same lane
                         d_in[r, d] += g * ys[j, d]
-                    for d in range(dim):
                         d_out[j, d] += g * xs[r, d]
             # scatter: syn1neg[y_j] += (G^T X)_j, syn0[c_r] += (G Y)_r
             for j in range(no):
