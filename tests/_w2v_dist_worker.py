@@ -3,7 +3,8 @@ would (RANK, WORLD_SIZE, MASTER_*).  ``python _w2v_dist_worker.py OUT MODE``:
 
 * ``resume``: skip-gram on a small synthetic corpus, 3 epochs straight; then the same run cut
   after epoch 1 (its checkpoint) and resumed from the file; the same for DeepWalk on a small
-  random graph and for torch MF and LightGCN on planted interactions; rank 0 saves the final
+  random graph, for torch MF and LightGCN on planted interactions, and for KG training
+  (nscaching, whose caches are per-rank state, and dns); rank 0 saves the final
   tables to ``OUT/resume.npz``; each rank saves its tables after one table sync
   (:func:`sync_runs`) to ``OUT/syncR.npz``; rank 0 saves one data-parallel KG step
   (:func:`kg_step`) to ``OUT/kg_step.npz``;
@@ -189,6 +190,38 @@ def rec_resume_runs(ctx, out: Path) -> dict[str, np.ndarray]:
     return runs
 
 
+def kg_resume_runs(ctx, out: Path) -> dict[str, np.ndarray]:
+    """Data-parallel KG training (RotatE with nscaching, DistMult with dns), 3 epochs
+    straight, and cut after epoch 1 then run again on its checkpoint."""
+    import negkit.samplers as ns
+    from negkit.kg.train import KGSettings, train_kg
+
+    runs = {}
+    for model, name in (("rotate", "nscaching"), ("distmult", "dns")):
+        ckpt = out / f"kg_{model}.ckpt.pt"
+        settings = KGSettings(model=model, dim=6, n_negs=3, batch_size=12, epochs=3, lr=0.05,
+                              threads=1)  # fmt: skip
+
+        def go(settings=settings, name=name, **kw):
+            return train_kg(kg_data(), settings, ns.get_kg(name, seed=4 + ctx.rank), seed=1,
+                            dist_ctx=ctx, **kw)  # fmt: skip
+
+        straight = go()["model"]
+        try:
+            go(checkpoint=ckpt, on_epoch=lambda rec: _stop(0, 0))
+        except Stop:
+            pass
+        distributed.barrier(ctx)
+        epochs = []
+        resumed = go(checkpoint=ckpt, on_epoch=lambda rec, seen=epochs: seen.append(rec["epoch"]))
+        assert epochs == [2, 3], epochs  # it did resume after epoch 1
+        for p_name, p in straight.named_parameters():
+            runs[f"kg_{model}_{p_name}_straight"] = p.detach().numpy().copy()
+            r = dict(resumed["model"].named_parameters())[p_name]
+            runs[f"kg_{model}_{p_name}_resumed"] = r.detach().numpy().copy()
+    return runs
+
+
 def corpus_slice(data: Path, lines: int = SLICE_LINES) -> list[list[str]]:
     with lzma.open(data / "text_corpus_en" / "en_corpus_5m.txt.xz", "rt", encoding="utf-8") as f:
         return [line.split() for _, line in zip(range(lines), f)]
@@ -211,7 +244,7 @@ def main() -> int:
     try:
         if mode in ("resume", "all"):
             runs = {**resume_runs(ctx, out), **graph_resume_runs(ctx, out),
-                    **rec_resume_runs(ctx, out)}  # fmt: skip
+                    **rec_resume_runs(ctx, out), **kg_resume_runs(ctx, out)}  # fmt: skip
             if ctx.is_main:
                 np.savez(out / "resume.npz", **runs)
             np.savez(out / f"sync{ctx.rank}.npz", **sync_runs(ctx))

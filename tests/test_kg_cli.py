@@ -59,3 +59,23 @@ def test_kg_train_errors(tmp_path, capsys):
     assert "unknown KG sampler 'nope'" in capsys.readouterr().err
     assert main(["kg", "train", "--data", "ml-100k", "--out", str(tmp_path / "o")]) == 1
     assert "not a knowledge graph" in capsys.readouterr().err
+
+
+def test_kg_train_checkpoint_resumes_a_cut_run(tmp_path, capsys):
+    """A run whose checkpoint holds epoch 3 of 3 (written by a straight run) is not trained
+    again: rerun, it resumes past the last epoch and writes the same embeddings."""
+    data = tiny_kg(tmp_path / "tiny")
+    ckpt = tmp_path / "run.ckpt.pt"
+    args = ["kg", "train", "--data", str(data), "--model", "transe", "--dim", "8", "--epochs",
+            "3", "--n-negs", "4", "--batch-size", "32", "--threads", "1", "--checkpoint",
+            str(ckpt)]  # fmt: skip
+    assert main(args + ["--out", str(tmp_path / "a")]) == 0
+    assert ckpt.is_file() and not list(tmp_path.glob(".*.tmp"))
+    capsys.readouterr()
+    assert main(args + ["--out", str(tmp_path / "b")]) == 0
+    assert "epoch " not in capsys.readouterr().err  # nothing left to train
+    a, b = (np.load(tmp_path / d / "entity_embeddings.npy") for d in "ab")
+    np.testing.assert_array_equal(a, b)
+    longer = [("4" if a == "3" else a) for a in args]  # --epochs 4, all else the same
+    assert main(longer + ["--out", str(tmp_path / "c")]) == 1
+    assert "other settings (epochs)" in capsys.readouterr().err

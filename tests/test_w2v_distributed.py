@@ -34,7 +34,8 @@ def ranks(tmp_path_factory):
 @pytest.mark.parametrize(
     "what",
     ["straight_syn0", "straight_syn1", "graph_straight"]
-    + [f"{m}_{side}_straight" for m in ("mf", "lightgcn") for side in ("user", "item")],
+    + [f"{m}_{side}_straight" for m in ("mf", "lightgcn") for side in ("user", "item")]
+    + [f"kg_{m}_{t}_straight" for m in ("rotate", "distmult") for t in ("entity", "relation")],
 )
 def test_resumed_run_repeats_the_straight_run(ranks, what):
     z = np.load(ranks / "resume.npz")

@@ -57,6 +57,9 @@ def register(subparsers) -> None:
     t.add_argument("--unseen", choices=("keep", "drop", "error"), default="keep",
                    help="valid/test triples with entities absent from train (default: keep, "
                    "the standard protocol)")  # fmt: skip
+    t.add_argument("--checkpoint", type=Path, default=None,
+                   help="save the run here after every epoch; when the file exists, resume "
+                   "from it (same settings and number of processes)")  # fmt: skip
     t.add_argument("--out", required=True, type=Path)
     add_dist_args(t, "data-parallel training", sync_words=None)
     t.set_defaults(func=run_train)
@@ -111,7 +114,8 @@ def _train(args: argparse.Namespace, ctx) -> int:
         print(f"epoch {rec['epoch']} loss={rec['loss']:.4f} {rec['seconds']:.1f}s {text}",
               file=sys.stderr, flush=True)  # fmt: skip
 
-    result = train_kg(data, settings, sampler, seed=args.seed, on_epoch=show, dist_ctx=ctx)
+    result = train_kg(data, settings, sampler, seed=args.seed, on_epoch=show, dist_ctx=ctx,
+                      checkpoint=args.checkpoint)  # fmt: skip
     if not ctx.is_main:  # rank 0 tests and writes
         return 0
     model = result.pop("model")

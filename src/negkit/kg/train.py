@@ -21,6 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -84,6 +85,7 @@ def train_kg(
     seed: int = 0,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     dist_ctx: Any = None,
+    checkpoint: str | Path | None = None,
 ) -> dict[str, Any]:
     """Train ``settings.model`` on ``data.train`` with ``sampler`` (a name or a KGSampler).
 
@@ -91,6 +93,8 @@ def train_kg(
     ``on_epoch(record)`` runs after every epoch (evaluation every ``eval_every`` epochs on
     ``eval_max`` triples of ``eval_split``).  ``dist_ctx``: a
     :class:`negkit.rec.distributed.Context`; with several ranks, data-parallel training.
+    ``checkpoint``: a path; the run is saved there after every epoch
+    (:mod:`negkit.kg.checkpoint`) and, when the file exists, resumed from it.
     """
     ctx = dist_ctx if dist_ctx is not None and dist_ctx.distributed else None
     rank, world = (ctx.rank, ctx.world_size) if ctx else (0, 1)
@@ -125,8 +129,18 @@ def train_kg(
         all_true = data.all_true()
         eval_set = _eval_set(data, settings.eval_split, settings.eval_max, seed)
         history: list[dict[str, Any]] = []
-        total = 0.0
-        for epoch in range(settings.epochs):
+        total, start = 0.0, 0
+        state = dict(model=model, optimizer=opt, generator=gen, sampler=sampler,
+                     settings={**{k: v for k, v in asdict(settings).items()
+                                  if k not in ("threads", "device")},  # may change on resume
+                               "seed": seed, "sampler": type(sampler).__name__})  # fmt: skip
+        if checkpoint is not None and Path(checkpoint).exists():
+            from negkit.kg import checkpoint as ckpt
+
+            resumed = ckpt.load(checkpoint, ctx, **state)
+            start, history = resumed["epoch"], resumed["history"]
+            total = history[-1]["train_seconds"] if history else 0.0
+        for epoch in range(start, settings.epochs):
             t0 = time.perf_counter()
             sample_s, loss_sum, n_b, fnr = 0.0, 0.0, 0, None
             order = torch.randperm(len(train), generator=gen).to(device)
@@ -177,6 +191,10 @@ def train_kg(
                                                  batch_size=settings.eval_batch)  # fmt: skip
                 rec["eval_seconds"] = time.perf_counter() - te
             history.append(rec)
+            if checkpoint is not None:
+                from negkit.kg import checkpoint as ckpt
+
+                ckpt.save(checkpoint, ctx, epoch=epoch + 1, history=history, **state)
             if on_epoch is not None:
                 on_epoch(rec)
         return {"model": model, "history": history, "settings": asdict(settings),

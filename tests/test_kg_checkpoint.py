@@ -1,0 +1,99 @@
+"""KG training checkpoints: a run cut after an epoch and resumed from its file repeats the
+straight run exactly, for every KG sampler (their generators, caches and orders are saved);
+a file of other settings, or not a checkpoint, is refused with a clear error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import negkit.samplers as ns
+from negkit.kg.checkpoint import sampler_state, set_sampler_state
+from negkit.kg.train import KGSettings, train_kg
+from negkit.kg.triples import KGTriples
+
+
+class Stop(Exception):
+    pass
+
+
+def small_kg() -> KGTriples:
+    rng = np.random.default_rng(3)
+    t = np.stack([rng.integers(0, 30, 200), rng.integers(0, 3, 200), rng.integers(0, 30, 200)])
+    t = np.unique(t.T, axis=0)
+    return KGTriples(train=t, valid=t[:5], test=t[5:10], entities=[f"e{i}" for i in range(30)],
+                     relations=["a", "b", "c"])  # fmt: skip
+
+
+def settings(model: str, epochs: int = 4) -> KGSettings:
+    return KGSettings(model=model, dim=8, n_negs=4, batch_size=32, epochs=epochs, lr=0.01,
+                      threads=1)  # fmt: skip
+
+
+def cut_after(epoch: int):
+    def on_epoch(rec):
+        if rec["epoch"] == epoch:
+            raise Stop
+
+    return on_epoch
+
+
+@pytest.mark.parametrize(
+    "sampler, model",
+    [("kg_uniform", "transe"), ("bernoulli", "rotate"), ("typed", "transe"),
+     ("self_adversarial", "rotate"), ("nscaching", "distmult"), ("dns", "distmult"),
+     ("adaptive", "complex")],
+)  # fmt: skip
+def test_resumed_run_repeats_the_straight_run(tmp_path, sampler, model):
+    data, ckpt = small_kg(), tmp_path / "kg.ckpt.pt"
+    straight = train_kg(data, settings(model), ns.get_kg(sampler, seed=1), seed=2)
+    with pytest.raises(Stop):
+        train_kg(data, settings(model), ns.get_kg(sampler, seed=1), seed=2, checkpoint=ckpt,
+                 on_epoch=cut_after(2))  # fmt: skip
+    seen: list[int] = []
+    resumed = train_kg(data, settings(model), ns.get_kg(sampler, seed=1), seed=2,
+                       checkpoint=ckpt, on_epoch=lambda rec: seen.append(rec["epoch"]))  # fmt: skip
+    assert seen == [3, 4]  # it resumed after epoch 2 instead of starting again
+    assert [r["epoch"] for r in resumed["history"]] == [1, 2, 3, 4]
+    assert [r["loss"] for r in resumed["history"]] == [r["loss"] for r in straight["history"]]
+    for (name, a), b in zip(straight["model"].named_parameters(),
+                            resumed["model"].parameters()):  # fmt: skip
+        torch.testing.assert_close(b, a, rtol=0, atol=0, msg=name)
+
+
+def test_a_checkpoint_of_other_settings_or_no_checkpoint_is_refused(tmp_path):
+    data, ckpt = small_kg(), tmp_path / "kg.ckpt.pt"
+    train_kg(data, settings("transe", 1), ns.get_kg("kg_uniform", seed=1), checkpoint=ckpt)
+    other = settings("transe", 1)
+    other.lr = 0.02
+    with pytest.raises(ValueError, match=r"other settings \(lr\)"):
+        train_kg(data, other, ns.get_kg("kg_uniform", seed=1), checkpoint=ckpt)
+    with pytest.raises(ValueError, match=r"other settings \(sampler\)"):
+        train_kg(data, settings("transe", 1), ns.get_kg("kg_uniform", seed=9), checkpoint=ckpt)
+    bad = tmp_path / "bad.pt"
+    torch.save({"format": "something else"}, bad)
+    with pytest.raises(ValueError, match="not a negkit KG checkpoint"):
+        train_kg(data, settings("transe", 1), ns.get_kg("kg_uniform", seed=1), checkpoint=bad)
+
+
+def test_sampler_state_round_trip_restores_the_draws():
+    """NSCaching's caches and generator: draws after a restore equal the draws after the
+    capture, and differ from the draws that continue without it."""
+    data = small_kg()
+    train = torch.as_tensor(data.train)
+    from negkit.kg.models import make_model
+
+    s = ns.get_kg("nscaching", seed=3)
+    s.fit(triples=train, n_entities=30, n_relations=3, model=make_model("distmult", 30, 3, 8),
+          device="cpu")  # fmt: skip
+    s.sample(train[:16], 4)
+    s.update(train[:16])
+    state = sampler_state(s)
+    first = s.sample(train[16:32], 4)
+    s.update(train[16:32])
+    moved = s.sample(train[16:32], 4)
+    set_sampler_state(s, state)
+    again = s.sample(train[16:32], 4)
+    assert all(torch.equal(a, b) for a, b in zip(first, again))
+    assert not all(torch.equal(a, b) for a, b in zip(first, moved))
