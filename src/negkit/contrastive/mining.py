@@ -295,7 +295,7 @@ def _exclusion(exclude: Any, pos: np.ndarray, nq: int, n: int) -> sp.csr_matrix:
         if len(exclude) != nq:
             raise ValueError(f"exclude has {len(exclude)} lists for {nq} queries")
         r = np.repeat(np.arange(nq), [len(e) for e in exclude])
-        cidx = np.concatenate([np.asarray(e, dtype=np.int64) for e in exclude]) if nq else r
+        cidx = np.concatenate([to_numpy(e).astype(np.int64) for e in exclude]) if nq else r
         exclude = sp.csr_matrix((np.ones(r.size, dtype=np.int8), (r, cidx)), shape=(nq, n))
     m = sp.csr_matrix(exclude)
     if m.shape != (nq, n):
