@@ -227,7 +227,7 @@ def test_memory_logsumexp_matches_brute_force_and_its_gradient(device):
 
 
 @device
-@pytest.mark.parametrize("queue_on", ["same", "cpu"])
+@pytest.mark.parametrize("queue_on", ["inputs_device", "cpu_queue"])
 def test_infonce_with_memory_equals_explicit_negatives(device, queue_on):
     g = torch.Generator().manual_seed(1)
     q, k = torch.randn(4, 8, generator=g), torch.randn(4, 8, generator=g)
@@ -235,7 +235,7 @@ def test_infonce_with_memory_equals_explicit_negatives(device, queue_on):
     want = InfoNCELoss(0.2)(q, k, queue).item()  # on the CPU
     # a queue on another device than the queries is read on the queries' device
     mem = CrossBatchMemory(
-        dim=8, size=32, chunk_size=7, device=device if queue_on == "same" else "cpu"
+        dim=8, size=32, chunk_size=7, device=device if queue_on == "inputs_device" else "cpu"
     )
     mem.enqueue(queue.to(device))
     q, k = on(device, q, k)
