@@ -1,4 +1,5 @@
-"""negkit.contrastive losses against values computed by hand."""
+"""negkit.contrastive losses against values computed by hand, on torch CPU and on CUDA when a
+GPU is present (the ``[cuda]`` variants)."""
 
 from __future__ import annotations
 
@@ -19,37 +20,60 @@ from negkit.contrastive import (  # noqa: E402
 
 E = math.e
 I2 = torch.eye(2)
+DEVICES = [
+    "cpu",
+    pytest.param(
+        "cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+    ),
+]
+device = pytest.mark.parametrize("device", DEVICES)
 
 
-def test_infonce_identity_batch():
+def on(dev, *xs):
+    out = tuple(x.to(dev) for x in xs)
+    return out if len(out) > 1 else out[0]
+
+
+def value(loss, dev):
+    """The loss as a float, after checking that it was computed on ``dev``."""
+    assert loss.device.type == dev and loss.ndim == 0
+    return loss.item()
+
+
+@device
+def test_infonce_identity_batch(device):
     # logits = I (τ = 1): each row -log(e / (e + 1))
-    loss = InfoNCELoss(temperature=1.0)(I2, I2)
-    assert loss.item() == pytest.approx(math.log(1 + 1 / E), rel=1e-6)
+    i2 = on(device, I2)
+    loss = InfoNCELoss(temperature=1.0)(i2, i2)
+    assert value(loss, device) == pytest.approx(math.log(1 + 1 / E), rel=1e-6)
 
 
-def test_infonce_log_q_and_hits():
-    lq = torch.log(torch.tensor([0.5, 0.25]))
-    loss = InfoNCELoss(temperature=1.0)(I2, I2, log_q=lq)
+@device
+def test_infonce_log_q_and_hits(device):
+    i2 = on(device, I2)
+    lq = torch.log(torch.tensor([0.5, 0.25]))  # on the CPU: moved to the logits' device
+    loss = InfoNCELoss(temperature=1.0)(i2, i2, log_q=lq)
     # row 0: z = [1 - ln .5, 0 - ln .25]; row 1: z = [0 - ln .5, 1 - ln .25]
     z0 = [1 + math.log(2), math.log(4)]
     z1 = [math.log(2), 1 + math.log(4)]
     r0 = -z0[0] + math.log(sum(math.exp(v) for v in z0))
     r1 = -z1[1] + math.log(sum(math.exp(v) for v in z1))
-    assert loss.item() == pytest.approx((r0 + r1) / 2, rel=1e-6)
+    assert value(loss, device) == pytest.approx((r0 + r1) / 2, rel=1e-6)
     # masking row 0's only negative leaves row 0 with loss 0
-    hits = torch.tensor([[False, True], [False, False]])
-    loss = InfoNCELoss(temperature=1.0)(I2, I2, hits=hits)
-    assert loss.item() == pytest.approx(math.log(1 + 1 / E) / 2, rel=1e-6)
+    hits = on(device, torch.tensor([[False, True], [False, False]]))
+    loss = InfoNCELoss(temperature=1.0)(i2, i2, hits=hits)
+    assert value(loss, device) == pytest.approx(math.log(1 + 1 / E) / 2, rel=1e-6)
     # the label column is never masked, even when asked
-    loss2 = InfoNCELoss(temperature=1.0)(I2, I2, hits=torch.ones(2, 2, dtype=torch.bool))
-    assert loss2.item() == pytest.approx(0.0, abs=1e-7)
+    loss2 = InfoNCELoss(temperature=1.0)(i2, i2, hits=torch.ones(2, 2, dtype=torch.bool))
+    assert value(loss2, device) == pytest.approx(0.0, abs=1e-7)
 
 
-def test_infonce_extra_negatives_and_temperature():
-    neg = torch.tensor([[-1.0, 0.0]])
-    loss = InfoNCELoss(temperature=0.5)(I2[:1], I2[:1], neg)
+@device
+def test_infonce_extra_negatives_and_temperature(device):
+    neg, i2 = on(device, torch.tensor([[-1.0, 0.0]]), I2)
+    loss = InfoNCELoss(temperature=0.5)(i2[:1], i2[:1], neg)
     # logits [1/0.5, -1/0.5] = [2, -2]
-    assert loss.item() == pytest.approx(math.log(1 + math.exp(-4)), rel=1e-5)
+    assert value(loss, device) == pytest.approx(math.log(1 + math.exp(-4)), rel=1e-5)
 
 
 def test_infonce_bad_input():
@@ -63,15 +87,16 @@ def test_infonce_bad_input():
         InfoNCELoss()(I2, I2, torch.zeros(2, 2, 2))
 
 
-def test_ntxent_two_pairs():
-    z1 = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
-    z2 = torch.tensor([[1.0, 0.0], [0.0, -1.0]])
+@device
+def test_ntxent_two_pairs(device):
+    z1 = torch.tensor([[1.0, 0.0], [0.0, 1.0]], device=device)
+    z2 = torch.tensor([[1.0, 0.0], [0.0, -1.0]], device=device)
     # vectors u0=(1,0) u1=(0,1) v0=(1,0) v1=(0,-1); τ = 1
     # u0: pos v0 (1), others u1 (0), v1 (0): -log(e/(e+2)); same for v0
     # u1: pos v1 (-1), others u0 (0), v0 (0): -log(e^-1/(e^-1+2)); same for v1
     a = -math.log(E / (E + 2))
     b = -math.log(math.exp(-1) / (math.exp(-1) + 2))
-    assert NTXentLoss(1.0)(z1, z2).item() == pytest.approx((2 * a + 2 * b) / 4, rel=1e-6)
+    assert value(NTXentLoss(1.0)(z1, z2), device) == pytest.approx((2 * a + 2 * b) / 4, rel=1e-6)
 
 
 def _dcl_row(pos, negs, tau_plus, t, beta=0.0):
@@ -86,19 +111,21 @@ def _dcl_row(pos, negs, tau_plus, t, beta=0.0):
     return -math.log(p / (p + g))
 
 
-def test_debiased_by_hand():
+@device
+def test_debiased_by_hand(device):
+    i2 = on(device, I2)
     # rows: pos = 1 (e), one in-batch negative of cosine 0 (1); τ⁺ = 0.1, t = 1
     ng = (1 - 0.1 * E) / 0.9
     want = -math.log(E / (E + ng))
-    got = DebiasedContrastiveLoss(tau_plus=0.1, temperature=1.0)(I2, I2)
-    assert got.item() == pytest.approx(want, rel=1e-6)
+    got = DebiasedContrastiveLoss(tau_plus=0.1, temperature=1.0)(i2, i2)
+    assert value(got, device) == pytest.approx(want, rel=1e-6)
     # τ⁺ = 0.5: (1 - 0.5 e) / 0.5 < e^{-1}, so the floor N e^{-1/t} applies
     want = -math.log(E / (E + math.exp(-1)))
-    got = DebiasedContrastiveLoss(tau_plus=0.5, temperature=1.0)(I2, I2)
-    assert got.item() == pytest.approx(want, rel=1e-6)
+    got = DebiasedContrastiveLoss(tau_plus=0.5, temperature=1.0)(i2, i2)
+    assert value(got, device) == pytest.approx(want, rel=1e-6)
     # τ⁺ = 0 is plain InfoNCE over the same negatives
-    got = DebiasedContrastiveLoss(tau_plus=0.0, temperature=1.0)(I2, I2)
-    assert got.item() == pytest.approx(math.log(1 + 1 / E), rel=1e-6)
+    got = DebiasedContrastiveLoss(tau_plus=0.0, temperature=1.0)(i2, i2)
+    assert value(got, device) == pytest.approx(math.log(1 + 1 / E), rel=1e-6)
 
 
 def _three_rows():
@@ -108,8 +135,9 @@ def _three_rows():
     return a, p
 
 
+@device
 @pytest.mark.parametrize("beta", [0.0, 1.0, 3.0])
-def test_hard_negative_loss_by_formula(beta):
+def test_hard_negative_loss_by_formula(beta, device):
     a, p = _three_rows()
     t, tp = 0.5, 0.1
     s = (a @ p.T).tolist()
@@ -117,11 +145,12 @@ def test_hard_negative_loss_by_formula(beta):
         sum(_dcl_row(s[r][r], [s[r][c] for c in range(3) if c != r], tp, t, beta) for r in range(3))
         / 3
     )
+    a, p = on(device, a, p)
     got = HardNegativeContrastiveLoss(beta=beta, tau_plus=tp, temperature=t)(a, p)
-    assert got.item() == pytest.approx(want, rel=1e-9)
+    assert value(got, device) == pytest.approx(want, rel=1e-9)
     if beta == 0.0:
         dcl = DebiasedContrastiveLoss(tau_plus=tp, temperature=t)(a, p)
-        assert got.item() == pytest.approx(dcl.item(), rel=1e-12)
+        assert got.item() == pytest.approx(value(dcl, device), rel=1e-12)
 
 
 def test_hard_negative_loss_weights_hard_ones_more():
@@ -131,69 +160,90 @@ def test_hard_negative_loss_weights_hard_ones_more():
     assert hard > base  # up-weighting the closest negatives raises the loss
 
 
-def test_debiased_extra_negatives_per_row():
-    a = torch.tensor([[1.0, 0.0]])
-    p = torch.tensor([[1.0, 0.0]])
-    negs = torch.tensor([[[0.0, 1.0], [-1.0, 0.0]]])  # (1, 2, 2): cosines 0 and -1
+@device
+def test_debiased_extra_negatives_per_row(device):
+    a = torch.tensor([[1.0, 0.0]], device=device)
+    p = torch.tensor([[1.0, 0.0]], device=device)
+    negs = torch.tensor([[[0.0, 1.0], [-1.0, 0.0]]], device=device)  # cosines 0 and -1
     got = DebiasedContrastiveLoss(tau_plus=0.0, temperature=1.0, in_batch=False)(a, p, negs)
-    assert got.item() == pytest.approx(-math.log(E / (E + 1 + math.exp(-1))), rel=1e-6)
+    assert value(got, device) == pytest.approx(-math.log(E / (E + 1 + math.exp(-1))), rel=1e-6)
     with pytest.raises(ValueError, match="tau_plus"):
         DebiasedContrastiveLoss(tau_plus=1.0)
     with pytest.raises(ValueError, match="no negatives"):
         DebiasedContrastiveLoss(in_batch=True)(a, p)
 
 
-def test_triplet_margin_by_hand():
-    a = torch.tensor([[0.0, 0.0], [0.0, 0.0]])
-    p = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
-    n = torch.tensor([[0.0, 2.0], [0.0, 1.2]])
+@device
+def test_triplet_margin_by_hand(device):
+    a = torch.tensor([[0.0, 0.0], [0.0, 0.0]], device=device)
+    p = torch.tensor([[1.0, 0.0], [1.0, 0.0]], device=device)
+    n = torch.tensor([[0.0, 2.0], [0.0, 1.2]], device=device)
     # d_ap = 1; d_an = 2 -> max(0, 1 - 2 + .5) = 0;  d_an = 1.2 -> 0.3
-    assert TripletMarginLoss(0.5)(a, p, n).item() == pytest.approx(0.15, rel=1e-6)
-    assert TripletMarginLoss(0.5, reduction="sum")(a, p, n).item() == pytest.approx(0.3, rel=1e-6)
-    assert TripletMarginLoss(0.5, reduction="nonzero")(a, p, n).item() == pytest.approx(0.3)
+    assert value(TripletMarginLoss(0.5)(a, p, n), device) == pytest.approx(0.15, rel=1e-6)
+    got = TripletMarginLoss(0.5, reduction="sum")(a, p, n)
+    assert value(got, device) == pytest.approx(0.3, rel=1e-6)
+    got = TripletMarginLoss(0.5, reduction="nonzero")(a, p, n)
+    assert value(got, device) == pytest.approx(0.3)
     emb = torch.cat([a[:1], p[:1], n])
-    trip = (torch.tensor([0, 0]), torch.tensor([1, 1]), torch.tensor([2, 3]))
-    assert TripletMarginLoss(0.5)(emb, trip).item() == pytest.approx(0.15, rel=1e-6)
+    trip = (torch.tensor([0, 0]), torch.tensor([1, 1]), torch.tensor([2, 3]))  # CPU indices
+    assert value(TripletMarginLoss(0.5)(emb, trip), device) == pytest.approx(0.15, rel=1e-6)
     # cosine distance: 1 - cos
     c = TripletMarginLoss(0.1, distance="cosine")(
-        torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 1.0]]), torch.tensor([[1.0, 1.0]])
+        *on(
+            device,
+            torch.tensor([[1.0, 0.0]]),
+            torch.tensor([[0.0, 1.0]]),
+            torch.tensor([[1.0, 1.0]]),
+        )
     )
-    assert c.item() == pytest.approx(1 - (1 - 1 / math.sqrt(2)) + 0.1, rel=1e-6)
+    assert value(c, device) == pytest.approx(1 - (1 - 1 / math.sqrt(2)) + 0.1, rel=1e-6)
     with pytest.raises(ValueError, match="distance"):
         TripletMarginLoss(distance="manhattan")
 
 
-def test_memory_logsumexp_matches_brute_force_and_its_gradient():
+@device
+def test_memory_logsumexp_matches_brute_force_and_its_gradient(device):
     g = torch.Generator().manual_seed(0)
-    mem = CrossBatchMemory(dim=4, size=10, chunk_size=3)
+    mem = CrossBatchMemory(dim=4, size=10, chunk_size=3, device=device, dtype=torch.float64)
     keys = torch.randn(13, 4, generator=g, dtype=torch.float64)
-    mem.keys = mem.keys.double()
-    mem.enqueue(keys[:6], ids=torch.arange(6))
-    mem.enqueue(keys[6:], ids=torch.arange(6, 13))  # 13 > 10: the three oldest are gone
-    assert len(mem) == 10
+    mem.enqueue(keys[:6], ids=torch.arange(6))  # CPU keys and ids: moved to the queue
+    mem.enqueue(keys[6:].to(device), ids=list(range(6, 13)))  # 13 > 10: three oldest gone
+    assert len(mem) == 10 and mem.keys.device.type == mem.ids.device.type == device
     held = {int(i) for i in mem.ids}
     assert held == set(range(3, 13))
-    q = torch.randn(5, 4, generator=g, dtype=torch.float64, requires_grad=True)
-    ex = torch.tensor([3, 4, 99, 12, 7])
+    q = torch.randn(5, 4, generator=g, dtype=torch.float64).to(device).requires_grad_()
+    ex = torch.tensor([3, 4, 99, 12, 7], device=device)
     lse = mem.logsumexp(q, 0.3, exclude=ex)
+    assert lse.device.type == device
     k, ids = mem.keys, mem.ids
     z = (q @ k.T / 0.3).masked_fill(ids[None, :] == ex[:, None], float("-inf"))
     want = torch.logsumexp(z, 1)
     assert torch.allclose(lse, want)
     w = torch.arange(1.0, 6.0, dtype=torch.float64)
+    w = w.to(device)
     (gq,) = torch.autograd.grad((lse * w).sum(), q)
     (gw,) = torch.autograd.grad((want * w).sum(), q)
     assert torch.allclose(gq, gw)
 
 
-def test_infonce_with_memory_equals_explicit_negatives():
+@device
+@pytest.mark.parametrize("queue_on", ["inputs_device", "cpu_queue"])
+def test_infonce_with_memory_equals_explicit_negatives(device, queue_on):
     g = torch.Generator().manual_seed(1)
     q, k = torch.randn(4, 8, generator=g), torch.randn(4, 8, generator=g)
     queue = torch.nn.functional.normalize(torch.randn(20, 8, generator=g), dim=1)
-    mem = CrossBatchMemory(dim=8, size=32, chunk_size=7)
-    mem.enqueue(queue)
-    loss = InfoNCELoss(0.2)
-    assert loss(q, k, memory=mem).item() == pytest.approx(loss(q, k, queue).item(), rel=1e-5)
+    want = InfoNCELoss(0.2)(q, k, queue).item()  # on the CPU
+    # a queue on another device than the queries is read on the queries' device
+    mem = CrossBatchMemory(
+        dim=8, size=32, chunk_size=7, device=device if queue_on == "inputs_device" else "cpu"
+    )
+    mem.enqueue(queue.to(device))
+    q, k = on(device, q, k)
+    q.requires_grad_()
+    loss = InfoNCELoss(0.2)(q, k, memory=mem)
+    assert value(loss, device) == pytest.approx(want, rel=1e-5)
+    loss.backward()
+    assert q.grad.device.type == device and torch.isfinite(q.grad).all()
 
 
 def test_memory_bad_input():

@@ -1,4 +1,5 @@
-"""negkit.contrastive miners: hand-checked triplets, and the distance-weighted law by chi-square."""
+"""negkit.contrastive miners: hand-checked triplets, and the distance-weighted law by chi-square;
+on torch CPU, and on CUDA when a GPU is present (the ``[cuda]`` variants)."""
 
 from __future__ import annotations
 
@@ -21,14 +22,30 @@ from negkit.contrastive import (  # noqa: E402
 # points on a line: 0, 1, 3, 3.5, 10 with labels 0, 0, 1, 1, 0
 X = torch.tensor([[0.0, 0.0], [1.0, 0.0], [3.0, 0.0], [3.5, 0.0], [10.0, 0.0]])
 Y = torch.tensor([0, 0, 1, 1, 0])
+DEVICES = [
+    "cpu",
+    pytest.param(
+        "cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+    ),
+]
+device = pytest.mark.parametrize("device", DEVICES)
 
 
 def _set(*idx):
     return sorted(zip(*(i.tolist() for i in idx)))
 
 
-def test_batch_hard_by_hand():
-    a, p, n = BatchHardMiner()(X, Y)
+def mined(miner, emb, labels, device):
+    """Run ``miner`` on ``device``; every index tensor it returns must be there, as int64."""
+    out = miner(emb.to(device), torch.as_tensor(labels).to(device))
+    for t in out:
+        assert t.device.type == device and t.dtype == torch.long
+    return out
+
+
+@device
+def test_batch_hard_by_hand(device):
+    a, p, n = mined(BatchHardMiner(), X, Y, device)
     # anchor 0: farthest positive 4 (d 10), nearest negative 2 (d 3)
     # anchor 1: positives 0 (1), 4 (9) -> 4; negatives 2 (2), 3 (2.5) -> 2
     # anchor 2: positive 3; negatives 0 (3), 1 (2), 4 (7) -> 1
@@ -37,31 +54,34 @@ def test_batch_hard_by_hand():
     assert _set(a, p, n) == [(0, 4, 2), (1, 4, 2), (2, 3, 1), (3, 2, 1), (4, 0, 3)]
 
 
-def test_batch_hard_skips_anchors_without_positive():
-    a, p, n = BatchHardMiner()(X[:3], torch.tensor([0, 1, 2]))
+@device
+def test_batch_hard_skips_anchors_without_positive(device):
+    a, p, n = mined(BatchHardMiner(), X[:3], torch.tensor([0, 1, 2]), device)
     assert a.numel() == 0
 
 
-def test_semi_hard_by_hand():
+@device
+def test_semi_hard_by_hand(device):
     # margin 1.5: d(a,p) < d(a,n) < d(a,p) + 1.5 holds only for (1, 0, 2): 1 < 2 < 2.5
     # ((1, 0, 3) has d(1,3) = 2.5, not < 2.5)
-    assert _set(*BatchSemiHardMiner(margin=1.5)(X, Y)) == [(1, 0, 2)]
+    assert _set(*mined(BatchSemiHardMiner(margin=1.5), X, Y, device)) == [(1, 0, 2)]
     # margin 3: (0,1): n with 1 < d < 4 -> 2 (3), 3 (3.5); (1,0): 2 (2), 3 (2.5);
     # (2,3): 0.5 < d < 3.5 -> 0 (3), 1 (2); (3,2): 1 (2.5)
     want = [(0, 1, 2), (0, 1, 3), (1, 0, 2), (1, 0, 3), (2, 3, 0), (2, 3, 1), (3, 2, 1)]
-    assert _set(*BatchSemiHardMiner(margin=3.0)(X, Y)) == want
-    hardest = BatchSemiHardMiner(margin=3.0, select="hardest")(X, Y)
+    assert _set(*mined(BatchSemiHardMiner(margin=3.0), X, Y, device)) == want
+    hardest = mined(BatchSemiHardMiner(margin=3.0, select="hardest"), X, Y, device)
     assert _set(*hardest) == [(0, 1, 2), (1, 0, 2), (2, 3, 1), (3, 2, 1)]
     with pytest.raises(ValueError, match="margin"):
         BatchSemiHardMiner(margin=0)
 
 
-def test_multi_similarity_by_rule():
+@device
+def test_multi_similarity_by_rule(device):
     ang = torch.tensor([0.0, 0.3, 0.5, 1.2, 2.5, 2.6])
     emb = torch.stack([torch.cos(ang), torch.sin(ang)], 1)
     lab = torch.tensor([0, 0, 1, 1, 0, 1])
     eps = 0.1
-    a1, p, a2, n = MultiSimilarityMiner(epsilon=eps)(emb, lab)
+    a1, p, a2, n = mined(MultiSimilarityMiner(epsilon=eps), emb, lab, device)
     s = (emb @ emb.T).numpy()
     lab_ = lab.numpy()
     want_pos, want_neg = [], []
@@ -114,32 +134,53 @@ def test_distance_weighted_sphere_density():
     )
 
 
+@device
 @pytest.mark.parametrize("lam", [None, 1.2])
-def test_distance_weighted_draws_follow_the_law(lam):
+def test_distance_weighted_draws_follow_the_law(lam, device):
     rng = np.random.default_rng(3)
     emb = rng.standard_normal((10, 5)).astype(np.float32)
     lab = np.array([0, 0, 0, 1, 1, 1, 1, 2, 2, 2])
     miner = DistanceWeightedMiner(cutoff=0.5, nonzero_loss_cutoff=1.9, lam=lam, seed=0)
-    prob = miner.probabilities(torch.from_numpy(emb), torch.from_numpy(lab)).numpy()
+    e, y = torch.from_numpy(emb).to(device), torch.from_numpy(lab).to(device)
+    prob = miner.probabilities(e, y)
+    assert prob.device.type == device
+    prob = prob.cpu().numpy()
     want = _law(emb.astype(np.float64), lab, 0.5, 1.9, lam)
     assert np.allclose(prob, want, atol=1e-6)
     if lam is not None:  # the cap bites in this example: some weights are equal to λ
         assert np.isclose(prob[0], prob[0].max()).sum() >= 2
     draws = []
-    e, y = torch.from_numpy(emb), torch.from_numpy(lab)
     for _ in range(400):
-        a, _, n = miner(e, y)
-        draws.append(n[a == 0].numpy())
+        a, _, n = mined(miner, e, y, device)
+        draws.append(n[a == 0].cpu().numpy())
     draws = np.concatenate(draws)
     assert chi2_pvalue(draws, want[0]) > 1e-3
     assert not np.isin(draws, [0, 1, 2]).any()  # never a positive
 
 
-def test_distance_weighted_cutoffs():
+@device
+def test_distance_weighted_cutoffs(device):
     # two classes far apart: with nonzero_loss_cutoff small, no negative is eligible
     emb = torch.tensor([[1.0, 0, 0], [0.99, 0.1, 0], [-1.0, 0, 0], [-0.99, -0.1, 0]])
     lab = torch.tensor([0, 0, 1, 1])
-    a, p, n = DistanceWeightedMiner(nonzero_loss_cutoff=1.0, seed=0)(emb, lab)
+    miner = DistanceWeightedMiner(nonzero_loss_cutoff=1.0, seed=0)
+    a, p, n = mined(miner, emb, lab, device)
     assert a.numel() == 0
+    assert (miner.probabilities(emb.to(device), lab.to(device)) == 0).all()
     with pytest.raises(ValueError, match="dim >= 3"):
         distance_weighted_law(torch.ones(2), 2)
+
+
+@device
+def test_distance_weighted_seeds_its_own_generator(device):
+    rng = np.random.default_rng(5)
+    emb = torch.from_numpy(rng.standard_normal((12, 4)).astype(np.float32))
+    lab = torch.arange(12) % 3
+    a = [mined(DistanceWeightedMiner(seed=9), emb, lab, device)[2].tolist() for _ in range(2)]
+    assert a[0] == a[1]  # the same seed, the same draws
+    # without a seed the miner seeds its own generator, not torch's global one
+    torch.manual_seed(123)
+    want = torch.rand(3)
+    torch.manual_seed(123)
+    mined(DistanceWeightedMiner(), emb, lab, device)
+    assert torch.equal(torch.rand(3), want)

@@ -1,8 +1,9 @@
-"""mine_hard_negatives: band, margins, de-duplication and choice rules on small examples."""
+"""mine_hard_negatives: band, margins, de-duplication and choice rules on small examples; with
+embeddings on torch CPU, and on CUDA when a GPU is present (the ``[cuda]`` variants)."""
 
 from __future__ import annotations
 
-import importlib.util
+import sys
 
 import numpy as np
 import pytest
@@ -25,15 +26,27 @@ CORPUS[5] = CORPUS[0]
 Q = np.array([[1.0, 0.0]], dtype=np.float32)
 POS = np.array([0])
 # ranks without the positive: 5 (r0), 1 (r1), 2 (r2), 3 (r3), 4 (r4), 6 (r5), 7 (r6)
+DEVICES = [
+    "cpu",
+    pytest.param(
+        "cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+    ),
+]
+device = pytest.mark.parametrize("device", DEVICES)
 
 
-def mine(**kw):
+def mine(device=None, **kw):
+    """The example above, as NumPy arrays or (``device``) as torch tensors there."""
     kw.setdefault("range_max", 7)
-    return mine_hard_negatives(Q, CORPUS, POS, **kw)
+    if device is None:
+        return mine_hard_negatives(Q, CORPUS, POS, **kw)
+    q, c, p = (torch.from_numpy(x).to(device) for x in (Q, CORPUS, POS))
+    return mine_hard_negatives(q, c, p, **kw)
 
 
-def test_band_and_top_choice():
-    m = mine(range_min=1, range_max=4, num_negatives=2)
+@device
+def test_band_and_top_choice(device):
+    m = mine(device, range_min=1, range_max=4, num_negatives=2)
     assert m.negative.tolist() == [1, 2]
     assert m.rank.tolist() == [1, 2]
     assert m.score.tolist() == pytest.approx([0.95, 0.9])
@@ -41,38 +54,48 @@ def test_band_and_top_choice():
     assert m.query.tolist() == [0, 0] and m.positive.tolist() == [0, 0]
 
 
-def test_exact_duplicate_of_the_positive_is_never_a_negative():
-    m = mine(range_min=0, range_max=3, num_negatives=2)
+@device
+def test_exact_duplicate_of_the_positive_is_never_a_negative(device):
+    m = mine(device, range_min=0, range_max=3, num_negatives=2)
     assert m.negative.tolist() == [1, 2] and m.stats["dropped_duplicate"] == 1
-    m = mine(range_min=0, range_max=3, num_negatives=2, dedup=False)
+    m = mine(device, range_min=0, range_max=3, num_negatives=2, dedup=False)
     assert m.negative.tolist() == [5, 1]
     # by key: item 3 has the positive's text although its vector differs
     keys = np.array(["a", "b", "c", "a", "d", "e", "f", "g"])
-    m = mine(range_min=0, range_max=7, num_negatives=7, corpus_keys=keys)
+    m = mine(device, range_min=0, range_max=7, num_negatives=7, corpus_keys=keys)
     assert 3 not in m.negative.tolist() and 5 in m.negative.tolist()
     qk = np.array(["b"])  # the query's own text is not a negative either
-    m = mine(num_negatives=7, corpus_keys=keys, query_keys=qk)
+    m = mine(device, num_negatives=7, corpus_keys=keys, query_keys=qk)
     assert 1 not in m.negative.tolist() and 3 not in m.negative.tolist()
+    # integer keys as a tensor on the device
+    int_keys = torch.tensor([0, 1, 2, 0, 4, 5, 6, 7], device=device)
+    m = mine(device, num_negatives=7, corpus_keys=int_keys)
+    assert 3 not in m.negative.tolist() and 5 in m.negative.tolist()
 
 
-def test_margins():
+@device
+def test_margins(device):
     # absolute: keep s <= 1.0 - 0.12 = 0.88 -> 3 (0.85), 4 (0.7)
-    m = mine(num_negatives=2, absolute_margin=0.12)
+    m = mine(device, num_negatives=2, absolute_margin=0.12)
     assert m.negative.tolist() == [3, 4]
     # relative: keep s <= 1.0 * (1 - 0.2) = 0.8 -> 4, 6
-    m = mine(num_negatives=2, relative_margin=0.2)
+    m = mine(device, num_negatives=2, relative_margin=0.2)
     assert m.negative.tolist() == [4, 6]
     assert m.stats["dropped_margin"] == 3  # 1, 2, 3 (5 was dropped as a duplicate first)
     # both: the stricter one wins
-    m = mine(num_negatives=1, absolute_margin=0.12, relative_margin=0.2)
+    m = mine(device, num_negatives=1, absolute_margin=0.12, relative_margin=0.2)
     assert m.negative.tolist() == [4]
     with pytest.raises(ValueError, match="absolute_margin"):
         mine(absolute_margin=-0.1)
 
 
-def test_exclude_shifts_ranks():
-    m = mine(range_min=1, range_max=3, num_negatives=2, exclude=[[1]])
+@device
+def test_exclude_shifts_ranks(device):
+    m = mine(device, range_min=1, range_max=3, num_negatives=2, exclude=[[1]])
     # without 0 and 1: 5 (r0), 2 (r1), 3 (r2)
+    assert m.negative.tolist() == [2, 3] and m.rank.tolist() == [1, 2]
+    ex = [torch.tensor([1], device=device)]  # id lists as tensors on the device
+    m = mine(device, range_min=1, range_max=3, num_negatives=2, exclude=ex)
     assert m.negative.tolist() == [2, 3] and m.rank.tolist() == [1, 2]
 
 
@@ -94,20 +117,23 @@ def test_random_choice_is_uniform_over_the_survivors():
     assert len(set(m.negative.tolist())) == 4  # without replacement
 
 
-def test_chunked_search_matches_brute_force():
+@device
+def test_chunked_search_matches_brute_force(device):
     rng = np.random.default_rng(0)
     c = rng.standard_normal((1000, 8)).astype(np.float32)
     q = rng.standard_normal((50, 8)).astype(np.float32)
-    s, i = chunked_topk(q, c, 20, query_chunk=7, corpus_chunk=33)
+    s, i = chunked_topk(q, c, 20, query_chunk=7, corpus_chunk=33, device=device)
     want = torch.topk(torch.from_numpy(q @ c.T), 20, dim=1)
     assert np.allclose(s, want.values.numpy(), atol=1e-5)
     assert (i == want.indices.numpy()).mean() > 0.99  # ties aside
     pos = rng.integers(0, 1000, 50)
     a = mine_hard_negatives(q, c, pos, range_min=5, range_max=40, num_negatives=3)
+    tq, tc = torch.from_numpy(q).to(device), torch.from_numpy(c).to(device)
     b = mine_hard_negatives(
-        q, c, pos, range_min=5, range_max=40, num_negatives=3, query_chunk=9, corpus_chunk=64
+        tq, tc, pos, range_min=5, range_max=40, num_negatives=3, query_chunk=9, corpus_chunk=64
     )
     assert a.negative.tolist() == b.negative.tolist()
+    assert np.allclose(a.score, b.score, atol=1e-5)
     # ranks against the brute-force order without the positive
     full = np.argsort(-(q @ c.T), axis=1, kind="stable")
     for r in range(50):
@@ -115,7 +141,7 @@ def test_chunked_search_matches_brute_force():
         got = a.negative[a.query == r]
         assert got.tolist() == order[5:8]
     # a corpus smaller than the band
-    s, i = chunked_topk(q[:2], c[:3], 5)
+    s, i = chunked_topk(tq[:2], tc[:3], 5)
     assert (i[:, 3:] == -1).all() and np.isneginf(s[:, 3:]).all()
 
 
@@ -148,18 +174,19 @@ def test_bad_input():
         chunked_topk(Q, np.zeros((3, 5), np.float32), 2)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("faiss") is not None, reason="faiss is installed")
-def test_faiss_backend_says_how_to_install():
+def test_faiss_backend_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "faiss", None)  # `import faiss` fails, installed or not
     with pytest.raises(ImportError, match=r"negkit\[faiss\]"):
         mine(backend="faiss")
 
 
-def test_refresher_reports_the_index_age():
+@device
+def test_refresher_reports_the_index_age(device):
     calls = []
 
     def encode():
         calls.append(1)
-        return Q, CORPUS, POS
+        return tuple(torch.from_numpy(x).to(device) for x in (Q, CORPUS, POS))
 
     r = HardNegativeRefresher(encode, every=3, range_max=7, num_negatives=1)
     ages, refreshed = [], []
@@ -169,6 +196,7 @@ def test_refresher_reports_the_index_age():
     assert refreshed == [True, False, False, True, False, False, True]
     assert ages == [0, 1, 2, 0, 1, 2, 0]
     assert r.refreshes == len(calls) == 3 and r.negatives.step == 6
+    assert r.negatives.negative.tolist() == [1]  # 5 is the positive's duplicate
     with pytest.raises(ValueError, match="every"):
         HardNegativeRefresher(encode, every=0)
 

@@ -68,7 +68,9 @@ class CrossBatchMemory:
     (``InfoNCELoss(...)(q, k, memory=queue, ids=item_ids)``), skipping queue entries whose id
     equals the row's own item (accidental hits).  Memory: ``size·(dim·itemsize + 8)`` bytes for
     the queue plus ``B·chunk_size`` scores while computing.  Until the queue is full only the
-    filled part is used.
+    filled part is used.  The queue lives on ``device``; ``logsumexp`` computes on the query's
+    device, copying the queue there at every call if it lives elsewhere, so create it on the
+    device of training.
     """
 
     def __init__(
@@ -98,11 +100,12 @@ class CrossBatchMemory:
             raise ValueError(f"keys must be (batch, {self.dim}), got {tuple(keys.shape)}")
         keys = keys.detach().to(self.keys)
         b = keys.shape[0]
+        dev = self.ids.device
         ids = (
-            torch.full((b,), -1, dtype=torch.long)
+            torch.full((b,), -1, dtype=torch.long, device=dev)
             if ids is None
-            else torch.as_tensor(ids, dtype=torch.long).reshape(-1)
-        ).to(self.ids.device)
+            else torch.as_tensor(ids, dtype=torch.long, device=dev).reshape(-1)
+        )
         if ids.shape[0] != b:
             raise ValueError(f"ids has {ids.shape[0]} entries for {b} keys")
         if b > self.size:  # only the newest `size` survive
@@ -124,8 +127,9 @@ class CrossBatchMemory:
         t = float(temperature)
         if not t > 0 or not math.isfinite(t):
             raise ValueError(f"temperature must be positive, got {temperature!r}")
-        mem = self.keys[: self.filled].to(query.dtype)
-        ids = self.ids[: self.filled]
+        # on the query's device (a copy of the queue when it lives elsewhere)
+        mem = self.keys[: self.filled].to(device=query.device, dtype=query.dtype)
+        ids = self.ids[: self.filled].to(query.device)
         if exclude is None:
             ex = torch.empty(0, dtype=torch.long, device=query.device)
         else:

@@ -158,7 +158,10 @@ class DistanceWeightedMiner:
         g = self._gen.get(key)
         if g is None:
             g = torch.Generator(device=device)
-            g.manual_seed(self.seed if self.seed is not None else torch.seed())
+            if self.seed is None:
+                g.seed()  # its own non-deterministic seed; torch's global seed is left alone
+            else:
+                g.manual_seed(self.seed)
             self._gen[key] = g
         return g
 
@@ -174,11 +177,9 @@ class DistanceWeightedMiner:
         if self.nonzero_loss_cutoff is not None:
             keep &= d < self.nonzero_loss_cutoff
         log_w = log_w.masked_fill(~keep, float("-inf"))
-        empty = ~keep.any(1)
-        log_w[empty] = 0.0
-        p = torch.softmax(log_w, dim=1)
-        p[empty] = 0.0
-        return p
+        empty = ~keep.any(1, keepdim=True)
+        p = torch.softmax(log_w.masked_fill(empty, 0.0), dim=1)
+        return p.masked_fill(empty, 0.0)
 
     @torch.no_grad()
     def __call__(self, embeddings: torch.Tensor, labels: torch.Tensor):

@@ -19,8 +19,11 @@ embedding-based retrieval (Huang et al., KDD 2020) -- drops likely false negativ
 
 Search is exact, in chunks of ``query_chunk`` queries × ``corpus_chunk`` items with a running
 top-k, so memory is ``O(query_chunk · (corpus_chunk + k))`` scores beyond the inputs, whatever
-the corpus size; on the inputs' device (CPU or GPU).  ``backend="faiss"`` uses a flat
-inner-product faiss index instead (``pip install negkit[faiss]``).
+the corpus size; on the inputs' device (CPU or GPU).  ``backend="faiss"`` uses a flat (also
+exact) inner-product faiss index on the CPU instead, built once per call
+(``pip install negkit[faiss]``); see :mod:`negkit.contrastive.search`.  Items of equal score
+(e.g. duplicate vectors) have no fixed order among themselves, so which of them falls on a
+band's edge may differ between backends, devices and chunk sizes.
 
 The result is a :class:`MinedNegatives` table (one row per mined triple, with rank and
 scores) that can be inspected, saved and loaded.  :class:`HardNegativeRefresher` re-mines
@@ -38,6 +41,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 import torch
+
+from negkit.contrastive.search import CorpusSearch, as_tensor, chunked_topk, to_numpy
 
 __all__ = ["MinedNegatives", "mine_hard_negatives", "chunked_topk", "HardNegativeRefresher"]
 
@@ -134,92 +139,6 @@ class MinedNegatives:
         return f"MinedNegatives({len(self)} triples: {head}{', ...' if len(self) > 3 else ''})"
 
 
-def _as_tensor(x: Any, device: Any) -> torch.Tensor:
-    t = x if isinstance(x, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(x))
-    if t.ndim != 2:
-        raise ValueError(f"embeddings must be 2-D (rows, dim), got shape {tuple(t.shape)}")
-    if not t.is_floating_point():
-        raise TypeError(f"embeddings must be floating point, got {t.dtype}")
-    return t.to(device) if device is not None else t
-
-
-def chunked_topk(
-    queries: Any,
-    corpus: Any,
-    k: int,
-    *,
-    query_chunk: int = 512,
-    corpus_chunk: int = 32768,
-    device: Any = None,
-    backend: str = "exact",
-) -> tuple[np.ndarray, np.ndarray]:
-    """Top-``k`` corpus items by inner product for every query: ``(scores, ids)``, each
-    ``(Q, k)``, best first (ids ``-1`` and scores ``-inf`` past the corpus' end).
-
-    Exact search in chunks: at most ``query_chunk × (corpus_chunk + k)`` scores are held at a
-    time, so memory does not grow with the corpus beyond the corpus itself."""
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
-    k = int(k)
-    for v, what in ((query_chunk, "query_chunk"), (corpus_chunk, "corpus_chunk")):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{what} must be a positive integer, got {v!r}")
-    if backend == "faiss":
-        return _faiss_topk(queries, corpus, k, query_chunk)
-    if backend != "exact":
-        raise ValueError(f"backend must be 'exact' or 'faiss', got {backend!r}")
-    q = _as_tensor(queries, device)
-    c = _as_tensor(corpus, q.device)
-    if q.shape[1] != c.shape[1]:
-        raise ValueError(f"queries have {q.shape[1]} dims but the corpus has {c.shape[1]}")
-    n, nq = c.shape[0], q.shape[0]
-    scores = np.full((nq, k), -np.inf, dtype=np.float32)
-    ids = np.full((nq, k), -1, dtype=np.int64)
-    kk = min(k, n)
-    with torch.no_grad():
-        for qlo in range(0, nq, query_chunk):
-            qc = q[qlo : qlo + query_chunk].to(c.dtype)
-            best_s = torch.full((qc.shape[0], 0), float("-inf"), device=c.device, dtype=c.dtype)
-            best_i = torch.zeros((qc.shape[0], 0), dtype=torch.long, device=c.device)
-            for clo in range(0, n, corpus_chunk):
-                s = qc @ c[clo : clo + corpus_chunk].T
-                i = torch.arange(clo, clo + s.shape[1], device=c.device).expand(s.shape[0], -1)
-                s = torch.cat([best_s, s], dim=1)
-                i = torch.cat([best_i, i], dim=1)
-                top = torch.topk(s, min(kk, s.shape[1]), dim=1)
-                best_s, best_i = top.values, torch.gather(i, 1, top.indices)
-                del s, i
-            scores[qlo : qlo + qc.shape[0], :kk] = best_s.float().cpu().numpy()
-            ids[qlo : qlo + qc.shape[0], :kk] = best_i.cpu().numpy()
-    return scores, ids
-
-
-def _faiss_topk(queries: Any, corpus: Any, k: int, query_chunk: int):
-    try:
-        import faiss
-    except ImportError as e:
-        raise ImportError(
-            "backend='faiss' needs faiss: pip install 'negkit[faiss]' (or faiss-gpu); "
-            "backend='exact' needs nothing more"
-        ) from e
-    q = np.ascontiguousarray(_np(queries), dtype=np.float32)
-    c = np.ascontiguousarray(_np(corpus), dtype=np.float32)
-    index = faiss.IndexFlatIP(c.shape[1])
-    index.add(c)
-    scores = np.full((q.shape[0], k), -np.inf, dtype=np.float32)
-    ids = np.full((q.shape[0], k), -1, dtype=np.int64)
-    for lo in range(0, q.shape[0], query_chunk):
-        s, i = index.search(q[lo : lo + query_chunk], k)
-        ok = i >= 0
-        scores[lo : lo + s.shape[0]] = np.where(ok, s, -np.inf)
-        ids[lo : lo + s.shape[0]] = i
-    return scores, ids
-
-
-def _np(x: Any) -> np.ndarray:
-    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
-
-
 def _check_margin(m: float | None, what: str) -> float | None:
     if m is None:
         return None
@@ -271,20 +190,23 @@ def mine_hard_negatives(
         raise ValueError(f"num_negatives must be a positive integer, got {num_negatives!r}")
     absolute_margin = _check_margin(absolute_margin, "absolute_margin")
     relative_margin = _check_margin(relative_margin, "relative_margin")
-    q = _as_tensor(queries, device)
-    c = _as_tensor(corpus, q.device)
+    for v, what in ((query_chunk, "query_chunk"), (corpus_chunk, "corpus_chunk")):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{what} must be a positive integer, got {v!r}")
+    q = as_tensor(queries, device)
+    c = as_tensor(corpus, q.device)
     if normalize:
         q = torch.nn.functional.normalize(q.float(), dim=1)
         c = torch.nn.functional.normalize(c.float(), dim=1)
     nq, n = q.shape[0], c.shape[0]
-    pos = np.asarray(_np(positives), dtype=np.int64).reshape(-1)
+    pos = np.asarray(to_numpy(positives), dtype=np.int64).reshape(-1)
     if pos.shape[0] != nq:
         raise ValueError(f"positives has {pos.shape[0]} ids for {nq} queries")
     if nq and (pos.min() < 0 or pos.max() >= n):
         raise ValueError(f"positive ids must lie in [0, {n}), got {pos.min()}..{pos.max()}")
     excl = _exclusion(exclude, pos, nq, n)
-    ck = None if corpus_keys is None else np.asarray(corpus_keys)
-    qk = None if query_keys is None else np.asarray(query_keys)
+    ck = None if corpus_keys is None else to_numpy(corpus_keys)
+    qk = None if query_keys is None else to_numpy(query_keys)
     if ck is not None and ck.shape[0] != n:
         raise ValueError(f"corpus_keys has {ck.shape[0]} entries for {n} corpus items")
     if qk is not None and (ck is None or qk.shape[0] != nq):
@@ -293,14 +215,13 @@ def mine_hard_negatives(
     out: dict[str, list] = {col: [] for col in _COLUMNS}
     stats = dict(rows=nq, band=0, dropped_duplicate=0, dropped_margin=0, rows_without_negative=0)
     width = range_max - range_min
+    search = CorpusSearch(c, backend=backend, corpus_chunk=corpus_chunk)  # built once
     for lo in range(0, nq, query_chunk):
         hi = min(nq, lo + query_chunk)
         ex = excl[lo:hi]
         n_ex = np.diff(ex.indptr)
         k = range_max + (int(n_ex.max()) if n_ex.size else 0)
-        s, ids = chunked_topk(
-            q[lo:hi], c, k, query_chunk=hi - lo, corpus_chunk=corpus_chunk, backend=backend
-        )
+        s, ids = search.topk(q[lo:hi], k)
         # drop excluded ids (the positive and `exclude`), then keep the band of what is left
         rows = np.repeat(np.arange(hi - lo), np.diff(ex.indptr))
         bad = np.zeros(ids.shape, dtype=bool)
@@ -374,7 +295,7 @@ def _exclusion(exclude: Any, pos: np.ndarray, nq: int, n: int) -> sp.csr_matrix:
         if len(exclude) != nq:
             raise ValueError(f"exclude has {len(exclude)} lists for {nq} queries")
         r = np.repeat(np.arange(nq), [len(e) for e in exclude])
-        cidx = np.concatenate([np.asarray(e, dtype=np.int64) for e in exclude]) if nq else r
+        cidx = np.concatenate([to_numpy(e).astype(np.int64) for e in exclude]) if nq else r
         exclude = sp.csr_matrix((np.ones(r.size, dtype=np.int8), (r, cidx)), shape=(nq, n))
     m = sp.csr_matrix(exclude)
     if m.shape != (nq, n):
