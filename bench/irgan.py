@@ -1,4 +1,8 @@
-"""IRGAN vs DNS vs RNS on MovieLens-100k, on the IRGAN paper's item-recommendation protocol.
+"""IRGAN vs DNS vs RNS on MovieLens-100k, on the protocol issue #18 gives for the IRGAN paper.
+
+Not the paper's protocol as checked: the paper's text could not be read, and the authors'
+code differs in split, catalogue, width, start, optimisers and budget (docs/benchmarks.md,
+"The paper's table").
 
 Data: ml-100k, ratings >= ``--threshold`` (4) as positives, a seeded per-user random 80/20
 train/test split (``negkit.data.registry.load("ml-100k", split="ratio")``); metrics
