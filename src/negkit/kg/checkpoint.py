@@ -18,9 +18,8 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.distributed
 
-from negkit._atomic import atomic_write
+from negkit._checkpoint_file import gather_ranks, read, write
 
 __all__ = ["load", "save", "sampler_state", "set_sampler_state"]
 
@@ -81,54 +80,31 @@ def save(path: str | Path, ctx: Any, *, epoch: int, model: torch.nn.Module, opti
          generator: torch.Generator, sampler: Any, history: list,
          settings: dict) -> None:  # fmt: skip
     """Every rank calls it (their sampler states are gathered); rank 0 writes ``path``."""
-    mine = {"sampler": sampler_state(sampler), "repr": repr(sampler),
-            "torch": torch.get_rng_state()}  # fmt: skip
-    ranks = [mine]
-    if ctx is not None and ctx.distributed:
-        from negkit.rec.distributed import guarded
-
-        ranks = [None] * ctx.world_size
-        guarded(ctx, "all_gather (sampler states)", torch.distributed.all_gather_object, ranks,
-                mine)  # fmt: skip
-        if not ctx.is_main:
-            return
-    blob = {
-        "format": _FORMAT,
-        "settings": settings,
-        "world_size": len(ranks),
-        "epoch": int(epoch),
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "generator": generator.get_state(),
-        "history": history,
-        "ranks": ranks,
-    }
-    atomic_write(path, lambda f: torch.save(blob, f))
+    ranks = gather_ranks(
+        ctx,
+        {
+            "sampler_state": sampler_state(sampler),
+            "sampler": repr(sampler),
+            "torch": torch.get_rng_state(),
+        },
+    )
+    if ranks is None:
+        return
+    write(path, _FORMAT, settings, ranks, epoch=int(epoch), model=model.state_dict(),
+          optimizer=optimizer.state_dict(), generator=generator.get_state(),
+          history=history)  # fmt: skip
 
 
 def load(path: str | Path, ctx: Any, *, model: torch.nn.Module, optimizer: Any,
          generator: torch.Generator, sampler: Any, settings: dict) -> dict:  # fmt: skip
     """Restore model, Adam, the generators and this rank's sampler from ``path``; returns
     ``{"epoch", "history"}``.  Refuses a file of other settings or of another world size."""
-    blob = torch.load(path, map_location="cpu", weights_only=False)
-    if not isinstance(blob, dict) or blob.get("format") != _FORMAT:
-        raise ValueError(f"{path}: not a negkit KG checkpoint")
     world, rank = (ctx.world_size, ctx.rank) if ctx is not None else (1, 0)
-    if blob["world_size"] != world:
-        raise ValueError(
-            f"{path} was written by {blob['world_size']} ranks, not {world}: resume with as many"
-        )
-    differ = sorted(k for k in settings if blob["settings"].get(k) != settings[k])
-    if blob["ranks"][rank]["repr"] != repr(sampler):
-        differ.append("sampler")
-    if differ:
-        raise ValueError(
-            f"checkpoint {path} was written with other settings ({', '.join(differ)}): "
-            "remove it or run with the same ones"
-        )
+    blob = read(path, _FORMAT, "KG", world_size=world, settings=settings, rank=rank,
+                rank_settings={"sampler": repr(sampler)})  # fmt: skip
     model.load_state_dict(blob["model"])
     optimizer.load_state_dict(blob["optimizer"])
     generator.set_state(blob["generator"])
     torch.set_rng_state(blob["ranks"][rank]["torch"])
-    set_sampler_state(sampler, blob["ranks"][rank]["sampler"])
+    set_sampler_state(sampler, blob["ranks"][rank]["sampler_state"])
     return {"epoch": blob["epoch"], "history": blob["history"]}

@@ -14,10 +14,9 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.distributed
 
-from negkit._atomic import atomic_write
-from negkit.rec.distributed import Context, guarded
+from negkit._checkpoint_file import gather_ranks, read, write
+from negkit.rec.distributed import Context
 
 __all__ = ["load", "save"]
 
@@ -54,48 +53,20 @@ def _set_rank_state(trainer: Any, state: dict[str, Any]) -> None:
 def save(path: str | Path, ctx: Context, *, epoch: int, trainer: Any, history: list,
          stopper: Any, stopped: bool, settings: dict) -> None:  # fmt: skip
     """Every rank calls it (their random states are gathered); rank 0 writes ``path``."""
-    mine = _rank_state(trainer)
-    ranks = [mine]
-    if ctx.distributed:
-        ranks = [None] * ctx.world_size
-        guarded(ctx, "all_gather (random states)", torch.distributed.all_gather_object, ranks,
-                mine)  # fmt: skip
-    if not ctx.is_main:
+    ranks = gather_ranks(ctx, _rank_state(trainer))
+    if ranks is None:
         return
-    blob = {
-        "format": _FORMAT,
-        "settings": settings,
-        "world_size": ctx.world_size,
-        "epoch": int(epoch),
-        "stopped": bool(stopped),
-        "model": trainer.model.state_dict(),
-        "optimizer": trainer.optimizer.state_dict(),
-        "history": history,
-        "stopper": {
-            k: getattr(stopper, k) for k in ("best_value", "best_epoch", "best_state", "bad")
-        },  # fmt: skip
-        "ranks": ranks,
-    }
-    atomic_write(path, lambda f: torch.save(blob, f))
+    stop = {k: getattr(stopper, k) for k in ("best_value", "best_epoch", "best_state", "bad")}
+    write(path, _FORMAT, settings, ranks, epoch=int(epoch), stopped=bool(stopped),
+          model=trainer.model.state_dict(), optimizer=trainer.optimizer.state_dict(),
+          history=history, stopper=stop)  # fmt: skip
 
 
 def load(path: str | Path, ctx: Context, *, trainer: Any, stopper: Any, settings: dict) -> dict:
     """Restore ``trainer`` (model, Adam, this rank's random states) and ``stopper`` from
     ``path``; returns ``{"epoch", "stopped", "history"}``."""
-    blob = torch.load(path, map_location=trainer.device, weights_only=False)
-    if not isinstance(blob, dict) or blob.get("format") != _FORMAT:
-        raise ValueError(f"{path}: not a negkit rec checkpoint")
-    if blob["world_size"] != ctx.world_size:
-        raise ValueError(
-            f"{path} was written by {blob['world_size']} ranks, not {ctx.world_size}: "
-            "resume with as many"
-        )
-    differ = sorted(k for k in settings if blob["settings"].get(k) != settings[k])
-    if differ:
-        raise ValueError(
-            f"checkpoint {path} was written with other settings ({', '.join(differ)}): "
-            "remove it or run with the same ones"
-        )
+    blob = read(path, _FORMAT, "rec", world_size=ctx.world_size, settings=settings,
+                map_location=trainer.device)  # fmt: skip
     trainer.model.load_state_dict(blob["model"])
     trainer.optimizer.load_state_dict(blob["optimizer"])
     _set_rank_state(trainer, blob["ranks"][ctx.rank])
