@@ -1,7 +1,9 @@
 """One rank of the distributed tests, started as torchrun would (RANK, WORLD_SIZE, MASTER_*).
 
-1. one step of MF and of LightGCN (sampled negatives), and of MF with in-batch negatives
-   gathered from both ranks, on this rank's half of a fixed batch; rank 0 saves the
+1. one step of MF and of LightGCN (sampled negatives), of MF with in-batch negatives
+   gathered from both ranks, and of MF with a batch sampler's columns (the batch plus extra
+   items, as mixed negatives) gathered from both, on this rank's half of a fixed batch;
+   rank 0 saves the
    parameters to ``OUT/params.npz``;
 2. when ml-100k is in ``NEGKIT_DATA``: :func:`quality_runs` data-parallel, ``batch_size``
    halved per rank (the same global batch); rank 0 saves Recall@20 to ``OUT/quality.json``.
@@ -20,6 +22,7 @@ from negkit.rec import distributed
 from negkit.rec.synthetic import planted_interactions
 from negkit.rec.torch_models import MF, LightGCN
 from negkit.rec.torch_train import TorchTrainer
+from negkit.samplers.batch import BatchSampler
 
 
 class ShiftSampler:
@@ -30,6 +33,27 @@ class ShiftSampler:
 
     def sample(self, users, k, anchor_vectors=None, pos=None):
         return (np.asarray(pos)[:, None] + 1 + np.arange(k)[None, :]) % self.n_items
+
+
+class FixedExtraSampler(BatchSampler):
+    """A batch sampler whose columns are the batch's items plus fixed ``extra`` items (as
+    mixed negatives, without the draw), every column with ``q = 1``."""
+
+    def __init__(self, n_items, extra, positives) -> None:
+        super().__init__(n_items, positives=positives)
+        self.extra = list(extra)
+
+    def _candidates_device(self, anchors, items, k):
+        cand = torch.cat([items, torch.as_tensor(self.extra, device=items.device)])
+        return cand, torch.ones(len(cand), device=items.device)
+
+    def _candidates(self, anchors, items, k):
+        cand = np.concatenate([items, np.asarray(self.extra, dtype=np.int64)])
+        return cand, np.ones(len(cand))
+
+
+#: the fixed extra columns of rank 0 and rank 1 (one process: both, after the batch)
+EXTRA = ([3, 11, 20], [7, 11, 25])
 
 
 def data():
@@ -45,7 +69,9 @@ def models(train):
     gcn = LightGCN(train, dim=8, n_layers=2)
     torch.manual_seed(1)
     inbatch = MF(train.shape[0], train.shape[1], dim=8)
-    return {"mf": mf, "lightgcn": gcn, "inbatch": inbatch}
+    torch.manual_seed(2)
+    mixed = MF(train.shape[0], train.shape[1], dim=8)
+    return {"mf": mf, "lightgcn": gcn, "inbatch": inbatch, "mixed": mixed}
 
 
 def batch(train, n: int = 16):
@@ -58,10 +84,13 @@ def step(train, ctx, users, pos) -> dict[str, np.ndarray]:
     out = {}
     for name, model in models(train).items():
         sampler = ShiftSampler(train.shape[1])
-        mode = "in_batch" if name == "inbatch" else "sampled"  # in-batch: gathered columns
+        mode = {"inbatch": "in_batch", "mixed": "batch"}.get(name, "sampled")
+        if name == "mixed":  # the batch columns plus extra items, gathered from both ranks
+            extra = EXTRA[ctx.rank] if ctx.distributed else EXTRA[0] + EXTRA[1]
+            sampler = FixedExtraSampler(train.shape[1], extra, train)
         trainer = TorchTrainer(
             model, sampler, train, mode=mode, n_negs=2, lr=0.05, reg=0.01, dist_ctx=ctx,
-            gather_negatives=mode == "in_batch",
+            gather_negatives=mode != "sampled",
         )  # fmt: skip
         trainer.step(users, pos)
         for p, t in model.named_parameters():

@@ -206,13 +206,13 @@ def test_killed_rank_stops_the_other_within_the_timeout_and_nothing_is_written(t
         time.sleep(0.1)
 
 
-def test_gathered_negatives_want_the_in_batch_sampler():
+def test_gathered_negatives_want_the_in_batch_or_mixed_sampler():
     from negkit.rec.train import RecSettings, run
 
     data = planted_interactions(
         n_users=30, n_items=20, n_groups=2, per_user=6, n_valid=0, n_test=2, seed=0
     )
-    with pytest.raises(ValueError, match="in-batch sampler only"):
+    with pytest.raises(ValueError, match="in-batch and mixed samplers only"):
         run(RecSettings(data=data, engine="torch", epochs=1, gather_negatives=True), "rns")
-    with pytest.raises(ValueError, match="in-batch sampler only"):
-        run(RecSettings(data=data, epochs=1, gather_negatives=True), "mixed")
+    with pytest.raises(ValueError, match="in-batch and mixed samplers only"):
+        run(RecSettings(data=data, epochs=1, gather_negatives=True), "mixgcf")

@@ -131,3 +131,24 @@ def test_candidate_pool_for_mixgcf():
     srns = ns.get("srns").fit(output=out, n_anchors=5)
     pool, q = ns.candidate_pool(srns, np.arange(5), 4, anchor_vectors=np.ones((5, 3), np.float32))
     assert pool.shape == (5, 4) and q is None
+
+
+@pytest.mark.parametrize("path", ["numpy", "torch"])
+def test_hits_for_gathered_columns_keeps_the_label_at_its_offset(path):
+    """Columns gathered from two ranks, this rank's own starting at offset 4: row r's label
+    is column 4 + r; a column equal to the row's item elsewhere, or a known positive of its
+    anchor, is a hit (hand-checked)."""
+    positives = sp.csr_matrix((np.ones(3), ([0, 1, 1], [5, 2, 9])), shape=(2, 10))
+    s = ns.InBatchSampler(10, positives=positives)
+    anchors, items = np.array([0, 1]), np.array([2, 7])
+    cand = np.array([2, 5, 7, 1, 2, 7, 9, 3])  # rank 0's (2, 5, 7, 1), then ours (2, 7, 9, 3)
+    want = np.zeros((2, 8), dtype=bool)
+    want[0, [0, 1]] = True  # item 2 again at column 0; known positive 5
+    want[1, [0, 2, 4, 6]] = True  # known positives 2 (columns 0, 4) and 9; item 7 at column 2
+    args = (anchors, items, cand)
+    if path == "torch":
+        torch = pytest.importorskip("torch")
+        args = tuple(torch.as_tensor(x) for x in args)
+    got = s.hits_for(*args, offset=4)
+    np.testing.assert_array_equal(np.asarray(got), want)
+    assert not np.asarray(got)[[0, 1], [4, 5]].any()  # the labels themselves

@@ -91,8 +91,9 @@ def register(subparsers) -> None:
     t.add_argument(
         "--gather-negatives",
         action="store_true",
-        help="with --sampler in-batch on several processes: every rank's positives are "
-        "negatives (all_gather), not the rank's own batch alone",
+        help="with --sampler in-batch or mixed on several processes: every rank's batch "
+        "columns (its positives, and mixed's extra items) are negatives (all_gather), not the "
+        "rank's own alone",
     )
     t.add_argument(
         "--no-cuda-graph",

@@ -160,8 +160,8 @@ class TorchTrainer:
             raise ValueError(f"unknown mode {mode!r}; choose from {MODES}")
         if loss not in losses.LOSSES:
             raise ValueError(f"unknown loss {loss!r}; choose from {sorted(losses.LOSSES)}")
-        if gather_negatives and mode != "in_batch":
-            raise ValueError("gather_negatives works with the in-batch mode only, for now")
+        if gather_negatives and mode not in ("in_batch", "batch"):
+            raise ValueError("gather_negatives works with the in-batch and batch modes only")
         if n_negs < 1 or n_candidates < 1:
             raise ValueError("n_negs and n_candidates must be at least 1")
         self.device = torch.device(device)
@@ -261,6 +261,26 @@ class TorchTrainer:
             )
         return self._sampler_log_q
 
+    def _gathered(self, neg: Any, u_t: torch.Tensor, p_t: torch.Tensor) -> tuple[Any, int]:
+        """Every rank's batch columns (in-batch and mixed negatives) as this rank's columns:
+        ids and ``log q`` all_gathered in rank order (each rank's ``q`` is its own estimate
+        per batch; the common factor ``world_size`` cancels in the softmax), the hit mask
+        rebuilt for the gathered columns; returns them and the offset of this rank's own."""
+        from negkit.rec.distributed import gather_ids
+
+        items, off = gather_ids(self.dist_ctx, neg.items.long())
+        log_q, _ = gather_ids(self.dist_ctx, neg.log_q.float())
+        if self.on_device:
+            hits = self.sampler.hits_for(u_t, p_t, items, off)
+        else:
+            hits = torch.as_tensor(
+                self.sampler.hits_for(
+                    u_t.cpu().numpy(), p_t.cpu().numpy(), items.cpu().numpy(), off
+                ),  # fmt: skip
+                device=u_t.device,
+            )
+        return type(neg)(items, log_q, hits), off
+
     def _l2(self, *rows: torch.Tensor) -> torch.Tensor:
         b = rows[0].shape[0]
         return self.reg * 0.5 * sum(r.pow(2).sum() for r in rows) / b
@@ -301,9 +321,12 @@ class TorchTrainer:
                         u_t.cpu().numpy(), p_t.cpu().numpy(), self.n_negs
                     )
                     neg = type(neg)(*(torch.as_tensor(x, device=dev) for x in vars(neg).values()))
+                off = 0
+                if self.gather_negatives and self.net is not self.model:
+                    neg, off = self._gathered(neg, u_t, p_t)
                 logits = e_u @ items_all[neg.items].T / self.tau - neg.log_q.float()[None, :]
                 logits = logits.masked_fill(neg.hits, float("-inf"))
-                target = torch.arange(len(p_t), device=dev)
+                target = off + torch.arange(len(p_t), device=dev)
                 loss = torch.nn.functional.cross_entropy(logits, target)
                 loss = loss + self._l2(ego_u[u_t], ego_i[p_t])
             elif self.mode == "in_batch":

@@ -337,10 +337,13 @@ def run(
                     np.zeros((data.n_items, cfg["dim"]), np.float32),
                 )
             smp, mode = _make_sampler(sampler, settings, data, tables, seed + ctx.rank)
-            if cfg["gather_negatives"]:  # the trainer's own in-batch mode gathers across ranks
-                if BATCH_MODES.get(sampler_name) != "in_batch":
-                    raise ValueError("gather_negatives works with the in-batch sampler only")
-                mode = "in_batch"  # logQ: the items' training frequency
+            if cfg["gather_negatives"]:  # every rank's batch columns, all_gathered
+                if BATCH_MODES.get(sampler_name) not in ("in_batch", "mixed"):
+                    raise ValueError(
+                        "gather_negatives works with the in-batch and mixed samplers only"
+                    )
+                if BATCH_MODES.get(sampler_name) == "in_batch":
+                    mode = "in_batch"  # logQ: the items' training frequency
             trainer = TorchTrainer(
                 model,
                 smp,

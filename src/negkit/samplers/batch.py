@@ -189,12 +189,7 @@ class BatchSampler:
         _check_batch(a, it)
         self.frequency.update(it)
         cand, q = self._candidates(a, it, k)
-        hits = (
-            accidental_hits(a, it, cand, self.positives)
-            if self.remove_accidental_hits
-            else np.zeros((a.shape[0], cand.shape[0]), dtype=bool)
-        )
-        out = BatchNegatives(cand, np.log(q), hits)
+        out = BatchNegatives(cand, np.log(q), self.hits_for(a, it, cand))
         if torch_device is not None:
             import torch
 
@@ -217,13 +212,34 @@ class BatchSampler:
         _check_batch(a, it)
         self.frequency.update(it)
         cand, q = self._candidates_device(a, it, k)
+        return BatchNegatives(cand, torch.log(q), self.hits_for(a, it, cand))
+
+    def hits_for(self, anchors: Any, items: Any, candidates: Any, offset: int = 0) -> Any:
+        """The accidental-hit mask of ``candidates`` for the rows ``(anchors, items)``: a
+        column equal to the row's item or a known positive of its anchor, except row ``r``'s
+        label column ``offset + r`` (``offset > 0`` when the columns were gathered from several
+        ranks, this rank's own starting there).  All False without ``remove_accidental_hits``.
+        Torch in, torch out on the same device (nothing synchronises); else numpy."""
+        if _torch_device(anchors, items, candidates) is None:
+            a, it = np.asarray(anchors).reshape(-1), np.asarray(items).reshape(-1)
+            cand = np.asarray(candidates).reshape(-1)
+            if not self.remove_accidental_hits:
+                return np.zeros((a.shape[0], cand.shape[0]), dtype=bool)
+            return accidental_hits(a, it, cand, self.positives, offset)
+        import torch
+
+        a, it, cand = anchors.reshape(-1), items.reshape(-1), candidates.reshape(-1)
         hits = it[:, None] == cand[None, :]
         if not self.remove_accidental_hits:
-            hits = torch.zeros_like(hits)
-        elif self.positives is not None:
+            return torch.zeros_like(hits)
+        if self.positives is not None:
             hits |= self._device_positives(a.device).pair_hits(a, cand)
-        hits.fill_diagonal_(False)  # a row's own positive (a kernel: no host scalar copied)
-        return BatchNegatives(cand, torch.log(q), hits)
+        if offset == 0:
+            hits.fill_diagonal_(False)  # a row's own positive (a kernel: no host scalar copied)
+        else:
+            rows = torch.arange(min(len(it), len(cand) - offset), device=hits.device)
+            hits[rows, rows + offset] = False
+        return hits
 
     #: the device draw is a pure function of device tensors (see ``Sampler.graph_safe``)
     graph_safe = True
@@ -330,10 +346,12 @@ class MixedNegativeSampler(BatchSampler):
         return cand, self.frequency.probability(cand) + k * q[cand]
 
 
-def accidental_hits(anchors: Any, items: Any, candidates: Any, positives: Any = None) -> np.ndarray:
+def accidental_hits(anchors: Any, items: Any, candidates: Any, positives: Any = None,
+                    offset: int = 0) -> np.ndarray:  # fmt: skip
     """``(len(items), C)`` mask: candidate equals the row's positive or is a positive of its anchor.
 
-    The row's own label column ``r`` (for ``r < len(items)``, in-batch layout) is never a hit.
+    The row's own label column ``offset + r`` (in-batch layout; ``offset`` where the columns
+    were gathered from several ranks) is never a hit.
     """
     a = np.asarray(anchors, dtype=np.int64).reshape(-1)
     it = np.asarray(items, dtype=np.int64).reshape(-1)
@@ -346,8 +364,8 @@ def accidental_hits(anchors: Any, items: Any, candidates: Any, positives: Any = 
                 f"anchor id {a.max()} is out of range of positives ({p.shape[0]} rows)"
             )
         hits |= p[a][:, cand].toarray() != 0
-    n = min(it.shape[0], cand.shape[0])
-    hits[np.arange(n), np.arange(n)] = False
+    n = max(0, min(it.shape[0], cand.shape[0] - offset))
+    hits[np.arange(n), np.arange(n) + offset] = False
     return hits
 
 
