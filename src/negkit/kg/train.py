@@ -15,7 +15,8 @@ epoch is discarded unseen.
 Data-parallel (``dist_ctx`` with several ranks, ``torch.distributed``): every rank takes
 every ``world_size``-th triple of each shuffled batch, draws its own negatives (sampler
 seeded ``seed + rank``) and the gradients are averaged across ranks before Adam's step, which
-is the step of one process on the whole batch; rank 0 alone evaluates.
+is the step of one process on the whole batch; rank 0 alone evaluates (and restores the best
+epoch).
 
 Per epoch the record holds the loss, the training and sampling seconds, and the
 false-negative rate the sampler leaves: the share of drawn negatives that are valid or test
