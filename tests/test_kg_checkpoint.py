@@ -97,3 +97,28 @@ def test_sampler_state_round_trip_restores_the_draws():
     again = s.sample(train[16:32], 4)
     assert all(torch.equal(a, b) for a, b in zip(first, again))
     assert not all(torch.equal(a, b) for a, b in zip(first, moved))
+
+
+def test_resume_keeps_the_best_epoch_and_the_schedule(tmp_path):
+    """With validation every epoch (best-epoch selection on) and a step schedule, a run cut
+    after epoch 3 and resumed returns the same best epoch, metrics and parameters, and the
+    same per-epoch learning rates, as the straight run."""
+    data, ckpt = small_kg(), tmp_path / "kg.ckpt.pt"
+
+    def s() -> KGSettings:
+        out = settings("distmult", epochs=6)  # lr 0.2: validation MRR peaks at epoch 2
+        out.eval_every, out.lr_schedule, out.lr = 1, "step", 0.2
+        return out
+
+    straight = train_kg(data, s(), ns.get_kg("kg_uniform", seed=1), seed=2)
+    assert straight["best_epoch"] == 2  # before the cut: the resumed run must carry it
+    with pytest.raises(Stop):
+        train_kg(data, s(), ns.get_kg("kg_uniform", seed=1), seed=2, checkpoint=ckpt,
+                 on_epoch=cut_after(3))  # fmt: skip
+    resumed = train_kg(data, s(), ns.get_kg("kg_uniform", seed=1), seed=2, checkpoint=ckpt)
+    assert resumed["best_epoch"] == straight["best_epoch"]
+    assert resumed["best_metrics"] == straight["best_metrics"]
+    assert [r["lr"] for r in resumed["history"]] == pytest.approx([0.2] * 3 + [0.02] * 3)
+    assert [r["lr"] for r in resumed["history"]] == [r["lr"] for r in straight["history"]]
+    for a, b in zip(straight["model"].parameters(), resumed["model"].parameters()):
+        torch.testing.assert_close(b, a, rtol=0, atol=0)

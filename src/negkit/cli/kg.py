@@ -11,6 +11,7 @@ import numpy as np
 
 from negkit._atomic import atomic_write
 from negkit.cli._launch import add_dist_args, run_distributed
+from negkit.kg.schedule import SCHEDULES
 
 
 def register(subparsers) -> None:
@@ -46,6 +47,15 @@ def register(subparsers) -> None:
     t.add_argument("--n-negs", type=int, default=64, help="negatives per positive")
     t.add_argument("--batch-size", type=int, default=512)
     t.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate")
+    t.add_argument("--lr-schedule", choices=SCHEDULES, default="constant",
+                   help="per-epoch learning rate: constant (default); step: lr times "
+                   "--lr-step-factor from epoch --lr-step-at x epochs on (RotatE's code: 0.1 "
+                   "after half); cosine: from lr down towards --lr-min")  # fmt: skip
+    t.add_argument("--lr-step-at", type=float, default=0.5,
+                   help="step: share of the epochs before the drop (default 0.5)")  # fmt: skip
+    t.add_argument("--lr-step-factor", type=float, default=0.1,
+                   help="step: the rate's factor after the drop (default 0.1)")  # fmt: skip
+    t.add_argument("--lr-min", type=float, default=0.0, help="cosine: the floor (default 0)")
     t.add_argument("--reg", type=float, default=0.0, help="L2 on the batch's entity rows")
     t.add_argument("--epochs", type=int, default=10)
     t.add_argument("--device", default="cpu", help="cpu or cuda")
@@ -54,6 +64,9 @@ def register(subparsers) -> None:
     t.add_argument("--eval-every", type=int, default=0, help="evaluate on valid every N epochs")
     t.add_argument("--eval-max", type=int, default=None, help="evaluate on N valid triples")
     t.add_argument("--test-max", type=int, default=None, help="final test on N test triples")
+    t.add_argument("--keep-best", action=argparse.BooleanOptionalAction, default=None,
+                   help="test (and save) the parameters of the epoch with the best validation "
+                   "MRR (default: on with --eval-every)")  # fmt: skip
     t.add_argument("--unseen", choices=("keep", "drop", "error"), default="keep",
                    help="valid/test triples with entities absent from train (default: keep, "
                    "the standard protocol)")  # fmt: skip
@@ -103,15 +116,19 @@ def _train(args: argparse.Namespace, ctx) -> int:
     settings = KGSettings(model=args.model, dim=args.dim, gamma=args.gamma, loss=args.loss,
                           margin=args.margin, alpha=args.alpha, n_negs=args.n_negs,
                           batch_size=args.batch_size, lr=args.lr, reg=args.reg,
+                          lr_schedule=args.lr_schedule, lr_step_at=args.lr_step_at,
+                          lr_step_factor=args.lr_step_factor, lr_min=args.lr_min,
                           epochs=args.epochs, device=args.device, threads=args.threads,
-                          eval_every=args.eval_every, eval_max=args.eval_max)  # fmt: skip
+                          eval_every=args.eval_every, eval_max=args.eval_max,
+                          keep_best=args.keep_best)  # fmt: skip
     sampler = make_sampler(args.sampler, args.filter, args.seed + ctx.rank)
 
     def show(rec: dict) -> None:
         if not ctx.is_main:
             return
         text = " ".join(f"{k}={v:.4f}" for k, v in rec.get("metrics", {}).items())
-        print(f"epoch {rec['epoch']} loss={rec['loss']:.4f} {rec['seconds']:.1f}s {text}",
+        print(f"epoch {rec['epoch']} lr={rec['lr']:.3g} loss={rec['loss']:.4f} "
+              f"{rec['seconds']:.1f}s {text}",
               file=sys.stderr, flush=True)  # fmt: skip
 
     result = train_kg(data, settings, sampler, seed=args.seed, on_epoch=show, dist_ctx=ctx,
@@ -137,5 +154,8 @@ def _train(args: argparse.Namespace, ctx) -> int:
                  lambda f: json.dump(result, f, indent=1, default=float), text=True)  # fmt: skip
     print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
                    for k, v in result["test"].items()))  # fmt: skip
+    if result["best_epoch"] is not None:
+        print(f"tested the parameters of epoch {result['model_epoch']} (best valid MRR "
+              f"{result['best_metrics']['mrr']:.4f}) of {settings.epochs}")  # fmt: skip
     print(f"trained in {result['train_seconds']:.1f} s; wrote {args.out}/")
     return 0

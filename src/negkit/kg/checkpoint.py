@@ -1,14 +1,15 @@
 """Checkpoints of KG training: all a resumed run needs to repeat a straight one.
 
 Saved after every epoch (rank 0 writes; temporary file then rename): the model's and Adam's
-state, the epoch, the history, the shuffling generator and torch's global generator, and
-every rank's sampler state.  A KG sampler's state is what it changes while it draws: its
-torch and numpy generators, its tensors and arrays (NSCaching's caches, the adaptive
-sampler's orders and draw counters, the dns/adaptive kernels' random contexts), found by
-walking the sampler's attributes and those of the sampler it wraps.  Its configuration
-(numbers, names) is rebuilt by ``fit``, and the tables it reads (the model's, the filter's
-known triples) are not copied.  With one thread per rank and the same settings, a run
-resumed after epoch ``e`` draws exactly what the straight run drew.
+state, the epoch, the history, the best epoch kept so far (its parameters and metrics), the
+shuffling generator and torch's global generator, and every rank's sampler state.  A KG
+sampler's state is what it changes while it draws: its torch and numpy generators, its
+tensors and arrays (NSCaching's caches, the adaptive sampler's orders and draw counters, the
+dns/adaptive kernels' random contexts), found by walking the sampler's attributes and those
+of the sampler it wraps.  Its configuration (numbers, names) is rebuilt by ``fit``, and the
+tables it reads (the model's, the filter's known triples) are not copied.  The learning rate
+is a function of the epoch (:mod:`negkit.kg.schedule`).  With one thread per rank and the
+same settings, a run resumed after epoch ``e`` draws exactly what the straight run drew.
 """
 
 from __future__ import annotations
@@ -77,8 +78,8 @@ def set_sampler_state(sampler: Any, state: dict[str, Any]) -> None:
 
 
 def save(path: str | Path, ctx: Any, *, epoch: int, model: torch.nn.Module, optimizer: Any,
-         generator: torch.Generator, sampler: Any, history: list,
-         settings: dict) -> None:  # fmt: skip
+         generator: torch.Generator, sampler: Any, history: list, settings: dict,
+         best: Any = None) -> None:  # fmt: skip
     """Every rank calls it (their sampler states are gathered); rank 0 writes ``path``."""
     ranks = gather_ranks(
         ctx,
@@ -92,13 +93,15 @@ def save(path: str | Path, ctx: Any, *, epoch: int, model: torch.nn.Module, opti
         return
     write(path, _FORMAT, settings, ranks, epoch=int(epoch), model=model.state_dict(),
           optimizer=optimizer.state_dict(), generator=generator.get_state(),
-          history=history)  # fmt: skip
+          history=history, best=None if best is None else dict(vars(best)))  # fmt: skip
 
 
 def load(path: str | Path, ctx: Any, *, model: torch.nn.Module, optimizer: Any,
-         generator: torch.Generator, sampler: Any, settings: dict) -> dict:  # fmt: skip
-    """Restore model, Adam, the generators and this rank's sampler from ``path``; returns
-    ``{"epoch", "history"}``.  Refuses a file of other settings or of another world size."""
+         generator: torch.Generator, sampler: Any, settings: dict,
+         best: Any = None) -> dict:  # fmt: skip
+    """Restore model, Adam, the generators, this rank's sampler and the best epoch kept so
+    far (:class:`negkit.kg.best.BestEpoch`, rank 0's) from ``path``; returns ``{"epoch",
+    "history"}``.  Refuses a file of other settings or of another world size."""
     world, rank = (ctx.world_size, ctx.rank) if ctx is not None else (1, 0)
     blob = read(path, _FORMAT, "KG", world_size=world, settings=settings, rank=rank,
                 rank_settings={"sampler": repr(sampler)})  # fmt: skip
@@ -107,4 +110,6 @@ def load(path: str | Path, ctx: Any, *, model: torch.nn.Module, optimizer: Any,
     generator.set_state(blob["generator"])
     torch.set_rng_state(blob["ranks"][rank]["torch"])
     set_sampler_state(sampler, blob["ranks"][rank]["sampler_state"])
+    if best is not None and blob.get("best") is not None:
+        vars(best).update(blob["best"])
     return {"epoch": blob["epoch"], "history": blob["history"]}

@@ -3,13 +3,20 @@
 Each epoch shuffles the training triples into batches; for a batch of B positives the
 sampler draws k negatives each (:mod:`negkit.samplers.kg_base`), the model scores
 positives ``(B,)`` and negatives ``(B, k)``, and the loss (:mod:`negkit.kg.losses`) weighs
-the negatives by the sampler's weights (self-adversarial) or ``1/k``.  Adam, as RotatE.
+the negatives by the sampler's weights (self-adversarial) or ``1/k``.  Adam, as RotatE,
+with a per-epoch learning-rate schedule (:mod:`negkit.kg.schedule`: constant, step, cosine).
 After the optimiser step the sampler may refresh its state (NSCaching's caches).
+
+Best-epoch selection (:mod:`negkit.kg.best`, ``keep_best``, on by default when validation
+runs): the parameters of the evaluated epoch with the best validation MRR are kept and put
+back into the model after the last epoch, which is then always evaluated too, so that no
+epoch is discarded unseen.
 
 Data-parallel (``dist_ctx`` with several ranks, ``torch.distributed``): every rank takes
 every ``world_size``-th triple of each shuffled batch, draws its own negatives (sampler
 seeded ``seed + rank``) and the gradients are averaged across ranks before Adam's step, which
-is the step of one process on the whole batch; rank 0 alone evaluates.
+is the step of one process on the whole batch; rank 0 alone evaluates (and restores the best
+epoch).
 
 Per epoch the record holds the loss, the training and sampling seconds, and the
 false-negative rate the sampler leaves: the share of drawn negatives that are valid or test
@@ -28,9 +35,11 @@ import numpy as np
 import torch
 import torch.distributed
 
+from negkit.kg.best import BestEpoch
 from negkit.kg.evaluate import link_prediction
 from negkit.kg.losses import kg_loss
 from negkit.kg.models import make_model
+from negkit.kg.schedule import check_schedule, lr_at
 from negkit.kg.triples import KGTriples
 
 __all__ = ["KGSettings", "train_kg", "DEFAULT_GAMMA"]
@@ -50,6 +59,10 @@ class KGSettings:
     n_negs: int = 64
     batch_size: int = 512
     lr: float = 1e-3
+    lr_schedule: str = "constant"
+    lr_step_at: float = 0.5
+    lr_step_factor: float = 0.1
+    lr_min: float = 0.0
     reg: float = 0.0
     epochs: int = 10
     device: str = "cpu"
@@ -58,6 +71,7 @@ class KGSettings:
     eval_split: str = "valid"
     eval_max: int | None = None
     eval_batch: int = 32
+    keep_best: bool | None = None  # None: on when validation runs (eval_every, split valid)
 
     def check(self) -> None:
         for key in ("dim", "n_negs", "batch_size", "epochs", "eval_batch"):
@@ -65,8 +79,29 @@ class KGSettings:
                 raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
+        check_schedule(self.lr_schedule, self.lr, step_at=self.lr_step_at,
+                       step_factor=self.lr_step_factor, lr_min=self.lr_min)  # fmt: skip
         if self.eval_split not in ("valid", "test"):
             raise ValueError(f"eval_split must be 'valid' or 'test', got {self.eval_split!r}")
+        if self.eval_every < 0:
+            raise ValueError(f"eval_every must be >= 0, got {self.eval_every}")
+        if self.keep_best:
+            if not self.eval_every:
+                raise ValueError("keep_best needs a validation run: set eval_every >= 1")
+            if self.eval_split != "valid":
+                raise ValueError("keep_best selects the epoch on validation triples; "
+                                 f"eval_split is {self.eval_split!r}")  # fmt: skip
+
+    def keeps_best(self) -> bool:
+        """Whether best-epoch selection is on (``keep_best`` None: when validation runs)."""
+        if self.keep_best is not None:
+            return bool(self.keep_best)
+        return bool(self.eval_every) and self.eval_split == "valid"
+
+    def lr_of(self, epoch: int) -> float:
+        """Learning rate of ``epoch`` (0-based), :func:`negkit.kg.schedule.lr_at`."""
+        return lr_at(self.lr_schedule, epoch, self.epochs, self.lr, step_at=self.lr_step_at,
+                     step_factor=self.lr_step_factor, lr_min=self.lr_min)  # fmt: skip
 
 
 def _eval_set(data: KGTriples, split: str, n_max: int | None, seed: int) -> np.ndarray:
@@ -89,9 +124,11 @@ def train_kg(
 ) -> dict[str, Any]:
     """Train ``settings.model`` on ``data.train`` with ``sampler`` (a name or a KGSampler).
 
-    Returns ``{"model", "history", "settings", "train_seconds", "valid"/"test" metrics}``;
-    ``on_epoch(record)`` runs after every epoch (evaluation every ``eval_every`` epochs on
-    ``eval_max`` triples of ``eval_split``).  ``dist_ctx``: a
+    Returns ``{"model", "history", "settings", "train_seconds", "model_epoch", "best_epoch",
+    "best_metrics", ...}``; ``on_epoch(record)`` runs after every epoch (each record holds its
+    ``lr``; evaluation every ``eval_every`` epochs on ``eval_max`` triples of ``eval_split``).
+    With best-epoch selection the returned model holds the parameters of ``best_epoch``
+    (``model_epoch``); without it, of the last epoch.  ``dist_ctx``: a
     :class:`negkit.rec.distributed.Context`; with several ranks, data-parallel training.
     ``checkpoint``: a path; the run is saved there after every epoch
     (:mod:`negkit.kg.checkpoint`) and, when the file exists, resumed from it.
@@ -130,7 +167,8 @@ def train_kg(
         eval_set = _eval_set(data, settings.eval_split, settings.eval_max, seed)
         history: list[dict[str, Any]] = []
         total, start = 0.0, 0
-        state = dict(model=model, optimizer=opt, generator=gen, sampler=sampler,
+        best = BestEpoch("mrr") if settings.keeps_best() and rank == 0 else None
+        state = dict(model=model, optimizer=opt, generator=gen, sampler=sampler, best=best,
                      settings={**{k: v for k, v in asdict(settings).items()
                                   if k not in ("threads", "device")},  # may change on resume
                                "seed": seed, "sampler": type(sampler).__name__})  # fmt: skip
@@ -141,6 +179,9 @@ def train_kg(
             start, history = resumed["epoch"], resumed["history"]
             total = history[-1]["train_seconds"] if history else 0.0
         for epoch in range(start, settings.epochs):
+            lr = settings.lr_of(epoch)
+            for group in opt.param_groups:
+                group["lr"] = lr
             t0 = time.perf_counter()
             sample_s, loss_sum, n_b, fnr = 0.0, 0.0, 0, None
             order = torch.randperm(len(train), generator=gen).to(device)
@@ -183,12 +224,16 @@ def train_kg(
             total += seconds
             rec: dict[str, Any] = {"epoch": epoch + 1, "loss": mean_loss,
                                    "seconds": seconds, "train_seconds": total,
-                                   "sampler_seconds": sample_s,
+                                   "sampler_seconds": sample_s, "lr": lr,
                                    "false_negative_rate": fnr}  # fmt: skip
-            if settings.eval_every and (epoch + 1) % settings.eval_every == 0 and rank == 0:
+            due = settings.eval_every and (epoch + 1) % settings.eval_every == 0
+            last = best is not None and epoch + 1 == settings.epochs
+            if (due or last) and rank == 0:
                 te = time.perf_counter()
                 rec["metrics"] = link_prediction(model, eval_set, all_true,
                                                  batch_size=settings.eval_batch)  # fmt: skip
+                if best is not None:
+                    best.offer(epoch + 1, rec["metrics"], model)
                 rec["eval_seconds"] = time.perf_counter() - te
             history.append(rec)
             if checkpoint is not None:
@@ -197,8 +242,14 @@ def train_kg(
                 ckpt.save(checkpoint, ctx, epoch=epoch + 1, history=history, **state)
             if on_epoch is not None:
                 on_epoch(rec)
+        model_epoch = settings.epochs
+        if best is not None and best.epoch is not None:
+            model_epoch = best.restore(model)
         return {"model": model, "history": history, "settings": asdict(settings),
-                "sampler": repr(sampler), "seed": seed, "train_seconds": total}  # fmt: skip
+                "sampler": repr(sampler), "seed": seed, "train_seconds": total,
+                "model_epoch": model_epoch,
+                "best_epoch": None if best is None else best.epoch,
+                "best_metrics": None if best is None else best.metrics}  # fmt: skip
     finally:
         torch.set_num_threads(threads_before)
 

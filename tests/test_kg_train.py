@@ -1,0 +1,147 @@
+"""Best-epoch selection of KG training, with the validation MRR of each epoch forced."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from _kg_threads import one_torch_thread  # noqa: F401
+
+import negkit.kg.train as kg_train
+from negkit.cli import main
+from negkit.kg.best import BestEpoch
+from negkit.kg.train import KGSettings, train_kg
+from negkit.kg.triples import KGTriples
+
+NAMES = [f"e{i}" for i in range(12)]
+
+
+def tiny_triples():
+    rng = np.random.default_rng(0)
+    return np.stack([rng.integers(0, 12, 60), rng.integers(0, 2, 60), rng.integers(0, 12, 60)], 1)
+
+
+def tiny_kg():
+    t = tiny_triples()
+    return KGTriples(t, t[:4], t[4:8], NAMES, ["r0", "r1"])
+
+
+class ForcedValidation:
+    """Stands in for ``link_prediction`` during training: returns the next MRR of ``mrrs`` and
+    keeps a copy of the parameters it was shown, by evaluation."""
+
+    def __init__(self, mrrs):
+        self.mrrs = list(mrrs)
+        self.params = []
+
+    def __call__(self, model, triples, all_true, batch_size=32):
+        self.params.append({k: v.detach().clone() for k, v in model.state_dict().items()})
+        return {"mrr": self.mrrs[len(self.params) - 1], "hits@1": 0.0}
+
+
+def settings(**kw):
+    base = dict(model="rotate", dim=4, n_negs=2, batch_size=20, lr=0.05, epochs=4, eval_every=1)
+    return KGSettings(**{**base, **kw})
+
+
+def same(state, model):
+    return all(torch.equal(state[k], v) for k, v in model.state_dict().items())
+
+
+def test_the_best_epoch_is_restored_and_reported(monkeypatch):
+    fake = ForcedValidation([0.2, 0.5, 0.3, 0.4])
+    monkeypatch.setattr(kg_train, "link_prediction", fake)
+    out = train_kg(tiny_kg(), settings(), "kg_uniform", seed=0)
+    assert len(fake.params) == 4
+    assert same(fake.params[1], out["model"])  # epoch 2's parameters
+    assert not same(fake.params[3], out["model"])  # training went on after epoch 2
+    assert out["best_epoch"] == out["model_epoch"] == 2
+    assert out["best_metrics"] == {"mrr": 0.5, "hits@1": 0.0}
+    assert [r["metrics"]["mrr"] for r in out["history"]] == [0.2, 0.5, 0.3, 0.4]
+
+
+def test_the_last_epoch_is_evaluated_too_and_can_win(monkeypatch):
+    # eval every 2 of 5 epochs: evaluated after epochs 2 and 4, and 5 (the last) for selection
+    fake = ForcedValidation([0.1, 0.3, 0.35])
+    monkeypatch.setattr(kg_train, "link_prediction", fake)
+    out = train_kg(tiny_kg(), settings(epochs=5, eval_every=2), "kg_uniform", seed=0)
+    assert [r["epoch"] for r in out["history"] if "metrics" in r] == [2, 4, 5]
+    assert out["model_epoch"] == 5 and same(fake.params[2], out["model"])
+
+
+def test_without_keep_best_the_last_epoch_is_kept(monkeypatch):
+    fake = ForcedValidation([0.2, 0.5, 0.3, 0.4])
+    monkeypatch.setattr(kg_train, "link_prediction", fake)
+    out = train_kg(tiny_kg(), settings(keep_best=False), "kg_uniform", seed=0)
+    assert same(fake.params[3], out["model"])
+    assert out["model_epoch"] == 4 and out["best_epoch"] is None
+
+
+def test_ties_keep_the_earlier_epoch(monkeypatch):
+    fake = ForcedValidation([0.4, 0.4, 0.1, 0.4])
+    monkeypatch.setattr(kg_train, "link_prediction", fake)
+    out = train_kg(tiny_kg(), settings(), "kg_uniform", seed=0)
+    assert out["model_epoch"] == 1 and same(fake.params[0], out["model"])
+
+
+def test_selection_is_off_without_validation():
+    assert not settings(eval_every=0).keeps_best()
+    assert not settings(eval_split="test").keeps_best()  # never select on test by default
+    assert settings().keeps_best()
+    with pytest.raises(ValueError, match="keep_best needs a validation run"):
+        settings(eval_every=0, keep_best=True).check()
+    with pytest.raises(ValueError, match="selects the epoch on validation triples"):
+        settings(eval_split="test", keep_best=True).check()
+    with pytest.raises(ValueError, match="eval_every must be >= 0"):
+        settings(eval_every=-1).check()
+
+
+def test_best_epoch_refuses_nan_and_restoring_nothing():
+    best = BestEpoch()
+    model = torch.nn.Linear(2, 1)
+    assert not best.offer(1, {"mrr": float("nan")}, model)
+    with pytest.raises(RuntimeError, match="nothing to restore"):
+        best.restore(model)
+    with pytest.raises(KeyError, match="no 'mrr'"):
+        best.offer(2, {"hits@1": 0.1}, model)
+
+
+def write_folder(folder):
+    t = tiny_triples()
+    folder.mkdir()
+    for name, part in (("train", t), ("valid", t[:4]), ("test", t[4:8])):
+        rows = (f"{NAMES[h]}\tr{r}\t{NAMES[tl]}\n" for h, r, tl in part)
+        (folder / f"{name}.txt").write_text("".join(rows))
+    return folder
+
+
+@pytest.mark.parametrize("flag, epoch", [([], 2), (["--no-keep-best"], 3)])
+def test_cli_saves_tests_and_reports_the_selected_epoch(tmp_path, monkeypatch, capsys, flag,
+                                                        epoch):  # fmt: skip
+    fake = ForcedValidation([0.2, 0.6, 0.1])
+    monkeypatch.setattr(kg_train, "link_prediction", fake)
+    out = tmp_path / "out"
+    rc = main(["kg", "train", "--data", str(write_folder(tmp_path / "kg")), "--model", "rotate",
+               "--sampler", "kg_uniform", "--dim", "4", "--n-negs", "2", "--batch-size", "20",
+               "--epochs", "3", "--eval-every", "1", "--lr", "0.05", "--lr-schedule", "cosine",
+               "--lr-min", "0.01", "--out", str(out), *flag])  # fmt: skip
+    assert rc == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["model_epoch"] == epoch
+    assert m["best_epoch"] == (2 if not flag else None)
+    assert [r["lr"] for r in m["history"]] == pytest.approx([0.05, 0.04, 0.02])
+    saved = np.load(out / "entity_embeddings.npy")
+    assert np.array_equal(saved, fake.params[epoch - 1]["entity"].numpy())
+    assert ("tested the parameters of epoch 2" in capsys.readouterr().out) == (not flag)
+
+
+def test_cli_refuses_a_bad_schedule(tmp_path, capsys):
+    data = str(write_folder(tmp_path / "kg"))
+    assert main(["kg", "train", "--data", data, "--lr-schedule", "cosine", "--lr", "0.01",
+                 "--lr-min", "0.1", "--out", str(tmp_path / "o")]) == 1  # fmt: skip
+    assert "lr_min must be in [0, lr)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["kg", "train", "--data", data, "--lr-schedule", "linear", "--out", "o"])
+    assert "invalid choice: 'linear'" in capsys.readouterr().err
