@@ -122,3 +122,14 @@ def test_resume_keeps_the_best_epoch_and_the_schedule(tmp_path):
     assert [r["lr"] for r in resumed["history"]] == [r["lr"] for r in straight["history"]]
     for a, b in zip(straight["model"].parameters(), resumed["model"].parameters()):
         torch.testing.assert_close(b, a, rtol=0, atol=0)
+
+
+def test_max_seconds_stops_after_the_epoch_that_passes_it():
+    s = settings("transe", epochs=5)
+    s.max_seconds = 1e-9  # any epoch passes it
+    out = train_kg(small_kg(), s, ns.get_kg("kg_uniform", seed=1), seed=2)
+    assert [r["epoch"] for r in out["history"]] == [1]
+    assert out["stopped_by"] == "max_seconds=1e-09 after epoch 1" and out["model_epoch"] == 1
+    s.max_seconds = -1.0
+    with pytest.raises(ValueError, match="max_seconds must be non-negative"):
+        train_kg(small_kg(), s, ns.get_kg("kg_uniform", seed=1))

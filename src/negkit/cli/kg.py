@@ -58,6 +58,12 @@ def register(subparsers) -> None:
     t.add_argument("--lr-min", type=float, default=0.0, help="cosine: the floor (default 0)")
     t.add_argument("--reg", type=float, default=0.0, help="L2 on the batch's entity rows")
     t.add_argument("--epochs", type=int, default=10)
+    t.add_argument(
+        "--max-minutes",
+        type=float,
+        default=0.0,
+        help="stop after the first epoch whose training time passes this (0: none)",
+    )
     t.add_argument("--device", default="cpu", help="cpu or cuda")
     t.add_argument("--threads", type=int, default=None, help="torch threads (CPU)")
     t.add_argument("--seed", type=int, default=0)
@@ -120,7 +126,8 @@ def _train(args: argparse.Namespace, ctx) -> int:
                           lr_step_factor=args.lr_step_factor, lr_min=args.lr_min,
                           epochs=args.epochs, device=args.device, threads=args.threads,
                           eval_every=args.eval_every, eval_max=args.eval_max,
-                          keep_best=args.keep_best)  # fmt: skip
+                          keep_best=args.keep_best,
+                          max_seconds=60.0 * args.max_minutes)  # fmt: skip
     sampler = make_sampler(args.sampler, args.filter, args.seed + ctx.rank)
 
     def show(rec: dict) -> None:

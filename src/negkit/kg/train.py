@@ -72,6 +72,7 @@ class KGSettings:
     eval_max: int | None = None
     eval_batch: int = 32
     keep_best: bool | None = None  # None: on when validation runs (eval_every, split valid)
+    max_seconds: float = 0.0  # stop after the first epoch ending past this training time
 
     def check(self) -> None:
         for key in ("dim", "n_negs", "batch_size", "epochs", "eval_batch"):
@@ -83,6 +84,8 @@ class KGSettings:
                        step_factor=self.lr_step_factor, lr_min=self.lr_min)  # fmt: skip
         if self.eval_split not in ("valid", "test"):
             raise ValueError(f"eval_split must be 'valid' or 'test', got {self.eval_split!r}")
+        if not self.max_seconds >= 0:
+            raise ValueError(f"max_seconds must be non-negative, got {self.max_seconds}")
         if self.eval_every < 0:
             raise ValueError(f"eval_every must be >= 0, got {self.eval_every}")
         if self.keep_best:
@@ -128,8 +131,10 @@ def train_kg(
     "best_metrics", ...}``; ``on_epoch(record)`` runs after every epoch (each record holds its
     ``lr``; evaluation every ``eval_every`` epochs on ``eval_max`` triples of ``eval_split``).
     With best-epoch selection the returned model holds the parameters of ``best_epoch``
-    (``model_epoch``); without it, of the last epoch.  ``dist_ctx``: a
-    :class:`negkit.rec.distributed.Context`; with several ranks, data-parallel training.
+    (``model_epoch``); without it, of the last epoch.  ``settings.max_seconds`` stops the
+    run after the first epoch whose training time passes it (``stopped_by`` says so).
+    ``dist_ctx``: a :class:`negkit.rec.distributed.Context`; with several ranks,
+    data-parallel training.
     ``checkpoint``: a path; the run is saved there after every epoch
     (:mod:`negkit.kg.checkpoint`) and, when the file exists, resumed from it.
     """
@@ -166,11 +171,11 @@ def train_kg(
         all_true = data.all_true()
         eval_set = _eval_set(data, settings.eval_split, settings.eval_max, seed)
         history: list[dict[str, Any]] = []
-        total, start = 0.0, 0
+        total, start, stopped_by = 0.0, 0, None
         best = BestEpoch("mrr") if settings.keeps_best() and rank == 0 else None
         state = dict(model=model, optimizer=opt, generator=gen, sampler=sampler, best=best,
                      settings={**{k: v for k, v in asdict(settings).items()
-                                  if k not in ("threads", "device")},  # may change on resume
+                                  if k not in ("threads", "device", "max_seconds")},
                                "seed": seed, "sampler": type(sampler).__name__})  # fmt: skip
         if checkpoint is not None and Path(checkpoint).exists():
             from negkit.kg import checkpoint as ckpt
@@ -242,12 +247,19 @@ def train_kg(
                 ckpt.save(checkpoint, ctx, epoch=epoch + 1, history=history, **state)
             if on_epoch is not None:
                 on_epoch(rec)
-        model_epoch = settings.epochs
+            if settings.max_seconds and epoch + 1 < settings.epochs:
+                from negkit.rec.distributed import broadcast_flag
+
+                late = rank == 0 and total >= settings.max_seconds  # rank 0's clock decides
+                if broadcast_flag(ctx, late) if ctx else late:
+                    stopped_by = f"max_seconds={settings.max_seconds:g} after epoch {epoch + 1}"
+                    break
+        model_epoch = history[-1]["epoch"] if history else 0
         if best is not None and best.epoch is not None:
             model_epoch = best.restore(model)
         return {"model": model, "history": history, "settings": asdict(settings),
                 "sampler": repr(sampler), "seed": seed, "train_seconds": total,
-                "model_epoch": model_epoch,
+                "model_epoch": model_epoch, "stopped_by": stopped_by,
                 "best_epoch": None if best is None else best.epoch,
                 "best_metrics": None if best is None else best.metrics}  # fmt: skip
     finally:
