@@ -12,6 +12,13 @@ from negkit.samplers import false_negative_rate, get_kg
 from negkit.samplers.kg_corrupt import bernoulli_probs
 from negkit.samplers.kg_filter import BloomTripleSet, ExactTripleSet
 
+DEVICES = [
+    "cpu",
+    pytest.param(
+        "cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+    ),
+]
+
 # r0: heads {0, 4}, tails {1, 2, 3}, 4 triples; r1: heads {1, 2, 3}, tail {5}, 3 triples
 TINY = np.array([[0, 0, 1], [0, 0, 2], [0, 0, 3], [4, 0, 1], [1, 1, 5], [2, 1, 5], [3, 1, 5]])
 
@@ -53,32 +60,41 @@ def _outcome_law(sampler, triple, n_ent, known=None):
 LAWS = [("kg_uniform", {}), ("bernoulli", {}), ("typed", {}), ("typed", {"bernoulli": True})]
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("name, params", LAWS)
 @pytest.mark.parametrize("filt", [None, "exact"])
-def test_law_chi_square(name, params, filt):
+def test_law_chi_square(name, params, filt, device):
     kg = random_kg()
     E = 30
-    s = get_kg(name, filter=filt, seed=1, **params).fit(triples=kg, n_entities=E, n_relations=3)
+    s = get_kg(name, filter=filt, seed=1, **params).fit(triples=kg, n_entities=E, n_relations=3,
+                                                        device=device)  # fmt: skip
     # the triple of the most frequent relation with the most common head
     triple = tuple(int(x) for x in kg[np.argmax(kg[:, 1] == np.bincount(kg[:, 1]).argmax())])
-    h, t = s.sample(np.array([triple] * 200), 100)
-    draws = (h * E + t).numpy().ravel()
+    h, t = s.sample(torch.as_tensor([triple] * 200, device=device), 100)
+    assert h.device.type == t.device.type == device
+    draws = (h * E + t).cpu().numpy().ravel()
     probs = _outcome_law(s, triple, E, kg if filt else None)
     assert chi2_pvalue(draws, probs) > 1e-4
 
 
-@pytest.mark.parametrize("name", ["kg_uniform", "bernoulli", "typed"])
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("name", ["kg_uniform", "bernoulli", "typed", "self_adversarial",
+                                  "nscaching"])  # fmt: skip
 @pytest.mark.parametrize("filt", ["exact", "bloom"])
-def test_filtering_never_returns_a_known_triple(name, filt):
+def test_filtering_never_returns_a_known_triple(name, filt, device):
+    from negkit.kg.models import make_model
+
     for kg, E, R in ((TINY, 6, 3), (random_kg(12, 2, 100, seed=3), 12, 2)):
-        s = get_kg(name, filter=filt, seed=0).fit(triples=kg, n_entities=E, n_relations=R)
-        batch = np.repeat(kg, 10, axis=0)
+        model = make_model("distmult", E, R, 4).to(device)  # nscaching scores with it
+        s = get_kg(name, filter=filt, seed=0).fit(triples=kg, n_entities=E, n_relations=R,
+                                                  model=model, device=device)  # fmt: skip
+        batch = torch.as_tensor(np.repeat(kg, 10, axis=0), device=device)
         h, t = s.sample(batch, 16)
-        known = ExactTripleSet(kg, E, R)
-        assert not bool(known.contains(h, torch.as_tensor(batch[:, 1:2]), t).any())
+        known = ExactTripleSet(kg, E, R, device)
+        assert not bool(known.contains(h, batch[:, 1:2], t).any())
         # each negative changes exactly one side of its positive
-        same_h = h == torch.as_tensor(batch[:, :1])
-        same_t = t == torch.as_tensor(batch[:, 2:])
+        same_h = h == batch[:, :1]
+        same_t = t == batch[:, 2:]
         assert bool((same_h ^ same_t).all())
 
 

@@ -145,3 +145,23 @@ def test_cli_refuses_a_bad_schedule(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["kg", "train", "--data", data, "--lr-schedule", "linear", "--out", "o"])
     assert "invalid choice: 'linear'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "device",
+    ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(),
+                                                          reason="no CUDA device"))],
+)  # fmt: skip
+@pytest.mark.parametrize("model", ["transe", "distmult", "complex", "rotate"])
+def test_training_and_filtered_evaluation_stay_on_the_device(model, device):
+    """Two epochs with self-adversarial negatives and exact filtering, validation every epoch:
+    the parameters live on ``device``, the loss falls, every metric is a finite share."""
+    import negkit.samplers as ns
+
+    s = KGSettings(model=model, dim=8, n_negs=4, batch_size=16, epochs=2, lr=0.05, threads=1,
+                   eval_every=1, device=device)  # fmt: skip
+    out = train_kg(tiny_kg(), s, ns.get_kg("self_adversarial", alpha=0.5, seed=0), seed=0)
+    assert all(p.device.type == device for p in out["model"].parameters())
+    assert out["history"][-1]["loss"] < out["history"][0]["loss"]
+    m = out["history"][-1]["metrics"]
+    assert all(0.0 < m[k] <= 1.0 for k in ("mrr", "hits@10"))
