@@ -9,9 +9,9 @@ import pytest
 import torch
 
 import negkit.samplers as ns
-from negkit.kg.checkpoint import sampler_state, set_sampler_state
 from negkit.kg.train import KGSettings, train_kg
 from negkit.kg.triples import KGTriples
+from negkit.samplers.state import sampler_state, set_sampler_state
 
 
 class Stop(Exception):

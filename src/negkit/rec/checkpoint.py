@@ -2,8 +2,9 @@
 
 Saved after every epoch (rank 0 writes, temporary file then rename): the model's and Adam's
 state (the same on every rank under DDP), the history and early-stopping state, and every
-rank's random states: the trainer's generator, the sampler's host context and device
-generators, and torch's global generator.  With these, one thread per rank and the same
+rank's own: the trainer's generator, torch's global generator and the sampler's state
+(:mod:`negkit.samplers.state`: its host contexts and device generators, the adaptive
+sampler's orders and draw counters, SRNS's memory).  With these, one thread per rank and the same
 settings, a run resumed after epoch ``e`` draws exactly what the straight run drew.
 """
 
@@ -12,42 +13,29 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from negkit._checkpoint_file import gather_ranks, read, write
 from negkit.rec.distributed import Context
+from negkit.samplers.state import sampler_state, set_sampler_state
 
 __all__ = ["load", "save"]
 
-_FORMAT = "negkit.rec.checkpoint/1"
+_FORMAT = "negkit.rec.checkpoint/2"  # /2: the sampler's whole state
 
 
 def _rank_state(trainer: Any) -> dict[str, Any]:
-    s = trainer.sampler
-    gens = {
-        dev: cache["generator"].get_state()
-        for dev, cache in getattr(s, "_device_state", {}).items()
-        if isinstance(cache.get("generator"), torch.Generator)
-    }
-    ctx = getattr(s, "_ctx", None)
     return {
         "trainer": trainer.generator.get_state(),
         "torch": torch.get_rng_state(),
-        "sampler_ctx": None if ctx is None else np.array(ctx, copy=True),
-        "sampler_gens": gens,
+        "sampler": sampler_state(trainer.sampler),
     }
 
 
 def _set_rank_state(trainer: Any, state: dict[str, Any]) -> None:
-    s = trainer.sampler
     trainer.generator.set_state(state["trainer"])
     torch.set_rng_state(state["torch"])
-    if state["sampler_ctx"] is not None:
-        s._ctx[...] = state["sampler_ctx"]
-    for dev, g in state["sampler_gens"].items():
-        gen = s._device("generator", dev, lambda dev=dev: torch.Generator(device=dev))
-        gen.set_state(g)
+    set_sampler_state(trainer.sampler, state["sampler"])
 
 
 def save(path: str | Path, ctx: Context, *, epoch: int, trainer: Any, history: list,
