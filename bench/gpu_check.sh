@@ -10,21 +10,7 @@
 #                  with its defaults, stopped by --max-minutes when the budget runs out
 #   lgcn.json      its metrics.json; saved.txt: the saved embeddings scored by the CPU evaluator
 # Every step has its own timeout inside BUDGET_S (default 540 s), so one failure leaves the rest.
-set -u
-out=${1:?OUT folder}
-budget=${2:-540}
-mkdir -p "$out"
-t0=$(date +%s)
-left() { echo $((budget - ($(date +%s) - t0))); }
-export PYTHONPATH=${PYTHONPATH:-src} PYTHONUNBUFFERED=1
-export NUMBA_CACHE_DIR=${NUMBA_CACHE_DIR:-/tmp/negkit-numba}
-
-{
-    nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
-    python3 -c "import sys, torch, numba; print(sys.version.split()[0], torch.__version__, \
-torch.version.cuda, numba.__version__, torch.cuda.get_device_name(0))"
-    nproc
-} >"$out/gpu.txt" 2>&1
+. "$(dirname "$0")/gpu_common.sh" "$@"
 
 timeout 140 python3 -m pytest -q -p no:cacheprovider -rs tests/test_rec_cuda_graph.py \
     tests/test_samplers_device.py tests/test_eval_rec_torch.py tests/test_rec_torch.py \

@@ -3,7 +3,7 @@
 # (not CI); bench/gpu_check.sh holds #13's.
 #   bench/gpu_kg.sh OUT [BUDGET_S]
 # Runs from the checkout (PYTHONPATH=src); NEGKIT_DATA must hold kg/wn18rr.  Writes to OUT:
-#   gpu.txt        the device, driver, torch version
+#   gpu.txt        the device, driver, torch and numba versions
 #   cuda_tests.txt the CUDA variants of the contrastive, KG and IRGAN tests
 #   rotate.txt     RotatE on WN18RR with the paper's settings (Sun et al. 2019, table 5's
 #                  WN18RR column: 500 complex dimensions, 1,024 self-adversarial negatives,
@@ -11,20 +11,7 @@
 #                  divided by 10 after half of them), stopped by --max-minutes when the budget
 #                  runs out; the epoch chosen on validation MRR; rotate.json: its metrics.json
 # Every step has its own timeout inside BUDGET_S (default 540 s), so one failure leaves the rest.
-set -u
-out=${1:?OUT folder}
-budget=${2:-540}
-mkdir -p "$out"
-t0=$(date +%s)
-left() { echo $((budget - ($(date +%s) - t0))); }
-export PYTHONPATH=${PYTHONPATH:-src} PYTHONUNBUFFERED=1
-export NUMBA_CACHE_DIR=${NUMBA_CACHE_DIR:-/tmp/negkit-numba}
-
-{
-    nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
-    python3 -c "import sys, torch; print(sys.version.split()[0], torch.__version__, \
-torch.version.cuda, torch.cuda.get_device_name(0))"
-} >"$out/gpu.txt" 2>&1
+. "$(dirname "$0")/gpu_common.sh" "$@"
 
 timeout 120 python3 -m pytest -q -p no:cacheprovider -rs tests/test_contrastive_*.py \
     tests/test_kg_*.py tests/test_irgan.py -k "cuda or gpu" \
