@@ -42,7 +42,13 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from negkit.contrastive.search import CorpusSearch, as_tensor, chunked_topk, to_numpy
+from negkit.contrastive.search import (
+    CorpusSearch,
+    as_tensor,
+    chunked_topk,
+    positive_int,
+    to_numpy,
+)
 
 __all__ = ["MinedNegatives", "mine_hard_negatives", "chunked_topk", "HardNegativeRefresher"]
 
@@ -190,9 +196,8 @@ def mine_hard_negatives(
         raise ValueError(f"num_negatives must be a positive integer, got {num_negatives!r}")
     absolute_margin = _check_margin(absolute_margin, "absolute_margin")
     relative_margin = _check_margin(relative_margin, "relative_margin")
-    for v, what in ((query_chunk, "query_chunk"), (corpus_chunk, "corpus_chunk")):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{what} must be a positive integer, got {v!r}")
+    positive_int(query_chunk, "query_chunk")
+    positive_int(corpus_chunk, "corpus_chunk")
     q = as_tensor(queries, device)
     c = as_tensor(corpus, q.device)
     if normalize:

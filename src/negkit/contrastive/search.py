@@ -46,7 +46,8 @@ def _float32_host(t: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(t.detach().to("cpu", torch.float32).numpy())
 
 
-def _positive_int(v: Any, what: str) -> int:
+def positive_int(v: Any, what: str) -> int:
+    """``v`` as an int; ``ValueError`` unless it is an integer >= 1 (a bool is not)."""
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
         raise ValueError(f"{what} must be a positive integer, got {v!r}")
     return int(v)
@@ -80,7 +81,7 @@ class CorpusSearch:
         if backend not in BACKENDS:
             raise ValueError(f"backend must be 'exact' or 'faiss', got {backend!r}")
         self.backend = backend
-        self.corpus_chunk = _positive_int(corpus_chunk, "corpus_chunk")
+        self.corpus_chunk = positive_int(corpus_chunk, "corpus_chunk")
         faiss = _import_faiss() if backend == "faiss" else None
         c = as_tensor(corpus, device if faiss is None else None)
         self.n, self.dim = int(c.shape[0]), int(c.shape[1])
@@ -100,7 +101,7 @@ class CorpusSearch:
 
     def topk(self, queries: Any, k: int) -> tuple[np.ndarray, np.ndarray]:
         """``(scores, ids)`` of the ``k`` best corpus items for each query row."""
-        k = _positive_int(k, "k")
+        k = positive_int(k, "k")
         q = as_tensor(queries)
         if q.shape[1] != self.dim:
             raise ValueError(f"queries have {q.shape[1]} dims but the corpus has {self.dim}")
@@ -151,8 +152,8 @@ def chunked_topk(
     time, so memory does not grow with the corpus beyond the corpus itself.  The search runs
     on ``device``, by default the queries' device (the corpus is moved there);
     ``backend="faiss"`` searches a flat faiss index on the CPU instead."""
-    k = _positive_int(k, "k")
-    query_chunk = _positive_int(query_chunk, "query_chunk")
+    k = positive_int(k, "k")
+    query_chunk = positive_int(query_chunk, "query_chunk")
     q = as_tensor(queries, device)
     search = CorpusSearch(corpus, backend=backend, corpus_chunk=corpus_chunk, device=q.device)
     if q.shape[1] != search.dim:

@@ -140,6 +140,7 @@ def train_kg(
     """
     ctx = dist_ctx if dist_ctx is not None and dist_ctx.distributed else None
     rank, world = (ctx.rank, ctx.world_size) if ctx else (0, 1)
+    from negkit.kg import checkpoint as ckpt
     from negkit.samplers.kg_base import get_kg
     from negkit.samplers.kg_filter import ExactTripleSet
 
@@ -178,8 +179,6 @@ def train_kg(
                                   if k not in ("threads", "device", "max_seconds")},
                                "seed": seed, "sampler": type(sampler).__name__})  # fmt: skip
         if checkpoint is not None and Path(checkpoint).exists():
-            from negkit.kg import checkpoint as ckpt
-
             resumed = ckpt.load(checkpoint, ctx, **state)
             start, history = resumed["epoch"], resumed["history"]
             total = history[-1]["train_seconds"] if history else 0.0
@@ -242,8 +241,6 @@ def train_kg(
                 rec["eval_seconds"] = time.perf_counter() - te
             history.append(rec)
             if checkpoint is not None:
-                from negkit.kg import checkpoint as ckpt
-
                 ckpt.save(checkpoint, ctx, epoch=epoch + 1, history=history, **state)
             if on_epoch is not None:
                 on_epoch(rec)
