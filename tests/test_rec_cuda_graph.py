@@ -31,7 +31,7 @@ def _fake_trainer(sampler, mode="sampled", on_device=True, capturable=True):
     opt = SimpleNamespace(param_groups=[{"capturable": capturable}])
     return SimpleNamespace(
         device=torch.device("cuda"), net=model, model=model, mode=mode,
-        on_device=on_device, sampler=sampler, optimizer=opt,
+        on_device=on_device, sampler=sampler, optimizer=opt, distributed=False, row_grads=None,
     )  # fmt: skip
 
 
@@ -49,8 +49,11 @@ def test_graph_blocker_names_what_keeps_a_step_eager():
     assert "host-side state" in graph_blocker(_fake_trainer(mixed, mode="batch"))
     assert "capturable" in graph_blocker(_fake_trainer(ns.UniformSampler(), capturable=False))
     ddp = _fake_trainer(ns.UniformSampler())
-    ddp.net = object()
+    ddp.distributed = True
     assert "distributed" in graph_blocker(ddp)
+    rows = _fake_trainer(ns.UniformSampler())
+    rows.row_grads = object()
+    assert "row-sparse" in graph_blocker(rows)
 
 
 def test_device_generators_are_found_whatever_the_device_is_called():

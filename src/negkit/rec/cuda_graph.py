@@ -43,8 +43,10 @@ def graph_blocker(trainer: Any) -> str | None:
     """Why ``trainer``'s step cannot be a CUDA graph, or None when it can."""
     if trainer.device.type != "cuda":
         return "not on a CUDA device"
-    if trainer.net is not trainer.model:
-        return "distributed (DDP hooks run per step)"
+    if trainer.distributed:
+        return "distributed (the gradient exchange runs per step)"
+    if trainer.row_grads is not None:
+        return "row-sparse gradients (their shapes change every step)"
     if trainer.mode in ("sampled", "mixgcf", "batch"):
         if not trainer.on_device:
             return "the sampler draws on the host"

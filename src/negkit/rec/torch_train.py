@@ -123,6 +123,18 @@ class PairBatches:
             yield users[b], items[b]
 
 
+def _adam(params: Any, lr: float, device: torch.device) -> torch.optim.Adam:
+    """Adam, fused where torch has the kernel: on CUDA (with its step counts on the device, for
+    CUDA graphs) and on CPU (torch >= 2.4; several times faster than the per-tensor loop)."""
+    params = list(params)
+    if device.type == "cuda":
+        return torch.optim.Adam(params, lr=lr, fused=True, capturable=True)
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except (RuntimeError, TypeError):  # an older torch without the CPU kernel
+        return torch.optim.Adam(params, lr=lr)
+
+
 class TorchTrainer:
     """One model, one sampler, one optimiser (Adam), one loss.
 
@@ -155,6 +167,7 @@ class TorchTrainer:
         dist_ctx: Any = None,
         gather_negatives: bool = False,
         cuda_graph: bool | None = None,
+        row_grads: bool | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; choose from {MODES}")
@@ -169,9 +182,16 @@ class TorchTrainer:
         #: negkit.rec.distributed.Context; with world_size > 1 the model runs wrapped in DDP
         self.dist_ctx = dist_ctx
         self.net = model
+        #: data parallel over the ranks of ``dist_ctx``
+        self.distributed = dist_ctx is not None and dist_ctx.distributed
         #: in-batch negatives from every rank's batch (all_gather), not this rank's alone
         self.gather_negatives = bool(gather_negatives)
-        if dist_ctx is not None and dist_ctx.distributed:
+        tables_only = not hasattr(model, "graph") and mode != "mixgcf"
+        if row_grads is None:  # on an accelerator dense is cheap, and a CUDA graph needs it
+            row_grads = tables_only and self.device.type == "cpu"
+        if row_grads and not tables_only:
+            raise ValueError("row_grads needs a model without propagation (MF), not mixgcf")
+        if self.distributed and not row_grads:
             from negkit.rec.distributed import wrap
 
             self.net = wrap(self.model, dist_ctx)
@@ -180,12 +200,14 @@ class TorchTrainer:
         self.n_negs, self.n_candidates = int(n_negs), int(n_candidates)
         self.reg, self.tau = float(reg), float(tau)
         self.generator = torch.Generator(device=self.device).manual_seed(int(seed))
-        on_cuda = self.device.type == "cuda"  # fused, with its step counts on the device
-        self.optimizer = torch.optim.Adam(
-            self.model.parameters(),
-            lr=lr,
-            **({"fused": True, "capturable": True} if on_cuda else {}),
-        )
+        self.optimizer = _adam(self.model.parameters(), lr, self.device)
+        #: the step reads its rows sparsely and :class:`negkit.rec.row_grads.RowGrads`
+        #: makes the gradient (and averages it over the ranks instead of DDP)
+        self.row_grads = None
+        if row_grads:
+            from negkit.rec.row_grads import RowGrads
+
+            self.row_grads = RowGrads(list(self.model.parameters()), dist_ctx)
         counts = np.bincount(sp.csr_matrix(train).indices, minlength=model.n_items).astype(
             np.float64
         )
@@ -281,6 +303,12 @@ class TorchTrainer:
             )
         return type(neg)(items, log_q, hits), off
 
+    def _rows(self, table: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        """``table[ids]``; with row gradients, read so that the gradient comes back sparse."""
+        if self.row_grads is None:
+            return table[ids]
+        return torch.nn.functional.embedding(ids, table, sparse=True)
+
     def _l2(self, *rows: torch.Tensor) -> torch.Tensor:
         b = rows[0].shape[0]
         return self.reg * 0.5 * sum(r.pow(2).sum() for r in rows) / b
@@ -309,9 +337,10 @@ class TorchTrainer:
             loss = losses.bpr(pos_s, neg_s)
             loss = loss + self._l2(ego_u[u_t], ego_i[p_t], ego_i[cand].mean(1))
         else:
+            rows = self._rows
             users_all, items_all = self.net()
-            e_u = users_all[u_t]
-            e_p = items_all[p_t]
+            e_u = rows(users_all, u_t)
+            e_p = rows(items_all, p_t)
             pos_s = (e_u * e_p).sum(-1)
             if self.mode == "batch":  # a negkit.samplers batch sampler: in-batch, mixed
                 if self.on_device:
@@ -322,27 +351,32 @@ class TorchTrainer:
                     )
                     neg = type(neg)(*(torch.as_tensor(x, device=dev) for x in vars(neg).values()))
                 off = 0
-                if self.gather_negatives and self.net is not self.model:
+                if self.gather_negatives and self.distributed:
                     neg, off = self._gathered(neg, u_t, p_t)
-                logits = e_u @ items_all[neg.items].T / self.tau - neg.log_q.float()[None, :]
+                logits = e_u @ rows(items_all, neg.items).T / self.tau - neg.log_q.float()[None, :]
                 logits = logits.masked_fill(neg.hits, float("-inf"))
                 target = off + torch.arange(len(p_t), device=dev)
                 loss = torch.nn.functional.cross_entropy(logits, target)
-                loss = loss + self._l2(ego_u[u_t], ego_i[p_t])
+                loss = loss + self._l2(rows(ego_u, u_t), rows(ego_i, p_t))
             elif self.mode == "in_batch":
-                if self.gather_negatives and self.net is not self.model:
+                if self.gather_negatives and self.distributed:
                     from negkit.rec.distributed import gather_ids
 
                     p_all, off = gather_ids(self.dist_ctx, p_t)
                     loss = losses.in_batch_softmax(
-                        e_u, items_all[p_all], self.log_pop[p_all], self.tau, p_all, offset=off
+                        e_u,
+                        rows(items_all, p_all),
+                        self.log_pop[p_all],
+                        self.tau,
+                        p_all,
+                        offset=off,
                     )
                 else:
                     loss = losses.in_batch_softmax(e_u, e_p, self.log_pop[p_t], self.tau, p_t)
-                loss = loss + self._l2(ego_u[u_t], ego_i[p_t])
+                loss = loss + self._l2(rows(ego_u, u_t), rows(ego_i, p_t))
             else:
                 neg = self._draw(u_t, p_t, self.n_negs, users_all, items_all)
-                neg_s = torch.einsum("bd,bkd->bk", e_u, items_all[neg])
+                neg_s = torch.einsum("bd,bkd->bk", e_u, rows(items_all, neg))
                 lq = self._static_log_q() if self.loss_name in losses.LOG_Q_LOSSES else None
                 if lq is None and self.loss_name in ("nce", "snis"):
                     raise ValueError(
@@ -354,7 +388,7 @@ class TorchTrainer:
                     pos_s, neg_s, lq[neg] if lq is not None else None, self.tau, **extra
                 )
                 loss = loss + self._l2(
-                    ego_u[u_t], ego_i[p_t], ego_i[neg].reshape(-1, ego_i.shape[1])
+                    rows(ego_u, u_t), rows(ego_i, p_t), rows(ego_i, neg).reshape(-1, ego_i.shape[1])
                 )
         self.optimizer.zero_grad(set_to_none=True)
         if self.net is not self.model:  # DDP averages the gradients during backward
@@ -363,6 +397,8 @@ class TorchTrainer:
             guarded(self.dist_ctx, "gradient all_reduce", loss.backward)
         else:
             loss.backward()
+        if self.row_grads is not None:
+            self.row_grads.reduce()
         self.optimizer.step()
         return loss.detach()
 
@@ -392,7 +428,7 @@ class TorchTrainer:
                 progress.update(1)
         if graphed is not None and graphed.reason is not None:
             self.step_mode = f"eager ({graphed.reason})"
-        if self.net is not self.model:  # the mean over every rank's pairs
+        if self.distributed:  # the mean over every rank's pairs
             from negkit.rec.distributed import all_mean
 
             loss = all_mean(self.dist_ctx, total, n)
