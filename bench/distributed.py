@@ -7,7 +7,9 @@
 * DeepWalk on BlogCatalog (d=128, 10 walks of 80, window 10, shared negatives): seconds
   (walks + training) and Macro-F1 (true-k, 50% labelled);
 * torch MF and LightGCN on Gowalla (rns, BPR, Adam, global batch 2048): training pairs/s and
-  test Recall@20 after ``--rec-epochs`` epochs.
+  test Recall@20 after ``--rec-epochs`` epochs; ``mf-per-rank``: MF with 2048 pairs a rank
+  (DDP's convention: the global batch grows with the ranks); ``mf-dense``: MF with dense
+  gradients (``row_grads=False``: DDP's all-reduce of the whole tables on two processes).
 
 Every setting runs as its own group of processes on 127.0.0.1 (started here, as torchrun
 would), so the machine should be otherwise idle; a loaded machine shows in the ratios.
@@ -97,13 +99,14 @@ def deepwalk(ctx, args) -> dict:
     return {"seconds": seconds, "macro_f1": r["macro_f1_true_k"], "micro_f1": r["micro_f1_true_k"]}
 
 
-def rec(ctx, args, model: str) -> dict:
+def rec(ctx, args, model: str, per_rank: bool = False, row_grads: bool | None = None) -> dict:
     from negkit.rec.train import RecSettings, load_data, run
 
     data = load_data("gowalla")
+    batch = 2048 if per_rank else 2048 // ctx.world_size
     settings = RecSettings(data=data, model=model, engine="torch", epochs=args.rec_epochs,
-                           dim=64, lr=5e-3, n_layers=2, batch_size=2048 // ctx.world_size,
-                           threads=1)  # fmt: skip
+                           dim=64, lr=5e-3, n_layers=2, batch_size=batch, threads=1,
+                           row_grads=row_grads)  # fmt: skip
     res = run(settings, "rns", seed=0, dist_ctx=ctx)
     if not ctx.is_main:
         return {}
@@ -116,6 +119,8 @@ TASKS = {
     "skipgram": skipgram,
     "deepwalk": deepwalk,
     "mf": lambda c, a: rec(c, a, "mf"),
+    "mf-per-rank": lambda c, a: rec(c, a, "mf", per_rank=True),
+    "mf-dense": lambda c, a: rec(c, a, "mf", row_grads=False),
     "lightgcn": lambda c, a: rec(c, a, "lightgcn"),
 }
 
@@ -185,7 +190,7 @@ def report(res: dict) -> None:
         print(f"DeepWalk BlogCatalog: {one['seconds']:.1f} s -> {two['seconds']:.1f} s "
               f"({one['seconds'] / two['seconds']:.2f}x), Macro-F1 {one['macro_f1']:.4f} -> "
               f"{two['macro_f1']:.4f}")  # fmt: skip
-    for m in ("mf", "lightgcn"):
+    for m in ("mf", "mf-per-rank", "mf-dense", "lightgcn"):
         if m in res:
             one, two = res[m][1], res[m][2]
             print(f"{m} Gowalla: {one['pairs_per_s']:.0f} -> {two['pairs_per_s']:.0f} pairs/s "
@@ -195,7 +200,7 @@ def report(res: dict) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--tasks", default="skipgram,deepwalk,mf,lightgcn")
+    ap.add_argument("--tasks", default="skipgram,deepwalk,mf,mf-per-rank,mf-dense,lightgcn")
     ap.add_argument("--epochs", type=int, default=2, help="skip-gram epochs (default 2)")
     ap.add_argument("--lines", type=int, default=None, help="first N corpus lines only")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])

@@ -1,12 +1,13 @@
 """One rank of the distributed tests, started as torchrun would (RANK, WORLD_SIZE, MASTER_*).
 
-1. one step of MF and of LightGCN (sampled negatives), of MF with in-batch negatives
-   gathered from both ranks, and of MF with a batch sampler's columns (the batch plus extra
-   items, as mixed negatives) gathered from both, on this rank's half of a fixed batch;
-   rank 0 saves the
-   parameters to ``OUT/params.npz``;
+1. two steps of MF (row-sparse gradients, and DDP's dense ones) and of LightGCN (sampled
+   negatives), of MF with in-batch negatives gathered from both ranks, and of MF with a
+   batch sampler's columns (the batch plus extra items, as mixed negatives) gathered from
+   both, each step on this rank's half of a fixed batch; rank 0 saves the parameters to
+   ``OUT/params.npz``;
 2. when ml-100k is in ``NEGKIT_DATA``: :func:`quality_runs` data-parallel, ``batch_size``
-   halved per rank (the same global batch); rank 0 saves Recall@20 to ``OUT/quality.json``.
+   halved per rank (the same global batch); rank 0 saves Recall@20 to ``OUT/quality.json``,
+   and every rank its final numba MF tables to ``OUT/numba-RANK.npz``.
 """
 
 from __future__ import annotations
@@ -66,21 +67,28 @@ def models(train):
     torch.manual_seed(0)
     mf = MF(train.shape[0], train.shape[1], dim=8)
     torch.manual_seed(0)
+    mf_ddp = MF(train.shape[0], train.shape[1], dim=8)
+    torch.manual_seed(0)
     gcn = LightGCN(train, dim=8, n_layers=2)
     torch.manual_seed(1)
     inbatch = MF(train.shape[0], train.shape[1], dim=8)
     torch.manual_seed(2)
     mixed = MF(train.shape[0], train.shape[1], dim=8)
-    return {"mf": mf, "lightgcn": gcn, "inbatch": inbatch, "mixed": mixed}
+    return {"mf": mf, "mf_ddp": mf_ddp, "lightgcn": gcn, "inbatch": inbatch, "mixed": mixed}
 
 
-def batch(train, n: int = 16):
+def batches(train, n: int = 16) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Two fixed batches of ``n`` training pairs (different rows, so that the second step
+    finds the first step's gradient rows cleared)."""
     rows, cols = train.nonzero()
-    pick = np.random.default_rng(5).choice(len(rows), n, replace=False)
-    return rows[pick], cols[pick]
+    out = []
+    for seed in (5, 6):
+        pick = np.random.default_rng(seed).choice(len(rows), n, replace=False)
+        out.append((rows[pick], cols[pick]))
+    return out
 
 
-def step(train, ctx, users, pos) -> dict[str, np.ndarray]:
+def step(train, ctx, steps) -> dict[str, np.ndarray]:
     out = {}
     for name, model in models(train).items():
         sampler = ShiftSampler(train.shape[1])
@@ -90,16 +98,18 @@ def step(train, ctx, users, pos) -> dict[str, np.ndarray]:
             sampler = FixedExtraSampler(train.shape[1], extra, train)
         trainer = TorchTrainer(
             model, sampler, train, mode=mode, n_negs=2, lr=0.05, reg=0.01, dist_ctx=ctx,
-            gather_negatives=mode != "sampled",
+            gather_negatives=mode != "sampled", row_grads=False if name == "mf_ddp" else None,
         )  # fmt: skip
-        trainer.step(users, pos)
+        for users, pos in steps:
+            trainer.step(users, pos)
         for p, t in model.named_parameters():
             out[f"{name}.{p}"] = t.detach().numpy().copy()
     return out
 
 
-def quality_runs(ctx, world_size: int = 1) -> dict[str, float]:
-    """Test Recall@20 of torch MF and LightGCN on ml-100k after 4 epochs ({} without the data)."""
+def quality_runs(ctx, world_size: int = 1, out: Path | None = None) -> dict[str, float]:
+    """Test Recall@20 of torch MF and LightGCN on ml-100k after 4 epochs, and of numba MF
+    after 20 epochs (merged every 5000 pairs a rank) ({} without the data)."""
     from negkit.data import registry
     from negkit.rec.train import RecSettings, load_data, run
 
@@ -107,7 +117,7 @@ def quality_runs(ctx, world_size: int = 1) -> dict[str, float]:
         data = load_data("ml-100k")
     except registry.DataMissingError:
         return {}
-    out = {}
+    recall = {}
     for model in ("mf", "lightgcn"):
         settings = RecSettings(
             data=data, model=model, engine="torch", epochs=4, lr=1e-2, dim=32, n_layers=2,
@@ -115,22 +125,32 @@ def quality_runs(ctx, world_size: int = 1) -> dict[str, float]:
         )  # fmt: skip
         result = run(settings, "rns", seed=0, dist_ctx=ctx)
         if ctx.is_main:
-            out[model] = result["test"]["recall@20"]
-    return out
+            recall[model] = result["test"]["recall@20"]
+    settings = RecSettings(data=data, model="mf", engine="numba", epochs=20, dim=32, threads=1,
+                           sync_pairs=5000)  # fmt: skip
+    result = run(settings, "rns", seed=0, dist_ctx=ctx)
+    if ctx.is_main:
+        recall["mf-numba"] = result["test"]["recall@20"]
+    if out is not None:
+        np.savez(out / f"numba-{ctx.rank}.npz", user=result["user_embeddings"],
+                 item=result["item_embeddings"])  # fmt: skip
+    return recall
 
 
 def main() -> int:
     ctx = distributed.init("cpu", timeout=30)
     try:
         train = data().train
-        users, pos = batch(train)
-        half = len(users) // ctx.world_size
-        lo = ctx.rank * half
-        params = step(train, ctx, users[lo : lo + half], pos[lo : lo + half])
+        mine = []
+        for users, pos in batches(train):
+            half = len(users) // ctx.world_size
+            lo = ctx.rank * half
+            mine.append((users[lo : lo + half], pos[lo : lo + half]))
+        params = step(train, ctx, mine)
         out = Path(sys.argv[1])
         if ctx.is_main:
             np.savez(out / "params.npz", **params)
-        quality = quality_runs(ctx, ctx.world_size)
+        quality = quality_runs(ctx, ctx.world_size, out)
         if ctx.is_main and quality:
             (out / "quality.json").write_text(json.dumps(quality))
         distributed.barrier(ctx)

@@ -1,6 +1,7 @@
-"""Data-parallel tensor engine on gloo, 2 processes on 127.0.0.1: one DDP step equals the
-single-process step on the concatenated batch; MF and LightGCN on two ranks reach the
-one-process Recall@20 on ml-100k; a killed rank stops the other, which writes nothing."""
+"""Data-parallel tensor engine on gloo, 2 processes on 127.0.0.1: two data-parallel steps (DDP,
+or MF's row-sparse exchange) equal the single-process steps on the concatenated batches; MF
+and LightGCN on two ranks reach the one-process Recall@20 on ml-100k; a killed rank stops the
+other, which writes nothing."""
 
 from __future__ import annotations
 
@@ -80,8 +81,7 @@ def ranks(tmp_path_factory):
 
 def test_ddp_step_equals_single_process_step_on_concatenated_batch(ranks):
     train = _dist_worker.data().train
-    users, pos = _dist_worker.batch(train)
-    single = _dist_worker.step(train, distributed.local(), users, pos)
+    single = _dist_worker.step(train, distributed.local(), _dist_worker.batches(train))
     before = {
         f"{m}.{p}": t.detach().numpy()
         for m, model in _dist_worker.models(train).items()
@@ -92,6 +92,8 @@ def test_ddp_step_equals_single_process_step_on_concatenated_batch(ranks):
     for key, value in single.items():
         assert np.abs(value - before[key]).max() > 1e-3  # the step moved the parameters
         np.testing.assert_allclose(ddp[key], value, atol=1e-5, rtol=0, err_msg=key)
+    for table in ("user.weight", "item.weight"):  # row-sparse exchange == DDP's dense one
+        np.testing.assert_allclose(ddp[f"mf.{table}"], ddp[f"mf_ddp.{table}"], atol=1e-6, rtol=0)
 
 
 def test_pair_batches_shards_are_disjoint_and_equal_in_steps():
@@ -112,10 +114,39 @@ def test_two_ranks_reach_the_one_process_recall_on_ml100k(ranks):
         pytest.skip("ml-100k is not in NEGKIT_DATA")
     two = json.loads((ranks / "quality.json").read_text())
     one = _dist_worker.quality_runs(distributed.local())
-    assert sorted(two) == sorted(one) == ["lightgcn", "mf"]
-    for model in one:  # seeds 0 and 1 differ by ~0.005 here; random ranking gives ~0.01
+    assert sorted(two) == sorted(one) == ["lightgcn", "mf", "mf-numba"]
+    for model in one:  # seeds 0 and 1 differ by ~0.005 here (numba MF: 0.003); random ~0.01
         assert one[model] > 0.1 and two[model] > 0.1, (one, two)
         assert abs(two[model] - one[model]) < 0.02, (model, one, two)
+
+
+def test_numba_mf_ranks_end_with_the_same_tables(ranks):
+    """The compiled engine's merges leave every rank with the same tables (rank 0 writes)."""
+    if not (ranks / "quality.json").exists():
+        pytest.skip("ml-100k is not in NEGKIT_DATA")
+    r0, r1 = (np.load(ranks / f"numba-{r}.npz") for r in (0, 1))
+    for side in ("user", "item"):
+        np.testing.assert_array_equal(r0[side], r1[side])
+    assert r0["user"][:, :-1].std() > 0.01  # trained factors (the last column is the 1s)
+
+
+def test_nproc_two_trains_the_cpu_default_engine_and_rank_zero_writes(tmp_path):
+    """``rec train --nproc 2`` on CPU trains what one process would (the numba engine for
+    BPR-MF), data-parallel, and writes the usual outputs once."""
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "negkit", "rec", "train", "--nproc", "2", "--threads", "1"]
+    cmd += ["--data", str(_log_csv(tmp_path / "log.csv")), "--epochs", "3", "--dim", "8"]
+    cmd += ["--sync-pairs", "200", "--no-progress", "--out", str(out)]
+    env = _env(0, 1, 0)
+    for key in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
+        env.pop(key)
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout + done.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["settings"]["engine"] == "numba" and metrics["settings"]["world_size"] == 2
+    assert metrics["settings"]["sync_pairs"] == 200 and len(metrics["history"]) == 3
+    assert 0.0 <= metrics["test"]["recall@20"] <= 1.0
+    assert np.load(out / "item_embeddings.npy").shape == (60, 9)
 
 
 def _log_csv(path: Path) -> Path:

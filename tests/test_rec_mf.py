@@ -9,6 +9,7 @@ from numba import njit
 
 import negkit.samplers as ns
 from negkit.eval.rec import evaluate_ranking
+from negkit.rec.distributed import Context
 from negkit.rec.mf_bpr import BPRMF
 from negkit.rec.synthetic import planted_interactions
 
@@ -105,8 +106,11 @@ def test_exported_embeddings_fold_in_the_item_bias(planted):
 
 @pytest.mark.parametrize(
     "bad, match",
-    [({"dim": 0}, "dim"), ({"lr": 0.0}, "lr"), ({"reg": -1.0}, "reg"), ({"threads": 0}, "threads")],
-)
+    [({"dim": 0}, "dim"), ({"lr": 0.0}, "lr"), ({"reg": -1.0}, "reg"), ({"threads": 0}, "threads"),
+     ({"sync_pairs": 0}, "sync_pairs must be at least 1"),
+     ({"sync_mode": "max"}, "sync_mode must be 'sum' or 'mean'"),
+     ({"seed": None, "dist": Context(rank=0, world_size=2)}, "a distributed run needs a seed")],
+)  # fmt: skip
 def test_bad_settings_raise(planted, bad, match):
     s = ns.get("rns").fit(n_items=200)
     with pytest.raises(ValueError, match=match):

@@ -79,8 +79,15 @@ def register(subparsers) -> None:
         "--nproc",
         type=int,
         default=1,
-        help="train data-parallel on N local processes (torch engine; torchrun's launcher on "
-        "127.0.0.1); under torchrun itself, leave it out",
+        help="train data-parallel on N local processes (torchrun's launcher on 127.0.0.1); "
+        "under torchrun itself, leave it out",
+    )
+    t.add_argument(
+        "--sync-pairs",
+        type=int,
+        default=200_000,
+        help="numba engine on several processes: pairs a rank trains between two merges of "
+        "the tables (default 200000)",
     )
     t.add_argument(
         "--dist-timeout",
@@ -197,6 +204,7 @@ def _train(args: argparse.Namespace, ctx) -> int:
         ks=ks,
         metric=f"recall@{ks[0]}",
         gather_negatives=args.gather_negatives,
+        sync_pairs=args.sync_pairs,
         cuda_graph=False if args.no_cuda_graph else None,
         max_seconds=60.0 * args.max_minutes,
         sampler_params=_parse_params(args.sampler_param),

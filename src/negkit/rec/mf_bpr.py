@@ -20,6 +20,14 @@ al. 2011) the gradient is weighted by ``L(floor((n_items - 1) / trials))``,
 
 The item bias is folded into the exported embeddings (users get a constant 1
 column, items their bias), so ``score(u, i) = user_emb[u] . item_emb[i]`` holds.
+
+Data parallel across processes (``dist``, a :class:`negkit.rec.distributed.Context` of a
+torchrun launch): as the word2vec engine (Ji, Shao, Sundaram et al. 2016), every rank
+trains its own shard of each epoch's pairs (``pairs[rank::world_size]`` of one seeded
+permutation) and, every ``sync_pairs`` pairs of its shard, the ranks merge what changed in
+the tables since the last merge with :class:`negkit.word2vec.dist_sync.TableSync`
+(``sync_mode="sum"``: every rank's updates applied, as Hogwild threads apply theirs).  The
+step size decays by epochs, which every rank counts alike.
 """
 
 from __future__ import annotations
@@ -116,6 +124,18 @@ def _run_shard(draw, state, pairs, cuts, c, U, V, B, lr, reg, use_bias, harmonic
                ctx, stats)  # fmt: skip
 
 
+def _all_sum(ctx: Any, x: np.ndarray) -> np.ndarray:
+    """``x`` summed over the ranks of ``ctx`` (float64)."""
+    import torch
+    import torch.distributed as dist
+
+    from negkit.rec.distributed import guarded
+
+    t = torch.from_numpy(np.asarray(x, dtype=np.float64).copy())
+    guarded(ctx, "all_reduce (epoch loss)", dist.all_reduce, t)
+    return t.numpy()
+
+
 class BPRMF:
     """BPR-MF trained by lock-free multi-threaded SGD (compiled CPU engine).
 
@@ -130,6 +150,10 @@ class BPRMF:
         ``threads=1`` a seeded run repeats exactly.
     init_scale : factors start uniform in ``[-init_scale/2, init_scale/2] / dim``.
     item_bias : learn an item bias (folded into the exported embeddings).
+    dist : a :class:`negkit.rec.distributed.Context`; with ``world_size > 1`` the ranks train
+        data-parallel (module docstring).  Every rank must pass the same ``seed``.
+    sync_pairs : pairs a rank trains between two merges of the tables.
+    sync_mode : ``"sum"`` (every rank's change applied) or ``"mean"`` (model averaging).
     """
 
     def __init__(
@@ -143,6 +167,9 @@ class BPRMF:
         init_scale: float = 1.0,
         lr_final: float = 0.05,
         item_bias: bool = True,
+        dist: Any = None,
+        sync_pairs: int = 200_000,
+        sync_mode: str = "sum",
     ) -> None:
         self.dim = dim
         self.lr = lr
@@ -153,6 +180,13 @@ class BPRMF:
         self.init_scale = init_scale
         self.lr_final = lr_final
         self.item_bias = item_bias
+        self.dist = dist
+        self.sync_pairs = sync_pairs
+        self.sync_mode = sync_mode
+
+    @property
+    def _distributed(self) -> bool:
+        return self.dist is not None and self.dist.distributed
 
     def _check(self) -> None:
         if int(self.dim) < 1:
@@ -165,6 +199,12 @@ class BPRMF:
             raise ValueError(f"epochs must be non-negative, got {self.epochs}")
         if int(self.threads) < 1:
             raise ValueError(f"threads must be at least 1, got {self.threads}")
+        if self.sync_mode not in ("sum", "mean"):
+            raise ValueError(f"sync_mode must be 'sum' or 'mean', got {self.sync_mode!r}")
+        if int(self.sync_pairs) < 1:
+            raise ValueError(f"sync_pairs must be at least 1, got {self.sync_pairs}")
+        if self._distributed and self.seed is None:
+            raise ValueError("a distributed run needs a seed: every rank starts from it")
 
     def init(self, n_users: int, n_items: int) -> BPRMF:
         """Allocate and initialise the tables (float32, C-contiguous)."""
@@ -208,10 +248,20 @@ class BPRMF:
         # (user, item) packed into one int64, so a pair is one sequential read
         pairs = (coo.row.astype(np.int64) << 32) | coo.col.astype(np.int64)
         pairs = pairs[np.random.default_rng(self.seed).permutation(pairs.size)]
+        n_pairs = pairs.size  # over all ranks
+        rank, world = (self.dist.rank, self.dist.world_size) if self._distributed else (0, 1)
+        if world > 1:  # this rank's shard; contexts of its own (seed, rank * threads + t)
+            pairs = np.ascontiguousarray(pairs[rank::world])
         bounds = np.linspace(0, pairs.size, threads + 1).astype(np.int64)
-        ctxs = make_contexts(self.seed, threads)
+        ctxs = make_contexts(self.seed, threads * world)[rank * threads : (rank + 1) * threads]
         every = getattr(sampler, "refresh_every_", None) or getattr(sampler, "refresh_every", None)
-        n_chunks = 1 if not every else max(1, int(np.ceil(pairs.size / float(every))))
+        longest = -(-n_pairs // world)  # the largest shard: as many chunks on every rank
+        n_chunks = 1 if not every else max(1, int(np.ceil(longest / float(every))))
+        sync = None
+        if world > 1:  # the tables are merged after every chunk
+            from negkit.word2vec.dist_sync import TableSync
+
+            n_chunks = max(n_chunks, int(np.ceil(longest / float(self.sync_pairs))))
         # cuts[t, c]: start of chunk c of thread t's shard
         cuts = np.stack(
             [
@@ -231,6 +281,9 @@ class BPRMF:
         U, V = self.user_factors_, self.item_factors_
         B = self.item_bias_
         use_bias = bool(self.item_bias)
+        if world > 1:
+            sync = TableSync(self.dist, [U, V, B.reshape(-1, 1)], self.sync_mode)
+            self.sync_ = sync
         self.history_: list[dict[str, float]] = []
         epochs = int(self.epochs)
         pool = ThreadPoolExecutor(threads) if threads > 1 else None
@@ -254,11 +307,16 @@ class BPRMF:
                             f.result()
                     # samplers that go stale (adaptive) rebuild every refresh_every draws
                     sampler.maybe_refresh(ctxs)
+                    if sync is not None:
+                        sync.sync()
+                totals = stats.sum(axis=0)
+                if sync is not None:
+                    totals = _all_sum(self.dist, totals)
                 seconds = time.perf_counter() - t0
                 row = {
                     "epoch": epoch + 1,
-                    "loss": float(stats[:, 0].sum() / pairs.size),
-                    "correct": float(stats[:, 1].sum() / pairs.size),
+                    "loss": float(totals[0] / n_pairs),
+                    "correct": float(totals[1] / n_pairs),
                     "seconds": seconds,
                     "lr": lr,
                 }

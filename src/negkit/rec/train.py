@@ -84,6 +84,10 @@ class RecSettings:
     eval_chunk: int = 1024
     gather_negatives: bool = False
     cuda_graph: bool | None = None
+    #: numba engine, data parallel: pairs a rank trains between two merges of the tables
+    sync_pairs: int = 200_000
+    #: torch MF: row-sparse gradients (:mod:`negkit.rec.row_grads`); None: on CPU, MF only
+    row_grads: bool | None = None
     #: stop after the first epoch that ends past this much wall time (0: no limit)
     max_seconds: float = 0.0
     sampler_params: dict = field(default_factory=dict)
@@ -204,10 +208,6 @@ def run(
     if hasattr(sampler, "sample_batch"):  # a batch sampler object
         sampler_name = "mixed" if hasattr(sampler, "k") else "in-batch"
     engine = settings.engine_name(sampler_name)
-    if ctx.distributed:
-        if settings.engine == "numba":
-            raise ValueError("the numba engine runs in one process; use --engine torch")
-        engine = "torch"
     cfg = settings.resolved(engine)
     if ctx.distributed:
         cfg["device"], cfg["world_size"] = ctx.device, ctx.world_size
@@ -292,6 +292,8 @@ def run(
             threads=cfg["threads"],
             seed=seed,
             lr_final=cfg["lr_final"],
+            dist=ctx,
+            sync_pairs=cfg["sync_pairs"],
         )
         mf.init(data.n_users, data.n_items)
         smp, _ = _make_sampler(sampler, settings, data, (mf.user_factors_, mf.item_factors_), seed)
@@ -360,6 +362,7 @@ def run(
                 dist_ctx=ctx,
                 gather_negatives=cfg["gather_negatives"],
                 cuda_graph=cfg["cuda_graph"],
+                row_grads=cfg["row_grads"],
             )
             if not shared:
                 trainer.user_table, trainer.item_table = tables
