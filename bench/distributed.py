@@ -9,7 +9,10 @@
 * torch MF and LightGCN on Gowalla (rns, BPR, Adam, global batch 2048): training pairs/s and
   test Recall@20 after ``--rec-epochs`` epochs; ``mf-per-rank``: MF with 2048 pairs a rank
   (DDP's convention: the global batch grows with the ranks); ``mf-dense``: MF with dense
-  gradients (``row_grads=False``: DDP's all-reduce of the whole tables on two processes).
+  gradients (``row_grads=False``: DDP's all-reduce of the whole tables on two processes);
+  ``mf-numba``: BPR-MF on the compiled engine (the CPU default), ``--numba-epochs`` epochs,
+  the tables merged every ``--sync-pairs`` pairs a rank: pairs/s over the epochs after the
+  first (which compiles) and Recall@20 at the end.
 
 Every setting runs as its own group of processes on 127.0.0.1 (started here, as torchrun
 would), so the machine should be otherwise idle; a loaded machine shows in the ratios.
@@ -115,6 +118,20 @@ def rec(ctx, args, model: str, per_rank: bool = False, row_grads: bool | None = 
             "recall@20": res["test"]["recall@20"]}  # fmt: skip
 
 
+def mf_numba(ctx, args) -> dict:
+    from negkit.rec.train import RecSettings, load_data, run
+
+    data = load_data("gowalla")
+    settings = RecSettings(data=data, model="mf", engine="numba", epochs=args.numba_epochs,
+                           dim=64, threads=1, sync_pairs=args.sync_words or 1_000_000)  # fmt: skip
+    res = run(settings, "rns", seed=0, dist_ctx=ctx)
+    if not ctx.is_main:
+        return {}
+    seconds = sum(row["seconds"] for row in res["history"][1:])
+    return {"seconds": seconds, "recall@20": res["test"]["recall@20"],
+            "pairs_per_s": data.train.nnz * (len(res["history"]) - 1) / seconds}  # fmt: skip
+
+
 TASKS = {
     "skipgram": skipgram,
     "deepwalk": deepwalk,
@@ -122,6 +139,7 @@ TASKS = {
     "mf-per-rank": lambda c, a: rec(c, a, "mf", per_rank=True),
     "mf-dense": lambda c, a: rec(c, a, "mf", row_grads=False),
     "lightgcn": lambda c, a: rec(c, a, "lightgcn"),
+    "mf-numba": mf_numba,
 }
 
 
@@ -146,6 +164,7 @@ def launch(task: str, nproc: int, args, tmp: Path) -> dict:
     result = tmp / f"{task}-{nproc}.json"
     cmd = [sys.executable, str(HERE), "--worker", task, "--result", str(result),
            "--epochs", str(args.epochs), "--rec-epochs", str(args.rec_epochs),
+           "--numba-epochs", str(args.numba_epochs),
            "--seeds", *map(str, args.seeds)]  # fmt: skip
     if args.sync_words:
         cmd += ["--sync-words", str(args.sync_words)]
@@ -190,7 +209,7 @@ def report(res: dict) -> None:
         print(f"DeepWalk BlogCatalog: {one['seconds']:.1f} s -> {two['seconds']:.1f} s "
               f"({one['seconds'] / two['seconds']:.2f}x), Macro-F1 {one['macro_f1']:.4f} -> "
               f"{two['macro_f1']:.4f}")  # fmt: skip
-    for m in ("mf", "mf-per-rank", "mf-dense", "lightgcn"):
+    for m in ("mf-numba", "mf", "mf-per-rank", "mf-dense", "lightgcn"):
         if m in res:
             one, two = res[m][1], res[m][2]
             print(f"{m} Gowalla: {one['pairs_per_s']:.0f} -> {two['pairs_per_s']:.0f} pairs/s "
@@ -200,14 +219,18 @@ def report(res: dict) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--tasks", default="skipgram,deepwalk,mf,mf-per-rank,mf-dense,lightgcn")
+    ap.add_argument(
+        "--tasks", default="skipgram,deepwalk,mf-numba,mf,mf-per-rank,mf-dense,lightgcn"
+    )
     ap.add_argument("--epochs", type=int, default=2, help="skip-gram epochs (default 2)")
     ap.add_argument("--lines", type=int, default=None, help="first N corpus lines only")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    ap.add_argument("--rec-epochs", type=int, default=1)
+    ap.add_argument("--rec-epochs", type=int, default=1, help="torch MF / LightGCN epochs")
+    ap.add_argument("--numba-epochs", type=int, default=50, help="mf-numba epochs (default 50)")
     ap.add_argument(
         "--sync-words", type=int, default=None,
-        help="words between syncs (default: 100000 skip-gram, 20000 DeepWalk)",
+        help="words (pairs for mf-numba) between syncs (default: 100000 skip-gram, 20000 "
+        "DeepWalk, 1000000 mf-numba)",
     )  # fmt: skip
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--result", default=None, help=argparse.SUPPRESS)

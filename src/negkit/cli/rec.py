@@ -85,9 +85,9 @@ def register(subparsers) -> None:
     t.add_argument(
         "--sync-pairs",
         type=int,
-        default=200_000,
+        default=1_000_000,
         help="numba engine on several processes: pairs a rank trains between two merges of "
-        "the tables (default 200000)",
+        "the tables (default 1000000)",
     )
     t.add_argument(
         "--dist-timeout",

@@ -168,7 +168,7 @@ class BPRMF:
         lr_final: float = 0.05,
         item_bias: bool = True,
         dist: Any = None,
-        sync_pairs: int = 200_000,
+        sync_pairs: int = 1_000_000,
         sync_mode: str = "sum",
     ) -> None:
         self.dim = dim

@@ -85,7 +85,7 @@ class RecSettings:
     gather_negatives: bool = False
     cuda_graph: bool | None = None
     #: numba engine, data parallel: pairs a rank trains between two merges of the tables
-    sync_pairs: int = 200_000
+    sync_pairs: int = 1_000_000
     #: torch MF: row-sparse gradients (:mod:`negkit.rec.row_grads`); None: on CPU, MF only
     row_grads: bool | None = None
     #: stop after the first epoch that ends past this much wall time (0: no limit)
