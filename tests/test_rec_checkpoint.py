@@ -55,3 +55,12 @@ def test_a_checkpoint_of_other_settings_is_refused(tmp_path):
     with pytest.raises(ValueError, match=r"other settings \(.*lr"):
         run(RecSettings(**{**opts("rns", "mf"), "epochs": 1, "lr": 0.02}, checkpoint=ckpt),
             "rns", seed=2)  # fmt: skip
+
+
+def test_a_checkpoint_picks_the_torch_engine_and_numba_refuses_one(tmp_path):
+    ckpt = str(tmp_path / "rec.ckpt.pt")
+    auto = {**opts("rns", "mf"), "engine": "auto", "epochs": 1}
+    assert RecSettings(**auto).engine_name("rns") == "numba"
+    assert RecSettings(**auto, checkpoint=ckpt).engine_name("rns") == "torch"
+    with pytest.raises(ValueError, match="checkpoints are written by the torch engine"):
+        run(RecSettings(**{**auto, "engine": "numba"}, checkpoint=ckpt), "rns", seed=2)

@@ -125,8 +125,9 @@ def register(subparsers) -> None:
     t.add_argument(
         "--checkpoint",
         default=None,
-        help="torch engine: save a checkpoint here after every epoch; when the file exists, "
-        "resume from it (same settings, as many processes)",
+        help="torch engine (chosen by --engine auto when this is given): save a checkpoint "
+        "here after every epoch; when the file exists, resume from it (same settings, as many "
+        "processes)",
     )
     t.add_argument("--out", required=True, type=Path)
     t.add_argument("--no-progress", action="store_true")

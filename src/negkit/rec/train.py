@@ -108,8 +108,8 @@ class RecSettings:
         )
         if self.engine == "numba" and torch_only:
             raise ValueError("the numba engine trains MF with BPR, one negative a pair, on CPU")
-        if self.engine == "auto":
-            return "torch" if torch_only else "numba"
+        if self.engine == "auto":  # checkpoints are the torch engine's
+            return "torch" if torch_only or self.checkpoint is not None else "numba"
         return self.engine
 
     def resolved(self, engine: str) -> dict[str, Any]:
