@@ -133,3 +133,14 @@ def test_max_seconds_stops_after_the_epoch_that_passes_it():
     s.max_seconds = -1.0
     with pytest.raises(ValueError, match="max_seconds must be non-negative"):
         train_kg(small_kg(), s, ns.get_kg("kg_uniform", seed=1))
+
+
+def test_the_epoch_a_time_limit_stops_at_is_evaluated_and_can_be_the_best():
+    """With best-epoch selection and validation every 3 epochs, a run the time limit stops
+    after epoch 1 still evaluates epoch 1 and keeps it, as a full run keeps its last."""
+    s = settings("transe", epochs=5)
+    s.eval_every, s.max_seconds = 3, 1e-9
+    out = train_kg(small_kg(), s, ns.get_kg("kg_uniform", seed=1), seed=2)
+    assert [r["epoch"] for r in out["history"]] == [1] and "metrics" in out["history"][0]
+    assert out["best_epoch"] == out["model_epoch"] == 1
+    assert out["best_metrics"] == out["history"][0]["metrics"]

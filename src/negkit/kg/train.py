@@ -230,8 +230,14 @@ def train_kg(
                                    "seconds": seconds, "train_seconds": total,
                                    "sampler_seconds": sample_s, "lr": lr,
                                    "false_negative_rate": fnr}  # fmt: skip
+            stop = False  # the time limit, decided before the evaluation: a run it ends
+            if settings.max_seconds and epoch + 1 < settings.epochs:  # offers its last epoch
+                from negkit.rec.distributed import broadcast_flag
+
+                late = rank == 0 and total >= settings.max_seconds  # rank 0's clock decides
+                stop = broadcast_flag(ctx, late) if ctx else late
             due = settings.eval_every and (epoch + 1) % settings.eval_every == 0
-            last = best is not None and epoch + 1 == settings.epochs
+            last = best is not None and (epoch + 1 == settings.epochs or stop)
             if (due or last) and rank == 0:
                 te = time.perf_counter()
                 rec["metrics"] = link_prediction(model, eval_set, all_true,
@@ -244,13 +250,9 @@ def train_kg(
                 ckpt.save(checkpoint, ctx, epoch=epoch + 1, history=history, **state)
             if on_epoch is not None:
                 on_epoch(rec)
-            if settings.max_seconds and epoch + 1 < settings.epochs:
-                from negkit.rec.distributed import broadcast_flag
-
-                late = rank == 0 and total >= settings.max_seconds  # rank 0's clock decides
-                if broadcast_flag(ctx, late) if ctx else late:
-                    stopped_by = f"max_seconds={settings.max_seconds:g} after epoch {epoch + 1}"
-                    break
+            if stop:
+                stopped_by = f"max_seconds={settings.max_seconds:g} after epoch {epoch + 1}"
+                break
         model_epoch = history[-1]["epoch"] if history else 0
         if best is not None and best.epoch is not None:
             model_epoch = best.restore(model)
