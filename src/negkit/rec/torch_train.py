@@ -186,7 +186,10 @@ class TorchTrainer:
         self.distributed = dist_ctx is not None and dist_ctx.distributed
         #: in-batch negatives from every rank's batch (all_gather), not this rank's alone
         self.gather_negatives = bool(gather_negatives)
-        tables_only = not hasattr(model, "graph") and mode != "mixgcf"
+        # rows can be read sparsely where the step reads the parameters themselves (MF)
+        with torch.no_grad():
+            tables = model.propagate()
+        tables_only = mode != "mixgcf" and all(isinstance(t, torch.nn.Parameter) for t in tables)
         if row_grads is None:  # on an accelerator dense is cheap, and a CUDA graph needs it
             row_grads = tables_only and self.device.type == "cpu"
         if row_grads and not tables_only:
