@@ -46,6 +46,37 @@ def _sentences(data: Path, lines: int | None) -> list[list[str]]:
         return [line.split() for i, line in enumerate(f) if lines is None or i < lines]
 
 
+PARTS = (
+    "seconds",
+    "train_seconds",
+    "train_cpu_seconds",
+    "counts_seconds",
+    "sync_seconds",
+    "syncs",
+    "sync_bytes",
+)
+
+
+def _profile(records: list[dict], **extra: float) -> dict:
+    """This rank's time by part, summed over ``records`` (epoch records): training, the
+    per-round counts collective (with the wait for the slower rank), the syncs by part."""
+    out = {k: float(sum(r.get(k, 0.0) for r in records)) for k in PARTS}
+    for r in records:
+        for k, v in r.get("sync_parts", {}).items():
+            out[f"sync_{k}"] = out.get(f"sync_{k}", 0.0) + v
+    return {**out, **extra}
+
+
+def _sync_opts(args) -> dict:
+    """The sync options asked for on the command line (none: the defaults)."""
+    out: dict = {}
+    if args.overlap is not None:
+        out["sync_overlap"] = args.overlap == "on"
+    if args.wire:
+        out["sync_wire"] = args.wire
+    return out
+
+
 def skipgram(ctx, args) -> dict:
     from negkit import Word2Vec
     from negkit.data import registry
@@ -57,13 +88,14 @@ def skipgram(ctx, args) -> dict:
     out = {"words": sum(map(len, corpus)), "epochs": args.epochs, "runs": []}
     for seed in args.seeds:
         model = Word2Vec(**W2V, epochs=args.epochs, seed=seed, dist=ctx,
-                         sync_words=args.sync_words or 100_000)  # fmt: skip
+                         sync_words=args.sync_words or 100_000, **_sync_opts(args))  # fmt: skip
         model.build_vocab(corpus)
         distributed.barrier(ctx)
         t = time.perf_counter()
         model.train(corpus)
         distributed.barrier(ctx)
         seconds = time.perf_counter() - t
+        PROFILE.append(_profile(model.training_log_, seed=seed, wall=seconds))
         if not ctx.is_main:
             continue
         kv = model.wv
@@ -84,13 +116,16 @@ def deepwalk(ctx, args) -> dict:
     from negkit.rec import distributed
 
     g = load_graph("blogcatalog")
-    s = GraphEmbedSettings(sync_words=args.sync_words or 20_000)
+    s = GraphEmbedSettings(sync_words=args.sync_words or 20_000, extra=_sync_opts(args))
     run(g, GraphEmbedSettings(num_walks=1, walk_length=5), seed=0)  # compile
     distributed.barrier(ctx)
     t = time.perf_counter()
-    res = run(g, s, seed=0, dist_ctx=ctx)
+    recs: list[dict] = []
+    res = run(g, s, seed=0, dist_ctx=ctx, on_epoch=lambda e, v, rec: recs.append(rec))
     distributed.barrier(ctx)
     seconds = time.perf_counter() - t
+    PROFILE.append(_profile(recs, wall=seconds, walk_s=res.timings["walk_s"],
+                            total_s=res.timings["total_s"]))  # fmt: skip
     if not ctx.is_main:
         return {}
     r = node_classification(res.vectors, g.labels, [0.5], repeats=3, seed=0)[0]
@@ -120,12 +155,16 @@ TASKS = {
 }
 
 
+PROFILE: list[dict] = []  # this rank's time by part, one entry a timed run
+
+
 def worker(args) -> int:
     from negkit.rec import distributed
 
     ctx = distributed.init("cpu")
     try:
         out = TASKS[args.worker](ctx, args)
+        Path(f"{args.result}.rank{ctx.rank}").write_text(json.dumps(PROFILE))
         if ctx.is_main:
             Path(args.result).write_text(json.dumps(out))
         distributed.barrier(ctx)
@@ -146,6 +185,10 @@ def launch(task: str, nproc: int, args, tmp: Path) -> dict:
         cmd += ["--sync-words", str(args.sync_words)]
     if args.lines:
         cmd += ["--lines", str(args.lines)]
+    if args.overlap:
+        cmd += ["--overlap", args.overlap]
+    if args.wire:
+        cmd += ["--wire", args.wire]
     port = free_port()
     procs = []
     for rank in range(nproc):
@@ -163,7 +206,9 @@ def launch(task: str, nproc: int, args, tmp: Path) -> dict:
                 p.wait()
     if codes != [0] * nproc:
         raise SystemExit(f"{task} on {nproc} processes failed: exit codes {codes}")
-    return json.loads(result.read_text())
+    out = json.loads(result.read_text())
+    out["profile"] = [json.loads(Path(f"{result}.rank{r}").read_text()) for r in range(nproc)]
+    return out
 
 
 def _mean(runs: list[dict], key: str) -> float:
@@ -172,19 +217,29 @@ def _mean(runs: list[dict], key: str) -> float:
 
 def report(res: dict) -> None:
     print(f"\nload average at the end: {os.getloadavg()}")
+    for task, by_n in res.items():
+        for n, out in by_n.items():
+            for rank, runs in enumerate(out.get("profile", [])):
+                for run in runs:
+                    print(f"profile {task} {n} proc rank {rank}: "
+                          + ", ".join(f"{k} {v:.3g}" for k, v in run.items()))  # fmt: skip
     if "skipgram" in res:
-        one, two = res["skipgram"][1]["runs"], res["skipgram"][2]["runs"]
+        by_n = {n: out["runs"] for n, out in res["skipgram"].items()}
         print("skip-gram  procs  words/s   sync s  WS353   SimLex  analogy%  (mean of seeds)")
-        for n, runs in ((1, one), (2, two)):
+        for n, runs in by_n.items():
             print(f"           {n}      {_mean(runs, 'words_per_s'):8.0f}  "
                   f"{_mean(runs, 'sync_seconds'):6.1f}  {_mean(runs, 'ws353'):.4f}  "
                   f"{_mean(runs, 'simlex'):.4f}  {_mean(runs, 'analogy'):.2f}")  # fmt: skip
-        print(f"           ratio  {_mean(two, 'words_per_s') / _mean(one, 'words_per_s'):.2f}x")
+        if 1 in by_n and 2 in by_n:
+            ratio = _mean(by_n[2], "words_per_s") / _mean(by_n[1], "words_per_s")
+            print(f"           ratio  {ratio:.2f}x")
     if "deepwalk" in res:
-        one, two = res["deepwalk"][1], res["deepwalk"][2]
-        print(f"DeepWalk BlogCatalog: {one['seconds']:.1f} s -> {two['seconds']:.1f} s "
-              f"({one['seconds'] / two['seconds']:.2f}x), Macro-F1 {one['macro_f1']:.4f} -> "
-              f"{two['macro_f1']:.4f}")  # fmt: skip
+        for n, out in res["deepwalk"].items():
+            print(f"DeepWalk BlogCatalog, {n} proc: {out['seconds']:.1f} s, Macro-F1 "
+                  f"{out['macro_f1']:.4f}, Micro-F1 {out['micro_f1']:.4f}")  # fmt: skip
+        dw = res["deepwalk"]
+        if 1 in dw and 2 in dw:
+            print(f"DeepWalk ratio {dw[1]['seconds'] / dw[2]['seconds']:.2f}x")
     for m in ("mf", "lightgcn"):
         if m in res:
             one, two = res[m][1], res[m][2]
@@ -204,6 +259,12 @@ def main() -> int:
         "--sync-words", type=int, default=None,
         help="words between syncs (default: 100000 skip-gram, 20000 DeepWalk)",
     )  # fmt: skip
+    ap.add_argument("--overlap", choices=("on", "off"), default=None,
+                    help="sync_overlap on or off (default: the library's default)")  # fmt: skip
+    ap.add_argument("--wire", choices=("float32", "bfloat16"), default=None,
+                    help="sync_wire (default: the library's default)")  # fmt: skip
+    ap.add_argument("--nprocs", type=int, nargs="+", default=[1, 2],
+                    help="process counts to run (default: 1 2)")  # fmt: skip
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--result", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -215,7 +276,7 @@ def main() -> int:
     res: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         for task in args.tasks.split(","):
-            res[task] = {n: launch(task, n, args, Path(tmp)) for n in (1, 2)}
+            res[task] = {n: launch(task, n, args, Path(tmp)) for n in args.nprocs}
             print(task, json.dumps(res[task]), flush=True)
     report(res)
     return 0
