@@ -5,12 +5,17 @@
   excluded), WS353 / SimLex-999 Spearman and Google analogy (restrict 30000), mean of the
   seeds;
 * DeepWalk on BlogCatalog (d=128, 10 walks of 80, window 10, shared negatives): seconds
-  (walks + training) and Macro-F1 (true-k, 50% labelled);
+  (walks + training) and Macro-F1 (true-k, 50% labelled), mean of ``--graph-seeds``;
 * torch MF and LightGCN on Gowalla (rns, BPR, Adam, global batch 2048): training pairs/s and
   test Recall@20 after ``--rec-epochs`` epochs.
 
 Every setting runs as its own group of processes on 127.0.0.1 (started here, as torchrun
 would), so the machine should be otherwise idle; a loaded machine shows in the ratios.
+Every rank also reports its time by part (``profile`` lines): training (and the CPU time
+of its thread: below the wall time when something else had the core), the per-round counts
+collective (with the wait for the slower rank), and the syncs' parts (change / mask / send /
+apply, or with ``--overlap on`` the wait for the exchange in flight and the one pass).
+``--overlap`` and ``--wire`` set ``sync_overlap`` / ``sync_wire`` (default: the library's).
 
     NEGKIT_DATA=../shared/data python bench/distributed.py [--epochs 2] [--seeds 0 1]
 """
@@ -48,6 +53,7 @@ def _sentences(data: Path, lines: int | None) -> list[list[str]]:
 
 PARTS = (
     "seconds",
+    "rank_words",
     "train_seconds",
     "train_cpu_seconds",
     "counts_seconds",
@@ -68,7 +74,8 @@ def _profile(records: list[dict], **extra: float) -> dict:
 
 
 def _sync_opts(args) -> dict:
-    """The sync options asked for on the command line (none: the defaults)."""
+    """The sync options asked for on the command line (none: the defaults; the same names
+    in ``Word2Vec`` and ``GraphEmbedSettings``)."""
     out: dict = {}
     if args.overlap is not None:
         out["sync_overlap"] = args.overlap == "on"
@@ -116,20 +123,26 @@ def deepwalk(ctx, args) -> dict:
     from negkit.rec import distributed
 
     g = load_graph("blogcatalog")
-    s = GraphEmbedSettings(sync_words=args.sync_words or 20_000, extra=_sync_opts(args))
+    s = GraphEmbedSettings(sync_words=args.sync_words or 20_000, **_sync_opts(args))
     run(g, GraphEmbedSettings(num_walks=1, walk_length=5), seed=0)  # compile
-    distributed.barrier(ctx)
-    t = time.perf_counter()
-    recs: list[dict] = []
-    res = run(g, s, seed=0, dist_ctx=ctx, on_epoch=lambda e, v, rec: recs.append(rec))
-    distributed.barrier(ctx)
-    seconds = time.perf_counter() - t
-    PROFILE.append(_profile(recs, wall=seconds, walk_s=res.timings["walk_s"],
-                            total_s=res.timings["total_s"]))  # fmt: skip
+    runs = []
+    for seed in args.graph_seeds:
+        distributed.barrier(ctx)
+        t = time.perf_counter()
+        recs: list[dict] = []
+        keep = recs.append
+        res = run(g, s, seed=seed, dist_ctx=ctx, on_epoch=lambda e, v, rec, keep=keep: keep(rec))
+        distributed.barrier(ctx)
+        seconds = time.perf_counter() - t
+        PROFILE.append(_profile(recs, seed=seed, wall=seconds, walk_s=res.timings["walk_s"],
+                                total_s=res.timings["total_s"]))  # fmt: skip
+        if ctx.is_main:
+            r = node_classification(res.vectors, g.labels, [0.5], repeats=3, seed=0)[0]
+            runs.append({"seed": seed, "seconds": seconds, "macro_f1": r["macro_f1_true_k"],
+                         "micro_f1": r["micro_f1_true_k"]})  # fmt: skip
     if not ctx.is_main:
         return {}
-    r = node_classification(res.vectors, g.labels, [0.5], repeats=3, seed=0)[0]
-    return {"seconds": seconds, "macro_f1": r["macro_f1_true_k"], "micro_f1": r["micro_f1_true_k"]}
+    return {"runs": runs, **{k: _mean(runs, k) for k in ("seconds", "macro_f1", "micro_f1")}}
 
 
 def rec(ctx, args, model: str) -> dict:
@@ -180,7 +193,8 @@ def launch(task: str, nproc: int, args, tmp: Path) -> dict:
     result = tmp / f"{task}-{nproc}.json"
     cmd = [sys.executable, str(HERE), "--worker", task, "--result", str(result),
            "--epochs", str(args.epochs), "--rec-epochs", str(args.rec_epochs),
-           "--seeds", *map(str, args.seeds)]  # fmt: skip
+           "--seeds", *map(str, args.seeds),
+           "--graph-seeds", *map(str, args.graph_seeds)]  # fmt: skip
     if args.sync_words:
         cmd += ["--sync-words", str(args.sync_words)]
     if args.lines:
@@ -255,6 +269,8 @@ def main() -> int:
     ap.add_argument("--lines", type=int, default=None, help="first N corpus lines only")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     ap.add_argument("--rec-epochs", type=int, default=1)
+    ap.add_argument("--graph-seeds", type=int, nargs="+", default=[0],
+                    help="DeepWalk seeds (default: 0); its figures are their means")  # fmt: skip
     ap.add_argument(
         "--sync-words", type=int, default=None,
         help="words between syncs (default: 100000 skip-gram, 20000 DeepWalk)",
