@@ -51,6 +51,7 @@ SYNC_VARIANTS = {
     "": {},
     "overlap_": {"sync_overlap": True},
     "overlap_bf16_": {"sync_overlap": True, "sync_wire": "bfloat16"},
+    "bf16_": {"sync_wire": "bfloat16"},
 }
 
 
@@ -132,6 +133,29 @@ def overlap_runs(ctx) -> dict[str, np.ndarray]:
             sync.flush()
             out[key + "_flushed"] = table.copy()
             out[key + "_counts"] = np.array(counts)
+    return out
+
+
+def bf16_sync_runs(ctx) -> dict[str, np.ndarray]:
+    """Synchronous bfloat16 merges (:meth:`TableSync.merge`) of the changes of
+    :func:`overlap_runs`, each mode: the tables after the first merge and after the second
+    merge and the flush."""
+    from negkit.word2vec.dist_sync import TableSync
+
+    base = np.arange(30, dtype=np.float32).reshape(10, 3)
+    rows = {"few": [[1, 4], [4, 7]], "many": [[0, 2, 3, 5, 6, 8], [8, 9]]}
+    out = {}
+    for mode in ("sum", "mean"):
+        table = base.copy()
+        sync = TableSync(ctx, [table], mode, wire="bfloat16")
+        table += table_deltas(ctx.rank, np.array(rows["few"][ctx.rank]))
+        sync.merge()
+        key = f"bf16sync_{mode}_rank{ctx.rank}"
+        out[key + "_first"] = table.copy()
+        table += table_deltas(ctx.rank, np.array(rows["many"][ctx.rank])) * OVERLAP_SCALE
+        sync.merge()
+        sync.flush()
+        out[key + "_flushed"] = table.copy()
     return out
 
 
@@ -299,7 +323,8 @@ def main() -> int:
             if ctx.is_main:
                 np.savez(out / "resume.npz", **runs)
             finals = {k: v for k, v in runs.items() if "straight_syn" in k}  # each rank's own
-            np.savez(out / f"sync{ctx.rank}.npz", **sync_runs(ctx), **overlap_runs(ctx), **finals)
+            np.savez(out / f"sync{ctx.rank}.npz", **sync_runs(ctx), **overlap_runs(ctx),
+                     **bf16_sync_runs(ctx), **finals)  # fmt: skip
             kg = kg_step(ctx)
             if ctx.is_main:
                 np.savez(out / "kg_step.npz", **kg)

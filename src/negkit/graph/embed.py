@@ -63,7 +63,8 @@ class GraphEmbedSettings:
         (the other ranks' changes one round late, the rounding error carried into the next
         exchange): on BlogCatalog, 2 ranks, seeds 1-3, it took 11.1 s instead of 15.2 s
         with waiting float32 syncs (one process: 18.1 s) at Macro-F1 0.2295 against 0.2272
-        (one process: 0.2353).  ``False`` / ``"float32"`` give the synchronous merge.
+        (one process: 0.2353).  ``sync_overlap=False`` waits for each merge;
+        ``sync_wire="float32"`` sends float32 (only the touched rows when not overlapped).
     """
 
     method: str = "deepwalk"
@@ -319,7 +320,7 @@ def _run_walks(
         dist=dist_ctx,
         sync_words=s.sync_words,
         sync_overlap=s.sync_overlap,
-        sync_wire=s.sync_wire if s.sync_overlap else "float32",
+        sync_wire=s.sync_wire,
         checkpoint=checkpoint,
         **opts,
     )

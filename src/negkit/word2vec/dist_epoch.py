@@ -142,9 +142,9 @@ def dist_epoch(model: Any, chunks: Any, e: int, epochs: int, total_words: int, b
             break
         done += all_words
         if not sync.overlap:
-            sync.sync()
+            sync.merge()
         bar.update(all_words, model.alpha - alpha_span * min(1.0, done / total))
-    if sync.overlap:
+    if sync.overlap or sync.wire != "float32":
         sync.flush()
     seconds = time.perf_counter() - t0
     tot = stats.sum(axis=0)

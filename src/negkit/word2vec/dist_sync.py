@@ -41,7 +41,9 @@ repeats itself.  The change is sent whole (no mask: agreeing on one would need a
 trip), float32 or, with ``wire="bfloat16"`` (``sync_wire``), in half the bytes: rounded to
 the nearest bfloat16, the rounding error kept in ``W_r - B_r`` (``B_r <- W_s + bf16(x_r)``)
 and sent with the next exchange (error feedback), so no update is lost; the ranks' sum is
-added up in bfloat16 by gloo.
+added up in bfloat16 by gloo.  ``wire="bfloat16"`` without overlap (:meth:`TableSync.merge`)
+does the same pass, waits for the all_reduce and merges at once (nothing stale); the ranks'
+tables then differ by their rounding errors until the epoch's :meth:`TableSync.flush`.
 """
 
 from __future__ import annotations
@@ -129,6 +131,22 @@ def _overlap_step_bf16(table, snap, base, buf, divisor, first):
             base[r, c] = s + bits_f32(h << half)
 
 
+@kernel(boundscheck=False)
+def _merge_bf16(table, snap, base, buf, divisor):
+    """After :func:`_overlap_step_bf16` and a waited all_reduce (synchronous bfloat16 syncs):
+    ``snap`` takes the ranks' summed change (divided by ``divisor``), ``table`` the new
+    ``snap`` plus this rank's rounding error (``table - base``), ``base`` the new ``snap``:
+    the error goes with the next sync."""
+    n, d = table.shape
+    half = np.uint32(16)
+    for r in range(n):
+        for c in range(d):
+            s = snap[r, c] + bits_f32(np.uint32(buf[r, c]) << half) / divisor
+            snap[r, c] = s
+            table[r, c] = s + (table[r, c] - base[r, c])
+            base[r, c] = s
+
+
 class TableSync:
     """Keeps ``tables`` (float32, updated in place) in step across the ranks of ``ctx``.
 
@@ -180,15 +198,44 @@ class TableSync:
         and ``words`` / ``active``) without waiting for it.  Returns the previous call's
         ``(sum of words, number of active ranks)``, ``None`` at the first call.  End with
         :meth:`flush`."""
-        import torch
-        import torch.distributed as dist
-
-        from negkit.rec.distributed import guarded
 
         t0 = time.perf_counter()
         first = self._pending is None
         prev = None if first else self._wait()
         t1 = time.perf_counter()
+        self._step(first)
+        t2 = time.perf_counter()
+        self._pending = self._start(words, active)
+        self.syncs += 1
+        self.parts["wait"] += t1 - t0
+        self.parts["step"] += t2 - t1
+        self.seconds += time.perf_counter() - t0
+        return prev
+
+    def merge(self) -> None:
+        """A synchronous sync: :meth:`sync` with float32 on the wire; with bfloat16, this
+        rank's change since the last merge is rounded and sent whole, the ranks' sum merged at
+        once, the rounding error kept for the next one (the tables differ across ranks by
+        these errors until :meth:`flush`, which ends the epoch)."""
+        if self.wire != "bfloat16":
+            self.sync()
+            return
+        t0 = time.perf_counter()
+        self._step(True)
+        t1 = time.perf_counter()
+        self._pending = self._start(0, False, counts=False)
+        self._wait()
+        t2 = time.perf_counter()
+        divisor = np.float32(self.ctx.world_size if self.mode == "mean" else 1)
+        for table, snap, base, buf in zip(self.tables, self.snaps, self._bases, self._bufs):
+            _merge_bf16(table, snap, base, buf, divisor)
+        self.syncs += 1
+        self.parts["step"] += t1 - t0 + time.perf_counter() - t2
+        self.parts["send"] += t2 - t1
+        self.seconds += time.perf_counter() - t0
+
+    def _step(self, first: bool) -> None:
+        """The exchange pass over every table (``first``: no summed change to merge)."""
         if not self._bases:
             self._bases = [s.copy() for s in self.snaps]  # the tables at the last sync
             self._bufs = ([np.empty(t.shape, dtype=np.uint16) for t in self.tables]
@@ -197,7 +244,14 @@ class TableSync:
         step = _overlap_step_bf16 if self.wire == "bfloat16" else _overlap_step
         for table, snap, base, buf in zip(self.tables, self.snaps, self._bases, self._bufs):
             step(table, snap, base, buf, divisor, first)
-        t2 = time.perf_counter()
+
+    def _start(self, words: int, active: bool, counts: bool = True) -> tuple:
+        """Start the all_reduce of every table's buffer (and of the counts); not waited for."""
+        import torch
+        import torch.distributed as dist
+
+        from negkit.rec.distributed import guarded
+
         works = []
         for buf in self._bufs:
             tensor = torch.from_numpy(buf)
@@ -206,15 +260,11 @@ class TableSync:
             works.append(guarded(self.ctx, "all_reduce (table change)", dist.all_reduce, tensor,
                                  async_op=True))  # fmt: skip
             self.bytes_sent += buf.nbytes
-        counts = torch.tensor([float(words), float(active)], dtype=torch.float64)
-        works.append(guarded(self.ctx, "all_reduce (word counts)", dist.all_reduce, counts,
-                             async_op=True))  # fmt: skip
-        self._pending = (works, counts)
-        self.syncs += 1
-        self.parts["wait"] += t1 - t0
-        self.parts["step"] += t2 - t1
-        self.seconds += time.perf_counter() - t0
-        return prev
+        total = torch.tensor([float(words), float(active)], dtype=torch.float64)
+        if counts:
+            works.append(guarded(self.ctx, "all_reduce (word counts)", dist.all_reduce, total,
+                                 async_op=True))  # fmt: skip
+        return works, total
 
     def _wait(self) -> tuple[int, int]:
         from negkit.rec.distributed import guarded
