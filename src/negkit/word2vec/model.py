@@ -83,9 +83,12 @@ class Word2Vec:
     :mod:`.dist_sync`); the tables are the same on every rank after each epoch.
     ``sync_overlap=True`` sends each round's change without waiting and merges it after the
     next round (the other ranks' changes arrive one round late); ``sync_wire="bfloat16"``
-    sends it whole in bfloat16 (half the bytes of float32), the rounding error carried into
-    the next sync and settled in float32 at the end of each epoch (:mod:`.dist_sync`;
-    docs/benchmarks.md for what they gain).
+    (the default) sends it whole in bfloat16 (half the bytes of float32), the rounding error
+    carried into the next sync and settled in float32 at the end of each epoch, where
+    ``"float32"`` sends the touched rows exactly (:mod:`.dist_sync`).  On the shared corpus
+    (2 ranks, d=100, 2 epochs, seeds 0, 1) bfloat16 took the syncs from 1.5 s to 1.2-1.3 s
+    at the same WS353 / SimLex / analogy (0.2936 / 0.1987 / 4.50 against 0.2933 / 0.1988 /
+    4.49); overlapping did not pay there (docs/benchmarks.md).
     ``checkpoint`` (a path) saves the model after every epoch (rank 0 writes); ``load`` it
     (with ``dist``) and ``resume`` to finish the run as if never stopped.  On 60k lines of
     the shared corpus (sg, d=50, 3 epochs, 2 seeds) two ranks reached WS353 0.154 / 0.156 with
@@ -130,7 +133,7 @@ class Word2Vec:
         sync_words: int = 100_000,
         sync_mode: str = "sum",
         sync_overlap: bool = False,
-        sync_wire: str = "float32",
+        sync_wire: str = "bfloat16",
         checkpoint: str | PathLike | None = None,
     ) -> None:
         self.vector_size = _check_int(vector_size, "vector_size", 1)
@@ -644,6 +647,7 @@ class Word2Vec:
                 raise ValueError(f"{path}: unknown format {meta.get('format')!r}")
             arrays = {k: z[k] for k in ("syn0", "syn1neg", "counts", "ctxs")}
         params = dict(meta["params"])
+        params.setdefault("sync_wire", "float32")  # files from before the option: as they ran
         sampler_meta = meta["sampler"]
         model = cls(**params, sampler=get_sampler(sampler_meta["name"], **sampler_meta["params"]),
                     dist=dist)  # fmt: skip
