@@ -10,14 +10,14 @@ last sync (the same on every rank) and ``W_r`` rank r's tables now,
                                         threads apply theirs; the default)
     W_s  <- W_s + delta / world_size   ("mean": model averaging)
 
-and every rank continues from the new ``W_s``.  Only the rows touched on some rank are
-sent (their union is agreed first with an all_reduce MAX of a one-byte-per-row mask); when
-more than half the rows were touched the whole table is sent instead, and the next 7 syncs
-of that table send it whole without agreeing on a mask (frequent syncs of a table that
-negatives touch all over cost one pass less).  The passes over the tables are compiled: one
-pass builds the change and the touched-row mask into buffers kept between syncs (no 2 x
-table allocation per sync), one applies the reduced change.  torch is imported on first
-use: a one-process model never loads it.
+and every rank continues from the new ``W_s``.  With ``wire="float32"`` only the rows
+touched on some rank are sent (their union is agreed first with an all_reduce MAX of a
+one-byte-per-row mask); when more than half the rows were touched the whole table is sent
+instead, and the next 7 syncs of that table send it whole without agreeing on a mask
+(frequent syncs of a table that negatives touch all over cost one pass less).  The passes
+over the tables are compiled: one pass builds the change and the touched-row mask into
+buffers kept between syncs (no 2 x table allocation per sync), one applies the reduced
+change.  torch is imported on first use: a one-process model never loads it.
 
 Overlapped syncs (``overlap=True``, ``Word2Vec(sync_overlap=True)``): the change is sent
 without waiting (``all_reduce(async_op=True)``, gloo's own thread; the kernels release the
