@@ -184,3 +184,24 @@ def test_killed_rank_stops_graph_embed_within_the_timeout_and_nothing_is_written
     while any(Path(f"/proc/{pid}").exists() for pid in ranks.values()):
         assert time.monotonic() < gone, "a rank outlived the launcher"
         time.sleep(0.1)
+
+
+def test_a_file_saved_before_the_sync_options_loads_with_float32_syncs(tmp_path):
+    """Files written before ``sync_overlap`` / ``sync_wire`` existed ran float32 syncs: they
+    resume with those, not with today's default."""
+    import json
+
+    corpus = [["a", "b", "c", "a"], ["b", "c", "a", "b"]] * 5
+    model = Word2Vec(corpus, vector_size=4, min_count=1, epochs=1, workers=1, progress=False)
+    assert model.sync_wire == "bfloat16" and not model.sync_overlap
+    path = tmp_path / "m.npz"
+    model.save(path)
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(arrays["meta"].tobytes().decode("utf-8"))
+    del meta["params"]["sync_wire"], meta["params"]["sync_overlap"]
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    np.savez(path, **arrays)
+    old = Word2Vec.load(path)
+    assert old.sync_wire == "float32" and not old.sync_overlap
+    np.testing.assert_array_equal(old.wv.vectors, model.wv.vectors)
