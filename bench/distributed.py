@@ -5,7 +5,7 @@
   excluded), WS353 / SimLex-999 Spearman and Google analogy (restrict 30000), mean of the
   seeds;
 * DeepWalk on BlogCatalog (d=128, 10 walks of 80, window 10, shared negatives): seconds
-  (walks + training) and Macro-F1 (true-k, 50% labelled);
+  (walks + training) and Macro-F1 (true-k, 50% labelled), mean of ``--graph-seeds``;
 * torch MF and LightGCN on Gowalla (rns, BPR, Adam, global batch 2048): training pairs/s and
   test Recall@20 after ``--rec-epochs`` epochs; ``mf-per-rank``: MF with 2048 pairs a rank
   (DDP's convention: the global batch grows with the ranks); ``mf-dense``: MF with dense
@@ -16,6 +16,11 @@
 
 Every setting runs as its own group of processes on 127.0.0.1 (started here, as torchrun
 would), so the machine should be otherwise idle; a loaded machine shows in the ratios.
+Every rank also reports its time by part (``profile`` lines): training (and the CPU time
+of its thread: below the wall time when something else had the core), the per-round counts
+collective (with the wait for the slower rank), and the syncs' parts (change / mask / send /
+apply, or with ``--overlap on`` the wait for the exchange in flight and the one pass).
+``--overlap`` and ``--wire`` set ``sync_overlap`` / ``sync_wire`` (default: the library's).
 
     NEGKIT_DATA=../shared/data python bench/distributed.py [--epochs 2] [--seeds 0 1]
 """
@@ -51,6 +56,39 @@ def _sentences(data: Path, lines: int | None) -> list[list[str]]:
         return [line.split() for i, line in enumerate(f) if lines is None or i < lines]
 
 
+PARTS = (
+    "seconds",
+    "rank_words",
+    "train_seconds",
+    "train_cpu_seconds",
+    "counts_seconds",
+    "sync_seconds",
+    "syncs",
+    "sync_bytes",
+)
+
+
+def _profile(records: list[dict], **extra: float) -> dict:
+    """This rank's time by part, summed over ``records`` (epoch records): training, the
+    per-round counts collective (with the wait for the slower rank), the syncs by part."""
+    out = {k: float(sum(r.get(k, 0.0) for r in records)) for k in PARTS}
+    for r in records:
+        for k, v in r.get("sync_parts", {}).items():
+            out[f"sync_{k}"] = out.get(f"sync_{k}", 0.0) + v
+    return {**out, **extra}
+
+
+def _sync_opts(args) -> dict:
+    """The sync options asked for on the command line (none: the defaults; the same names
+    in ``Word2Vec`` and ``GraphEmbedSettings``)."""
+    out: dict = {}
+    if args.overlap is not None:
+        out["sync_overlap"] = args.overlap == "on"
+    if args.wire:
+        out["sync_wire"] = args.wire
+    return out
+
+
 def skipgram(ctx, args) -> dict:
     from negkit import Word2Vec
     from negkit.data import registry
@@ -62,13 +100,14 @@ def skipgram(ctx, args) -> dict:
     out = {"words": sum(map(len, corpus)), "epochs": args.epochs, "runs": []}
     for seed in args.seeds:
         model = Word2Vec(**W2V, epochs=args.epochs, seed=seed, dist=ctx,
-                         sync_words=args.sync_words or 100_000)  # fmt: skip
+                         sync_words=args.sync_words or 100_000, **_sync_opts(args))  # fmt: skip
         model.build_vocab(corpus)
         distributed.barrier(ctx)
         t = time.perf_counter()
         model.train(corpus)
         distributed.barrier(ctx)
         seconds = time.perf_counter() - t
+        PROFILE.append(_profile(model.training_log_, seed=seed, wall=seconds))
         if not ctx.is_main:
             continue
         kv = model.wv
@@ -89,17 +128,26 @@ def deepwalk(ctx, args) -> dict:
     from negkit.rec import distributed
 
     g = load_graph("blogcatalog")
-    s = GraphEmbedSettings(sync_words=args.sync_words or 20_000)
+    s = GraphEmbedSettings(sync_words=args.sync_words or 20_000, **_sync_opts(args))
     run(g, GraphEmbedSettings(num_walks=1, walk_length=5), seed=0)  # compile
-    distributed.barrier(ctx)
-    t = time.perf_counter()
-    res = run(g, s, seed=0, dist_ctx=ctx)
-    distributed.barrier(ctx)
-    seconds = time.perf_counter() - t
+    runs = []
+    for seed in args.graph_seeds:
+        distributed.barrier(ctx)
+        t = time.perf_counter()
+        recs: list[dict] = []
+        keep = recs.append
+        res = run(g, s, seed=seed, dist_ctx=ctx, on_epoch=lambda e, v, rec, keep=keep: keep(rec))
+        distributed.barrier(ctx)
+        seconds = time.perf_counter() - t
+        PROFILE.append(_profile(recs, seed=seed, wall=seconds, walk_s=res.timings["walk_s"],
+                                total_s=res.timings["total_s"]))  # fmt: skip
+        if ctx.is_main:
+            r = node_classification(res.vectors, g.labels, [0.5], repeats=3, seed=0)[0]
+            runs.append({"seed": seed, "seconds": seconds, "macro_f1": r["macro_f1_true_k"],
+                         "micro_f1": r["micro_f1_true_k"]})  # fmt: skip
     if not ctx.is_main:
         return {}
-    r = node_classification(res.vectors, g.labels, [0.5], repeats=3, seed=0)[0]
-    return {"seconds": seconds, "macro_f1": r["macro_f1_true_k"], "micro_f1": r["micro_f1_true_k"]}
+    return {"runs": runs, **{k: _mean(runs, k) for k in ("seconds", "macro_f1", "micro_f1")}}
 
 
 def rec(ctx, args, model: str, per_rank: bool = False, row_grads: bool | None = None) -> dict:
@@ -143,12 +191,16 @@ TASKS = {
 }
 
 
+PROFILE: list[dict] = []  # this rank's time by part, one entry a timed run
+
+
 def worker(args) -> int:
     from negkit.rec import distributed
 
     ctx = distributed.init("cpu")
     try:
         out = TASKS[args.worker](ctx, args)
+        Path(f"{args.result}.rank{ctx.rank}").write_text(json.dumps(PROFILE))
         if ctx.is_main:
             Path(args.result).write_text(json.dumps(out))
         distributed.barrier(ctx)
@@ -165,11 +217,16 @@ def launch(task: str, nproc: int, args, tmp: Path) -> dict:
     cmd = [sys.executable, str(HERE), "--worker", task, "--result", str(result),
            "--epochs", str(args.epochs), "--rec-epochs", str(args.rec_epochs),
            "--numba-epochs", str(args.numba_epochs),
-           "--seeds", *map(str, args.seeds)]  # fmt: skip
+           "--seeds", *map(str, args.seeds),
+           "--graph-seeds", *map(str, args.graph_seeds)]  # fmt: skip
     if args.sync_words:
         cmd += ["--sync-words", str(args.sync_words)]
     if args.lines:
         cmd += ["--lines", str(args.lines)]
+    if args.overlap:
+        cmd += ["--overlap", args.overlap]
+    if args.wire:
+        cmd += ["--wire", args.wire]
     port = free_port()
     procs = []
     for rank in range(nproc):
@@ -187,7 +244,9 @@ def launch(task: str, nproc: int, args, tmp: Path) -> dict:
                 p.wait()
     if codes != [0] * nproc:
         raise SystemExit(f"{task} on {nproc} processes failed: exit codes {codes}")
-    return json.loads(result.read_text())
+    out = json.loads(result.read_text())
+    out["profile"] = [json.loads(Path(f"{result}.rank{r}").read_text()) for r in range(nproc)]
+    return out
 
 
 def _mean(runs: list[dict], key: str) -> float:
@@ -196,21 +255,31 @@ def _mean(runs: list[dict], key: str) -> float:
 
 def report(res: dict) -> None:
     print(f"\nload average at the end: {os.getloadavg()}")
+    for task, by_n in res.items():
+        for n, out in by_n.items():
+            for rank, runs in enumerate(out.get("profile", [])):
+                for run in runs:
+                    print(f"profile {task} {n} proc rank {rank}: "
+                          + ", ".join(f"{k} {v:.3g}" for k, v in run.items()))  # fmt: skip
     if "skipgram" in res:
-        one, two = res["skipgram"][1]["runs"], res["skipgram"][2]["runs"]
+        by_n = {n: out["runs"] for n, out in res["skipgram"].items()}
         print("skip-gram  procs  words/s   sync s  WS353   SimLex  analogy%  (mean of seeds)")
-        for n, runs in ((1, one), (2, two)):
+        for n, runs in by_n.items():
             print(f"           {n}      {_mean(runs, 'words_per_s'):8.0f}  "
                   f"{_mean(runs, 'sync_seconds'):6.1f}  {_mean(runs, 'ws353'):.4f}  "
                   f"{_mean(runs, 'simlex'):.4f}  {_mean(runs, 'analogy'):.2f}")  # fmt: skip
-        print(f"           ratio  {_mean(two, 'words_per_s') / _mean(one, 'words_per_s'):.2f}x")
+        if 1 in by_n and 2 in by_n:
+            ratio = _mean(by_n[2], "words_per_s") / _mean(by_n[1], "words_per_s")
+            print(f"           ratio  {ratio:.2f}x")
     if "deepwalk" in res:
-        one, two = res["deepwalk"][1], res["deepwalk"][2]
-        print(f"DeepWalk BlogCatalog: {one['seconds']:.1f} s -> {two['seconds']:.1f} s "
-              f"({one['seconds'] / two['seconds']:.2f}x), Macro-F1 {one['macro_f1']:.4f} -> "
-              f"{two['macro_f1']:.4f}")  # fmt: skip
+        for n, out in res["deepwalk"].items():
+            print(f"DeepWalk BlogCatalog, {n} proc: {out['seconds']:.1f} s, Macro-F1 "
+                  f"{out['macro_f1']:.4f}, Micro-F1 {out['micro_f1']:.4f}")  # fmt: skip
+        dw = res["deepwalk"]
+        if 1 in dw and 2 in dw:
+            print(f"DeepWalk ratio {dw[1]['seconds'] / dw[2]['seconds']:.2f}x")
     for m in ("mf-numba", "mf", "mf-per-rank", "mf-dense", "lightgcn"):
-        if m in res:
+        if m in res and 1 in res[m] and 2 in res[m]:
             one, two = res[m][1], res[m][2]
             print(f"{m} Gowalla: {one['pairs_per_s']:.0f} -> {two['pairs_per_s']:.0f} pairs/s "
                   f"({two['pairs_per_s'] / one['pairs_per_s']:.2f}x), Recall@20 "
@@ -227,11 +296,19 @@ def main() -> int:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     ap.add_argument("--rec-epochs", type=int, default=1, help="torch MF / LightGCN epochs")
     ap.add_argument("--numba-epochs", type=int, default=50, help="mf-numba epochs (default 50)")
+    ap.add_argument("--graph-seeds", type=int, nargs="+", default=[0],
+                    help="DeepWalk seeds (default: 0); its figures are their means")  # fmt: skip
     ap.add_argument(
         "--sync-words", type=int, default=None,
         help="words (pairs for mf-numba) between syncs (default: 100000 skip-gram, 20000 "
         "DeepWalk, 1000000 mf-numba)",
     )  # fmt: skip
+    ap.add_argument("--overlap", choices=("on", "off"), default=None,
+                    help="sync_overlap on or off (default: the library's default)")  # fmt: skip
+    ap.add_argument("--wire", choices=("float32", "bfloat16"), default=None,
+                    help="sync_wire (default: the library's default)")  # fmt: skip
+    ap.add_argument("--nprocs", type=int, nargs="+", default=[1, 2],
+                    help="process counts to run (default: 1 2)")  # fmt: skip
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--result", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -243,7 +320,7 @@ def main() -> int:
     res: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         for task in args.tasks.split(","):
-            res[task] = {n: launch(task, n, args, Path(tmp)) for n in (1, 2)}
+            res[task] = {n: launch(task, n, args, Path(tmp)) for n in args.nprocs}
             print(task, json.dumps(res[task]), flush=True)
     report(res)
     return 0

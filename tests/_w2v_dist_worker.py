@@ -6,7 +6,8 @@ would (RANK, WORLD_SIZE, MASTER_*).  ``python _w2v_dist_worker.py OUT MODE``:
   random graph, for torch MF and LightGCN on planted interactions, and for KG training
   (nscaching, whose caches are per-rank state, and dns); rank 0 saves the final
   tables to ``OUT/resume.npz``; each rank saves its tables after one table sync
-  (:func:`sync_runs`) to ``OUT/syncR.npz``; rank 0 saves one data-parallel KG step
+  (:func:`sync_runs`), after overlapped exchanges (:func:`overlap_runs`) and at the end of
+  the straight skip-gram runs to ``OUT/syncR.npz``; rank 0 saves one data-parallel KG step
   (:func:`kg_step`) to ``OUT/kg_step.npz``;
 * ``quality``: skip-gram on the first :data:`SLICE_LINES` lines of the shared corpus; rank 0
   writes the WordSim-353 Spearman to ``OUT/quality.json`` (nothing without the data);
@@ -45,10 +46,28 @@ def _stop(model, rec):
     raise Stop
 
 
+#: the sync settings of the skip-gram resume runs: name -> Word2Vec options
+SYNC_VARIANTS = {
+    "": {},
+    "overlap_": {"sync_overlap": True},
+    "overlap_bf16_": {"sync_overlap": True, "sync_wire": "bfloat16"},
+    "bf16_": {"sync_wire": "bfloat16"},
+}
+
+
 def resume_runs(ctx, out: Path) -> dict[str, np.ndarray]:
+    runs = {}
+    for prefix, sync_opts in SYNC_VARIANTS.items():
+        for k, v in _resume_run(ctx, out, sync_opts).items():
+            runs[prefix + k] = v
+    return runs
+
+
+def _resume_run(ctx, out: Path, sync_opts: dict) -> dict[str, np.ndarray]:
     corpus = synthetic_corpus()
     opts = dict(sg=1, vector_size=16, window=3, negative=3, min_count=1, epochs=3, workers=1,
-                seed=4, progress=False, chunk_words=300, sync_words=500, dist=ctx)  # fmt: skip
+                seed=4, progress=False, chunk_words=300, sync_words=500, dist=ctx,
+                **sync_opts)  # fmt: skip
     straight = Word2Vec(**opts).fit(corpus)
     ckpt = out / "w2v.ckpt.npz"
     try:
@@ -59,6 +78,7 @@ def resume_runs(ctx, out: Path) -> dict[str, np.ndarray]:
     resumed = Word2Vec.load(ckpt, dist=ctx)
     assert resumed.epochs_trained_ == 1
     resumed.resume(corpus)
+    distributed.barrier(ctx)  # every rank has read the checkpoint before the next run writes
     return {
         "straight_syn0": straight.wv.vectors, "straight_syn1": straight.syn1neg,
         "resumed_syn0": resumed.wv.vectors, "resumed_syn1": resumed.syn1neg,
@@ -87,6 +107,61 @@ def sync_runs(ctx) -> dict[str, np.ndarray]:
             sync.sync()
             out[f"sync_{mode}_{name}_rank{ctx.rank}"] = table.copy()
     return out
+
+
+def overlap_runs(ctx) -> dict[str, np.ndarray]:
+    """Overlapped exchanges of a 10 x 3 table (:meth:`TableSync.exchange`), each mode and
+    wire: each rank adds ``table_deltas`` (few rows) and exchanges, then adds the change
+    again with other rows (many) and exchanges, then flushes; the tables every rank holds
+    after the second exchange and after the flush, and the counts each exchange returned."""
+    from negkit.word2vec.dist_sync import TableSync
+
+    base = np.arange(30, dtype=np.float32).reshape(10, 3)
+    rows = {"few": [[1, 4], [4, 7]], "many": [[0, 2, 3, 5, 6, 8], [8, 9]]}
+    out = {}
+    for mode in ("sum", "mean"):
+        for wire in ("float32", "bfloat16"):
+            table = base.copy()
+            sync = TableSync(ctx, [table], mode, overlap=True, wire=wire)
+            table += table_deltas(ctx.rank, np.array(rows["few"][ctx.rank]))
+            first = sync.exchange(10 + ctx.rank, True)
+            assert first is None, first
+            table += table_deltas(ctx.rank, np.array(rows["many"][ctx.rank])) * OVERLAP_SCALE
+            counts = sync.exchange(5, ctx.rank == 0)
+            key = f"overlap_{mode}_{wire}_rank{ctx.rank}"
+            out[key + "_second"] = table.copy()
+            sync.flush()
+            out[key + "_flushed"] = table.copy()
+            out[key + "_counts"] = np.array(counts)
+    return out
+
+
+def bf16_sync_runs(ctx) -> dict[str, np.ndarray]:
+    """Synchronous bfloat16 merges (:meth:`TableSync.merge`) of the changes of
+    :func:`overlap_runs`, each mode: the tables after the first merge and after the second
+    merge and the flush."""
+    from negkit.word2vec.dist_sync import TableSync
+
+    base = np.arange(30, dtype=np.float32).reshape(10, 3)
+    rows = {"few": [[1, 4], [4, 7]], "many": [[0, 2, 3, 5, 6, 8], [8, 9]]}
+    out = {}
+    for mode in ("sum", "mean"):
+        table = base.copy()
+        sync = TableSync(ctx, [table], mode, wire="bfloat16")
+        table += table_deltas(ctx.rank, np.array(rows["few"][ctx.rank]))
+        sync.merge()
+        key = f"bf16sync_{mode}_rank{ctx.rank}"
+        out[key + "_first"] = table.copy()
+        table += table_deltas(ctx.rank, np.array(rows["many"][ctx.rank])) * OVERLAP_SCALE
+        sync.merge()
+        sync.flush()
+        out[key + "_flushed"] = table.copy()
+    return out
+
+
+#: scales the second change of :func:`overlap_runs`: not a bfloat16 number, so that its
+#: rounding on the wire shows, and is made good by the flush
+OVERLAP_SCALE = np.float32(1 + 2**-12)
 
 
 class ShiftKG:
@@ -247,7 +322,9 @@ def main() -> int:
                     **rec_resume_runs(ctx, out), **kg_resume_runs(ctx, out)}  # fmt: skip
             if ctx.is_main:
                 np.savez(out / "resume.npz", **runs)
-            np.savez(out / f"sync{ctx.rank}.npz", **sync_runs(ctx))
+            finals = {k: v for k, v in runs.items() if "straight_syn" in k}  # each rank's own
+            np.savez(out / f"sync{ctx.rank}.npz", **sync_runs(ctx), **overlap_runs(ctx),
+                     **bf16_sync_runs(ctx), **finals)  # fmt: skip
             kg = kg_step(ctx)
             if ctx.is_main:
                 np.savez(out / "kg_step.npz", **kg)

@@ -1,6 +1,8 @@
 """Data-parallel compiled engine on gloo, 2 processes on 127.0.0.1: checkpoint-and-resume
-repeats a straight run (skip-gram and DeepWalk); two ranks reach the one-process WordSim-353
-on a slice of the shared corpus; a killed rank stops the other, which writes nothing."""
+repeats a straight run (skip-gram, with and without overlapped syncs, and DeepWalk); the
+table syncs and overlapped exchanges against hand-computed merges; two ranks reach the
+one-process WordSim-353 on a slice of the shared corpus; a killed rank stops the other,
+which writes nothing."""
 
 from __future__ import annotations
 
@@ -33,7 +35,8 @@ def ranks(tmp_path_factory):
 
 @pytest.mark.parametrize(
     "what",
-    ["straight_syn0", "straight_syn1", "graph_straight"]
+    [f"{v}straight_syn{t}" for v in _w2v_dist_worker.SYNC_VARIANTS for t in (0, 1)]
+    + ["graph_straight"]
     + [f"{m}_{side}_straight" for m in ("mf", "lightgcn") for side in ("user", "item")]
     + [f"kg_{m}_{t}_straight" for m in ("rotate", "distmult") for t in ("entity", "relation")],
 )
@@ -56,6 +59,62 @@ def test_table_sync_adds_or_averages_every_rank_s_changes(ranks, mode, touched):
     for r in range(2):
         got = np.load(ranks / f"sync{r}.npz")[f"sync_{mode}_{touched}_rank{r}"]
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("variant", list(_w2v_dist_worker.SYNC_VARIANTS))
+def test_every_rank_ends_with_the_same_tables(ranks, variant):
+    for t in (0, 1):
+        key = f"{variant}straight_syn{t}"
+        tables = [np.load(ranks / f"sync{r}.npz")[key] for r in range(2)]
+        np.testing.assert_array_equal(tables[0], tables[1], err_msg=key)
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean"])
+@pytest.mark.parametrize("wire", ["float32", "bfloat16"])
+def test_overlapped_exchange_merges_every_rank_s_change_one_exchange_late(ranks, mode, wire):
+    """``sync_overlap``: an exchange merges the change sent at the one before (the sum, or
+    mean, of both ranks' changes), keeping this rank's own change since; the flush merges
+    the rest, so both ranks end equal, the bfloat16 rounding made good; the counts of the
+    first exchange come back at the second."""
+    rows = {"few": [[1, 4], [4, 7]], "many": [[0, 2, 3, 5, 6, 8], [8, 9]]}
+    base = np.arange(30, dtype=np.float32).reshape(10, 3)
+    div = 1 if mode == "sum" else 2
+    first = [_w2v_dist_worker.table_deltas(r, np.array(rows["few"][r])) for r in range(2)]
+    second = [_w2v_dist_worker.table_deltas(r, np.array(rows["many"][r]))
+              * _w2v_dist_worker.OVERLAP_SCALE for r in range(2)]  # fmt: skip
+    merged = base + (first[0] + first[1]) / div
+    flushed = merged + (second[0] + second[1]) / div
+    for r in range(2):
+        got = np.load(ranks / f"sync{r}.npz")
+        key = f"overlap_{mode}_{wire}_rank{r}"
+        np.testing.assert_allclose(got[key + "_second"], merged + second[r], rtol=0, atol=1e-6)
+        np.testing.assert_allclose(got[key + "_flushed"], flushed, rtol=0, atol=1e-6)
+        assert got[key + "_counts"].tolist() == [21, 2]
+    tables = [np.load(ranks / f"sync{r}.npz")[f"overlap_{mode}_{wire}_rank{r}_flushed"]
+              for r in range(2)]  # fmt: skip
+    np.testing.assert_array_equal(tables[0], tables[1])
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean"])
+def test_synchronous_bfloat16_merge_keeps_the_rounding_error_for_later(ranks, mode):
+    """``sync_wire="bfloat16"`` without overlap: a merge adds both ranks' changes at once
+    (exact here: small integers are bfloat16 numbers); the second change is not, and what
+    its rounding left out arrives with the flush: both ranks end equal, at the exact sum."""
+    rows = {"few": [[1, 4], [4, 7]], "many": [[0, 2, 3, 5, 6, 8], [8, 9]]}
+    base = np.arange(30, dtype=np.float32).reshape(10, 3)
+    div = 1 if mode == "sum" else 2
+    first = [_w2v_dist_worker.table_deltas(r, np.array(rows["few"][r])) for r in range(2)]
+    second = [_w2v_dist_worker.table_deltas(r, np.array(rows["many"][r]))
+              * _w2v_dist_worker.OVERLAP_SCALE for r in range(2)]  # fmt: skip
+    merged = base + (first[0] + first[1]) / div
+    flushed = merged + (second[0] + second[1]) / div
+    got = [np.load(ranks / f"sync{r}.npz") for r in range(2)]
+    for r in range(2):
+        key = f"bf16sync_{mode}_rank{r}"
+        np.testing.assert_array_equal(got[r][key + "_first"], merged)
+        np.testing.assert_allclose(got[r][key + "_flushed"], flushed, rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(got[0][f"bf16sync_{mode}_rank0_flushed"],
+                                  got[1][f"bf16sync_{mode}_rank1_flushed"])  # fmt: skip
 
 
 def test_kg_step_on_two_ranks_equals_one_process_step_on_the_whole_batch(ranks):
@@ -91,6 +150,8 @@ def test_distributed_settings_are_checked():
         Word2Vec(dist=ctx, sync_mode="median")
     with pytest.raises(ValueError, match="sync_words must be an integer >= 1"):
         Word2Vec(dist=ctx, sync_words=0)
+    with pytest.raises(ValueError, match="sync_wire must be one of float32, bfloat16"):
+        Word2Vec(dist=ctx, sync_overlap=True, sync_wire="float16")
     model = Word2Vec(dist=ctx, min_count=1).build_vocab_from_freq({"a": 3, "b": 2})
     with pytest.raises(ValueError, match="sharded=True needs total_words"):
         model.train_arrays([], sharded=True)
@@ -123,3 +184,24 @@ def test_killed_rank_stops_graph_embed_within_the_timeout_and_nothing_is_written
     while any(Path(f"/proc/{pid}").exists() for pid in ranks.values()):
         assert time.monotonic() < gone, "a rank outlived the launcher"
         time.sleep(0.1)
+
+
+def test_a_file_saved_before_the_sync_options_loads_with_float32_syncs(tmp_path):
+    """Files written before ``sync_overlap`` / ``sync_wire`` existed ran float32 syncs: they
+    resume with those, not with today's default."""
+    import json
+
+    corpus = [["a", "b", "c", "a"], ["b", "c", "a", "b"]] * 5
+    model = Word2Vec(corpus, vector_size=4, min_count=1, epochs=1, workers=1, progress=False)
+    assert model.sync_wire == "bfloat16" and not model.sync_overlap
+    path = tmp_path / "m.npz"
+    model.save(path)
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(arrays["meta"].tobytes().decode("utf-8"))
+    del meta["params"]["sync_wire"], meta["params"]["sync_overlap"]
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    np.savez(path, **arrays)
+    old = Word2Vec.load(path)
+    assert old.sync_wire == "float32" and not old.sync_overlap
+    np.testing.assert_array_equal(old.wv.vectors, model.wv.vectors)

@@ -86,7 +86,11 @@ def _run_round(model: Any, jobs: list[tuple], starts: list[float], total: float,
 def dist_epoch(model: Any, chunks: Any, e: int, epochs: int, total_words: int, bar: Any,
                sharded: bool) -> dict:  # fmt: skip
     """Epoch ``e`` of ``epochs`` on this rank; the record adds ``syncs``, ``sync_seconds``,
-    ``sync_bytes`` (this rank's) and ``rank_words`` (the words this rank trained)."""
+    ``sync_bytes`` (this rank's), ``rank_words`` (the words this rank trained) and this rank's
+    time by part: ``train_seconds`` (its rounds; ``train_cpu_seconds`` the CPU time of the
+    training thread in them, lower when other work took the core), ``counts_seconds`` (the
+    per-round word counts, with the wait for the slower rank; 0 with ``sync_overlap``),
+    ``sync_parts`` (:attr:`TableSync.parts`)."""
     sync = model._table_sync
     world = model.dist.world_size
     total = float(epochs) * total_words
@@ -95,11 +99,15 @@ def dist_epoch(model: Any, chunks: Any, e: int, epochs: int, total_words: int, b
     hist = np.zeros((n_thr, N_BINS), dtype=np.int64)
     state = {"call": model._kernel_call(), "draw_state": model._draw_kernel(), "refresh_s": 0.0}
     syncs0, sec0, bytes0 = sync.syncs, sync.seconds, sync.bytes_sent
-    done = float(e) * total_words  # words trained over all ranks at the last sync
+    done = float(e) * total_words  # words trained over all ranks, as last counted
+    ahead = 0  # this rank's words trained since (in rounds not yet counted)
+    uncounted: list[int] = []  # overlap: this rank's words of the rounds not yet counted
     mine = 0
     last = None
     alpha_span = model.alpha - model.min_alpha
     jobs = _rank_jobs(model, chunks, sharded, e)
+    parts0 = dict(sync.parts)
+    train_s = train_cpu = counts_s = 0.0
     t0 = time.perf_counter()
     while True:
         round_jobs, starts, words = [], [], 0
@@ -108,18 +116,36 @@ def dist_epoch(model: Any, chunks: Any, e: int, epochs: int, total_words: int, b
             if job is None:
                 break
             round_jobs.append(job)
-            starts.append(done + world * words)
+            starts.append(done + world * (ahead + words))
             words += job[4]
+        tr, tr_cpu = time.perf_counter(), time.thread_time()
         if round_jobs:
             last = round_jobs[-1][:2]
             _run_round(model, round_jobs, starts, total, stats, hist, state)
             mine += words
-        all_words, active = sync.counts(words, bool(round_jobs))
-        if active == 0:
+        ahead += words
+        tc = time.perf_counter()
+        train_s += tc - tr
+        train_cpu += time.thread_time() - tr_cpu
+        if sync.overlap:
+            uncounted.append(words)
+            counted = sync.exchange(words, bool(round_jobs))
+            if counted is None:
+                continue
+            ahead -= uncounted.pop(0)
+        else:
+            counted = sync.counts(words, bool(round_jobs))
+            ahead = 0
+            counts_s += time.perf_counter() - tc
+        all_words, active = counted
+        if active == 0:  # (overlap: the round in flight is empty everywhere too)
             break
         done += all_words
-        sync.sync()
+        if not sync.overlap:
+            sync.merge()
         bar.update(all_words, model.alpha - alpha_span * min(1.0, done / total))
+    if sync.overlap or sync.wire != "float32":
+        sync.flush()
     seconds = time.perf_counter() - t0
     tot = stats.sum(axis=0)
     lr = model.alpha - alpha_span * min(1.0, (e + 1) / epochs)
@@ -131,5 +157,9 @@ def dist_epoch(model: Any, chunks: Any, e: int, epochs: int, total_words: int, b
         syncs=sync.syncs - syncs0,
         sync_seconds=sync.seconds - sec0,
         sync_bytes=sync.bytes_sent - bytes0,
+        train_seconds=train_s,
+        train_cpu_seconds=train_cpu,  # of this thread: below train_seconds when it waited
+        counts_seconds=counts_s,
+        sync_parts={k: v - parts0[k] for k, v in sync.parts.items()},
     )
     return rec

@@ -44,7 +44,7 @@ from negkit.samplers import Sampler
 from negkit.samplers import get as get_sampler
 from negkit.samplers.base import _sample_batch
 from negkit.word2vec.dist_epoch import dist_epoch
-from negkit.word2vec.dist_sync import SYNC_MODES, TableSync
+from negkit.word2vec.dist_sync import SYNC_MODES, SYNC_WIRES, TableSync
 from negkit.word2vec.kernels_cbow import cbow_chunk
 from negkit.word2vec.kernels_common import N_BINS, N_STATS, ST_NEGS, keep_probabilities
 from negkit.word2vec.kernels_sg import sg_chunk
@@ -81,6 +81,14 @@ class Word2Vec:
     of the corpus and merge the tables with the others every ``sync_words`` raw words of its
     own (``sync_mode``: ``"sum"`` of the ranks' changes or their ``"mean"``; see
     :mod:`.dist_sync`); the tables are the same on every rank after each epoch.
+    ``sync_overlap=True`` sends each round's change without waiting and merges it after the
+    next round (the other ranks' changes arrive one round late); ``sync_wire="bfloat16"``
+    (the default) sends it whole in bfloat16 (half the bytes of float32), the rounding error
+    carried into the next sync and settled in float32 at the end of each epoch, where
+    ``"float32"`` sends the touched rows exactly (:mod:`.dist_sync`).  On the shared corpus
+    (2 ranks, d=100, 2 epochs, seeds 0, 1) bfloat16 took the syncs from 1.5 s to 1.2-1.3 s
+    at the same WS353 / SimLex / analogy (0.2936 / 0.1987 / 4.50 against 0.2933 / 0.1988 /
+    4.49); overlapping did not pay there (docs/benchmarks.md).
     ``checkpoint`` (a path) saves the model after every epoch (rank 0 writes); ``load`` it
     (with ``dist``) and ``resume`` to finish the run as if never stopped.  On 60k lines of
     the shared corpus (sg, d=50, 3 epochs, 2 seeds) two ranks reached WS353 0.154 / 0.156 with
@@ -124,6 +132,8 @@ class Word2Vec:
         dist: Any = None,
         sync_words: int = 100_000,
         sync_mode: str = "sum",
+        sync_overlap: bool = False,
+        sync_wire: str = "bfloat16",
         checkpoint: str | PathLike | None = None,
     ) -> None:
         self.vector_size = _check_int(vector_size, "vector_size", 1)
@@ -156,6 +166,10 @@ class Word2Vec:
         if sync_mode not in SYNC_MODES:
             raise ValueError(f"sync_mode must be one of {', '.join(SYNC_MODES)}, got {sync_mode!r}")
         self.sync_mode = sync_mode
+        self.sync_overlap = bool(sync_overlap)
+        if sync_wire not in SYNC_WIRES:
+            raise ValueError(f"sync_wire must be one of {', '.join(SYNC_WIRES)}, got {sync_wire!r}")
+        self.sync_wire = sync_wire
         self.checkpoint = checkpoint
         if self.nce and (not self.sg or self.shared_negatives):
             raise ValueError(
@@ -368,7 +382,8 @@ class Word2Vec:
 
         for table in (self.wv.vectors, self.syn1neg):
             guarded(self.dist, "broadcast (tables)", tdist.broadcast, torch.from_numpy(table), 0)
-        self._table_sync = TableSync(self.dist, [self.wv.vectors, self.syn1neg], self.sync_mode)
+        self._table_sync = TableSync(self.dist, [self.wv.vectors, self.syn1neg], self.sync_mode,
+                                     self.sync_overlap, self.sync_wire)  # fmt: skip
 
     def _check_diverged(self, rec: dict) -> None:
         """Stop with :class:`TrainingDivergedError` on NaN / Inf in the loss or the tables.
@@ -632,6 +647,7 @@ class Word2Vec:
                 raise ValueError(f"{path}: unknown format {meta.get('format')!r}")
             arrays = {k: z[k] for k in ("syn0", "syn1neg", "counts", "ctxs")}
         params = dict(meta["params"])
+        params.setdefault("sync_wire", "float32")  # files from before the option: as they ran
         sampler_meta = meta["sampler"]
         model = cls(**params, sampler=get_sampler(sampler_meta["name"], **sampler_meta["params"]),
                     dist=dist)  # fmt: skip
@@ -680,7 +696,7 @@ _PARAMS = ("vector_size", "alpha", "window", "min_count", "max_vocab_size", "sam
            "workers",
            "min_alpha", "sg", "negative", "ns_exponent", "cbow_mean", "epochs", "shrink_windows",
            "compute_loss", "shared_negatives", "nce", "chunk_words", "shuffle", "sync_words",
-           "sync_mode")  # fmt: skip
+           "sync_mode", "sync_overlap", "sync_wire")  # fmt: skip
 
 
 def _chunk_bounds(offsets: np.ndarray, chunk_words: int) -> np.ndarray:
