@@ -69,13 +69,9 @@ def test_every_rank_ends_with_the_same_tables(ranks, variant):
         np.testing.assert_array_equal(tables[0], tables[1], err_msg=key)
 
 
-@pytest.mark.parametrize("mode", ["sum", "mean"])
-@pytest.mark.parametrize("wire", ["float32", "bfloat16"])
-def test_overlapped_exchange_merges_every_rank_s_change_one_exchange_late(ranks, mode, wire):
-    """``sync_overlap``: an exchange merges the change sent at the one before (the sum, or
-    mean, of both ranks' changes), keeping this rank's own change since; the flush merges
-    the rest, so both ranks end equal, the bfloat16 rounding made good; the counts of the
-    first exchange come back at the second."""
+def _two_exchanges(mode: str) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+    """The worker's two exchanges by hand: the table after the first merge, each rank's
+    second change, and the table once both are merged (``mode`` "sum" or "mean")."""
     rows = {"few": [[1, 4], [4, 7]], "many": [[0, 2, 3, 5, 6, 8], [8, 9]]}
     base = np.arange(30, dtype=np.float32).reshape(10, 3)
     div = 1 if mode == "sum" else 2
@@ -83,7 +79,17 @@ def test_overlapped_exchange_merges_every_rank_s_change_one_exchange_late(ranks,
     second = [_w2v_dist_worker.table_deltas(r, np.array(rows["many"][r]))
               * _w2v_dist_worker.OVERLAP_SCALE for r in range(2)]  # fmt: skip
     merged = base + (first[0] + first[1]) / div
-    flushed = merged + (second[0] + second[1]) / div
+    return merged, second, merged + (second[0] + second[1]) / div
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean"])
+@pytest.mark.parametrize("wire", ["float32", "bfloat16"])
+def test_overlapped_exchange_merges_every_rank_s_change_one_exchange_late(ranks, mode, wire):
+    """``sync_overlap``: an exchange merges the change sent at the one before (the sum, or
+    mean, of both ranks' changes), keeping this rank's own change since; the flush merges
+    the rest, so both ranks end equal, the bfloat16 rounding made good; the counts of the
+    first exchange come back at the second."""
+    merged, second, flushed = _two_exchanges(mode)
     for r in range(2):
         got = np.load(ranks / f"sync{r}.npz")
         key = f"overlap_{mode}_{wire}_rank{r}"
@@ -100,14 +106,7 @@ def test_synchronous_bfloat16_merge_keeps_the_rounding_error_for_later(ranks, mo
     """``sync_wire="bfloat16"`` without overlap: a merge adds both ranks' changes at once
     (exact here: small integers are bfloat16 numbers); the second change is not, and what
     its rounding left out arrives with the flush: both ranks end equal, at the exact sum."""
-    rows = {"few": [[1, 4], [4, 7]], "many": [[0, 2, 3, 5, 6, 8], [8, 9]]}
-    base = np.arange(30, dtype=np.float32).reshape(10, 3)
-    div = 1 if mode == "sum" else 2
-    first = [_w2v_dist_worker.table_deltas(r, np.array(rows["few"][r])) for r in range(2)]
-    second = [_w2v_dist_worker.table_deltas(r, np.array(rows["many"][r]))
-              * _w2v_dist_worker.OVERLAP_SCALE for r in range(2)]  # fmt: skip
-    merged = base + (first[0] + first[1]) / div
-    flushed = merged + (second[0] + second[1]) / div
+    merged, second, flushed = _two_exchanges(mode)
     got = [np.load(ranks / f"sync{r}.npz") for r in range(2)]
     for r in range(2):
         key = f"bf16sync_{mode}_rank{r}"

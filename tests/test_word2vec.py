@@ -181,8 +181,10 @@ def test_planted_topics_are_learned(mode):
     corpus = planted_corpus()
     m = Word2Vec(**SMALL, **mode, workers=2, seed=3).fit(corpus)
     untrained = Word2Vec(**SMALL, **mode, workers=1, seed=3).build_vocab(corpus)
-    assert abs(group_gap(untrained)) < 0.15
-    assert group_gap(m) > 0.2, group_gap(m)
+    assert abs(group_gap(untrained)) < 0.1  # -0.04 / 0.05 for seeds 3 / 4
+    # seeded runs give 0.24-0.26 (cbow-sum); two Hogwild threads on a loaded 2-core CI
+    # machine gave 0.196 once, so the bar sits between that spread and the untrained one
+    assert group_gap(m) > 0.15, group_gap(m)
     # a topic word's nearest neighbours are from its own topic
     top = [w for w, _ in m.wv.most_similar("a0", topn=5)]
     assert sum(w.startswith("a") for w in top) >= 4, top
