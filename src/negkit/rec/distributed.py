@@ -135,8 +135,16 @@ def barrier(ctx: Context) -> None:
 
 
 def finish() -> None:
-    """Leave the process group, if this process joined one."""
+    """Leave the process group, if this process joined one.
+
+    Garbage is collected first: a ``DistributedDataParallel`` wrapper left in a reference
+    cycle keeps work objects of the group alive, and their destruction after the group's,
+    during interpreter shutdown, can abort the process (SIGABRT, "terminate called without
+    an active exception"; seen once on a loaded CI machine)."""
     if dist.is_available() and dist.is_initialized():
+        import gc
+
+        gc.collect()
         dist.destroy_process_group()
 
 
