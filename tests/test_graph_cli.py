@@ -246,3 +246,26 @@ def test_cli_directed_edge_list_with_dead_end(tmp_path, capsys):
     )
     keys, vecs = load_vectors(out)
     assert sorted(keys) == ["0", "1", "2", "3"] and np.all(np.isfinite(vecs))
+
+
+def test_cli_embed_passes_the_sync_options_to_the_run(tmp_path, monkeypatch):
+    """``--sync-wire`` / ``--[no-]sync-overlap`` reach ``GraphEmbedSettings`` (the defaults:
+    overlapped bfloat16); a wire other than bfloat16 or float32 is refused."""
+    import negkit.graph.embed as embed
+
+    a, _ = _two_cliques()
+    edges = tmp_path / "g.txt"
+    edges.write_text("".join(f"{i} {j}\n" for i, j in zip(*np.nonzero(np.triu(a)))))
+    seen = []
+
+    def fake_run(graph, settings, **kw):
+        seen.append((settings.sync_wire, settings.sync_overlap))
+        raise KeyboardInterrupt  # stop before any training
+
+    monkeypatch.setattr(embed, "run", fake_run)
+    base = ["graph", "embed", "--graph", str(edges), "--out", str(tmp_path / "v.txt")]
+    for extra in ([], ["--no-sync-overlap", "--sync-wire", "float32"]):
+        assert main(base + extra) != 0  # the CLI reports the interruption
+    assert seen == [("bfloat16", True), ("float32", False)]
+    with pytest.raises(SystemExit):
+        main(base + ["--sync-wire", "float16"])

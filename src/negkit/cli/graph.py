@@ -113,6 +113,20 @@ def register(subparsers) -> None:
     emb.add_argument("--out", required=True, help="output file (word2vec text format)")
     add_dist_args(emb, "walk methods", sync_words=20_000)
     emb.add_argument(
+        "--sync-wire",
+        choices=("bfloat16", "float32"),
+        default="bfloat16",
+        help="several processes: how the merges' changes travel, rounded to bfloat16 (half "
+        "the bytes, the rounding settled at each epoch's end) or float32 (default bfloat16)",
+    )
+    emb.add_argument(
+        "--sync-overlap",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="several processes: send each merge without waiting and merge it after the next "
+        "round (--no-sync-overlap: wait for each merge; default: overlap)",
+    )
+    emb.add_argument(
         "--checkpoint",
         default=None,
         help="walk methods: save the model here after every epoch; if the file exists, "
@@ -202,6 +216,7 @@ def _embed(args, ctx) -> int:
     graph = load_graph(args.graph, directed=args.directed)
     settings = _settings(args)
     settings.sync_words = args.sync_words
+    settings.sync_wire, settings.sync_overlap = args.sync_wire, args.sync_overlap
     res = run(graph, settings, sampler=_sampler(args), seed=args.seed, dist_ctx=ctx,
               checkpoint=args.checkpoint)  # fmt: skip
     if not ctx.is_main:
