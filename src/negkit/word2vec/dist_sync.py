@@ -181,6 +181,11 @@ class TableSync:
         #: (:meth:`exchange`)
         self.parts = dict.fromkeys(("change", "mask", "send", "apply", "wait", "step"), 0.0)
 
+    @property
+    def _divisor(self) -> np.float32:
+        """What the ranks' summed change is divided by: ``world_size`` for "mean", else 1."""
+        return np.float32(self.ctx.world_size if self.mode == "mean" else 1)
+
     def counts(self, words: int, active: bool) -> tuple[int, int]:
         """``(sum of words, number of active ranks)`` over all ranks."""
         import torch
@@ -226,9 +231,8 @@ class TableSync:
         self._pending = self._start(0, False, counts=False)
         self._wait()
         t2 = time.perf_counter()
-        divisor = np.float32(self.ctx.world_size if self.mode == "mean" else 1)
         for table, snap, base, buf in zip(self.tables, self.snaps, self._bases, self._bufs):
-            _merge_bf16(table, snap, base, buf, divisor)
+            _merge_bf16(table, snap, base, buf, self._divisor)
         self.syncs += 1
         self.parts["step"] += t1 - t0 + time.perf_counter() - t2
         self.parts["send"] += t2 - t1
@@ -240,10 +244,9 @@ class TableSync:
             self._bases = [s.copy() for s in self.snaps]  # the tables at the last sync
             self._bufs = ([np.empty(t.shape, dtype=np.uint16) for t in self.tables]
                           if self.wire == "bfloat16" else self._deltas)  # fmt: skip
-        divisor = np.float32(self.ctx.world_size if self.mode == "mean" else 1)
         step = _overlap_step_bf16 if self.wire == "bfloat16" else _overlap_step
         for table, snap, base, buf in zip(self.tables, self.snaps, self._bases, self._bufs):
-            step(table, snap, base, buf, divisor, first)
+            step(table, snap, base, buf, self._divisor, first)
 
     def _start(self, words: int, active: bool, counts: bool = True) -> tuple:
         """Start the all_reduce of every table's buffer (and of the counts); not waited for."""
@@ -282,10 +285,7 @@ class TableSync:
             t0 = time.perf_counter()
             self._wait()
             t1 = time.perf_counter()
-            divisor = np.float32(self.ctx.world_size if self.mode == "mean" else 1)
-            step = _overlap_step_bf16 if self.wire == "bfloat16" else _overlap_step
-            for table, snap, base, buf in zip(self.tables, self.snaps, self._bases, self._bufs):
-                step(table, snap, base, buf, divisor, False)  # table = snap + change not sent
+            self._step(False)  # table = snap + change not sent
             self.parts["wait"] += t1 - t0
             self.parts["step"] += time.perf_counter() - t1
             self.seconds += time.perf_counter() - t0
@@ -338,6 +338,5 @@ class TableSync:
         self.bytes_sent += part.nbytes
         t2 = time.perf_counter()
         parts["send"] += t2 - t1
-        divisor = np.float32(self.ctx.world_size if self.mode == "mean" else 1)
-        _apply_change(table, snap, part, rows, divisor)
+        _apply_change(table, snap, part, rows, self._divisor)
         parts["apply"] += time.perf_counter() - t2
