@@ -166,7 +166,9 @@ def train_kg(
         heldout = np.concatenate([data.valid, data.test])
         unseen_true = ExactTripleSet(heldout, data.n_entities, data.n_relations, device)
         if ctx:
-            _broadcast_params(model, ctx)
+            from negkit.rec.distributed import broadcast_params
+
+            broadcast_params(ctx, model.parameters())
         opt = torch.optim.Adam(model.parameters(), lr=settings.lr)
         gen = torch.Generator(device="cpu").manual_seed(seed)
         all_true = data.all_true()
@@ -263,14 +265,6 @@ def train_kg(
                 "best_metrics": None if best is None else best.metrics}  # fmt: skip
     finally:
         torch.set_num_threads(threads_before)
-
-
-def _broadcast_params(model: torch.nn.Module, ctx: Any) -> None:
-    """Rank 0's parameters on every rank."""
-    from negkit.rec.distributed import guarded
-
-    for p in model.parameters():
-        guarded(ctx, "broadcast (parameters)", torch.distributed.broadcast, p.data, 0)
 
 
 def _average_grads(model: torch.nn.Module, ctx: Any) -> None:

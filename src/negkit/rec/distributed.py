@@ -28,6 +28,8 @@ import torch.distributed as dist
 __all__ = [
     "Context",
     "DistributedError",
+    "all_sum",
+    "broadcast_params",
     "broadcast_flag",
     "env_world_size",
     "finish",
@@ -148,14 +150,27 @@ def finish() -> None:
         dist.destroy_process_group()
 
 
+def all_sum(ctx: Context, values: Any, what: str = "all_reduce") -> list[float]:
+    """``values`` (numbers, or a tensor on any device), each summed over the ranks, as
+    floats (float64 on the way; one collective)."""
+    t = torch.as_tensor(values, dtype=torch.float64).reshape(-1).to(ctx.device)
+    if ctx.distributed:
+        guarded(ctx, what, dist.all_reduce, t)
+    return t.tolist()
+
+
 def all_mean(ctx: Context, total: torch.Tensor, n: int) -> float:
     """``sum(total) / sum(n)`` over the ranks, read once."""
     if not ctx.distributed:
         return float(total) / max(n, 1)
-    t = torch.stack([total.to(torch.float64), torch.tensor(float(n), dtype=torch.float64)])
-    t = t.to(ctx.device)
-    guarded(ctx, "all_reduce", dist.all_reduce, t)
-    return float(t[0]) / max(float(t[1]), 1.0)
+    s, count = all_sum(ctx, [float(total), float(n)])
+    return s / max(count, 1.0)
+
+
+def broadcast_params(ctx: Context, params: Any) -> None:
+    """Rank 0's ``params`` (tensors, updated in place) on every rank."""
+    for p in params:
+        guarded(ctx, "broadcast (parameters)", dist.broadcast, p.data, 0)
 
 
 def gather_ids(ctx: Context, ids: torch.Tensor) -> tuple[torch.Tensor, int]:

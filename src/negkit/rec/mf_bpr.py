@@ -124,18 +124,6 @@ def _run_shard(draw, state, pairs, cuts, c, U, V, B, lr, reg, use_bias, harmonic
                ctx, stats)  # fmt: skip
 
 
-def _all_sum(ctx: Any, x: np.ndarray) -> np.ndarray:
-    """``x`` summed over the ranks of ``ctx`` (float64)."""
-    import torch
-    import torch.distributed as dist
-
-    from negkit.rec.distributed import guarded
-
-    t = torch.from_numpy(np.asarray(x, dtype=np.float64).copy())
-    guarded(ctx, "all_reduce (epoch loss)", dist.all_reduce, t)
-    return t.numpy()
-
-
 class BPRMF:
     """BPR-MF trained by lock-free multi-threaded SGD (compiled CPU engine).
 
@@ -311,7 +299,9 @@ class BPRMF:
                         sync.sync()
                 totals = stats.sum(axis=0)
                 if sync is not None:
-                    totals = _all_sum(self.dist, totals)
+                    from negkit.rec.distributed import all_sum
+
+                    totals = all_sum(self.dist, totals, "all_reduce (epoch loss)")
                 seconds = time.perf_counter() - t0
                 row = {
                     "epoch": epoch + 1,

@@ -37,7 +37,6 @@ class RowGrads:
     """Turns the sparse gradients of ``params`` into dense ones, averaged over ``ctx``'s ranks.
 
     Call :meth:`reduce` after ``loss.backward()`` and before ``optimizer.step()``.
-    ``bytes_sent`` counts this rank's payload over the run.
     """
 
     def __init__(self, params: list[torch.nn.Parameter], ctx: Any = None) -> None:
@@ -46,12 +45,10 @@ class RowGrads:
         self.world = ctx.world_size if ctx is not None and ctx.distributed else 1
         self._bufs = [torch.zeros_like(p) for p in self.params]
         self._written: list[torch.Tensor | None] = [None] * len(self.params)
-        self.bytes_sent = 0
         if self.world > 1:  # every rank starts from rank 0's tables, as DDP does
-            from negkit.rec.distributed import guarded
+            from negkit.rec.distributed import broadcast_params
 
-            for p in self.params:
-                guarded(ctx, "parameter broadcast", dist.broadcast, p.data, src=0)
+            broadcast_params(ctx, self.params)
 
     def reduce(self) -> None:
         """Set every parameter's ``.grad`` to the dense, rank-averaged gradient."""
@@ -84,7 +81,6 @@ class RowGrads:
                 g = self.params[i].grad
                 g.div_(self.world)
                 guarded(self.ctx, "gradient all_reduce", dist.all_reduce, g)
-                self.bytes_sent += g.numel() * g.element_size()
 
     def _gather(self, sparse: list[tuple]) -> list[list[tuple]]:
         """Every rank's ``(param index, rows, values)`` lists, in rank order."""
@@ -107,7 +103,6 @@ class RowGrads:
         padded[: len(payload)] = payload
         got = [torch.empty_like(padded) for _ in range(self.world)]
         guarded(self.ctx, "all_gather of gradient rows", dist.all_gather, got, padded)
-        self.bytes_sent += padded.numel() * 4
         out = []
         for s, buf in zip(all_sizes, got):
             counts = s.tolist()

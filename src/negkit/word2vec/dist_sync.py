@@ -188,14 +188,10 @@ class TableSync:
 
     def counts(self, words: int, active: bool) -> tuple[int, int]:
         """``(sum of words, number of active ranks)`` over all ranks."""
-        import torch
-        import torch.distributed as dist
+        from negkit.rec.distributed import all_sum
 
-        from negkit.rec.distributed import guarded
-
-        t = torch.tensor([float(words), float(active)], dtype=torch.float64)
-        guarded(self.ctx, "all_reduce (word counts)", dist.all_reduce, t)
-        return int(t[0].item()), int(t[1].item())
+        total, ranks = all_sum(self.ctx, [float(words), float(active)], "all_reduce (word counts)")
+        return int(total), int(ranks)
 
     def exchange(self, words: int, active: bool) -> tuple[int, int] | None:
         """Overlapped sync: wait for the exchange started at the previous call, merge the
