@@ -63,6 +63,7 @@ PARTS = (
     "train_cpu_seconds",
     "counts_seconds",
     "sync_seconds",
+    "loss_sum_seconds",
     "syncs",
     "sync_bytes",
 )
@@ -171,11 +172,14 @@ def mf_numba(ctx, args) -> dict:
 
     data = load_data("gowalla")
     settings = RecSettings(data=data, model="mf", engine="numba", epochs=args.numba_epochs,
-                           dim=64, threads=1, sync_pairs=args.sync_words or 1_000_000)  # fmt: skip
+                           dim=64, threads=1, sync_pairs=args.sync_words or 1_000_000,
+                           **_sync_opts(args))  # fmt: skip
     res = run(settings, "rns", seed=0, dist_ctx=ctx)
+    timed = res["history"][1:]
+    seconds = sum(row["seconds"] for row in timed)
+    PROFILE.append(_profile(timed, wall=seconds))
     if not ctx.is_main:
         return {}
-    seconds = sum(row["seconds"] for row in res["history"][1:])
     return {"seconds": seconds, "recall@20": res["test"]["recall@20"],
             "pairs_per_s": data.train.nnz * (len(res["history"]) - 1) / seconds}  # fmt: skip
 

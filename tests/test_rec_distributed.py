@@ -114,17 +114,19 @@ def test_two_ranks_reach_the_one_process_recall_on_ml100k(ranks):
         pytest.skip("ml-100k is not in NEGKIT_DATA")
     two = json.loads((ranks / "quality.json").read_text())
     one = _dist_worker.quality_runs(distributed.local())
-    assert sorted(two) == sorted(one) == ["lightgcn", "mf", "mf-numba"]
+    assert sorted(two) == sorted(one) == ["lightgcn", "mf", "mf-numba", "mf-numba-bf16-overlap"]
     for model in one:  # seeds 0 and 1 differ by ~0.005 here (numba MF: 0.003); random ~0.01
         assert one[model] > 0.1 and two[model] > 0.1, (one, two)
         assert abs(two[model] - one[model]) < 0.02, (model, one, two)
 
 
-def test_numba_mf_ranks_end_with_the_same_tables(ranks):
-    """The compiled engine's merges leave every rank with the same tables (rank 0 writes)."""
+@pytest.mark.parametrize("run", ["mf-numba", "mf-numba-bf16-overlap"])
+def test_numba_mf_ranks_end_with_the_same_tables(ranks, run):
+    """The compiled engine's merges leave every rank with the same tables (rank 0 writes),
+    also after bfloat16 and overlapped merges, which differ across ranks until settled."""
     if not (ranks / "quality.json").exists():
         pytest.skip("ml-100k is not in NEGKIT_DATA")
-    r0, r1 = (np.load(ranks / f"numba-{r}.npz") for r in (0, 1))
+    r0, r1 = (np.load(ranks / f"{run}-{r}.npz") for r in (0, 1))
     for side in ("user", "item"):
         np.testing.assert_array_equal(r0[side], r1[side])
     assert r0["user"][:, :-1].std() > 0.01  # trained factors (the last column is the 1s)
@@ -136,7 +138,8 @@ def test_nproc_two_trains_the_cpu_default_engine_and_rank_zero_writes(tmp_path):
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "negkit", "rec", "train", "--nproc", "2", "--threads", "1"]
     cmd += ["--data", str(_log_csv(tmp_path / "log.csv")), "--epochs", "3", "--dim", "8"]
-    cmd += ["--sync-pairs", "200", "--no-progress", "--out", str(out)]
+    cmd += ["--sync-pairs", "200", "--sync-wire", "bfloat16", "--sync-overlap"]
+    cmd += ["--no-progress", "--out", str(out)]
     env = _env(0, 1, 0)
     for key in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
         env.pop(key)
@@ -145,6 +148,7 @@ def test_nproc_two_trains_the_cpu_default_engine_and_rank_zero_writes(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["settings"]["engine"] == "numba" and metrics["settings"]["world_size"] == 2
     assert metrics["settings"]["sync_pairs"] == 200 and len(metrics["history"]) == 3
+    assert metrics["settings"]["sync_wire"] == "bfloat16" and metrics["settings"]["sync_overlap"]
     assert 0.0 <= metrics["test"]["recall@20"] <= 1.0
     assert np.load(out / "item_embeddings.npy").shape == (60, 9)
 

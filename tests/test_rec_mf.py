@@ -109,6 +109,7 @@ def test_exported_embeddings_fold_in_the_item_bias(planted):
     [({"dim": 0}, "dim"), ({"lr": 0.0}, "lr"), ({"reg": -1.0}, "reg"), ({"threads": 0}, "threads"),
      ({"sync_pairs": 0}, "sync_pairs must be at least 1"),
      ({"sync_mode": "max"}, "sync_mode must be 'sum' or 'mean'"),
+     ({"sync_wire": "float16"}, "sync_wire must be 'float32' or 'bfloat16'"),
      ({"seed": None, "dist": Context(rank=0, world_size=2)}, "a distributed run needs a seed")],
 )  # fmt: skip
 def test_bad_settings_raise(planted, bad, match):

@@ -90,6 +90,21 @@ def register(subparsers) -> None:
         "the tables (default 1000000)",
     )
     t.add_argument(
+        "--sync-wire",
+        choices=("float32", "bfloat16"),
+        default="float32",
+        help="numba engine on several processes: how the merges' changes travel, float32 or "
+        "rounded to bfloat16 (half the bytes, the rounding settled at the end) (default "
+        "float32)",
+    )
+    t.add_argument(
+        "--sync-overlap",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="numba engine on several processes: send each merge without waiting and merge "
+        "it after the next chunk (default: wait for each merge)",
+    )
+    t.add_argument(
         "--dist-timeout",
         type=float,
         default=None,
@@ -206,6 +221,8 @@ def _train(args: argparse.Namespace, ctx) -> int:
         metric=f"recall@{ks[0]}",
         gather_negatives=args.gather_negatives,
         sync_pairs=args.sync_pairs,
+        sync_wire=args.sync_wire,
+        sync_overlap=args.sync_overlap,
         cuda_graph=False if args.no_cuda_graph else None,
         max_seconds=60.0 * args.max_minutes,
         sampler_params=_parse_params(args.sampler_param),

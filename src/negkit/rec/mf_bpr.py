@@ -27,7 +27,11 @@ trains its own shard of each epoch's pairs (``pairs[rank::world_size]`` of one s
 permutation) and, every ``sync_pairs`` pairs of its shard, the ranks merge what changed in
 the tables since the last merge with :class:`negkit.word2vec.dist_sync.TableSync`
 (``sync_mode="sum"``: every rank's updates applied, as Hogwild threads apply theirs).  The
-step size decays by epochs, which every rank counts alike.
+step size decays by epochs, which every rank counts alike.  ``sync_wire="bfloat16"`` sends the
+change in half the bytes (rounding error fed back into the next merge); ``sync_overlap=True``
+sends it without waiting and merges it after the rank's next chunk (the other ranks' changes
+arrive one chunk late).  With either, the tables are made equal (float32) by :meth:`settle`,
+which :meth:`fit` calls at its end.
 """
 
 from __future__ import annotations
@@ -142,6 +146,8 @@ class BPRMF:
         data-parallel (module docstring).  Every rank must pass the same ``seed``.
     sync_pairs : pairs a rank trains between two merges of the tables.
     sync_mode : ``"sum"`` (every rank's change applied) or ``"mean"`` (model averaging).
+    sync_wire : ``"float32"`` or ``"bfloat16"`` (half the bytes, error feedback).
+    sync_overlap : send each merge's change without waiting; merge it one chunk later.
     """
 
     def __init__(
@@ -158,6 +164,8 @@ class BPRMF:
         dist: Any = None,
         sync_pairs: int = 1_000_000,
         sync_mode: str = "sum",
+        sync_wire: str = "float32",
+        sync_overlap: bool = False,
     ) -> None:
         self.dim = dim
         self.lr = lr
@@ -171,6 +179,8 @@ class BPRMF:
         self.dist = dist
         self.sync_pairs = sync_pairs
         self.sync_mode = sync_mode
+        self.sync_wire = sync_wire
+        self.sync_overlap = sync_overlap
 
     @property
     def _distributed(self) -> bool:
@@ -189,6 +199,8 @@ class BPRMF:
             raise ValueError(f"threads must be at least 1, got {self.threads}")
         if self.sync_mode not in ("sum", "mean"):
             raise ValueError(f"sync_mode must be 'sum' or 'mean', got {self.sync_mode!r}")
+        if self.sync_wire not in ("float32", "bfloat16"):
+            raise ValueError(f"sync_wire must be 'float32' or 'bfloat16', got {self.sync_wire!r}")
         if int(self.sync_pairs) < 1:
             raise ValueError(f"sync_pairs must be at least 1, got {self.sync_pairs}")
         if self._distributed and self.seed is None:
@@ -270,8 +282,10 @@ class BPRMF:
         B = self.item_bias_
         use_bias = bool(self.item_bias)
         if world > 1:
-            sync = TableSync(self.dist, [U, V, B.reshape(-1, 1)], self.sync_mode)
+            sync = TableSync(self.dist, [U, V, B.reshape(-1, 1)], self.sync_mode,
+                             overlap=bool(self.sync_overlap), wire=self.sync_wire)  # fmt: skip
             self.sync_ = sync
+        self._unsettled = False
         self.history_: list[dict[str, float]] = []
         epochs = int(self.epochs)
         pool = ThreadPoolExecutor(threads) if threads > 1 else None
@@ -282,6 +296,8 @@ class BPRMF:
                 reg = float(self.reg)
                 stats = np.zeros((threads, 2), dtype=np.float64)
                 t0 = time.perf_counter()
+                sync_s0 = sync.seconds if sync is not None else 0.0
+                parts0 = dict(sync.parts) if sync is not None else {}
                 for c in range(n_chunks):
                     args = [
                         (draw, state, pairs, cuts[t], c, U, V, B, lr, reg, use_bias, harmonic,
@@ -295,9 +311,18 @@ class BPRMF:
                             f.result()
                     # samplers that go stale (adaptive) rebuild every refresh_every draws
                     sampler.maybe_refresh(ctxs)
-                    if sync is not None:
-                        sync.sync()
+                    if sync is None:
+                        pass
+                    elif self.sync_overlap:
+                        sync.exchange(0, True)
+                        self._unsettled = True
+                    else:
+                        sync.merge()
+                        self._unsettled = self.sync_wire == "bfloat16"
+                if epoch == epochs - 1:
+                    self.settle()  # timed with the last epoch
                 totals = stats.sum(axis=0)
+                t_sum = time.perf_counter()
                 if sync is not None:
                     from negkit.rec.distributed import all_sum
 
@@ -310,6 +335,10 @@ class BPRMF:
                     "seconds": seconds,
                     "lr": lr,
                 }
+                if sync is not None:  # this rank's time by part: merges, the loss's sum
+                    row["sync_seconds"] = sync.seconds - sync_s0
+                    row["sync_parts"] = {k: v - parts0[k] for k, v in sync.parts.items()}
+                    row["loss_sum_seconds"] = time.perf_counter() - t_sum
                 tables = {"user factors": U, "item factors": V, "item biases": B}
                 check_finite("BPR-MF", epoch + 1, float(self.lr), loss=row["loss"], tables=tables)
                 self.history_.append(row)
@@ -321,7 +350,16 @@ class BPRMF:
         finally:
             if pool is not None:
                 pool.shutdown()
+        self.settle()  # stopped early (on_epoch): every rank stops at the same epoch
         return self
+
+    def settle(self) -> None:
+        """Make the tables equal on every rank (a collective: every rank calls it at the same
+        point).  Needed only after bfloat16 or overlapped merges, before the tables are read
+        (:meth:`fit` calls it at its end); a no-op otherwise."""
+        if getattr(self, "_unsettled", False):
+            self.sync_.flush()
+            self._unsettled = False
 
     # ----------------------------------------------------------------- export
     def user_embeddings(self) -> np.ndarray:

@@ -86,6 +86,9 @@ class RecSettings:
     cuda_graph: bool | None = None
     #: numba engine, data parallel: pairs a rank trains between two merges of the tables
     sync_pairs: int = 1_000_000
+    #: numba engine, data parallel: the merges' wire format and overlap (``BPRMF``)
+    sync_wire: str = "float32"
+    sync_overlap: bool = False
     #: torch MF: row-sparse gradients (:mod:`negkit.rec.row_grads`); None: on CPU, MF only
     row_grads: bool | None = None
     #: stop after the first epoch that ends past this much wall time (0: no limit)
@@ -243,12 +246,15 @@ def run(
             )  # fmt: skip
         return rankings[split](U, V)
 
-    def after_epoch(epoch: int, row: dict[str, Any], tables: Callable[[], tuple]) -> bool:
+    def after_epoch(epoch: int, row: dict[str, Any], tables: Callable[[], tuple],
+                    settle: Callable[[], None] | None = None) -> bool:  # fmt: skip
         row = dict(row)
         row["epoch"] = epoch
         stop = False
         every = cfg["eval_every"]
         if every and (epoch % every == 0 or epoch == cfg["epochs"]):
+            if settle is not None:  # every rank: the tables equal before rank 0 reads them
+                settle()
             if ctx.is_main:  # the other ranks wait for its decision
                 U, V = tables()
                 metrics = evaluate(U, V, monitor_split)
@@ -294,6 +300,8 @@ def run(
             lr_final=cfg["lr_final"],
             dist=ctx,
             sync_pairs=cfg["sync_pairs"],
+            sync_wire=cfg["sync_wire"],
+            sync_overlap=cfg["sync_overlap"],
         )
         mf.init(data.n_users, data.n_items)
         smp, _ = _make_sampler(sampler, settings, data, (mf.user_factors_, mf.item_factors_), seed)
@@ -306,7 +314,7 @@ def run(
             smp,
             progress=bar,
             on_epoch=lambda e, row: after_epoch(
-                e, row, lambda: (mf.user_embeddings(), mf.item_embeddings())
+                e, row, lambda: (mf.user_embeddings(), mf.item_embeddings()), mf.settle
             ),
         )
         U, V = mf.user_embeddings(), mf.item_embeddings()
