@@ -348,12 +348,16 @@ def _run_walks(
 
 
 def _resumed(fresh, checkpoint, dist_ctx, epochs: int):
-    """The model saved at ``checkpoint``, after checking it was made with these settings."""
+    """The model saved at ``checkpoint``, after checking it was made with these settings
+    (the merges' settings only on several processes: one process never merges, and a file
+    from before an option was added has no value for it)."""
     from negkit.word2vec import Word2Vec
     from negkit.word2vec.model import _PARAMS
 
     model = Word2Vec.load(checkpoint, dist=dist_ctx)
-    differ = [k for k in _PARAMS if getattr(model, k) != getattr(fresh, k)]
+    merges = ("sync_words", "sync_mode", "sync_overlap", "sync_wire")
+    params = _PARAMS if model.dist is not None else [k for k in _PARAMS if k not in merges]
+    differ = [k for k in params if getattr(model, k) != getattr(fresh, k)]
     if (model._schedule or {}).get("epochs") != epochs:
         differ.append("epochs")
     if differ:
