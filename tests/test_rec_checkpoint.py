@@ -1,7 +1,8 @@
 """Tensor-engine checkpoints on one process: a run cut after epoch 2 and resumed from its
 file repeats the straight run exactly, for samplers whose state goes beyond a random
 context (the adaptive sampler's orders and draw counters, SRNS's memory) as for uniform
-negatives; a file of other settings is refused."""
+negatives; a file of other settings, another sampler or seed is refused; where it runs and
+for how long may change."""
 
 from __future__ import annotations
 
@@ -55,6 +56,34 @@ def test_a_checkpoint_of_other_settings_is_refused(tmp_path):
     with pytest.raises(ValueError, match=r"other settings \(.*lr"):
         run(RecSettings(**{**opts("rns", "mf"), "epochs": 1, "lr": 0.02}, checkpoint=ckpt),
             "rns", seed=2)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "change, named",
+    [({"sampler": "dns"}, "sampler"), ({"seed": 3}, "seed"),
+     ({"n_candidates": 8}, "n_candidates"), ({"tau": 0.5}, "tau")],
+)  # fmt: skip
+def test_a_cut_run_resumed_with_another_sampler_seed_or_sampler_setting_is_refused(
+    tmp_path, change, named
+):
+    """The rest of a run must not go on under another law or seed than its start."""
+    ckpt = str(tmp_path / "rec.ckpt.pt")
+    with pytest.raises(Stop):
+        run(RecSettings(**opts("rns", "mf"), checkpoint=ckpt), "rns", seed=2, on_epoch=cut_after_2)
+    settings = {k: v for k, v in change.items() if k not in ("sampler", "seed")}
+    with pytest.raises(ValueError, match=rf"other settings \({named}\)"):
+        run(RecSettings(**{**opts("rns", "mf"), **settings}, checkpoint=ckpt),
+            change.get("sampler", "rns"), seed=change.get("seed", 2))  # fmt: skip
+
+
+def test_a_checkpoint_resumes_under_another_time_limit_and_eval_chunk(tmp_path):
+    ckpt = str(tmp_path / "rec.ckpt.pt")
+    straight = run(RecSettings(**opts("rns", "mf")), "rns", seed=2)
+    with pytest.raises(Stop):
+        run(RecSettings(**opts("rns", "mf"), checkpoint=ckpt), "rns", seed=2, on_epoch=cut_after_2)
+    other = {**opts("rns", "mf"), "max_seconds": 3600.0, "eval_chunk": 7}
+    resumed = run(RecSettings(**other, checkpoint=ckpt), "rns", seed=2)
+    np.testing.assert_array_equal(resumed["item_embeddings"], straight["item_embeddings"])
 
 
 def test_a_checkpoint_picks_the_torch_engine_and_numba_refuses_one(tmp_path):

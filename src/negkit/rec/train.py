@@ -388,7 +388,8 @@ def run(
                 )
             first = 1
             if cfg["checkpoint"] is not None:
-                first = _checkpointing(cfg, ctx, trainer, history, stopper, checkpointer)
+                first = _checkpointing(cfg, ctx, trainer, history, stopper, checkpointer,
+                                       seed, sampler_name)  # fmt: skip
             for epoch in range(first, cfg["epochs"] + 1):
                 batches.set_epoch(epoch)
                 t0 = time.perf_counter()
@@ -433,18 +434,22 @@ def run(
 
 
 #: settings that a resumed run must share with the run that wrote the checkpoint
-_RESUME_KEYS = ("data", "model", "engine", "dim", "epochs", "lr", "reg", "batch_size", "loss",
-                "n_negs", "n_layers", "eval_every", "patience", "metric", "sampler_params",
-                "gather_negatives", "world_size")  # fmt: skip
+#: settings a checkpoint may be resumed under with other values: where it runs, how long, how
+#: it evaluates in chunks, the same arithmetic by another route, the numba engine's merges (its
+#: runs are never checkpointed); every other setting, the seed and the sampler must match (as
+#: in ``negkit kg train``)
+_RESUME_FREE = ("threads", "device", "max_seconds", "checkpoint", "eval_chunk", "cuda_graph",
+                "row_grads", "sync_pairs", "sync_wire", "sync_overlap")  # fmt: skip
 
 
-def _checkpointing(cfg, ctx, trainer, history, stopper, checkpointer) -> int:
+def _checkpointing(cfg, ctx, trainer, history, stopper, checkpointer, seed, sampler) -> int:
     """Resume from ``cfg["checkpoint"]`` when it exists and arrange a save after every epoch;
     the first epoch still to train (past the last when the saved run had finished)."""
     from negkit.rec import checkpoint
 
     path = Path(cfg["checkpoint"])
-    keys = {k: cfg.get(k) for k in _RESUME_KEYS}
+    keys = {k: v for k, v in cfg.items() if k not in _RESUME_FREE}
+    keys.update(seed=seed, sampler=sampler)
     first = 1
     if path.exists():
         got = checkpoint.load(path, ctx, trainer=trainer, stopper=stopper, settings=keys)
