@@ -154,3 +154,53 @@ def test_warp_rank_weight_skips_pairs_without_a_violator(planted):
     # every first draw violates with margin +1e9: trials = 1, weight Phi(199) ~ 5.9: updates
     (V0, U0), mf = fitted(1e9)
     assert np.abs(mf.item_factors_ - V0).max() > 0
+
+
+class _MergeLog:
+    """Stands in for ``TableSync`` on one process: records when the tables would merge."""
+
+    events: list[str] = []
+
+    def __init__(self, ctx, tables, mode, overlap=False, wire="float32"):
+        self.seconds, self.parts = 0.0, {}
+
+    def merge(self):
+        self.events.append("merge")
+
+    def exchange(self, words, active):
+        self.events.append("exchange")
+
+    def flush(self):
+        self.events.append("flush")
+
+
+@pytest.mark.parametrize(
+    "share, overlap, expected",
+    [(2.0, False, ["", "merge", "", "merge", "flush"]),  # every 2nd epoch; settled at the end
+     (1.0, False, ["merge"] * 5),  # a rank's share of an epoch: once an epoch
+     (0.34, False, ["merge merge merge"] * 5),  # 3 chunks an epoch
+     (1.0, True, ["exchange"] * 4 + ["exchange flush"])],  # overlapped: settled at the end
+)  # fmt: skip
+def test_merges_come_every_sync_pairs_pairs_of_a_rank(monkeypatch, planted, share, overlap,
+                                                      expected):  # fmt: skip
+    """Where the merges fall, ``sync_pairs`` given as a fraction of a rank's share of an
+    epoch: hand-counted for 5 epochs on 2 ranks (this process plays rank 0)."""
+    import negkit.rec.distributed as dist
+    import negkit.word2vec.dist_sync as dist_sync
+
+    monkeypatch.setattr(dist_sync, "TableSync", _MergeLog)
+    monkeypatch.setattr(dist, "all_sum", lambda ctx, x, what: np.asarray(x))
+    _MergeLog.events = []
+    shard = -(-planted.train.nnz // 2)
+    mf = BPRMF(dim=4, epochs=5, threads=1, seed=0, dist=Context(rank=0, world_size=2),
+               sync_pairs=int(share * shard), sync_overlap=overlap)  # fmt: skip
+    mf.fit(planted.train, ns.get("rns").fit(n_items=200),
+           on_epoch=lambda e, row: _MergeLog.events.append("|"))  # fmt: skip
+    epochs, now = [], []
+    for event in _MergeLog.events:
+        if event == "|":
+            epochs.append(" ".join(now))
+            now = []
+        else:
+            now.append(event)
+    assert epochs == expected and now == []

@@ -87,7 +87,8 @@ def register(subparsers) -> None:
         type=int,
         default=1_000_000,
         help="numba engine on several processes: pairs a rank trains between two merges of "
-        "the tables (default 1000000)",
+        "the tables, to the nearest chunk (above a rank's share of an epoch: a merge every "
+        "few epochs) (default 1000000)",
     )
     t.add_argument(
         "--sync-wire",

@@ -24,14 +24,15 @@ column, items their bias), so ``score(u, i) = user_emb[u] . item_emb[i]`` holds.
 Data parallel across processes (``dist``, a :class:`negkit.rec.distributed.Context` of a
 torchrun launch): as the word2vec engine (Ji, Shao, Sundaram et al. 2016), every rank
 trains its own shard of each epoch's pairs (``pairs[rank::world_size]`` of one seeded
-permutation) and, every ``sync_pairs`` pairs of its shard, the ranks merge what changed in
+permutation) and, every ``sync_pairs`` pairs of its shard (to the nearest chunk: with more
+than an epoch's share, every few epochs), the ranks merge what changed in
 the tables since the last merge with :class:`negkit.word2vec.dist_sync.TableSync`
 (``sync_mode="sum"``: every rank's updates applied, as Hogwild threads apply theirs).  The
 step size decays by epochs, which every rank counts alike.  ``sync_wire="bfloat16"`` sends the
 change in half the bytes (rounding error fed back into the next merge); ``sync_overlap=True``
 sends it without waiting and merges it after the rank's next chunk (the other ranks' changes
-arrive one chunk late).  With either, the tables are made equal (float32) by :meth:`settle`,
-which :meth:`fit` calls at its end.
+arrive one chunk late).  Between merges, and after bfloat16 or overlapped ones, the ranks'
+tables differ: :meth:`settle` makes them equal (float32); :meth:`fit` calls it at its end.
 """
 
 from __future__ import annotations
@@ -144,7 +145,8 @@ class BPRMF:
     item_bias : learn an item bias (folded into the exported embeddings).
     dist : a :class:`negkit.rec.distributed.Context`; with ``world_size > 1`` the ranks train
         data-parallel (module docstring).  Every rank must pass the same ``seed``.
-    sync_pairs : pairs a rank trains between two merges of the tables.
+    sync_pairs : pairs a rank trains between two merges of the tables, to the nearest chunk
+        (more than a rank's share of an epoch: a merge every few epochs).
     sync_mode : ``"sum"`` (every rank's change applied) or ``"mean"`` (model averaging).
     sync_wire : ``"float32"`` or ``"bfloat16"`` (half the bytes, error feedback).
     sync_overlap : send each merge's change without waiting; merge it one chunk later.
@@ -286,6 +288,7 @@ class BPRMF:
                              overlap=bool(self.sync_overlap), wire=self.sync_wire)  # fmt: skip
             self.sync_ = sync
         self._unsettled = False
+        since, chunk_pairs = 0.0, longest / n_chunks  # pairs a rank trained since a merge
         self.history_: list[dict[str, float]] = []
         epochs = int(self.epochs)
         pool = ThreadPoolExecutor(threads) if threads > 1 else None
@@ -312,11 +315,16 @@ class BPRMF:
                     # samplers that go stale (adaptive) rebuild every refresh_every draws
                     sampler.maybe_refresh(ctxs)
                     if sync is None:
-                        pass
+                        continue
+                    since += chunk_pairs  # the same count on every rank
+                    if since + chunk_pairs / 2 < self.sync_pairs:  # nearest to sync_pairs
+                        self._unsettled = True
                     elif self.sync_overlap:
+                        since = 0.0
                         sync.exchange(0, True)
                         self._unsettled = True
                     else:
+                        since = 0.0
                         sync.merge()
                         self._unsettled = self.sync_wire == "bfloat16"
                 if epoch == epochs - 1:
@@ -355,8 +363,9 @@ class BPRMF:
 
     def settle(self) -> None:
         """Make the tables equal on every rank (a collective: every rank calls it at the same
-        point).  Needed only after bfloat16 or overlapped merges, before the tables are read
-        (:meth:`fit` calls it at its end); a no-op otherwise."""
+        point): merge what is in flight and what was trained since the last merge, in float32.
+        :meth:`fit` calls it at its end, ``negkit.rec.train`` before each evaluation; a
+        no-op when the last merge left the tables equal."""
         if getattr(self, "_unsettled", False):
             self.sync_.flush()
             self._unsettled = False

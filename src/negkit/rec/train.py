@@ -84,7 +84,8 @@ class RecSettings:
     eval_chunk: int = 1024
     gather_negatives: bool = False
     cuda_graph: bool | None = None
-    #: numba engine, data parallel: pairs a rank trains between two merges of the tables
+    #: numba engine, data parallel: pairs a rank trains between two merges of the tables (to
+    #: the nearest chunk; above a rank's share of an epoch, a merge every few epochs)
     sync_pairs: int = 1_000_000
     #: numba engine, data parallel: the merges' wire format and overlap (``BPRMF``)
     sync_wire: str = "float32"
