@@ -16,7 +16,6 @@ distribution from :mod:`negkit.samplers`.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -325,7 +324,6 @@ def _run_walks(
         checkpoint=checkpoint,
         **opts,
     )
-    model.caller_meta = _walk_record(adj, s, sampler)
     resume = checkpoint is not None and Path(checkpoint).exists()
     if resume:
         model = _resumed(model, checkpoint, dist_ctx, epochs)
@@ -349,38 +347,17 @@ def _run_walks(
     return model.wv.vectors[to_vocab], timed.seconds + build_s
 
 
-def _walk_record(adj, s: GraphEmbedSettings, sampler: Any) -> dict[str, Any]:
-    """What a checkpoint records of the run besides word2vec's own settings: the graph's
-    size, the walks' settings and the sampler, compared on resume."""
-    keys = ("method", "walk_length", "num_walks", "p", "q", "chunk_walks", "stay", "max_layer",
-            "opt2")  # fmt: skip
-    if isinstance(sampler, str):
-        noise = sampler
-    else:
-        noise = json.dumps([sampler.name, sampler.get_params()], sort_keys=True, default=str)
-    return {"graph": [int(adj.n_nodes), int(adj.n_entries)],
-            **{k: getattr(s, k) for k in keys}, "sampler": noise}  # fmt: skip
-
-
 def _resumed(fresh, checkpoint, dist_ctx, epochs: int):
-    """The model saved at ``checkpoint``, after checking it was made with these settings:
-    the graph's size, the walks', the sampler and word2vec's (the merges' only on several
-    processes: one process never merges, and a file from before an option was added has no
-    value for it)."""
+    """The model saved at ``checkpoint``, after checking it was made with these settings
+    (the merges' settings only on several processes: one process never merges, and a file
+    from before an option was added has no value for it)."""
     from negkit.word2vec import Word2Vec
     from negkit.word2vec.model import _PARAMS
 
     model = Word2Vec.load(checkpoint, dist=dist_ctx)
-    saved = model.caller_meta
-    if saved is None:
-        raise ValueError(
-            f"checkpoint {checkpoint} records no walk settings (written before they were "
-            "recorded), so resuming could mix two runs: remove it"
-        )
     merges = ("sync_words", "sync_mode", "sync_overlap", "sync_wire")
     params = _PARAMS if model.dist is not None else [k for k in _PARAMS if k not in merges]
-    differ = [k for k, v in fresh.caller_meta.items() if saved.get(k) != _jsonish(v)]
-    differ += [k for k in params if getattr(model, k) != getattr(fresh, k)]
+    differ = [k for k in params if getattr(model, k) != getattr(fresh, k)]
     if (model._schedule or {}).get("epochs") != epochs:
         differ.append("epochs")
     if differ:
@@ -389,10 +366,4 @@ def _resumed(fresh, checkpoint, dist_ctx, epochs: int):
             "remove it or run with the same ones"
         )
     model.callbacks, model.checkpoint = fresh.callbacks, checkpoint
-    model.caller_meta = fresh.caller_meta
     return model
-
-
-def _jsonish(value: Any) -> Any:
-    """``value`` as it reads back from the checkpoint's JSON (tuples become lists)."""
-    return json.loads(json.dumps(value))

@@ -590,10 +590,6 @@ class Word2Vec:
     def save(self, path: str | PathLike) -> None:
         """Save the whole model (vocabulary, tables, RNG state, schedule, log) to one .npz file.
 
-        ``caller_meta`` (an attribute: a JSON-able dict, or ``None``) is saved with it and
-        restored by :meth:`load`: what the caller's own settings were (``negkit graph embed``
-        records its walks' there, to check them on resume).
-
         Written to a temporary file, then renamed: a crash never leaves half a file.  Under a
         process group (``dist``) every rank calls it (the ranks' random states are gathered)
         and rank 0 writes.
@@ -617,7 +613,6 @@ class Word2Vec:
             "epochs_trained": self.epochs_trained_,
             "schedule": self._schedule,
             "training_log": self.training_log_,
-            "caller": getattr(self, "caller_meta", None),
         }  # fmt: skip
         blob = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
         atomic_write(path, lambda f: np.savez(f, meta=blob, syn0=self.wv.vectors,
@@ -674,7 +669,6 @@ class Word2Vec:
         model.epochs_trained_ = int(meta["epochs_trained"])
         model._schedule = meta["schedule"]
         model.training_log_ = list(meta["training_log"])
-        model.caller_meta = meta.get("caller")
         return model
 
     def __repr__(self) -> str:
