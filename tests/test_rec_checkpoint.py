@@ -93,3 +93,15 @@ def test_a_checkpoint_picks_the_torch_engine_and_numba_refuses_one(tmp_path):
     assert RecSettings(**auto, checkpoint=ckpt).engine_name("rns") == "torch"
     with pytest.raises(ValueError, match="checkpoints are written by the torch engine"):
         run(RecSettings(**{**auto, "engine": "numba"}, checkpoint=ckpt), "rns", seed=2)
+
+
+def test_a_run_cut_by_the_time_limit_resumes_from_its_checkpoint(tmp_path):
+    ckpt = str(tmp_path / "rec.ckpt.pt")
+    straight = run(RecSettings(**opts("rns", "mf")), "rns", seed=2)
+    cut = run(RecSettings(**opts("rns", "mf"), checkpoint=ckpt, max_seconds=1e-9), "rns", seed=2)
+    assert cut["stopped_by"] == "max_seconds=1e-09 after epoch 1"
+    seen: list[int] = []
+    resumed = run(RecSettings(**opts("rns", "mf"), checkpoint=ckpt), "rns", seed=2,
+                  on_epoch=lambda row: seen.append(row["epoch"]))  # fmt: skip
+    assert seen == [2, 3, 4]
+    np.testing.assert_array_equal(resumed["item_embeddings"], straight["item_embeddings"])

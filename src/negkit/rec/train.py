@@ -273,6 +273,7 @@ def run(
                     " ".join(f"{k}={v:.4f}" for k, v in metrics.items() if k != "n_users"),
                 )
             stop = broadcast_flag(ctx, stop)
+        early = stop  # a checkpoint of a run cut by the time limit stays resumable
         limit = cfg["max_seconds"]
         if limit and epoch < cfg["epochs"]:  # rank 0's clock decides for every rank
             out_of_time = ctx.is_main and time.perf_counter() - t_start >= limit
@@ -281,7 +282,7 @@ def run(
                 stop = True
         history.append(row)
         for save in checkpointer:
-            save(epoch, stop)
+            save(epoch, early)
         if on_epoch is not None:
             on_epoch(row)
         return stop
