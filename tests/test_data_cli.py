@@ -66,3 +66,16 @@ def test_errors(home, capsys):
     assert main(["data", "fetch", "corpus"]) == 1
     assert "cannot be downloaded" in capsys.readouterr().err
     assert main(["data"]) == 2
+
+
+def test_a_missing_file_is_named_as_such(home, tmp_path, capsys):
+    for argv in (
+        ["data", "info", str(tmp_path / "nope.csv")],
+        ["data", "info", "nope.tsv"],
+        ["rec", "train", "--data", str(tmp_path / "logs"), "--out", str(tmp_path / "o")],
+    ):
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert "no such file or folder" in err and "known: " not in err
+    assert main(["data", "info", "gowala"]) == 1
+    assert "unknown data set 'gowala'; known: text8" in capsys.readouterr().err

@@ -359,6 +359,10 @@ def get(name: str) -> Dataset:
     key = name.strip().lower() if isinstance(name, str) else name
     key = _ALIASES.get(key, key)
     if key not in DATASETS:
+        if isinstance(name, (str, Path)) and ("/" in str(name) or Path(name).suffix):
+            raise FileNotFoundError(
+                f"{name}: no such file or folder (nor a known data set: see `negkit data list`)"
+            )
         raise ValueError(f"unknown data set {name!r}; known: {', '.join(DATASETS)} "
                          "(see `negkit data list`)")  # fmt: skip
     return DATASETS[key]
