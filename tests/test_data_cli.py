@@ -68,6 +68,11 @@ def test_errors(home, capsys):
     assert main(["data"]) == 2
 
 
+def test_info_refuses_log_options_on_a_data_set(home, capsys):
+    assert main(["data", "info", "gowalla", "--min-rating", "4"]) == 1
+    assert "--min-rating apply to a log file, and gowalla is not a file" in capsys.readouterr().err
+
+
 def test_a_missing_file_is_named_as_such(home, tmp_path, capsys):
     for argv in (
         ["data", "info", str(tmp_path / "nope.csv")],

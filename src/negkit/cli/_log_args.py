@@ -88,12 +88,15 @@ def load_data_arg(args: argparse.Namespace) -> Any:
         return load_log(
             args.data, args.split, valid=args.valid, seed=args.split_seed, **read_options(args)
         )
+    refuse_log_options(args, f"--data {args.data}")
+    return args.data
+
+
+def refuse_log_options(args: argparse.Namespace, what: str) -> None:
+    """A ValueError when a log option was given for ``what``, which is not a log file."""
     given = _given(args)
     if given:
-        raise ValueError(
-            f"{', '.join(given)} apply to a log file, and --data {args.data} is not a file"
-        )
-    return args.data
+        raise ValueError(f"{', '.join(given)} apply to a log file, and {what} is not a file")
 
 
 def rerun_words(args: argparse.Namespace) -> list[str]:
