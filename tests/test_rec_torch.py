@@ -246,6 +246,18 @@ def test_bad_settings_raise(tiny):
             run(_settings(tiny, model="lightgcn", device="cuda"), "rns")
 
 
+def test_batch_modes_refuse_the_settings_they_would_ignore(tiny):
+    with pytest.raises(ValueError, match="sampled softmax, not 'bce'"):
+        run(_settings(tiny, epochs=1, loss="bce"), "in-batch")
+    with pytest.raises(ValueError, match="n_negs does not apply to in-batch"):
+        run(_settings(tiny, epochs=1, n_negs=5), "in-batch")
+    with pytest.raises(ValueError, match="mixgcf trains with the BPR loss, not 'softmax'"):
+        run(_settings(tiny, epochs=1, loss="softmax"), "mixgcf")
+    with pytest.raises(ValueError, match=r"extra items is n_negs \(--n-negs\), not k"):
+        run(_settings(tiny, epochs=1, sampler_params={"k": 64}), "mixed")
+    assert run(_settings(tiny, epochs=1), "mixed")["settings"]["loss"] == "softmax"
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 def test_lightgcn_on_gpu(tiny):
     result = run(_settings(tiny, model="lightgcn", device="cuda"), "rns", seed=0)

@@ -158,6 +158,8 @@ def _make_sampler(
         params = dict(settings.sampler_params)
         if mode == "in_batch":
             return ns.InBatchSampler(data.n_items, positives=data.train, **params), "batch"
+        if "k" in params:
+            raise ValueError("mixed: the number of extra items is n_negs (--n-negs), not k")
         base = params.pop("base", "uniform")
         mixed = ns.MixedNegativeSampler(
             data.n_items, k=settings.n_negs, sampler=base, seed=seed, positives=data.train, **params
@@ -213,6 +215,7 @@ def run(
         sampler_name = "mixed" if hasattr(sampler, "k") else "in-batch"
     engine = settings.engine_name(sampler_name)
     cfg = settings.resolved(engine)
+    _check_batch_mode(BATCH_MODES.get(sampler_name), cfg)
     if ctx.distributed:
         cfg["device"], cfg["world_size"] = ctx.device, ctx.world_size
     if cfg["epochs"] < 0 or cfg["eval_every"] < 0:
@@ -433,6 +436,24 @@ def run(
     }
     result["seconds"] = time.perf_counter() - t_start
     return result
+
+
+def _check_batch_mode(mode: str | None, cfg: dict[str, Any]) -> None:
+    """Set ``cfg["loss"]`` to the loss a batch mode trains with; a ValueError for a loss or
+    ``n_negs`` that the mode would ignore."""
+    if mode in ("in_batch", "mixed"):
+        if cfg["loss"] not in ("bpr", "softmax"):  # bpr: the default, not asked for
+            raise ValueError(
+                f"in-batch and mixed negatives train with the sampled softmax, not {cfg['loss']!r}"
+            )
+        cfg["loss"] = "softmax"
+        if mode == "in_batch" and cfg["n_negs"] != 1:
+            raise ValueError(
+                "n_negs does not apply to in-batch negatives (the batch's other positives); "
+                "mixed adds n_negs extra items"
+            )
+    elif mode == "mixgcf" and cfg["loss"] != "bpr":
+        raise ValueError(f"mixgcf trains with the BPR loss, not {cfg['loss']!r}")
 
 
 #: settings that a resumed run must share with the run that wrote the checkpoint
