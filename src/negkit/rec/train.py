@@ -216,6 +216,8 @@ def run(
     engine = settings.engine_name(sampler_name)
     cfg = settings.resolved(engine)
     _check_batch_mode(BATCH_MODES.get(sampler_name), cfg)
+    if engine == "torch" and cfg["lr_final"] != 1.0:
+        raise ValueError("lr_final is the numba engine's: the torch engine keeps Adam's lr fixed")
     if ctx.distributed:
         cfg["device"], cfg["world_size"] = ctx.device, ctx.world_size
     if cfg["epochs"] < 0 or cfg["eval_every"] < 0:
