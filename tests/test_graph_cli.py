@@ -269,3 +269,21 @@ def test_cli_embed_passes_the_sync_options_to_the_run(tmp_path, monkeypatch):
     assert seen == [("bfloat16", True), ("float32", False)]
     with pytest.raises(SystemExit):
         main(base + ["--sync-wire", "float16"])
+
+
+def test_a_walk_checkpoint_refuses_another_graph_or_other_walks(tmp_path):
+    a, _ = _two_cliques(12)
+    ckpt = str(tmp_path / "dw.ckpt.npz")
+    s = dict(dim=4, walk_length=6, num_walks=2, window=2, epochs=2)
+    run(sp.csr_matrix(a), GraphEmbedSettings(**s), seed=1, checkpoint=ckpt)
+    again = run(sp.csr_matrix(a), GraphEmbedSettings(**s), seed=1, checkpoint=ckpt)
+    assert again.vectors.shape == (12, 4)  # the finished run, read back
+    with pytest.raises(ValueError, match=r"other settings \(walk_length\)"):
+        run(sp.csr_matrix(a), GraphEmbedSettings(**{**s, "walk_length": 9}), seed=1,
+            checkpoint=ckpt)  # fmt: skip
+    with pytest.raises(ValueError, match=r"other settings \(method, p\)"):
+        run(sp.csr_matrix(a), GraphEmbedSettings(**s, method="node2vec", p=0.5), seed=1,
+            checkpoint=ckpt)  # fmt: skip
+    b, _ = _two_cliques(14)
+    with pytest.raises(ValueError, match=r"other settings \(graph\)"):
+        run(sp.csr_matrix(b), GraphEmbedSettings(**s), seed=1, checkpoint=ckpt)

@@ -324,6 +324,7 @@ def _run_walks(
         checkpoint=checkpoint,
         **opts,
     )
+    model.checkpoint_tag = _walk_tag(adj, s)
     resume = checkpoint is not None and Path(checkpoint).exists()
     if resume:
         model = _resumed(model, checkpoint, dist_ctx, epochs)
@@ -360,10 +361,25 @@ def _resumed(fresh, checkpoint, dist_ctx, epochs: int):
     differ = [k for k in params if getattr(model, k) != getattr(fresh, k)]
     if (model._schedule or {}).get("epochs") != epochs:
         differ.append("epochs")
+    saved, tag = model.checkpoint_tag, fresh.checkpoint_tag
+    if saved is not None:  # files from before the tag: not checked
+        differ += [k for k in tag if saved.get(k) != tag[k]]
     if differ:
         raise ValueError(
             f"checkpoint {checkpoint} was written with other settings ({', '.join(differ)}): "
             "remove it or run with the same ones"
         )
     model.callbacks, model.checkpoint = fresh.callbacks, checkpoint
+    model.checkpoint_tag = fresh.checkpoint_tag
     return model
+
+
+def _walk_tag(adj, s: GraphEmbedSettings) -> dict[str, Any]:
+    """The graph (a checksum of its CSR) and the walk settings: a resumed run must match them."""
+    import zlib
+
+    crc = 0
+    for a in (adj.indptr, adj.indices, adj.weights):
+        crc = zlib.crc32(np.ascontiguousarray(a).tobytes(), crc)
+    keys = ("method", "walk_length", "num_walks", "p", "q", "stay", "max_layer", "opt2")
+    return {"graph": f"{adj.n_nodes} nodes, crc32 {crc:08x}", **{k: getattr(s, k) for k in keys}}
