@@ -284,6 +284,8 @@ def test_a_walk_checkpoint_refuses_another_graph_or_other_walks(tmp_path):
     with pytest.raises(ValueError, match=r"other settings \(method, p\)"):
         run(sp.csr_matrix(a), GraphEmbedSettings(**s, method="node2vec", p=0.5), seed=1,
             checkpoint=ckpt)  # fmt: skip
+    with pytest.raises(ValueError, match=r"other settings \(sampler\)"):
+        run(sp.csr_matrix(a), GraphEmbedSettings(**s), sampler="uniform", seed=1, checkpoint=ckpt)
     b, _ = _two_cliques(14)
     with pytest.raises(ValueError, match=r"other settings \(graph\)"):
         run(sp.csr_matrix(b), GraphEmbedSettings(**s), seed=1, checkpoint=ckpt)

@@ -304,6 +304,7 @@ def _run_walks(
         **s.extra,
     }
     lr = WALK_LR if s.lr is None else s.lr
+    tag = _walk_tag(adj, s, sampler)
     model = Word2Vec(
         vector_size=s.dim,
         window=s.window,
@@ -324,7 +325,7 @@ def _run_walks(
         checkpoint=checkpoint,
         **opts,
     )
-    model.checkpoint_tag = _walk_tag(adj, s)
+    model.checkpoint_tag = tag
     resume = checkpoint is not None and Path(checkpoint).exists()
     if resume:
         model = _resumed(model, checkpoint, dist_ctx, epochs)
@@ -374,12 +375,17 @@ def _resumed(fresh, checkpoint, dist_ctx, epochs: int):
     return model
 
 
-def _walk_tag(adj, s: GraphEmbedSettings) -> dict[str, Any]:
-    """The graph (a checksum of its CSR) and the walk settings: a resumed run must match them."""
+def _walk_tag(adj, s: GraphEmbedSettings, sampler: Any) -> dict[str, Any]:
+    """The graph (a checksum of its CSR), the walk settings and the noise sampler: a resumed
+    run must match them."""
     import zlib
+
+    from negkit.samplers import get
 
     crc = 0
     for a in (adj.indptr, adj.indices, adj.weights):
         crc = zlib.crc32(np.ascontiguousarray(a).tobytes(), crc)
     keys = ("method", "walk_length", "num_walks", "p", "q", "stay", "max_layer", "opt2")
-    return {"graph": f"{adj.n_nodes} nodes, crc32 {crc:08x}", **{k: getattr(s, k) for k in keys}}
+    noise = repr(get(sampler) if isinstance(sampler, str) else sampler)
+    return {"graph": f"{adj.n_nodes} nodes, crc32 {crc:08x}", "sampler": noise,
+            **{k: getattr(s, k) for k in keys}}  # fmt: skip
