@@ -364,6 +364,8 @@ class Word2Vec:
                     rec = self._epoch(chunks, e, epochs, total_words, total, bar)
                 else:
                     rec = dist_epoch(self, chunks, e, epochs, total_words, bar, sharded)
+                if not self.compute_loss:  # not measured: NaN, not a loss of 0
+                    rec["loss"] = rec["loss_sum"] = float("nan")
                 self._check_diverged(rec)
                 self._schedule["done"] = e + 1  # type: ignore[index]
                 self.epochs_trained_ += 1
