@@ -60,6 +60,8 @@ def test_the_best_epoch_is_restored_and_reported(monkeypatch):
     assert out["best_epoch"] == out["model_epoch"] == 2
     assert out["best_metrics"] == {"mrr": 0.5, "hits@1": 0.0}
     assert [r["metrics"]["mrr"] for r in out["history"]] == [0.2, 0.5, 0.3, 0.4]
+    # the settings record what ran: RotatE's default γ and the selection eval_every turned on
+    assert out["settings"]["gamma"] == 6.0 and out["settings"]["keep_best"] is True
 
 
 def test_the_last_epoch_is_evaluated_too_and_can_win(monkeypatch):

@@ -258,7 +258,8 @@ def train_kg(
         model_epoch = history[-1]["epoch"] if history else 0
         if best is not None and best.epoch is not None:
             model_epoch = best.restore(model)
-        return {"model": model, "history": history, "settings": asdict(settings),
+        used = {**asdict(settings), "gamma": gamma, "keep_best": settings.keeps_best()}
+        return {"model": model, "history": history, "settings": used,
                 "sampler": repr(sampler), "seed": seed, "train_seconds": total,
                 "model_epoch": model_epoch, "stopped_by": stopped_by,
                 "best_epoch": None if best is None else best.epoch,
