@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -117,8 +117,11 @@ class RecSettings:
         return self.engine
 
     def resolved(self, engine: str) -> dict[str, Any]:
-        out = asdict(self)
-        out["data"] = getattr(self.data, "name", None) or str(self.data)
+        out = {f.name: getattr(self, f.name) for f in fields(self)}  # the data not deep-copied
+        out["sampler_params"] = dict(self.sampler_params)
+        frame = hasattr(self.data, "iloc")  # a DataFrame's .name would be a column
+        name = None if frame else getattr(self.data, "name", None)
+        out["data"] = name or (f"DataFrame of {len(self.data)} rows" if frame else str(self.data))
         defaults = {**DEFAULTS[engine], **MODEL_DEFAULTS.get((engine, self.model), {})}
         for key, value in defaults.items():
             if out[key] is None:
