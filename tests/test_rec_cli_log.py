@@ -64,6 +64,13 @@ def test_rec_train_log_errors_are_clear(my_log, tmp_path, capsys):
     bad.write_text("user,item,rating\na,b,1\nc,d,lots\n")
     assert main(["rec", "train", "--data", str(bad), "--out", out]) == 1
     assert "bad.csv:3: non-numeric rating 'lots'" in capsys.readouterr().err
+    # a sampler parameter that does not exist: one line naming it, not a traceback
+    for sampler in ("pns", "in-batch", "mixed"):
+        argv = ["rec", "train", "--data", str(my_log), "--sampler", sampler,
+                "--sampler-param", "foo=1", "--epochs", "1", "--out", out]  # fmt: skip
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert f"error: sampler '{sampler}': " in err and "keyword argument 'foo'" in err
 
 
 def test_data_info_counts_a_log_file(my_log, tmp_path, capsys):

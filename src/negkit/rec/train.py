@@ -158,16 +158,14 @@ def _make_sampler(
         return sampler, "batch"
     mode = BATCH_MODES.get(name, "sampled")
     if mode in ("in_batch", "mixed"):  # the batch samplers of negkit.samplers.batch
-        params = dict(settings.sampler_params)
-        if mode == "in_batch":
-            return ns.InBatchSampler(data.n_items, positives=data.train, **params), "batch"
-        if "k" in params:
-            raise ValueError("mixed: the number of extra items is n_negs (--n-negs), not k")
-        base = params.pop("base", "uniform")
-        mixed = ns.MixedNegativeSampler(
-            data.n_items, k=settings.n_negs, sampler=base, seed=seed, positives=data.train, **params
-        )
-        return mixed, "batch"
+        try:
+            return _batch_sampler(mode, settings, data, seed), "batch"
+        except TypeError as e:  # a parameter the batch sampler does not take
+            from negkit.samplers.registry import SamplerParamError
+
+            if "keyword argument" not in str(e):
+                raise
+            raise SamplerParamError(f"sampler {name!r}: {e}") from None
     params = dict(settings.sampler_params)
     chosen = params.pop("base", "uniform") if mode == "mixgcf" else sampler  # MixGCF's pool
     adaptive = isinstance(chosen, str) and ns.get_class(chosen).name == "adaptive"
@@ -183,6 +181,21 @@ def _make_sampler(
         kwargs.update(output=item_table, input=user_table)
     s.fit(**kwargs)
     return s, mode
+
+
+def _batch_sampler(mode: str, settings: RecSettings, data, seed: int) -> Any:
+    """The in-batch or mixed sampler of ``settings.sampler_params``."""
+    import negkit.samplers as ns
+
+    params = dict(settings.sampler_params)
+    if mode == "in_batch":
+        return ns.InBatchSampler(data.n_items, positives=data.train, **params)
+    if "k" in params:
+        raise ValueError("mixed: the number of extra items is n_negs (--n-negs), not k")
+    base = params.pop("base", "uniform")
+    return ns.MixedNegativeSampler(
+        data.n_items, k=settings.n_negs, sampler=base, seed=seed, positives=data.train, **params
+    )
 
 
 def run(
