@@ -239,6 +239,8 @@ def test_bad_settings_raise(tiny):
         run(_settings(tiny, model="lightgcn"), "no-such-sampler")
     with pytest.raises(ValueError, match="loss"):
         run(_settings(tiny, model="lightgcn", loss="hinge"), "rns")
+    with pytest.raises(ValueError, match=r"patience counts evaluations: set eval_every"):
+        run(_settings(tiny, model="mf", patience=3, epochs=1), "rns")
     with pytest.raises(ValueError, match="lr_final is the numba engine's"):
         run(_settings(tiny, model="mf", engine="torch", lr_final=0.5, epochs=1), "rns")
     with pytest.raises(ValueError, match="anchor-free"):  # NCE needs the noise's log q

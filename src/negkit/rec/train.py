@@ -238,6 +238,8 @@ def run(
         cfg["device"], cfg["world_size"] = ctx.device, ctx.world_size
     if cfg["epochs"] < 0 or cfg["eval_every"] < 0:
         raise ValueError("epochs and eval_every must be non-negative")
+    if cfg["patience"] and not cfg["eval_every"]:
+        raise ValueError("patience counts evaluations: set eval_every (--eval-every) too")
     if not cfg["max_seconds"] >= 0:
         raise ValueError(f"max_seconds must be non-negative, got {cfg['max_seconds']}")
     monitor_split = "valid" if data.valid is not None else "test"
