@@ -255,6 +255,8 @@ def _train(args: argparse.Namespace, ctx) -> int:
         ids = result.pop(f"{side}_ids")
         if ids is not None:
             write_ids(args.out / f"{side}s.tsv", ids)
+        else:  # a previous run's ids in OUT would name other rows
+            (args.out / f"{side}s.tsv").unlink(missing_ok=True)
     if rerun_words(args):  # a log file: how it was read and split, to redo it
         result["data_options"] = ["--data", str(args.data), *rerun_words(args)]
     atomic_write(
