@@ -213,3 +213,11 @@ def test_a_run_on_a_dataframe_records_it_by_size_not_by_its_printout():
     named = df.assign(name="x")  # a column called name is not the data's name
     assert RecSettings(data=named).resolved("numba")["data"] == "DataFrame of 10 rows"
     assert RecSettings(data="ml-100k").resolved("numba")["data"] == "ml-100k"
+
+
+def test_a_byte_order_mark_does_not_hide_the_header(tmp_path):
+    p = tmp_path / "excel.csv"
+    p.write_text(LOG, encoding="utf-8-sig")  # Excel's "CSV UTF-8" starts with a BOM
+    log = read_log(p)
+    assert log.counts()["columns"]["user"] == "user_id" and log.user_ids.tolist()[0] == "alice"
+    assert log.counts()["rows"] == 5
