@@ -341,3 +341,16 @@ def test_recommenders_give_the_adaptive_sampler_a_flatter_rank_law(tiny):
         smp, _ = _make_sampler("adaptive", mine, tiny, tables)
         assert smp.get_params() | given == smp.get_params()  # the user's value stands
         assert smp.lam_fraction == given.get("lam_fraction", 0.01)
+
+
+def test_the_epoch_the_time_limit_ends_is_evaluated(tiny):
+    import time
+
+    def slow_epoch_2(row):
+        if row["epoch"] == 2:
+            time.sleep(1.2)
+
+    result = run(_settings(tiny, model="mf", engine="torch", epochs=10, eval_every=2,
+                           max_seconds=1.0), "rns", seed=0, on_epoch=slow_epoch_2)  # fmt: skip
+    assert result["stopped_by"] == "max_seconds=1 after epoch 3"
+    assert [("valid_recall@20" in r) for r in result["history"]] == [False, True, True]

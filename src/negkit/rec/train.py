@@ -274,9 +274,13 @@ def run(
                     settle: Callable[[], None] | None = None) -> bool:  # fmt: skip
         row = dict(row)
         row["epoch"] = epoch
-        stop = False
-        every = cfg["eval_every"]
-        if every and (epoch % every == 0 or epoch == cfg["epochs"]):
+        stop = out_of_time = False
+        limit = cfg["max_seconds"]
+        if limit and epoch < cfg["epochs"]:  # rank 0's clock decides for every rank
+            late = ctx.is_main and time.perf_counter() - t_start >= limit
+            out_of_time = broadcast_flag(ctx, late)
+        every = cfg["eval_every"]  # the epoch the time limit ends is evaluated too
+        if every and (epoch % every == 0 or epoch == cfg["epochs"] or out_of_time):
             if settle is not None:  # every rank: the tables equal before rank 0 reads them
                 settle()
             if ctx.is_main:  # the other ranks wait for its decision
@@ -297,12 +301,9 @@ def run(
                 )
             stop = broadcast_flag(ctx, stop)
         early = stop  # a checkpoint of a run cut by the time limit stays resumable
-        limit = cfg["max_seconds"]
-        if limit and epoch < cfg["epochs"]:  # rank 0's clock decides for every rank
-            out_of_time = ctx.is_main and time.perf_counter() - t_start >= limit
-            if broadcast_flag(ctx, out_of_time):
-                stopped_by.append(f"max_seconds={limit:g} after epoch {epoch}")
-                stop = True
+        if out_of_time:
+            stopped_by.append(f"max_seconds={limit:g} after epoch {epoch}")
+            stop = True
         history.append(row)
         for save in checkpointer:
             save(epoch, early)
