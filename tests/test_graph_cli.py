@@ -289,3 +289,22 @@ def test_a_walk_checkpoint_refuses_another_graph_or_other_walks(tmp_path):
     b, _ = _two_cliques(14)
     with pytest.raises(ValueError, match=r"other settings \(graph\)"):
         run(sp.csr_matrix(b), GraphEmbedSettings(**s), seed=1, checkpoint=ckpt)
+
+
+def test_cli_checks_out_before_training_and_makes_its_folder(tmp_path, monkeypatch, capsys):
+    import negkit.graph.embed as embed
+
+    path = tmp_path / "g.edges"
+    path.write_text("a b\nb c\nc a\n")
+    trained = []
+    real_run = embed.run
+    monkeypatch.setattr(embed, "run", lambda *a, **k: trained.append(1) or real_run(*a, **k))
+    base = ["graph", "embed", "--graph", str(path), "--dim", "4", "--num-walks", "1",
+            "--walk-length", "4", "--window", "2"]  # fmt: skip
+    assert main([*base, "--out", str(tmp_path)]) == 1
+    assert f"--out {tmp_path} is a folder, not a file" in capsys.readouterr().err
+    assert main([*base, "--out", str(path / "v.txt")]) == 1
+    assert f"{path} is a file, not a folder" in capsys.readouterr().err
+    assert trained == []  # refused before any training
+    assert main([*base, "--out", str(tmp_path / "new" / "v.txt")]) == 0
+    assert load_vectors(tmp_path / "new" / "v.txt")[1].shape == (3, 4)

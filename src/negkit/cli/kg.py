@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from negkit._atomic import atomic_write
+from negkit._atomic import atomic_write, check_target
 from negkit.cli._launch import add_dist_args, run_distributed
 from negkit.kg.schedule import SCHEDULES
 
@@ -116,8 +116,7 @@ def _train(args: argparse.Namespace, ctx) -> int:
     from negkit.kg.evaluate import link_prediction
     from negkit.kg.train import KGSettings, train_kg
 
-    if args.out.exists() and not args.out.is_dir():
-        raise ValueError(f"--out {args.out} exists and is not a folder")
+    check_target(args.out, folder=True)
     data = load_data(args.data, args.unseen)
     settings = KGSettings(model=args.model, dim=args.dim, gamma=args.gamma, loss=args.loss,
                           margin=args.margin, alpha=args.alpha, n_negs=args.n_negs,

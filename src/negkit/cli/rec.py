@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from negkit._atomic import atomic_write
+from negkit._atomic import atomic_write, check_target
 from negkit.cli._log_args import add_log_args, load_data_arg, rerun_words
 
 
@@ -179,8 +179,7 @@ def _data(args: argparse.Namespace):
 def run_train(args: argparse.Namespace) -> int:
     from negkit.rec import distributed
 
-    if args.out.exists() and not args.out.is_dir():
-        raise ValueError(f"--out {args.out} exists and is not a folder")
+    check_target(args.out, folder=True)
     if args.nproc < 1:
         raise ValueError(f"--nproc must be at least 1, got {args.nproc}")
     if args.nproc > 1 and distributed.env_world_size() == 1:
