@@ -324,9 +324,11 @@ def finish(args: argparse.Namespace, family, command: str, dist_ctx=None) -> int
     """Run the study and say where the report is; 130 when stopped by Ctrl-C."""
     import sys
 
+    from negkit._atomic import check_target
     from negkit.study.runner import run_study
     from negkit.study.spec import parse_spec_list
 
+    check_target(args.out, folder=True)
     result = run_study(
         family,
         parse_spec_list(args.samplers),
