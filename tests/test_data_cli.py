@@ -82,5 +82,7 @@ def test_a_missing_file_is_named_as_such(home, tmp_path, capsys):
         assert main(argv) == 1
         err = capsys.readouterr().err
         assert "no such file or folder" in err and "known: " not in err
+    assert main(["data", "info", str(tmp_path)]) == 1  # a folder there: not a data set
+    assert f"{tmp_path} is a folder, not a known data set" in capsys.readouterr().err
     assert main(["data", "info", "gowala"]) == 1
     assert "unknown data set 'gowala'; known: text8" in capsys.readouterr().err

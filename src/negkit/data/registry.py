@@ -360,6 +360,11 @@ def get(name: str) -> Dataset:
     key = _ALIASES.get(key, key)
     if key not in DATASETS:
         if isinstance(name, (str, Path)) and ("/" in str(name) or Path(name).suffix):
+            if Path(name).exists():
+                kind = "folder" if Path(name).is_dir() else "file"
+                raise ValueError(
+                    f"{name} is a {kind}, not a known data set (see `negkit data list`)"
+                )
             raise FileNotFoundError(
                 f"{name}: no such file or folder (nor a known data set: see `negkit data list`)"
             )
