@@ -58,7 +58,7 @@ def test_kg_train_errors(tmp_path, capsys):
                  str(tmp_path / "o")]) == 1  # fmt: skip
     assert "unknown KG sampler 'nope'" in capsys.readouterr().err
     assert main(["kg", "train", "--data", "ml-100k", "--out", str(tmp_path / "o")]) == 1
-    assert "not a knowledge graph" in capsys.readouterr().err
+    assert "ml-100k is not a knowledge graph (its kind: interactions)" in capsys.readouterr().err
 
 
 def test_kg_train_checkpoint_resumes_a_cut_run(tmp_path, capsys):

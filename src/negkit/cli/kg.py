@@ -94,7 +94,7 @@ def load_data(name: str, unseen: str = "keep"):
         return load_kg_folder(name, unseen=unseen)
     ds = registry.get(name)
     if ds.kind != "kg":
-        raise ValueError(f"{name} is a {ds.kind} data set, not a knowledge graph")
+        raise ValueError(f"{name} is not a knowledge graph (its kind: {ds.kind})")
     return registry.load(name, unseen=unseen)
 
 
