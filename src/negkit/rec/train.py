@@ -232,6 +232,8 @@ def run(
     engine = settings.engine_name(sampler_name)
     cfg = settings.resolved(engine)
     _check_batch_mode(BATCH_MODES.get(sampler_name), cfg)
+    if cfg["gather_negatives"] and BATCH_MODES.get(sampler_name) not in ("in_batch", "mixed"):
+        raise ValueError("gather_negatives works with the in-batch and mixed samplers only")
     if engine == "torch" and cfg["lr_final"] != 1.0:
         raise ValueError("lr_final is the numba engine's: the torch engine keeps Adam's lr fixed")
     if ctx.distributed:
@@ -374,10 +376,6 @@ def run(
                 )
             smp, mode = _make_sampler(sampler, settings, data, tables, seed + ctx.rank)
             if cfg["gather_negatives"]:  # every rank's batch columns, all_gathered
-                if BATCH_MODES.get(sampler_name) not in ("in_batch", "mixed"):
-                    raise ValueError(
-                        "gather_negatives works with the in-batch and mixed samplers only"
-                    )
                 if BATCH_MODES.get(sampler_name) == "in_batch":
                     mode = "in_batch"  # logQ: the items' training frequency
             trainer = TorchTrainer(
