@@ -308,3 +308,8 @@ def test_cli_checks_out_before_training_and_makes_its_folder(tmp_path, monkeypat
     assert trained == []  # refused before any training
     assert main([*base, "--out", str(tmp_path / "new" / "v.txt")]) == 0
     assert load_vectors(tmp_path / "new" / "v.txt")[1].shape == (3, 4)
+    out = ["--out", str(tmp_path / "v.txt")]
+    assert main([*base, *out, "--checkpoint", str(tmp_path)]) == 1
+    assert f"--checkpoint {tmp_path} is a folder, not a file" in capsys.readouterr().err
+    assert main([*base, *out, "--checkpoint", str(tmp_path / "ck" / "dw.npz")]) == 0
+    assert (tmp_path / "ck" / "dw.npz").is_file()

@@ -29,7 +29,8 @@ def atomic_write(path: str | Path, write: Callable[[IO[Any]], Any], text: bool =
 
 def check_target(path: str | Path, *, folder: bool, what: str = "--out") -> None:
     """A ValueError, before any work is done, when ``path`` cannot become the output: a
-    folder where a file is wanted or the reverse, or a file where a parent folder must be."""
+    folder where a file is wanted or the reverse, or a file where a parent folder must be.
+    A file's missing folders are made."""
     path = Path(path)
     want = "folder" if folder else "file"
     if path.exists() and path.is_dir() != folder:
@@ -40,4 +41,6 @@ def check_target(path: str | Path, *, folder: bool, what: str = "--out") -> None
         if parent.exists():
             if not parent.is_dir():
                 raise ValueError(f"{what} {path}: {parent} is a file, not a folder")
-            return
+            break
+    if not folder:
+        path.parent.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-from pathlib import Path
 
 from negkit._atomic import check_target
 from negkit.cli._launch import add_dist_args, run_distributed
@@ -216,6 +215,8 @@ def _embed(args, ctx) -> int:
     from negkit.graph.vectors_io import node_keys, save_vectors
 
     check_target(args.out, folder=False)
+    if args.checkpoint is not None:
+        check_target(args.checkpoint, folder=False, what="--checkpoint")
     graph = load_graph(args.graph, directed=args.directed)
     settings = _settings(args)
     settings.sync_words = args.sync_words
@@ -224,7 +225,6 @@ def _embed(args, ctx) -> int:
               checkpoint=args.checkpoint)  # fmt: skip
     if not ctx.is_main:
         return 0
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     save_vectors(args.out, res.vectors, node_keys(res.vectors.shape[0], res.node_ids))
     t = res.timings
     print(

@@ -117,6 +117,8 @@ def _train(args: argparse.Namespace, ctx) -> int:
     from negkit.kg.train import KGSettings, train_kg
 
     check_target(args.out, folder=True)
+    if args.checkpoint is not None:
+        check_target(args.checkpoint, folder=False, what="--checkpoint")
     data = load_data(args.data, args.unseen)
     settings = KGSettings(model=args.model, dim=args.dim, gamma=args.gamma, loss=args.loss,
                           margin=args.margin, alpha=args.alpha, n_negs=args.n_negs,

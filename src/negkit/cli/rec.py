@@ -180,6 +180,8 @@ def run_train(args: argparse.Namespace) -> int:
     from negkit.rec import distributed
 
     check_target(args.out, folder=True)
+    if args.checkpoint is not None:
+        check_target(args.checkpoint, folder=False, what="--checkpoint")
     if args.nproc < 1:
         raise ValueError(f"--nproc must be at least 1, got {args.nproc}")
     if args.nproc > 1 and distributed.env_world_size() == 1:
