@@ -92,3 +92,16 @@ def test_compare_rec_takes_a_log_and_its_rerun_command_keeps_the_split(my_log, t
     assert code == 0
     report = (out / "report.md").read_text()
     assert f"--data {my_log} --split leave-one-out --split-seed 0" in report
+
+
+def test_sep_takes_a_typed_tab(my_log, tmp_path, capsys):
+    tabbed = tmp_path / "log.txt"  # a .txt suffix: nothing says tab but --sep
+    tabbed.write_text(my_log.read_text().replace(",", "\t"))
+    for sep in ("\\t", "tab"):  # what a shell passes for '\t', and the word
+        assert main(["data", "info", str(tabbed), "--sep", sep]) == 0
+        assert json.loads(capsys.readouterr().out)["rows"] == 600
+    out = tmp_path / "o"
+    assert main(["rec", "train", "--data", str(tabbed), "--sep", "\\t", "--epochs", "1",
+                 "--threads", "1", "--no-progress", "--out", str(out)]) == 0  # fmt: skip
+    options = json.loads((out / "metrics.json").read_text())["data_options"]
+    assert options[options.index("--sep") + 1] == "\\t"  # rerun as typed

@@ -36,7 +36,12 @@ def add_log_args(p: argparse.ArgumentParser, *, split: bool = True) -> None:
         metavar="R",
         help="keep rows with rating >= R (the others are counted in the log)",
     )
-    g.add_argument("--sep", default=None, help="text column separator (default: detected)")
+    g.add_argument(
+        "--sep",
+        type=_separator,
+        default=None,
+        help="text column separator, e.g. ';' or '\\t' (or tab) for a tab (default: detected)",
+    )
     g.add_argument(
         "--skip-bad-rows",
         action="store_true",
@@ -56,6 +61,12 @@ def add_log_args(p: argparse.ArgumentParser, *, split: bool = True) -> None:
             help="also hold out a validation split (F more, or the next-to-last item)",
         )
         g.add_argument("--split-seed", type=int, default=0, help="seed of the split (default 0)")
+
+
+def _separator(text: str) -> str:
+    """``--sep``: the separator itself, or ``\\t`` / ``tab`` for a tab (a shell passes
+    ``'\\t'`` as two characters)."""
+    return "\t" if text in ("\\t", "tab", "TAB") else text
 
 
 def read_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -107,7 +118,7 @@ def rerun_words(args: argparse.Namespace) -> list[str]:
     for opt, key in READ_OPTIONS:
         v = getattr(args, key)
         if v is not None:
-            parts += [opt, f"{v:g}" if isinstance(v, float) else str(v)]
+            parts += [opt, f"{v:g}" if isinstance(v, float) else "\\t" if v == "\t" else str(v)]
     if args.skip_bad_rows:
         parts.append("--skip-bad-rows")
     parts += ["--split", args.split, "--split-seed", str(args.split_seed)]
