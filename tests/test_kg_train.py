@@ -167,3 +167,13 @@ def test_training_and_filtered_evaluation_stay_on_the_device(model, device):
     assert out["history"][-1]["loss"] < out["history"][0]["loss"]
     m = out["history"][-1]["metrics"]
     assert all(0.0 < m[k] <= 1.0 for k in ("mrr", "hits@10"))
+
+
+def test_a_sampler_object_is_seeded_by_each_run_not_by_the_first():
+    from negkit.samplers.kg_base import get_kg
+
+    mine = get_kg("kg_uniform")  # seed None: each run gives it its own
+    train_kg(tiny_kg(), settings(epochs=1, eval_every=0), mine, seed=0)
+    again = train_kg(tiny_kg(), settings(epochs=1, eval_every=0), mine, seed=1)["model"]
+    fresh = train_kg(tiny_kg(), settings(epochs=1, eval_every=0), get_kg("kg_uniform"), seed=1)
+    assert same(fresh["model"].state_dict(), again) and mine.seed is None

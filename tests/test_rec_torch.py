@@ -354,3 +354,17 @@ def test_the_epoch_the_time_limit_ends_is_evaluated(tiny):
                            max_seconds=1.0), "rns", seed=0, on_epoch=slow_epoch_2)  # fmt: skip
     assert result["stopped_by"] == "max_seconds=1 after epoch 3"
     assert [("valid_recall@20" in r) for r in result["history"]] == [False, True, True]
+
+
+def test_a_sampler_object_is_seeded_by_each_run_not_by_the_first(tiny):
+    import negkit.samplers as ns
+
+    def items(smp, seed):
+        return run(_settings(tiny, model="mf", engine="torch", epochs=1), smp, seed=seed)[
+            "item_embeddings"
+        ]
+
+    mine = ns.get("unigram")  # seed None: each run gives it its own
+    items(mine, 0)
+    np.testing.assert_array_equal(items(mine, 1), items(ns.get("unigram"), 1))
+    assert mine.seed is None

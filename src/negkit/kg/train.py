@@ -151,6 +151,7 @@ def train_kg(
     threads_before = torch.get_num_threads()
     if settings.threads:
         torch.set_num_threads(settings.threads)
+    seeded: list[Any] = []  # a caller's sampler object this run seeded
     try:
         torch.manual_seed(seed)
         gamma = settings.gamma if settings.gamma is not None else DEFAULT_GAMMA[settings.model]
@@ -160,6 +161,7 @@ def train_kg(
         sampler = get_kg(sampler) if isinstance(sampler, str) else sampler
         if getattr(sampler, "seed", None) is None:
             sampler.seed = seed + rank
+            seeded.append(sampler)
         train = torch.as_tensor(data.train, device=device)
         sampler.fit(triples=train, n_entities=data.n_entities, n_relations=data.n_relations,
                     model=model, device=device)  # fmt: skip
@@ -266,6 +268,8 @@ def train_kg(
                 "best_metrics": None if best is None else best.metrics}  # fmt: skip
     finally:
         torch.set_num_threads(threads_before)
+        for s in seeded:  # as given: the next run seeds it with its own seed
+            s.seed = None
 
 
 def _average_grads(model: torch.nn.Module, ctx: Any) -> None:

@@ -222,6 +222,16 @@ def run(
         ``world_size > 1`` the tensor engine trains data-parallel (``batch_size`` pairs a rank
         a step), only rank 0 evaluates, and the other ranks return ``test = None``.
     """
+    unseeded = hasattr(sampler, "set_params") and getattr(sampler, "seed", 0) is None
+    try:
+        return _run(settings, sampler, seed, on_epoch, progress, dist_ctx)
+    finally:
+        if unseeded:  # the caller's object as given: the next run seeds it with its own seed
+            sampler.set_params(seed=None)
+
+
+def _run(settings: RecSettings, sampler: Any, seed: int, on_epoch: Any, progress: bool,
+         dist_ctx: Any) -> dict[str, Any]:  # fmt: skip
     from negkit.rec.distributed import broadcast_flag, local
 
     ctx = dist_ctx if dist_ctx is not None else local(settings.device)
