@@ -100,6 +100,15 @@ def test_selection_is_off_without_validation():
         settings(eval_every=-1).check()
 
 
+def test_loss_options_of_another_loss_are_refused():
+    with pytest.raises(ValueError, match=r"sampler takes its own: self_adversarial:alpha=A"):
+        settings(alpha=0.5).check()  # the logistic loss has no temperature
+    settings(alpha=0.5, loss="self_adversarial").check()
+    with pytest.raises(ValueError, match="margin is loss 'margin''s, not 'logistic''s"):
+        settings(margin=2.0).check()
+    settings(margin=2.0, loss="margin").check()
+
+
 def test_best_epoch_refuses_nan_and_restoring_nothing():
     best = BestEpoch()
     model = torch.nn.Linear(2, 1)

@@ -88,6 +88,13 @@ class KGSettings:
             raise ValueError(f"max_seconds must be non-negative, got {self.max_seconds}")
         if self.eval_every < 0:
             raise ValueError(f"eval_every must be >= 0, got {self.eval_every}")
+        if self.alpha != 1.0 and self.loss != "self_adversarial":
+            raise ValueError(
+                "alpha is the temperature of loss 'self_adversarial' (--loss); the "
+                "self_adversarial sampler takes its own: self_adversarial:alpha=A"
+            )
+        if self.margin != 1.0 and self.loss != "margin":
+            raise ValueError(f"margin is loss 'margin''s, not {self.loss!r}'s")
         if self.keep_best:
             if not self.eval_every:
                 raise ValueError("keep_best needs a validation run: set eval_every >= 1")
