@@ -86,3 +86,14 @@ def test_a_missing_file_is_named_as_such(home, tmp_path, capsys):
     assert f"{tmp_path} is a folder, not a known data set" in capsys.readouterr().err
     assert main(["data", "info", "gowala"]) == 1
     assert "unknown data set 'gowala'; known: text8" in capsys.readouterr().err
+
+
+def test_a_data_set_of_another_kind_is_named_as_such(home, tmp_path, capsys):
+    import negkit.data.registry as registry
+
+    with pytest.raises(ValueError, match="gowalla holds interactions data, not graph data"):
+        registry.load("gowalla", kind="graph")
+    assert main(["graph", "embed", "--graph", "gowalla", "--out", str(tmp_path / "v.txt")]) == 1
+    assert "gowalla holds interactions data, not graph data" in capsys.readouterr().err
+    assert main(["rec", "train", "--data", "cora", "--out", str(tmp_path / "o")]) == 1
+    assert "cora holds graph data, not interactions data" in capsys.readouterr().err

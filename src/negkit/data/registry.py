@@ -384,12 +384,15 @@ def locate(name: str) -> Path:
     return folder
 
 
-def load(name: str, **kwargs: Any) -> Any:
+def load(name: str, kind: str | None = None, **kwargs: Any) -> Any:
     """Load a data set: :class:`Interactions`, :class:`Graph`, or the path of a corpus/eval file.
 
-    Keyword arguments go to the loader (e.g. ``split="ratio", seed=1`` for MovieLens).
+    ``kind`` (e.g. ``"graph"``): a ValueError naming the data set's own kind when it differs.
+    Other keyword arguments go to the loader (e.g. ``split="ratio", seed=1`` for MovieLens).
     """
     ds = get(name)
+    if kind is not None and ds.kind != kind:
+        raise ValueError(f"{ds.name} holds {ds.kind} data, not {kind} data")
     folder = ds.path()
     if not folder.is_dir():
         raise DataMissingError(ds.name, folder, "folder absent")

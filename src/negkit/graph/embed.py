@@ -154,7 +154,7 @@ def load_graph(spec: Any, *, directed: bool = False):
     path = Path(spec)
     if not path.exists():
         if str(spec).lower() in [n.lower() for n in registry.names()] or "/" not in str(spec):
-            return registry.load(str(spec))
+            return registry.load(str(spec), kind="graph")
         raise FileNotFoundError(f"graph file {spec} does not exist")
     suffix = path.suffix.lower()
     if suffix == ".mat":

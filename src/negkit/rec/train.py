@@ -145,7 +145,7 @@ def load_data(data: Any):
         return interactions.load_lightgcn_split(path)
     if path.is_file():
         return log_split.load_log(path)
-    return registry.load(str(data))
+    return registry.load(str(data), kind="interactions")
 
 
 def _make_sampler(
