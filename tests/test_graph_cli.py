@@ -313,3 +313,15 @@ def test_cli_checks_out_before_training_and_makes_its_folder(tmp_path, monkeypat
     assert f"--checkpoint {tmp_path} is a folder, not a file" in capsys.readouterr().err
     assert main([*base, *out, "--checkpoint", str(tmp_path / "ck" / "dw.npz")]) == 0
     assert (tmp_path / "ck" / "dw.npz").is_file()
+
+
+def test_a_compressed_weighted_edge_list_keeps_its_weights(tmp_path):
+    import gzip
+
+    from negkit.graph.embed import load_graph
+
+    path = tmp_path / "w.edges.gz"
+    with gzip.open(path, "wt") as f:
+        f.write("# weighted\n0 1 2.5\n1 2 1\n")
+    g = load_graph(path)
+    assert g.weighted and g.adj[0, 1] == 2.5 and g.adj[1, 2] == 1.0

@@ -167,11 +167,13 @@ def load_graph(spec: Any, *, directed: bool = False):
 
 
 def _has_third_column(path: Path) -> bool:
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            parts = line.split("#", 1)[0].replace(",", " ").split()
-            if parts:
-                return len(parts) >= 3
+    """Whether the first data line of an edge list (compressed or not) has a weight column."""
+    from negkit.data.lines import iter_lines
+
+    for _, text in iter_lines(path, comments="#"):
+        parts = text.split("#", 1)[0].replace(",", " ").split()
+        if parts:
+            return len(parts) >= 3
     return False
 
 
