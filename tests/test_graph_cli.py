@@ -315,7 +315,7 @@ def test_cli_checks_out_before_training_and_makes_its_folder(tmp_path, monkeypat
     assert (tmp_path / "ck" / "dw.npz").is_file()
 
 
-def test_a_compressed_weighted_edge_list_keeps_its_weights(tmp_path):
+def test_compressed_graph_files_read_as_their_format(tmp_path):
     import gzip
 
     from negkit.graph.embed import load_graph
@@ -325,3 +325,7 @@ def test_a_compressed_weighted_edge_list_keeps_its_weights(tmp_path):
         f.write("# weighted\n0 1 2.5\n1 2 1\n")
     g = load_graph(path)
     assert g.weighted and g.adj[0, 1] == 2.5 and g.adj[1, 2] == 1.0
+    adj = tmp_path / "g.adjlist.gz"  # an adjacency list, compressed: still one
+    with gzip.open(adj, "wt") as f:
+        f.write("0 1 2 3\n1 2\n")
+    assert load_graph(adj).counts() == {"nodes": 4, "edges": 4, "labels": 0}

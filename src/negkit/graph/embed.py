@@ -157,6 +157,8 @@ def load_graph(spec: Any, *, directed: bool = False):
             return registry.load(str(spec), kind="graph")
         raise FileNotFoundError(f"graph file {spec} does not exist")
     suffix = path.suffix.lower()
+    if suffix in (".gz", ".bz2", ".xz"):  # compressed text: the format is the suffix before
+        suffix = Path(path.stem).suffix.lower()
     if suffix == ".mat":
         return g.read_mat(path)
     if suffix == ".npz":
