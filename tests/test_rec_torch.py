@@ -241,6 +241,9 @@ def test_bad_settings_raise(tiny):
         run(_settings(tiny, model="lightgcn", loss="hinge"), "rns")
     with pytest.raises(ValueError, match=r"patience counts evaluations: set eval_every"):
         run(_settings(tiny, model="mf", patience=3, epochs=1), "rns")
+    for name in ("exposure", "exposure_groups", "exposure_subsample"):  # no impressions here
+        with pytest.raises(ValueError, match=f"sampler '{name}' draws from impressions"):
+            run(_settings(tiny, model="mf", epochs=1), name)
     with pytest.raises(ValueError, match="lr_final is the numba engine's"):
         run(_settings(tiny, model="mf", engine="torch", lr_final=0.5, epochs=1), "rns")
     with pytest.raises(ValueError, match="anchor-free"):  # NCE needs the noise's log q

@@ -172,6 +172,11 @@ def _make_sampler(
     if adaptive and not {"lam", "lam_fraction"} & params.keys():  # the user's λ stands
         params.update(REC_SAMPLER_DEFAULTS["adaptive"])
     s = ns.get(chosen, **params)
+    if "exposures" in getattr(s, "fit_extras", ()):  # fitted here without them: uniform draws
+        raise ValueError(
+            f"sampler {s.name!r} draws from impressions (fit(exposures=)), which a recommender "
+            "run does not read: fit it yourself and train negkit.rec.mf_bpr.BPRMF with it"
+        )
     s.set_params(exclude_positives=True)  # a negative is never a training positive
     if getattr(s, "seed", None) is None:
         s.set_params(seed=seed)
