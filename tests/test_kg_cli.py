@@ -59,6 +59,9 @@ def test_kg_train_errors(tmp_path, capsys):
     assert "unknown KG sampler 'nope'" in capsys.readouterr().err
     assert main(["kg", "train", "--data", "ml-100k", "--out", str(tmp_path / "o")]) == 1
     assert "ml-100k is not a knowledge graph (its kind: interactions)" in capsys.readouterr().err
+    out = ["--out", str(tmp_path / "o")]
+    assert main(["kg", "train", "--data", str(data), "--test-max", "0", *out]) == 1
+    assert "--test-max must be at least 1, got 0" in capsys.readouterr().err
 
 
 def test_kg_train_checkpoint_resumes_a_cut_run(tmp_path, capsys):

@@ -98,6 +98,8 @@ def test_selection_is_off_without_validation():
         settings(eval_split="test", keep_best=True).check()
     with pytest.raises(ValueError, match="eval_every must be >= 0"):
         settings(eval_every=-1).check()
+    with pytest.raises(ValueError, match=r"eval_max must be >= 1 \(or None: every triple\), got 0"):
+        settings(eval_max=0).check()
 
 
 def test_loss_options_of_another_loss_are_refused():

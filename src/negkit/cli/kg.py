@@ -117,6 +117,8 @@ def _train(args: argparse.Namespace, ctx) -> int:
     from negkit.kg.train import KGSettings, train_kg
 
     check_target(args.out, folder=True)
+    if args.test_max is not None and args.test_max < 1:
+        raise ValueError(f"--test-max must be at least 1, got {args.test_max}")
     if args.checkpoint is not None:
         check_target(args.checkpoint, folder=False, what="--checkpoint")
     data = load_data(args.data, args.unseen)

@@ -78,6 +78,8 @@ class KGSettings:
         for key in ("dim", "n_negs", "batch_size", "epochs", "eval_batch"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
+        if self.eval_max is not None and self.eval_max < 1:
+            raise ValueError(f"eval_max must be >= 1 (or None: every triple), got {self.eval_max}")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
         check_schedule(self.lr_schedule, self.lr, step_at=self.lr_step_at,
