@@ -66,3 +66,34 @@ def test_errors(home, capsys):
     assert main(["data", "fetch", "corpus"]) == 1
     assert "cannot be downloaded" in capsys.readouterr().err
     assert main(["data"]) == 2
+
+
+def test_info_refuses_log_options_on_a_data_set(home, capsys):
+    assert main(["data", "info", "gowalla", "--min-rating", "4"]) == 1
+    assert "--min-rating apply to a log file, and gowalla is not a file" in capsys.readouterr().err
+
+
+def test_a_missing_file_is_named_as_such(home, tmp_path, capsys):
+    for argv in (
+        ["data", "info", str(tmp_path / "nope.csv")],
+        ["data", "info", "nope.tsv"],
+        ["rec", "train", "--data", str(tmp_path / "logs"), "--out", str(tmp_path / "o")],
+    ):
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert "no such file or folder" in err and "known: " not in err
+    assert main(["data", "info", str(tmp_path)]) == 1  # a folder there: not a data set
+    assert f"{tmp_path} is a folder, not a known data set" in capsys.readouterr().err
+    assert main(["data", "info", "gowala"]) == 1
+    assert "unknown data set 'gowala'; known: text8" in capsys.readouterr().err
+
+
+def test_a_data_set_of_another_kind_is_named_as_such(home, tmp_path, capsys):
+    import negkit.data.registry as registry
+
+    with pytest.raises(ValueError, match="gowalla holds interactions data, not graph data"):
+        registry.load("gowalla", kind="graph")
+    assert main(["graph", "embed", "--graph", "gowalla", "--out", str(tmp_path / "v.txt")]) == 1
+    assert "gowalla holds interactions data, not graph data" in capsys.readouterr().err
+    assert main(["rec", "train", "--data", "cora", "--out", str(tmp_path / "o")]) == 1
+    assert "cora holds graph data, not interactions data" in capsys.readouterr().err

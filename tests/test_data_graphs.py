@@ -50,6 +50,15 @@ def test_edgelist_weighted_string_ids(tmp_path, caplog):
     np.testing.assert_array_equal(g.adj.toarray(), [[0, 2.5, 0], [2.5, 0, 1], [0, 1, 0]])
 
 
+def test_edgelist_header_line_is_not_an_edge(tmp_path, caplog):
+    with caplog.at_level(logging.INFO, logger="negkit.data.graphs"):
+        g = read_edgelist(write(tmp_path / "h.csv", "source,target\n0,1\n1,2\n"))
+    assert "'source,target' read as a header" in caplog.text
+    assert g.node_ids is None and g.counts() == {"nodes": 3, "edges": 2, "labels": 0}
+    w = read_edgelist(write(tmp_path / "w.csv", "From To Weight\na b 2\n"), weighted=True)
+    assert list(w.node_ids) == ["a", "b"] and w.adj[0, 1] == 2.0
+
+
 def test_edgelist_one_based_ids_are_reindexed(tmp_path):
     g = read_edgelist(write(tmp_path / "one.txt", "1 2\n2 3\n"))
     np.testing.assert_array_equal(g.node_ids, [1, 2, 3])

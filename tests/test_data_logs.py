@@ -202,3 +202,22 @@ def test_load_log_and_rec_load_data_take_a_dataframe():
     assert data.user_ids.tolist() == ["a", "b"] and (data.train.nnz, data.test.nnz) == (8, 2)
     again = load_log(df, "random:0.2", seed=0)
     assert (again.test != data.test).nnz == 0
+
+
+def test_a_run_on_a_dataframe_records_it_by_size_not_by_its_printout():
+    pd = pytest.importorskip("pandas")
+    from negkit.rec.train import RecSettings
+
+    df = pd.DataFrame({"user_id": ["a"] * 5 + ["b"] * 5, "item_id": list("pqrst") * 2})
+    assert RecSettings(data=df).resolved("numba")["data"] == "DataFrame of 10 rows"
+    named = df.assign(name="x")  # a column called name is not the data's name
+    assert RecSettings(data=named).resolved("numba")["data"] == "DataFrame of 10 rows"
+    assert RecSettings(data="ml-100k").resolved("numba")["data"] == "ml-100k"
+
+
+def test_a_byte_order_mark_does_not_hide_the_header(tmp_path):
+    p = tmp_path / "excel.csv"
+    p.write_text(LOG, encoding="utf-8-sig")  # Excel's "CSV UTF-8" starts with a BOM
+    log = read_log(p)
+    assert log.counts()["columns"]["user"] == "user_id" and log.user_ids.tolist()[0] == "alice"
+    assert log.counts()["rows"] == 5

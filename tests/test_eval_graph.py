@@ -69,6 +69,8 @@ def test_node_classification_skips_unlabelled_nodes_and_checks_input():
     bad[3, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         node_classification(bad, y)
+    with pytest.raises(ValueError, match="repeats must be a positive integer, got 0"):
+        node_classification(emb, y, [0.5], repeats=0)
 
 
 def test_planetoid_accuracy_hand_example():

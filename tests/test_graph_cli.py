@@ -269,3 +269,63 @@ def test_cli_embed_passes_the_sync_options_to_the_run(tmp_path, monkeypatch):
     assert seen == [("bfloat16", True), ("float32", False)]
     with pytest.raises(SystemExit):
         main(base + ["--sync-wire", "float16"])
+
+
+def test_a_walk_checkpoint_refuses_another_graph_or_other_walks(tmp_path):
+    a, _ = _two_cliques(12)
+    ckpt = str(tmp_path / "dw.ckpt.npz")
+    s = dict(dim=4, walk_length=6, num_walks=2, window=2, epochs=2)
+    run(sp.csr_matrix(a), GraphEmbedSettings(**s), seed=1, checkpoint=ckpt)
+    again = run(sp.csr_matrix(a), GraphEmbedSettings(**s), seed=1, checkpoint=ckpt)
+    assert again.vectors.shape == (12, 4)  # the finished run, read back
+    with pytest.raises(ValueError, match=r"other settings \(walk_length\)"):
+        run(sp.csr_matrix(a), GraphEmbedSettings(**{**s, "walk_length": 9}), seed=1,
+            checkpoint=ckpt)  # fmt: skip
+    with pytest.raises(ValueError, match=r"other settings \(method, p\)"):
+        run(sp.csr_matrix(a), GraphEmbedSettings(**s, method="node2vec", p=0.5), seed=1,
+            checkpoint=ckpt)  # fmt: skip
+    with pytest.raises(ValueError, match=r"other settings \(sampler\)"):
+        run(sp.csr_matrix(a), GraphEmbedSettings(**s), sampler="uniform", seed=1, checkpoint=ckpt)
+    b, _ = _two_cliques(14)
+    with pytest.raises(ValueError, match=r"other settings \(graph\)"):
+        run(sp.csr_matrix(b), GraphEmbedSettings(**s), seed=1, checkpoint=ckpt)
+
+
+def test_cli_checks_out_before_training_and_makes_its_folder(tmp_path, monkeypatch, capsys):
+    import negkit.graph.embed as embed
+
+    path = tmp_path / "g.edges"
+    path.write_text("a b\nb c\nc a\n")
+    trained = []
+    real_run = embed.run
+    monkeypatch.setattr(embed, "run", lambda *a, **k: trained.append(1) or real_run(*a, **k))
+    base = ["graph", "embed", "--graph", str(path), "--dim", "4", "--num-walks", "1",
+            "--walk-length", "4", "--window", "2"]  # fmt: skip
+    assert main([*base, "--out", str(tmp_path)]) == 1
+    assert f"--out {tmp_path} is a folder, not a file" in capsys.readouterr().err
+    assert main([*base, "--out", str(path / "v.txt")]) == 1
+    assert f"{path} is a file, not a folder" in capsys.readouterr().err
+    assert trained == []  # refused before any training
+    assert main([*base, "--out", str(tmp_path / "new" / "v.txt")]) == 0
+    assert load_vectors(tmp_path / "new" / "v.txt")[1].shape == (3, 4)
+    out = ["--out", str(tmp_path / "v.txt")]
+    assert main([*base, *out, "--checkpoint", str(tmp_path)]) == 1
+    assert f"--checkpoint {tmp_path} is a folder, not a file" in capsys.readouterr().err
+    assert main([*base, *out, "--checkpoint", str(tmp_path / "ck" / "dw.npz")]) == 0
+    assert (tmp_path / "ck" / "dw.npz").is_file()
+
+
+def test_compressed_graph_files_read_as_their_format(tmp_path):
+    import gzip
+
+    from negkit.graph.embed import load_graph
+
+    path = tmp_path / "w.edges.gz"
+    with gzip.open(path, "wt") as f:
+        f.write("# weighted\n0 1 2.5\n1 2 1\n")
+    g = load_graph(path)
+    assert g.weighted and g.adj[0, 1] == 2.5 and g.adj[1, 2] == 1.0
+    adj = tmp_path / "g.adjlist.gz"  # an adjacency list, compressed: still one
+    with gzip.open(adj, "wt") as f:
+        f.write("0 1 2 3\n1 2\n")
+    assert load_graph(adj).counts() == {"nodes": 4, "edges": 4, "labels": 0}

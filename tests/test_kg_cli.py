@@ -58,7 +58,10 @@ def test_kg_train_errors(tmp_path, capsys):
                  str(tmp_path / "o")]) == 1  # fmt: skip
     assert "unknown KG sampler 'nope'" in capsys.readouterr().err
     assert main(["kg", "train", "--data", "ml-100k", "--out", str(tmp_path / "o")]) == 1
-    assert "not a knowledge graph" in capsys.readouterr().err
+    assert "ml-100k is not a knowledge graph (its kind: interactions)" in capsys.readouterr().err
+    out = ["--out", str(tmp_path / "o")]
+    assert main(["kg", "train", "--data", str(data), "--test-max", "0", *out]) == 1
+    assert "--test-max must be at least 1, got 0" in capsys.readouterr().err
 
 
 def test_kg_train_checkpoint_resumes_a_cut_run(tmp_path, capsys):
@@ -79,3 +82,15 @@ def test_kg_train_checkpoint_resumes_a_cut_run(tmp_path, capsys):
     longer = [("4" if a == "3" else a) for a in args]  # --epochs 4, all else the same
     assert main(longer + ["--out", str(tmp_path / "c")]) == 1
     assert "other settings (epochs)" in capsys.readouterr().err
+
+
+def test_kg_train_checkpoint_in_a_new_folder_and_not_a_folder(tmp_path, capsys):
+    data = tiny_kg(tmp_path / "tiny")
+    args = ["kg", "train", "--data", str(data), "--model", "transe", "--dim", "4", "--epochs",
+            "1", "--n-negs", "2", "--batch-size", "32", "--threads", "1",
+            "--out", str(tmp_path / "o")]  # fmt: skip
+    ckpt = tmp_path / "new" / "run.ckpt.pt"
+    assert main([*args, "--checkpoint", str(ckpt)]) == 0  # its folder is made
+    assert ckpt.is_file()
+    assert main([*args, "--checkpoint", str(tmp_path)]) == 1
+    assert f"--checkpoint {tmp_path} is a folder, not a file" in capsys.readouterr().err

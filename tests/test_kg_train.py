@@ -60,6 +60,8 @@ def test_the_best_epoch_is_restored_and_reported(monkeypatch):
     assert out["best_epoch"] == out["model_epoch"] == 2
     assert out["best_metrics"] == {"mrr": 0.5, "hits@1": 0.0}
     assert [r["metrics"]["mrr"] for r in out["history"]] == [0.2, 0.5, 0.3, 0.4]
+    # the settings record what ran: RotatE's default γ and the selection eval_every turned on
+    assert out["settings"]["gamma"] == 6.0 and out["settings"]["keep_best"] is True
 
 
 def test_the_last_epoch_is_evaluated_too_and_can_win(monkeypatch):
@@ -96,6 +98,17 @@ def test_selection_is_off_without_validation():
         settings(eval_split="test", keep_best=True).check()
     with pytest.raises(ValueError, match="eval_every must be >= 0"):
         settings(eval_every=-1).check()
+    with pytest.raises(ValueError, match=r"eval_max must be >= 1 \(or None: every triple\), got 0"):
+        settings(eval_max=0).check()
+
+
+def test_loss_options_of_another_loss_are_refused():
+    with pytest.raises(ValueError, match=r"sampler takes its own: self_adversarial:alpha=A"):
+        settings(alpha=0.5).check()  # the logistic loss has no temperature
+    settings(alpha=0.5, loss="self_adversarial").check()
+    with pytest.raises(ValueError, match="margin is loss 'margin''s, not 'logistic''s"):
+        settings(margin=2.0).check()
+    settings(margin=2.0, loss="margin").check()
 
 
 def test_best_epoch_refuses_nan_and_restoring_nothing():
@@ -165,3 +178,13 @@ def test_training_and_filtered_evaluation_stay_on_the_device(model, device):
     assert out["history"][-1]["loss"] < out["history"][0]["loss"]
     m = out["history"][-1]["metrics"]
     assert all(0.0 < m[k] <= 1.0 for k in ("mrr", "hits@10"))
+
+
+def test_a_sampler_object_is_seeded_by_each_run_not_by_the_first():
+    from negkit.samplers.kg_base import get_kg
+
+    mine = get_kg("kg_uniform")  # seed None: each run gives it its own
+    train_kg(tiny_kg(), settings(epochs=1, eval_every=0), mine, seed=0)
+    again = train_kg(tiny_kg(), settings(epochs=1, eval_every=0), mine, seed=1)["model"]
+    fresh = train_kg(tiny_kg(), settings(epochs=1, eval_every=0), get_kg("kg_uniform"), seed=1)
+    assert same(fresh["model"].state_dict(), again) and mine.seed is None

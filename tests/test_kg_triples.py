@@ -79,6 +79,8 @@ def test_unseen_entities_counted_kept_dropped_or_refused(tmp_path):
     np.testing.assert_array_equal(dropped.test, [[0, 1, 2]])
     with pytest.raises(ValueError, match="2 entities absent from train, in 2 of 3 triples"):
         read_triples(*paths, unseen="error")
+    with pytest.raises(ValueError, match=r"\(--unseen keep / drop\)"):  # the CLI's words too
+        read_triples(*paths, unseen="error")
     with pytest.raises(ValueError, match="unseen must be one of"):
         read_triples(*paths, unseen="ignore")
 

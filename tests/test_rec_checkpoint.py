@@ -93,3 +93,30 @@ def test_a_checkpoint_picks_the_torch_engine_and_numba_refuses_one(tmp_path):
     assert RecSettings(**auto, checkpoint=ckpt).engine_name("rns") == "torch"
     with pytest.raises(ValueError, match="checkpoints are written by the torch engine"):
         run(RecSettings(**{**auto, "engine": "numba"}, checkpoint=ckpt), "rns", seed=2)
+
+
+def test_a_run_cut_by_the_time_limit_resumes_from_its_checkpoint(tmp_path):
+    ckpt = str(tmp_path / "rec.ckpt.pt")
+    straight = run(RecSettings(**opts("rns", "mf")), "rns", seed=2)
+    cut = run(RecSettings(**opts("rns", "mf"), checkpoint=ckpt, max_seconds=1e-9), "rns", seed=2)
+    assert cut["stopped_by"] == "max_seconds=1e-09 after epoch 1"
+    seen: list[int] = []
+    resumed = run(RecSettings(**opts("rns", "mf"), checkpoint=ckpt), "rns", seed=2,
+                  on_epoch=lambda row: seen.append(row["epoch"]))  # fmt: skip
+    assert seen == [2, 3, 4]
+    np.testing.assert_array_equal(resumed["item_embeddings"], straight["item_embeddings"])
+
+
+def test_the_cli_makes_the_checkpoint_folder_and_refuses_a_folder(tmp_path, capsys):
+    from negkit.cli import main
+
+    log = tmp_path / "log.csv"
+    log.write_text("user,item\n" + "".join(f"u{u},i{(u + j) % 9}\n" for u in range(9)
+                                           for j in range(3)))  # fmt: skip
+    args = ["rec", "train", "--data", str(log), "--epochs", "1", "--dim", "4", "--threads", "1",
+            "--no-progress", "--out", str(tmp_path / "o")]  # fmt: skip
+    ckpt = tmp_path / "new" / "rec.ckpt.pt"
+    assert main([*args, "--checkpoint", str(ckpt)]) == 0
+    assert ckpt.is_file()
+    assert main([*args, "--checkpoint", str(tmp_path)]) == 1
+    assert f"--checkpoint {tmp_path} is a folder, not a file" in capsys.readouterr().err

@@ -79,3 +79,25 @@ def test_cli_mixgcf_takes_its_candidate_pool_size(split, tmp_path, capsys):
     assert metrics["settings"]["n_candidates"] == 4
     assert main([*base, "--n-candidates", "0", "--out", str(tmp_path / "b")]) == 1
     assert "n_candidates must be at least 1" in capsys.readouterr().err
+
+
+def test_cli_leaves_no_ids_of_an_earlier_run_in_out(split, tmp_path):
+    folder, _ = split
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "users.tsv").write_text("an earlier run's user\n")  # e.g. trained on a log file
+    (out / "items.tsv").write_text("an earlier run's item\n")
+    code = main(["rec", "train", "--data", str(folder), "--dim", "4", "--epochs", "1",
+                 "--threads", "1", "--no-progress", "--out", str(out)])  # fmt: skip
+    assert code == 0  # a LightGCN split has no original ids: rows are the ids
+    assert not (out / "users.tsv").exists() and not (out / "items.tsv").exists()
+
+
+def test_cli_refuses_an_out_under_a_file_before_training(split, tmp_path, capsys):
+    folder, _ = split
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    code = main(["rec", "train", "--data", str(folder), "--epochs", "1", "--threads", "1",
+                 "--no-progress", "--out", str(blocker / "out")])  # fmt: skip
+    assert code == 1
+    assert f"--out {blocker / 'out'}: {blocker} is a file, not a folder" in capsys.readouterr().err

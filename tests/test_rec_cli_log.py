@@ -64,6 +64,13 @@ def test_rec_train_log_errors_are_clear(my_log, tmp_path, capsys):
     bad.write_text("user,item,rating\na,b,1\nc,d,lots\n")
     assert main(["rec", "train", "--data", str(bad), "--out", out]) == 1
     assert "bad.csv:3: non-numeric rating 'lots'" in capsys.readouterr().err
+    # a sampler parameter that does not exist: one line naming it, not a traceback
+    for sampler in ("pns", "in-batch", "mixed"):
+        argv = ["rec", "train", "--data", str(my_log), "--sampler", sampler,
+                "--sampler-param", "foo=1", "--epochs", "1", "--out", out]  # fmt: skip
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert f"error: sampler '{sampler}': " in err and "keyword argument 'foo'" in err
 
 
 def test_data_info_counts_a_log_file(my_log, tmp_path, capsys):
@@ -85,3 +92,16 @@ def test_compare_rec_takes_a_log_and_its_rerun_command_keeps_the_split(my_log, t
     assert code == 0
     report = (out / "report.md").read_text()
     assert f"--data {my_log} --split leave-one-out --split-seed 0" in report
+
+
+def test_sep_takes_a_typed_tab(my_log, tmp_path, capsys):
+    tabbed = tmp_path / "log.txt"  # a .txt suffix: nothing says tab but --sep
+    tabbed.write_text(my_log.read_text().replace(",", "\t"))
+    for sep in ("\\t", "tab"):  # what a shell passes for '\t', and the word
+        assert main(["data", "info", str(tabbed), "--sep", sep]) == 0
+        assert json.loads(capsys.readouterr().out)["rows"] == 600
+    out = tmp_path / "o"
+    assert main(["rec", "train", "--data", str(tabbed), "--sep", "\\t", "--epochs", "1",
+                 "--threads", "1", "--no-progress", "--out", str(out)]) == 0  # fmt: skip
+    options = json.loads((out / "metrics.json").read_text())["data_options"]
+    assert options[options.index("--sep") + 1] == "\\t"  # rerun as typed

@@ -251,3 +251,5 @@ def test_gathered_negatives_want_the_in_batch_or_mixed_sampler():
         run(RecSettings(data=data, engine="torch", epochs=1, gather_negatives=True), "rns")
     with pytest.raises(ValueError, match="in-batch and mixed samplers only"):
         run(RecSettings(data=data, epochs=1, gather_negatives=True), "mixgcf")
+    with pytest.raises(ValueError, match="in-batch and mixed samplers only"):  # the numba engine
+        run(RecSettings(data=data, epochs=1, gather_negatives=True), "rns")

@@ -239,11 +239,30 @@ def test_bad_settings_raise(tiny):
         run(_settings(tiny, model="lightgcn"), "no-such-sampler")
     with pytest.raises(ValueError, match="loss"):
         run(_settings(tiny, model="lightgcn", loss="hinge"), "rns")
+    with pytest.raises(ValueError, match=r"patience counts evaluations: set eval_every"):
+        run(_settings(tiny, model="mf", patience=3, epochs=1), "rns")
+    for name in ("exposure", "exposure_groups", "exposure_subsample"):  # no impressions here
+        with pytest.raises(ValueError, match=f"sampler '{name}' draws from impressions"):
+            run(_settings(tiny, model="mf", epochs=1), name)
+    with pytest.raises(ValueError, match="lr_final is the numba engine's"):
+        run(_settings(tiny, model="mf", engine="torch", lr_final=0.5, epochs=1), "rns")
     with pytest.raises(ValueError, match="anchor-free"):  # NCE needs the noise's log q
         run(_settings(tiny, model="mf", engine="torch", loss="nce", epochs=1), "dns")
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="CUDA"):
             run(_settings(tiny, model="lightgcn", device="cuda"), "rns")
+
+
+def test_batch_modes_refuse_the_settings_they_would_ignore(tiny):
+    with pytest.raises(ValueError, match="sampled softmax, not 'bce'"):
+        run(_settings(tiny, epochs=1, loss="bce"), "in-batch")
+    with pytest.raises(ValueError, match="n_negs does not apply to in-batch"):
+        run(_settings(tiny, epochs=1, n_negs=5), "in-batch")
+    with pytest.raises(ValueError, match="mixgcf trains with the BPR loss, not 'softmax'"):
+        run(_settings(tiny, epochs=1, loss="softmax"), "mixgcf")
+    with pytest.raises(ValueError, match=r"extra items is n_negs \(--n-negs\), not k"):
+        run(_settings(tiny, epochs=1, sampler_params={"k": 64}), "mixed")
+    assert run(_settings(tiny, epochs=1), "mixed")["settings"]["loss"] == "softmax"
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
@@ -325,3 +344,30 @@ def test_recommenders_give_the_adaptive_sampler_a_flatter_rank_law(tiny):
         smp, _ = _make_sampler("adaptive", mine, tiny, tables)
         assert smp.get_params() | given == smp.get_params()  # the user's value stands
         assert smp.lam_fraction == given.get("lam_fraction", 0.01)
+
+
+def test_the_epoch_the_time_limit_ends_is_evaluated(tiny):
+    import time
+
+    def slow_epoch_2(row):
+        if row["epoch"] == 2:
+            time.sleep(1.2)
+
+    result = run(_settings(tiny, model="mf", engine="torch", epochs=10, eval_every=2,
+                           max_seconds=1.0), "rns", seed=0, on_epoch=slow_epoch_2)  # fmt: skip
+    assert result["stopped_by"] == "max_seconds=1 after epoch 3"
+    assert [("valid_recall@20" in r) for r in result["history"]] == [False, True, True]
+
+
+def test_a_sampler_object_is_seeded_by_each_run_not_by_the_first(tiny):
+    import negkit.samplers as ns
+
+    def items(smp, seed):
+        return run(_settings(tiny, model="mf", engine="torch", epochs=1), smp, seed=seed)[
+            "item_embeddings"
+        ]
+
+    mine = ns.get("unigram")  # seed None: each run gives it its own
+    items(mine, 0)
+    np.testing.assert_array_equal(items(mine, 1), items(ns.get("unigram"), 1))
+    assert mine.seed is None

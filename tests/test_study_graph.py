@@ -52,3 +52,20 @@ def test_compare_graph_needs_data(capsys):
     with pytest.raises(SystemExit) as e:
         main(["compare", "graph", "--out", "x"])
     assert e.value.code == 2 and "--data" in capsys.readouterr().err
+
+
+def test_node2vec_studies_take_p_and_q(tmp_path, monkeypatch):
+    import negkit.graph.embed as embed
+
+    seen = []
+    real_run = embed.run
+    monkeypatch.setattr(
+        embed, "run", lambda g, s, **k: seen.append((s.p, s.q)) or real_run(g, s, **k)
+    )
+    fam = GraphFamily(_two_blocks(), method="node2vec", p=0.25, q=4.0, dim=4, walk_length=6,
+                      num_walks=2, window=2, workers=1)  # fmt: skip
+    assert fam.settings()["p"] == 0.25 and fam.settings()["q"] == 4.0
+    run_study(fam, ["uniform"], [0], 1, tmp_path / "g", progress=False)
+    assert seen and set(seen) == {(0.25, 4.0)}  # the warm-up run and the study's
+    with pytest.raises(ValueError, match="p and q are node2vec's walk parameters, not deepwalk's"):
+        GraphFamily(_two_blocks(), method="deepwalk", p=0.5)

@@ -69,3 +69,16 @@ def test_compare_rec_reports_a_missing_data_set(tmp_path, capsys):
     )
     assert rc == 1
     assert "negkit compare: error:" in capsys.readouterr().err
+
+
+def test_compare_refuses_an_out_that_is_a_file(tmp_path, capsys):
+    taken = tmp_path / "report"
+    taken.write_text("")
+    log = tmp_path / "log.csv"
+    log.write_text("user,item\na,x\na,y\nb,x\nb,z\n")
+    rc = main(["compare", "rec", "--data", str(log), "--samplers", "uniform", "--out",
+               str(taken), "--no-progress"])  # fmt: skip
+    assert rc == 1
+    assert f"negkit compare: error: --out {taken} is a file, not a folder" in (
+        capsys.readouterr().err
+    )

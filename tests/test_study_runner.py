@@ -223,6 +223,21 @@ def test_resume_with_other_settings_is_refused(tmp_path):
         run_study(ToyFamily(), ["uniform"], [0], 3, tmp_path / "out", progress=False)
 
 
+def test_a_study_whose_data_failed_to_load_does_not_hold_its_folder(tmp_path):
+    broken = ToyFamily()
+    broken.settings = lambda: {"dim": 16}
+
+    def no_data():
+        raise ValueError("graph x has no node labels to evaluate on")
+
+    broken.prepare = no_data
+    with pytest.raises(ValueError, match="no node labels"):
+        _study(tmp_path, broken)
+    fam = ToyFamily()  # other settings, same folder: nothing was recorded there
+    res = _study(tmp_path, fam, report=False)
+    assert len(fam.trained) == 4 and len(res.runs) == 4
+
+
 def test_bad_arguments_fail_before_training(tmp_path):
     fam = ToyFamily()
     with pytest.raises(ValueError, match="unknown sampler 'nope'"):

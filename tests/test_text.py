@@ -27,6 +27,13 @@ def test_compressed_and_plain_read_the_same(tmp_path, suffix, opener):
     assert corpus_counts(p) == {"tokens": 9, "vocab": 5, "lines": 4}
 
 
+def test_a_byte_order_mark_is_not_part_of_the_first_word(tmp_path):
+    p = tmp_path / "notepad.txt"
+    p.write_text(CORPUS, encoding="utf-8-sig")
+    assert list(iter_sentences(p)) == [["b", "a", "c", "a"], ["d", "a", "b"], ["b", "e"]]
+    assert build_vocab(p, min_count=1).counts.tolist() == [3, 3, 1, 1, 1]  # b, a, c, d, e
+
+
 def test_vocab_sorted_by_count_ties_first_seen(tmp_path):
     p = tmp_path / "c.txt"
     p.write_text(CORPUS)

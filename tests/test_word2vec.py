@@ -232,6 +232,9 @@ def test_epoch_records_and_callbacks(caplog):
     assert 0.5 * 3 * rec["pairs"] < rec["n_negatives"] <= 3 * rec["pairs"]
     assert 0 < rec["neg_sigmoid_mean"] < 1 and rec["sampler_seconds"] >= 0
     assert seen[-1]["loss"] < seen[0]["loss"]
+    quiet = Word2Vec(**SMALL, sg=1, workers=1, compute_loss=False)
+    quiet.fit(planted_corpus(100))
+    assert all(np.isnan(r["loss"]) for r in quiet.training_log_)  # not measured, not 0
 
 
 def test_train_arrays_matches_fit():

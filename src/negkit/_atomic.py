@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "check_target"]
 
 
 def atomic_write(path: str | Path, write: Callable[[IO[Any]], Any], text: bool = False) -> None:
@@ -25,3 +25,22 @@ def atomic_write(path: str | Path, write: Callable[[IO[Any]], Any], text: bool =
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def check_target(path: str | Path, *, folder: bool, what: str = "--out") -> None:
+    """A ValueError, before any work is done, when ``path`` cannot become the output: a
+    folder where a file is wanted or the reverse, or a file where a parent folder must be.
+    A file's missing folders are made."""
+    path = Path(path)
+    want = "folder" if folder else "file"
+    if path.exists() and path.is_dir() != folder:
+        raise ValueError(
+            f"{what} {path} is a {'folder' if path.is_dir() else 'file'}, not a {want}"
+        )
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(f"{what} {path}: {parent} is a file, not a folder")
+            break
+    if not folder:
+        path.parent.mkdir(parents=True, exist_ok=True)

@@ -36,7 +36,12 @@ def add_log_args(p: argparse.ArgumentParser, *, split: bool = True) -> None:
         metavar="R",
         help="keep rows with rating >= R (the others are counted in the log)",
     )
-    g.add_argument("--sep", default=None, help="text column separator (default: detected)")
+    g.add_argument(
+        "--sep",
+        type=_separator,
+        default=None,
+        help="text column separator, e.g. ';' or '\\t' (or tab) for a tab (default: detected)",
+    )
     g.add_argument(
         "--skip-bad-rows",
         action="store_true",
@@ -56,6 +61,12 @@ def add_log_args(p: argparse.ArgumentParser, *, split: bool = True) -> None:
             help="also hold out a validation split (F more, or the next-to-last item)",
         )
         g.add_argument("--split-seed", type=int, default=0, help="seed of the split (default 0)")
+
+
+def _separator(text: str) -> str:
+    """``--sep``: the separator itself, or ``\\t`` / ``tab`` for a tab (a shell passes
+    ``'\\t'`` as two characters)."""
+    return "\t" if text in ("\\t", "tab", "TAB") else text
 
 
 def read_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -88,12 +99,15 @@ def load_data_arg(args: argparse.Namespace) -> Any:
         return load_log(
             args.data, args.split, valid=args.valid, seed=args.split_seed, **read_options(args)
         )
+    refuse_log_options(args, f"--data {args.data}")
+    return args.data
+
+
+def refuse_log_options(args: argparse.Namespace, what: str) -> None:
+    """A ValueError when a log option was given for ``what``, which is not a log file."""
     given = _given(args)
     if given:
-        raise ValueError(
-            f"{', '.join(given)} apply to a log file, and --data {args.data} is not a file"
-        )
-    return args.data
+        raise ValueError(f"{', '.join(given)} apply to a log file, and {what} is not a file")
 
 
 def rerun_words(args: argparse.Namespace) -> list[str]:
@@ -104,7 +118,7 @@ def rerun_words(args: argparse.Namespace) -> list[str]:
     for opt, key in READ_OPTIONS:
         v = getattr(args, key)
         if v is not None:
-            parts += [opt, f"{v:g}" if isinstance(v, float) else str(v)]
+            parts += [opt, f"{v:g}" if isinstance(v, float) else "\\t" if v == "\t" else str(v)]
     if args.skip_bad_rows:
         parts.append("--skip-bad-rows")
     parts += ["--split", args.split, "--split-seed", str(args.split_seed)]

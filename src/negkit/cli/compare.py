@@ -194,6 +194,10 @@ def register(subparsers: Any) -> None:
     add_study_args(q, samplers="uniform,degree,dns,rank,adaptive", epochs=3, seeds=3, out=None)
     g = q.add_argument_group("graph embedding")
     g.add_argument("--method", choices=("deepwalk", "node2vec", "line"), default="deepwalk")
+    g.add_argument("--p", type=_positive_float, default=1.0,
+                   help="node2vec return parameter (default: 1)")  # fmt: skip
+    g.add_argument("--q", type=_positive_float, default=1.0,
+                   help="node2vec in-out parameter (default: 1)")  # fmt: skip
     g.add_argument("--dim", type=_positive_int, default=128, help="vector size (default: 128)")
     g.add_argument("--walk-length", type=_positive_int, default=80, help="(default: 80)")
     g.add_argument("--num-walks", type=_positive_int, default=10, help="per node (default: 10)")
@@ -324,9 +328,11 @@ def finish(args: argparse.Namespace, family, command: str, dist_ctx=None) -> int
     """Run the study and say where the report is; 130 when stopped by Ctrl-C."""
     import sys
 
+    from negkit._atomic import check_target
     from negkit.study.runner import run_study
     from negkit.study.spec import parse_spec_list
 
+    check_target(args.out, folder=True)
     result = run_study(
         family,
         parse_spec_list(args.samplers),
@@ -382,11 +388,13 @@ def _graph_study(args: argparse.Namespace, ctx) -> int:
     family = GraphFamily(
         args.data, method=args.method, dim=args.dim, walk_length=args.walk_length,
         num_walks=args.num_walks, window=args.window, negative=args.negative,
-        workers=args.workers, train_ratio=args.train_ratio,
+        workers=args.workers, train_ratio=args.train_ratio, p=args.p, q=args.q,
     )  # fmt: skip
     parts = ["negkit", "compare", "graph", "--data", str(args.data), *study_setting_args(args)]
+    walk = ("p", "q") if args.method == "node2vec" else ()
     for opt in (
         "method",
+        *walk,
         "dim",
         "walk_length",
         "num_walks",

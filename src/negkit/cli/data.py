@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from negkit.cli._log_args import add_log_args, read_options
+from negkit.cli._log_args import add_log_args, read_options, refuse_log_options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -76,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
 
         print(json.dumps(read_log(args.name, **read_options(args)).counts()))
         return 0
+    if action == "info":
+        refuse_log_options(args, args.name)
     ds = registry.get(args.name)
     if action == "path":
         folder = ds.path()

@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 
+from negkit._atomic import check_target
 from negkit.cli._launch import add_dist_args, run_distributed
 
 log = logging.getLogger(__name__)
@@ -213,6 +214,9 @@ def _embed(args, ctx) -> int:
     from negkit.graph.embed import load_graph, run
     from negkit.graph.vectors_io import node_keys, save_vectors
 
+    check_target(args.out, folder=False)
+    if args.checkpoint is not None:
+        check_target(args.checkpoint, folder=False, what="--checkpoint")
     graph = load_graph(args.graph, directed=args.directed)
     settings = _settings(args)
     settings.sync_words = args.sync_words

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from negkit._atomic import atomic_write
+from negkit._atomic import atomic_write, check_target
 from negkit.cli._launch import add_dist_args, run_distributed
 from negkit.kg.schedule import SCHEDULES
 
@@ -94,7 +94,7 @@ def load_data(name: str, unseen: str = "keep"):
         return load_kg_folder(name, unseen=unseen)
     ds = registry.get(name)
     if ds.kind != "kg":
-        raise ValueError(f"{name} is a {ds.kind} data set, not a knowledge graph")
+        raise ValueError(f"{name} is not a knowledge graph (its kind: {ds.kind})")
     return registry.load(name, unseen=unseen)
 
 
@@ -116,8 +116,11 @@ def _train(args: argparse.Namespace, ctx) -> int:
     from negkit.kg.evaluate import link_prediction
     from negkit.kg.train import KGSettings, train_kg
 
-    if args.out.exists() and not args.out.is_dir():
-        raise ValueError(f"--out {args.out} exists and is not a folder")
+    check_target(args.out, folder=True)
+    if args.test_max is not None and args.test_max < 1:
+        raise ValueError(f"--test-max must be at least 1, got {args.test_max}")
+    if args.checkpoint is not None:
+        check_target(args.checkpoint, folder=False, what="--checkpoint")
     data = load_data(args.data, args.unseen)
     settings = KGSettings(model=args.model, dim=args.dim, gamma=args.gamma, loss=args.loss,
                           margin=args.margin, alpha=args.alpha, n_negs=args.n_negs,

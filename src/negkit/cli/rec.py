@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from negkit._atomic import atomic_write
+from negkit._atomic import atomic_write, check_target
 from negkit.cli._log_args import add_log_args, load_data_arg, rerun_words
 
 
@@ -179,8 +179,9 @@ def _data(args: argparse.Namespace):
 def run_train(args: argparse.Namespace) -> int:
     from negkit.rec import distributed
 
-    if args.out.exists() and not args.out.is_dir():
-        raise ValueError(f"--out {args.out} exists and is not a folder")
+    check_target(args.out, folder=True)
+    if args.checkpoint is not None:
+        check_target(args.checkpoint, folder=False, what="--checkpoint")
     if args.nproc < 1:
         raise ValueError(f"--nproc must be at least 1, got {args.nproc}")
     if args.nproc > 1 and distributed.env_world_size() == 1:
@@ -255,6 +256,8 @@ def _train(args: argparse.Namespace, ctx) -> int:
         ids = result.pop(f"{side}_ids")
         if ids is not None:
             write_ids(args.out / f"{side}s.tsv", ids)
+        else:  # a previous run's ids in OUT would name other rows
+            (args.out / f"{side}s.tsv").unlink(missing_ok=True)
     if rerun_words(args):  # a log file: how it was read and split, to redo it
         result["data_options"] = ["--data", str(args.data), *rerun_words(args)]
     atomic_write(

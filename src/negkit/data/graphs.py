@@ -153,6 +153,11 @@ def _is_symmetric(m: sp.csr_matrix) -> bool:
 
 
 # ------------------------------------------------------------------ edge lists
+#: Names that make an edge list's first line a header (``source,target[,weight]``).
+_EDGE_HEADERS = {"source", "target", "src", "dst", "from", "to", "node1", "node2", "node_1",
+                 "node_2", "head", "tail"}  # fmt: skip
+
+
 def read_edgelist(
     path: str | PathLike,
     weighted: bool = False,
@@ -165,6 +170,7 @@ def read_edgelist(
 ) -> Graph:
     """Read ``src dst [weight]`` lines (whitespace or comma separated).
 
+    A first line naming its columns (``source,target``, ``from to weight``, ...) is a header.
     Node ids may be any tokens; see :func:`_node_codes` for when they are re-indexed
     (``node_ids`` then holds the original ids).  ``n_nodes`` fixes the node count (ids
     must then be row numbers below it).  Duplicate edges are merged (weights summed)
@@ -175,8 +181,14 @@ def read_edgelist(
     lines = array("q")
     weights = array("f")
     n_zero = 0
+    first = True
     for lineno, text in iter_lines(path, comments=comments):
         parts = text.replace(",", " ").split()
+        if first and len(parts) >= 2 and {p.lower() for p in parts[:2]} <= _EDGE_HEADERS:
+            log.info("%s:%d: %r read as a header", path, lineno, text)
+            first = False
+            continue
+        first = False
         need = 3 if weighted else 2
         if len(parts) < need:
             raise DataFormatError(

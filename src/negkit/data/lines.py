@@ -105,7 +105,8 @@ def iter_lines(
 ) -> Iterator[tuple[int, str]]:
     """Yield ``(line_number, text)`` for every data line of ``path`` (1-based, stripped).
 
-    Blank lines and lines starting with ``comments`` are skipped (they hold no data).
+    Blank lines and lines starting with ``comments`` are skipped (they hold no data), and a
+    UTF-8 byte-order mark at the start of the file is dropped.
     Raises :class:`DataFormatError` on non-UTF-8 bytes and on a file with no data line.
     """
     n_data = 0
@@ -119,6 +120,8 @@ def iter_lines(
                     lineno,
                     f"not UTF-8: byte {raw[e.start : e.start + 1]!r} at column {e.start + 1}",
                 ) from None
+            if lineno == 1:  # a byte-order mark (Excel's "CSV UTF-8") is no part of the data
+                text = text.removeprefix("\ufeff")
             text = text.strip()
             if skip_blank and not text:
                 continue

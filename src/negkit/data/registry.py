@@ -359,6 +359,15 @@ def get(name: str) -> Dataset:
     key = name.strip().lower() if isinstance(name, str) else name
     key = _ALIASES.get(key, key)
     if key not in DATASETS:
+        if isinstance(name, (str, Path)) and ("/" in str(name) or Path(name).suffix):
+            if Path(name).exists():
+                kind = "folder" if Path(name).is_dir() else "file"
+                raise ValueError(
+                    f"{name} is a {kind}, not a known data set (see `negkit data list`)"
+                )
+            raise FileNotFoundError(
+                f"{name}: no such file or folder (nor a known data set: see `negkit data list`)"
+            )
         raise ValueError(f"unknown data set {name!r}; known: {', '.join(DATASETS)} "
                          "(see `negkit data list`)")  # fmt: skip
     return DATASETS[key]
@@ -375,12 +384,15 @@ def locate(name: str) -> Path:
     return folder
 
 
-def load(name: str, **kwargs: Any) -> Any:
+def load(name: str, kind: str | None = None, **kwargs: Any) -> Any:
     """Load a data set: :class:`Interactions`, :class:`Graph`, or the path of a corpus/eval file.
 
-    Keyword arguments go to the loader (e.g. ``split="ratio", seed=1`` for MovieLens).
+    ``kind`` (e.g. ``"graph"``): a ValueError naming the data set's own kind when it differs.
+    Other keyword arguments go to the loader (e.g. ``split="ratio", seed=1`` for MovieLens).
     """
     ds = get(name)
+    if kind is not None and ds.kind != kind:
+        raise ValueError(f"{ds.name} holds {ds.kind} data, not {kind} data")
     folder = ds.path()
     if not folder.is_dir():
         raise DataMissingError(ds.name, folder, "folder absent")

@@ -65,13 +65,15 @@ class _StrictUtf8Lines(io.TextIOBase):
             return ""
         self._lineno += 1
         try:
-            return raw.decode("utf-8")
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as e:
             raise DataFormatError(
                 self._path,
                 self._lineno,
                 f"not UTF-8: byte {raw[e.start : e.start + 1]!r} at column {e.start + 1}",
             ) from None
+        # a byte-order mark opening the file is no part of its first word
+        return text.removeprefix("\ufeff") if self._lineno == 1 else text
 
     def read(self, size: int | None = -1) -> str:
         return "".join(iter(self.readline, ""))

@@ -85,6 +85,8 @@ def node_classification(
     from sklearn.metrics import f1_score
     from sklearn.multiclass import OneVsRestClassifier
 
+    if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1:
+        raise ValueError(f"repeats must be a positive integer, got {repeats!r}")
     y = sp.csr_matrix(labels)
     y.data[:] = 1
     y.eliminate_zeros()

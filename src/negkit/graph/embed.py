@@ -154,9 +154,11 @@ def load_graph(spec: Any, *, directed: bool = False):
     path = Path(spec)
     if not path.exists():
         if str(spec).lower() in [n.lower() for n in registry.names()] or "/" not in str(spec):
-            return registry.load(str(spec))
+            return registry.load(str(spec), kind="graph")
         raise FileNotFoundError(f"graph file {spec} does not exist")
     suffix = path.suffix.lower()
+    if suffix in (".gz", ".bz2", ".xz"):  # compressed text: the format is the suffix before
+        suffix = Path(path.stem).suffix.lower()
     if suffix == ".mat":
         return g.read_mat(path)
     if suffix == ".npz":
@@ -167,11 +169,13 @@ def load_graph(spec: Any, *, directed: bool = False):
 
 
 def _has_third_column(path: Path) -> bool:
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            parts = line.split("#", 1)[0].replace(",", " ").split()
-            if parts:
-                return len(parts) >= 3
+    """Whether the first data line of an edge list (compressed or not) has a weight column."""
+    from negkit.data.lines import iter_lines
+
+    for _, text in iter_lines(path, comments="#"):
+        parts = text.split("#", 1)[0].replace(",", " ").split()
+        if parts:
+            return len(parts) >= 3
     return False
 
 
@@ -304,6 +308,7 @@ def _run_walks(
         **s.extra,
     }
     lr = WALK_LR if s.lr is None else s.lr
+    tag = _walk_tag(adj, s, sampler)
     model = Word2Vec(
         vector_size=s.dim,
         window=s.window,
@@ -324,6 +329,7 @@ def _run_walks(
         checkpoint=checkpoint,
         **opts,
     )
+    model.checkpoint_tag = tag
     resume = checkpoint is not None and Path(checkpoint).exists()
     if resume:
         model = _resumed(model, checkpoint, dist_ctx, epochs)
@@ -360,10 +366,30 @@ def _resumed(fresh, checkpoint, dist_ctx, epochs: int):
     differ = [k for k in params if getattr(model, k) != getattr(fresh, k)]
     if (model._schedule or {}).get("epochs") != epochs:
         differ.append("epochs")
+    saved, tag = model.checkpoint_tag, fresh.checkpoint_tag
+    if saved is not None:  # files from before the tag: not checked
+        differ += [k for k in tag if saved.get(k) != tag[k]]
     if differ:
         raise ValueError(
             f"checkpoint {checkpoint} was written with other settings ({', '.join(differ)}): "
             "remove it or run with the same ones"
         )
     model.callbacks, model.checkpoint = fresh.callbacks, checkpoint
+    model.checkpoint_tag = fresh.checkpoint_tag
     return model
+
+
+def _walk_tag(adj, s: GraphEmbedSettings, sampler: Any) -> dict[str, Any]:
+    """The graph (a checksum of its CSR), the walk settings and the noise sampler: a resumed
+    run must match them."""
+    import zlib
+
+    from negkit.samplers import get
+
+    crc = 0
+    for a in (adj.indptr, adj.indices, adj.weights):
+        crc = zlib.crc32(np.ascontiguousarray(a).tobytes(), crc)
+    keys = ("method", "walk_length", "num_walks", "p", "q", "stay", "max_layer", "opt2")
+    noise = repr(get(sampler) if isinstance(sampler, str) else sampler)
+    return {"graph": f"{adj.n_nodes} nodes, crc32 {crc:08x}", "sampler": noise,
+            **{k: getattr(s, k) for k in keys}}  # fmt: skip

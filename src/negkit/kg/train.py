@@ -78,6 +78,8 @@ class KGSettings:
         for key in ("dim", "n_negs", "batch_size", "epochs", "eval_batch"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
+        if self.eval_max is not None and self.eval_max < 1:
+            raise ValueError(f"eval_max must be >= 1 (or None: every triple), got {self.eval_max}")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
         check_schedule(self.lr_schedule, self.lr, step_at=self.lr_step_at,
@@ -88,6 +90,13 @@ class KGSettings:
             raise ValueError(f"max_seconds must be non-negative, got {self.max_seconds}")
         if self.eval_every < 0:
             raise ValueError(f"eval_every must be >= 0, got {self.eval_every}")
+        if self.alpha != 1.0 and self.loss != "self_adversarial":
+            raise ValueError(
+                "alpha is the temperature of loss 'self_adversarial' (--loss); the "
+                "self_adversarial sampler takes its own: self_adversarial:alpha=A"
+            )
+        if self.margin != 1.0 and self.loss != "margin":
+            raise ValueError(f"margin is loss 'margin''s, not {self.loss!r}'s")
         if self.keep_best:
             if not self.eval_every:
                 raise ValueError("keep_best needs a validation run: set eval_every >= 1")
@@ -151,6 +160,7 @@ def train_kg(
     threads_before = torch.get_num_threads()
     if settings.threads:
         torch.set_num_threads(settings.threads)
+    seeded: list[Any] = []  # a caller's sampler object this run seeded
     try:
         torch.manual_seed(seed)
         gamma = settings.gamma if settings.gamma is not None else DEFAULT_GAMMA[settings.model]
@@ -160,6 +170,7 @@ def train_kg(
         sampler = get_kg(sampler) if isinstance(sampler, str) else sampler
         if getattr(sampler, "seed", None) is None:
             sampler.seed = seed + rank
+            seeded.append(sampler)
         train = torch.as_tensor(data.train, device=device)
         sampler.fit(triples=train, n_entities=data.n_entities, n_relations=data.n_relations,
                     model=model, device=device)  # fmt: skip
@@ -258,13 +269,16 @@ def train_kg(
         model_epoch = history[-1]["epoch"] if history else 0
         if best is not None and best.epoch is not None:
             model_epoch = best.restore(model)
-        return {"model": model, "history": history, "settings": asdict(settings),
+        used = {**asdict(settings), "gamma": gamma, "keep_best": settings.keeps_best()}
+        return {"model": model, "history": history, "settings": used,
                 "sampler": repr(sampler), "seed": seed, "train_seconds": total,
                 "model_epoch": model_epoch, "stopped_by": stopped_by,
                 "best_epoch": None if best is None else best.epoch,
                 "best_metrics": None if best is None else best.metrics}  # fmt: skip
     finally:
         torch.set_num_threads(threads_before)
+        for s in seeded:  # as given: the next run seeds it with its own seed
+            s.seed = None
 
 
 def _average_grads(model: torch.nn.Module, ctx: Any) -> None:

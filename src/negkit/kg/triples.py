@@ -143,7 +143,7 @@ def read_triples(
                 i = int(np.flatnonzero(bad)[0])
                 raise ValueError(
                     f"{msg} (first: line {i + 1}, {rows[s][i]}); pass unseen='keep' (the "
-                    "standard protocol) or unseen='drop'"
+                    "standard protocol) or unseen='drop' (--unseen keep / drop)"
                 )
             if unseen == "drop":
                 arrays[s] = a[~bad]

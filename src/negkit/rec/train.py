@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -117,8 +117,11 @@ class RecSettings:
         return self.engine
 
     def resolved(self, engine: str) -> dict[str, Any]:
-        out = asdict(self)
-        out["data"] = getattr(self.data, "name", None) or str(self.data)
+        out = {f.name: getattr(self, f.name) for f in fields(self)}  # the data not deep-copied
+        out["sampler_params"] = dict(self.sampler_params)
+        frame = hasattr(self.data, "iloc")  # a DataFrame's .name would be a column
+        name = None if frame else getattr(self.data, "name", None)
+        out["data"] = name or (f"DataFrame of {len(self.data)} rows" if frame else str(self.data))
         defaults = {**DEFAULTS[engine], **MODEL_DEFAULTS.get((engine, self.model), {})}
         for key, value in defaults.items():
             if out[key] is None:
@@ -142,7 +145,7 @@ def load_data(data: Any):
         return interactions.load_lightgcn_split(path)
     if path.is_file():
         return log_split.load_log(path)
-    return registry.load(str(data))
+    return registry.load(str(data), kind="interactions")
 
 
 def _make_sampler(
@@ -155,20 +158,25 @@ def _make_sampler(
         return sampler, "batch"
     mode = BATCH_MODES.get(name, "sampled")
     if mode in ("in_batch", "mixed"):  # the batch samplers of negkit.samplers.batch
-        params = dict(settings.sampler_params)
-        if mode == "in_batch":
-            return ns.InBatchSampler(data.n_items, positives=data.train, **params), "batch"
-        base = params.pop("base", "uniform")
-        mixed = ns.MixedNegativeSampler(
-            data.n_items, k=settings.n_negs, sampler=base, seed=seed, positives=data.train, **params
-        )
-        return mixed, "batch"
+        try:
+            return _batch_sampler(mode, settings, data, seed), "batch"
+        except TypeError as e:  # a parameter the batch sampler does not take
+            from negkit.samplers.registry import SamplerParamError
+
+            if "keyword argument" not in str(e):
+                raise
+            raise SamplerParamError(f"sampler {name!r}: {e}") from None
     params = dict(settings.sampler_params)
     chosen = params.pop("base", "uniform") if mode == "mixgcf" else sampler  # MixGCF's pool
     adaptive = isinstance(chosen, str) and ns.get_class(chosen).name == "adaptive"
     if adaptive and not {"lam", "lam_fraction"} & params.keys():  # the user's λ stands
         params.update(REC_SAMPLER_DEFAULTS["adaptive"])
     s = ns.get(chosen, **params)
+    if "exposures" in getattr(s, "fit_extras", ()):  # fitted here without them: uniform draws
+        raise ValueError(
+            f"sampler {s.name!r} draws from impressions (fit(exposures=)), which a recommender "
+            "run does not read: fit it yourself and train negkit.rec.mf_bpr.BPRMF with it"
+        )
     s.set_params(exclude_positives=True)  # a negative is never a training positive
     if getattr(s, "seed", None) is None:
         s.set_params(seed=seed)
@@ -178,6 +186,21 @@ def _make_sampler(
         kwargs.update(output=item_table, input=user_table)
     s.fit(**kwargs)
     return s, mode
+
+
+def _batch_sampler(mode: str, settings: RecSettings, data, seed: int) -> Any:
+    """The in-batch or mixed sampler of ``settings.sampler_params``."""
+    import negkit.samplers as ns
+
+    params = dict(settings.sampler_params)
+    if mode == "in_batch":
+        return ns.InBatchSampler(data.n_items, positives=data.train, **params)
+    if "k" in params:
+        raise ValueError("mixed: the number of extra items is n_negs (--n-negs), not k")
+    base = params.pop("base", "uniform")
+    return ns.MixedNegativeSampler(
+        data.n_items, k=settings.n_negs, sampler=base, seed=seed, positives=data.train, **params
+    )
 
 
 def run(
@@ -204,6 +227,16 @@ def run(
         ``world_size > 1`` the tensor engine trains data-parallel (``batch_size`` pairs a rank
         a step), only rank 0 evaluates, and the other ranks return ``test = None``.
     """
+    unseeded = hasattr(sampler, "set_params") and getattr(sampler, "seed", 0) is None
+    try:
+        return _run(settings, sampler, seed, on_epoch, progress, dist_ctx)
+    finally:
+        if unseeded:  # the caller's object as given: the next run seeds it with its own seed
+            sampler.set_params(seed=None)
+
+
+def _run(settings: RecSettings, sampler: Any, seed: int, on_epoch: Any, progress: bool,
+         dist_ctx: Any) -> dict[str, Any]:  # fmt: skip
     from negkit.rec.distributed import broadcast_flag, local
 
     ctx = dist_ctx if dist_ctx is not None else local(settings.device)
@@ -213,10 +246,17 @@ def run(
         sampler_name = "mixed" if hasattr(sampler, "k") else "in-batch"
     engine = settings.engine_name(sampler_name)
     cfg = settings.resolved(engine)
+    _check_batch_mode(BATCH_MODES.get(sampler_name), cfg)
+    if cfg["gather_negatives"] and BATCH_MODES.get(sampler_name) not in ("in_batch", "mixed"):
+        raise ValueError("gather_negatives works with the in-batch and mixed samplers only")
+    if engine == "torch" and cfg["lr_final"] != 1.0:
+        raise ValueError("lr_final is the numba engine's: the torch engine keeps Adam's lr fixed")
     if ctx.distributed:
         cfg["device"], cfg["world_size"] = ctx.device, ctx.world_size
     if cfg["epochs"] < 0 or cfg["eval_every"] < 0:
         raise ValueError("epochs and eval_every must be non-negative")
+    if cfg["patience"] and not cfg["eval_every"]:
+        raise ValueError("patience counts evaluations: set eval_every (--eval-every) too")
     if not cfg["max_seconds"] >= 0:
         raise ValueError(f"max_seconds must be non-negative, got {cfg['max_seconds']}")
     monitor_split = "valid" if data.valid is not None else "test"
@@ -251,9 +291,13 @@ def run(
                     settle: Callable[[], None] | None = None) -> bool:  # fmt: skip
         row = dict(row)
         row["epoch"] = epoch
-        stop = False
-        every = cfg["eval_every"]
-        if every and (epoch % every == 0 or epoch == cfg["epochs"]):
+        stop = out_of_time = False
+        limit = cfg["max_seconds"]
+        if limit and epoch < cfg["epochs"]:  # rank 0's clock decides for every rank
+            late = ctx.is_main and time.perf_counter() - t_start >= limit
+            out_of_time = broadcast_flag(ctx, late)
+        every = cfg["eval_every"]  # the epoch the time limit ends is evaluated too
+        if every and (epoch % every == 0 or epoch == cfg["epochs"] or out_of_time):
             if settle is not None:  # every rank: the tables equal before rank 0 reads them
                 settle()
             if ctx.is_main:  # the other ranks wait for its decision
@@ -273,15 +317,13 @@ def run(
                     " ".join(f"{k}={v:.4f}" for k, v in metrics.items() if k != "n_users"),
                 )
             stop = broadcast_flag(ctx, stop)
-        limit = cfg["max_seconds"]
-        if limit and epoch < cfg["epochs"]:  # rank 0's clock decides for every rank
-            out_of_time = ctx.is_main and time.perf_counter() - t_start >= limit
-            if broadcast_flag(ctx, out_of_time):
-                stopped_by.append(f"max_seconds={limit:g} after epoch {epoch}")
-                stop = True
+        early = stop  # a checkpoint of a run cut by the time limit stays resumable
+        if out_of_time:
+            stopped_by.append(f"max_seconds={limit:g} after epoch {epoch}")
+            stop = True
         history.append(row)
         for save in checkpointer:
-            save(epoch, stop)
+            save(epoch, early)
         if on_epoch is not None:
             on_epoch(row)
         return stop
@@ -349,10 +391,6 @@ def run(
                 )
             smp, mode = _make_sampler(sampler, settings, data, tables, seed + ctx.rank)
             if cfg["gather_negatives"]:  # every rank's batch columns, all_gathered
-                if BATCH_MODES.get(sampler_name) not in ("in_batch", "mixed"):
-                    raise ValueError(
-                        "gather_negatives works with the in-batch and mixed samplers only"
-                    )
                 if BATCH_MODES.get(sampler_name) == "in_batch":
                     mode = "in_batch"  # logQ: the items' training frequency
             trainer = TorchTrainer(
@@ -432,6 +470,24 @@ def run(
     }
     result["seconds"] = time.perf_counter() - t_start
     return result
+
+
+def _check_batch_mode(mode: str | None, cfg: dict[str, Any]) -> None:
+    """Set ``cfg["loss"]`` to the loss a batch mode trains with; a ValueError for a loss or
+    ``n_negs`` that the mode would ignore."""
+    if mode in ("in_batch", "mixed"):
+        if cfg["loss"] not in ("bpr", "softmax"):  # bpr: the default, not asked for
+            raise ValueError(
+                f"in-batch and mixed negatives train with the sampled softmax, not {cfg['loss']!r}"
+            )
+        cfg["loss"] = "softmax"
+        if mode == "in_batch" and cfg["n_negs"] != 1:
+            raise ValueError(
+                "n_negs does not apply to in-batch negatives (the batch's other positives); "
+                "mixed adds n_negs extra items"
+            )
+    elif mode == "mixgcf" and cfg["loss"] != "bpr":
+        raise ValueError(f"mixgcf trains with the BPR loss, not {cfg['loss']!r}")
 
 
 #: settings that a resumed run must share with the run that wrote the checkpoint

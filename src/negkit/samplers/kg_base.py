@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from negkit.samplers.kg_filter import _as_tensor, make_triple_set
+from negkit.samplers.registry import SamplerParamError
 
 __all__ = [
     "KGSampler",
@@ -85,7 +86,7 @@ def get_kg(name: Any, **params: Any) -> KGSampler:
     try:
         return cls(**params)
     except TypeError as e:
-        raise TypeError(f"KG sampler {name!r}: {e}") from None
+        raise SamplerParamError(f"KG sampler {name!r}: {e}") from None
 
 
 def available_kg() -> list[str]:

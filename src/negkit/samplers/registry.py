@@ -5,6 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 _REGISTRY: dict[str, type] = {}
+
+
+class SamplerParamError(TypeError, ValueError):
+    """A parameter the sampler does not take: a TypeError, and a ValueError (a user's input,
+    reported in one line by the command line)."""
+
+
 _CANONICAL: dict[str, str] = {}
 
 
@@ -42,7 +49,7 @@ def get(name: Any, **params: Any):
     try:
         return cls(**params)
     except TypeError as e:
-        raise TypeError(f"sampler {name!r}: {e}") from None
+        raise SamplerParamError(f"sampler {name!r}: {e}") from None
 
 
 def available() -> list[str]:

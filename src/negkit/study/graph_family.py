@@ -28,13 +28,17 @@ class GraphFamily:
                  walk_length: int = 80, num_walks: int = 10, window: int = 10,
                  negative: int = 5, workers: int = 2,
                  train_ratio: float = 0.5, dist: Any = None,
-                 sync_words: int = 20_000) -> None:  # fmt: skip
+                 sync_words: int = 20_000, p: float = 1.0, q: float = 1.0) -> None:  # fmt: skip
         if not 0 < train_ratio < 1:
             raise ValueError(f"train_ratio must lie in (0, 1), got {train_ratio}")
+        if method != "node2vec" and (p != 1.0 or q != 1.0):
+            raise ValueError(f"p and q are node2vec's walk parameters, not {method}'s")
         self.graph = graph
         self.params = {"method": method, "dim": dim, "walk_length": walk_length,
                        "num_walks": num_walks, "window": window, "negative": negative,
                        "workers": workers}  # fmt: skip
+        if method == "node2vec":  # p = q = 1 walks as DeepWalk does
+            self.params.update(p=float(p), q=float(q))
         self.train_ratio = train_ratio
         #: several ranks: every run trains data-parallel, rank 0 alone evaluates
         self.dist = dist if dist is not None and dist.world_size > 1 else None

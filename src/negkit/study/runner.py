@@ -161,12 +161,10 @@ def run_study(
     }
     done: set[str] = set()
     if main:
-        _write_study_file(out, meta, resume)
-        done = {
-            r
-            for r, v in runs_from_records(read_records(metrics_path)).items()
-            if v["status"] == "finished"
-        }
+        recorded = runs_from_records(read_records(metrics_path))
+        # a study that recorded no run (e.g. its data failed to load) is no study to keep
+        _write_study_file(out, meta, resume and bool(recorded))
+        done = {r for r, v in recorded.items() if v["status"] == "finished"}
     if dist_ctx is not None and dist_ctx.distributed:
         done = _from_rank0(dist_ctx, done)
     todo = [(s, seed) for seed in seeds for s in samplers if run_id(s, seed) not in done]

@@ -171,6 +171,9 @@ class Word2Vec:
             raise ValueError(f"sync_wire must be one of {', '.join(SYNC_WIRES)}, got {sync_wire!r}")
         self.sync_wire = sync_wire
         self.checkpoint = checkpoint
+        #: a JSON value saved with the model: what else a caller's run depends on, to compare
+        #: on resume (graph walks: the graph and the walk settings)
+        self.checkpoint_tag: Any = None
         if self.nce and (not self.sg or self.shared_negatives):
             raise ValueError(
                 "nce=True is a skip-gram loss with per-pair negatives: set sg=1, "
@@ -361,6 +364,8 @@ class Word2Vec:
                     rec = self._epoch(chunks, e, epochs, total_words, total, bar)
                 else:
                     rec = dist_epoch(self, chunks, e, epochs, total_words, bar, sharded)
+                if not self.compute_loss:  # not measured: NaN, not a loss of 0
+                    rec["loss"] = rec["loss_sum"] = float("nan")
                 self._check_diverged(rec)
                 self._schedule["done"] = e + 1  # type: ignore[index]
                 self.epochs_trained_ += 1
@@ -613,6 +618,7 @@ class Word2Vec:
             "epochs_trained": self.epochs_trained_,
             "schedule": self._schedule,
             "training_log": self.training_log_,
+            "tag": self.checkpoint_tag,
         }  # fmt: skip
         blob = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
         atomic_write(path, lambda f: np.savez(f, meta=blob, syn0=self.wv.vectors,
@@ -669,6 +675,7 @@ class Word2Vec:
         model.epochs_trained_ = int(meta["epochs_trained"])
         model._schedule = meta["schedule"]
         model.training_log_ = list(meta["training_log"])
+        model.checkpoint_tag = meta.get("tag")
         return model
 
     def __repr__(self) -> str:
