@@ -1,6 +1,7 @@
 """Walk methods' checkpoints on one process: a cut run resumes to the straight run's vectors,
-also when the merges' settings (which one process never uses) changed in between, as they do
-when a file from before those options is resumed; other settings are refused."""
+also when the merges' settings (which one process never uses) changed in between; a file of
+other word2vec or walk settings, another sampler or another graph is refused; a file that
+does not record them (written before they were) resumes with a warning."""
 
 from __future__ import annotations
 
@@ -47,8 +48,47 @@ def test_a_cut_run_resumes_to_the_straight_run_whatever_the_merge_settings(tmp_p
     np.testing.assert_array_equal(resumed, straight)
 
 
-def test_a_checkpoint_of_other_settings_is_refused(tmp_path):
+@pytest.mark.parametrize(
+    "change, sampler, named",
+    [({"window": 4}, "degree", "window"),
+     ({"method": "node2vec", "p": 0.25, "q": 4.0}, "degree", "method, p, q"),
+     ({"walk_length": 20}, "degree", "walk_length"),
+     ({}, "uniform", "sampler")],
+)  # fmt: skip
+def test_a_cut_run_resumed_with_other_walks_sampler_or_settings_is_refused(
+    tmp_path, change, sampler, named
+):
+    """The epochs still to run must not take other walks or another noise law than the
+    epochs saved (word2vec's settings, the walks' and the sampler are all checked)."""
     ckpt = tmp_path / "dw.ckpt.npz"
-    run(_graph(), SETTINGS, seed=0, checkpoint=ckpt)
-    with pytest.raises(ValueError, match=r"other settings \(window\)"):
-        run(_graph(), replace(SETTINGS, window=4), seed=0, checkpoint=ckpt)
+    with pytest.raises(_Cut):
+        run(_graph(), SETTINGS, seed=0, checkpoint=ckpt, on_epoch=_cut_after_first_epoch)
+    with pytest.raises(ValueError, match=rf"other settings \({named}\)"):
+        run(_graph(), replace(SETTINGS, **change), sampler=sampler, seed=0, checkpoint=ckpt)
+
+
+def test_a_checkpoint_of_another_graph_is_refused(tmp_path):
+    ckpt = tmp_path / "dw.ckpt.npz"
+    with pytest.raises(_Cut):
+        run(_graph(), SETTINGS, seed=0, checkpoint=ckpt, on_epoch=_cut_after_first_epoch)
+    other = _graph().tolil()
+    other[0, 20] = other[20, 0] = 1.0
+    other = other.tocsr()
+    with pytest.raises(ValueError, match=r"other settings \(graph\)"):
+        run(other, SETTINGS, seed=0, checkpoint=ckpt)
+
+
+def test_a_model_file_without_the_walks_record_resumes_with_a_warning(tmp_path, caplog):
+    from negkit.word2vec import Word2Vec
+
+    straight = run(_graph(), SETTINGS, seed=0).vectors
+    ckpt = tmp_path / "dw.ckpt.npz"
+    with pytest.raises(_Cut):
+        run(_graph(), SETTINGS, seed=0, checkpoint=ckpt, on_epoch=_cut_after_first_epoch)
+    model = Word2Vec.load(ckpt)
+    model.checkpoint_tag = None  # as a file written before the record
+    model.save(ckpt)
+    with caplog.at_level("WARNING", logger="negkit.graph.embed"):
+        resumed = run(_graph(), SETTINGS, seed=0, checkpoint=ckpt).vectors
+    assert "records no graph, walk or sampler settings" in caplog.text
+    np.testing.assert_array_equal(resumed, straight)

@@ -367,8 +367,11 @@ def _resumed(fresh, checkpoint, dist_ctx, epochs: int):
     if (model._schedule or {}).get("epochs") != epochs:
         differ.append("epochs")
     saved, tag = model.checkpoint_tag, fresh.checkpoint_tag
-    if saved is not None:  # files from before the tag: not checked
+    if saved is not None:
         differ += [k for k in tag if saved.get(k) != tag[k]]
+    else:  # files from before the tag
+        log.warning("%s records no graph, walk or sampler settings (written before they were):"
+                    " they are not checked", checkpoint)  # fmt: skip
     if differ:
         raise ValueError(
             f"checkpoint {checkpoint} was written with other settings ({', '.join(differ)}): "
