@@ -246,6 +246,9 @@ def test_bad_settings_raise(tiny):
             run(_settings(tiny, model="mf", epochs=1), name)
     with pytest.raises(ValueError, match="lr_final is the numba engine's"):
         run(_settings(tiny, model="mf", engine="torch", lr_final=0.5, epochs=1), "rns")
+    for model, engine in (("lightgcn", "auto"), ("mf", "torch")):  # warp's weight: numba only
+        with pytest.raises(ValueError, match="only the compiled engine applies"):
+            run(_settings(tiny, model=model, engine=engine, epochs=1), "warp")
     with pytest.raises(ValueError, match="anchor-free"):  # NCE needs the noise's log q
         run(_settings(tiny, model="mf", engine="torch", loss="nce", epochs=1), "dns")
     if not torch.cuda.is_available():

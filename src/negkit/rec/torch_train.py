@@ -177,6 +177,12 @@ class TorchTrainer:
             raise ValueError("gather_negatives works with the in-batch and batch modes only")
         if n_negs < 1 or n_candidates < 1:
             raise ValueError("n_negs and n_candidates must be at least 1")
+        if getattr(sampler, "rank_weighted", getattr(sampler, "name", "") == "warp"):
+            raise ValueError(
+                "warp weights each update by its rank estimate (Weston et al. 2011), which "
+                "only the compiled engine applies: train MF with engine 'numba' (the CPU "
+                "default); here the draws would train plain, unweighted BPR"
+            )
         self.device = torch.device(device)
         self.model = model.to(self.device)
         #: negkit.rec.distributed.Context; with world_size > 1 the model runs wrapped in DDP

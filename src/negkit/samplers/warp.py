@@ -15,6 +15,9 @@ items, truncated at ``max_trials``.  Cost per draw: O(N d).  State: the output t
 
 Device path: all ``max_trials`` candidates of a slot at once, the first violating one kept
 (the same law); the trial counts of the last raw draws are left in ``trials_``.
+
+Trainers: the compiled BPR-MF engine (``negkit.rec.mf_bpr``) applies the weight; the tensor
+engine refuses ``warp`` rather than train unweighted BPR on its draws under WARP's name.
 """
 
 from __future__ import annotations
