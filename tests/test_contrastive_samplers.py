@@ -65,6 +65,23 @@ def test_band_refresh_follows_the_live_tables():
         ns.get("band").fit(output=OUT)
 
 
+def test_trainers_refuse_a_band_that_would_rank_their_untrained_tables_once():
+    """rec runs and Word2Vec fit their samplers on the tables they start from (random, or
+    zero): ``band`` there must re-rank as the tables learn (``refresh_every``)."""
+    from negkit import Word2Vec
+    from negkit.rec.synthetic import planted_interactions
+    from negkit.rec.train import RecSettings, run
+
+    data = planted_interactions(n_users=30, n_items=20, n_groups=2, per_user=5, n_test=1, seed=0)
+    with pytest.raises(ValueError, match="would rank its untrained tables once"):
+        run(RecSettings(data=data, epochs=1, dim=4, threads=1), "band")
+    with pytest.raises(ValueError, match="would rank its untrained tables once"):
+        Word2Vec(vector_size=4, min_count=1, sampler="band").fit([["a", "b", "c"]] * 5)
+    params = {"refresh_every": 50, "range_max": 5}  # re-ranked as it learns: trains
+    res = run(RecSettings(data=data, epochs=2, dim=4, threads=1, sampler_params=params), "band")
+    assert 0.0 <= res["test"]["recall@20"] <= 1.0
+
+
 def test_queue_draws_follow_its_contents():
     q = ns.get("queue", size=6, auto_push=False, seed=0).fit(n_items=10)
     q.push([1, 1, 2, 3])

@@ -177,6 +177,9 @@ def _make_sampler(
             f"sampler {s.name!r} draws from impressions (fit(exposures=)), which a recommender "
             "run does not read: fit it yourself and train negkit.rec.mf_bpr.BPRMF with it"
         )
+    from negkit.samplers.band import check_trained_tables
+
+    check_trained_tables(s, "a recommender run")
     s.set_params(exclude_positives=True)  # a negative is never a training positive
     if getattr(s, "seed", None) is None:
         s.set_params(seed=seed)

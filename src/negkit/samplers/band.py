@@ -156,3 +156,15 @@ class BandSampler(Sampler):
             return np.full(self.n_items_, 1.0 / self.n_items_)
         p[row] = 1.0 / row.size
         return p
+
+
+def check_trained_tables(sampler: Any, trainer: str) -> None:
+    """``band`` ranks by the tables it is fitted on.  A trainer that fits it on the tables it
+    is about to train (random or zero at the start) must have it re-rank them as they learn:
+    without ``refresh_every`` the band would be that of the untrained tables for good."""
+    if getattr(sampler, "name", "") == "band" and not getattr(sampler, "refresh_every", None):
+        raise ValueError(
+            f"sampler 'band' fitted by {trainer} would rank its untrained tables once: set "
+            "refresh_every=N (re-rank the live tables every N draws, as ANCE), or mine the "
+            "bands from an earlier model (negkit.contrastive.mine_hard_negatives)"
+        )

@@ -42,6 +42,7 @@ from negkit._rng import make_contexts
 from negkit.data.text import Scan, Vocab, encode_scan, scan, vocab_from_scan
 from negkit.samplers import Sampler
 from negkit.samplers import get as get_sampler
+from negkit.samplers.band import check_trained_tables
 from negkit.samplers.base import _sample_batch
 from negkit.word2vec.dist_epoch import dist_epoch
 from negkit.word2vec.dist_sync import SYNC_MODES, SYNC_WIRES, TableSync
@@ -273,6 +274,7 @@ class Word2Vec:
             sampler = get_sampler(s, alpha=self.ns_exponent)
         else:
             sampler = get_sampler(s)
+        check_trained_tables(sampler, "Word2Vec")
         sampler.fit(counts=self.vocab_.counts, output=self.syn1neg, input=self.wv.vectors)
         self.sampler_ = sampler
 
