@@ -58,7 +58,7 @@ def run_bpr(data, args, sampler_name: str, epochs: int, pretrain: int = 0) -> di
     mf = BPRMF(dim=args.dim, lr=args.pretrain_lr, reg=args.pretrain_reg, epochs=pretrain,
                threads=1, seed=args.seed)  # fmt: skip
     mf.init(data.n_users, data.n_items)
-    tables = {"output": mf.item_factors_, "input": mf.user_factors_}
+    tables = {"output": mf.item_table_, "input": mf.user_table_}  # the score, with the bias
     t0 = time.perf_counter()
     if pretrain:
         rns = ns.get("uniform", exclude_positives=True, seed=args.seed)

@@ -176,7 +176,7 @@ def test_other_trainers_draw_from_the_irgan_sampler(planted):
     d = planted
     mf = BPRMF(dim=8, epochs=10, threads=1, seed=0).init(*d.train.shape)
     s = ns.get("irgan", exclude_positives=True, seed=0)
-    mf.fit(d.train, s.fit(positives=d.train, output=mf.item_factors_, input=mf.user_factors_))
+    mf.fit(d.train, s.fit(positives=d.train, output=mf.item_table_, input=mf.user_table_))
     r = evaluate_ranking(mf.user_embeddings(), mf.item_embeddings(), d.test, exclude=[d.train])
     assert r["ndcg@20"] > 0.2  # random: ~0.05
     m = MF(*d.train.shape, dim=8)

@@ -138,11 +138,31 @@ def test_real_data_ml1m_mf_learns(real_data):
     assert r["recall@20"] > 0.05 and r["n_users"] > 5000
 
 
+def test_score_aware_samplers_rank_by_the_model_score_with_its_item_bias(planted):
+    mf = BPRMF(dim=8, seed=0).init(300, 200)
+    mf.item_bias_[7] = 50.0  # a view into item_table_: the model now scores item 7 highest
+    model_scores = mf.user_embeddings() @ mf.item_embeddings().T
+    np.testing.assert_allclose(mf.user_table_ @ mf.item_table_.T, model_scores, rtol=1e-6)
+    s = ns.get("dns", n_candidates=64, seed=0).fit(
+        n_items=200, output=mf.item_table_, input=mf.user_table_
+    )
+    users = np.repeat(np.arange(300), 4)
+    negs = s.sample(users, 1, anchor_vectors=mf.user_table_[users]).ravel()
+    # item 7 is among 64 uniform candidates with probability 1 - (199/200)^64 = 0.2744, and
+    # then wins; on the factors alone it would win about 1/64 of those times (sd here 0.0129)
+    assert abs((negs == 7).mean() - (1 - (199 / 200) ** 64)) < 4 * 0.0129
+    wrong = ns.get("dns", seed=0).fit(
+        n_items=200, positives=planted.train, output=mf.item_factors_, input=mf.user_factors_
+    )
+    with pytest.raises(ValueError, match="tables of width 8, not this model's 16"):
+        mf.fit(planted.train, wrong)
+
+
 def test_warp_rank_weight_skips_pairs_without_a_violator(planted):
     def fitted(margin):
         mf = BPRMF(dim=8, epochs=1, threads=1, seed=0, item_bias=False).init(300, 200)
         s = ns.get("warp", margin=margin, max_trials=5, exclude_positives=True, seed=0)
-        s.fit(n_items=200, positives=planted.train, output=mf.item_factors_, input=mf.user_factors_)
+        s.fit(n_items=200, positives=planted.train, output=mf.item_table_, input=mf.user_table_)
         before = mf.item_factors_.copy(), mf.user_factors_.copy()
         mf.fit(planted.train, s)
         return before, mf

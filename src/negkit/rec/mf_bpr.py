@@ -67,12 +67,13 @@ def _shuffle(order, lo, hi, ctx):
 
 
 @kernel(fastmath=FAST_ALL)
-def _bpr_shard(draw, state, pairs, lo, hi, U, V, B, lr, reg, use_bias, harmonic, ctx, stats):
+def _bpr_shard(draw, state, pairs, lo, hi, U, V, dim, lr, reg, use_bias, harmonic, ctx, stats):
     """BPR SGD over ``pairs[lo:hi]`` (``user << 32 | item``); adds (loss, correct) to ``stats``.
 
-    float32 arithmetic; the L2 step is folded in as ``(1 - lr * reg) * w``.
+    Rows of ``U`` / ``V``: the factors, then (``use_bias``) the user's constant 1 / the
+    item's bias, which the score ``u . v`` thus includes.  float32 arithmetic; the L2 step is
+    folded in as ``(1 - lr * reg) * w``.
     """
-    dim = U.shape[1]
     use_rank = harmonic.shape[0] > 0
     n_items = V.shape[0]
     lr32 = np.float32(lr)
@@ -93,7 +94,7 @@ def _bpr_shard(draw, state, pairs, lo, hi, U, V, B, lr, reg, use_bias, harmonic,
         qj = V[j]
         x = np.float32(0.0)
         if use_bias:
-            x = B[i] - B[j]
+            x = qi[dim] - qj[dim]
         for f in range(dim):
             x += pu[f] * (qi[f] - qj[f])
         if x > 0:
@@ -114,19 +115,25 @@ def _bpr_shard(draw, state, pairs, lo, hi, U, V, B, lr, reg, use_bias, harmonic,
             pu[f] = decay * a + g * (b - c)
             qi[f] = decay * b + g * a
             qj[f] = decay * c - g * a
-        if use_bias:
-            B[i] = decay * B[i] + g
-            B[j] = decay * B[j] - g
+        if use_bias:  # the user's 1 stays
+            qi[dim] = decay * qi[dim] + g
+            qj[dim] = decay * qj[dim] - g
     stats[0] += loss
     stats[1] += correct
 
 
-def _run_shard(draw, state, pairs, cuts, c, U, V, B, lr, reg, use_bias, harmonic, ctx, stats):
+def _run_shard(draw, state, pairs, cuts, c, U, V, dim, lr, reg, use_bias, harmonic, ctx, stats):
     """One thread's part of chunk ``c``; at the first chunk it reshuffles its whole shard."""
     if c == 0:
         _shuffle(pairs, cuts[0], cuts[-1], ctx)
-    _bpr_shard(draw, state, pairs, cuts[c], cuts[c + 1], U, V, B, lr, reg, use_bias, harmonic,
+    _bpr_shard(draw, state, pairs, cuts[c], cuts[c + 1], U, V, dim, lr, reg, use_bias, harmonic,
                ctx, stats)  # fmt: skip
+
+
+def _width(dim: int, item_bias: bool) -> int:
+    """Columns of the tables: the factors, then the bias column, padded to whole 64-byte rows
+    (one unaligned column of 65 floats cost ~10% of an epoch)."""
+    return ((dim + 1 + 15) // 16) * 16 if item_bias else dim
 
 
 class BPRMF:
@@ -209,13 +216,27 @@ class BPRMF:
             raise ValueError("a distributed run needs a seed: every rank starts from it")
 
     def init(self, n_users: int, n_items: int) -> BPRMF:
-        """Allocate and initialise the tables (float32, C-contiguous)."""
+        """Allocate and initialise the tables (float32, C-contiguous): ``user_table_`` and
+        ``item_table_`` hold the factors and, with ``item_bias``, one more column (the users'
+        constant 1, the items' bias), then zeros to whole 64-byte rows, so ``user_table_ @
+        item_table_.T`` is the model's score; ``user_factors_``, ``item_factors_`` and
+        ``item_bias_`` are views into them."""
         self._check()
         rng = np.random.default_rng(self.seed)
-        scale = float(self.init_scale) / self.dim
-        self.user_factors_ = ((rng.random((n_users, self.dim)) - 0.5) * scale).astype(np.float32)
-        self.item_factors_ = ((rng.random((n_items, self.dim)) - 0.5) * scale).astype(np.float32)
-        self.item_bias_ = np.zeros(n_items, dtype=np.float32)
+        d = int(self.dim)
+        scale = float(self.init_scale) / d
+        width = _width(d, self.item_bias)
+        U = np.zeros((n_users, width), dtype=np.float32)
+        V = np.zeros((n_items, width), dtype=np.float32)
+        U[:, :d] = (rng.random((n_users, d)) - 0.5) * scale
+        V[:, :d] = (rng.random((n_items, d)) - 0.5) * scale
+        self.user_table_, self.item_table_ = U, V
+        self.user_factors_, self.item_factors_ = U[:, :d], V[:, :d]
+        if self.item_bias:
+            U[:, d] = 1.0
+            self.item_bias_ = V[:, d]
+        else:
+            self.item_bias_ = np.zeros(n_items, dtype=np.float32)
         return self
 
     def fit(
@@ -228,8 +249,9 @@ class BPRMF:
         """Train on the users x items matrix ``train`` with negatives from ``sampler``.
 
         ``sampler`` must be fitted on this data (``n_items``, ``positives=train``
-        and, for score-aware samplers, ``output=self.item_factors_`` and
-        ``input=self.user_factors_``: call :meth:`init` first).  ``on_epoch(epoch,
+        and, for score-aware samplers, ``output=self.item_table_`` and
+        ``input=self.user_table_``, which score with the item bias as the model does: call
+        :meth:`init` first).  ``on_epoch(epoch,
         stats)`` is called after every epoch; returning True stops training.
         """
         train = sp.csr_matrix(train)
@@ -237,7 +259,8 @@ class BPRMF:
         if train.nnz == 0:
             raise ValueError("the training matrix has no interactions")
         if (
-            not hasattr(self, "user_factors_")
+            not hasattr(self, "user_table_")
+            or self.user_table_.shape[1] != _width(int(self.dim), self.item_bias)
             or self.user_factors_.shape != (n_users, self.dim)
             or self.item_factors_.shape[0] != n_items
         ):
@@ -280,11 +303,17 @@ class BPRMF:
             if rank_weighted
             else np.zeros(0, dtype=np.float64)
         )
-        U, V = self.user_factors_, self.item_factors_
-        B = self.item_bias_
-        use_bias = bool(self.item_bias)
+        U, V = self.user_table_, self.item_table_
+        use_bias, dim = bool(self.item_bias), int(self.dim)
+        out = getattr(sampler, "output_", None) if getattr(sampler, "score_aware", False) else None
+        if out is not None and (np.ndim(out) != 2 or out.shape[1] != V.shape[1]):
+            raise ValueError(
+                f"sampler {getattr(sampler, 'name', sampler)!r} scores with tables of width "
+                f"{np.shape(out)[-1]}, not this model's {V.shape[1]} (the factors and the item "
+                "bias): fit it with output=model.item_table_, input=model.user_table_"
+            )
         if world > 1:
-            sync = TableSync(self.dist, [U, V, B.reshape(-1, 1)], self.sync_mode,
+            sync = TableSync(self.dist, [U, V], self.sync_mode,
                              overlap=bool(self.sync_overlap), wire=self.sync_wire)  # fmt: skip
             self.sync_ = sync
         self._unsettled = False
@@ -303,8 +332,8 @@ class BPRMF:
                 parts0 = dict(sync.parts) if sync is not None else {}
                 for c in range(n_chunks):
                     args = [
-                        (draw, state, pairs, cuts[t], c, U, V, B, lr, reg, use_bias, harmonic,
-                         ctxs[t], stats[t])
+                        (draw, state, pairs, cuts[t], c, U, V, dim, lr, reg, use_bias,
+                         harmonic, ctxs[t], stats[t])
                         for t in range(threads)
                     ]  # fmt: skip
                     if pool is None:
@@ -347,7 +376,7 @@ class BPRMF:
                     row["sync_seconds"] = sync.seconds - sync_s0
                     row["sync_parts"] = {k: v - parts0[k] for k, v in sync.parts.items()}
                     row["loss_sum_seconds"] = time.perf_counter() - t_sum
-                tables = {"user factors": U, "item factors": V, "item biases": B}
+                tables = {"user factors": U, "item factors and biases": V}
                 check_finite("BPR-MF", epoch + 1, float(self.lr), loss=row["loss"], tables=tables)
                 self.history_.append(row)
                 if progress is not None:

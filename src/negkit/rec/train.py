@@ -350,7 +350,7 @@ def _run(settings: RecSettings, sampler: Any, seed: int, on_epoch: Any, progress
             sync_overlap=cfg["sync_overlap"],
         )
         mf.init(data.n_users, data.n_items)
-        smp, _ = _make_sampler(sampler, settings, data, (mf.user_factors_, mf.item_factors_), seed)
+        smp, _ = _make_sampler(sampler, settings, data, (mf.user_table_, mf.item_table_), seed)
         if progress:
             from tqdm.auto import tqdm
 
