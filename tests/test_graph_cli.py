@@ -165,6 +165,10 @@ def test_cli_bad_input(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["graph", "embed", "--graph", "x", "--method", "nope", "--out", "v.txt"])
+    # refused before any rank is started (no graph read, no process launched)
+    line = ["graph", "embed", "--graph", "x", "--method", "line", "--nproc", "2", "--out", "v"]
+    assert main(line) == 1
+    assert "LINE runs on one process" in capsys.readouterr().err
     bad = tmp_path / "bad.vec"
     bad.write_text("2 3\na 1 2 3\nb 1 x 3\n")
     with pytest.raises(ValueError, match=r"bad.vec:3: a value is not a number"):

@@ -207,6 +207,8 @@ def _sampler(args):
 
 
 def cmd_embed(args) -> int:
+    if args.method == "line" and args.nproc > 1:  # before any rank starts
+        raise ValueError("LINE runs on one process, without checkpoints: use a walk method")
     return run_distributed(args, _embed)
 
 

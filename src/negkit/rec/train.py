@@ -171,6 +171,11 @@ def _make_sampler(
     adaptive = isinstance(chosen, str) and ns.get_class(chosen).name == "adaptive"
     if adaptive and not {"lam", "lam_fraction"} & params.keys():  # the user's λ stands
         params.update(REC_SAMPLER_DEFAULTS["adaptive"])
+    if str(params.get("exclude_positives", True)).lower() in ("false", "0", "no"):
+        raise ValueError(
+            "a recommender run never draws a training positive as a negative: leave out "
+            "exclude_positives=false"
+        )
     s = ns.get(chosen, **params)
     if "exposures" in getattr(s, "fit_extras", ()):  # fitted here without them: uniform draws
         raise ValueError(
@@ -261,7 +266,9 @@ def _run(settings: RecSettings, sampler: Any, seed: int, on_epoch: Any, progress
     if cfg["patience"] and not cfg["eval_every"]:
         raise ValueError("patience counts evaluations: set eval_every (--eval-every) too")
     if not cfg["max_seconds"] >= 0:
-        raise ValueError(f"max_seconds must be non-negative, got {cfg['max_seconds']}")
+        raise ValueError(
+            f"max_seconds (--max-minutes x 60) must be non-negative, got {cfg['max_seconds']}"
+        )
     monitor_split = "valid" if data.valid is not None else "test"
     exclude_train = [data.train]
     t_start = time.perf_counter()
@@ -269,7 +276,9 @@ def _run(settings: RecSettings, sampler: Any, seed: int, on_epoch: Any, progress
     stopper = EarlyStopping(cfg["patience"])
     stopped_by: list[str] = []  # the time limit, when it ended training early
     if cfg["checkpoint"] is not None and engine != "torch":
-        raise ValueError("checkpoints are written by the torch engine: use engine='torch'")
+        raise ValueError(
+            "checkpoints are written by the torch engine: use engine='torch' (--engine torch)"
+        )
     checkpointer: list[Callable[[int, bool], None]] = []  # the torch engine's, once built
 
     rankings: dict[str, Any] = {}
