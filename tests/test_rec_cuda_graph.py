@@ -86,7 +86,7 @@ def test_max_seconds_stops_after_the_first_epoch_past_it(tiny):
     assert result["test"]["recall@20"] >= 0.0
     full = run(RecSettings(data=tiny, model="mf", engine="torch", dim=8, epochs=2), "rns")
     assert full["stopped_by"] is None and len(full["history"]) == 2
-    with pytest.raises(ValueError, match="max_seconds must be non-negative"):
+    with pytest.raises(ValueError, match=r"max_seconds \(--max-minutes x 60\) must be non-neg"):
         run(RecSettings(data=tiny, model="mf", engine="torch", max_seconds=-1.0), "rns")
 
 

@@ -313,7 +313,8 @@ class BPRMF:
                 "bias): fit it with output=model.item_table_, input=model.user_table_"
             )
         if world > 1:
-            sync = TableSync(self.dist, [U, V], self.sync_mode,
+            w = dim + 1 if use_bias else dim  # the padding never changes: not sent
+            sync = TableSync(self.dist, [U[:, :w], V[:, :w]], self.sync_mode,
                              overlap=bool(self.sync_overlap), wire=self.sync_wire)  # fmt: skip
             self.sync_ = sync
         self._unsettled = False
