@@ -36,8 +36,23 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
 
 
 def parse_spec_list(text: str) -> list[str]:
-    """Split a comma-separated list of specs, dropping blanks."""
+    """Split a comma-separated list of specs, dropping blanks; two specs of the same sampler
+    (names or aliases) with the same settings are refused: they would train one sampler
+    twice under two names."""
+    import negkit.samplers  # noqa: F401  (registers the samplers and their aliases)
+    from negkit.samplers.registry import _CANONICAL
+
     specs = [s.strip() for s in text.split(",") if s.strip()]
     if not specs:
         raise ValueError("--samplers is empty")
+    seen: dict[tuple, str] = {}
+    for spec in specs:
+        name, params = parse_spec(spec)
+        key = (_CANONICAL.get(name, name), tuple(sorted(params.items())))
+        if key in seen:
+            raise ValueError(
+                f"--samplers: {seen[key]!r} and {spec!r} are the same sampler with the same "
+                "settings: list it once"
+            )
+        seen[key] = spec
     return specs
