@@ -71,35 +71,20 @@ def test_cli_embed_edge_list_with_string_ids_and_eval(tmp_path, capsys):
 
     mat = tmp_path / "g.mat"
     scipy.io.savemat(mat, {"network": sp.csc_matrix(a), "group": sp.csc_matrix(lab)})
-    for method in ("node2vec", "line"):
-        assert (
-            main(
-                [
-                    "graph",
-                    "embed",
-                    "--graph",
-                    str(mat),
-                    "--method",
-                    method,
-                    "--dim",
-                    "8",
-                    "--walk-length",
-                    "10",
-                    "--num-walks",
-                    "4",
-                    "--p",
-                    "0.5",
-                    "--q",
-                    "2",
-                    "--epochs",
-                    "3",
-                    "--out",
-                    str(out),
-                ]
-            )
-            == 0
-        )
+    walks = ["--walk-length", "10", "--num-walks", "4", "--p", "0.5", "--q", "2"]
+    for method, opts in (("node2vec", walks), ("line", ["--order", "both"])):
+        base = ["graph", "embed", "--graph", str(mat), "--method", method, "--dim", "8"]
+        assert main([*base, *opts, "--epochs", "3", "--out", str(out)]) == 0
     capsys.readouterr()
+    # an option the method does not read is refused, not ignored
+    refused = [
+        ("line", walks, "--walk-length, --num-walks, --p, --q"),
+        ("deepwalk", ["--order", "1", "--stay=0.5"], "--stay, --order"),
+    ]
+    for method, opts, named in refused:
+        base = ["graph", "embed", "--graph", str(mat), "--method", method]
+        assert main([*base, *opts, "--out", str(out)]) == 1
+        assert f"--method {method} does not read {named}" in capsys.readouterr().err
     assert (
         main(
             [

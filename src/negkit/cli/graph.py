@@ -206,8 +206,34 @@ def _sampler(args):
     return ns.get(args.sampler, **params)
 
 
+#: the options that only some methods read: given to another, they would be ignored
+_METHOD_OPTIONS = {
+    "--walk-length": ("deepwalk", "node2vec", "struc2vec"),
+    "--num-walks": ("deepwalk", "node2vec", "struc2vec"),
+    "--window": ("deepwalk", "node2vec", "struc2vec"),
+    "--per-pair": ("deepwalk", "node2vec", "struc2vec"),
+    "--p": ("node2vec",),
+    "--q": ("node2vec",),
+    "--stay": ("struc2vec",),
+    "--max-layer": ("struc2vec",),
+    "--all-pairs": ("struc2vec",),
+    "--order": ("line",),
+}
+
+
+def _check_method_options(args) -> None:
+    """Options given on the command line that ``--method`` does not read are refused."""
+    given = {word.split("=", 1)[0] for word in getattr(args, "argv", []) or []}
+    unread = [
+        o for o, methods in _METHOD_OPTIONS.items() if o in given and args.method not in methods
+    ]
+    if unread:
+        raise ValueError(f"--method {args.method} does not read {', '.join(unread)}")
+
+
 def cmd_embed(args) -> int:
-    if args.method == "line" and args.nproc > 1:  # before any rank starts
+    _check_method_options(args)  # before any rank starts
+    if args.method == "line" and args.nproc > 1:
         raise ValueError("LINE runs on one process, without checkpoints: use a walk method")
     return run_distributed(args, _embed)
 
