@@ -101,3 +101,28 @@ def test_cli_refuses_an_out_under_a_file_before_training(split, tmp_path, capsys
                  "--no-progress", "--out", str(blocker / "out")])  # fmt: skip
     assert code == 1
     assert f"--out {blocker / 'out'}: {blocker} is a file, not a folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "opts, named",
+    [(["--batch-size", "64"], "--batch-size (read by the torch engine (--engine torch) only)"),
+     (["--n-layers=2"], "--n-layers (read by --model lightgcn only)"),
+     (["--n-candidates", "8"], "--n-candidates (read by --sampler mixgcf only)")],
+)  # fmt: skip
+def test_cli_refuses_an_option_this_run_would_not_read(split, tmp_path, capsys, opts, named):
+    """BPR-MF on the CPU default (numba) engine trains pair by pair, without layers or a
+    candidate pool: these options would be ignored."""
+    folder, _ = split
+    base = ["rec", "train", "--data", str(folder), "--model", "mf", "--sampler", "dns"]
+    assert main([*base, *opts, "--no-progress", "--out", str(tmp_path / "o")]) == 1
+    assert f"this run (numba engine) would not read {named}" in capsys.readouterr().err
+    assert not (tmp_path / "o" / "metrics.json").exists()
+
+
+def test_cli_refuses_the_merge_options_on_the_torch_engine(split, tmp_path, capsys):
+    folder, _ = split
+    base = ["rec", "train", "--data", str(folder), "--model", "lightgcn", "--sync-pairs", "10"]
+    assert main([*base, "--no-progress", "--out", str(tmp_path / "o")]) == 1
+    assert "(torch engine) would not read --sync-pairs (read by the numba engine only)" in (
+        capsys.readouterr().err
+    )

@@ -92,3 +92,9 @@ def run_distributed(args: argparse.Namespace, body: Callable[[Any, Any], int]) -
         return code
     finally:
         distributed.finish()
+
+
+def given_options(args: argparse.Namespace) -> set[str]:
+    """The ``--options`` written on the command line (``args.argv``), whatever their values:
+    to refuse one that the run would not read, which its default cannot tell."""
+    return {word.split("=", 1)[0] for word in getattr(args, "argv", None) or [] if word[:2] == "--"}

@@ -12,7 +12,7 @@ import json
 import logging
 
 from negkit._atomic import check_target
-from negkit.cli._launch import add_dist_args, run_distributed
+from negkit.cli._launch import add_dist_args, given_options, run_distributed
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +223,7 @@ _METHOD_OPTIONS = {
 
 def _check_method_options(args) -> None:
     """Options given on the command line that ``--method`` does not read are refused."""
-    given = {word.split("=", 1)[0] for word in getattr(args, "argv", []) or []}
+    given = given_options(args)
     unread = [
         o for o, methods in _METHOD_OPTIONS.items() if o in given and args.method not in methods
     ]

@@ -197,6 +197,28 @@ def run_train(args: argparse.Namespace) -> int:
         distributed.finish()
 
 
+def _check_unread(args: argparse.Namespace, settings) -> None:
+    """Options given on the command line that this run would not read are refused."""
+    from negkit.cli._launch import given_options
+    from negkit.rec.train import BATCH_MODES
+
+    engine = settings.engine_name(args.sampler.lower())
+    readers = {
+        "--batch-size": (engine == "torch", "the torch engine (--engine torch)"),
+        "--n-layers": (args.model == "lightgcn", "--model lightgcn"),
+        "--n-candidates": (BATCH_MODES.get(args.sampler.lower()) == "mixgcf", "--sampler mixgcf"),
+        "--sync-pairs": (engine == "numba", "the numba engine"),
+        "--sync-wire": (engine == "numba", "the numba engine"),
+        "--sync-overlap": (engine == "numba", "the numba engine"),
+        "--no-sync-overlap": (engine == "numba", "the numba engine"),
+    }
+    given = given_options(args)
+    unread = [f"{o} (read by {who} only)" for o, (read, who) in readers.items()
+              if o in given and not read]  # fmt: skip
+    if unread:
+        raise ValueError(f"this run ({engine} engine) would not read {', '.join(unread)}")
+
+
 def _train(args: argparse.Namespace, ctx) -> int:
     from negkit.rec.train import RecSettings, run
 
@@ -230,6 +252,8 @@ def _train(args: argparse.Namespace, ctx) -> int:
         sampler_params=_parse_params(args.sampler_param),
         checkpoint=args.checkpoint,
     )
+
+    _check_unread(args, settings)
 
     def show(row: dict) -> None:
         metrics = {k: v for k, v in row.items() if k.startswith(("valid_", "test_"))}
