@@ -94,6 +94,27 @@ def run_distributed(args: argparse.Namespace, body: Callable[[Any, Any], int]) -
         distributed.finish()
 
 
+def add_merge_args(p: argparse.ArgumentParser, what: str, *, wire: str, overlap: bool,
+                   step: str) -> None:  # fmt: skip
+    """``--sync-wire`` and ``--[no-]sync-overlap``: how ``what``'s merges of the tables travel
+    on several processes (:class:`negkit.word2vec.dist_sync.TableSync`); ``step`` names what
+    an overlapped merge waits for."""
+    p.add_argument(
+        "--sync-wire",
+        choices=("float32", "bfloat16"),
+        default=wire,
+        help=f"{what} on several processes: how the merges' changes travel, float32 or rounded "
+        f"to bfloat16 (half the bytes, the rounding settled later) (default {wire})",
+    )
+    p.add_argument(
+        "--sync-overlap",
+        action=argparse.BooleanOptionalAction,
+        default=overlap,
+        help=f"{what} on several processes: send each merge without waiting and merge it "
+        f"after the next {step} (default: {'overlap' if overlap else 'wait for each merge'})",
+    )
+
+
 def given_options(args: argparse.Namespace) -> set[str]:
     """The ``--options`` written on the command line (``args.argv``), whatever their values:
     to refuse one that the run would not read, which its default cannot tell."""

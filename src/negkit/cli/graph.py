@@ -12,7 +12,7 @@ import json
 import logging
 
 from negkit._atomic import check_target
-from negkit.cli._launch import add_dist_args, given_options, run_distributed
+from negkit.cli._launch import add_dist_args, add_merge_args, given_options, run_distributed
 
 log = logging.getLogger(__name__)
 
@@ -113,20 +113,7 @@ def register(subparsers) -> None:
     _add_embed_options(emb)
     emb.add_argument("--out", required=True, help="output file (word2vec text format)")
     add_dist_args(emb, "walk methods", sync_words=20_000)
-    emb.add_argument(
-        "--sync-wire",
-        choices=("bfloat16", "float32"),
-        default="bfloat16",
-        help="several processes: how the merges' changes travel, rounded to bfloat16 (half "
-        "the bytes, the rounding settled at each epoch's end) or float32 (default bfloat16)",
-    )
-    emb.add_argument(
-        "--sync-overlap",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="several processes: send each merge without waiting and merge it after the next "
-        "round (--no-sync-overlap: wait for each merge; default: overlap)",
-    )
+    add_merge_args(emb, "walk methods", wire="bfloat16", overlap=True, step="round")
     emb.add_argument(
         "--checkpoint",
         default=None,

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from negkit._atomic import atomic_write, check_target
+from negkit.cli._launch import add_merge_args
 from negkit.cli._log_args import add_log_args, load_data_arg, rerun_words
 
 
@@ -90,21 +91,7 @@ def register(subparsers) -> None:
         "the tables, to the nearest chunk (above a rank's share of an epoch: a merge every "
         "few epochs) (default 1000000)",
     )
-    t.add_argument(
-        "--sync-wire",
-        choices=("float32", "bfloat16"),
-        default="float32",
-        help="numba engine on several processes: how the merges' changes travel, float32 or "
-        "rounded to bfloat16 (half the bytes, the rounding settled at the end) (default "
-        "float32)",
-    )
-    t.add_argument(
-        "--sync-overlap",
-        action=argparse.BooleanOptionalAction,
-        default=False,
-        help="numba engine on several processes: send each merge without waiting and merge "
-        "it after the next chunk (default: wait for each merge)",
-    )
+    add_merge_args(t, "numba engine", wire="float32", overlap=False, step="chunk")
     t.add_argument(
         "--dist-timeout",
         type=float,

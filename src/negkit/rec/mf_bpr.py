@@ -50,6 +50,7 @@ import scipy.sparse as sp
 from negkit._diverge import check_finite
 from negkit._jit import FAST_ALL, kernel
 from negkit._rng import CTX_TRIALS, make_contexts, next_pair, rand_int
+from negkit.samplers.warp import is_rank_weighted
 
 log = logging.getLogger(__name__)
 
@@ -295,9 +296,7 @@ class BPRMF:
             ]
         )
         draw, state = sampler.kernel()
-        rank_weighted = bool(
-            getattr(sampler, "rank_weighted", getattr(sampler, "name", "") == "warp")
-        )
+        rank_weighted = is_rank_weighted(sampler)
         harmonic = (
             np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1, n_items))])
             if rank_weighted

@@ -45,6 +45,7 @@ import torch
 from negkit._diverge import check_finite
 from negkit.rec import losses
 from negkit.rec.mixgcf import mixgcf_negatives
+from negkit.samplers.warp import is_rank_weighted
 
 __all__ = ["PairBatches", "TorchTrainer", "MODES"]
 
@@ -177,7 +178,7 @@ class TorchTrainer:
             raise ValueError("gather_negatives works with the in-batch and batch modes only")
         if n_negs < 1 or n_candidates < 1:
             raise ValueError("n_negs and n_candidates must be at least 1")
-        if getattr(sampler, "rank_weighted", getattr(sampler, "name", "") == "warp"):
+        if is_rank_weighted(sampler):
             raise ValueError(
                 "warp weights each update by its rank estimate (Weston et al. 2011), which "
                 "only the compiled engine applies: train MF with engine 'numba' (the CPU "

@@ -502,7 +502,6 @@ def _check_batch_mode(mode: str | None, cfg: dict[str, Any]) -> None:
         raise ValueError(f"mixgcf trains with the BPR loss, not {cfg['loss']!r}")
 
 
-#: settings that a resumed run must share with the run that wrote the checkpoint
 #: settings a checkpoint may be resumed under with other values: where it runs, how long, how
 #: it evaluates in chunks, the same arithmetic by another route, the numba engine's merges (its
 #: runs are never checkpointed); every other setting, the seed and the sampler must match (as

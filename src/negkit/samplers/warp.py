@@ -36,6 +36,12 @@ from negkit.samplers.registry import register
 _EULER = 0.5772156649015329
 
 
+def is_rank_weighted(sampler: Any) -> bool:
+    """Whether a trainer must weight ``sampler``'s updates by WARP's rank estimate: WARP
+    itself, or a sampler that says so (``rank_weighted``)."""
+    return bool(getattr(sampler, "rank_weighted", getattr(sampler, "name", "") == "warp"))
+
+
 @kernel(_nrt=False)
 def harmonic(k):
     """``Φ(k) = Σ_{j=1}^{k} 1/j``: exact below 64, else the asymptotic series (error < 1e-12)."""
