@@ -361,8 +361,8 @@ def _resumed(fresh, checkpoint, dist_ctx, epochs: int):
     from negkit.word2vec.model import _PARAMS
 
     model = Word2Vec.load(checkpoint, dist=dist_ctx)
-    merges = ("sync_words", "sync_mode", "sync_overlap", "sync_wire")
-    params = _PARAMS if model.dist is not None else [k for k in _PARAMS if k not in merges]
+    merges_too = model.dist is not None  # the merges' settings: every sync_* parameter
+    params = [k for k in _PARAMS if merges_too or not k.startswith("sync_")]
     differ = [k for k in params if getattr(model, k) != getattr(fresh, k)]
     if (model._schedule or {}).get("epochs") != epochs:
         differ.append("epochs")
