@@ -18,8 +18,9 @@ Every setting runs as its own group of processes on 127.0.0.1 (started here, as 
 would), so the machine should be otherwise idle; a loaded machine shows in the ratios.
 Every rank also reports its time by part (``profile`` lines): training (and the CPU time
 of its thread: below the wall time when something else had the core), the per-round counts
-collective (with the wait for the slower rank), and the syncs' parts (change / mask / send /
-apply, or with ``--overlap on`` the wait for the exchange in flight and the one pass).
+collective (with the wait for the slower rank; mf-numba: the per-epoch loss collective,
+``loss_sum_seconds``), and the syncs' parts (change / mask / send / apply, or with
+``--overlap on`` the wait for the exchange in flight and the one pass).
 ``--overlap`` and ``--wire`` set ``sync_overlap`` / ``sync_wire`` (default: the library's).
 
     NEGKIT_DATA=../shared/data python bench/distributed.py [--epochs 2] [--seeds 0 1]
