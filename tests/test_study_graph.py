@@ -69,3 +69,87 @@ def test_node2vec_studies_take_p_and_q(tmp_path, monkeypatch):
     assert seen and set(seen) == {(0.25, 4.0)}  # the warm-up run and the study's
     with pytest.raises(ValueError, match="p and q are node2vec's walk parameters, not deepwalk's"):
         GraphFamily(_two_blocks(), method="deepwalk", p=0.5)
+
+
+def _ring_of_stars(n_stars: int = 3, leaves: int = 4) -> Graph:
+    """Hubs on a ring, each with its own leaves: labels are the roles (hub 0, leaf 1)."""
+    src, dst, role = [], [], [0] * n_stars
+    node = n_stars
+    for s in range(n_stars):
+        src.append(s)
+        dst.append((s + 1) % n_stars)
+        for _ in range(leaves):
+            src.append(s)
+            dst.append(node)
+            role.append(1)
+            node += 1
+    a = sp.coo_matrix((np.ones(len(src)), (src, dst)), shape=(node, node)).tocsr()
+    a = ((a + a.T) > 0).astype(np.float64)
+    lab = sp.csr_matrix((np.ones(node, np.int8), (np.arange(node), role)), shape=(node, 2))
+    return Graph(adj=sp.csr_matrix(a), labels=lab, name="stars")
+
+
+def test_struc2vec_studies_take_its_settings_and_build_the_layers_once(tmp_path, monkeypatch):
+    import negkit.graph.embed as embed
+    import negkit.graph.struc2vec_layers as layers
+
+    seen, builds = [], []
+    real_run, real_build = embed.run, layers.multilayer_graph
+    monkeypatch.setattr(embed, "run", lambda g, s, **k: seen.append(
+        (s.method, s.stay, s.max_layer, s.opt2)) or real_run(g, s, **k))  # fmt: skip
+    monkeypatch.setattr(layers, "multilayer_graph", lambda *a, **k: builds.append(k)
+                        or real_build(*a, **k))  # fmt: skip
+    monkeypatch.setattr(embed, "_LAYERS", {})
+    graph = _ring_of_stars()
+    fam = GraphFamily(graph, method="struc2vec", stay=0.5, max_layer=1, dim=4,
+                      walk_length=6, num_walks=2, window=2, workers=1)  # fmt: skip
+    assert fam.settings()["stay"] == 0.5 and fam.settings()["max_layer"] == 1
+    res = run_study(fam, ["uniform", "degree"], [0, 1], 1, tmp_path / "g", progress=False)
+    assert not res.interrupted
+    # two warm-ups and four runs, all on one multilayer graph
+    assert len(seen) == 6 and set(seen) == {("struc2vec", 0.5, 1, True)}
+    assert builds == [{"max_layer": 1, "opt2": True}]
+    # another depth, or another graph, is built afresh
+    embed.run(graph, embed.GraphEmbedSettings(method="struc2vec", max_layer=0, dim=4,
+                                              walk_length=4, num_walks=1), seed=0)  # fmt: skip
+    bigger = _ring_of_stars(leaves=5)
+    embed.run(bigger, embed.GraphEmbedSettings(method="struc2vec", max_layer=0, dim=4,
+                                               walk_length=4, num_walks=1), seed=0)  # fmt: skip
+    assert [b["max_layer"] for b in builds] == [1, 0, 0]
+
+
+def test_struc2vec_settings_are_refused_for_other_methods_and_checked():
+    with pytest.raises(ValueError, match="struc2vec's settings, not deepwalk's"):
+        GraphFamily(_two_blocks(), method="deepwalk", stay=0.5)
+    with pytest.raises(ValueError, match="struc2vec's settings, not node2vec's"):
+        GraphFamily(_two_blocks(), method="node2vec", max_layer=2)
+    with pytest.raises(ValueError, match=r"stay must lie in \(0, 1\]"):
+        GraphFamily(_two_blocks(), method="struc2vec", stay=1.5)
+    with pytest.raises(ValueError, match="max_layer must be a non-negative integer"):
+        GraphFamily(_two_blocks(), method="struc2vec", max_layer=-1)
+
+
+def test_compare_graph_refuses_options_the_method_does_not_read(tmp_path, capsys):
+    base = ["compare", "graph", "--data", "x", "--out", str(tmp_path / "o")]
+    assert main([*base, "--method", "deepwalk", "--stay", "0.5"]) == 1
+    assert "--method deepwalk does not read --stay" in capsys.readouterr().err
+    assert main([*base, "--method", "line", "--walk-length", "5", "--p", "2"]) == 1
+    assert "--method line does not read --walk-length, --p" in capsys.readouterr().err
+
+
+def test_compare_graph_runs_struc2vec_from_the_command_line(tmp_path, monkeypatch):
+    from scipy import io
+
+    g = _ring_of_stars()
+    mat = tmp_path / "stars.mat"
+    io.savemat(mat, {"network": sp.csc_matrix(g.adj), "group": sp.csc_matrix(g.labels)})
+    out = tmp_path / "study"
+    argv = ["compare", "graph", "--data", str(mat), "--method", "struc2vec", "--stay", "0.4",
+            "--max-layer", "1", "--all-pairs", "--samplers", "uniform", "--seeds", "1",
+            "--epochs", "1", "--dim", "4", "--walk-length", "6", "--num-walks", "2",
+            "--workers", "1", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    study = (out / "report.md").read_text()
+    assert "--method struc2vec --stay 0.4 --max-layer 1" in study and "--all-pairs" in study
+    epochs = [r for r in read_records(out / "metrics.jsonl") if r["type"] == "epoch"]
+    assert len(epochs) == 1 and 0 <= epochs[0]["metrics"]["micro_f1"] <= 1

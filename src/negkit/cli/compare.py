@@ -183,7 +183,7 @@ def register(subparsers: Any) -> None:
     g.add_argument("--k", type=_positive_int, default=20, help="cut-off of Recall@K, NDCG@K")
     r.set_defaults(func=run_rec)
     q = fam.add_parser(
-        "graph", help="graph embedding (DeepWalk, node2vec, LINE)",
+        "graph", help="graph embedding (DeepWalk, node2vec, struc2vec, LINE)",
         description="Sampler study for graph embeddings, scored by node classification.",
     )  # fmt: skip
     q.add_argument(
@@ -193,11 +193,29 @@ def register(subparsers: Any) -> None:
     )
     add_study_args(q, samplers="uniform,degree,dns,rank,adaptive", epochs=3, seeds=3, out=None)
     g = q.add_argument_group("graph embedding")
-    g.add_argument("--method", choices=("deepwalk", "node2vec", "line"), default="deepwalk")
+    g.add_argument("--method", choices=("deepwalk", "node2vec", "struc2vec", "line"),
+                   default="deepwalk")  # fmt: skip
     g.add_argument("--p", type=_positive_float, default=1.0,
                    help="node2vec return parameter (default: 1)")  # fmt: skip
     g.add_argument("--q", type=_positive_float, default=1.0,
                    help="node2vec in-out parameter (default: 1)")  # fmt: skip
+    g.add_argument(
+        "--stay",
+        type=_positive_float,
+        default=0.3,
+        help="struc2vec: probability of a step in the layer (default: 0.3)",
+    )
+    g.add_argument(
+        "--max-layer",
+        type=int,
+        default=None,
+        help="struc2vec: deepest layer (OPT3's k*; default: up to the diameter)",
+    )
+    g.add_argument(
+        "--all-pairs",
+        action="store_true",
+        help="struc2vec: compare every pair of nodes (no OPT2; O(n^2))",
+    )
     g.add_argument("--dim", type=_positive_int, default=128, help="vector size (default: 128)")
     g.add_argument("--walk-length", type=_positive_int, default=80, help="(default: 80)")
     g.add_argument("--num-walks", type=_positive_int, default=10, help="per node (default: 10)")
@@ -379,6 +397,9 @@ def run_rec(args: argparse.Namespace) -> int:
 
 
 def run_graph(args: argparse.Namespace) -> int:
+    from negkit.cli.graph import _check_method_options
+
+    _check_method_options(args)  # before any rank starts
     return run_distributed(args, _graph_study)
 
 
@@ -389,9 +410,14 @@ def _graph_study(args: argparse.Namespace, ctx) -> int:
         args.data, method=args.method, dim=args.dim, walk_length=args.walk_length,
         num_walks=args.num_walks, window=args.window, negative=args.negative,
         workers=args.workers, train_ratio=args.train_ratio, p=args.p, q=args.q,
+        stay=args.stay, max_layer=args.max_layer, opt2=not args.all_pairs,
     )  # fmt: skip
     parts = ["negkit", "compare", "graph", "--data", str(args.data), *study_setting_args(args)]
-    walk = ("p", "q") if args.method == "node2vec" else ()
+    walk = {"node2vec": ("p", "q"), "struc2vec": ("stay",)}.get(args.method, ())
+    if args.method == "struc2vec" and args.max_layer is not None:
+        walk += ("max_layer",)
+    if args.method == "struc2vec" and args.all_pairs:
+        parts.append("--all-pairs")
     for opt in (
         "method",
         *walk,

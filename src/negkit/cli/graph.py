@@ -105,7 +105,9 @@ def _add_embed_options(p: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("graph", help="graph embeddings: DeepWalk, node2vec, LINE")
+    parser = subparsers.add_parser(
+        "graph", help="graph embeddings: DeepWalk, node2vec, struc2vec, LINE"
+    )
     sub = parser.add_subparsers(dest="graph_command", metavar="SUBCOMMAND")
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 

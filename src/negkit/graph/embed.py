@@ -104,6 +104,11 @@ class GraphEmbedSettings:
             not isinstance(self.epochs, (int, np.integer)) or self.epochs < 1
         ):
             raise ValueError(f"epochs must be a positive integer, got {self.epochs!r}")
+        if not (isinstance(self.stay, (int, float)) and 0 < self.stay <= 1):
+            raise ValueError(f"stay must lie in (0, 1], got {self.stay!r}")
+        k = self.max_layer
+        if k is not None and (isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0):
+            raise ValueError(f"max_layer must be a non-negative integer or None, got {k!r}")
         return self
 
 
@@ -259,6 +264,32 @@ def _csr(adj):
     return sp.csr_matrix((np.ones(adj.n_entries), adj.indices, adj.indptr), shape=(n, n))
 
 
+#: the last multilayer graph built, under its graph's digest and OPT settings (one entry)
+_LAYERS: dict[tuple, Any] = {}
+
+
+def _multilayer(adj, max_layer: int | None, opt2: bool):
+    """struc2vec's multilayer graph of ``adj``, built once for a graph and OPT settings.
+
+    The build has no seed and reads only the graph's structure (degrees, not weights), so a
+    study's runs on one graph (samplers x seeds) share it; it costs more than the training
+    on the airport networks (docs/benchmarks.md).  Keyed by a digest of the CSR, so another
+    graph, or the same one changed, is built afresh.
+    """
+    import hashlib
+
+    from negkit.graph.struc2vec_layers import multilayer_graph
+
+    h = hashlib.blake2b(digest_size=16)
+    for a in (adj.indptr, adj.indices):
+        h.update(np.ascontiguousarray(a).tobytes())
+    key = (adj.n_nodes, h.hexdigest(), max_layer, bool(opt2))
+    if key not in _LAYERS:
+        _LAYERS.clear()
+        _LAYERS[key] = multilayer_graph(_csr(adj), max_layer=max_layer, opt2=opt2)[0]
+    return _LAYERS[key]
+
+
 def _run_walks(
     adj, s: GraphEmbedSettings, sampler: Any, seed, on_epoch, dist_ctx=None, checkpoint=None
 ) -> tuple[np.ndarray, float]:
@@ -267,12 +298,11 @@ def _run_walks(
     build_s = 0.0  # struc2vec's multilayer graph, counted with the walks
     if s.method == "struc2vec":
         from negkit.graph.struc2vec import Struc2VecWalks
-        from negkit.graph.struc2vec_layers import multilayer_graph
 
         t0 = time.perf_counter()
-        ml = multilayer_graph(_csr(adj), max_layer=s.max_layer, opt2=s.opt2)[0]
+        ml = _multilayer(adj, s.max_layer, s.opt2)
         build_s = time.perf_counter() - t0
-        log.info("struc2vec: %d layers built in %.1f s", ml.n_layers, build_s)
+        log.info("struc2vec: %d layers ready in %.1f s", ml.n_layers, build_s)
         walks: Any = Struc2VecWalks(
             ml,
             walk_length=s.walk_length,
