@@ -42,7 +42,8 @@ def _add_embed_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--directed",
         action="store_true",
-        help="read an edge/adjacency list as directed (default: undirected)",
+        help="read an edge/adjacency list as directed (default: undirected); a data set, "
+        ".mat or .npz file says itself, and an undirected one is refused with --directed",
     )
     p.add_argument(
         "--method", choices=("deepwalk", "node2vec", "struc2vec", "line"), default="deepwalk"
