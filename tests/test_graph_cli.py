@@ -168,6 +168,15 @@ def test_cli_bad_input(tmp_path, capsys):
     save_vectors(vec, np.ones((11, 2)), [str(i) for i in range(11)])
     assert main(["graph", "eval", "--graph", str(mat), "--vectors", str(vec)]) == 1
     assert "no vector" in capsys.readouterr().err
+    # a key that is no node of the graph, or a node given twice, is refused, not skipped
+    for keys, named in (
+        ([str(i) for i in range(12)] + ["</s>", "x"], "2 vectors are keyed by no node of the "
+         "graph (first: '</s>'): were they made from this graph?"),
+        ([str(i) for i in range(12)] + ["3"], "1 keys have more than one vector (first: '3')"),
+    ):  # fmt: skip
+        save_vectors(vec, np.ones((len(keys), 2)), keys)
+        assert main(["graph", "eval", "--graph", str(mat), "--vectors", str(vec)]) == 1
+        assert named in capsys.readouterr().err
     with pytest.raises(ValueError, match="first order"):
         run(sp.csr_matrix(a), GraphEmbedSettings(method="deepwalk", p=0.5))
     with pytest.raises(ValueError, match="unknown method"):

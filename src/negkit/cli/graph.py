@@ -125,7 +125,8 @@ def register(subparsers) -> None:
 
     ev = sub.add_parser("eval", help="node classification with saved vectors")
     ev.add_argument("--graph", required=True, help="data-set name or graph file with labels")
-    ev.add_argument("--vectors", required=True, help="word2vec text file keyed by node id")
+    ev.add_argument("--vectors", required=True, help="word2vec text file keyed by node id: "
+                    "one vector for every node of the graph, and no other key")  # fmt: skip
     ev.add_argument(
         "--task",
         choices=("classify", "planetoid"),
