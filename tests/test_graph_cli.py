@@ -168,6 +168,15 @@ def test_cli_bad_input(tmp_path, capsys):
     save_vectors(vec, np.ones((11, 2)), [str(i) for i in range(11)])
     assert main(["graph", "eval", "--graph", str(mat), "--vectors", str(vec)]) == 1
     assert "no vector" in capsys.readouterr().err
+    # a key that is no node of the graph, or a node given twice, is refused, not skipped
+    for keys, named in (
+        ([str(i) for i in range(12)] + ["</s>", "x"], "2 vectors are keyed by no node of the "
+         "graph (first: '</s>'): were they made from this graph?"),
+        ([str(i) for i in range(12)] + ["3"], "1 keys have more than one vector (first: '3')"),
+    ):  # fmt: skip
+        save_vectors(vec, np.ones((len(keys), 2)), keys)
+        assert main(["graph", "eval", "--graph", str(mat), "--vectors", str(vec)]) == 1
+        assert named in capsys.readouterr().err
     with pytest.raises(ValueError, match="first order"):
         run(sp.csr_matrix(a), GraphEmbedSettings(method="deepwalk", p=0.5))
     with pytest.raises(ValueError, match="unknown method"):
@@ -318,3 +327,35 @@ def test_compressed_graph_files_read_as_their_format(tmp_path):
     with gzip.open(adj, "wt") as f:
         f.write("0 1 2 3\n1 2\n")
     assert load_graph(adj).counts() == {"nodes": 4, "edges": 4, "labels": 0}
+
+
+def test_directed_is_refused_where_the_source_says_undirected(tmp_path, monkeypatch, capsys):
+    from negkit.data.graphs import Graph
+    from negkit.graph.embed import load_graph
+
+    a, lab = _two_cliques()
+    mat = tmp_path / "g.mat"
+    scipy.io.savemat(mat, {"network": sp.csc_matrix(a), "group": sp.csc_matrix(lab)})
+    with pytest.raises(ValueError, match=r"g.mat \(a symmetric .mat network\) is undirected"):
+        load_graph(mat, directed=True)
+    assert not load_graph(mat).directed
+    one_way = tmp_path / "d.mat"  # an asymmetric network is directed: --directed agrees
+    scipy.io.savemat(one_way, {"network": sp.csc_matrix(np.triu(a)), "group": sp.csc_matrix(lab)})
+    assert load_graph(one_way, directed=True).directed
+    undirected = Graph(sp.csr_matrix(a), directed=False, weighted=False)
+    with pytest.raises(ValueError, match="the graph given is undirected"):
+        load_graph(undirected, directed=True)
+    assert load_graph(Graph(sp.csr_matrix(np.triu(a)), directed=True, weighted=False),
+                      directed=True).directed  # fmt: skip
+    home = tmp_path / "data"  # a registered data set read from its own file
+    (home / "graphs" / "karate").mkdir(parents=True)
+    (home / "graphs" / "karate" / "karate.adjlist").write_text("1 2 3\n2 3\n")
+    monkeypatch.setenv("NEGKIT_DATA", str(home))
+    with pytest.raises(ValueError, match="data set karate is undirected"):
+        load_graph("karate", directed=True)
+    out = ["--out", str(tmp_path / "v.txt")]
+    for graph in (str(mat), "karate"):
+        base = ["graph", "embed", "--graph", graph, "--directed", "--dim", "4", *out]
+        assert main(base) == 1
+        assert "is undirected and is read as such" in capsys.readouterr().err
+        assert not (tmp_path / "v.txt").exists()

@@ -67,7 +67,22 @@ def test_settings_check_the_schedule():
         KGSettings(lr_schedule="cos").check()
     with pytest.raises(ValueError, match="lr_min must be in"):
         KGSettings(lr_schedule="cosine", lr=1e-3, lr_min=1e-2).check()
-    KGSettings(lr_schedule="step", lr_min=5.0).check()  # lr_min matters to cosine only
+    KGSettings(lr_schedule="step", lr_step_at=0.3).check()
+
+
+@pytest.mark.parametrize(
+    "schedule, kw, unread",
+    [
+        ("step", {"lr_min": 5e-4}, "lr_min"),
+        ("constant", {"lr_min": 5e-4, "lr_step_factor": 0.5}, "step_factor, lr_min"),
+        ("cosine", {"lr_step_at": 0.3}, "step_at"),
+    ],
+)
+def test_a_setting_the_schedule_does_not_read_is_refused(schedule, kw, unread):
+    with pytest.raises(ValueError, match=f"lr schedule '{schedule}' does not read {unread} "):
+        KGSettings(lr_schedule=schedule, **kw).check()
+    with pytest.raises(ValueError, match="is read by"):
+        lr_at(schedule, 0, 5, 1e-3, **{k.replace("lr_step", "step"): v for k, v in kw.items()})
 
 
 def _tiny_kg():

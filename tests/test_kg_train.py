@@ -155,6 +155,17 @@ def test_cli_refuses_a_bad_schedule(tmp_path, capsys):
     assert main(["kg", "train", "--data", data, "--lr-schedule", "cosine", "--lr", "0.01",
                  "--lr-min", "0.1", "--out", str(tmp_path / "o")]) == 1  # fmt: skip
     assert "lr_min must be in [0, lr)" in capsys.readouterr().err
+    # an option the schedule does not read is refused, even at its default value
+    for schedule, opts, named in (
+        ("step", ["--lr-min", "0.001"], "--lr-min (read by cosine only)"),
+        ("cosine", ["--lr-step-at=0.5", "--lr-step-factor", "0.5"],
+         "--lr-step-at (read by step only), --lr-step-factor (read by step only)"),
+        ("constant", ["--lr-min", "0"], "--lr-min (read by cosine only)"),
+    ):  # fmt: skip
+        assert main(["kg", "train", "--data", data, "--lr-schedule", schedule, *opts,
+                     "--out", str(tmp_path / "o")]) == 1  # fmt: skip
+        assert f"--lr-schedule {schedule} does not read {named}" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
     with pytest.raises(SystemExit):
         main(["kg", "train", "--data", data, "--lr-schedule", "linear", "--out", "o"])
     assert "invalid choice: 'linear'" in capsys.readouterr().err

@@ -351,6 +351,35 @@ def test_recommenders_give_the_adaptive_sampler_a_flatter_rank_law(tiny):
         assert smp.lam_fraction == given.get("lam_fraction", 0.01)
 
 
+def test_lightgcn_fits_its_sampler_on_the_model_s_first_tables(tiny, monkeypatch):
+    """The host tables a score-aware sampler is fitted on (and builds its state from) are the
+    model's propagated tables at the start, not zeros until a refresh."""
+    import copy
+
+    from negkit.samplers.adaptive import AdaptiveSampler
+
+    first, fitted_on = [], []
+    init, fit = LightGCN.__init__, AdaptiveSampler._fit
+
+    def record_init(self, *a, **kw):
+        init(self, *a, **kw)
+        first.append(copy.deepcopy(self.state_dict()))
+
+    def record_fit(self, **kw):
+        fitted_on.append((self.input_.copy(), self.output_.copy()))
+        return fit(self, **kw)
+
+    monkeypatch.setattr(LightGCN, "__init__", record_init)
+    monkeypatch.setattr(AdaptiveSampler, "_fit", record_fit)
+    run(_settings(tiny, model="lightgcn", epochs=1), "adaptive", seed=0)
+    model = LightGCN(tiny.train, dim=16)
+    model.load_state_dict(first[0])
+    with torch.no_grad():
+        want = model.propagate()
+    for got, table in zip(fitted_on[0], want):
+        np.testing.assert_allclose(got, table.numpy(), rtol=1e-6, atol=1e-7)
+
+
 def test_the_epoch_the_time_limit_ends_is_evaluated(tiny):
     import time
 

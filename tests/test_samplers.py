@@ -32,6 +32,8 @@ def fit_args(name):
         return {"n_items": 12, "positives": POS}
     if name == "span":  # 6 sentences of 12 tokens, spans of width 1: codes 0..11
         return {"lengths": np.full(6, 12), "positives": POS}
+    if "exposures" in ns.get_class(name).fit_extras:  # impressions: every item shown to all
+        return {"exposures": sp.csr_matrix(np.ones((6, 12))), "positives": POS}
     return {"output": OUT, "input": INP, "positives": POS}
 
 

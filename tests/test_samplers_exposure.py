@@ -101,3 +101,26 @@ def test_exposure_table_must_match_the_items():
         ns.get("exposure").fit(n_items=N_ITEMS, exposures=-e)
     with pytest.raises(TypeError, match="unexpected keyword"):
         ns.get("uniform").fit(n_items=N_ITEMS, exposures=e)
+
+
+def test_fitted_without_impressions_is_refused():
+    """Without the impression table the exposure samplers would draw by another law."""
+    from negkit import Word2Vec
+    from negkit.graph.line import LINE
+
+    _, c = _log()
+    counts = np.arange(1.0, N_ITEMS + 1)
+    for name in ("exposure", "exposure_subsample"):  # real negatives need exposures=
+        with pytest.raises(ValueError, match=f"'{name}' draws from impressions: fit it with "
+                           r"exposures= \(the user x item impression matrix\);"):  # fmt: skip
+            ns.get(name).fit(n_items=N_ITEMS, counts=counts, positives=c)
+    with pytest.raises(ValueError, match=r"exposures= .* or counts= \(each item's exposure"):
+        ns.get("exposure_groups").fit(n_items=N_ITEMS, positives=c)  # clicks are not exposures
+    corpus = [["a", "b", "c", "a"], ["b", "c", "d"]] * 5
+    with pytest.raises(ValueError, match="'exposure' draws from impressions"):
+        Word2Vec(vector_size=4, min_count=1, epochs=1, sampler="exposure", progress=False).fit(
+            corpus
+        )
+    ring = sp.csr_matrix(np.roll(np.eye(6), 1, axis=1) + np.roll(np.eye(6), -1, axis=1))
+    with pytest.raises(ValueError, match="'exposure_subsample' draws from impressions"):
+        LINE(4, epochs=1, sampler="exposure_subsample").fit(ring)

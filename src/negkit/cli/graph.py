@@ -42,7 +42,8 @@ def _add_embed_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--directed",
         action="store_true",
-        help="read an edge/adjacency list as directed (default: undirected)",
+        help="read an edge/adjacency list as directed (default: undirected); a data set, "
+        ".mat or .npz file says itself, and an undirected one is refused with --directed",
     )
     p.add_argument(
         "--method", choices=("deepwalk", "node2vec", "struc2vec", "line"), default="deepwalk"
@@ -126,7 +127,8 @@ def register(subparsers) -> None:
 
     ev = sub.add_parser("eval", help="node classification with saved vectors")
     ev.add_argument("--graph", required=True, help="data-set name or graph file with labels")
-    ev.add_argument("--vectors", required=True, help="word2vec text file keyed by node id")
+    ev.add_argument("--vectors", required=True, help="word2vec text file keyed by node id: "
+                    "one vector for every node of the graph, and no other key")  # fmt: skip
     ev.add_argument(
         "--task",
         choices=("classify", "planetoid"),

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from negkit._atomic import atomic_write, check_target
-from negkit.cli._launch import add_dist_args, run_distributed
+from negkit.cli._launch import add_dist_args, given_options, run_distributed
 from negkit.kg.schedule import SCHEDULES
 
 
@@ -50,7 +50,8 @@ def register(subparsers) -> None:
     t.add_argument("--lr-schedule", choices=SCHEDULES, default="constant",
                    help="per-epoch learning rate: constant (default); step: lr times "
                    "--lr-step-factor from epoch --lr-step-at x epochs on (RotatE's code: 0.1 "
-                   "after half); cosine: from lr down towards --lr-min")  # fmt: skip
+                   "after half); cosine: from lr down towards --lr-min; an option of "
+                   "another schedule is refused")  # fmt: skip
     t.add_argument("--lr-step-at", type=float, default=0.5,
                    help="step: share of the epochs before the drop (default 0.5)")  # fmt: skip
     t.add_argument("--lr-step-factor", type=float, default=0.1,
@@ -108,7 +109,21 @@ def make_sampler(spec: str, filt: str, seed: int):
     return get_kg(name, **params)
 
 
+#: the options that only one --lr-schedule reads: given to another, they would be ignored
+_SCHEDULE_OPTIONS = {"--lr-step-at": "step", "--lr-step-factor": "step", "--lr-min": "cosine"}
+
+
+def _check_schedule_options(args: argparse.Namespace) -> None:
+    """Options given on the command line that ``--lr-schedule`` does not read are refused."""
+    given = given_options(args)
+    unread = [f"{o} (read by {name} only)" for o, name in _SCHEDULE_OPTIONS.items()
+              if o in given and args.lr_schedule != name]  # fmt: skip
+    if unread:
+        raise ValueError(f"--lr-schedule {args.lr_schedule} does not read {', '.join(unread)}")
+
+
 def run_train(args: argparse.Namespace) -> int:
+    _check_schedule_options(args)  # before any rank starts
     return run_distributed(args, _train)
 
 

@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from negkit.data.errors import DataFormatError
 
-__all__ = ["open_binary", "iter_lines", "strict_int"]
+__all__ = ["open_binary", "decode_line", "iter_lines", "strict_int"]
 
 _MAGIC = ((b"\x1f\x8b", gzip.open), (b"BZh", bz2.open), (b"\xfd7zXZ\x00", lzma.open))
 
@@ -100,6 +100,21 @@ def strict_int(token: str) -> int:
     return v
 
 
+def decode_line(raw: bytes, path: str | PathLike, lineno: int) -> str:
+    """Line ``lineno`` (1-based) of ``path`` as strict UTF-8, a byte-order mark opening the
+    file dropped (Excel's "CSV UTF-8" writes one: it is no part of the data); non-UTF-8 bytes
+    are a :class:`DataFormatError` naming the file, line and column."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DataFormatError(
+            path,
+            lineno,
+            f"not UTF-8: byte {raw[e.start : e.start + 1]!r} at column {e.start + 1}",
+        ) from None
+    return text.removeprefix("\ufeff") if lineno == 1 else text
+
+
 def iter_lines(
     path: str | PathLike, comments: str | None = None, *, skip_blank: bool = True
 ) -> Iterator[tuple[int, str]]:
@@ -112,17 +127,7 @@ def iter_lines(
     n_data = 0
     with open_binary(path) as f:
         for lineno, raw in enumerate(f, 1):
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise DataFormatError(
-                    path,
-                    lineno,
-                    f"not UTF-8: byte {raw[e.start : e.start + 1]!r} at column {e.start + 1}",
-                ) from None
-            if lineno == 1:  # a byte-order mark (Excel's "CSV UTF-8") is no part of the data
-                text = text.removeprefix("\ufeff")
-            text = text.strip()
+            text = decode_line(raw, path, lineno).strip()
             if skip_blank and not text:
                 continue
             if comments and text.startswith(comments):

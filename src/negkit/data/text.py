@@ -26,7 +26,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from negkit.data.errors import DataFormatError
-from negkit.data.lines import open_binary
+from negkit.data.lines import decode_line, open_binary
 
 logger = logging.getLogger(__name__)
 
@@ -64,16 +64,7 @@ class _StrictUtf8Lines(io.TextIOBase):
         if not raw:
             return ""
         self._lineno += 1
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise DataFormatError(
-                self._path,
-                self._lineno,
-                f"not UTF-8: byte {raw[e.start : e.start + 1]!r} at column {e.start + 1}",
-            ) from None
-        # a byte-order mark opening the file is no part of its first word
-        return text.removeprefix("\ufeff") if self._lineno == 1 else text
+        return decode_line(raw, self._path, self._lineno)
 
     def read(self, size: int | None = -1) -> str:
         return "".join(iter(self.readline, ""))

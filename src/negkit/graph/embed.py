@@ -149,28 +149,41 @@ def load_graph(spec: Any, *, directed: bool = False):
 
     Files: ``.mat`` (network/group), ``.npz`` (Planetoid), ``.adjlist``; anything
     else is read as an edge list ``src dst [weight]`` (weighted when a third column exists).
-    ``directed`` applies to edge and adjacency lists (the other formats say it themselves).
+    ``directed`` applies to edge and adjacency lists.  A data-set name, a ``.mat`` or
+    ``.npz`` file and a Graph say themselves whether they are directed: ``directed=True``
+    with one that is undirected is a ValueError (it would be read undirected all the same).
     """
     if not isinstance(spec, (str, Path)):
-        return spec
+        return _agreeing(spec, directed, "the graph given")
     from negkit.data import graphs as g
     from negkit.data import registry
 
     path = Path(spec)
     if not path.exists():
         if str(spec).lower() in [n.lower() for n in registry.names()] or "/" not in str(spec):
-            return registry.load(str(spec), kind="graph")
+            return _agreeing(registry.load(str(spec), kind="graph"), directed,
+                             f"data set {spec}")  # fmt: skip
         raise FileNotFoundError(f"graph file {spec} does not exist")
     suffix = path.suffix.lower()
     if suffix in (".gz", ".bz2", ".xz"):  # compressed text: the format is the suffix before
         suffix = Path(path.stem).suffix.lower()
     if suffix == ".mat":
-        return g.read_mat(path)
+        return _agreeing(g.read_mat(path), directed, f"{spec} (a symmetric .mat network)")
     if suffix == ".npz":
-        return g.read_planetoid_npz(path)
+        return _agreeing(g.read_planetoid_npz(path), directed, f"{spec} (a Planetoid .npz)")
     if suffix == ".adjlist":
         return g.read_adjlist(path, directed=directed)
     return g.read_edgelist(path, weighted=_has_third_column(path), directed=directed)
+
+
+def _agreeing(graph: Any, directed: bool, what: str) -> Any:
+    """``graph``, unless ``directed`` asks for a directed graph and it is an undirected one."""
+    if directed and getattr(graph, "directed", None) is False:
+        raise ValueError(
+            f"{what} is undirected and is read as such: directed applies only to edge-list "
+            "and .adjlist files"
+        )
+    return graph
 
 
 def _has_third_column(path: Path) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from os import PathLike
 from pathlib import Path
 
@@ -76,10 +77,21 @@ def load_vectors(path: str | PathLike) -> tuple[list[str], np.ndarray]:
 
 
 def align(keys: list[str], vectors: np.ndarray, n: int, node_ids: np.ndarray | None) -> np.ndarray:
-    """Rows of ``vectors`` in graph order; every node of the graph must have a vector."""
+    """Rows of ``vectors`` in graph order.  The keys must be the graph's nodes, each once
+    (as ``negkit graph embed`` writes them): a node without a vector, a key that is not a
+    node (vectors of another graph, or a token such as ``</s>``) or a key given twice is a
+    ValueError."""
     index = {k: i for i, k in enumerate(keys)}
+    if len(index) < len(keys):
+        twice = [k for k, c in Counter(keys).items() if c > 1]
+        raise ValueError(f"{len(twice)} keys have more than one vector (first: {twice[0]!r})")
     want = node_keys(n, node_ids)
     missing = [k for k in want if k not in index]
     if missing:
         raise ValueError(f"{len(missing)} graph nodes have no vector (first: {missing[0]!r})")
+    if len(keys) > len(want):
+        nodes = set(want)
+        extra = [k for k in keys if k not in nodes]
+        raise ValueError(f"{len(extra)} vectors are keyed by no node of the graph (first: "
+                         f"{extra[0]!r}): were they made from this graph?")  # fmt: skip
     return vectors[[index[k] for k in want]]

@@ -12,22 +12,34 @@ The rate of epoch ``e`` (0-based) of ``E``, from the base rate ``lr``:
 * ``cosine``: ``lr_min + (lr - lr_min) (1 + cos(π e / E)) / 2``, cosine annealing without
   restarts (Loshchilov & Hutter, ICLR 2017, eq. 5 with ``T_cur = e``, ``T_i = E``): ``lr`` at
   the first epoch, falling towards the floor ``lr_min``.
+
+A setting that the schedule does not read (``lr_min`` but for ``cosine``, ``step_at`` or
+``step_factor`` but for ``step``) must keep its default: another value is a ValueError.
 """
 
 from __future__ import annotations
 
 import math
 
-__all__ = ["SCHEDULES", "check_schedule", "lr_at", "step_epoch"]
+__all__ = ["SCHEDULES", "READS", "check_schedule", "lr_at", "step_epoch"]
 
 SCHEDULES = ("constant", "step", "cosine")
+#: the settings besides ``lr`` that each schedule reads, with their defaults
+READS = {"constant": {}, "step": {"step_at": 0.5, "step_factor": 0.1}, "cosine": {"lr_min": 0.0}}
+_READER = {k: (name, default) for name, reads in READS.items() for k, default in reads.items()}
 
 
 def check_schedule(name: str, lr: float, *, step_at: float = 0.5, step_factor: float = 0.1,
                    lr_min: float = 0.0) -> None:  # fmt: skip
-    """Raise ``ValueError`` for an unknown schedule or values it cannot use."""
+    """Raise ``ValueError`` for an unknown schedule, values it cannot use, or a setting it
+    does not read that is not at its default (it would be ignored)."""
     if name not in SCHEDULES:
         raise ValueError(f"unknown lr schedule {name!r}; known: {', '.join(SCHEDULES)}")
+    given = {"step_at": step_at, "step_factor": step_factor, "lr_min": lr_min}
+    unread = [k for k, v in given.items() if k not in READS[name] and v != _READER[k][1]]
+    if unread:
+        whose = "; ".join(f"{k} is read by {_READER[k][0]!r} only" for k in unread)
+        raise ValueError(f"lr schedule {name!r} does not read {', '.join(unread)} ({whose})")
     if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
         raise ValueError(f"lr must be a positive number, got {lr!r}")
     if name == "step":

@@ -396,11 +396,12 @@ def _run(settings: RecSettings, sampler: Any, seed: int, on_epoch: Any, progress
             shared = cfg["device"] == "cpu" and settings.model == "mf"
             if shared:
                 tables = (model.user.weight.detach().numpy(), model.item.weight.detach().numpy())
-            else:
-                tables = (
-                    np.zeros((data.n_users, cfg["dim"]), np.float32),
-                    np.zeros((data.n_items, cfg["dim"]), np.float32),
-                )
+            else:  # CPU copies of the model's first (propagated) tables, which the trainer
+                # refreshes before every host draw: a sampler fitted on them (the adaptive
+                # sampler's orders and spreads, ...) starts from the model, not from zeros
+                with torch.no_grad():
+                    tables = tuple(t.cpu().numpy().astype(np.float32, copy=True)
+                                   for t in model.propagate())  # fmt: skip
             smp, mode = _make_sampler(sampler, settings, data, tables, seed + ctx.rank)
             if cfg["gather_negatives"]:  # every rank's batch columns, all_gathered
                 if BATCH_MODES.get(sampler_name) == "in_batch":

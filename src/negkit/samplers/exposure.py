@@ -19,6 +19,10 @@ clicks) a user's *real negatives* are ``E_u = exposed(u) \\ clicked(u)``.
   (all mass on the non-empty group when one is empty).  Fit with ``counts=`` (exposure
   counts) or ``exposures=``.
 
+``exposure`` and ``exposure_subsample`` need ``fit(exposures=)``, ``exposure_groups`` needs
+``exposures=`` or ``counts=``: fitted without them (as a trainer that knows no impressions
+would: Word2Vec, graph embeddings) they raise a ValueError instead of drawing by another law.
+
 Cost per draw: O(1) (``exposure``, ``exposure_groups``: one alias or uniform draw).
 State: the real-negative CSR (``exposure``, ``exposure_subsample``), two alias tables.
 """
@@ -51,9 +55,21 @@ class _ExposureFit(Sampler):
         return super().fit(exposures=exposures, **kw)
 
 
-def _exposures(sampler: Sampler, exposures: Any) -> sp.csr_matrix | None:
-    if exposures is None:
-        return None
+def _need_impressions(sampler: Sampler, exposures: Any, counts: Any = None, *,
+                      or_counts: bool = False) -> None:  # fmt: skip
+    """A ValueError when ``sampler`` is fitted without the impression data it draws from."""
+    if exposures is not None or (or_counts and counts is not None):
+        return
+    need = "exposures= (the user x item impression matrix)"
+    if or_counts:
+        need += " or counts= (each item's exposure count)"
+    raise ValueError(
+        f"sampler {sampler.name!r} draws from impressions: fit it with {need}; a trainer "
+        "that knows no impressions (Word2Vec, graph embeddings, ...) cannot use it"
+    )
+
+
+def _exposures(sampler: Sampler, exposures: Any) -> sp.csr_matrix:
     e = sp.csr_matrix(exposures, dtype=np.float64)
     if e.shape[1] != sampler.n_items_:
         raise ValueError(f"exposures has {e.shape[1]} item columns for {sampler.n_items_} items")
@@ -64,10 +80,8 @@ def _exposures(sampler: Sampler, exposures: Any) -> sp.csr_matrix | None:
     return e
 
 
-def _real_negatives(sampler: Sampler, e: sp.csr_matrix | None, positives) -> sp.csr_matrix:
-    """``E_u = exposed(u) minus clicked(u)``, as a 0/1 CSR (empty without exposures)."""
-    if e is None:
-        return sp.csr_matrix((0, sampler.n_items_), dtype=np.float64)
+def _real_negatives(e: sp.csr_matrix, positives) -> sp.csr_matrix:
+    """``E_u = exposed(u) minus clicked(u)``, as a 0/1 CSR."""
     r = (e > 0).astype(np.float64).tocsr()
     if positives is not None:
         p = sp.csr_matrix(positives, dtype=np.float64)
@@ -110,7 +124,8 @@ class ExposureSampler(_ExposureFit):
 
     def _fit(self, *, counts, positives, exposures: Any = None, **extra: Any) -> None:
         self._rate = _check_prob("rate", self.rate)
-        self.real_ = _real_negatives(self, _exposures(self, exposures), positives)
+        _need_impressions(self, exposures)
+        self.real_ = _real_negatives(_exposures(self, exposures), positives)
 
     def _kernel(self) -> tuple[Any, tuple]:
         r = self.real_
@@ -165,17 +180,13 @@ class ExposureSubsampleSampler(_ExposureFit):
         t = self.t
         if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t <= 1:
             raise ValueError(f"t must be a number in (0, 1], got {t!r}")
+        _need_impressions(self, exposures)
         e = _exposures(self, exposures)
-        if e is not None:
-            freq = np.asarray(e.sum(axis=0)).ravel()
-        elif counts is not None:
-            freq = np.asarray(counts, dtype=np.float64)
-        else:
-            freq = np.zeros(self.n_items_)
+        freq = np.asarray(e.sum(axis=0)).ravel()
         f = freq / freq.sum() if freq.sum() > 0 else freq
         with np.errstate(divide="ignore"):
             self.keep_ = np.where(f > 0, np.minimum(1.0, np.sqrt(t / np.maximum(f, 1e-300))), 1.0)
-        self.real_ = _real_negatives(self, e, positives)
+        self.real_ = _real_negatives(e, positives)
 
     def _kernel(self) -> tuple[Any, tuple]:
         r = self.real_
@@ -227,15 +238,11 @@ class ExposureGroupSampler(_ExposureFit):
         thr = self.threshold
         if isinstance(thr, bool) or not isinstance(thr, (int, float)) or not thr > 0:
             raise ValueError(f"threshold must be a positive number, got {thr!r}")
-        e = _exposures(self, exposures)
-        if e is not None:
-            c = np.asarray(e.sum(axis=0)).ravel()
-        elif counts is not None:
-            c = counts
-        elif positives is not None:
-            c = np.bincount(positives.indices, minlength=self.n_items_).astype(np.float64)
+        _need_impressions(self, exposures, counts, or_counts=True)
+        if exposures is not None:
+            c = np.asarray(_exposures(self, exposures).sum(axis=0)).ravel()
         else:
-            c = np.zeros(self.n_items_)
+            c = counts
         self.counts_ = np.asarray(c, dtype=np.float64)
         high = self.counts_ >= thr
         self.low_ = np.flatnonzero(~high).astype(np.int64)
