@@ -17,8 +17,17 @@ from negkit._version import __version__
 COMMANDS = ("demo", "compare", "data", "rec", "graph", "kg")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse without abbreviated options (``--lr-m`` for ``--lr-min``): the commands refuse
+    options a run would not read, and ``--nproc`` relaunches, by the words as written."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(  # the commands' parsers are of the same class (add_subparsers)
         prog="negkit",
         description="Negative sampling for embedding learning: samplers, trainers and studies.",
     )
