@@ -250,6 +250,22 @@ def test_bad_arguments_fail_before_training(tmp_path):
         run_study(fam, ["uniform"], [0], 0, tmp_path / "o", progress=False)
     with pytest.raises(ValueError, match="no parameter 'bogus'|bogus"):
         run_study(fam, ["unigram:bogus=1"], [0], 1, tmp_path / "o", progress=False)
+    # samplers no study can feed: impressions, or a band ranked on untrained tables once
+    with pytest.raises(ValueError, match="'exposure' draws from impressions"):
+        run_study(fam, ["uniform", "exposure"], [0], 1, tmp_path / "o", progress=False)
+    with pytest.raises(ValueError, match="'band' fitted by negkit compare toy"):
+        run_study(fam, ["uniform", "band"], [0], 1, tmp_path / "o", progress=False)
+    run_study(fam, ["band:refresh_every=100"], [0], 1, tmp_path / "b", progress=False)
+    assert fam.trained == [("band:refresh_every=100", 0)]
+
+
+def test_a_family_refuses_samplers_before_the_first_run(tmp_path):
+    from negkit.study.rec_family import RecFamily
+
+    fam = ToyFamily()
+    fam.check_sampler = RecFamily.check_sampler.__get__(fam)  # the recommenders' refusals
+    with pytest.raises(ValueError, match="'exposure_groups' draws from impressions"):
+        run_study(fam, ["uniform", "exposure_groups"], [0], 1, tmp_path / "o", progress=False)
     assert fam.trained == []
 
 

@@ -148,6 +148,19 @@ def load_data(data: Any):
     return registry.load(str(data), kind="interactions")
 
 
+def check_rec_sampler(s: Any) -> None:
+    """The samplers a recommender run refuses, before any training: those that draw from
+    impressions (it reads none) and ``band`` without ``refresh_every``."""
+    from negkit.samplers.band import check_trained_tables
+
+    if "exposures" in getattr(s, "fit_extras", ()):  # fitted here without them
+        raise ValueError(
+            f"sampler {s.name!r} draws from impressions (fit(exposures=)), which a recommender "
+            "run does not read: fit it yourself and train negkit.rec.mf_bpr.BPRMF with it"
+        )
+    check_trained_tables(s, "a recommender run")
+
+
 def _make_sampler(
     sampler: Any, settings: RecSettings, data, engine_tables, seed: int = 0
 ) -> tuple[Any, str]:
@@ -177,14 +190,7 @@ def _make_sampler(
             "exclude_positives=false"
         )
     s = ns.get(chosen, **params)
-    if "exposures" in getattr(s, "fit_extras", ()):  # fitted here without them: uniform draws
-        raise ValueError(
-            f"sampler {s.name!r} draws from impressions (fit(exposures=)), which a recommender "
-            "run does not read: fit it yourself and train negkit.rec.mf_bpr.BPRMF with it"
-        )
-    from negkit.samplers.band import check_trained_tables
-
-    check_trained_tables(s, "a recommender run")
+    check_rec_sampler(s)
     s.set_params(exclude_positives=True)  # a negative is never a training positive
     if getattr(s, "seed", None) is None:
         s.set_params(seed=seed)

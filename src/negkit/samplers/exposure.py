@@ -19,9 +19,11 @@ clicks) a user's *real negatives* are ``E_u = exposed(u) \\ clicked(u)``.
   (all mass on the non-empty group when one is empty).  Fit with ``counts=`` (exposure
   counts) or ``exposures=``.
 
-``exposure`` and ``exposure_subsample`` need ``fit(exposures=)``, ``exposure_groups`` needs
-``exposures=`` or ``counts=``: fitted without them (as a trainer that knows no impressions
-would: Word2Vec, graph embeddings) they raise a ValueError instead of drawing by another law.
+``exposure`` and ``exposure_subsample`` need ``fit(exposures=)`` (their
+``needs_impressions`` is true, so a study refuses them before any run), ``exposure_groups``
+needs ``exposures=`` or ``counts=``: fitted without them (as a trainer that knows no
+impressions would: Word2Vec, graph embeddings) they raise a ValueError instead of drawing by
+another law.
 
 Cost per draw: O(1) (``exposure``, ``exposure_groups``: one alias or uniform draw).
 State: the real-negative CSR (``exposure``, ``exposure_subsample``), two alias tables.
@@ -116,6 +118,8 @@ def draw_exposure(state, anchor, pos, vec, ctx):
 class ExposureSampler(_ExposureFit):
     """Real negatives (shown, not clicked) at ``rate``, uniform items otherwise."""
 
+    needs_impressions = True  # fit(exposures=) is required
+
     def __init__(
         self, rate: float = 0.5, *, seed: int | None = None, exclude_positives: bool = False
     ):
@@ -169,6 +173,8 @@ def draw_subsample(state, anchor, pos, vec, ctx):
 @register("exposure_subsample", aliases=("real_negative_subsampling",))
 class ExposureSubsampleSampler(_ExposureFit):
     """Real negatives, each kept with probability ``min(1, sqrt(t / f_i))`` (exposure share f)."""
+
+    needs_impressions = True  # fit(exposures=) is required
 
     def __init__(
         self, t: float = 1e-3, *, seed: int | None = None, exclude_positives: bool = False

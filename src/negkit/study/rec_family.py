@@ -60,6 +60,12 @@ class RecFamily:
 
         self._data = load_data(self.data)
 
+    def check_sampler(self, sampler: Any) -> None:
+        """What a recommender run refuses, refused before the study's first run."""
+        from negkit.rec.train import check_rec_sampler
+
+        check_rec_sampler(sampler)
+
     def train(self, sampler: str, seed: int, epochs: int,
               on_epoch: Callable[[dict[str, Any]], None]) -> None:  # fmt: skip
         import negkit.samplers as ns

@@ -65,8 +65,11 @@ def versions() -> dict[str, str]:
 
 def _check_samplers(samplers: Sequence[str], family: Any = None) -> list[str]:
     from negkit import samplers as ns
+    from negkit.samplers.band import check_trained_tables
 
     make = getattr(family, "make_sampler", None) or ns.get  # a family may name its own
+    check = getattr(family, "check_sampler", None)  # and refuse what its trainer refuses
+    what = f"negkit compare {getattr(family, 'name', '')}".strip()
 
     if not samplers:
         raise ValueError("no samplers given")
@@ -74,9 +77,15 @@ def _check_samplers(samplers: Sequence[str], family: Any = None) -> list[str]:
     for s in samplers:
         name, params = parse_spec(s)
         try:  # unknown names and parameters fail here, before any training
-            make(name, **params)
+            obj = make(name, **params)
         except TypeError as e:
             raise ValueError(str(e)) from None
+        if getattr(obj, "needs_impressions", False):  # no study reads an impression table
+            raise ValueError(f"sampler {name!r} draws from impressions (fit(exposures=)), "
+                             f"which {what} does not read")  # fmt: skip
+        check_trained_tables(obj, what)  # every study trains its tables from scratch
+        if check is not None:
+            check(obj)
         names.append(s.strip().lower())
     if len(set(names)) != len(names):
         raise ValueError(f"a sampler is listed twice: {', '.join(samplers)}")
