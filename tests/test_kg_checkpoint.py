@@ -71,6 +71,10 @@ def test_a_checkpoint_of_other_settings_or_no_checkpoint_is_refused(tmp_path):
         train_kg(data, other, ns.get_kg("kg_uniform", seed=1), checkpoint=ckpt)
     with pytest.raises(ValueError, match=r"other settings \(sampler\)"):
         train_kg(data, settings("transe", 1), ns.get_kg("kg_uniform", seed=9), checkpoint=ckpt)
+    free = settings("transe", 1)  # the evaluation's batch may change on resume
+    free.eval_batch, free.threads = 7, 2
+    assert len(train_kg(data, free, ns.get_kg("kg_uniform", seed=1),
+                        checkpoint=ckpt)["history"]) == 1  # fmt: skip
     bad = tmp_path / "bad.pt"
     torch.save({"format": "something else"}, bad)
     with pytest.raises(ValueError, match="not a negkit KG checkpoint"):

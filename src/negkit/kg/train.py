@@ -48,6 +48,11 @@ __all__ = ["KGSettings", "train_kg", "DEFAULT_GAMMA"]
 DEFAULT_GAMMA = {"transe": 6.0, "rotate": 6.0, "distmult": 0.0, "complex": 0.0}
 
 
+#: settings a resumed run may change: they move neither the draws nor the updates (the
+#: evaluation's batch only splits the same ranking)
+_RESUME_FREE = ("threads", "device", "max_seconds", "eval_batch")
+
+
 @dataclass
 class KGSettings:
     model: str = "rotate"
@@ -189,7 +194,7 @@ def train_kg(
         best = BestEpoch("mrr") if settings.keeps_best() and rank == 0 else None
         state = dict(model=model, optimizer=opt, generator=gen, sampler=sampler, best=best,
                      settings={**{k: v for k, v in asdict(settings).items()
-                                  if k not in ("threads", "device", "max_seconds")},
+                                  if k not in _RESUME_FREE},
                                "seed": seed, "sampler": type(sampler).__name__})  # fmt: skip
         if checkpoint is not None and Path(checkpoint).exists():
             resumed = ckpt.load(checkpoint, ctx, **state)
