@@ -13,6 +13,10 @@ sigma(score) of the negatives drawn: the gradient magnitude per negative),
 ``false_negative_rate`` (recommenders: share of drawn items that are test
 positives), and ``metrics`` (``{name: value}``, higher is better).
 Missing keys are allowed: the report leaves out what no run recorded.
+
+Optional hooks, read by the runner before the first run: ``make_sampler(name, **params)``
+(a family with its own registry, as KG's) and ``check_sampler(sampler)`` (raise a ValueError
+for a sampler the family's trainer would refuse, as the recommenders' ``exposure_groups``).
 """
 
 from __future__ import annotations
