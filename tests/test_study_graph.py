@@ -135,6 +135,29 @@ def test_compare_graph_refuses_options_the_method_does_not_read(tmp_path, capsys
     assert "--method deepwalk does not read --stay" in capsys.readouterr().err
     assert main([*base, "--method", "line", "--walk-length", "5", "--p", "2"]) == 1
     assert "--method line does not read --walk-length, --p" in capsys.readouterr().err
+    assert main([*base, "--method", "line", "--nproc", "2"]) == 1
+    assert "LINE runs on one process" in capsys.readouterr().err
+
+
+def test_a_line_study_s_command_names_no_walk_option(tmp_path):
+    """The report's command reruns the study: it must not carry options LINE refuses."""
+    import shlex
+
+    from scipy import io
+
+    g = _two_blocks()
+    mat = tmp_path / "blocks.mat"
+    io.savemat(mat, {"network": sp.csc_matrix(g.adj), "group": sp.csc_matrix(g.labels)})
+    argv = ["compare", "graph", "--data", str(mat), "--method", "line", "--samplers", "uniform",
+            "--seeds", "1", "--epochs", "1", "--dim", "4", "--workers", "1",
+            "--out", str(tmp_path / "a")]  # fmt: skip
+    assert main(argv) == 0
+    study = (tmp_path / "a" / "report.md").read_text()
+    command = next(line for line in study.splitlines() if line.startswith("negkit compare"))
+    assert "--walk-length" not in command and "--window" not in command
+    again = shlex.split(command)[1:]
+    again[again.index("--out") + 1] = str(tmp_path / "b")
+    assert main(again) == 0
 
 
 def test_compare_graph_runs_struc2vec_from_the_command_line(tmp_path, monkeypatch):

@@ -418,17 +418,9 @@ def _graph_study(args: argparse.Namespace, ctx) -> int:
         walk += ("max_layer",)
     if args.method == "struc2vec" and args.all_pairs:
         parts.append("--all-pairs")
-    for opt in (
-        "method",
-        *walk,
-        "dim",
-        "walk_length",
-        "num_walks",
-        "window",
-        "negative",
-        "workers",
-        "train_ratio",
-    ):
+    if args.method != "line":  # LINE trains on edges
+        walk += ("walk_length", "num_walks", "window")
+    for opt in ("method", *walk, "dim", "negative", "workers", "train_ratio"):
         parts += ["--" + opt.replace("_", "-"), f"{getattr(args, opt)}"]
     if ctx.distributed:  # the --nproc shortcut reruns it on one machine
         family.dist, family.sync_words = ctx, args.sync_words

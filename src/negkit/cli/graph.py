@@ -213,19 +213,20 @@ _METHOD_OPTIONS = {
 
 
 def _check_method_options(args) -> None:
-    """Options given on the command line that ``--method`` does not read are refused."""
+    """Options given on the command line that ``--method`` does not read are refused, and
+    LINE on several processes."""
     given = given_options(args)
     unread = [
         o for o, methods in _METHOD_OPTIONS.items() if o in given and args.method not in methods
     ]
     if unread:
         raise ValueError(f"--method {args.method} does not read {', '.join(unread)}")
+    if args.method == "line" and getattr(args, "nproc", 1) > 1:
+        raise ValueError("LINE runs on one process, without checkpoints: use a walk method")
 
 
 def cmd_embed(args) -> int:
     _check_method_options(args)  # before any rank starts
-    if args.method == "line" and args.nproc > 1:
-        raise ValueError("LINE runs on one process, without checkpoints: use a walk method")
     return run_distributed(args, _embed)
 
 
