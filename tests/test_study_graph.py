@@ -99,7 +99,6 @@ def test_struc2vec_studies_take_its_settings_and_build_the_layers_once(tmp_path,
         (s.method, s.stay, s.max_layer, s.opt2)) or real_run(g, s, **k))  # fmt: skip
     monkeypatch.setattr(layers, "multilayer_graph", lambda *a, **k: builds.append(k)
                         or real_build(*a, **k))  # fmt: skip
-    monkeypatch.setattr(embed, "_LAYERS", {})
     graph = _ring_of_stars()
     fam = GraphFamily(graph, method="struc2vec", stay=0.5, max_layer=1, dim=4,
                       walk_length=6, num_walks=2, window=2, workers=1)  # fmt: skip
@@ -109,13 +108,14 @@ def test_struc2vec_studies_take_its_settings_and_build_the_layers_once(tmp_path,
     # two warm-ups and four runs, all on one multilayer graph
     assert len(seen) == 6 and set(seen) == {("struc2vec", 0.5, 1, True)}
     assert builds == [{"max_layer": 1, "opt2": True}]
-    # another depth, or another graph, is built afresh
-    embed.run(graph, embed.GraphEmbedSettings(method="struc2vec", max_layer=0, dim=4,
-                                              walk_length=4, num_walks=1), seed=0)  # fmt: skip
-    bigger = _ring_of_stars(leaves=5)
-    embed.run(bigger, embed.GraphEmbedSettings(method="struc2vec", max_layer=0, dim=4,
-                                               walk_length=4, num_walks=1), seed=0)  # fmt: skip
-    assert [b["max_layer"] for b in builds] == [1, 0, 0]
+    # in one cache, another depth or another graph is built afresh; without one, every call
+    cache: dict = {}
+    small = {"method": "struc2vec", "dim": 4, "walk_length": 4, "num_walks": 1}
+    for g, depth in ((graph, 1), (graph, 1), (graph, 0), (_ring_of_stars(leaves=5), 0)):
+        embed.run(g, embed.GraphEmbedSettings(max_layer=depth, **small), seed=0,
+                  layers_cache=cache)  # fmt: skip
+    embed.run(graph, embed.GraphEmbedSettings(max_layer=1, **small), seed=0)
+    assert [b["max_layer"] for b in builds] == [1, 1, 0, 0, 1] and len(cache) == 1
 
 
 def test_struc2vec_settings_are_refused_for_other_methods_and_checked():

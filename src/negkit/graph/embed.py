@@ -206,6 +206,7 @@ def run(
     on_epoch: Callable[[int, np.ndarray, dict], Any] | None = None,
     dist_ctx: Any = None,
     checkpoint: str | Path | None = None,
+    layers_cache: dict | None = None,
 ) -> GraphEmbedResult:
     """Embed ``graph`` (name, path, Graph or sparse matrix) as ``settings`` say.
 
@@ -215,6 +216,8 @@ def run(
         rank returns the same vectors.
     checkpoint : walks only: the model is saved there after every epoch; when the file
         exists the run resumes from it (same settings and seed: the same result).
+    layers_cache : struc2vec: a dict that keeps the multilayer graph across calls on one
+        graph (a study's runs; it has no seed), instead of building it in every call.
 
     sampler : noise distribution, a name or a :class:`negkit.samplers.Sampler`.
     on_epoch : ``on_epoch(epoch, vectors, record)`` after every epoch (0-based epoch; the
@@ -233,7 +236,8 @@ def run(
         vectors = _run_line(adj, settings, sampler, seed, on_epoch)
         walk_s = 0.0
     else:
-        vectors, walk_s = _run_walks(adj, settings, sampler, seed, on_epoch, dist_ctx, checkpoint)
+        vectors, walk_s = _run_walks(adj, settings, sampler, seed, on_epoch, dist_ctx,
+                                     checkpoint, layers_cache)  # fmt: skip
     total = time.perf_counter() - t_start
     timings = {"walk_s": walk_s, "train_s": total - walk_s, "total_s": total}
     log.info(
@@ -277,34 +281,40 @@ def _csr(adj):
     return sp.csr_matrix((np.ones(adj.n_entries), adj.indices, adj.indptr), shape=(n, n))
 
 
-#: the last multilayer graph built, under its graph's digest and OPT settings (one entry)
-_LAYERS: dict[tuple, Any] = {}
-
-
-def _multilayer(adj, max_layer: int | None, opt2: bool):
-    """struc2vec's multilayer graph of ``adj``, built once for a graph and OPT settings.
+def _multilayer(adj, max_layer: int | None, opt2: bool, cache: dict | None = None):
+    """struc2vec's multilayer graph of ``adj``; with ``cache``, built once for a graph and OPT
+    settings.
 
     The build has no seed and reads only the graph's structure (degrees, not weights), so a
-    study's runs on one graph (samplers x seeds) share it; it costs more than the training
-    on the airport networks (docs/benchmarks.md).  Keyed by a digest of the CSR, so another
-    graph, or the same one changed, is built afresh.
+    study's runs on one graph (samplers x seeds) can share it; it costs more than the
+    training on the airport networks (docs/benchmarks.md).  The cache keeps one graph, under
+    a digest of the CSR, so another graph, or the same one changed, is built afresh.
     """
     import hashlib
 
     from negkit.graph.struc2vec_layers import multilayer_graph
 
+    if cache is None:
+        return multilayer_graph(_csr(adj), max_layer=max_layer, opt2=opt2)[0]
     h = hashlib.blake2b(digest_size=16)
     for a in (adj.indptr, adj.indices):
         h.update(np.ascontiguousarray(a).tobytes())
     key = (adj.n_nodes, h.hexdigest(), max_layer, bool(opt2))
-    if key not in _LAYERS:
-        _LAYERS.clear()
-        _LAYERS[key] = multilayer_graph(_csr(adj), max_layer=max_layer, opt2=opt2)[0]
-    return _LAYERS[key]
+    if key not in cache:
+        cache.clear()
+        cache[key] = multilayer_graph(_csr(adj), max_layer=max_layer, opt2=opt2)[0]
+    return cache[key]
 
 
 def _run_walks(
-    adj, s: GraphEmbedSettings, sampler: Any, seed, on_epoch, dist_ctx=None, checkpoint=None
+    adj,
+    s: GraphEmbedSettings,
+    sampler: Any,
+    seed,
+    on_epoch,
+    dist_ctx=None,
+    checkpoint=None,
+    layers_cache: dict | None = None,
 ) -> tuple[np.ndarray, float]:
     from negkit.word2vec import Word2Vec
 
@@ -313,7 +323,7 @@ def _run_walks(
         from negkit.graph.struc2vec import Struc2VecWalks
 
         t0 = time.perf_counter()
-        ml = _multilayer(adj, s.max_layer, s.opt2)
+        ml = _multilayer(adj, s.max_layer, s.opt2, layers_cache)
         build_s = time.perf_counter() - t0
         log.info("struc2vec: %d layers ready in %.1f s", ml.n_layers, build_s)
         walks: Any = Struc2VecWalks(

@@ -56,6 +56,7 @@ class GraphFamily:
         self.sync_words = sync_words
         self._graph: Any = None
         self._warm: set[str] = set()
+        self._layers: dict = {}  # struc2vec's multilayer graph, shared by the runs
 
     def settings(self) -> dict[str, Any]:
         name = getattr(self.graph, "name", None) or str(self.graph)
@@ -98,10 +99,11 @@ class GraphFamily:
             from dataclasses import replace
 
             tiny = replace(settings, epochs=1, num_walks=1, walk_length=5)
-            run(self._graph, tiny, sampler=ns.get(name, **params), seed=0)
+            run(self._graph, tiny, sampler=ns.get(name, **params), seed=0,
+                layers_cache=self._layers)  # fmt: skip
             self._warm.add(name)
         run(self._graph, settings, sampler=ns.get(name, **params), seed=seed, on_epoch=callback,
-            dist_ctx=self.dist)  # fmt: skip
+            dist_ctx=self.dist, layers_cache=self._layers)  # fmt: skip
 
     def evaluate(self, vectors: Any) -> dict[str, float]:
         from negkit.eval.graph import node_classification
