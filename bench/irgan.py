@@ -266,9 +266,10 @@ def main() -> None:
     )
     p.add_argument(
         "--pretrain-select",
-        default="last",
+        default=None,
         choices=("last", "test"),
-        help="test: keep the pre-training epoch with the best test P@5 (as the code)",
+        help="the bench pre-trains (the --pretrain-* flags) and keeps the last epoch or the one "
+        "with the best test P@5 (as the code); unset: IRGAN.pretrain",
     )
     p.add_argument("--d-init", default="copy", choices=("copy", "uniform"))
     p.add_argument("--init-delta", type=float, default=0.05)
