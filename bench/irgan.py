@@ -68,17 +68,22 @@ CODE = dict(data="catalogue", dim=5, tau=1.0, d_tau=0.2, pretrain_negatives="dns
             rounds=15, d_epochs=100, g_epochs=50, baselines=False)  # fmt: skip
 
 
-def load_catalogue(seed: int) -> SimpleNamespace:
-    """``u.data`` without a threshold, every rating split 80/20 per user (seeded), then the
-    ratings >= 4 kept in each part (``cf_gan.py`` thresholds each file after the split)."""
-    from negkit.data.interactions import pairs_to_csr, read_movielens, split_ratio
+def load_catalogue(seed: int, split: str = "ratio", positives: str = "ge4") -> SimpleNamespace:
+    """``u.data`` without a threshold, every rating split (``split="ratio"``: 80/20 per user,
+    seeded; ``"u1"`` ... ``"ub"``: GroupLens' own base/test files), then the ratings >= 4 kept
+    in each part (``cf_gan.py`` thresholds each file after the split; ``positives="all"``: every
+    rating kept, as another stored version of the code reads its files)."""
+    from negkit.data.interactions import pairs_to_csr, read_movielens
     from negkit.data.loaders import ratings_file
 
     r = read_movielens(ratings_file(registry.get("ml-100k"), registry.locate("ml-100k")))
     shape = (r.n_users, r.n_items)
-    split = split_ratio(r.users, r.items, (0.8, 0.2), seed=seed, n_users=shape[0],
-                        n_items=shape[1])  # fmt: skip
-    liked = r.ratings >= 4
+    if split == "ratio":
+        parts = registry.load("ml-100k", split="ratio", ratios=(0.8, 0.2), seed=seed)
+    else:
+        parts = registry.load("ml-100k", split=split)
+    assert parts.train.shape == shape
+    liked = r.ratings >= 4 if positives == "ge4" else np.ones(len(r.ratings), dtype=bool)
     pos = pairs_to_csr(r.users[liked], r.items[liked], shape)
 
     def keep(m):
@@ -86,7 +91,7 @@ def load_catalogue(seed: int) -> SimpleNamespace:
         m.eliminate_zeros()
         return m
 
-    return SimpleNamespace(train=keep(split.train), test=keep(split.test), n_users=shape[0],
+    return SimpleNamespace(train=keep(parts.train), test=keep(parts.test), n_users=shape[0],
                            n_items=shape[1])  # fmt: skip
 
 
@@ -231,6 +236,15 @@ def main() -> None:
     p.add_argument("--data", default="threshold", choices=("threshold", "catalogue"),
                    help="threshold: positives (>= --threshold) split; catalogue: every "
                         "rating split, ratings >= 4 kept in each part")  # fmt: skip
+    p.add_argument("--split", default="ratio", choices=("ratio", "u1", "u2", "u3", "u4", "u5",
+                   "ua", "ub"), help="with --data catalogue: per-user 80/20 (seeded) or "
+                   "GroupLens' ml-100k base/test files")  # fmt: skip
+    p.add_argument(
+        "--positives",
+        default="ge4",
+        choices=("ge4", "all"),
+        help="with --data catalogue: ratings >= 4 or every rating as positives",
+    )
     p.add_argument("--dim", type=int, default=32)
     p.add_argument("--threshold", type=float, default=4.0)
     p.add_argument("--seed", type=int, default=0)
@@ -303,7 +317,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     if args.data == "catalogue":
-        data = load_catalogue(args.seed)
+        data = load_catalogue(args.seed, args.split, args.positives)
     else:
         data = registry.load("ml-100k", split="ratio", ratios=(0.8, 0.2), seed=args.seed,
                              rating_threshold=args.threshold)  # fmt: skip
