@@ -155,7 +155,7 @@ def pretrain_selected(data, args) -> tuple[tuple, list[dict]]:
 
     def on_epoch(epoch: int, stats: dict) -> None:
         U, V = mf.user_embeddings(), mf.item_embeddings()
-        row = {"epoch": epoch, **metrics(U, V, data)}
+        row = {"epoch": epoch, **metrics(U, V, data)}  # epoch: 1-based (BPRMF.fit)
         if args.verbose:
             print(json.dumps({"pretrain": name, **row}), flush=True)
         if row["P@5"] > best["P@5"]:
@@ -164,7 +164,7 @@ def pretrain_selected(data, args) -> tuple[tuple, list[dict]]:
     mf.fit(data.train, s, on_epoch=on_epoch)
     U, V = mf.user_embeddings(), mf.item_embeddings()
     secs = time.perf_counter() - t0
-    last = {"method": f"pre-training ({name}), last epoch", "epoch": args.pretrain_epochs - 1,
+    last = {"method": f"pre-training ({name}), last epoch", "epoch": args.pretrain_epochs,
             "seconds": secs, **metrics(U, V, data)}  # fmt: skip
     rows = [last]
     if args.pretrain_select == "test":
