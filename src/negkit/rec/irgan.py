@@ -108,7 +108,7 @@ class IRGAN:
     g_samples : items ``S`` sampled per user in a generator step.
     sample_lambda : weight λ of the user's positives in the generator's proposal (see module).
     reward : ``"sigmoid"`` or ``"log1pexp"`` (see module).
-    d_lr, g_lr : Adam step sizes; reg : L2 weight on the discriminator's batch rows.
+    d_lr, g_lr : step sizes (``optimizer``); reg : L2 weight on the discriminator's batch rows.
     exclude_positives : the discriminator's negatives avoid the user's training positives.
     device : torch device of both players and of the sampler's draws.
     """
