@@ -374,7 +374,7 @@ class IRGAN:
             self.d_opt_.zero_grad(set_to_none=True)
             loss.backward()
             self.d_opt_.step()
-            total += loss.detach() * u.shape[0]
+            total += loss.detach() * (1 if self.d_loss == "code" else u.shape[0])  # a sum already
         return float(total) / pairs.shape[0]
 
     def g_epoch(self) -> float:
