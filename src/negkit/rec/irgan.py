@@ -32,6 +32,25 @@ reward is high, early in training, when ``p_θ`` rarely proposes them.
 Pre-training: both players start from one BPR-MF model (:class:`negkit.rec.mf_bpr.BPRMF`,
 uniform negatives excluding positives), as issue #18 describes the paper's set-up; pass
 ``init=`` to :meth:`IRGAN.fit` to start from other tables.
+
+Options that follow the authors' item-recommendation code (geek-ai/irgan, ``cf_gan.py``,
+``dis_model.py``, ``gen_model.py``, ``cf_dns.py``); unset, the trainer is as above:
+
+* ``d_tau``: the discriminator's negatives come from softmax(g / τ_d) (code: 0.2) while the
+  generator's policy stays softmax(g / τ) (code: 1);
+* ``pretrain_negatives="dns"``: pre-train with DNS (best of ``pretrain_dns_m`` uniform
+  non-positive candidates by the live score, Zhang et al. 2013; ``cf_dns.py``);
+  ``d_init="uniform"``: the discriminator starts from U(-δ, δ) factors and zero biases
+  (``init_delta`` = δ, code 0.05) instead of the generator's start;
+* ``optimizer="sgd"``: plain SGD for both players (code) instead of Adam;
+* ``d_loss="code"``: the discriminator's batch loss as TensorFlow minimises the code's vector
+  loss: the *sum* over the batch's 2B rows (B true, B generated) of the cross-entropy, plus
+  ``reg · ½ Σ ||row||²`` (``tf.nn.l2_loss`` of the rows' user, item and bias) broadcast into
+  each of the 2B rows, i.e. ``2B · reg · ½ Σ_rows ||row||²`` (code: reg = 0.1 / 16);
+* ``g_samples_per_positive=c``: a user's generator step draws ``c · |P_u|`` items (code: 2)
+  instead of ``g_samples``, and averages over its own draws;
+* ``d_resample_every=K``: one negative per training pair is drawn every ``K`` discriminator
+  epochs of a round (code: 5, at epochs 0, 5, ...) instead of afresh at every batch.
 """
 
 from __future__ import annotations
@@ -48,8 +67,14 @@ import torch.nn.functional as F
 from negkit.samplers._kernels import check_positive
 
 REWARDS = ("sigmoid", "log1pexp")
+OPTIMIZERS = ("adam", "sgd")
+D_LOSSES = ("mean", "code")
+D_INITS = ("copy", "uniform")
+PRETRAIN_NEGATIVES = ("uniform", "dns")
 
 __all__ = ["IRGAN", "REWARDS", "generator_log_likelihood"]
+
+_DRAW_CHUNK = 4096  # anchors per call when the negatives of a whole epoch are drawn at once
 
 
 def _fixed_last_column(t: torch.Tensor) -> None:
@@ -70,13 +95,20 @@ class IRGAN:
     ----------
     dim : MF width (both players; the tables have ``dim + 1`` columns with the folded bias).
     tau : the generator's temperature τ (its law is softmax(g / τ)).
+    d_tau : the temperature of the discriminator's negatives; ``None``: ``tau``.
     pretrain_epochs : BPR-MF epochs (numba engine) that initialise both players.
+    pretrain_negatives : ``"uniform"`` or ``"dns"`` (best of ``pretrain_dns_m``).
+    d_init : ``"copy"`` (the generator's start) or ``"uniform"`` (U(-init_delta, init_delta)).
+    optimizer : ``"adam"`` or ``"sgd"`` (both players).
+    d_loss : ``"mean"`` (batch means, L2 ``reg / 2`` per pair) or ``"code"`` (see module).
+    g_samples_per_positive : when > 0, ``c · |P_u|`` draws per user instead of ``g_samples``.
+    d_resample_every : when > 0, negatives drawn for every pair each K discriminator epochs.
     rounds : adversarial rounds; each runs ``d_epochs`` discriminator epochs (passes over the
         training pairs) then ``g_epochs`` generator epochs (passes over the users).
     g_samples : items ``S`` sampled per user in a generator step.
     sample_lambda : weight λ of the user's positives in the generator's proposal (see module).
     reward : ``"sigmoid"`` or ``"log1pexp"`` (see module).
-    d_lr, g_lr : Adam step sizes; reg : L2 weight on the discriminator's batch rows.
+    d_lr, g_lr : step sizes (``optimizer``); reg : L2 weight on the discriminator's batch rows.
     exclude_positives : the discriminator's negatives avoid the user's training positives.
     device : torch device of both players and of the sampler's draws.
     """
@@ -86,7 +118,16 @@ class IRGAN:
         dim: int = 64,
         tau: float = 1.0,
         *,
+        d_tau: float | None = None,
         pretrain_epochs: int = 50,
+        pretrain_negatives: str = "uniform",
+        pretrain_dns_m: int = 5,
+        d_init: str = "copy",
+        init_delta: float = 0.05,
+        optimizer: str = "adam",
+        d_loss: str = "mean",
+        g_samples_per_positive: int = 0,
+        d_resample_every: int = 0,
         pretrain_lr: float = 0.05,
         pretrain_reg: float = 0.0025,
         rounds: int = 5,
@@ -107,7 +148,16 @@ class IRGAN:
     ) -> None:
         self.dim = dim
         self.tau = tau
+        self.d_tau = d_tau
         self.pretrain_epochs = pretrain_epochs
+        self.pretrain_negatives = pretrain_negatives
+        self.pretrain_dns_m = pretrain_dns_m
+        self.d_init = d_init
+        self.init_delta = init_delta
+        self.optimizer = optimizer
+        self.d_loss = d_loss
+        self.g_samples_per_positive = g_samples_per_positive
+        self.d_resample_every = d_resample_every
         self.pretrain_lr = pretrain_lr
         self.pretrain_reg = pretrain_reg
         self.rounds = rounds
@@ -135,10 +185,18 @@ class IRGAN:
 
         for name, minimum in (("dim", 1), ("pretrain_epochs", 0), ("rounds", 0), ("d_epochs", 0),
                               ("g_epochs", 0), ("batch_size", 1), ("g_batch_users", 1),
-                              ("g_samples", 1), ("threads", 1)):  # fmt: skip
+                              ("g_samples", 1), ("threads", 1), ("pretrain_dns_m", 1),
+                              ("g_samples_per_positive", 0), ("d_resample_every", 0)):  # fmt: skip
             count(name, minimum)
-        for name in ("tau", "pretrain_lr", "d_lr", "g_lr"):
+        for name in ("tau", "pretrain_lr", "d_lr", "g_lr", "init_delta"):
             check_positive(getattr(self, name), name)
+        if self.d_tau is not None:
+            check_positive(self.d_tau, "d_tau")
+        for name, allowed in (("optimizer", OPTIMIZERS), ("d_loss", D_LOSSES),
+                              ("d_init", D_INITS),
+                              ("pretrain_negatives", PRETRAIN_NEGATIVES)):  # fmt: skip
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
         for name in ("reg", "pretrain_reg"):
             v = float(getattr(self, name))
             if not (np.isfinite(v) and v >= 0):
@@ -150,7 +208,7 @@ class IRGAN:
 
     # ------------------------------------------------------------------ pretraining
     def pretrain(self, train: sp.spmatrix) -> tuple[np.ndarray, np.ndarray]:
-        """BPR-MF (uniform negatives, positives excluded) on ``train``: the folded tables."""
+        """BPR-MF (uniform or DNS negatives, positives excluded) on ``train``: folded tables."""
         import negkit.samplers as ns
         from negkit.rec.mf_bpr import BPRMF
 
@@ -159,8 +217,15 @@ class IRGAN:
                    epochs=self.pretrain_epochs, threads=self.threads, seed=self.seed)  # fmt: skip
         mf.init(*train.shape)
         if self.pretrain_epochs > 0:
-            rns = ns.get("uniform", exclude_positives=True, seed=self.seed)
-            mf.fit(train, rns.fit(n_items=train.shape[1], positives=train))
+            if self.pretrain_negatives == "dns":
+                neg = ns.get("dns", n_candidates=int(self.pretrain_dns_m), exclude_positives=True,
+                             seed=self.seed)  # fmt: skip
+                neg = neg.fit(n_items=train.shape[1], positives=train, output=mf.item_table_,
+                              input=mf.user_table_)  # fmt: skip
+            else:
+                neg = ns.get("uniform", exclude_positives=True, seed=self.seed)
+                neg = neg.fit(n_items=train.shape[1], positives=train)
+            mf.fit(train, neg)
         return mf.user_embeddings(), mf.item_embeddings()
 
     # ------------------------------------------------------------------ training
@@ -198,11 +263,15 @@ class IRGAN:
             return torch.nn.Parameter(torch.tensor(a, device=dev))
 
         self.g_user_, self.g_item_ = param(users0), param(items0)
-        self.d_user_, self.d_item_ = param(users0), param(items0)
+        if self.d_init == "uniform":
+            self.d_user_, self.d_item_ = (param(t) for t in self._uniform_tables(n_users, n_items))
+        else:
+            self.d_user_, self.d_item_ = param(users0), param(items0)
         _fixed_last_column(self.g_user_)
         _fixed_last_column(self.d_user_)
-        self.g_opt_ = torch.optim.Adam([self.g_user_, self.g_item_], lr=self.g_lr)
-        self.d_opt_ = torch.optim.Adam([self.d_user_, self.d_item_], lr=self.d_lr)
+        opt = torch.optim.SGD if self.optimizer == "sgd" else torch.optim.Adam
+        self.g_opt_ = opt([self.g_user_, self.g_item_], lr=self.g_lr)
+        self.d_opt_ = opt([self.d_user_, self.d_item_], lr=self.d_lr)
 
         # the generator as a registry sampler, on its live tables
         if dev.type == "cpu":  # shares the parameters' memory
@@ -210,7 +279,10 @@ class IRGAN:
         else:
             g_u, g_i = users0.copy(), items0.copy()
         self.sampler_ = ns.get(
-            "irgan", tau=self.tau, seed=self.seed, exclude_positives=self.exclude_positives
+            "irgan",
+            tau=self.tau if self.d_tau is None else self.d_tau,
+            seed=self.seed,
+            exclude_positives=self.exclude_positives,
         ).fit(output=g_i, input=g_u, positives=train)
         if dev.type != "cpu":
             self.sampler_.use_tables(output=self.g_item_, input=self.g_user_)
@@ -226,11 +298,15 @@ class IRGAN:
         self._users = torch.tensor(
             np.flatnonzero(np.diff(train.indptr) > 0), dtype=torch.int64, device=dev
         )
+        self._n_pos = torch.tensor(np.diff(train.indptr), dtype=torch.int64, device=dev)
+        self._d_neg: torch.Tensor | None = None
+        self._d_count = 0
         self.history_: list[dict[str, float]] = []
         if on_round is not None:
             on_round(0, self)
         for r in range(1, int(self.rounds) + 1):
             t0 = time.perf_counter()
+            self._d_count = 0  # the code redraws at a round's discriminator epochs 0, K, 2K, ...
             d_loss = [self.d_epoch() for _ in range(int(self.d_epochs))]
             g_loss = [self.g_epoch() for _ in range(int(self.g_epochs))]
             self.history_.append({
@@ -246,27 +322,59 @@ class IRGAN:
                 on_round(r, self)
         return self
 
+    def _uniform_tables(self, n_users: int, n_items: int) -> tuple[np.ndarray, np.ndarray]:
+        """Folded tables with U(-δ, δ) factors, zero item biases, the users' constant 1."""
+        rng = np.random.default_rng(self.seed)
+        d, delta = int(self.dim), float(self.init_delta)
+        users = np.ones((n_users, d + 1), dtype=np.float32)
+        items = np.zeros((n_items, d + 1), dtype=np.float32)
+        users[:, :d] = rng.uniform(-delta, delta, (n_users, d))
+        items[:, :d] = rng.uniform(-delta, delta, (n_items, d))
+        return users, items
+
+    def _draw_all(self) -> torch.Tensor:
+        """One generated negative for every training pair (``cf_gan.py``'s ``generate_for_d``)."""
+        u = self._pairs[:, 0]
+        with torch.no_grad():
+            return torch.cat([self.sampler_.sample(u[lo : lo + _DRAW_CHUNK], 1).squeeze(1)
+                              for lo in range(0, u.shape[0], _DRAW_CHUNK)])  # fmt: skip
+
     def d_epoch(self) -> float:
         """One pass of the discriminator over the training pairs, negatives from the generator."""
         pairs = self._pairs
+        k = int(self.d_resample_every)
+        if k > 0:
+            if self._d_neg is None or self._d_count % k == 0:
+                self._d_neg = self._draw_all()
+            self._d_count += 1
         perm = torch.randperm(pairs.shape[0], generator=self.gen_, device=pairs.device)
         total = torch.zeros((), device=pairs.device)
         bs = int(self.batch_size)
         for lo in range(0, pairs.shape[0], bs):
-            batch = pairs[perm[lo : lo + bs]]
+            rows = perm[lo : lo + bs]
+            batch = pairs[rows]
             u, i = batch[:, 0], batch[:, 1]
-            with torch.no_grad():
-                j = self.sampler_.sample(u, 1).squeeze(1)
+            if k > 0:
+                j = self._d_neg[rows]
+            else:
+                with torch.no_grad():
+                    j = self.sampler_.sample(u, 1).squeeze(1)
             eu, ei, ej = self.d_user_[u], self.d_item_[i], self.d_item_[j]
             f_pos = (eu * ei).sum(1)
             f_neg = (eu * ej).sum(1)
-            loss = F.softplus(-f_pos).mean() + F.softplus(f_neg).mean()
-            loss = loss + self.reg / 2 * (eu.square().sum() + ei.square().sum()
-                                          + ej.square().sum()) / u.shape[0]  # fmt: skip
+            if self.d_loss == "code":
+                # 2B rows; tf.nn.l2_loss of each row broadcast into each row's loss (module)
+                l2 = (2 * eu[:, :-1].square().sum() + ei.square().sum() + ej.square().sum()) / 2
+                loss = F.softplus(-f_pos).sum() + F.softplus(f_neg).sum()
+                loss = loss + 2 * u.shape[0] * self.reg * l2
+            else:
+                loss = F.softplus(-f_pos).mean() + F.softplus(f_neg).mean()
+                loss = loss + self.reg / 2 * (eu.square().sum() + ei.square().sum()
+                                              + ej.square().sum()) / u.shape[0]  # fmt: skip
             self.d_opt_.zero_grad(set_to_none=True)
             loss.backward()
             self.d_opt_.step()
-            total += loss.detach() * u.shape[0]
+            total += loss.detach() * (1 if self.d_loss == "code" else u.shape[0])  # a sum already
         return float(total) / pairs.shape[0]
 
     def g_epoch(self) -> float:
@@ -286,11 +394,16 @@ class IRGAN:
                     pn = (1 - lam) * p + lam * pos / pos.sum(1, keepdim=True)
                 else:
                     pn = p
-                j = torch.multinomial(pn, int(self.g_samples), replacement=True,
-                                      generator=self.gen_)  # fmt: skip
+                c = int(self.g_samples_per_positive)
+                n_draw = c * self._n_pos[u] if c > 0 else None
+                s = int(n_draw.max()) if c > 0 else int(self.g_samples)
+                j = torch.multinomial(pn, s, replacement=True, generator=self.gen_)
                 f = (self.d_user_[u][:, None, :] * self.d_item_[j]).sum(-1)
                 r = 2 * (torch.sigmoid(f) - 0.5) if self.reward == "sigmoid" else F.softplus(f)
                 r = r * (p.gather(1, j) / pn.gather(1, j))
+                if c > 0:  # each user averages over its own c·|P_u| draws
+                    keep = torch.arange(s, device=u.device)[None, :] < n_draw[:, None]
+                    r = r * keep * (s / n_draw[:, None])
             loss = -(r * logp.gather(1, j)).mean()
             self.g_opt_.zero_grad(set_to_none=True)
             loss.backward()
