@@ -244,6 +244,8 @@ def test_bad_arguments_fail_before_training(tmp_path):
         run_study(fam, ["uniform", "nope"], [0], 1, tmp_path / "o", progress=False)
     with pytest.raises(ValueError, match="listed twice"):
         run_study(fam, ["uniform", "UNIFORM"], [0], 1, tmp_path / "o", progress=False)
+    with pytest.raises(ValueError, match="'uniform' and 'rns' are the same sampler"):
+        run_study(fam, ["uniform", "rns"], [0], 1, tmp_path / "o", progress=False)
     with pytest.raises(ValueError, match="seeds"):
         run_study(fam, ["uniform"], [0, 0], 1, tmp_path / "o", progress=False)
     with pytest.raises(ValueError, match="epochs"):

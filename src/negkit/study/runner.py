@@ -23,7 +23,7 @@ from typing import Any
 
 from negkit.study.family import Family, StopRun
 from negkit.study.log import MetricsLog, read_records, run_id, runs_from_records
-from negkit.study.spec import parse_spec
+from negkit.study.spec import check_distinct, parse_spec
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,7 @@ def _check_samplers(samplers: Sequence[str], family: Any = None) -> list[str]:
 
     if not samplers:
         raise ValueError("no samplers given")
+    check_distinct(samplers)  # by name or alias, as the command line's --samplers
     names = []
     for s in samplers:
         name, params = parse_spec(s)

@@ -6,6 +6,7 @@ settings; values are read as int, float, bool (true/false) or left as text.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -36,23 +37,28 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
 
 
 def parse_spec_list(text: str) -> list[str]:
-    """Split a comma-separated list of specs, dropping blanks; two specs of the same sampler
-    (names or aliases) with the same settings are refused: they would train one sampler
-    twice under two names."""
-    import negkit.samplers  # noqa: F401  (registers the samplers and their aliases)
-    from negkit.samplers.registry import _CANONICAL
-
+    """Split a comma-separated list of specs, dropping blanks; the same sampler listed twice
+    is refused (:func:`check_distinct`)."""
     specs = [s.strip() for s in text.split(",") if s.strip()]
     if not specs:
         raise ValueError("--samplers is empty")
+    check_distinct(specs)
+    return specs
+
+
+def check_distinct(specs: Sequence[str]) -> None:
+    """Two specs of the same sampler (names or aliases) with the same settings are refused:
+    they would train one sampler twice under two names."""
+    import negkit.samplers  # noqa: F401  (registers the samplers and their aliases)
+    from negkit.samplers.registry import _CANONICAL
+
     seen: dict[tuple, str] = {}
     for spec in specs:
         name, params = parse_spec(spec)
         key = (_CANONICAL.get(name, name), tuple(sorted(params.items())))
         if key in seen:
             raise ValueError(
-                f"--samplers: {seen[key]!r} and {spec!r} are the same sampler with the same "
-                "settings: list it once"
+                f"{seen[key]!r} and {spec!r} are the same sampler with the same settings, "
+                "listed twice: list it once"
             )
         seen[key] = spec
-    return specs
