@@ -115,7 +115,10 @@ def add_merge_args(p: argparse.ArgumentParser, what: str, *, wire: str, overlap:
     )
 
 
-def given_options(args: argparse.Namespace) -> set[str]:
-    """The ``--options`` written on the command line (``args.argv``), whatever their values:
-    to refuse one that the run would not read, which its default cannot tell."""
-    return {word.split("=", 1)[0] for word in getattr(args, "argv", None) or [] if word[:2] == "--"}
+def unread_options(args: argparse.Namespace, reads: dict[str, bool]) -> list[str]:
+    """The options of ``reads`` (``--option``: whether this run reads it) written on the
+    command line (``args.argv``), whatever their values, that this run would not read: to
+    refuse them, which their defaults cannot tell."""
+    argv = getattr(args, "argv", None) or []
+    given = {word.split("=", 1)[0] for word in argv if word[:2] == "--"}
+    return [o for o, read in reads.items() if o in given and not read]

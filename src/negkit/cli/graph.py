@@ -12,7 +12,7 @@ import json
 import logging
 
 from negkit._atomic import check_target
-from negkit.cli._launch import add_dist_args, add_merge_args, given_options, run_distributed
+from negkit.cli._launch import add_dist_args, add_merge_args, run_distributed, unread_options
 
 log = logging.getLogger(__name__)
 
@@ -215,10 +215,7 @@ _METHOD_OPTIONS = {
 def _check_method_options(args) -> None:
     """Options given on the command line that ``--method`` does not read are refused, and
     LINE on several processes."""
-    given = given_options(args)
-    unread = [
-        o for o, methods in _METHOD_OPTIONS.items() if o in given and args.method not in methods
-    ]
+    unread = unread_options(args, {o: args.method in m for o, m in _METHOD_OPTIONS.items()})
     if unread:
         raise ValueError(f"--method {args.method} does not read {', '.join(unread)}")
     if args.method == "line" and getattr(args, "nproc", 1) > 1:

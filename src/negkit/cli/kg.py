@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from negkit._atomic import atomic_write, check_target
-from negkit.cli._launch import add_dist_args, given_options, run_distributed
+from negkit.cli._launch import add_dist_args, run_distributed, unread_options
 from negkit.kg.schedule import SCHEDULES
 
 
@@ -115,9 +115,8 @@ _SCHEDULE_OPTIONS = {"--lr-step-at": "step", "--lr-step-factor": "step", "--lr-m
 
 def _check_schedule_options(args: argparse.Namespace) -> None:
     """Options given on the command line that ``--lr-schedule`` does not read are refused."""
-    given = given_options(args)
-    unread = [f"{o} (read by {name} only)" for o, name in _SCHEDULE_OPTIONS.items()
-              if o in given and args.lr_schedule != name]  # fmt: skip
+    reads = {o: args.lr_schedule == name for o, name in _SCHEDULE_OPTIONS.items()}
+    unread = [f"{o} (read by {_SCHEDULE_OPTIONS[o]} only)" for o in unread_options(args, reads)]
     if unread:
         raise ValueError(f"--lr-schedule {args.lr_schedule} does not read {', '.join(unread)}")
 

@@ -186,7 +186,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 def _check_unread(args: argparse.Namespace, settings) -> None:
     """Options given on the command line that this run would not read are refused."""
-    from negkit.cli._launch import given_options
+    from negkit.cli._launch import unread_options
     from negkit.rec.train import BATCH_MODES
 
     engine = settings.engine_name(args.sampler.lower())
@@ -199,9 +199,8 @@ def _check_unread(args: argparse.Namespace, settings) -> None:
         "--sync-overlap": (engine == "numba", "the numba engine"),
         "--no-sync-overlap": (engine == "numba", "the numba engine"),
     }
-    given = given_options(args)
-    unread = [f"{o} (read by {who} only)" for o, (read, who) in readers.items()
-              if o in given and not read]  # fmt: skip
+    reads = {o: read for o, (read, _) in readers.items()}
+    unread = [f"{o} (read by {readers[o][1]} only)" for o in unread_options(args, reads)]
     if unread:
         raise ValueError(f"this run ({engine} engine) would not read {', '.join(unread)}")
 
