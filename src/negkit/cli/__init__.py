@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 from negkit._version import __version__
@@ -40,6 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _rank_tag() -> str:
+    """`` (rank R of W)`` in a rank of several (torchrun's environment), else nothing."""
+    world = os.environ.get("WORLD_SIZE", "1")
+    return "" if world == "1" else f" (rank {os.environ.get('RANK', '?')} of {world})"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -55,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except (ValueError, FileNotFoundError, RuntimeError, ImportError) as e:
-        print(f"negkit {args.command}: error: {e}", file=sys.stderr)
+        print(f"negkit {args.command}: error{_rank_tag()}: {e}", file=sys.stderr)
         return 1
 
 

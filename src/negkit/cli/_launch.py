@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -22,8 +24,8 @@ def _without_nproc(argv: list[str]) -> list[str]:
 
 def launch_local(nproc: int, argv: list[str]) -> int:
     """Run ``negkit ARGV`` (less ``--nproc``) on ``nproc`` ranks on 127.0.0.1, a free port;
-    the exit status is 0 when every rank succeeded, else 1 with the launcher's report (which
-    names the rank that failed first)."""
+    the exit status is 0 when every rank succeeded, else 1 with :func:`_failure_report`.
+    The launcher's own log lines show with ``negkit -v`` only."""
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import get_args_parser
     from torch.distributed.run import run as torchrun
@@ -40,12 +42,38 @@ def launch_local(nproc: int, argv: list[str]) -> int:
         "negkit",
         *_without_nproc(argv),
     ]
+    quiet = [logging.getLogger(n) for n in ("torch.distributed.elastic", "torch.distributed.run")]
+    levels = [log.level for log in quiet]
+    if not logging.getLogger().isEnabledFor(logging.DEBUG):
+        for log in quiet:
+            log.setLevel(logging.CRITICAL)
     try:
         torchrun(get_args_parser().parse_args(words))
     except ChildFailedError as e:
-        print(e.format_msg(), file=sys.stderr)
+        print(_failure_report(e, nproc), file=sys.stderr)
         return 1
+    finally:
+        for log, level in zip(quiet, levels):
+            log.setLevel(level)
     return 0
+
+
+def _failure_report(e: Any, nproc: int) -> str:
+    """One line when the first rank to fail stopped on negkit's own error (exit status 1,
+    printed by the rank) and the others did too or were stopped by the launcher (SIGTERM);
+    else the launcher's report, which names each failed rank and how it ended."""
+    own = [r for r, f in e.failures.items() if f.exitcode == 1]
+    stopped = [r for r, f in e.failures.items() if f.exitcode == -signal.SIGTERM]
+    if e.get_first_failure()[1].exitcode != 1 or len(own) + len(stopped) < len(e.failures):
+        return e.format_msg()
+    names = ", ".join(str(r) for r in sorted(own))
+    line = (
+        f"negkit: rank{'s' if len(own) > 1 else ''} {names} of {nproc} stopped on the error above"
+    )
+    if stopped:
+        line += "; the launcher stopped rank" + "s" * (len(stopped) > 1) + " "
+        line += ", ".join(str(r) for r in sorted(stopped))
+    return line
 
 
 def add_dist_args(p: argparse.ArgumentParser, what: str, sync_words: int | None = 100_000) -> None:
