@@ -126,6 +126,33 @@ def test_losses_match_their_formulas():
     assert float(out) == pytest.approx(float(ref))
 
 
+def test_in_batch_softmax_with_tau_and_log_q_matches_the_formula_and_its_gradient():
+    """One addmm (tau on the rows, log q as its bias) and an in-place mask: the loss and both
+    gradients are those of logits = u v^T / tau - log q with duplicates of the own positive
+    masked, written out; with columns gathered from other ranks (offset) too."""
+    g = torch.Generator().manual_seed(0)
+    u0, v0 = torch.randn(4, 3, generator=g), torch.randn(6, 3, generator=g)
+    log_q = torch.log(torch.tensor([0.1, 0.3, 0.1, 0.2, 0.2, 0.1]))
+    ids = torch.tensor([5, 8, 5, 9, 8, 2])
+    for offset in (0, 2):
+        u, v = u0.clone().requires_grad_(), v0.clone().requires_grad_()
+        losses.in_batch_softmax(u, v, log_q, 0.5, ids, offset=offset).backward()
+        ru, rv = u0.clone().requires_grad_(), v0.clone().requires_grad_()
+        logit = ru @ rv.T / 0.5 - log_q[None, :]
+        target = torch.arange(4) + offset
+        own = ids[target]
+        mask = torch.stack([(ids == own[b]) & (torch.arange(6) != target[b]) for b in range(4)])
+        ref = torch.nn.functional.cross_entropy(logit.masked_fill(mask, float("-inf")), target)
+        ref.backward()
+        out = losses.in_batch_softmax(u0, v0, log_q, 0.5, ids, offset=offset)
+        assert float(out) == pytest.approx(float(ref), rel=1e-6)
+        assert torch.allclose(u.grad, ru.grad, atol=1e-6) and torch.allclose(
+            v.grad, rv.grad, atol=1e-6
+        )
+    plain = losses.column_logits(u0, v0, None, 1.0)
+    assert torch.equal(plain, u0 @ v0.T)
+
+
 def test_mixgcf_negative_mixes_positive_and_candidates():
     torch.manual_seed(0)
     items = torch.randn(10, 4)

@@ -85,6 +85,19 @@ def snis_softmax(
     return (-pos / tau + torch.logsumexp(neg / tau - log_q, dim=1) - torch.log(k)).mean()
 
 
+def column_logits(
+    users: torch.Tensor, items: torch.Tensor, log_q: torch.Tensor | None, tau: float
+) -> torch.Tensor:
+    """``users @ items.T / tau - log_q[None, :]`` (logQ-corrected scores of every row against
+    every column) as one ``addmm``: ``tau`` divides the ``(B, d)`` rows and ``log q`` is the
+    product's bias, so no pass over the ``(B, C)`` matrix is spent on either, forward or
+    backward.  The result is a fresh tensor that callers may mask in place."""
+    rows = users / tau if tau != 1.0 else users
+    if log_q is None:
+        return rows @ items.T
+    return torch.addmm(-log_q.to(rows.dtype)[None, :], rows, items.T)
+
+
 def in_batch_softmax(
     users: torch.Tensor,
     items: torch.Tensor,
@@ -100,15 +113,13 @@ def in_batch_softmax(
     With ``item_ids`` (``(C,)``), another column's copy of a pair's own positive is masked out
     (an "accidental hit" is not a negative).
     """
-    logits = users @ items.T / tau
-    if log_q is not None:
-        logits = logits - log_q[None, :]
+    logits = column_logits(users, items, log_q, tau)
     rows = torch.arange(users.shape[0], device=users.device)
     target = rows + offset
     if item_ids is not None:
         same = item_ids[None, :] == item_ids[target][:, None]
         same.scatter_(1, target[:, None], False)  # a scalar fill: nothing copied from the host
-        logits = logits.masked_fill(same, float("-inf"))
+        logits.masked_fill_(same, float("-inf"))
     return F.cross_entropy(logits, target)
 
 

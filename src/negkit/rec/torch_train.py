@@ -363,8 +363,10 @@ class TorchTrainer:
                 off = 0
                 if self.gather_negatives and self.distributed:
                     neg, off = self._gathered(neg, u_t, p_t)
-                logits = e_u @ rows(items_all, neg.items).T / self.tau - neg.log_q.float()[None, :]
-                logits = logits.masked_fill(neg.hits, float("-inf"))
+                logits = losses.column_logits(
+                    e_u, rows(items_all, neg.items), neg.log_q.float(), self.tau
+                )
+                logits.masked_fill_(neg.hits, float("-inf"))
                 target = off + torch.arange(len(p_t), device=dev)
                 loss = torch.nn.functional.cross_entropy(logits, target)
                 loss = loss + self._l2(rows(ego_u, u_t), rows(ego_i, p_t))
