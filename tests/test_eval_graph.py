@@ -73,6 +73,22 @@ def test_node_classification_skips_unlabelled_nodes_and_checks_input():
         node_classification(emb, y, [0.5], repeats=0)
 
 
+def test_stored_zeros_are_no_labels_and_the_labels_are_left_alone():
+    y = _labels(120, seed=2)
+    rng = np.random.default_rng(3)
+    emb = 2.0 * y + rng.standard_normal(y.shape)
+    clean = node_classification(emb, sp.csr_matrix(y), [0.5], seed=4)
+    # the same labels with an explicitly stored 0 in a column each of 40 nodes lacks
+    rows, cols = np.nonzero(y)
+    extra_r = np.arange(40)
+    extra_c = np.array([np.flatnonzero(y[r] == 0)[0] for r in extra_r])
+    data = np.r_[np.full(rows.size, 0.5), np.zeros(40)]  # non-0/1 weights too
+    stored = sp.csr_matrix((data, (np.r_[rows, extra_r], np.r_[cols, extra_c])), shape=y.shape)
+    assert stored.nnz == rows.size + 40
+    assert node_classification(emb, stored, [0.5], seed=4) == clean
+    assert stored.nnz == rows.size + 40 and sorted(set(stored.data)) == [0.0, 0.5]
+
+
 def test_planetoid_accuracy_hand_example():
     # classes 0/1 separated on the first axis; node 5 is a test node placed on the wrong side
     x = np.array([[-2.0, 0], [-1.5, 1], [2.0, 0], [1.5, -1], [-1.0, 0], [-1.2, 0], [1.1, 0]])
