@@ -121,8 +121,9 @@ class DeviceRanking:
             first = torch.full((batch.shape[0],), self.n_items, dtype=torch.int64, device=dev)
             first = first.scatter_reduce(0, rrow, at_best, "amin", include_self=True)
             ids = torch.arange(self.n_items, device=dev)
-            tied = (scores == best[:, None]) & (ids < first[:, None]) & (scores > float("-inf"))
-            above = ((scores > best[:, None]) | tied).sum(dim=1).to(torch.float64)
+            tied = ((scores == best[:, None]) & (ids < first[:, None])).sum(dim=1)
+            tied = tied.masked_fill_(best == float("-inf"), 0)  # masked items are not ranked
+            above = ((scores > best[:, None]).sum(dim=1) + tied).to(torch.float64)
             per_user = []
             for k in self.ks:
                 h = hits[:, :k]
@@ -146,11 +147,14 @@ def _top_lowest_ids(scores: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.T
     val, idx = torch.topk(scores, k, dim=1)  # values sorted, tied items in any order
     thr = val[:, -1:]
     n_over = (val > thr).sum(dim=1, keepdim=True)  # every item above thr is in the top k
-    # the last k - n_over places hold items scoring thr: the lowest ids of that score
-    n_tied = (scores == thr).cumsum(dim=1, dtype=torch.int32)
+    # the last k - n_over places hold items scoring thr: the lowest ids of that score, found
+    # by a second top k on -id over the tied items (at least k - n_over of them)
+    neg_id = -torch.arange(scores.shape[1], dtype=torch.int32, device=scores.device)
+    key = torch.where(scores == thr, neg_id, torch.iinfo(torch.int32).min)
+    lowest = torch.topk(key, k, dim=1).values.neg_().long()  # the tied ids, ascending
+    lowest.clamp_(0, scores.shape[1] - 1)  # NaN scores tie with nothing (refused later)
     pos = torch.arange(k, device=scores.device)[None, :]
-    nth = ((pos - n_over).clamp(min=0) + 1).to(torch.int32)
-    lowest = torch.searchsorted(n_tied, nth).clamp_(max=scores.shape[1] - 1)
+    lowest = lowest.gather(1, (pos - n_over).clamp(min=0))
     idx = torch.where(pos >= n_over, lowest, idx)
     val = scores.gather(1, idx)
     # (score descending, id ascending): sort by id, then stably by score
