@@ -3,7 +3,8 @@
 The protocol and formulas are those of :func:`negkit.eval.rec.evaluate_ranking` (He et al.
 2020, LightGCN): every test user ranks all items by ``user_emb[u] . item_emb[i]``, its
 training (and validation) items removed; Recall, NDCG, Precision and HitRate at each K, and
-MRR = 1 / (1 + #{unmasked items scoring above the best test item}).
+MRR = 1 / (1 + #{unmasked items ranked before the best test item}), ties ranking the lower
+item id first.
 
 :class:`DeviceRanking` sends the sparse structure to the device once, cut into chunks of
 ``chunk_size`` users (masked ``(row, item)`` pairs and sorted test keys ``row * |I| + item``);
