@@ -141,3 +141,18 @@ def test_link_prediction_auc_separates_informative_embeddings():
     rng = np.random.default_rng(0)
     auc = link_prediction_auc(rng.standard_normal((60, 4)), s)
     assert 0.25 < auc < 0.75
+
+
+def test_macro_f1_counts_a_label_absent_from_the_test_split_as_zero():
+    # documented protocol (DeepWalk's scoring): label 2 is carried by one node only; with
+    # seed 3 it falls in the training half, so perfect embeddings get micro-F1 1 but macro-F1
+    # 2/3 on the test nodes (labels 0 and 1 right, label 2 neither true nor predicted: F1 0)
+    y = np.zeros((41, 3), dtype=np.int8)
+    y[:20, 0] = 1
+    y[20:40, 1] = 1
+    y[40, 2] = 1
+    r = node_classification(4.0 * y + 0.01, y, [0.5], seed=3)[0]
+    assert r["micro_f1_true_k"] == pytest.approx(1.0) and r["micro_f1_plain"] == pytest.approx(1.0)
+    assert r["macro_f1_true_k"] == pytest.approx(2 / 3) and r["macro_f1_plain"] == pytest.approx(
+        2 / 3
+    )

@@ -81,6 +81,10 @@ def node_classification(
         scoring script used (scikit-learn's default before 0.22), ``lbfgs`` today's default.
     Returns one dict per ratio: ``ratio``, ``micro_f1_true_k``, ``macro_f1_true_k``,
     ``micro_f1_plain``, ``macro_f1_plain`` (means over ``repeats`` random splits).
+    Macro-F1 averages over every label column, as DeepWalk's scoring script did: a label
+    that no test node has and none is predicted counts as F1 = 0 (scikit-learn's
+    ``zero_division=0``), so on small data, where a rare label can miss the test split,
+    even perfect predictions score below 1.
     """
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import f1_score
