@@ -73,6 +73,22 @@ def test_node_classification_skips_unlabelled_nodes_and_checks_input():
         node_classification(emb, y, [0.5], repeats=0)
 
 
+def test_stored_zeros_are_no_labels_and_the_labels_are_left_alone():
+    y = _labels(120, seed=2)
+    rng = np.random.default_rng(3)
+    emb = 2.0 * y + rng.standard_normal(y.shape)
+    clean = node_classification(emb, sp.csr_matrix(y), [0.5], seed=4)
+    # the same labels with an explicitly stored 0 in a column each of 40 nodes lacks
+    rows, cols = np.nonzero(y)
+    extra_r = np.arange(40)
+    extra_c = np.array([np.flatnonzero(y[r] == 0)[0] for r in extra_r])
+    data = np.r_[np.full(rows.size, 0.5), np.zeros(40)]  # non-0/1 weights too
+    stored = sp.csr_matrix((data, (np.r_[rows, extra_r], np.r_[cols, extra_c])), shape=y.shape)
+    assert stored.nnz == rows.size + 40
+    assert node_classification(emb, stored, [0.5], seed=4) == clean
+    assert stored.nnz == rows.size + 40 and sorted(set(stored.data)) == [0.0, 0.5]
+
+
 def test_planetoid_accuracy_hand_example():
     # classes 0/1 separated on the first axis; node 5 is a test node placed on the wrong side
     x = np.array([[-2.0, 0], [-1.5, 1], [2.0, 0], [1.5, -1], [-1.0, 0], [-1.2, 0], [1.1, 0]])
@@ -125,3 +141,18 @@ def test_link_prediction_auc_separates_informative_embeddings():
     rng = np.random.default_rng(0)
     auc = link_prediction_auc(rng.standard_normal((60, 4)), s)
     assert 0.25 < auc < 0.75
+
+
+def test_macro_f1_counts_a_label_absent_from_the_test_split_as_zero():
+    # documented protocol (DeepWalk's scoring): label 2 is carried by one node only; with
+    # seed 3 it falls in the training half, so perfect embeddings get micro-F1 1 but macro-F1
+    # 2/3 on the test nodes (labels 0 and 1 right, label 2 neither true nor predicted: F1 0)
+    y = np.zeros((41, 3), dtype=np.int8)
+    y[:20, 0] = 1
+    y[20:40, 1] = 1
+    y[40, 2] = 1
+    r = node_classification(4.0 * y + 0.01, y, [0.5], seed=3)[0]
+    assert r["micro_f1_true_k"] == pytest.approx(1.0) and r["micro_f1_plain"] == pytest.approx(1.0)
+    assert r["macro_f1_true_k"] == pytest.approx(2 / 3) and r["macro_f1_plain"] == pytest.approx(
+        2 / 3
+    )

@@ -106,3 +106,30 @@ def test_bad_input_is_rejected_clearly():
         evaluate_ranking(U, V, test, ks=[0])
     with pytest.raises(ValueError, match="shape"):
         evaluate_ranking(U, V, _csr({0: [1]}, (5, 4)))
+
+
+def test_tied_scores_do_not_favour_the_test_item_in_mrr():
+    # a model that scores every item the same ranks them by id (lower first), in the top K
+    # and in the MRR alike: the test item, the last of 10, is at rank 10, not 1
+    U = np.zeros((2, 2), dtype=np.float32)
+    V = np.zeros((10, 2), dtype=np.float32)
+    test = _csr({0: [9], 1: [4, 6]}, (2, 10))
+    train = _csr({1: [0, 1]}, (2, 10))
+    r = evaluate_ranking(U, V, test, exclude=[train], ks=[1, 3])
+    # user 0: rank 10; user 1 ranks [2, 3, 4, ...] (0 and 1 are training items): rank 3
+    assert r["mrr"] == pytest.approx((1 / 10 + 1 / 3) / 2)
+    assert r["hitrate@1"] == 0.0 and r["hitrate@3"] == 0.5
+
+
+def test_ties_rank_like_a_stable_full_sort():
+    # few distinct scores: many ties, broken by item id in every metric
+    rng = np.random.default_rng(5)
+    U = rng.integers(-1, 2, (40, 3)).astype(np.float32)
+    V = rng.integers(-1, 2, (30, 3)).astype(np.float32)
+    train = sp.csr_matrix(rng.random((40, 30)) < 0.2, dtype=np.float64)
+    test = sp.csr_matrix((rng.random((40, 30)) < 0.1) & (train.toarray() == 0), dtype=np.float64)
+    got = evaluate_ranking(U, V, test, exclude=[train], ks=[10], chunk_size=7)
+    rec, nd, mrr = _reference(U, V, test, train, 10)
+    assert got["recall@10"] == pytest.approx(rec)
+    assert got["ndcg@10"] == pytest.approx(nd)
+    assert got["mrr"] == pytest.approx(mrr)

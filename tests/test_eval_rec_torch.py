@@ -66,3 +66,31 @@ def test_device_ranking_hand_computed_values_and_errors():
         evaluate_ranking_torch(U * float("nan"), V, test)
     with pytest.raises(ValueError, match="cut-offs"):
         DeviceRanking(test, ks=[0])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_tied_scores_rank_as_on_the_cpu(device):
+    # few distinct scores: ties everywhere, at the K-th place too; the CPU ranks the lower
+    # item id first, the device must too (torch.topk alone orders ties as it likes)
+    rng = np.random.default_rng(5)
+    U = rng.integers(-1, 2, (60, 3)).astype(np.float32)
+    V = rng.integers(-1, 2, (40, 3)).astype(np.float32)
+    dense = rng.random((60, 40))
+    dense[3, :35] = 0.0  # user 3: 35+ training items, fewer unmasked items than K = 10
+    train = sp.csr_matrix(dense < 0.2)
+    test = sp.csr_matrix(dense >= 0.9)
+    for ks in ((1, 3, 10), (1, 3, 10, 50)):  # K = 50 is more than the 40 items
+        cpu = evaluate_ranking(U, V, test, exclude=[train], ks=ks, chunk_size=7)
+        for chunk in (1, 13, 100):
+            rank = DeviceRanking(test, [train], ks=ks, chunk_size=chunk, device=device)
+            got = rank(torch.as_tensor(U, device=device), torch.as_tensor(V, device=device))
+            for name, value in cpu.items():
+                assert got[name] == pytest.approx(value, abs=1e-12), (ks, chunk, name)
+    # a model scoring every item the same: the test item, the last of 10, ranks 10th
+    same = evaluate_ranking_torch(
+        torch.zeros(1, 2, device=device),
+        torch.zeros(10, 2, device=device),
+        sp.csr_matrix(([1.0], ([0], [9])), shape=(1, 10)),
+        ks=[5],
+    )
+    assert same["recall@5"] == 0.0 and same["mrr"] == pytest.approx(0.1)

@@ -7,6 +7,7 @@ import pytest
 import torch
 from _kg_threads import one_torch_thread  # noqa: F401
 
+from negkit.kg.best import BestEpoch
 from negkit.kg.evaluate import TrueAnswers, filtered_ranks, link_prediction
 from negkit.kg.models import make_model
 
@@ -52,3 +53,23 @@ def test_true_answer_mask():
     assert m.tolist() == [[False, True, False, True], [False, False, True, False], [False] * 4]
     m = a.mask(torch.tensor([1]), torch.tensor([0]), "head")
     assert m.tolist() == [[True, False, True, False]]
+
+
+def test_nan_scores_give_nan_metrics_not_a_perfect_rank():
+    # NaN compares false with everything: counted naively, nothing beats the answer (rank 1,
+    # or 0.5 with the ties' -1/2) and a diverged model reports MRR 2 and Hits@1 = 1
+    nan = float("nan")
+    scores = torch.tensor([[nan, 1.0, 2.0], [3.0, nan, 1.0], [2.0, nan, 1.0]])
+    mask = torch.tensor([[False] * 3, [False, True, False], [False] * 3])
+    ranks = filtered_ranks(scores, torch.tensor([0, 0, 0]), mask)
+    assert torch.isnan(ranks[0])  # the answer scores NaN
+    assert float(ranks[1]) == 1.0  # the NaN entity is another true answer: filtered out
+    assert torch.isnan(ranks[2])  # a candidate scores NaN: no order
+    m = _distmult()
+    with torch.no_grad():
+        m.entity[2] = float("nan")  # one diverged entity
+    test = np.array([[0, 0, 1], [3, 0, 3]])
+    out = link_prediction(m, test, test)
+    assert all(np.isnan(out[k]) for k in ("mrr", "hits@1", "hits@3", "hits@10", "mrr_head"))
+    best = BestEpoch()
+    assert not best.offer(1, out, m)  # a diverged epoch is never the best

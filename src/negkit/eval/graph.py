@@ -74,12 +74,17 @@ def node_classification(
     """Multi-label node classification at each training ratio.
 
     emb : (n, d) node embeddings (row i = node i).
-    labels : (n, L) 0/1 label matrix (sparse or dense); nodes without a label
-        are left out (and counted in the log).
+    labels : (n, L) 0/1 label matrix (sparse or dense; any non-zero entry is a label, an
+        explicitly stored zero is not); nodes without a label are left out (and counted in
+        the log).  The caller's matrix is not modified.
     solver : scikit-learn's LogisticRegression solver; ``liblinear`` is what DeepWalk's
         scoring script used (scikit-learn's default before 0.22), ``lbfgs`` today's default.
     Returns one dict per ratio: ``ratio``, ``micro_f1_true_k``, ``macro_f1_true_k``,
     ``micro_f1_plain``, ``macro_f1_plain`` (means over ``repeats`` random splits).
+    Macro-F1 averages over every label column, as DeepWalk's scoring script did: a label
+    that no test node has and none is predicted counts as F1 = 0 (scikit-learn's
+    ``zero_division=0``), so on small data, where a rare label can miss the test split,
+    even perfect predictions score below 1.
     """
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import f1_score
@@ -87,9 +92,9 @@ def node_classification(
 
     if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1:
         raise ValueError(f"repeats must be a positive integer, got {repeats!r}")
-    y = sp.csr_matrix(labels)
-    y.data[:] = 1
-    y.eliminate_zeros()
+    # a new matrix (the caller's is left alone), non-zero entries only: an explicitly stored
+    # 0 is no label
+    y = sp.csr_matrix(sp.csr_matrix(labels) != 0, dtype=np.int8)
     x = _check_embeddings(emb, y.shape[0])
     has = np.flatnonzero(np.diff(y.indptr) > 0)
     if has.size < y.shape[0]:

@@ -13,6 +13,10 @@ user's test items, ``hit_r`` = 1 when the item at rank ``r`` is in ``R_u``:
   IDCG = sum_{r<=min(|R_u|, K)} 1 / log2(r + 1)            (binary relevance)
 * MRR         = 1 / (rank of the best-ranked test item in the full ranking)
 
+Items of equal score rank the lower item id first, in the top K and in the MRR's full
+ranking alike (so a model that scores every item the same gets MRR 1 only when the
+user's lowest-id unmasked item is a test item, and then HitRate@1 = 1 too).
+
 Each metric is averaged over the test users.  Scores are computed for
 ``chunk_size`` users at a time, so the users x items matrix is never whole.
 """
@@ -62,8 +66,9 @@ def rank_metrics(
 def _rank_rows(scores, mask_ptr, mask_idx, rel_ptr, rel_idx, kmax, hits, mrr):
     """Top-``kmax`` hits and reciprocal rank of every row of ``scores`` (masked items removed).
 
-    Ties rank the lower item id first.  ``mrr[r]`` = 1 / (1 + number of unmasked
-    items scoring strictly above the row's best relevant item).
+    Ties rank the lower item id first, in the top ``kmax`` and in ``mrr`` alike: ``mrr[r]`` =
+    1 / (1 + number of unmasked items ranked before the row's best relevant item, i.e. scoring
+    above it, or scoring the same with a lower id).
     """
     n, n_items = scores.shape
     top_s = np.empty(kmax, dtype=np.float32)
@@ -92,9 +97,11 @@ def _rank_rows(scores, mask_ptr, mask_idx, rel_ptr, rel_idx, kmax, hits, mrr):
         lo = rel_ptr[r]
         hi = rel_ptr[r + 1]
         best = -np.inf
-        for t in range(lo, hi):
+        first = -1  # the best relevant item: the lowest id among those scoring ``best``
+        for t in range(lo, hi):  # rel_idx ascending: strict > keeps the lowest id
             if row[rel_idx[t]] > best:
                 best = row[rel_idx[t]]
+                first = rel_idx[t]
         for p in range(filled):
             x = top_i[p]
             a = lo
@@ -108,7 +115,8 @@ def _rank_rows(scores, mask_ptr, mask_idx, rel_ptr, rel_idx, kmax, hits, mrr):
             hits[r, p] = a < hi and rel_idx[a] == x
         above = 0
         for i in range(n_items):
-            if row[i] > best:
+            v = row[i]
+            if v > best or (v == best and i < first and v != -np.inf):
                 above += 1
         mrr[r] = 1.0 / (1.0 + above)
 

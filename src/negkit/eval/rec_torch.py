@@ -3,14 +3,17 @@
 The protocol and formulas are those of :func:`negkit.eval.rec.evaluate_ranking` (He et al.
 2020, LightGCN): every test user ranks all items by ``user_emb[u] . item_emb[i]``, its
 training (and validation) items removed; Recall, NDCG, Precision and HitRate at each K, and
-MRR = 1 / (1 + #{unmasked items scoring above the best test item}).
+MRR = 1 / (1 + #{unmasked items ranked before the best test item}), ties ranking the lower
+item id first.
 
 :class:`DeviceRanking` sends the sparse structure to the device once, cut into chunks of
 ``chunk_size`` users (masked ``(row, item)`` pairs and sorted test keys ``row * |I| + item``);
 each call then scores a chunk with one matmul, masks it, takes ``torch.topk``, looks the top
 items up among the test keys with ``torch.searchsorted``, and adds the chunk's per-user sums
-into one device tensor, read once at the end.  Ties in score may order differently from the
-CPU evaluator (which ranks the lower item id first); with float embeddings they are rare.
+into one device tensor, read once at the end.  Ties in score rank the lower item id first,
+as on the CPU, so both evaluators give the same ranking: ``torch.topk`` orders ties as it
+likes, so the items tied at the K-th score are replaced by the lowest ids among all the
+items of that score, and the top K are then sorted by (score descending, id ascending).
 """
 
 from __future__ import annotations
@@ -104,15 +107,24 @@ class DeviceRanking:
         for batch, mrow, mcol, rrow, rcol, rkey, n_rel in self.chunks:
             scores = U[batch] @ V.T
             scores[mrow, mcol] = float("-inf")
-            val, idx = torch.topk(scores, self.kmax, dim=1)
+            val, idx = _top_lowest_ids(scores, self.kmax)
             key = torch.arange(batch.shape[0], device=dev)[:, None] * self.n_items + idx
             at = torch.searchsorted(rkey, key.reshape(-1)).clamp_(max=rkey.numel() - 1)
             hit = (rkey[at].reshape(key.shape) == key) & (val > float("-inf"))
             hits = torch.zeros((batch.shape[0], top), dtype=torch.float64, device=dev)
             hits[:, : self.kmax] = hit.to(torch.float64)
+            # the best test item: the highest score, the lowest id among the tied; MRR counts
+            # the items ranked before it (above it, or tied with it at a lower id)
+            rel_scores = scores[rrow, rcol]
             best = torch.full((batch.shape[0],), float("-inf"), device=dev)
-            best = best.scatter_reduce(0, rrow, scores[rrow, rcol], "amax", include_self=True)
-            above = (scores > best[:, None]).sum(dim=1).to(torch.float64)
+            best = best.scatter_reduce(0, rrow, rel_scores, "amax", include_self=True)
+            at_best = torch.where(rel_scores == best[rrow], rcol, self.n_items)
+            first = torch.full((batch.shape[0],), self.n_items, dtype=torch.int64, device=dev)
+            first = first.scatter_reduce(0, rrow, at_best, "amin", include_self=True)
+            ids = torch.arange(self.n_items, device=dev)
+            tied = ((scores == best[:, None]) & (ids < first[:, None])).sum(dim=1)
+            tied = tied.masked_fill_(best == float("-inf"), 0)  # masked items are not ranked
+            above = ((scores > best[:, None]).sum(dim=1) + tied).to(torch.float64)
             per_user = []
             for k in self.ks:
                 h = hits[:, :k]
@@ -128,6 +140,29 @@ class DeviceRanking:
         result = {name: float(v) for name, v in zip(self.names, out)}
         result["n_users"] = self.n_eval
         return result
+
+
+def _top_lowest_ids(scores: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``k`` highest scores of each row and their items, ties ranking the lower id first
+    (the CPU evaluator's order), without a device synchronisation."""
+    val, idx = torch.topk(scores, k, dim=1)  # values sorted, tied items in any order
+    thr = val[:, -1:]
+    n_over = (val > thr).sum(dim=1, keepdim=True)  # every item above thr is in the top k
+    # the last k - n_over places hold items scoring thr: the lowest ids of that score, found
+    # by a second top k on -id over the tied items (at least k - n_over of them)
+    neg_id = -torch.arange(scores.shape[1], dtype=torch.int32, device=scores.device)
+    key = torch.where(scores == thr, neg_id, torch.iinfo(torch.int32).min)
+    lowest = torch.topk(key, k, dim=1).values.neg_().long()  # the tied ids, ascending
+    lowest.clamp_(0, scores.shape[1] - 1)  # NaN scores tie with nothing (refused later)
+    pos = torch.arange(k, device=scores.device)[None, :]
+    lowest = lowest.gather(1, (pos - n_over).clamp(min=0))
+    idx = torch.where(pos >= n_over, lowest, idx)
+    val = scores.gather(1, idx)
+    # (score descending, id ascending): sort by id, then stably by score
+    idx, order = torch.sort(idx, dim=1)
+    val = val.gather(1, order)
+    val, order = torch.sort(val, dim=1, descending=True, stable=True)
+    return val, idx.gather(1, order)
 
 
 def evaluate_ranking_torch(

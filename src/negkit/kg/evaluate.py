@@ -8,6 +8,9 @@ test is removed from the candidates ("filtered"), and the rank of the right answ
 
 (the mean of the optimistic and the pessimistic rank: ties neither help nor hurt).  Reported
 over both directions (2 n queries): ``MRR = mean 1/rank`` and ``Hits@k = mean [rank <= k]``.
+A query whose answer or candidates score NaN (a diverged model) has no rank: its rank is NaN,
+and so are the metrics it enters (which best-epoch selection then refuses), where the
+comparisons alone would have counted nothing above the answer and made it rank first.
 
 Pure torch on the model's device; the filter is built per batch from the sorted keys of the
 true triples (no Python loop over triples).
@@ -15,6 +18,7 @@ true triples (no Python loop over triples).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -52,14 +56,17 @@ class TrueAnswers:
 
 def filtered_ranks(scores: torch.Tensor, answer: torch.Tensor, true_mask: torch.Tensor):
     """Ranks (float, ties counted half) of ``answer`` in each row of ``scores`` ``(B, E)``,
-    ignoring the other entities of ``true_mask``."""
+    ignoring the other entities of ``true_mask``; NaN where the answer or a candidate scores
+    NaN (no order)."""
     target = scores.gather(1, answer[:, None])
     other = true_mask.clone()
     other[torch.arange(len(answer), device=answer.device), answer] = False
     keep = ~other
     greater = ((scores > target) & keep).sum(1)
     ties = ((scores == target) & keep).sum(1) - 1  # the answer ties with itself
-    return 1.0 + greater.double() + 0.5 * ties.double()
+    rank = 1.0 + greater.double() + 0.5 * ties.double()
+    unordered = (torch.isnan(scores) & keep).any(1)  # keep holds the answer
+    return rank.masked_fill(unordered, float("nan"))
 
 
 @torch.no_grad()
@@ -95,7 +102,7 @@ def link_prediction(
     both = torch.cat(ranks["tail"] + ranks["head"])
     out = {"mrr": float((1.0 / both).mean())}
     for k in ks:
-        out[f"hits@{k}"] = float((both <= k).double().mean())
+        out[f"hits@{k}"] = float((both <= k).double().masked_fill(both.isnan(), math.nan).mean())
     for side in ("head", "tail"):
         out[f"mrr_{side}"] = float((1.0 / torch.cat(ranks[side])).mean())
     return out
