@@ -16,6 +16,8 @@ def _write_split(folder, data) -> None:
     folder.mkdir()
     for split in ("train", "valid", "test"):
         m = getattr(data, split)
+        if m is None:
+            continue
         with open(folder / f"{split}.txt", "w") as f:
             for u in range(m.shape[0]):
                 items = m.indices[m.indptr[u] : m.indptr[u + 1]]
@@ -50,6 +52,32 @@ def test_cli_trains_and_saves_embeddings_that_reproduce_metrics(split, tmp_path,
     assert again["ndcg@20"] == pytest.approx(metrics["test"]["ndcg@20"])
     err = capsys.readouterr().err
     assert "epoch 3 " in err and "valid_recall@20=" in err
+
+
+def test_cli_says_which_epoch_the_test_metrics_are_of(tmp_path, capsys):
+    """Evaluations choose the epoch whose tables are tested: on data without a validation
+    split they chose on the test split itself, which the run says (with the way out)."""
+    data = planted_interactions(n_users=60, n_items=40, n_groups=4, per_user=10, n_valid=0, seed=3)
+    folder = tmp_path / "no_valid"
+    _write_split(folder, data)
+    args = ["rec", "train", "--data", str(folder), "--dim", "8", "--threads", "1", "--seed", "0"]
+    args += ["--no-progress", "--epochs", "4"]
+    assert main([*args, "--eval-every", "1", "--out", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out
+    best = json.loads((tmp_path / "a" / "metrics.json").read_text())["best_epoch"]
+    assert (
+        f"test metrics of epoch {best} of 4, the best by recall@20 on the test split itself" in out
+    )
+    assert "--carve-valid F" in out
+    assert main([*args, "--eval-every", "4", "--out", str(tmp_path / "b")]) == 0
+    assert "test metrics of epoch" not in capsys.readouterr().out  # one evaluation: no choice
+    args += ["--carve-valid", "0.2", "--eval-every", "1", "--out", str(tmp_path / "c")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    best = json.loads((tmp_path / "c" / "metrics.json").read_text())["best_epoch"]
+    assert ("test split itself" not in out) and (
+        (best == 4) == ("test metrics of epoch" not in out)
+    ), out
 
 
 def test_cli_reports_bad_input(tmp_path, capsys):

@@ -275,8 +275,32 @@ def _train(args: argparse.Namespace, ctx) -> int:
     )
     test = result["test"]
     print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in test.items()))
+    chosen = _chosen_epoch(result)
+    if chosen:
+        print(chosen)
     print(f"trained in {result['train_seconds']:.1f} s; wrote {args.out}/")
     return 0
+
+
+def _chosen_epoch(result: dict) -> str | None:
+    """Which epoch's tables the test metrics are of, when evaluations chose one: the best on
+    the validation split, or on the test split itself when the data has none (the LightGCN
+    papers' convention, optimistic: said so, with the option that holds a split out)."""
+    monitor, best = result.get("monitor"), result.get("best_epoch")
+    history = result.get("history") or []
+    last = len(history)
+    evaluated = sum(any(k.startswith(f"{monitor}_") for k in row) for row in history)
+    if evaluated < 2:  # nothing to choose from
+        return None
+    if monitor == "test":
+        return (
+            f"test metrics of epoch {best} of {last}, the best by {result['settings']['metric']} "
+            "on the test split itself (the data has no validation split: --carve-valid F "
+            "holds one out of the training pairs)"
+        )
+    if monitor == "valid" and best != last:
+        return f"test metrics of epoch {best} of {last}, the best on the validation split"
+    return None
 
 
 def write_ids(path: Path, ids) -> None:
