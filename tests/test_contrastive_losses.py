@@ -253,3 +253,37 @@ def test_memory_bad_input():
     with pytest.raises(ValueError, match="keys must be"):
         mem.enqueue(torch.zeros(2, 3))
     assert mem.logsumexp(torch.zeros(2, 4), 0.1).isneginf().all()  # empty queue
+
+
+@pytest.mark.parametrize("beta", [None, 0.0, 1.0])
+def test_debiased_losses_do_not_overflow_at_low_temperature(beta):
+    # s/t near 100 at t = 0.01: e^{100} is inf in float32, so the plain formula gave inf
+    ang = torch.tensor([0.0, 0.1, 0.2])
+    a = torch.stack([torch.cos(ang), torch.sin(ang)], 1)
+    p = torch.stack([torch.cos(ang + 0.05), torch.sin(ang + 0.05)], 1)
+    s = (a.double() @ p.double().T).tolist()
+    t, tp = 0.01, 0.1
+
+    def want(t):
+        return (
+            sum(
+                _dcl_row(s[r][r], [s[r][c] for c in range(3) if c != r], tp, t, beta or 0.0)
+                for r in range(3)
+            )
+            / 3
+        )
+
+    def make(t):
+        if beta is None:
+            return DebiasedContrastiveLoss(tau_plus=tp, temperature=t)
+        return HardNegativeContrastiveLoss(beta=beta, tau_plus=tp, temperature=t)
+
+    a.requires_grad_()
+    got = make(t)(a, p)
+    assert math.isfinite(want(t)) and want(t) > 0.1
+    assert got.item() == pytest.approx(want(t), rel=1e-4)
+    got.backward()
+    assert torch.isfinite(a.grad).all() and a.grad.abs().sum() > 0
+    # float16 at t = 0.07: e^{1/0.07} = 1.6e6 is inf in float16
+    half = make(0.07)(a.detach().half(), p.half())
+    assert half.item() == pytest.approx(want(0.07), rel=1e-2)

@@ -161,6 +161,8 @@ class DebiasedContrastiveLoss(torch.nn.Module):
     ``Ng = max((Σ_i neg_i - N τ⁺ pos) / (1 - τ⁺), N e^{-1/t})`` and
     ``L = -log(pos / (pos + Ng))``, averaged over rows.  ``τ⁺ = 0`` is the biased (plain) loss.
     Negatives are in-batch (``in_batch=True``: the other rows' positives) and/or ``negatives``.
+    Each row's terms are scaled by its largest one before ``exp``, so small temperatures do not
+    overflow; float16 and bfloat16 inputs are computed (and the loss returned) in float32.
     """
 
     def __init__(
@@ -190,17 +192,24 @@ class DebiasedContrastiveLoss(torch.nn.Module):
             if negatives is not None:
                 negatives = F.normalize(negatives, dim=-1)
         t = self.temperature
+        if anchor.dtype in (torch.float16, torch.bfloat16):  # exp and the τ⁺ difference in fp32
+            anchor, positive = anchor.float(), positive.float()
+            negatives = None if negatives is None else negatives.float()
         pos_logit = (anchor * positive).sum(1) / t
         neg_logits = _negative_scores(anchor, positive, negatives, self.in_batch) / t
         n = neg_logits.shape[1]
         # in log space: log Σ w_i neg_i, w the hardness weights (mean 1)
         w = self._weights(neg_logits)
         lse = torch.logsumexp(neg_logits if w is None else neg_logits + w, dim=1)
-        neg_sum = torch.exp(lse)
-        pos = torch.exp(pos_logit)
-        ng = (neg_sum - n * self.tau_plus * pos) / (1.0 - self.tau_plus)
-        ng = torch.clamp(ng, min=n * math.exp(-1.0 / t))
-        return (torch.log(pos + ng) - pos_logit).mean()
+        # every term scaled by e^{-m}, m the largest exponent of the row, so that no exp
+        # overflows (e^{1/τ} is inf in float32 for τ < 0.0113, in float16 for τ < 0.091)
+        log_floor = math.log(n) - 1.0 / t
+        m = torch.maximum(torch.maximum(pos_logit, lse), torch.full_like(lse, log_floor))
+        m = m.detach()
+        pos = torch.exp(pos_logit - m)
+        ng = (torch.exp(lse - m) - n * self.tau_plus * pos) / (1.0 - self.tau_plus)
+        ng = torch.maximum(ng, torch.exp(log_floor - m))
+        return (torch.log(pos + ng) + m - pos_logit).mean()
 
 
 class HardNegativeContrastiveLoss(DebiasedContrastiveLoss):
