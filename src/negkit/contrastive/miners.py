@@ -3,7 +3,7 @@
 A miner is called as ``miner(embeddings, labels)`` and returns index tensors: triplets
 ``(a, p, n)`` (batch-hard, semi-hard, distance-weighted) or pairs ``(a1, p, a2, n)``
 (multi-similarity), ready for :class:`~negkit.contrastive.TripletMarginLoss` or a pair loss.
-Mining runs under ``torch.no_grad()``.
+Mining runs under ``torch.no_grad()``; float16 and bfloat16 embeddings are compared in float32.
 """
 
 from __future__ import annotations
@@ -34,6 +34,12 @@ def _check(embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return labels
 
 
+def _float(x: torch.Tensor) -> torch.Tensor:
+    """float16 / bfloat16 embeddings in float32 (``torch.cdist`` has no half kernel on the CPU,
+    and half-precision distances would make ties of near-equal ones)."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
 def _masks(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     same = labels[:, None] == labels[None, :]
     eye = torch.eye(labels.shape[0], dtype=torch.bool, device=labels.device)
@@ -41,6 +47,7 @@ def _masks(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _distances(x: torch.Tensor, normalize: bool) -> torch.Tensor:
+    x = _float(x)
     if normalize:
         x = F.normalize(x, dim=1)
     return torch.cdist(x, x).clamp_min(0.0)
@@ -169,7 +176,7 @@ class DistanceWeightedMiner:
     def probabilities(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """``(B, B)``: row a is the law of a's negative (zero rows for anchors without one)."""
         labels = _check(embeddings, labels)
-        x = F.normalize(embeddings, dim=1)
+        x = F.normalize(_float(embeddings), dim=1)
         d = torch.cdist(x, x)
         _, neg = _masks(labels)
         log_w = distance_weighted_law(d, x.shape[1], self.cutoff, self.lam)
@@ -211,7 +218,7 @@ class MultiSimilarityMiner:
     @torch.no_grad()
     def __call__(self, embeddings: torch.Tensor, labels: torch.Tensor):
         labels = _check(embeddings, labels)
-        x = F.normalize(embeddings, dim=1)
+        x = F.normalize(_float(embeddings), dim=1)
         s = x @ x.T
         pos, neg = _masks(labels)
         min_pos = s.masked_fill(~pos, float("inf")).min(1, keepdim=True).values
