@@ -76,6 +76,32 @@ def test_infonce_extra_negatives_and_temperature(device):
     assert value(loss, device) == pytest.approx(math.log(1 + math.exp(-4)), rel=1e-5)
 
 
+@device
+def test_infonce_ids_mask_in_batch_copies_of_the_rows_item(device):
+    # rows 0 and 2 have the same item (id 7): each is the other's positive, not a negative;
+    # ids were only used to skip the memory queue's copies, the in-batch copy stayed a negative
+    e0, e1 = [1.0, 0.0], [0.0, 1.0]
+    a = on(device, torch.tensor([e0, e1, e0]))
+    ids = torch.tensor([7, 8, 7])  # on the CPU: moved to the logits' device
+    # logits (τ = 1): rows 0 and 2 [1, 0, 1] less their copy's column; row 1 [0, 1, 0]
+    r02 = math.log(1 + 1 / E)
+    r1 = math.log(2 + E) - 1
+    got = InfoNCELoss(temperature=1.0)(a, a, ids=ids)
+    assert value(got, device) == pytest.approx((2 * r02 + r1) / 3, rel=1e-6)
+    # the same as marking the copies as hits; ids < 0 (unknown) match nothing
+    hits = torch.tensor([[0, 0, 1], [0, 0, 0], [1, 0, 0]], dtype=torch.bool)
+    assert InfoNCELoss(1.0)(a, a, hits=hits).item() == pytest.approx(got.item(), rel=1e-6)
+    unknown = InfoNCELoss(1.0)(a, a, ids=torch.tensor([-1, 8, -1]))
+    assert value(unknown, device) == pytest.approx(InfoNCELoss(1.0)(a, a).item(), rel=1e-6)
+    # with extra negatives, only the batch's columns are compared by id
+    neg = on(device, torch.tensor([[-1.0, 0.0]]))
+    got = InfoNCELoss(temperature=1.0)(a, a, neg, ids=ids)
+    want = (2 * math.log(1 + 1 / E + math.exp(-2)) + math.log(2 + E + 1) - 1) / 3
+    assert value(got, device) == pytest.approx(want, rel=1e-6)
+    with pytest.raises(ValueError, match="one item id per row"):
+        InfoNCELoss()(a, a, ids=torch.tensor([7, 8]))
+
+
 def test_infonce_bad_input():
     with pytest.raises(ValueError, match="same shape"):
         InfoNCELoss()(I2, torch.eye(3))

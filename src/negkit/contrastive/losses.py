@@ -81,9 +81,13 @@ class InfoNCELoss(torch.nn.Module):
     (the batch's keys, then ``negatives``), ``L = -1/B Σ_r log softmax_c(z_r)[r]``; columns
     marked in ``hits`` (accidental hits: the row's own item elsewhere, known positives) get
     ``-inf``.  ``log_q`` is the log of each column's sampling probability (Yi et al., RecSys
-    2019), e.g. :class:`negkit.samplers.InBatchSampler`'s ``BatchNegatives.log_q``.  With
-    ``memory=`` (a :class:`~negkit.contrastive.CrossBatchMemory`) the queue's keys are more
-    negatives, taken in bounded chunks.
+    2019), e.g. :class:`negkit.samplers.InBatchSampler`'s ``BatchNegatives.log_q``.  ``ids``
+    (``(B,)``, the item id of each row's positive) marks the in-batch columns holding the row's
+    own item as hits too (a batch with the same item twice: each copy is the other's positive,
+    not a negative); ids < 0 mean "unknown" and match nothing.  With ``memory=`` (a
+    :class:`~negkit.contrastive.CrossBatchMemory`) the queue's keys are more negatives, taken in
+    bounded chunks, and its entries with the row's id are skipped.  The queue's keys are used
+    as enqueued (``normalize`` does not apply to them): enqueue normalised keys.
     """
 
     def __init__(self, temperature: float = 0.07, normalize: bool = True) -> None:
@@ -124,6 +128,14 @@ class InfoNCELoss(torch.nn.Module):
             hits = torch.as_tensor(hits, dtype=torch.bool, device=logits.device)
             if hits.shape != (b, c):
                 raise ValueError(f"hits must have shape {(b, c)}, got {tuple(hits.shape)}")
+        if ids is not None:
+            ids = torch.as_tensor(ids, dtype=torch.long, device=logits.device).reshape(-1)
+            if ids.shape != (b,):
+                raise ValueError(f"ids must hold one item id per row ({b}), got {ids.shape[0]}")
+            same = (ids[:, None] == ids[None, :]) & (ids[:, None] >= 0)
+            same = torch.cat([same, same.new_zeros(b, c - b)], dim=1)
+            hits = same if hits is None else hits | same
+        if hits is not None:
             hits = hits & ~torch.eye(b, c, dtype=torch.bool, device=logits.device)
             logits = logits.masked_fill(hits, float("-inf"))
         lse = torch.logsumexp(logits, dim=1)
