@@ -272,6 +272,21 @@ def test_infonce_with_memory_equals_explicit_negatives(device, queue_on):
     assert q.grad.device.type == device and torch.isfinite(q.grad).all()
 
 
+def test_memory_unknown_ids_exclude_nothing():
+    # keys enqueued without ids hold id -1; a row whose id is -1 (unknown) skipped all of them
+    g = torch.Generator().manual_seed(2)
+    mem = CrossBatchMemory(dim=3, size=6, chunk_size=4)
+    keys = torch.randn(5, 3, generator=g)
+    mem.enqueue(keys[:3])  # ids -1
+    mem.enqueue(keys[3:], ids=[4, 9])
+    q = torch.randn(3, 3, generator=g)
+    lse = mem.logsumexp(q, 0.5, exclude=torch.tensor([-1, 9, -5]))
+    z = q @ keys.T / 0.5
+    assert lse[0].item() == pytest.approx(torch.logsumexp(z[0], 0).item(), rel=1e-6)
+    assert lse[1].item() == pytest.approx(torch.logsumexp(z[1, :4], 0).item(), rel=1e-6)
+    assert lse[2].item() == pytest.approx(torch.logsumexp(z[2], 0).item(), rel=1e-6)
+
+
 def test_memory_bad_input():
     with pytest.raises(ValueError, match="size"):
         CrossBatchMemory(dim=4, size=0)
