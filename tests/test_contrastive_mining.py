@@ -102,6 +102,22 @@ def test_exclude_shifts_ranks(device):
 def test_rows_without_negative_are_counted():
     m = mine(num_negatives=1, absolute_margin=0.9)  # s <= 0.1: nothing
     assert len(m) == 0 and m.stats["rows_without_negative"] == 1
+    assert m.stats["rows_short"] == 1
+
+
+def test_more_negatives_than_the_band_holds():
+    # the band [0, 3) holds 3 candidates: 5 per row were silently cut to 3
+    with pytest.raises(ValueError, match=r"num_negatives=5 exceeds the band .*holds 3"):
+        mine(range_min=0, range_max=3, num_negatives=5)
+    # short rows are counted: survivors of the band [0, 7) are 1, 2, 3, 4, 6, 7 (5 is the
+    # duplicate); with a second query whose band is the same, both rows are short of 7
+    q2 = np.concatenate([Q, Q])
+    m = mine_hard_negatives(q2, CORPUS, np.array([0, 0]), range_max=7, num_negatives=7)
+    assert len(m) == 12 and m.stats["rows_short"] == 2 and m.stats["rows_without_negative"] == 0
+    assert m.matrix().shape == (2, 6)
+    assert m.matrix(k=7)[:, 6].tolist() == [-1, -1]
+    m = mine_hard_negatives(q2, CORPUS, np.array([0, 0]), range_max=7, num_negatives=6)
+    assert len(m) == 12 and m.stats["rows_short"] == 0
 
 
 def test_random_choice_is_uniform_over_the_survivors():

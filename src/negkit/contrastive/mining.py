@@ -183,7 +183,13 @@ def mine_hard_negatives(
         positive of each query row.  exclude : optional CSR ``Q × N`` (or a list of id lists)
         of other known positives of each row, never ranked nor mined.
     Returns a :class:`MinedNegatives` table; ``stats`` counts the band's candidates and those
-    dropped by de-duplication and by the margins.
+    dropped by de-duplication and by the margins.  ``num_negatives`` may not exceed the band's
+    width ``range_max - range_min`` (``ValueError``).  A row for which fewer candidates survive
+    (a corpus smaller than the band, duplicates, margins) gets fewer triples, never padding:
+    ``stats["rows_short"]`` counts the rows with fewer than ``num_negatives`` (those with none
+    included, also counted in ``rows_without_negative``), and :meth:`MinedNegatives.matrix`
+    pads such rows with ``-1``.  (sentence-transformers drops those rows from its n-tuple
+    output instead: select on the counts to do the same.)
     """
     if sampling not in ("top", "random"):
         raise ValueError(f"sampling must be 'top' or 'random', got {sampling!r}")
@@ -194,6 +200,11 @@ def mine_hard_negatives(
         raise ValueError(f"the band [range_min, range_max) = [{range_min}, {range_max}) is empty")
     if isinstance(num_negatives, bool) or not isinstance(num_negatives, int) or num_negatives < 1:
         raise ValueError(f"num_negatives must be a positive integer, got {num_negatives!r}")
+    if num_negatives > range_max - range_min:
+        raise ValueError(
+            f"num_negatives={num_negatives} exceeds the band [range_min, range_max) = "
+            f"[{range_min}, {range_max}), which holds {range_max - range_min} candidates per row"
+        )
     absolute_margin = _check_margin(absolute_margin, "absolute_margin")
     relative_margin = _check_margin(relative_margin, "relative_margin")
     positive_int(query_chunk, "query_chunk")
@@ -218,8 +229,14 @@ def mine_hard_negatives(
         raise ValueError("query_keys needs corpus_keys and one key per query")
     rng = np.random.default_rng(seed)
     out: dict[str, list] = {col: [] for col in _COLUMNS}
-    stats = dict(rows=nq, band=0, dropped_duplicate=0, dropped_margin=0, rows_without_negative=0)
-    width = range_max - range_min
+    stats = dict(
+        rows=nq,
+        band=0,
+        dropped_duplicate=0,
+        dropped_margin=0,
+        rows_without_negative=0,
+        rows_short=0,
+    )
     search = CorpusSearch(c, backend=backend, corpus_chunk=corpus_chunk)  # built once
     for lo in range(0, nq, query_chunk):
         hi = min(nq, lo + query_chunk)
@@ -263,12 +280,12 @@ def mine_hard_negatives(
             pri = np.where(keep, -ranks.astype(np.float64), -np.inf)
         else:
             pri = np.where(keep, rng.random(keep.shape), -np.inf)
-        m = min(num_negatives, width)
-        pick = np.argsort(-pri, axis=1, kind="stable")[:, :m]
+        pick = np.argsort(-pri, axis=1, kind="stable")[:, :num_negatives]
         chosen = np.take_along_axis(keep, pick, 1)
         r, j = np.nonzero(chosen)
         col = pick[r, j]
         stats["rows_without_negative"] += int((~chosen.any(1)).sum())
+        stats["rows_short"] += int((chosen.sum(1) < num_negatives).sum())
         out["query"].append(lo + r)
         out["positive"].append(p[r])
         out["negative"].append(ids[r, col])
