@@ -227,6 +227,22 @@ def test_triplet_margin_by_hand(device):
         TripletMarginLoss(distance="manhattan")
 
 
+def test_bad_arguments_get_clear_errors():
+    # each of these was accepted (NaN margin: every loss NaN) or failed deep inside torch
+    with pytest.raises(ValueError, match="margin must be >= 0 and finite"):
+        TripletMarginLoss(margin=float("nan"))
+    emb = torch.eye(4)
+    lab = torch.tensor([0, 0, 1, 1])
+    trip = (torch.tensor([0]), torch.tensor([1]), torch.tensor([2]))
+    with pytest.raises(ValueError, match="pytorch-metric-learning call"):
+        TripletMarginLoss()(emb, lab, trip)  # was AttributeError: 'tuple' ... 'shape'
+    a = torch.randn(3, 4)
+    with pytest.raises(ValueError, match=r"negatives must be \(M, 4\) shared or \(3, M, 4\)"):
+        DebiasedContrastiveLoss()(a, a, torch.randn(3, 2, 5))  # was einsum's error
+    with pytest.raises(ValueError, match=r"negatives must be \(M, 4\)"):
+        DebiasedContrastiveLoss()(a, a, torch.randn(2, 5))  # was a matmul shape error
+
+
 @device
 def test_memory_logsumexp_matches_brute_force_and_its_gradient(device):
     g = torch.Generator().manual_seed(0)

@@ -99,6 +99,21 @@ def test_multi_similarity_by_rule(device):
 def test_miner_bad_labels():
     with pytest.raises(ValueError, match="one label per row"):
         BatchHardMiner()(X, torch.tensor([0, 1]))
+    # a NaN margin or epsilon mined nothing, silently
+    with pytest.raises(ValueError, match="margin must be positive"):
+        BatchSemiHardMiner(margin=float("nan"))
+    with pytest.raises(ValueError, match="epsilon must be a finite number"):
+        MultiSimilarityMiner(epsilon=float("nan"))
+
+
+@pytest.mark.parametrize(
+    "miner",
+    [BatchHardMiner(), BatchSemiHardMiner(), DistanceWeightedMiner(seed=0), MultiSimilarityMiner()],
+)
+def test_miners_on_an_empty_batch(miner):
+    # batch-hard and multi-similarity raised IndexError from argmax()/min() on an empty batch
+    out = miner(torch.zeros(0, 3), torch.zeros(0, dtype=torch.long))
+    assert len(out) in (3, 4) and all(t.numel() == 0 and t.dtype == torch.long for t in out)
 
 
 def _law(emb: np.ndarray, lab: np.ndarray, cutoff: float, nz: float, lam=None) -> np.ndarray:

@@ -188,6 +188,11 @@ def test_bad_input():
         mine_hard_negatives(Q, CORPUS, np.array([8]))
     with pytest.raises(ValueError, match="dims"):
         chunked_topk(Q, np.zeros((3, 5), np.float32), 2)
+    # was scipy's "negative axis 1 index: -1" from deep inside
+    with pytest.raises(ValueError, match=r"exclude ids must lie in \[0, 8\), got -1\.\.-1"):
+        mine(exclude=[[-1]])
+    with pytest.raises(ValueError, match=r"exclude ids must lie in \[0, 8\), got 2\.\.8"):
+        mine(exclude=[[2, 8]])
 
 
 def test_faiss_backend_says_how_to_install(monkeypatch):

@@ -50,20 +50,20 @@ def _negative_scores(
 ) -> torch.Tensor:
     """``(B, N)`` scores of each row against its negatives: in-batch (other rows' positives,
     the diagonal removed) then the extra ones."""
-    b = anchor.shape[0]
+    b, d = anchor.shape
     parts = []
     if in_batch:
         # the off-diagonal scores by a reshape (no boolean mask: no host sync on a GPU)
         s = (anchor @ positive.T).flatten()[1:].view(b - 1, b + 1)[:, :-1]
         parts.append(s.reshape(b, b - 1))
     if negatives is not None:
-        if negatives.ndim == 2:
+        if negatives.ndim == 2 and negatives.shape[1] == d:
             parts.append(anchor @ negatives.T)
-        elif negatives.ndim == 3 and negatives.shape[0] == b:
+        elif negatives.ndim == 3 and negatives.shape[0] == b and negatives.shape[2] == d:
             parts.append(torch.einsum("bd,bmd->bm", anchor, negatives))
         else:
             raise ValueError(
-                "negatives must be (M, dim) shared or (batch, M, dim), "
+                f"negatives must be (M, {d}) shared or ({b}, M, {d}) per row, "
                 f"got {tuple(negatives.shape)}"
             )
     if not parts:
@@ -266,8 +266,8 @@ class TripletMarginLoss(torch.nn.Module):
         self, margin: float = 0.2, distance: str = "euclidean", reduction: str = "mean"
     ) -> None:
         super().__init__()
-        if float(margin) < 0:
-            raise ValueError(f"margin must be >= 0, got {margin!r}")
+        if not 0 <= float(margin) < math.inf:
+            raise ValueError(f"margin must be >= 0 and finite, got {margin!r}")
         if distance not in ("euclidean", "cosine"):
             raise ValueError(f"distance must be 'euclidean' or 'cosine', got {distance!r}")
         if reduction not in ("mean", "sum", "nonzero"):
@@ -282,6 +282,11 @@ class TripletMarginLoss(torch.nn.Module):
         return torch.linalg.vector_norm(x - y, dim=1)
 
     def forward(self, anchor: torch.Tensor, positive: Any, negative: Any = None) -> torch.Tensor:
+        if isinstance(negative, (tuple, list)):
+            raise ValueError(
+                "pass (embeddings, (a, p, n)) or (anchor, positive, negative) tensors; the "
+                "pytorch-metric-learning call (embeddings, labels, indices_tuple) is not taken"
+            )
         if negative is None:  # (embeddings, (a, p, n))
             emb, trip = anchor, positive
             if not isinstance(trip, (tuple, list)) or len(trip) != 3:

@@ -67,6 +67,9 @@ class BatchHardMiner:
     @torch.no_grad()
     def __call__(self, embeddings: torch.Tensor, labels: torch.Tensor):
         labels = _check(embeddings, labels)
+        if labels.numel() == 0:
+            e = torch.zeros(0, dtype=torch.long, device=embeddings.device)
+            return e, e.clone(), e.clone()
         d = _distances(embeddings, self.normalize)
         pos, neg = _masks(labels)
         ok = pos.any(1) & neg.any(1)
@@ -85,7 +88,7 @@ class BatchSemiHardMiner:
     """
 
     def __init__(self, margin: float = 0.2, select: str = "all", normalize: bool = False) -> None:
-        if float(margin) <= 0:
+        if not float(margin) > 0:  # NaN too
             raise ValueError(f"margin must be positive, got {margin!r}")
         if select not in ("all", "hardest"):
             raise ValueError(f"select must be 'all' or 'hardest', got {select!r}")
@@ -213,11 +216,16 @@ class MultiSimilarityMiner:
     """
 
     def __init__(self, epsilon: float = 0.1) -> None:
+        if not math.isfinite(float(epsilon)):
+            raise ValueError(f"epsilon must be a finite number, got {epsilon!r}")
         self.epsilon = float(epsilon)
 
     @torch.no_grad()
     def __call__(self, embeddings: torch.Tensor, labels: torch.Tensor):
         labels = _check(embeddings, labels)
+        if labels.numel() == 0:
+            e = torch.zeros(0, dtype=torch.long, device=embeddings.device)
+            return e, e.clone(), e.clone(), e.clone()
         x = F.normalize(_float(embeddings), dim=1)
         s = x @ x.T
         pos, neg = _masks(labels)

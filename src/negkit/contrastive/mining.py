@@ -318,6 +318,8 @@ def _exclusion(exclude: Any, pos: np.ndarray, nq: int, n: int) -> sp.csr_matrix:
             raise ValueError(f"exclude has {len(exclude)} lists for {nq} queries")
         r = np.repeat(np.arange(nq), [len(e) for e in exclude])
         cidx = np.concatenate([to_numpy(e).astype(np.int64) for e in exclude]) if nq else r
+        if cidx.size and (cidx.min() < 0 or cidx.max() >= n):
+            raise ValueError(f"exclude ids must lie in [0, {n}), got {cidx.min()}..{cidx.max()}")
         exclude = sp.csr_matrix((np.ones(r.size, dtype=np.int8), (r, cidx)), shape=(nq, n))
     m = sp.csr_matrix(exclude)
     if m.shape != (nq, n):
