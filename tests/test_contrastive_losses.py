@@ -344,3 +344,17 @@ def test_debiased_losses_do_not_overflow_at_low_temperature(beta):
     # float16 at t = 0.07: e^{1/0.07} = 1.6e6 is inf in float16
     half = make(0.07)(a.detach().half(), p.half())
     assert half.item() == pytest.approx(want(0.07), rel=1e-2)
+
+
+def test_losses_take_mixed_float_dtypes():
+    # float32 anchors with float16 / float64 keys: `@` raised "expected m1 and m2 to have the
+    # same dtype"; now computed in the promoted dtype, equal to the all-float64 loss
+    g = torch.Generator().manual_seed(4)
+    a, p, n = (torch.randn(s, 8, generator=g) for s in (4, 4, 5))
+    a16, p16, n16 = a.half().float(), p.half().float(), n.half().float()  # exact in float16
+    for loss in (InfoNCELoss(0.1), DebiasedContrastiveLoss(0.1), HardNegativeContrastiveLoss()):
+        want = loss(a16.double(), p16.double(), n16.double()).item()
+        assert loss(a16, p16.half(), n16).item() == pytest.approx(want, rel=1e-5)
+        assert loss(a16, p16, n16.half()).item() == pytest.approx(want, rel=1e-5)
+        got = loss(a16, p16, n16.double())
+        assert got.dtype == torch.float64 and got.item() == pytest.approx(want, rel=1e-12)

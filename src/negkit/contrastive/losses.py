@@ -38,6 +38,16 @@ def _check_pair(anchor: torch.Tensor, positive: torch.Tensor) -> None:
         raise ValueError("an empty batch has no loss")
 
 
+def _same_dtype(*xs: torch.Tensor | None) -> tuple[torch.Tensor | None, ...]:
+    """The tensors in their promoted dtype (float16 anchors with float32 negatives: float32),
+    as ``torch.cat`` and ``+`` promote but ``@`` refuses mixed dtypes."""
+    ts = [x for x in xs if x is not None]
+    dt = ts[0].dtype
+    for x in ts[1:]:
+        dt = torch.promote_types(dt, x.dtype)
+    return tuple(None if x is None else x.to(dt) for x in xs)
+
+
 def _check_temperature(t: float) -> float:
     t = float(t)
     if not t > 0 or not math.isfinite(t):
@@ -107,6 +117,7 @@ class InfoNCELoss(torch.nn.Module):
         ids: torch.Tensor | None = None,
     ) -> torch.Tensor:
         _check_pair(anchor, positive)
+        anchor, positive, negatives = _same_dtype(anchor, positive, negatives)
         if self.normalize:
             anchor, positive = F.normalize(anchor, dim=1), F.normalize(positive, dim=1)
             if negatives is not None:
@@ -158,6 +169,7 @@ class NTXentLoss(torch.nn.Module):
 
     def forward(self, z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
         _check_pair(z1, z2)
+        z1, z2 = _same_dtype(z1, z2)
         z = F.normalize(torch.cat([z1, z2], dim=0), dim=1)
         n = z1.shape[0]
         logits = z @ z.T / self.temperature
@@ -199,6 +211,7 @@ class DebiasedContrastiveLoss(torch.nn.Module):
         self, anchor: torch.Tensor, positive: torch.Tensor, negatives: torch.Tensor | None = None
     ) -> torch.Tensor:
         _check_pair(anchor, positive)
+        anchor, positive, negatives = _same_dtype(anchor, positive, negatives)
         if self.normalize:
             anchor, positive = F.normalize(anchor, dim=1), F.normalize(positive, dim=1)
             if negatives is not None:
