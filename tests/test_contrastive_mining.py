@@ -74,6 +74,24 @@ def test_exact_duplicate_of_the_positive_is_never_a_negative(device):
 
 
 @device
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_duplicate_of_the_positive_is_never_a_negative(dtype, device):
+    # the positive's score (an elementwise product) and its copy's (the search's matmul) are
+    # rounded differently in half precision; the 1e-5 tie tolerance missed the copy in about
+    # 2 of 5 of these cases, and mined the positive's exact duplicate as a negative
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        c = torch.from_numpy(rng.standard_normal((50, 64)).astype(np.float32)).to(dtype)
+        q = torch.from_numpy(rng.standard_normal((20, 64)).astype(np.float32)).to(dtype)
+        pos = rng.integers(0, 49, 20)
+        c[49] = c[pos[0]]
+        m = mine_hard_negatives(q.to(device), c.to(device), pos, range_max=49, num_negatives=49)
+        assert 49 not in m.negative[m.query == 0].tolist()
+        assert m.stats["dropped_duplicate"] >= 1
+        assert (m.query == 0).sum() == 48  # the 49 other items less the copy
+
+
+@device
 def test_margins(device):
     # absolute: keep s <= 1.0 - 0.12 = 0.88 -> 3 (0.85), 4 (0.7)
     m = mine(device, num_negatives=2, absolute_margin=0.12)

@@ -264,7 +264,7 @@ def mine_hard_negatives(
         stats["band"] += int(valid.sum())
         keep = valid.copy()
         if dedup:
-            dup = _duplicates(ids, p, s, s_pos, c, ck, qk, lo, hi) & keep
+            dup = _duplicates(ids, p, s, s_pos, q[lo:hi], c, ck, qk, lo, hi) & keep
             stats["dropped_duplicate"] += int(dup.sum())
             keep &= ~dup
         if absolute_margin is not None or relative_margin is not None:
@@ -330,7 +330,7 @@ def _exclusion(exclude: Any, pos: np.ndarray, nq: int, n: int) -> sp.csr_matrix:
     return m
 
 
-def _duplicates(ids, pos, s, s_pos, c, ck, qk, lo, hi) -> np.ndarray:
+def _duplicates(ids, pos, s, s_pos, q, c, ck, qk, lo, hi) -> np.ndarray:
     """Candidates that are duplicates of the row's positive (or of the query, by key)."""
     safe = np.maximum(ids, 0)
     if ck is not None:
@@ -338,8 +338,17 @@ def _duplicates(ids, pos, s, s_pos, c, ck, qk, lo, hi) -> np.ndarray:
         if qk is not None:
             dup |= ck[safe] == qk[lo:hi][:, None]
         return dup
-    # same vector as the positive: the score must tie first, then the vectors are compared
-    tie = np.abs(s - s_pos[:, None]) <= 1e-5 * (1.0 + np.abs(s_pos[:, None]))
+    # same vector as the positive: the score must tie first, then the vectors are compared.
+    # The search's score of a copy and s_pos come from different products, so they may differ
+    # by the rounding of a dot product in c's dtype: up to ~d·eps·|q|·|c⁺| (float16: 1e-3 of
+    # it, which a fixed 1e-5 tolerance missed), hence the tolerance in c's precision.
+    with torch.no_grad():
+        qn = torch.linalg.vector_norm(q.float(), dim=1)
+        cn = torch.linalg.vector_norm(c[torch.as_tensor(pos, device=c.device)].float(), dim=1)
+        scale = (qn * cn).cpu().numpy().astype(np.float64)
+    eps = max(float(torch.finfo(c.dtype).eps), float(np.finfo(np.float32).eps))
+    tol = 1e-5 * (1.0 + np.abs(s_pos)) + 16 * eps * scale
+    tie = np.abs(s - s_pos[:, None]) <= tol[:, None]
     dup = np.zeros(ids.shape, dtype=bool)
     r, j = np.nonzero(tie & (ids >= 0))
     if r.size:
