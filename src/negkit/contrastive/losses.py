@@ -185,6 +185,9 @@ class DebiasedContrastiveLoss(torch.nn.Module):
     ``Ng = max((Σ_i neg_i - N τ⁺ pos) / (1 - τ⁺), N e^{-1/t})`` and
     ``L = -log(pos / (pos + Ng))``, averaged over rows.  ``τ⁺ = 0`` is the biased (plain) loss.
     Negatives are in-batch (``in_batch=True``: the other rows' positives) and/or ``negatives``.
+    In-batch copies of a row's own item stay among its negatives (there are no ``ids``: the
+    class prior τ⁺ is this loss's account of false negatives; :class:`InfoNCELoss` with ``ids``
+    masks them instead).
     Each row's terms are scaled by its largest one before ``exp``, so small temperatures do not
     overflow; float16 and bfloat16 inputs are computed (and the loss returned) in float32.
     """
@@ -272,7 +275,9 @@ class TripletMarginLoss(torch.nn.Module):
     or ``1 - cosine``.  Call with three ``(T, dim)`` tensors, or with ``(embeddings, triplets)``
     where ``triplets`` is a miner's ``(a, p, n)`` index tuple.  ``reduction``: ``"mean"``,
     ``"sum"``, or ``"nonzero"`` (the mean over triplets with a positive loss, as
-    pytorch-metric-learning's ``AvgNonZeroReducer``).
+    pytorch-metric-learning's ``AvgNonZeroReducer``).  Unlike pytorch-metric-learning's
+    defaults (normalised embeddings, margin 0.05, ``AvgNonZeroReducer``), embeddings are used
+    as given, the margin is 0.2 and ``"mean"`` averages over all triplets, zeros included.
     """
 
     def __init__(

@@ -4,6 +4,12 @@ A miner is called as ``miner(embeddings, labels)`` and returns index tensors: tr
 ``(a, p, n)`` (batch-hard, semi-hard, distance-weighted) or pairs ``(a1, p, a2, n)``
 (multi-similarity), ready for :class:`~negkit.contrastive.TripletMarginLoss` or a pair loss.
 Mining runs under ``torch.no_grad()``; float16 and bfloat16 embeddings are compared in float32.
+
+Differences from pytorch-metric-learning: there is no ``ref_emb``/``ref_labels`` (anchors and
+candidates are the same batch); the batch-hard and semi-hard miners use Euclidean distances
+of the embeddings *as given* (``normalize=False``), where pytorch-metric-learning's default
+``LpDistance`` normalises them first -- pass ``normalize=True`` for its behaviour; the
+semi-hard band is open on both sides, so a negative exactly at ``d(a, p) + m`` is not kept.
 """
 
 from __future__ import annotations

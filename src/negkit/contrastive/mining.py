@@ -99,7 +99,9 @@ class MinedNegatives:
         return out
 
     def save(self, path: str | Path) -> Path:
-        """Write the table: ``.csv`` (a header, one triple a line) or ``.npz``."""
+        """Write the table: ``.csv`` (a header, one triple a line) or ``.npz``.  ``.npz``
+        keeps :attr:`step`, ``.csv`` does not (it loads with ``step=0``); neither keeps
+        :attr:`stats`."""
         path = Path(path)
         if path.suffix == ".npz":
             np.savez(path, **self.to_dict(), step=np.int64(self.step))
