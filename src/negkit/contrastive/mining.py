@@ -10,7 +10,10 @@ embedding-based retrieval (Huang et al., KDD 2020) -- drops likely false negativ
 * **Ranks** are 0-based positions in the descending score order of the corpus *without* the
   row's own positive and its ``exclude`` items (e.g. every training positive of a user).
 * **Margins** against the positive's score ``s⁺``: ``absolute_margin=m`` keeps a candidate
-  only if ``s ≤ s⁺ - m``; ``relative_margin=r`` only if ``s ≤ s⁺ (1 - r)``.
+  only if ``s ≤ s⁺ - m``; ``relative_margin=r`` only if ``s ≤ s⁺ (1 - r)`` (as
+  sentence-transformers: meant for positive scores -- when ``s⁺ < 0`` the bound ``s⁺ (1 - r)``
+  lies *above* ``s⁺`` and keeps candidates scored higher than the positive; add an
+  ``absolute_margin`` to guard against that).
 * **De-duplication**: a candidate that is an exact duplicate of the positive -- the same
   ``corpus_keys`` entry (e.g. its text), or, without keys, the same vector -- is never a
   negative; nor one whose key equals the query's (``query_keys``).
