@@ -193,6 +193,9 @@ def test_table_matrix_save_load(tmp_path):
             assert getattr(back, col).tolist() == getattr(m, col).tolist()
         assert np.allclose(back.score, m.score, atol=1e-6)
     assert "MinedNegatives(18 triples" in repr(m)
+    assert m.matrix(n_queries=8).shape == (8, 3) and (m.matrix(n_queries=8)[6:] == -1).all()
+    with pytest.raises(ValueError, match="n_queries=5 is too small"):
+        m.matrix(n_queries=5)  # was an IndexError
     with pytest.raises(ValueError, match=".csv or .npz"):
         m.save(tmp_path / "x.txt")
 
@@ -238,6 +241,8 @@ def test_refresher_reports_the_index_age(device):
     assert r.negatives.negative.tolist() == [1]  # 5 is the positive's duplicate
     with pytest.raises(ValueError, match="every"):
         HardNegativeRefresher(encode, every=0)
+    with pytest.raises(ValueError, match="step is set by the refresher"):
+        HardNegativeRefresher(encode, every=2, step=5)  # was a TypeError at the first step
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")

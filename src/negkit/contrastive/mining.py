@@ -91,6 +91,11 @@ class MinedNegatives:
     def matrix(self, n_queries: int | None = None, k: int | None = None) -> np.ndarray:
         """``(n_queries, k)`` int64 negatives per query row, ``-1`` where fewer were mined."""
         nq = int(self.query.max()) + 1 if n_queries is None and len(self) else (n_queries or 0)
+        if len(self) and int(self.query.max()) >= nq:
+            raise ValueError(
+                f"the table has query rows up to {int(self.query.max())}: n_queries={nq} "
+                "is too small"
+            )
         counts = np.bincount(self.query, minlength=nq) if len(self) else np.zeros(nq, np.int64)
         k = int(counts.max()) if k is None and counts.size else (k or 0)
         out = np.full((nq, k), -1, dtype=np.int64)
@@ -379,6 +384,8 @@ class HardNegativeRefresher:
     def __init__(self, encode: Callable[[], tuple], every: int, **mine_kwargs: Any) -> None:
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ValueError(f"every must be a positive number of steps, got {every!r}")
+        if "step" in mine_kwargs:
+            raise ValueError("step is set by the refresher (the current training step)")
         self.encode = encode
         self.every = every
         self.mine_kwargs = mine_kwargs
