@@ -104,6 +104,9 @@ def test_miner_bad_labels():
         BatchSemiHardMiner(margin=float("nan"))
     with pytest.raises(ValueError, match="epsilon must be a finite number"):
         MultiSimilarityMiner(epsilon=float("nan"))
+    for bad in (float("nan"), 0.0, -1.0):  # every distance fails d < cutoff: nothing mined
+        with pytest.raises(ValueError, match="nonzero_loss_cutoff must be positive"):
+            DistanceWeightedMiner(nonzero_loss_cutoff=bad)
 
 
 @pytest.mark.parametrize(

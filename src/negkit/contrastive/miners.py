@@ -161,6 +161,8 @@ class DistanceWeightedMiner:
     ) -> None:
         if not 0.0 <= float(cutoff) < 2.0:
             raise ValueError(f"cutoff must lie in [0, 2), got {cutoff!r}")
+        if nonzero_loss_cutoff is not None and not float(nonzero_loss_cutoff) > 0:  # NaN too
+            raise ValueError(f"nonzero_loss_cutoff must be positive, got {nonzero_loss_cutoff!r}")
         if lam is not None and not float(lam) > 0:
             raise ValueError(f"lam must be positive, got {lam!r}")
         self.cutoff = float(cutoff)
