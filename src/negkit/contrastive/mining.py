@@ -9,6 +9,11 @@ embedding-based retrieval (Huang et al., KDD 2020) -- drops likely false negativ
 
 * **Ranks** are 0-based positions in the descending score order of the corpus *without* the
   row's own positive and its ``exclude`` items (e.g. every training positive of a user).
+  De-duplication and the margins act *inside* the band, after ranking, so ``[range_min,
+  range_max)`` keeps its meaning whatever the filters.  This differs from
+  sentence-transformers, which removes margin failures *before* cutting the band (its
+  ``range_min`` skips the first ``range_min`` surviving candidates, and its band always
+  holds ``range_max - range_min`` survivors when there are enough).
 * **Margins** against the positive's score ``s⁺``: ``absolute_margin=m`` keeps a candidate
   only if ``s ≤ s⁺ - m``; ``relative_margin=r`` only if ``s ≤ s⁺ (1 - r)`` (as
   sentence-transformers: meant for positive scores -- when ``s⁺ < 0`` the bound ``s⁺ (1 - r)``
