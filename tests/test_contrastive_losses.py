@@ -76,6 +76,32 @@ def test_infonce_extra_negatives_and_temperature(device):
     assert value(loss, device) == pytest.approx(math.log(1 + math.exp(-4)), rel=1e-5)
 
 
+@device
+def test_infonce_ids_mask_in_batch_copies_of_the_rows_item(device):
+    # rows 0 and 2 have the same item (id 7): each is the other's positive, not a negative;
+    # ids were only used to skip the memory queue's copies, the in-batch copy stayed a negative
+    e0, e1 = [1.0, 0.0], [0.0, 1.0]
+    a = on(device, torch.tensor([e0, e1, e0]))
+    ids = torch.tensor([7, 8, 7])  # on the CPU: moved to the logits' device
+    # logits (τ = 1): rows 0 and 2 [1, 0, 1] less their copy's column; row 1 [0, 1, 0]
+    r02 = math.log(1 + 1 / E)
+    r1 = math.log(2 + E) - 1
+    got = InfoNCELoss(temperature=1.0)(a, a, ids=ids)
+    assert value(got, device) == pytest.approx((2 * r02 + r1) / 3, rel=1e-6)
+    # the same as marking the copies as hits; ids < 0 (unknown) match nothing
+    hits = torch.tensor([[0, 0, 1], [0, 0, 0], [1, 0, 0]], dtype=torch.bool)
+    assert InfoNCELoss(1.0)(a, a, hits=hits).item() == pytest.approx(got.item(), rel=1e-6)
+    unknown = InfoNCELoss(1.0)(a, a, ids=torch.tensor([-1, 8, -1]))
+    assert value(unknown, device) == pytest.approx(InfoNCELoss(1.0)(a, a).item(), rel=1e-6)
+    # with extra negatives, only the batch's columns are compared by id
+    neg = on(device, torch.tensor([[-1.0, 0.0]]))
+    got = InfoNCELoss(temperature=1.0)(a, a, neg, ids=ids)
+    want = (2 * math.log(1 + 1 / E + math.exp(-2)) + math.log(2 + E + 1) - 1) / 3
+    assert value(got, device) == pytest.approx(want, rel=1e-6)
+    with pytest.raises(ValueError, match="one item id per row"):
+        InfoNCELoss()(a, a, ids=torch.tensor([7, 8]))
+
+
 def test_infonce_bad_input():
     with pytest.raises(ValueError, match="same shape"):
         InfoNCELoss()(I2, torch.eye(3))
@@ -201,6 +227,22 @@ def test_triplet_margin_by_hand(device):
         TripletMarginLoss(distance="manhattan")
 
 
+def test_bad_arguments_get_clear_errors():
+    # each of these was accepted (NaN margin: every loss NaN) or failed deep inside torch
+    with pytest.raises(ValueError, match="margin must be >= 0 and finite"):
+        TripletMarginLoss(margin=float("nan"))
+    emb = torch.eye(4)
+    lab = torch.tensor([0, 0, 1, 1])
+    trip = (torch.tensor([0]), torch.tensor([1]), torch.tensor([2]))
+    with pytest.raises(ValueError, match="pytorch-metric-learning call"):
+        TripletMarginLoss()(emb, lab, trip)  # was AttributeError: 'tuple' ... 'shape'
+    a = torch.randn(3, 4)
+    with pytest.raises(ValueError, match=r"negatives must be \(M, 4\) shared or \(3, M, 4\)"):
+        DebiasedContrastiveLoss()(a, a, torch.randn(3, 2, 5))  # was einsum's error
+    with pytest.raises(ValueError, match=r"negatives must be \(M, 4\)"):
+        DebiasedContrastiveLoss()(a, a, torch.randn(2, 5))  # was a matmul shape error
+
+
 @device
 def test_memory_logsumexp_matches_brute_force_and_its_gradient(device):
     g = torch.Generator().manual_seed(0)
@@ -246,6 +288,21 @@ def test_infonce_with_memory_equals_explicit_negatives(device, queue_on):
     assert q.grad.device.type == device and torch.isfinite(q.grad).all()
 
 
+def test_memory_unknown_ids_exclude_nothing():
+    # keys enqueued without ids hold id -1; a row whose id is -1 (unknown) skipped all of them
+    g = torch.Generator().manual_seed(2)
+    mem = CrossBatchMemory(dim=3, size=6, chunk_size=4)
+    keys = torch.randn(5, 3, generator=g)
+    mem.enqueue(keys[:3])  # ids -1
+    mem.enqueue(keys[3:], ids=[4, 9])
+    q = torch.randn(3, 3, generator=g)
+    lse = mem.logsumexp(q, 0.5, exclude=torch.tensor([-1, 9, -5]))
+    z = q @ keys.T / 0.5
+    assert lse[0].item() == pytest.approx(torch.logsumexp(z[0], 0).item(), rel=1e-6)
+    assert lse[1].item() == pytest.approx(torch.logsumexp(z[1, :4], 0).item(), rel=1e-6)
+    assert lse[2].item() == pytest.approx(torch.logsumexp(z[2], 0).item(), rel=1e-6)
+
+
 def test_memory_bad_input():
     with pytest.raises(ValueError, match="size"):
         CrossBatchMemory(dim=4, size=0)
@@ -253,3 +310,51 @@ def test_memory_bad_input():
     with pytest.raises(ValueError, match="keys must be"):
         mem.enqueue(torch.zeros(2, 3))
     assert mem.logsumexp(torch.zeros(2, 4), 0.1).isneginf().all()  # empty queue
+
+
+@pytest.mark.parametrize("beta", [None, 0.0, 1.0])
+def test_debiased_losses_do_not_overflow_at_low_temperature(beta):
+    # s/t near 100 at t = 0.01: e^{100} is inf in float32, so the plain formula gave inf
+    ang = torch.tensor([0.0, 0.1, 0.2])
+    a = torch.stack([torch.cos(ang), torch.sin(ang)], 1)
+    p = torch.stack([torch.cos(ang + 0.05), torch.sin(ang + 0.05)], 1)
+    s = (a.double() @ p.double().T).tolist()
+    t, tp = 0.01, 0.1
+
+    def want(t):
+        return (
+            sum(
+                _dcl_row(s[r][r], [s[r][c] for c in range(3) if c != r], tp, t, beta or 0.0)
+                for r in range(3)
+            )
+            / 3
+        )
+
+    def make(t):
+        if beta is None:
+            return DebiasedContrastiveLoss(tau_plus=tp, temperature=t)
+        return HardNegativeContrastiveLoss(beta=beta, tau_plus=tp, temperature=t)
+
+    a.requires_grad_()
+    got = make(t)(a, p)
+    assert math.isfinite(want(t)) and want(t) > 0.1
+    assert got.item() == pytest.approx(want(t), rel=1e-4)
+    got.backward()
+    assert torch.isfinite(a.grad).all() and a.grad.abs().sum() > 0
+    # float16 at t = 0.07: e^{1/0.07} = 1.6e6 is inf in float16
+    half = make(0.07)(a.detach().half(), p.half())
+    assert half.item() == pytest.approx(want(0.07), rel=1e-2)
+
+
+def test_losses_take_mixed_float_dtypes():
+    # float32 anchors with float16 / float64 keys: `@` raised "expected m1 and m2 to have the
+    # same dtype"; now computed in the promoted dtype, equal to the all-float64 loss
+    g = torch.Generator().manual_seed(4)
+    a, p, n = (torch.randn(s, 8, generator=g) for s in (4, 4, 5))
+    a16, p16, n16 = a.half().float(), p.half().float(), n.half().float()  # exact in float16
+    for loss in (InfoNCELoss(0.1), DebiasedContrastiveLoss(0.1), HardNegativeContrastiveLoss()):
+        want = loss(a16.double(), p16.double(), n16.double()).item()
+        assert loss(a16, p16.half(), n16).item() == pytest.approx(want, rel=1e-5)
+        assert loss(a16, p16, n16.half()).item() == pytest.approx(want, rel=1e-5)
+        got = loss(a16, p16, n16.double())
+        assert got.dtype == torch.float64 and got.item() == pytest.approx(want, rel=1e-12)

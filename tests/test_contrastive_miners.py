@@ -99,6 +99,24 @@ def test_multi_similarity_by_rule(device):
 def test_miner_bad_labels():
     with pytest.raises(ValueError, match="one label per row"):
         BatchHardMiner()(X, torch.tensor([0, 1]))
+    # a NaN margin or epsilon mined nothing, silently
+    with pytest.raises(ValueError, match="margin must be positive"):
+        BatchSemiHardMiner(margin=float("nan"))
+    with pytest.raises(ValueError, match="epsilon must be a finite number"):
+        MultiSimilarityMiner(epsilon=float("nan"))
+    for bad in (float("nan"), 0.0, -1.0):  # every distance fails d < cutoff: nothing mined
+        with pytest.raises(ValueError, match="nonzero_loss_cutoff must be positive"):
+            DistanceWeightedMiner(nonzero_loss_cutoff=bad)
+
+
+@pytest.mark.parametrize(
+    "miner",
+    [BatchHardMiner(), BatchSemiHardMiner(), DistanceWeightedMiner(seed=0), MultiSimilarityMiner()],
+)
+def test_miners_on_an_empty_batch(miner):
+    # batch-hard and multi-similarity raised IndexError from argmax()/min() on an empty batch
+    out = miner(torch.zeros(0, 3), torch.zeros(0, dtype=torch.long))
+    assert len(out) in (3, 4) and all(t.numel() == 0 and t.dtype == torch.long for t in out)
 
 
 def _law(emb: np.ndarray, lab: np.ndarray, cutoff: float, nz: float, lam=None) -> np.ndarray:
@@ -184,3 +202,28 @@ def test_distance_weighted_seeds_its_own_generator(device):
     torch.manual_seed(123)
     mined(DistanceWeightedMiner(), emb, lab, device)
     assert torch.equal(torch.rand(3), want)
+
+
+@device
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_miners_take_half_precision_embeddings(dtype, device):
+    # torch.cdist has no float16/bfloat16 kernel on the CPU: the miners raised
+    # '"cdist" not implemented for Half'; now they mine as in float32 (X is exact in both)
+    assert _set(*mined(BatchHardMiner(), X.to(dtype), Y, device)) == _set(
+        *mined(BatchHardMiner(), X, Y, device)
+    )
+    semi = BatchSemiHardMiner(margin=3.0)
+    assert _set(*mined(semi, X.to(dtype), Y, device)) == _set(*mined(semi, X, Y, device))
+    rng = np.random.default_rng(3)
+    emb = torch.from_numpy(rng.standard_normal((10, 5)).astype(np.float32)).to(dtype)
+    lab = torch.tensor([0, 0, 0, 1, 1, 1, 1, 2, 2, 2])
+    dw = DistanceWeightedMiner(nonzero_loss_cutoff=1.9, seed=0)
+    prob = dw.probabilities(emb.to(device), lab.to(device)).cpu()
+    want = dw.probabilities(emb.float().to(device), lab.to(device)).cpu()
+    assert torch.allclose(prob, want, atol=1e-6)
+    a, p, n = mined(dw, emb, lab, device)
+    assert a.numel() > 0 and (lab[a] != lab[n]).all()
+    ms = MultiSimilarityMiner(0.1)
+    assert [t.tolist() for t in mined(ms, emb, lab, device)] == [
+        t.tolist() for t in mined(ms, emb.float(), lab, device)
+    ]

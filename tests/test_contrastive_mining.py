@@ -74,6 +74,24 @@ def test_exact_duplicate_of_the_positive_is_never_a_negative(device):
 
 
 @device
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_duplicate_of_the_positive_is_never_a_negative(dtype, device):
+    # the positive's score (an elementwise product) and its copy's (the search's matmul) are
+    # rounded differently in half precision; the 1e-5 tie tolerance missed the copy in about
+    # 2 of 5 of these cases, and mined the positive's exact duplicate as a negative
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        c = torch.from_numpy(rng.standard_normal((50, 64)).astype(np.float32)).to(dtype)
+        q = torch.from_numpy(rng.standard_normal((20, 64)).astype(np.float32)).to(dtype)
+        pos = rng.integers(0, 49, 20)
+        c[49] = c[pos[0]]
+        m = mine_hard_negatives(q.to(device), c.to(device), pos, range_max=49, num_negatives=49)
+        assert 49 not in m.negative[m.query == 0].tolist()
+        assert m.stats["dropped_duplicate"] >= 1
+        assert (m.query == 0).sum() == 48  # the 49 other items less the copy
+
+
+@device
 def test_margins(device):
     # absolute: keep s <= 1.0 - 0.12 = 0.88 -> 3 (0.85), 4 (0.7)
     m = mine(device, num_negatives=2, absolute_margin=0.12)
@@ -102,6 +120,22 @@ def test_exclude_shifts_ranks(device):
 def test_rows_without_negative_are_counted():
     m = mine(num_negatives=1, absolute_margin=0.9)  # s <= 0.1: nothing
     assert len(m) == 0 and m.stats["rows_without_negative"] == 1
+    assert m.stats["rows_short"] == 1
+
+
+def test_more_negatives_than_the_band_holds():
+    # the band [0, 3) holds 3 candidates: 5 per row were silently cut to 3
+    with pytest.raises(ValueError, match=r"num_negatives=5 exceeds the band .*holds 3"):
+        mine(range_min=0, range_max=3, num_negatives=5)
+    # short rows are counted: survivors of the band [0, 7) are 1, 2, 3, 4, 6, 7 (5 is the
+    # duplicate); with a second query whose band is the same, both rows are short of 7
+    q2 = np.concatenate([Q, Q])
+    m = mine_hard_negatives(q2, CORPUS, np.array([0, 0]), range_max=7, num_negatives=7)
+    assert len(m) == 12 and m.stats["rows_short"] == 2 and m.stats["rows_without_negative"] == 0
+    assert m.matrix().shape == (2, 6)
+    assert m.matrix(k=7)[:, 6].tolist() == [-1, -1]
+    m = mine_hard_negatives(q2, CORPUS, np.array([0, 0]), range_max=7, num_negatives=6)
+    assert len(m) == 12 and m.stats["rows_short"] == 0
 
 
 def test_random_choice_is_uniform_over_the_survivors():
@@ -159,6 +193,9 @@ def test_table_matrix_save_load(tmp_path):
             assert getattr(back, col).tolist() == getattr(m, col).tolist()
         assert np.allclose(back.score, m.score, atol=1e-6)
     assert "MinedNegatives(18 triples" in repr(m)
+    assert m.matrix(n_queries=8).shape == (8, 3) and (m.matrix(n_queries=8)[6:] == -1).all()
+    with pytest.raises(ValueError, match="n_queries=5 is too small"):
+        m.matrix(n_queries=5)  # was an IndexError
     with pytest.raises(ValueError, match=".csv or .npz"):
         m.save(tmp_path / "x.txt")
 
@@ -172,6 +209,11 @@ def test_bad_input():
         mine_hard_negatives(Q, CORPUS, np.array([8]))
     with pytest.raises(ValueError, match="dims"):
         chunked_topk(Q, np.zeros((3, 5), np.float32), 2)
+    # was scipy's "negative axis 1 index: -1" from deep inside
+    with pytest.raises(ValueError, match=r"exclude ids must lie in \[0, 8\), got -1\.\.-1"):
+        mine(exclude=[[-1]])
+    with pytest.raises(ValueError, match=r"exclude ids must lie in \[0, 8\), got 2\.\.8"):
+        mine(exclude=[[2, 8]])
 
 
 def test_faiss_backend_says_how_to_install(monkeypatch):
@@ -199,6 +241,8 @@ def test_refresher_reports_the_index_age(device):
     assert r.negatives.negative.tolist() == [1]  # 5 is the positive's duplicate
     with pytest.raises(ValueError, match="every"):
         HardNegativeRefresher(encode, every=0)
+    with pytest.raises(ValueError, match="step is set by the refresher"):
+        HardNegativeRefresher(encode, every=2, step=5)  # was a TypeError at the first step
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")

@@ -62,3 +62,14 @@ def test_training_spans_per_epoch_and_learning():
     assert res.evaluate(d)["f1"] > 0.9
     with pytest.raises(ValueError, match="negatives"):
         train_span_ner(d, negatives="some")
+
+
+def test_predict_with_empty_sentences():
+    d = _toy(6)
+    res = train_span_ner(d, negatives="all", max_width=3, epochs=1, seed=0)
+    # a batch of empty sentences only raised "cannot reshape tensor of 0 elements"
+    assert res.predict(NERData([[], []], [[], []])) == [[], []]
+    mixed = NERData([[], *d.tokens[:2], []], [[], *d.tags[:2], []])
+    got = res.predict(mixed, batch_size=1)
+    assert len(got) == 4 and got[0] == [] and got[3] == []
+    assert got[1:3] == res.predict(NERData(d.tokens[:2], d.tags[:2]))

@@ -38,6 +38,16 @@ def _check_pair(anchor: torch.Tensor, positive: torch.Tensor) -> None:
         raise ValueError("an empty batch has no loss")
 
 
+def _same_dtype(*xs: torch.Tensor | None) -> tuple[torch.Tensor | None, ...]:
+    """The tensors in their promoted dtype (float16 anchors with float32 negatives: float32),
+    as ``torch.cat`` and ``+`` promote but ``@`` refuses mixed dtypes."""
+    ts = [x for x in xs if x is not None]
+    dt = ts[0].dtype
+    for x in ts[1:]:
+        dt = torch.promote_types(dt, x.dtype)
+    return tuple(None if x is None else x.to(dt) for x in xs)
+
+
 def _check_temperature(t: float) -> float:
     t = float(t)
     if not t > 0 or not math.isfinite(t):
@@ -50,20 +60,20 @@ def _negative_scores(
 ) -> torch.Tensor:
     """``(B, N)`` scores of each row against its negatives: in-batch (other rows' positives,
     the diagonal removed) then the extra ones."""
-    b = anchor.shape[0]
+    b, d = anchor.shape
     parts = []
     if in_batch:
         # the off-diagonal scores by a reshape (no boolean mask: no host sync on a GPU)
         s = (anchor @ positive.T).flatten()[1:].view(b - 1, b + 1)[:, :-1]
         parts.append(s.reshape(b, b - 1))
     if negatives is not None:
-        if negatives.ndim == 2:
+        if negatives.ndim == 2 and negatives.shape[1] == d:
             parts.append(anchor @ negatives.T)
-        elif negatives.ndim == 3 and negatives.shape[0] == b:
+        elif negatives.ndim == 3 and negatives.shape[0] == b and negatives.shape[2] == d:
             parts.append(torch.einsum("bd,bmd->bm", anchor, negatives))
         else:
             raise ValueError(
-                "negatives must be (M, dim) shared or (batch, M, dim), "
+                f"negatives must be (M, {d}) shared or ({b}, M, {d}) per row, "
                 f"got {tuple(negatives.shape)}"
             )
     if not parts:
@@ -81,9 +91,13 @@ class InfoNCELoss(torch.nn.Module):
     (the batch's keys, then ``negatives``), ``L = -1/B Σ_r log softmax_c(z_r)[r]``; columns
     marked in ``hits`` (accidental hits: the row's own item elsewhere, known positives) get
     ``-inf``.  ``log_q`` is the log of each column's sampling probability (Yi et al., RecSys
-    2019), e.g. :class:`negkit.samplers.InBatchSampler`'s ``BatchNegatives.log_q``.  With
-    ``memory=`` (a :class:`~negkit.contrastive.CrossBatchMemory`) the queue's keys are more
-    negatives, taken in bounded chunks.
+    2019), e.g. :class:`negkit.samplers.InBatchSampler`'s ``BatchNegatives.log_q``.  ``ids``
+    (``(B,)``, the item id of each row's positive) marks the in-batch columns holding the row's
+    own item as hits too (a batch with the same item twice: each copy is the other's positive,
+    not a negative); ids < 0 mean "unknown" and match nothing.  With ``memory=`` (a
+    :class:`~negkit.contrastive.CrossBatchMemory`) the queue's keys are more negatives, taken in
+    bounded chunks, and its entries with the row's id are skipped.  The queue's keys are used
+    as enqueued (``normalize`` does not apply to them): enqueue normalised keys.
     """
 
     def __init__(self, temperature: float = 0.07, normalize: bool = True) -> None:
@@ -103,6 +117,7 @@ class InfoNCELoss(torch.nn.Module):
         ids: torch.Tensor | None = None,
     ) -> torch.Tensor:
         _check_pair(anchor, positive)
+        anchor, positive, negatives = _same_dtype(anchor, positive, negatives)
         if self.normalize:
             anchor, positive = F.normalize(anchor, dim=1), F.normalize(positive, dim=1)
             if negatives is not None:
@@ -124,6 +139,14 @@ class InfoNCELoss(torch.nn.Module):
             hits = torch.as_tensor(hits, dtype=torch.bool, device=logits.device)
             if hits.shape != (b, c):
                 raise ValueError(f"hits must have shape {(b, c)}, got {tuple(hits.shape)}")
+        if ids is not None:
+            ids = torch.as_tensor(ids, dtype=torch.long, device=logits.device).reshape(-1)
+            if ids.shape != (b,):
+                raise ValueError(f"ids must hold one item id per row ({b}), got {ids.shape[0]}")
+            same = (ids[:, None] == ids[None, :]) & (ids[:, None] >= 0)
+            same = torch.cat([same, same.new_zeros(b, c - b)], dim=1)
+            hits = same if hits is None else hits | same
+        if hits is not None:
             hits = hits & ~torch.eye(b, c, dtype=torch.bool, device=logits.device)
             logits = logits.masked_fill(hits, float("-inf"))
         lse = torch.logsumexp(logits, dim=1)
@@ -146,6 +169,7 @@ class NTXentLoss(torch.nn.Module):
 
     def forward(self, z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
         _check_pair(z1, z2)
+        z1, z2 = _same_dtype(z1, z2)
         z = F.normalize(torch.cat([z1, z2], dim=0), dim=1)
         n = z1.shape[0]
         logits = z @ z.T / self.temperature
@@ -161,6 +185,11 @@ class DebiasedContrastiveLoss(torch.nn.Module):
     ``Ng = max((Σ_i neg_i - N τ⁺ pos) / (1 - τ⁺), N e^{-1/t})`` and
     ``L = -log(pos / (pos + Ng))``, averaged over rows.  ``τ⁺ = 0`` is the biased (plain) loss.
     Negatives are in-batch (``in_batch=True``: the other rows' positives) and/or ``negatives``.
+    In-batch copies of a row's own item stay among its negatives (there are no ``ids``: the
+    class prior τ⁺ is this loss's account of false negatives; :class:`InfoNCELoss` with ``ids``
+    masks them instead).
+    Each row's terms are scaled by its largest one before ``exp``, so small temperatures do not
+    overflow; float16 and bfloat16 inputs are computed (and the loss returned) in float32.
     """
 
     def __init__(
@@ -185,22 +214,30 @@ class DebiasedContrastiveLoss(torch.nn.Module):
         self, anchor: torch.Tensor, positive: torch.Tensor, negatives: torch.Tensor | None = None
     ) -> torch.Tensor:
         _check_pair(anchor, positive)
+        anchor, positive, negatives = _same_dtype(anchor, positive, negatives)
         if self.normalize:
             anchor, positive = F.normalize(anchor, dim=1), F.normalize(positive, dim=1)
             if negatives is not None:
                 negatives = F.normalize(negatives, dim=-1)
         t = self.temperature
+        if anchor.dtype in (torch.float16, torch.bfloat16):  # exp and the τ⁺ difference in fp32
+            anchor, positive = anchor.float(), positive.float()
+            negatives = None if negatives is None else negatives.float()
         pos_logit = (anchor * positive).sum(1) / t
         neg_logits = _negative_scores(anchor, positive, negatives, self.in_batch) / t
         n = neg_logits.shape[1]
         # in log space: log Σ w_i neg_i, w the hardness weights (mean 1)
         w = self._weights(neg_logits)
         lse = torch.logsumexp(neg_logits if w is None else neg_logits + w, dim=1)
-        neg_sum = torch.exp(lse)
-        pos = torch.exp(pos_logit)
-        ng = (neg_sum - n * self.tau_plus * pos) / (1.0 - self.tau_plus)
-        ng = torch.clamp(ng, min=n * math.exp(-1.0 / t))
-        return (torch.log(pos + ng) - pos_logit).mean()
+        # every term scaled by e^{-m}, m the largest exponent of the row, so that no exp
+        # overflows (e^{1/τ} is inf in float32 for τ < 0.0113, in float16 for τ < 0.091)
+        log_floor = math.log(n) - 1.0 / t
+        m = torch.maximum(torch.maximum(pos_logit, lse), torch.full_like(lse, log_floor))
+        m = m.detach()
+        pos = torch.exp(pos_logit - m)
+        ng = (torch.exp(lse - m) - n * self.tau_plus * pos) / (1.0 - self.tau_plus)
+        ng = torch.maximum(ng, torch.exp(log_floor - m))
+        return (torch.log(pos + ng) + m - pos_logit).mean()
 
 
 class HardNegativeContrastiveLoss(DebiasedContrastiveLoss):
@@ -238,15 +275,17 @@ class TripletMarginLoss(torch.nn.Module):
     or ``1 - cosine``.  Call with three ``(T, dim)`` tensors, or with ``(embeddings, triplets)``
     where ``triplets`` is a miner's ``(a, p, n)`` index tuple.  ``reduction``: ``"mean"``,
     ``"sum"``, or ``"nonzero"`` (the mean over triplets with a positive loss, as
-    pytorch-metric-learning's ``AvgNonZeroReducer``).
+    pytorch-metric-learning's ``AvgNonZeroReducer``).  Unlike pytorch-metric-learning's
+    defaults (normalised embeddings, margin 0.05, ``AvgNonZeroReducer``), embeddings are used
+    as given, the margin is 0.2 and ``"mean"`` averages over all triplets, zeros included.
     """
 
     def __init__(
         self, margin: float = 0.2, distance: str = "euclidean", reduction: str = "mean"
     ) -> None:
         super().__init__()
-        if float(margin) < 0:
-            raise ValueError(f"margin must be >= 0, got {margin!r}")
+        if not 0 <= float(margin) < math.inf:
+            raise ValueError(f"margin must be >= 0 and finite, got {margin!r}")
         if distance not in ("euclidean", "cosine"):
             raise ValueError(f"distance must be 'euclidean' or 'cosine', got {distance!r}")
         if reduction not in ("mean", "sum", "nonzero"):
@@ -261,6 +300,11 @@ class TripletMarginLoss(torch.nn.Module):
         return torch.linalg.vector_norm(x - y, dim=1)
 
     def forward(self, anchor: torch.Tensor, positive: Any, negative: Any = None) -> torch.Tensor:
+        if isinstance(negative, (tuple, list)):
+            raise ValueError(
+                "pass (embeddings, (a, p, n)) or (anchor, positive, negative) tensors; the "
+                "pytorch-metric-learning call (embeddings, labels, indices_tuple) is not taken"
+            )
         if negative is None:  # (embeddings, (a, p, n))
             emb, trip = anchor, positive
             if not isinstance(trip, (tuple, list)) or len(trip) != 3:

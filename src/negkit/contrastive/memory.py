@@ -46,7 +46,7 @@ class _ChunkedLSE(torch.autograd.Function):
 def _mask(z, ids, exclude, lo, chunk):
     if exclude.numel() == 0:
         return z
-    hit = ids[lo : lo + chunk][None, :] == exclude[:, None]
+    hit = (ids[lo : lo + chunk][None, :] == exclude[:, None]) & (exclude[:, None] >= 0)
     return z.masked_fill(hit, float("-inf"))
 
 
@@ -120,8 +120,9 @@ class CrossBatchMemory:
         self, query: torch.Tensor, temperature: float, exclude: Any = None
     ) -> torch.Tensor:
         """``(B,)`` ``log Σ_j exp(query·key_j / τ)`` over the queue, chunked (differentiable in
-        ``query``); entries whose id equals ``exclude[b]`` are skipped for row b.  An empty
-        queue gives ``-inf``."""
+        ``query``); entries whose id equals ``exclude[b]`` are skipped for row b (an id < 0,
+        as of keys enqueued without ids, is "unknown" and skips nothing).  An empty queue gives
+        ``-inf``."""
         if query.ndim != 2 or query.shape[1] != self.dim:
             raise ValueError(f"query must be (batch, {self.dim}), got {tuple(query.shape)}")
         t = float(temperature)

@@ -3,7 +3,13 @@
 A miner is called as ``miner(embeddings, labels)`` and returns index tensors: triplets
 ``(a, p, n)`` (batch-hard, semi-hard, distance-weighted) or pairs ``(a1, p, a2, n)``
 (multi-similarity), ready for :class:`~negkit.contrastive.TripletMarginLoss` or a pair loss.
-Mining runs under ``torch.no_grad()``.
+Mining runs under ``torch.no_grad()``; float16 and bfloat16 embeddings are compared in float32.
+
+Differences from pytorch-metric-learning: there is no ``ref_emb``/``ref_labels`` (anchors and
+candidates are the same batch); the batch-hard and semi-hard miners use Euclidean distances
+of the embeddings *as given* (``normalize=False``), where pytorch-metric-learning's default
+``LpDistance`` normalises them first -- pass ``normalize=True`` for its behaviour; the
+semi-hard band is open on both sides, so a negative exactly at ``d(a, p) + m`` is not kept.
 """
 
 from __future__ import annotations
@@ -34,6 +40,12 @@ def _check(embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return labels
 
 
+def _float(x: torch.Tensor) -> torch.Tensor:
+    """float16 / bfloat16 embeddings in float32 (``torch.cdist`` has no half kernel on the CPU,
+    and half-precision distances would make ties of near-equal ones)."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
 def _masks(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     same = labels[:, None] == labels[None, :]
     eye = torch.eye(labels.shape[0], dtype=torch.bool, device=labels.device)
@@ -41,6 +53,7 @@ def _masks(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _distances(x: torch.Tensor, normalize: bool) -> torch.Tensor:
+    x = _float(x)
     if normalize:
         x = F.normalize(x, dim=1)
     return torch.cdist(x, x).clamp_min(0.0)
@@ -60,6 +73,9 @@ class BatchHardMiner:
     @torch.no_grad()
     def __call__(self, embeddings: torch.Tensor, labels: torch.Tensor):
         labels = _check(embeddings, labels)
+        if labels.numel() == 0:
+            e = torch.zeros(0, dtype=torch.long, device=embeddings.device)
+            return e, e.clone(), e.clone()
         d = _distances(embeddings, self.normalize)
         pos, neg = _masks(labels)
         ok = pos.any(1) & neg.any(1)
@@ -78,7 +94,7 @@ class BatchSemiHardMiner:
     """
 
     def __init__(self, margin: float = 0.2, select: str = "all", normalize: bool = False) -> None:
-        if float(margin) <= 0:
+        if not float(margin) > 0:  # NaN too
             raise ValueError(f"margin must be positive, got {margin!r}")
         if select not in ("all", "hardest"):
             raise ValueError(f"select must be 'all' or 'hardest', got {select!r}")
@@ -145,6 +161,8 @@ class DistanceWeightedMiner:
     ) -> None:
         if not 0.0 <= float(cutoff) < 2.0:
             raise ValueError(f"cutoff must lie in [0, 2), got {cutoff!r}")
+        if nonzero_loss_cutoff is not None and not float(nonzero_loss_cutoff) > 0:  # NaN too
+            raise ValueError(f"nonzero_loss_cutoff must be positive, got {nonzero_loss_cutoff!r}")
         if lam is not None and not float(lam) > 0:
             raise ValueError(f"lam must be positive, got {lam!r}")
         self.cutoff = float(cutoff)
@@ -169,7 +187,7 @@ class DistanceWeightedMiner:
     def probabilities(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """``(B, B)``: row a is the law of a's negative (zero rows for anchors without one)."""
         labels = _check(embeddings, labels)
-        x = F.normalize(embeddings, dim=1)
+        x = F.normalize(_float(embeddings), dim=1)
         d = torch.cdist(x, x)
         _, neg = _masks(labels)
         log_w = distance_weighted_law(d, x.shape[1], self.cutoff, self.lam)
@@ -206,12 +224,17 @@ class MultiSimilarityMiner:
     """
 
     def __init__(self, epsilon: float = 0.1) -> None:
+        if not math.isfinite(float(epsilon)):
+            raise ValueError(f"epsilon must be a finite number, got {epsilon!r}")
         self.epsilon = float(epsilon)
 
     @torch.no_grad()
     def __call__(self, embeddings: torch.Tensor, labels: torch.Tensor):
         labels = _check(embeddings, labels)
-        x = F.normalize(embeddings, dim=1)
+        if labels.numel() == 0:
+            e = torch.zeros(0, dtype=torch.long, device=embeddings.device)
+            return e, e.clone(), e.clone(), e.clone()
+        x = F.normalize(_float(embeddings), dim=1)
         s = x @ x.T
         pos, neg = _masks(labels)
         min_pos = s.masked_fill(~pos, float("inf")).min(1, keepdim=True).values

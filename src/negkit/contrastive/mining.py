@@ -9,8 +9,16 @@ embedding-based retrieval (Huang et al., KDD 2020) -- drops likely false negativ
 
 * **Ranks** are 0-based positions in the descending score order of the corpus *without* the
   row's own positive and its ``exclude`` items (e.g. every training positive of a user).
+  De-duplication and the margins act *inside* the band, after ranking, so ``[range_min,
+  range_max)`` keeps its meaning whatever the filters.  This differs from
+  sentence-transformers, which removes margin failures *before* cutting the band (its
+  ``range_min`` skips the first ``range_min`` surviving candidates, and its band always
+  holds ``range_max - range_min`` survivors when there are enough).
 * **Margins** against the positive's score ``s⁺``: ``absolute_margin=m`` keeps a candidate
-  only if ``s ≤ s⁺ - m``; ``relative_margin=r`` only if ``s ≤ s⁺ (1 - r)``.
+  only if ``s ≤ s⁺ - m``; ``relative_margin=r`` only if ``s ≤ s⁺ (1 - r)`` (as
+  sentence-transformers: meant for positive scores -- when ``s⁺ < 0`` the bound ``s⁺ (1 - r)``
+  lies *above* ``s⁺`` and keeps candidates scored higher than the positive; add an
+  ``absolute_margin`` to guard against that).
 * **De-duplication**: a candidate that is an exact duplicate of the positive -- the same
   ``corpus_keys`` entry (e.g. its text), or, without keys, the same vector -- is never a
   negative; nor one whose key equals the query's (``query_keys``).
@@ -88,6 +96,11 @@ class MinedNegatives:
     def matrix(self, n_queries: int | None = None, k: int | None = None) -> np.ndarray:
         """``(n_queries, k)`` int64 negatives per query row, ``-1`` where fewer were mined."""
         nq = int(self.query.max()) + 1 if n_queries is None and len(self) else (n_queries or 0)
+        if len(self) and int(self.query.max()) >= nq:
+            raise ValueError(
+                f"the table has query rows up to {int(self.query.max())}: n_queries={nq} "
+                "is too small"
+            )
         counts = np.bincount(self.query, minlength=nq) if len(self) else np.zeros(nq, np.int64)
         k = int(counts.max()) if k is None and counts.size else (k or 0)
         out = np.full((nq, k), -1, dtype=np.int64)
@@ -99,7 +112,9 @@ class MinedNegatives:
         return out
 
     def save(self, path: str | Path) -> Path:
-        """Write the table: ``.csv`` (a header, one triple a line) or ``.npz``."""
+        """Write the table: ``.csv`` (a header, one triple a line) or ``.npz``.  ``.npz``
+        keeps :attr:`step`, ``.csv`` does not (it loads with ``step=0``); neither keeps
+        :attr:`stats`."""
         path = Path(path)
         if path.suffix == ".npz":
             np.savez(path, **self.to_dict(), step=np.int64(self.step))
@@ -183,7 +198,13 @@ def mine_hard_negatives(
         positive of each query row.  exclude : optional CSR ``Q × N`` (or a list of id lists)
         of other known positives of each row, never ranked nor mined.
     Returns a :class:`MinedNegatives` table; ``stats`` counts the band's candidates and those
-    dropped by de-duplication and by the margins.
+    dropped by de-duplication and by the margins.  ``num_negatives`` may not exceed the band's
+    width ``range_max - range_min`` (``ValueError``).  A row for which fewer candidates survive
+    (a corpus smaller than the band, duplicates, margins) gets fewer triples, never padding:
+    ``stats["rows_short"]`` counts the rows with fewer than ``num_negatives`` (those with none
+    included, also counted in ``rows_without_negative``), and :meth:`MinedNegatives.matrix`
+    pads such rows with ``-1``.  (sentence-transformers drops those rows from its n-tuple
+    output instead: select on the counts to do the same.)
     """
     if sampling not in ("top", "random"):
         raise ValueError(f"sampling must be 'top' or 'random', got {sampling!r}")
@@ -194,6 +215,11 @@ def mine_hard_negatives(
         raise ValueError(f"the band [range_min, range_max) = [{range_min}, {range_max}) is empty")
     if isinstance(num_negatives, bool) or not isinstance(num_negatives, int) or num_negatives < 1:
         raise ValueError(f"num_negatives must be a positive integer, got {num_negatives!r}")
+    if num_negatives > range_max - range_min:
+        raise ValueError(
+            f"num_negatives={num_negatives} exceeds the band [range_min, range_max) = "
+            f"[{range_min}, {range_max}), which holds {range_max - range_min} candidates per row"
+        )
     absolute_margin = _check_margin(absolute_margin, "absolute_margin")
     relative_margin = _check_margin(relative_margin, "relative_margin")
     positive_int(query_chunk, "query_chunk")
@@ -218,8 +244,14 @@ def mine_hard_negatives(
         raise ValueError("query_keys needs corpus_keys and one key per query")
     rng = np.random.default_rng(seed)
     out: dict[str, list] = {col: [] for col in _COLUMNS}
-    stats = dict(rows=nq, band=0, dropped_duplicate=0, dropped_margin=0, rows_without_negative=0)
-    width = range_max - range_min
+    stats = dict(
+        rows=nq,
+        band=0,
+        dropped_duplicate=0,
+        dropped_margin=0,
+        rows_without_negative=0,
+        rows_short=0,
+    )
     search = CorpusSearch(c, backend=backend, corpus_chunk=corpus_chunk)  # built once
     for lo in range(0, nq, query_chunk):
         hi = min(nq, lo + query_chunk)
@@ -247,7 +279,7 @@ def mine_hard_negatives(
         stats["band"] += int(valid.sum())
         keep = valid.copy()
         if dedup:
-            dup = _duplicates(ids, p, s, s_pos, c, ck, qk, lo, hi) & keep
+            dup = _duplicates(ids, p, s, s_pos, q[lo:hi], c, ck, qk, lo, hi) & keep
             stats["dropped_duplicate"] += int(dup.sum())
             keep &= ~dup
         if absolute_margin is not None or relative_margin is not None:
@@ -263,12 +295,12 @@ def mine_hard_negatives(
             pri = np.where(keep, -ranks.astype(np.float64), -np.inf)
         else:
             pri = np.where(keep, rng.random(keep.shape), -np.inf)
-        m = min(num_negatives, width)
-        pick = np.argsort(-pri, axis=1, kind="stable")[:, :m]
+        pick = np.argsort(-pri, axis=1, kind="stable")[:, :num_negatives]
         chosen = np.take_along_axis(keep, pick, 1)
         r, j = np.nonzero(chosen)
         col = pick[r, j]
         stats["rows_without_negative"] += int((~chosen.any(1)).sum())
+        stats["rows_short"] += int((chosen.sum(1) < num_negatives).sum())
         out["query"].append(lo + r)
         out["positive"].append(p[r])
         out["negative"].append(ids[r, col])
@@ -301,6 +333,8 @@ def _exclusion(exclude: Any, pos: np.ndarray, nq: int, n: int) -> sp.csr_matrix:
             raise ValueError(f"exclude has {len(exclude)} lists for {nq} queries")
         r = np.repeat(np.arange(nq), [len(e) for e in exclude])
         cidx = np.concatenate([to_numpy(e).astype(np.int64) for e in exclude]) if nq else r
+        if cidx.size and (cidx.min() < 0 or cidx.max() >= n):
+            raise ValueError(f"exclude ids must lie in [0, {n}), got {cidx.min()}..{cidx.max()}")
         exclude = sp.csr_matrix((np.ones(r.size, dtype=np.int8), (r, cidx)), shape=(nq, n))
     m = sp.csr_matrix(exclude)
     if m.shape != (nq, n):
@@ -311,7 +345,7 @@ def _exclusion(exclude: Any, pos: np.ndarray, nq: int, n: int) -> sp.csr_matrix:
     return m
 
 
-def _duplicates(ids, pos, s, s_pos, c, ck, qk, lo, hi) -> np.ndarray:
+def _duplicates(ids, pos, s, s_pos, q, c, ck, qk, lo, hi) -> np.ndarray:
     """Candidates that are duplicates of the row's positive (or of the query, by key)."""
     safe = np.maximum(ids, 0)
     if ck is not None:
@@ -319,8 +353,17 @@ def _duplicates(ids, pos, s, s_pos, c, ck, qk, lo, hi) -> np.ndarray:
         if qk is not None:
             dup |= ck[safe] == qk[lo:hi][:, None]
         return dup
-    # same vector as the positive: the score must tie first, then the vectors are compared
-    tie = np.abs(s - s_pos[:, None]) <= 1e-5 * (1.0 + np.abs(s_pos[:, None]))
+    # same vector as the positive: the score must tie first, then the vectors are compared.
+    # The search's score of a copy and s_pos come from different products, so they may differ
+    # by the rounding of a dot product in c's dtype: up to ~d·eps·|q|·|c⁺| (float16: 1e-3 of
+    # it, which a fixed 1e-5 tolerance missed), hence the tolerance in c's precision.
+    with torch.no_grad():
+        qn = torch.linalg.vector_norm(q.float(), dim=1)
+        cn = torch.linalg.vector_norm(c[torch.as_tensor(pos, device=c.device)].float(), dim=1)
+        scale = (qn * cn).cpu().numpy().astype(np.float64)
+    eps = max(float(torch.finfo(c.dtype).eps), float(np.finfo(np.float32).eps))
+    tol = 1e-5 * (1.0 + np.abs(s_pos)) + 16 * eps * scale
+    tie = np.abs(s - s_pos[:, None]) <= tol[:, None]
     dup = np.zeros(ids.shape, dtype=bool)
     r, j = np.nonzero(tie & (ids >= 0))
     if r.size:
@@ -346,6 +389,8 @@ class HardNegativeRefresher:
     def __init__(self, encode: Callable[[], tuple], every: int, **mine_kwargs: Any) -> None:
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ValueError(f"every must be a positive number of steps, got {every!r}")
+        if "step" in mine_kwargs:
+            raise ValueError("step is set by the refresher (the current training step)")
         self.encode = encode
         self.every = every
         self.mine_kwargs = mine_kwargs

@@ -146,6 +146,9 @@ class SpanNERResult:
         out: list[list[tuple[int, int, str]]] = []
         for lo in range(0, len(data), batch_size):
             sents = data.tokens[lo : lo + batch_size]
+            if not any(sents):  # only empty sentences: no span (and no LSTM input)
+                out.extend([] for _ in sents)
+                continue
             dev = next(self.model.parameters()).device
             w, c = self.vocab.encode(sents)
             h = self.model.states(w.to(dev), c.to(dev))
