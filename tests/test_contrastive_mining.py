@@ -214,6 +214,14 @@ def test_bad_input():
         mine(exclude=[[-1]])
     with pytest.raises(ValueError, match=r"exclude ids must lie in \[0, 8\), got 2\.\.8"):
         mine(exclude=[[2, 8]])
+    # float ids were truncated: 0.5 mined against corpus item 0, 2.7 excluded item 2
+    with pytest.raises(TypeError, match="positives must be integer corpus ids, got dtype float64"):
+        mine_hard_negatives(Q, CORPUS, POS + 0.5)
+    with pytest.raises(TypeError, match="exclude must be integer corpus ids, got dtype float64"):
+        mine(exclude=[[2.7]])
+    with pytest.raises(TypeError, match="positives must be integer corpus ids, got dtype bool"):
+        mine_hard_negatives(Q, CORPUS, POS > 0)
+    assert len(mine(exclude=[[]])) == len(mine())  # an empty list: nothing excluded
 
 
 def test_faiss_backend_says_how_to_install(monkeypatch):

@@ -230,7 +230,7 @@ def mine_hard_negatives(
         q = torch.nn.functional.normalize(q.float(), dim=1)
         c = torch.nn.functional.normalize(c.float(), dim=1)
     nq, n = q.shape[0], c.shape[0]
-    pos = np.asarray(to_numpy(positives), dtype=np.int64).reshape(-1)
+    pos = _ids(positives, "positives").reshape(-1)
     if pos.shape[0] != nq:
         raise ValueError(f"positives has {pos.shape[0]} ids for {nq} queries")
     if nq and (pos.min() < 0 or pos.max() >= n):
@@ -323,6 +323,15 @@ def mine_hard_negatives(
     return MinedNegatives(**cols, stats=stats, step=step)
 
 
+def _ids(x: Any, what: str) -> np.ndarray:
+    """``x`` as int64 corpus ids; a ``TypeError`` for floats or booleans (0.5 would have been
+    truncated to item 0)."""
+    a = np.asarray(to_numpy(x))
+    if a.size and (a.dtype == bool or not np.issubdtype(a.dtype, np.integer)):
+        raise TypeError(f"{what} must be integer corpus ids, got dtype {a.dtype}")
+    return a.astype(np.int64)
+
+
 def _exclusion(exclude: Any, pos: np.ndarray, nq: int, n: int) -> sp.csr_matrix:
     """CSR ``Q × N``: each row's positive plus its ``exclude`` items."""
     own = sp.csr_matrix((np.ones(nq, dtype=np.int8), (np.arange(nq), pos)), shape=(nq, n))
@@ -332,7 +341,7 @@ def _exclusion(exclude: Any, pos: np.ndarray, nq: int, n: int) -> sp.csr_matrix:
         if len(exclude) != nq:
             raise ValueError(f"exclude has {len(exclude)} lists for {nq} queries")
         r = np.repeat(np.arange(nq), [len(e) for e in exclude])
-        cidx = np.concatenate([to_numpy(e).astype(np.int64) for e in exclude]) if nq else r
+        cidx = np.concatenate([_ids(e, "exclude").reshape(-1) for e in exclude]) if nq else r
         if cidx.size and (cidx.min() < 0 or cidx.max() >= n):
             raise ValueError(f"exclude ids must lie in [0, {n}), got {cidx.min()}..{cidx.max()}")
         exclude = sp.csr_matrix((np.ones(r.size, dtype=np.int8), (r, cidx)), shape=(nq, n))
