@@ -64,6 +64,15 @@ def test_training_spans_per_epoch_and_learning():
         train_span_ner(d, negatives="some")
 
 
+def test_gold_types_outside_labels_are_refused_not_trained_as_o():
+    d = _toy(4)
+    kept = d.types[:1]
+    with pytest.raises(ValueError, match=r"gold spans of type\(s\) \['.+'\] are not in labels="):
+        train_span_ner(d, negatives="all", max_width=3, epochs=1, labels=kept)
+    res = train_span_ner(d, negatives="all", max_width=3, epochs=1, labels=[*d.types, "EXTRA"])
+    assert res.labels == ["O", *d.types, "EXTRA"]  # a type without gold spans is fine
+
+
 def test_predict_with_empty_sentences():
     d = _toy(6)
     res = train_span_ner(d, negatives="all", max_width=3, epochs=1, seed=0)

@@ -214,6 +214,8 @@ def train_span_ner(
         drawn uniformly by the ``span`` sampler (Li et al. 2021; drawn with replacement, then
         de-duplicated); ``"all"`` -- every non-gold span of width ≤ ``max_width`` as "O"
         (the vanilla baseline).  Gold spans wider than ``max_width`` are left out.
+    labels : the entity types to learn (default: those of ``train``); a gold span of another
+        type is refused (``ValueError``), not trained as "O".
     """
     import negkit.samplers as ns
     from negkit.samplers.span import span_code, span_decode
@@ -225,6 +227,12 @@ def train_span_ner(
     torch.manual_seed(seed)
     labels = ["O", *(labels or train.types)]
     lab_id = {t: i for i, t in enumerate(labels)}
+    unknown = sorted({t for ss in train.spans for _, _, t in ss} - set(lab_id) - {"O"})
+    if unknown:  # they would have been neither gold nor kept from the "O" negatives
+        raise ValueError(
+            f"gold spans of type(s) {unknown} are not in labels={labels[1:]}: add them, or "
+            "relabel the data without them"
+        )
     vocab = _Vocab(train)
     model = SpanNER(len(vocab.words) + 2, len(vocab.chars) + 2, len(labels), max_width,
                     **(model_kw or {}))  # fmt: skip
