@@ -136,6 +136,16 @@ def test_span_sampler_bad_input():
     bad = sp.csr_matrix(([1.0], ([0], [span_code(1, 3, 4)])), shape=(1, 12))
     with pytest.raises(ValueError, match="gold span ends at token 3"):
         ns.get("span", max_width=4).fit(lengths=[3], positives=bad)
+    s = ns.get("span", max_width=2, seed=0).fit(lengths=np.array([3, 4]))
+    # a sentence beyond the fitted ones drew -1 ("no span"), and -1 read the last sentence
+    with pytest.raises(ValueError, match=r"anchor id 2 is out of range: SpanSampler was fitted "
+                       r"for 2 anchors \(the sentences of lengths=\)"):  # fmt: skip
+        s.sample(np.array([0, 2]), 1)
+    with pytest.raises(ValueError, match="anchor id 5 is out of range"):
+        s.proba(np.array([[0]]), anchors=[5])
+    for bad_sentence in (2, -1):
+        with pytest.raises(ValueError, match=f"sentence {bad_sentence} is out of range: 2 fitted"):
+            s.distribution(anchor=bad_sentence)
 
 
 def test_compare_rec_runs_the_band_sampler(tmp_path):

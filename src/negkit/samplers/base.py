@@ -311,6 +311,7 @@ class Sampler:
         n = anchors.shape[0]
         if n and (anchors.min() < 0):
             raise ValueError("anchors must be non-negative ids")
+        self._check_anchor_range(anchors)
         vecs = self._anchor_vectors(anchors, anchor_vectors)
         if pos is None:
             pos = np.full(n, -1, dtype=np.int64)
@@ -520,6 +521,25 @@ class Sampler:
         """Exact probability of every item for one anchor (before exclusion), where known."""
         raise NotImplementedError(f"{type(self).__name__} has no closed-form distribution")
 
+    #: what the fitted anchors are, for :meth:`n_anchors`'s refusals
+    _anchors_are = "fitted anchors"
+
+    def n_anchors(self) -> int | None:
+        """How many anchors the fitted state knows, where an anchor beyond them has no
+        meaning (a span sampler's sentences), else None: any anchor id is valid, and one
+        beyond the rows of ``positives`` has no positive to exclude.  The host paths refuse
+        anchors beyond it (the device path, which never synchronises with the host, does not
+        check)."""
+        return None
+
+    def _check_anchor_range(self, anchors: np.ndarray) -> None:
+        limit = self.n_anchors()
+        if limit is not None and anchors.size and anchors.max() >= limit:
+            raise ValueError(
+                f"anchor id {anchors.max()} is out of range: {type(self).__name__} was fitted "
+                f"for {limit} anchors ({self._anchors_are})"
+            )
+
     def proba(self, items: Any, anchors: Any = None, anchor_vectors: Any = None) -> np.ndarray:
         """``q(item | anchor)`` of every entry of ``items``, same shape.
 
@@ -554,6 +574,7 @@ class Sampler:
             a = np.repeat(a, n)
         elif a.shape[0] != n:
             raise ValueError(f"anchors has {a.shape[0]} entries for {n} rows of items")
+        self._check_anchor_range(a[a >= 0])
         vecs = None
         if self.score_aware:
             if anchor_vectors is not None:

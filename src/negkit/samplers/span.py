@@ -142,8 +142,17 @@ class SpanSampler(Sampler):
             np.int64(self.max_width),
         )  # fmt: skip
 
+    _anchors_are = "the sentences of lengths="
+
+    def n_anchors(self) -> int | None:
+        """The anchors are the fitted sentences."""
+        return int(self.lengths_.size) if hasattr(self, "lengths_") else None
+
     def spans(self, sentence: int) -> np.ndarray:
         """Codes of every span of width ≤ max_width of a sentence."""
+        self._check_fitted()
+        if not 0 <= int(sentence) < self.lengths_.size:
+            raise ValueError(f"sentence {sentence} is out of range: {self.lengths_.size} fitted")
         n, mw = int(self.lengths_[sentence]), int(self.max_width)
         return np.array([s * mw + w for w in range(min(mw, n)) for s in range(n - w)], np.int64)
 
