@@ -35,6 +35,19 @@ def test_metrics_match_hand_computed_values():
     assert r["n_users"] == 2
 
 
+def test_stored_zeros_and_duplicate_entries_count_as_in_the_pattern():
+    """A stored 0 is no test item (nor an excluded one), and a (user, item) entry written
+    twice is one test item: the same metrics as the clean matrices of the test above."""
+    U = np.array([[1.0], [1.0]], dtype=np.float32)
+    V = np.array([[5.0], [4.0], [3.0], [2.0], [1.0]], dtype=np.float32)
+    clean = evaluate_ranking(U, V, _csr({0: [2, 4], 1: [0]}, (2, 5)),
+                             exclude=[_csr({0: [0]}, (2, 5))], ks=[2])  # fmt: skip
+    # user 0: item 3 stored as 0 and item 2 twice (unsummed); train: item 1 stored as 0
+    test = sp.csr_matrix(([1.0, 1.0, 0.0, 1.0, 1.0], [2, 2, 3, 4, 0], [0, 4, 5]), shape=(2, 5))
+    train = sp.csr_matrix(([1.0, 0.0], [0, 1], [0, 2, 2]), shape=(2, 5))
+    assert evaluate_ranking(U, V, test, exclude=[train], ks=[2]) == clean
+
+
 def test_idcg_uses_min_of_test_size_and_k():
     hits = np.array([[1, 0, 0], [0, 0, 1]], dtype=bool)
     m = rank_metrics(hits, np.array([5, 1]), ks=[3])

@@ -122,7 +122,9 @@ def _rank_rows(scores, mask_ptr, mask_idx, rel_ptr, rel_idx, kmax, hits, mrr):
 
 
 def _check_csr(m, n_users: int, n_items: int, what: str) -> sp.csr_matrix:
-    m = sp.csr_matrix(m)
+    """``m``'s non-zero pattern as a 0/1 CSR of ``(n_users, n_items)``: an explicitly stored
+    zero is no test item (nor an excluded one), and duplicate entries count once."""
+    m = sp.csr_matrix(sp.csr_matrix(m) != 0, dtype=np.float32)
     if m.shape[0] > n_users or m.shape[1] > n_items:
         raise ValueError(
             f"{what} has shape {m.shape} but the embeddings cover {n_users} users x {n_items} items"
