@@ -359,3 +359,27 @@ def test_directed_is_refused_where_the_source_says_undirected(tmp_path, monkeypa
         assert main(base) == 1
         assert "is undirected and is read as such" in capsys.readouterr().err
         assert not (tmp_path / "v.txt").exists()
+
+
+def test_run_schedules_the_learning_rate_over_the_tokens_walks_make(monkeypatch):
+    """On a directed graph whose walks stop at dead ends, the learning rate decays over the
+    tokens the walks make (and the vocabulary counts are their visits), not over walks of
+    full length that never come: there it stayed near its start to the end."""
+    from negkit.word2vec import Word2Vec
+
+    a = np.zeros((4, 4))
+    a[0, 1], a[0, 2], a[1, 2], a[3, 0] = 1.0, 3.0, 1.0, 1.0  # 2 is a dead end
+    seen = {}
+    train = Word2Vec.train_arrays
+
+    def spy(self, chunks, **kw):
+        seen["total_words"] = kw["total_words"]
+        seen["counts"] = dict(zip(self.wv.index_to_key, self.vocab_.counts))
+        return train(self, chunks, **kw)
+
+    monkeypatch.setattr(Word2Vec, "train_arrays", spy)
+    s = GraphEmbedSettings(method="deepwalk", dim=8, walk_length=3, num_walks=4, window=2)
+    run(sp.csr_matrix(a), s, seed=0)
+    # per walk from each node: visits [2, 1.5, 3.75, 1] (8.25 tokens, not 12)
+    assert seen["total_words"] == 33
+    assert seen["counts"] == {"0": 8, "1": 6, "2": 15, "3": 4}

@@ -399,7 +399,7 @@ def _run_walks(
             if model.epochs_trained_ < epochs:
                 model.resume(chunks=timed)
         else:
-            model.train_arrays(timed, epochs=epochs, total_words=walks.max_tokens,
+            model.train_arrays(timed, epochs=epochs, total_words=walks.expected_tokens(),
                                sharded=distributed)  # fmt: skip
     except TrainingDivergedError as e:  # name the method and its option, not word2vec's alpha
         raise TrainingDivergedError(s.method, e.epoch, e.lr, e.problem) from None

@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from negkit._jit import kernel
 from negkit._rng import make_contexts, rand_float, rand_int
@@ -200,6 +201,11 @@ class WalkStream:
     def max_tokens(self) -> int:
         return self.n_walks * self.walk_length
 
+    def expected_tokens(self) -> int:
+        """Raw tokens expected in one pass (the learning-rate schedule's length); here every
+        walk is counted at its full length."""
+        return self.max_tokens
+
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         epoch = self.epoch
         self.epoch += 1
@@ -299,21 +305,42 @@ class RandomWalks(WalkStream):
     def second_order(self) -> bool:
         return not (self.p == 1.0 and self.q == 1.0)
 
-    def expected_counts(self) -> np.ndarray:
-        """Expected visits of every node in one pass, for the skip-gram vocabulary.
+    def expected_visits(self) -> np.ndarray:
+        """Expected visits of every node in one pass (float64), as a first-order walk makes them.
 
-        A walk's first node is uniform; its later steps follow the (weighted)
-        degree, the stationary distribution of a first-order walk on an
-        undirected graph.  Every node gets at least one visit (its start).
+        Step 0 puts ``num_walks`` walks on every node; each step moves a node's walks to its
+        out-neighbours in proportion to the edge weights, and the walks at a node without
+        out-edges stop there: ``x_{s+1} = P^T x_s`` summed over the ``walk_length`` steps.
+        This is exact for first-order walks (DeepWalk, ``p = q = 1``) on any graph, directed
+        ones with dead ends included; for node2vec's second-order walks it is the first-order
+        approximation (every walk still has the same length unless it reaches a dead end).
         """
-        n = self.adj.n_nodes
-        deg = self.adj.degrees()
-        starts = np.full(n, float(self.num_walks))
-        if deg.sum() > 0:
-            rest = self.num_walks * n * (self.walk_length - 1) * deg / deg.sum()
-        else:
-            rest = np.zeros(n)
-        return np.maximum(np.rint(starts + rest), 1.0).astype(np.int64)
+        a = self.adj
+        n = a.n_nodes
+        w = a.weights.astype(np.float64) if a.weighted else np.ones(a.n_entries)
+        deg = a.degrees()
+        rows = np.repeat(np.arange(n), np.diff(a.indptr))
+        # the walks' share that goes along each edge entry, per walk at its source
+        share = w / np.where(deg > 0, deg, 1.0)[rows]
+        pt = sp.csr_matrix((share, (a.indices, rows)), shape=(n, n))  # P^T
+        x = np.full(n, float(self.num_walks))
+        total = x.copy()
+        for _ in range(self.walk_length - 1):
+            x = pt @ x
+            if not x.any():
+                break
+            total += x
+        return total
+
+    def expected_counts(self) -> np.ndarray:
+        """Expected visits of every node in one pass (:meth:`expected_visits`), rounded, each
+        at least 1: the skip-gram vocabulary counts (noise distribution and down-sampling)."""
+        return np.maximum(np.rint(self.expected_visits()), 1.0).astype(np.int64)
+
+    def expected_tokens(self) -> int:
+        """Expected raw tokens in one pass: ``max_tokens`` less the steps that walks stopped at
+        dead ends do not take (the learning-rate schedule's length)."""
+        return max(1, int(round(self.expected_visits().sum())))
 
     def walk_starts(self, starts: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Walks from the given start nodes, one chunk (for tests and one-off use)."""
