@@ -383,3 +383,13 @@ def test_run_schedules_the_learning_rate_over_the_tokens_walks_make(monkeypatch)
     # per walk from each node: visits [2, 1.5, 3.75, 1] (8.25 tokens, not 12)
     assert seen["total_words"] == 33
     assert seen["counts"] == {"0": 8, "1": 6, "2": 15, "3": 4}
+
+
+def test_cli_embed_writes_zero_padded_ids_as_the_file_has_them(tmp_path, capsys):
+    edges = tmp_path / "g.txt"
+    edges.write_text("".join(f"{u:03d} {v:03d}\n" for u, v in [(1, 2), (2, 3), (3, 1), (3, 4)]))
+    out = tmp_path / "v.txt"
+    assert main(["graph", "embed", "--graph", str(edges), "--dim", "4", "--walk-length", "5",
+                 "--num-walks", "2", "--window", "2", "--out", str(out)]) == 0  # fmt: skip
+    keys, _ = load_vectors(out)
+    assert sorted(keys) == ["001", "002", "003", "004"]

@@ -91,10 +91,16 @@ def _node_codes(
     they are; anything else (1-based ids, strings, huge ids) is re-indexed in sorted
     order.  ``n_nodes`` (or ``reindex=False``) makes the ids row numbers, checked to be
     integers in ``[0, n_nodes)``; a bad one raises :class:`_BadId` with its position.
+
+    Re-indexed ids are kept as written: when an integer id is not in its plain form
+    (``007``, ``+7``, ``-0``), every id is a string, so that ``007`` is written back as
+    ``007`` (not ``7``) and ``07`` and ``7`` are two nodes, as they are two tokens.
     """
     as_rows = reindex is False or n_nodes is not None
     try:
         vals = np.array([strict_int(t) for t in tokens], dtype=np.int64)
+        if not as_rows and any(t != str(v) for t, v in zip(tokens, vals.tolist())):
+            raise ValueError("integer ids not in their plain form: kept as strings")
     except ValueError:
         if as_rows:
             k = next(i for i, t in enumerate(tokens) if not _is_int(t))
