@@ -393,3 +393,41 @@ def test_cli_embed_writes_zero_padded_ids_as_the_file_has_them(tmp_path, capsys)
                  "--num-walks", "2", "--window", "2", "--out", str(out)]) == 0  # fmt: skip
     keys, _ = load_vectors(out)
     assert sorted(keys) == ["001", "002", "003", "004"]
+
+
+def test_cli_linkpred_embeds_the_weighted_graph_and_refuses_what_it_does_not_read(
+    tmp_path, capsys, monkeypatch
+):
+    """linkpred embeds the kept edges with their weights (they became 1), refuses --directed
+    (the split is undirected: the walks were silently undirected) and options its method
+    does not read (--p with LINE was silently dropped), as ``graph embed`` does."""
+    import negkit.graph.embed as embed
+
+    rng = np.random.default_rng(0)
+    a = np.triu(rng.random((30, 30)) < 0.3, 1)
+    u, v = np.nonzero(a)
+    w = rng.integers(1, 5, u.size)
+    path = tmp_path / "g.edges"
+    path.write_text("".join(f"{x} {y} {z}\n" for x, y, z in zip(u, v, w)))
+    seen = {}
+    real_run = embed.run
+
+    def spy(graph, *args, **kw):
+        seen["adj"] = sp.csr_matrix(graph)
+        return real_run(graph, *args, **kw)
+
+    monkeypatch.setattr(embed, "run", spy)
+    base = ["graph", "linkpred", "--graph", str(path), "--method", "line", "--dim", "4",
+            "--epochs", "1", "--json"]  # fmt: skip
+    assert main(base) == 0
+    weight = {(int(x), int(y)): float(z) for x, y, z in zip(u, v, w)}
+    got = seen["adj"].tocoo()
+    assert got.nnz > 0 and np.allclose(seen["adj"].toarray(), seen["adj"].toarray().T)
+    for x, y, z in zip(got.row, got.col, got.data):
+        assert z == weight[(min(x, y), max(x, y))]
+    assert len(set(got.data.tolist())) > 1
+    capsys.readouterr()
+    assert main(base + ["--directed"]) == 1
+    assert "--directed is not read" in capsys.readouterr().err
+    assert main(base + ["--p", "0.5"]) == 1
+    assert "--method line does not read --p" in capsys.readouterr().err
