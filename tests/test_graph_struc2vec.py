@@ -134,6 +134,13 @@ def test_bad_parameters_are_refused():
         multilayer_graph(sp.csr_matrix((1, 1)))
     with pytest.raises(ValueError, match="take no p, q"):
         GraphEmbedSettings(method="struc2vec", p=0.5).check()
+    # eps = 0 divides by a degree: an isolated node (a self-loop alone counts none) is
+    # refused by name, not a ZeroDivisionError from the compiled DTW
+    lone = sp.block_diag([PATH5, sp.csr_matrix([[1.0]])]).tocsr()
+    with pytest.raises(ValueError, match="eps=0 .* node 5 has no neighbour"):
+        multilayer_graph(lone, eps=0.0)
+    _, f, (pu, pv) = multilayer_graph(lone, opt2=False)  # eps = 0.5 takes it
+    assert np.isfinite(f[:, 0]).all()
 
 
 def _twin_stars():

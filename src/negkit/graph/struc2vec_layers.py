@@ -303,8 +303,14 @@ def multilayer_graph(
     n = adj.shape[0]
     if n < 2:
         raise ValueError("struc2vec needs at least 2 nodes")
-    seqs = ring_sequences(adj, max_layer)
     deg = np.diff(adj.indptr).astype(np.int64)
+    if eps == 0 and not deg.all():
+        raise ValueError(
+            f"eps=0 (the paper's cost max/min - 1) is undefined for degree 0, and node "
+            f"{int(np.flatnonzero(deg == 0)[0])} has no neighbour: use eps > 0 (0.5, the "
+            "reference code's) or drop the isolated nodes"
+        )
+    seqs = ring_sequences(adj, max_layer)
     pu, pv = candidate_pairs(deg, n_select) if opt2 else all_pairs(n)
     f = np.empty((pu.shape[0], seqs.n_layers), np.float64)
     _pair_distances(pu, pv, seqs.ptr, seqs.degs, seqs.cnts, seqs.n_layers, float(eps), f)
