@@ -180,7 +180,11 @@ def read_edgelist(
     Node ids may be any tokens; see :func:`_node_codes` for when they are re-indexed
     (``node_ids`` then holds the original ids).  ``n_nodes`` fixes the node count (ids
     must then be row numbers below it).  Duplicate edges are merged (weights summed)
-    and counted in the log; zero-weight edges are skipped and counted.
+    and counted in the log; zero-weight edges are skipped and counted (a node met only on
+    such edges is not in the graph).  Undirected, an edge listed in both directions counts
+    once, at the larger of its two weights (``a b 2`` and ``b a 3`` give 3, as files that
+    list every edge both ways expect), while one listed twice the same way sums (``a b 2``
+    twice gives 4).
     """
     src: list[str] = []
     dst: list[str] = []

@@ -17,6 +17,9 @@
   heavier than the layer's mean edge weight.
 
 DTW here is exact (the reference code calls ``fastdtw`` with radius 1, an approximation).
+OPT1 is always on, and it is a change of distance, not only of storage: DTW on the tuples is
+not DTW on the sequences they compress (``[1, 1, 1, 1]`` against ``[1, 2]``: 2/3 uncompressed,
+``(1, 4)`` against ``(1, 1), (2, 1)``: 8/3, as the cost is scaled by the larger count).
 Self-loops are dropped: a node's degree counts its distinct other neighbours.
 """
 
