@@ -197,3 +197,22 @@ def test_airports_match_the_manifest(real_data, name, nodes, edges, loops, class
     assert np.all(np.asarray(g.labels.sum(axis=1)).ravel() == 1)
     if name == "airports_usa":
         assert g.node_ids is not None and int(g.node_ids.min()) == 10005
+
+
+def test_sharded_ranks_count_the_same_vocabulary():
+    """Distributed struc2vec: every rank builds its vocabulary (sorted by count: the row order
+    of the tables the ranks merge) from the whole pass, not from its own share of the walks,
+    which gave each rank other counts, so another row order, and merged other nodes' rows."""
+    g = _twin_stars()
+    ml, _, _ = multilayer_graph(g)
+    make = lambda: Struc2VecWalks(ml, walk_length=10, num_walks=8, seed=3, chunk_walks=4096)
+    ranks = []
+    for r in range(2):
+        w = make()
+        w.shard(r, 2)
+        ranks.append(w.expected_counts())
+    assert np.array_equal(ranks[0], ranks[1])
+    w = make()
+    w.shard(0, 2)
+    visits = sum(np.bincount(t, minlength=16) for t, _ in w.iter_epoch(0, all_chunks=True))
+    assert np.array_equal(ranks[0], visits) and visits.sum() == 16 * 8 * 10

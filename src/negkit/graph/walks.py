@@ -217,8 +217,11 @@ class WalkStream:
         self.epoch += 1
         return self.iter_epoch(epoch)
 
-    def iter_epoch(self, epoch: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """The chunks of pass ``epoch`` (the same walks for the same seed, epoch and workers)."""
+    def iter_epoch(
+        self, epoch: int, *, all_chunks: bool = False
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The chunks of pass ``epoch`` (the same walks for the same seed, epoch and workers):
+        this rank's share after :meth:`shard`, every chunk with ``all_chunks``."""
         ss = np.random.SeedSequence([int(self.seed), int(epoch)])
         rng = np.random.default_rng(ss)
         ctxs = make_contexts(int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1)), self.workers)
@@ -228,7 +231,7 @@ class WalkStream:
             order = np.tile(np.arange(self.n_nodes, dtype=np.int32), self.num_walks)
             rng.shuffle(order)
             for i, s in enumerate(range(0, order.shape[0], self.chunk_walks)):
-                if i % self.world_size == self.rank:
+                if all_chunks or i % self.world_size == self.rank:
                     yield self._walk(order[s : s + self.chunk_walks], ctxs, pool)
         finally:
             if pool is not None:
