@@ -14,7 +14,9 @@
 * Layer ``k`` of the multilayer graph links candidate pairs with weight
   ``w_k(u, v) = exp(-f_k(u, v))`` (Eq. 2).  Between layers, ``w(u_k, u_{k+1}) = log(Gamma_k(u)
   + e)`` and ``w(u_k, u_{k-1}) = 1`` (Eq. 3), where ``Gamma_k(u)`` counts u's layer-k edges
-  heavier than the layer's mean edge weight.
+  heavier than the layer's mean edge weight, as the paper defines it.  The reference code
+  counts on each node's *normalised* weights instead (``w / sum_v w``, against the layer's
+  mean of those), which gives other counts wherever nodes have different numbers of pairs.
 
 DTW here is exact (the reference code calls ``fastdtw`` with radius 1, an approximation).
 OPT1 is always on, and it is a change of distance, not only of storage: DTW on the tuples is
