@@ -431,3 +431,18 @@ def test_cli_linkpred_embeds_the_weighted_graph_and_refuses_what_it_does_not_rea
     assert "--directed is not read" in capsys.readouterr().err
     assert main(base + ["--p", "0.5"]) == 1
     assert "--method line does not read --p" in capsys.readouterr().err
+
+
+def test_an_edge_list_header_does_not_hide_the_weight_column(tmp_path):
+    """The weight column is looked for on the first edge, not on a header line: under
+    ``source,target`` the weights were silently read as 1."""
+    from negkit.graph.embed import load_graph
+
+    path = tmp_path / "h.csv"
+    path.write_text("source,target\n0,1,2.5\n1,2,4\n")
+    g = load_graph(path)
+    assert g.weighted and g.adj[0, 1] == 2.5 and g.adj[2, 1] == 4.0
+    path.write_text("source target weight\n0 1 3\n")
+    assert load_graph(path).adj[1, 0] == 3.0
+    path.write_text("source,target\n0,1\n1,2\n")
+    assert not load_graph(path).weighted
