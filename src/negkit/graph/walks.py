@@ -34,7 +34,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from negkit._jit import kernel
 from negkit._rng import make_contexts, rand_float, rand_int
@@ -157,6 +156,22 @@ def walk_kernel(
             prev = v
             v = x
         lengths[i] = n
+
+
+@kernel
+def _propagate(indptr, indices, weights, deg, x, out):
+    """``out = P^T x``: the walks at each node moved to its out-neighbours in proportion to
+    the edge weights (``weights`` empty: unweighted); walks at a node without out-edges stop."""
+    out[:] = 0.0
+    weighted = weights.shape[0] > 0
+    for v in range(indptr.shape[0] - 1):
+        lo = indptr[v]
+        hi = indptr[v + 1]
+        if hi == lo or x[v] == 0.0:
+            continue
+        share = x[v] / deg[v]
+        for e in range(lo, hi):
+            out[indices[e]] += share * (weights[e] if weighted else 1.0)
 
 
 class WalkStream:
@@ -325,17 +340,13 @@ class RandomWalks(WalkStream):
         approximation (every walk still has the same length unless it reaches a dead end).
         """
         a = self.adj
-        n = a.n_nodes
-        w = a.weights.astype(np.float64) if a.weighted else np.ones(a.n_entries)
         deg = a.degrees()
-        rows = np.repeat(np.arange(n), np.diff(a.indptr))
-        # the walks' share that goes along each edge entry, per walk at its source
-        share = w / np.where(deg > 0, deg, 1.0)[rows]
-        pt = sp.csr_matrix((share, (a.indices, rows)), shape=(n, n))  # P^T
-        x = np.full(n, float(self.num_walks))
+        x = np.full(a.n_nodes, float(self.num_walks))
         total = x.copy()
+        nxt = np.empty_like(x)
         for _ in range(self.walk_length - 1):
-            x = pt @ x
+            _propagate(a.indptr, a.indices, a.weights, deg, x, nxt)
+            x, nxt = nxt, x
             if not x.any():
                 break
             total += x
