@@ -201,3 +201,23 @@ def test_expected_counts_follow_the_walks_on_a_directed_graph_with_dead_ends(p, 
     assert abs(rw.expected_tokens() - visits.sum()) < tol * visits.sum()
     assert abs(expected[0] - visits[0]) < 0.05 * visits[0]
     assert np.abs(expected - visits).sum() < tol * visits.sum()
+
+
+def test_a_graph_flagged_unweighted_with_weights_says_it_reads_them_as_1(caplog):
+    """``Graph(adj)`` is unweighted by default: its weights are dropped, now with a warning
+    (they were dropped silently); an explicit ``weighted=`` or a plain matrix says nothing."""
+    import logging
+
+    from negkit.data.graphs import Graph
+
+    a = sp.csr_matrix(_dense(weighted=True))
+    with caplog.at_level(logging.WARNING, logger="negkit.graph.adjacency"):
+        adj = as_adjacency(Graph(a))
+    assert not adj.weighted and "read as 1" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="negkit.graph.adjacency"):
+        assert as_adjacency(Graph(a, weighted=True)).weighted
+        assert not as_adjacency(Graph(a), weighted=False).weighted
+        assert as_adjacency(a).weighted
+        assert not as_adjacency(Graph(sp.csr_matrix(_dense(weighted=False)))).weighted
+    assert caplog.text == ""
