@@ -194,3 +194,20 @@ def test_read_labels(tmp_path):
     h = read_edgelist(write(tmp_path / "h.txt", "0 1\n"))
     with pytest.raises(DataFormatError, match=r"r\.txt:1: node id 7 out of range \[0, 2\)"):
         read_labels(write(tmp_path / "r.txt", "7 3\n"), h)
+
+
+def test_zero_padded_integer_ids_are_kept_as_written(tmp_path):
+    """``001`` stays ``001`` (it was re-indexed and written back as ``1``), so that vectors
+    and label files keyed by the file's ids find their nodes; ``07`` and ``7`` are two
+    tokens, so two nodes."""
+    g = read_edgelist(write(tmp_path / "pad.txt", "001 002\n002 003\n010 001\n"))
+    assert list(g.node_ids) == ["001", "002", "003", "010"]
+    np.testing.assert_array_equal(g.adj.toarray()[0], [0, 1, 0, 1])
+    lab = read_labels(write(tmp_path / "l.txt", "001 a\n010 b\n"), g)
+    np.testing.assert_array_equal(lab.labels.toarray(), [[1, 0], [0, 0], [0, 0], [0, 1]])
+    m = read_edgelist(write(tmp_path / "mix.txt", "7 8\n07 8\n+8 7\n"))
+    assert list(m.node_ids) == ["+8", "07", "7", "8"] and m.counts()["edges"] == 3
+    a = read_adjlist(write(tmp_path / "pad.adjlist", "01 02 03\n02 01\n"))
+    assert list(a.node_ids) == ["01", "02", "03"]
+    # plain integer ids are still numbers, in numeric order
+    assert list(read_edgelist(write(tmp_path / "n.txt", "10 9\n9 100\n")).node_ids) == [9, 10, 100]

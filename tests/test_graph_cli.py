@@ -359,3 +359,90 @@ def test_directed_is_refused_where_the_source_says_undirected(tmp_path, monkeypa
         assert main(base) == 1
         assert "is undirected and is read as such" in capsys.readouterr().err
         assert not (tmp_path / "v.txt").exists()
+
+
+def test_run_schedules_the_learning_rate_over_the_tokens_walks_make(monkeypatch):
+    """On a directed graph whose walks stop at dead ends, the learning rate decays over the
+    tokens the walks make (and the vocabulary counts are their visits), not over walks of
+    full length that never come: there it stayed near its start to the end."""
+    from negkit.word2vec import Word2Vec
+
+    a = np.zeros((4, 4))
+    a[0, 1], a[0, 2], a[1, 2], a[3, 0] = 1.0, 3.0, 1.0, 1.0  # 2 is a dead end
+    seen = {}
+    train = Word2Vec.train_arrays
+
+    def spy(self, chunks, **kw):
+        seen["total_words"] = kw["total_words"]
+        seen["counts"] = dict(zip(self.wv.index_to_key, self.vocab_.counts))
+        return train(self, chunks, **kw)
+
+    monkeypatch.setattr(Word2Vec, "train_arrays", spy)
+    s = GraphEmbedSettings(method="deepwalk", dim=8, walk_length=3, num_walks=4, window=2)
+    run(sp.csr_matrix(a), s, seed=0)
+    # per walk from each node: visits [2, 1.5, 3.75, 1] (8.25 tokens, not 12)
+    assert seen["total_words"] == 33
+    assert seen["counts"] == {"0": 8, "1": 6, "2": 15, "3": 4}
+
+
+def test_cli_embed_writes_zero_padded_ids_as_the_file_has_them(tmp_path, capsys):
+    edges = tmp_path / "g.txt"
+    edges.write_text("".join(f"{u:03d} {v:03d}\n" for u, v in [(1, 2), (2, 3), (3, 1), (3, 4)]))
+    out = tmp_path / "v.txt"
+    assert main(["graph", "embed", "--graph", str(edges), "--dim", "4", "--walk-length", "5",
+                 "--num-walks", "2", "--window", "2", "--out", str(out)]) == 0  # fmt: skip
+    keys, _ = load_vectors(out)
+    assert sorted(keys) == ["001", "002", "003", "004"]
+
+
+def test_cli_linkpred_embeds_the_weighted_graph_and_refuses_what_it_does_not_read(
+    tmp_path, capsys, monkeypatch
+):
+    """linkpred embeds the kept edges with their weights (they became 1), refuses --directed
+    (the split is undirected: the walks were silently undirected) and options its method
+    does not read (--p with LINE was silently dropped), as ``graph embed`` does."""
+    import negkit.graph.embed as embed
+
+    rng = np.random.default_rng(0)
+    a = np.triu(rng.random((30, 30)) < 0.3, 1)
+    u, v = np.nonzero(a)
+    w = rng.integers(1, 5, u.size)
+    path = tmp_path / "g.edges"
+    path.write_text("".join(f"{x} {y} {z}\n" for x, y, z in zip(u, v, w)))
+    seen = {}
+    real_run = embed.run
+
+    def spy(graph, *args, **kw):
+        seen["adj"] = sp.csr_matrix(graph)
+        return real_run(graph, *args, **kw)
+
+    monkeypatch.setattr(embed, "run", spy)
+    base = ["graph", "linkpred", "--graph", str(path), "--method", "line", "--dim", "4",
+            "--epochs", "1", "--json"]  # fmt: skip
+    assert main(base) == 0
+    weight = {(int(x), int(y)): float(z) for x, y, z in zip(u, v, w)}
+    got = seen["adj"].tocoo()
+    assert got.nnz > 0 and np.allclose(seen["adj"].toarray(), seen["adj"].toarray().T)
+    for x, y, z in zip(got.row, got.col, got.data):
+        assert z == weight[(min(x, y), max(x, y))]
+    assert len(set(got.data.tolist())) > 1
+    capsys.readouterr()
+    assert main(base + ["--directed"]) == 1
+    assert "--directed is not read" in capsys.readouterr().err
+    assert main(base + ["--p", "0.5"]) == 1
+    assert "--method line does not read --p" in capsys.readouterr().err
+
+
+def test_an_edge_list_header_does_not_hide_the_weight_column(tmp_path):
+    """The weight column is looked for on the first edge, not on a header line: under
+    ``source,target`` the weights were silently read as 1."""
+    from negkit.graph.embed import load_graph
+
+    path = tmp_path / "h.csv"
+    path.write_text("source,target\n0,1,2.5\n1,2,4\n")
+    g = load_graph(path)
+    assert g.weighted and g.adj[0, 1] == 2.5 and g.adj[2, 1] == 4.0
+    path.write_text("source target weight\n0 1 3\n")
+    assert load_graph(path).adj[1, 0] == 3.0
+    path.write_text("source,target\n0,1\n1,2\n")
+    assert not load_graph(path).weighted

@@ -134,6 +134,13 @@ def test_bad_parameters_are_refused():
         multilayer_graph(sp.csr_matrix((1, 1)))
     with pytest.raises(ValueError, match="take no p, q"):
         GraphEmbedSettings(method="struc2vec", p=0.5).check()
+    # eps = 0 divides by a degree: an isolated node (a self-loop alone counts none) is
+    # refused by name, not a ZeroDivisionError from the compiled DTW
+    lone = sp.block_diag([PATH5, sp.csr_matrix([[1.0]])]).tocsr()
+    with pytest.raises(ValueError, match="eps=0 .* node 5 has no neighbour"):
+        multilayer_graph(lone, eps=0.0)
+    _, f, (pu, pv) = multilayer_graph(lone, opt2=False)  # eps = 0.5 takes it
+    assert np.isfinite(f[:, 0]).all()
 
 
 def _twin_stars():
@@ -190,3 +197,22 @@ def test_airports_match_the_manifest(real_data, name, nodes, edges, loops, class
     assert np.all(np.asarray(g.labels.sum(axis=1)).ravel() == 1)
     if name == "airports_usa":
         assert g.node_ids is not None and int(g.node_ids.min()) == 10005
+
+
+def test_sharded_ranks_count_the_same_vocabulary():
+    """Distributed struc2vec: every rank builds its vocabulary (sorted by count: the row order
+    of the tables the ranks merge) from the whole pass, not from its own share of the walks,
+    which gave each rank other counts, so another row order, and merged other nodes' rows."""
+    g = _twin_stars()
+    ml, _, _ = multilayer_graph(g)
+    make = lambda: Struc2VecWalks(ml, walk_length=10, num_walks=8, seed=3, chunk_walks=4096)
+    ranks = []
+    for r in range(2):
+        w = make()
+        w.shard(r, 2)
+        ranks.append(w.expected_counts())
+    assert np.array_equal(ranks[0], ranks[1])
+    w = make()
+    w.shard(0, 2)
+    visits = sum(np.bincount(t, minlength=16) for t, _ in w.iter_epoch(0, all_chunks=True))
+    assert np.array_equal(ranks[0], visits) and visits.sum() == 16 * 8 * 10

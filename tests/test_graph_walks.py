@@ -159,3 +159,65 @@ def test_bad_input():
         RandomWalks(a, walk_length=0)
     with pytest.raises(ValueError, match="start nodes"):
         RandomWalks(a).walk_starts(np.array([9]))
+
+
+def _dead_end_graph() -> sp.csr_matrix:
+    """0 -> 1 (w 1), 0 -> 2 (w 3), 1 -> 2, 3 -> 0; node 2 has no out-edge."""
+    a = np.zeros((4, 4))
+    a[0, 1], a[0, 2], a[1, 2], a[3, 0] = 1.0, 3.0, 1.0, 1.0
+    return sp.csr_matrix(a)
+
+
+def test_expected_visits_are_hand_computed_on_a_directed_graph_with_a_dead_end():
+    # one walk of 3 nodes from every node: step 0 = [1, 1, 1, 1]; step 1: 0 sends 1/4 to 1
+    # and 3/4 to 2, 1 sends 1 to 2, 3 sends 1 to 0 -> [1, 1/4, 7/4, 0]; step 2: 0 sends
+    # 1/4, 3/4 again, 1 sends its 1/4 to 2, the walks at 2 stop -> [0, 1/4, 1, 0]
+    rw = RandomWalks(as_adjacency(_dead_end_graph(), directed=True), walk_length=3, num_walks=1)
+    assert np.allclose(rw.expected_visits(), [2.0, 1.5, 3.75, 1.0])
+    assert rw.expected_tokens() == 8  # 8.25 rounded, not the 12 of walks of full length
+    assert rw.max_tokens == 12
+
+
+@pytest.mark.parametrize("p,q,tol", [(1.0, 1.0, 0.03), (0.5, 2.0, 0.25), (2.0, 0.5, 0.25)])
+def test_expected_counts_follow_the_walks_on_a_directed_graph_with_dead_ends(p, q, tol):
+    """The vocabulary counts (noise law, down-sampling) and the learning-rate schedule's
+    length are those of the walks drawn: a node reached by many walks but without
+    out-edges is counted by its visits, not by its out-degree.  Exact in expectation for
+    first-order walks; node2vec's second-order walks stop at other rates (tolerance 25%,
+    where counting every walk at full length overstated the tokens 5 times)."""
+    rng = np.random.default_rng(0)
+    a = sp.random(60, 60, density=0.06, random_state=1, format="lil")
+    a[:, 0] = 1.0  # node 0: a sink reached from every node
+    a[0, :] = 0.0
+    a.setdiag(0)
+    a = sp.csr_matrix(a)
+    a.data[:] = rng.uniform(0.5, 2.0, a.nnz)
+    rw = RandomWalks(as_adjacency(a, directed=True), walk_length=20, num_walks=200, p=p, q=q,
+                     seed=0)  # fmt: skip
+    visits = np.zeros(60)
+    for tokens, _ in rw.iter_epoch(0):
+        visits += np.bincount(tokens, minlength=60)
+    expected = rw.expected_counts()
+    assert abs(rw.expected_tokens() - visits.sum()) < tol * visits.sum()
+    assert abs(expected[0] - visits[0]) < 0.05 * visits[0]
+    assert np.abs(expected - visits).sum() < tol * visits.sum()
+
+
+def test_a_graph_flagged_unweighted_with_weights_says_it_reads_them_as_1(caplog):
+    """``Graph(adj)`` is unweighted by default: its weights are dropped, now with a warning
+    (they were dropped silently); an explicit ``weighted=`` or a plain matrix says nothing."""
+    import logging
+
+    from negkit.data.graphs import Graph
+
+    a = sp.csr_matrix(_dense(weighted=True))
+    with caplog.at_level(logging.WARNING, logger="negkit.graph.adjacency"):
+        adj = as_adjacency(Graph(a))
+    assert not adj.weighted and "read as 1" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="negkit.graph.adjacency"):
+        assert as_adjacency(Graph(a, weighted=True)).weighted
+        assert not as_adjacency(Graph(a), weighted=False).weighted
+        assert as_adjacency(a).weighted
+        assert not as_adjacency(Graph(sp.csr_matrix(_dense(weighted=False)))).weighted
+    assert caplog.text == ""

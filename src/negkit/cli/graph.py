@@ -305,12 +305,24 @@ def cmd_eval(args) -> int:
 
 
 def cmd_linkpred(args) -> int:
+    """Hold out edges of the graph read undirected, embed the rest (weights kept) and score."""
+    import numpy as np
+    import scipy.sparse as sp
+
     from negkit.eval.graph import link_prediction_auc, link_prediction_split
     from negkit.graph.embed import load_graph, run
 
-    graph = load_graph(args.graph, directed=args.directed)
+    _check_method_options(args)
+    if args.directed:
+        raise ValueError("linkpred holds out undirected edges and embeds an undirected graph: "
+                         "--directed is not read")  # fmt: skip
+    graph = load_graph(args.graph)
     split = link_prediction_split(graph, args.test_fraction, seed=args.seed)
-    res = run(split.train_adj, _settings(args), sampler=_sampler(args), seed=args.seed)
+    train = split.train_adj
+    if getattr(graph, "weighted", False):  # the kept edges keep their weights
+        w = sp.csr_matrix(graph.adj, dtype=np.float64)
+        train = train.multiply(w.maximum(w.T)).tocsr()
+    res = run(train, _settings(args), sampler=_sampler(args), seed=args.seed)
     auc = link_prediction_auc(res.vectors, split)
     out = {
         "task": "link_prediction",

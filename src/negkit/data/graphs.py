@@ -91,10 +91,16 @@ def _node_codes(
     they are; anything else (1-based ids, strings, huge ids) is re-indexed in sorted
     order.  ``n_nodes`` (or ``reindex=False``) makes the ids row numbers, checked to be
     integers in ``[0, n_nodes)``; a bad one raises :class:`_BadId` with its position.
+
+    Re-indexed ids are kept as written: when an integer id is not in its plain form
+    (``007``, ``+7``, ``-0``), every id is a string, so that ``007`` is written back as
+    ``007`` (not ``7``) and ``07`` and ``7`` are two nodes, as they are two tokens.
     """
     as_rows = reindex is False or n_nodes is not None
     try:
         vals = np.array([strict_int(t) for t in tokens], dtype=np.int64)
+        if not as_rows and any(t != str(v) for t, v in zip(tokens, vals.tolist())):
+            raise ValueError("integer ids not in their plain form: kept as strings")
     except ValueError:
         if as_rows:
             k = next(i for i, t in enumerate(tokens) if not _is_int(t))
@@ -174,7 +180,11 @@ def read_edgelist(
     Node ids may be any tokens; see :func:`_node_codes` for when they are re-indexed
     (``node_ids`` then holds the original ids).  ``n_nodes`` fixes the node count (ids
     must then be row numbers below it).  Duplicate edges are merged (weights summed)
-    and counted in the log; zero-weight edges are skipped and counted.
+    and counted in the log; zero-weight edges are skipped and counted (a node met only on
+    such edges is not in the graph).  Undirected, an edge listed in both directions counts
+    once, at the larger of its two weights (``a b 2`` and ``b a 3`` give 3, as files that
+    list every edge both ways expect), while one listed twice the same way sums (``a b 2``
+    twice gives 4).
     """
     src: list[str] = []
     dst: list[str] = []

@@ -60,6 +60,7 @@ def as_adjacency(
     directed : recorded (default: the graph's flag, else whether adj != adj.T).
     """
     adj = getattr(graph, "adj", graph)
+    flag_from_graph = weighted is None and getattr(graph, "weighted", None) is not None
     if weighted is None:
         weighted = getattr(graph, "weighted", None)
     if directed is None:
@@ -80,6 +81,11 @@ def as_adjacency(
     m.sort_indices()
     if weighted is None:
         weighted = bool(m.nnz and np.any(m.data != 1.0))
+    elif not weighted and flag_from_graph and m.nnz and np.any(m.data != 1.0):
+        log.warning(
+            "the graph is flagged unweighted (weighted=False, Graph's default) but its weights "
+            "are not all 1: they are read as 1; set weighted=True to walk by them"
+        )
     if directed is None:
         directed = bool((m != m.T).nnz)
     if m.shape[0] >= 2**31:

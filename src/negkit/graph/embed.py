@@ -187,11 +187,18 @@ def _agreeing(graph: Any, directed: bool, what: str) -> Any:
 
 
 def _has_third_column(path: Path) -> bool:
-    """Whether the first data line of an edge list (compressed or not) has a weight column."""
+    """Whether the first edge line of an edge list (compressed or not) has a weight column;
+    a header line (``source,target``, as :func:`negkit.data.graphs.read_edgelist` reads one)
+    is not an edge: a header naming two columns over weighted rows read them unweighted."""
+    from negkit.data.graphs import _EDGE_HEADERS
     from negkit.data.lines import iter_lines
 
+    first = True
     for _, text in iter_lines(path, comments="#"):
         parts = text.split("#", 1)[0].replace(",", " ").split()
+        if first and len(parts) >= 2 and {p.lower() for p in parts[:2]} <= _EDGE_HEADERS:
+            first = False
+            continue
         if parts:
             return len(parts) >= 3
     return False
@@ -399,7 +406,7 @@ def _run_walks(
             if model.epochs_trained_ < epochs:
                 model.resume(chunks=timed)
         else:
-            model.train_arrays(timed, epochs=epochs, total_words=walks.max_tokens,
+            model.train_arrays(timed, epochs=epochs, total_words=walks.expected_tokens(),
                                sharded=distributed)  # fmt: skip
     except TrainingDivergedError as e:  # name the method and its option, not word2vec's alpha
         raise TrainingDivergedError(s.method, e.epoch, e.lr, e.problem) from None

@@ -10,7 +10,11 @@ For each edge, with ``K`` noise nodes ``n ~ P_n`` and ``sigma`` the logistic fun
   (vertex table ``u``, context table ``c``, Eq. 7).
 
 ``P_n`` is any sampler of :mod:`negkit.samplers` (LINE's own: ``degree`` with
-``alpha = 0.75``), called through the compiled contract
+``alpha = 0.75``), fitted on the weighted *in*-degree (the noise replaces the edge's
+target); LINE's reference code counts the weighted out-degree, the same on an
+undirected graph, not on a directed one.  A node without edges is no edge's end: its
+vector keeps its random start, moved only as a noise node (order 1, under a sampler that
+draws nodes of degree 0, ``uniform`` say).  The sampler is called through the compiled contract
 ``draw(state, anchor=i, pos=j, vec=u_i, ctx)``; score-aware samplers are fitted
 with ``output=`` the table scored against (``u`` or ``c``) and ``input=u``.
 The learning rate decays linearly, ``rho_t = rho_0 (1 - t / T)``.  Threads update

@@ -93,9 +93,14 @@ class Struc2VecWalks(WalkStream):
         return self.ml.n_nodes
 
     def expected_counts(self) -> np.ndarray:
-        """Visits of every node in pass 0 (walked once more here: the law has no closed form)."""
+        """Visits of every node in pass 0 (walked once more here: the law has no closed form).
+
+        Every chunk of the pass is counted, also after :meth:`shard`: the ranks of a
+        distributed run must build the same vocabulary (its order is the row order of the
+        tables they merge), not each one from its own share of the walks.
+        """
         counts = np.zeros(self.ml.n_nodes, np.int64)
-        for tokens, _ in self.iter_epoch(0):
+        for tokens, _ in self.iter_epoch(0, all_chunks=True):
             counts += np.bincount(tokens, minlength=self.ml.n_nodes)
         return np.maximum(counts, 1)
 

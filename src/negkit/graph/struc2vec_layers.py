@@ -14,9 +14,14 @@
 * Layer ``k`` of the multilayer graph links candidate pairs with weight
   ``w_k(u, v) = exp(-f_k(u, v))`` (Eq. 2).  Between layers, ``w(u_k, u_{k+1}) = log(Gamma_k(u)
   + e)`` and ``w(u_k, u_{k-1}) = 1`` (Eq. 3), where ``Gamma_k(u)`` counts u's layer-k edges
-  heavier than the layer's mean edge weight.
+  heavier than the layer's mean edge weight, as the paper defines it.  The reference code
+  counts on each node's *normalised* weights instead (``w / sum_v w``, against the layer's
+  mean of those), which gives other counts wherever nodes have different numbers of pairs.
 
 DTW here is exact (the reference code calls ``fastdtw`` with radius 1, an approximation).
+OPT1 is always on, and it is a change of distance, not only of storage: DTW on the tuples is
+not DTW on the sequences they compress (``[1, 1, 1, 1]`` against ``[1, 2]``: 2/3 uncompressed,
+``(1, 4)`` against ``(1, 1), (2, 1)``: 8/3, as the cost is scaled by the larger count).
 Self-loops are dropped: a node's degree counts its distinct other neighbours.
 """
 
@@ -303,8 +308,14 @@ def multilayer_graph(
     n = adj.shape[0]
     if n < 2:
         raise ValueError("struc2vec needs at least 2 nodes")
-    seqs = ring_sequences(adj, max_layer)
     deg = np.diff(adj.indptr).astype(np.int64)
+    if eps == 0 and not deg.all():
+        raise ValueError(
+            f"eps=0 (the paper's cost max/min - 1) is undefined for degree 0, and node "
+            f"{int(np.flatnonzero(deg == 0)[0])} has no neighbour: use eps > 0 (0.5, the "
+            "reference code's) or drop the isolated nodes"
+        )
+    seqs = ring_sequences(adj, max_layer)
     pu, pv = candidate_pairs(deg, n_select) if opt2 else all_pairs(n)
     f = np.empty((pu.shape[0], seqs.n_layers), np.float64)
     _pair_distances(pu, pv, seqs.ptr, seqs.degs, seqs.cnts, seqs.n_layers, float(eps), f)
