@@ -87,6 +87,17 @@ def test_edgelist_bad_input(tmp_path):
         read_edgelist(write(tmp_path / "big.txt", "0 1\n1 2\n2 5\n"), n_nodes=5)
     with pytest.raises(DataFormatError, match=r"str\.txt:2: non-numeric node id 'b'"):
         read_edgelist(write(tmp_path / "str.txt", "0 1\n1 b\n"), reindex=False)
+    # an adjacency list read as an edge list: 0-2 and 1-3 were lost, or 2 read as a weight
+    with pytest.raises(DataFormatError, match=r"adj\.txt:2: 3 columns where the first edge line "
+                       r"has 2: .*needs the \.adjlist suffix"):  # fmt: skip
+        read_edgelist(write(tmp_path / "adj.txt", "0 1\n1 2 3\n"))
+    with pytest.raises(DataFormatError, match=r"adj4\.txt:1: 4 columns where an edge has 2 or 3"):
+        read_edgelist(write(tmp_path / "adj4.txt", "0 1 2 3\n"), weighted=True)
+    with pytest.raises(DataFormatError, match=r"mix\.txt:3: 2 columns where the first edge line "
+                       r"has 3"):  # fmt: skip
+        read_edgelist(write(tmp_path / "mix.txt", "source,target,weight\n0,1,2\n1,2\n"), weighted=True)
+    g = read_edgelist(write(tmp_path / "w3.txt", "0 1 5\n1 2 7\n"))  # weights read, ignored
+    assert g.adj.nnz == 4 and set(g.adj.data) == {1.0}
 
 
 def test_edgelist_fixed_node_count_keeps_isolated_nodes(tmp_path):

@@ -177,7 +177,10 @@ def read_edgelist(
     """Read ``src dst [weight]`` lines (whitespace or comma separated).
 
     A first line naming its columns (``source,target``, ``from to weight``, ...) is a header.
-    Node ids may be any tokens; see :func:`_node_codes` for when they are re-indexed
+    Every edge line has the first one's 2 or 3 columns (an adjacency list read as an edge
+    list would otherwise lose all but a node's first neighbour, or read the second as a
+    weight); with ``weighted=False`` a third column is read and ignored.  Node ids may be any
+    tokens; see :func:`_node_codes` for when they are re-indexed
     (``node_ids`` then holds the original ids).  ``n_nodes`` fixes the node count (ids
     must then be row numbers below it).  Duplicate edges are merged (weights summed)
     and counted in the log; zero-weight edges are skipped and counted (a node met only on
@@ -192,6 +195,7 @@ def read_edgelist(
     weights = array("f")
     n_zero = 0
     first = True
+    width: int | None = None  # the first edge line's columns: every line has as many
     for lineno, text in iter_lines(path, comments=comments):
         parts = text.replace(",", " ").split()
         if first and len(parts) >= 2 and {p.lower() for p in parts[:2]} <= _EDGE_HEADERS:
@@ -199,6 +203,16 @@ def read_edgelist(
             first = False
             continue
         first = False
+        if len(parts) > 3 or (width is not None and len(parts) != width and len(parts) >= 2):
+            raise DataFormatError(
+                path,
+                lineno,
+                f"{len(parts)} columns where "
+                + (f"the first edge line has {width}" if width else "an edge has 2 or 3")
+                + ": an edge list is 'src dst [weight]' on every line (an adjacency list, "
+                "'node neighbour ...', needs the .adjlist suffix)",
+            )
+        width = width or len(parts)
         need = 3 if weighted else 2
         if len(parts) < need:
             raise DataFormatError(
