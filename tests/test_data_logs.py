@@ -221,3 +221,14 @@ def test_a_byte_order_mark_does_not_hide_the_header(tmp_path):
     log = read_log(p)
     assert log.counts()["columns"]["user"] == "user_id" and log.user_ids.tolist()[0] == "alice"
     assert log.counts()["rows"] == 5
+
+
+def test_ids_that_int_reads_but_that_are_not_written_as_integers_stay_distinct(tmp_path):
+    # int() reads "12_34" as 1234 and "+5" as 5: they are other users, kept as written
+    text = "user,item\n12_34,a\n1234,b\n+5,a\n5,b\n-0,a\n0,b\n"
+    d = read_log(_write(tmp_path, text))
+    assert d.user_ids.tolist() == ["+5", "-0", "0", "1234", "12_34", "5"]
+    assert d.users.tolist() == [4, 3, 0, 5, 1, 2]
+    # written as integers: numeric order, ids kept as ints
+    d = read_log(_write(tmp_path, "user,item\n10,a\n-3,b\n9,a\n"))
+    assert d.user_ids.tolist() == [-3, 9, 10] and d.user_ids.dtype == np.int64
