@@ -232,3 +232,26 @@ def test_ids_that_int_reads_but_that_are_not_written_as_integers_stay_distinct(t
     # written as integers: numeric order, ids kept as ints
     d = read_log(_write(tmp_path, "user,item\n10,a\n-3,b\n9,a\n"))
     assert d.user_ids.tolist() == [-3, 9, 10] and d.user_ids.dtype == np.int64
+
+
+def test_integer_timestamps_are_kept_exactly_so_leave_one_out_finds_the_latest(tmp_path):
+    # nanosecond times 1 ns apart: a float (53-bit mantissa) rounds all three to t0
+    t0 = 1_700_000_000_000_000_000
+    times = [t0 + 1, t0 + 2, t0]
+    text = "user,item,timestamp\n" + "".join(f"u,{i},{t}\n" for i, t in zip("abc", times))
+    sources = [_write(tmp_path, text)]
+    try:
+        import pandas as pd
+    except ImportError:
+        pass
+    else:
+        sources.append(pd.DataFrame({"user": ["u"] * 3, "item": list("abc"), "timestamp": times}))
+    for source in sources:
+        d = read_log(source)
+        assert d.timestamps.tolist() == times
+        for seed in range(5):
+            s = split_log(d, "leave-one-out", valid=True, seed=seed)
+            assert s.test.nonzero()[1].tolist() == [1]  # b, the latest
+            assert s.valid.nonzero()[1].tolist() == [0]  # a, the one before
+    with pytest.raises(DataFormatError, match="not a finite number of seconds"):
+        read_log(_write(tmp_path, f"user,item,timestamp\nu,a,{2**62}\n"))

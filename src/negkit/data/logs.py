@@ -126,6 +126,14 @@ def _timestamp(value: Any) -> int:
             value = value.replace(tzinfo=timezone.utc)
         return int(value.timestamp())
     text = value.strip() if isinstance(value, str) else value
+    body = text[1:] if isinstance(text, str) and text[:1] in "+-" else text
+    if (isinstance(text, (int, np.integer)) and not isinstance(text, bool)) or (
+        isinstance(body, str) and body.isascii() and body.isdigit()
+    ):  # integers exactly: through a float, ns times beyond 2**53 would round into ties
+        t_int = int(text)
+        if abs(t_int) >= 2**62:
+            raise _Bad(f"timestamp {value!r} is not a finite number of seconds")
+        return t_int
     try:
         t = float(text)
     except (TypeError, ValueError):
