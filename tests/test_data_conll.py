@@ -69,3 +69,11 @@ def test_wnut17_counts_match_the_manifest(real_data):
     assert info["train"]["entity_types"]["person"] == 660
     with pytest.raises(ValueError, match="splits"):
         registry.load("wnut17", split="valid")
+
+
+def test_a_docstart_line_ends_the_sentence_and_the_entity_before_it():
+    text = "EU\tB-ORG\n-DOCSTART-\tO\nBlackburn\tI-ORG\nsaid\tO\n\n-DOCSTART-\tO\n\nHi\tO\n"
+    d = read_conll(io.StringIO(text))
+    assert d.tokens == [["EU"], ["Blackburn", "said"], ["Hi"]]
+    assert d.spans == [[(0, 0, "ORG")], [(0, 0, "ORG")], []]
+    assert d.counts()["entities"] == 2
