@@ -77,3 +77,15 @@ def test_a_docstart_line_ends_the_sentence_and_the_entity_before_it():
     assert d.tokens == [["EU"], ["Blackburn", "said"], ["Hi"]]
     assert d.spans == [[(0, 0, "ORG")], [(0, 0, "ORG")], []]
     assert d.counts()["entities"] == 2
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_token(tmp_path):
+    p = tmp_path / "bom.conll"
+    p.write_text("EU\tB-ORG\nrejects\tO\n", encoding="utf-8-sig")
+    assert read_conll(p).tokens == [["EU", "rejects"]]
+    q = tmp_path / "bom2003.txt"  # CoNLL-2003 layout: the marker opens the file
+    q.write_text("-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\n", encoding="utf-8-sig")
+    d = read_conll(q, sep=None)
+    assert d.tokens == [["EU"]] and d.spans == [[(0, 0, "ORG")]]
+    with open(p, encoding="utf-8") as f:  # an open text file keeps the mark: dropped too
+        assert read_conll(f).tokens == [["EU", "rejects"]]

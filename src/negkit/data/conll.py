@@ -115,6 +115,8 @@ def _read(lines, path: str, sep: str | None) -> NERData:
     cur_g: list[str] = []
     for no, raw in lines:
         line = raw.rstrip("\n").rstrip("\r")
+        if no == 1:  # a UTF-8 byte-order mark (Excel, Notepad) is no part of the first token
+            line = line.removeprefix("\ufeff")
         if not line.strip() or line.startswith("-DOCSTART-"):  # a document ends a sentence too
             if cur_t:
                 tokens.append(cur_t)
