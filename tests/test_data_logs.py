@@ -255,3 +255,15 @@ def test_integer_timestamps_are_kept_exactly_so_leave_one_out_finds_the_latest(t
             assert s.valid.nonzero()[1].tolist() == [0]  # a, the one before
     with pytest.raises(DataFormatError, match="not a finite number of seconds"):
         read_log(_write(tmp_path, f"user,item,timestamp\nu,a,{2**62}\n"))
+
+
+def test_a_headerless_file_with_iso_dates_is_read_by_position(tmp_path):
+    text = "u1,i1,5,2020-01-01T00:00:00\nu1,i2,4,2020-01-02\n"
+    d = read_log(_write(tmp_path, text))
+    assert d.user_ids.tolist() == ["u1"] and d.item_ids.tolist() == ["i1", "i2"]
+    assert d.timestamps.tolist() == [1577836800, 1577923200] and d.stats["rows"] == 2
+    # a first line whose time is a name is still the header
+    d = read_log(_write(tmp_path, "u,i,r,when\nu1,i1,5,2020-01-01\n"), time_col="when")
+    assert d.columns["time"] == "when" and d.stats["rows"] == 1
+    with pytest.raises(DataFormatError, match=r"x.csv:1: no user column among \['0', '1', '5', "):
+        read_log(_write(tmp_path, "0,1,5,when\n0,1,5,100\n", "x.csv"))

@@ -4,7 +4,8 @@ Sources: a CSV / TSV file (compressed or not), a Parquet file (``pip install
 'negkit[parquet]'``) or a pandas DataFrame.  Columns are found by name (``user_id``,
 ``item_id``, ``rating``, ``timestamp`` and their usual spellings, case-insensitive) or
 given.  A text file's first line is a header when it names a user or item column or its
-third or fourth field is not a number; else the file is read by position.
+third field is not a number or its fourth neither a number nor an ISO 8601 date; else the
+file is read by position.
 
 Rows are checked one by one.  A bad row -- an empty id, an id with a tab or line break,
 a rating or timestamp that is not a number (timestamps may also be ISO 8601 dates) -- is
@@ -364,6 +365,18 @@ def _read_parquet(path: Path, given, min_rating, bad_rows) -> InteractionLog:
     return rows.finish(names)
 
 
+def _is_header(fields: list[str]) -> bool:
+    """A first line that is no row: a rating that is not a number, a time that is neither a
+    number nor a date, or two id column names (a data row's time may be an ISO 8601 date)."""
+    if len(fields) >= 4:
+        try:
+            _timestamp(fields[3])
+        except _Bad:
+            return True
+        return _looks_like_header(fields[:3])
+    return _looks_like_header(fields)
+
+
 def _split_line(text: str, sep: str | None, what: str, line: int) -> list[str]:
     if sep is not None and len(sep) == 1 and '"' in text:
         try:
@@ -386,7 +399,7 @@ def _read_text(path: Path, given, min_rating, sep, bad_rows) -> InteractionLog:
             fields = [f.strip() for f in _split_line(text, sep, what, line)]
             lower = {f.lower() for f in fields}
             known = any(lower & set(COLUMN_NAMES[r]) for r in ("user", "item"))
-            header = named or known or _looks_like_header(fields)
+            header = named or known or _is_header(fields)
             if len(fields) < 2:
                 raise DataFormatError(what, line, f"{len(fields)} column: a log needs at least "
                                       "user and item (is the separator right?)")  # fmt: skip
