@@ -267,3 +267,27 @@ def test_a_headerless_file_with_iso_dates_is_read_by_position(tmp_path):
     assert d.columns["time"] == "when" and d.stats["rows"] == 1
     with pytest.raises(DataFormatError, match=r"x.csv:1: no user column among \['0', '1', '5', "):
         read_log(_write(tmp_path, "0,1,5,when\n0,1,5,100\n", "x.csv"))
+
+
+def test_nullable_dataframe_columns_with_pandas_na_are_bad_rows_like_parquet_nulls(tmp_path):
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(
+        {
+            "user": ["a", "a", "b", "b"],
+            "item": ["x", "y", "x", "y"],
+            "rating": pd.array([5, pd.NA, 3, 4], dtype="Int64"),
+            "timestamp": pd.array([1, 2, pd.NA, 4], dtype="Int64"),
+        }
+    )
+    with pytest.raises(DataFormatError, match="DataFrame:2: row 2: empty rating"):
+        read_log(df)
+    with pytest.raises(DataFormatError, match="DataFrame:3: row 3: empty timestamp"):
+        read_log(df.assign(rating=5))
+    d = read_log(df, bad_rows="skip")
+    assert d.stats["skipped_bad_rows"] == 2 and d.stats["rows"] == 4
+    assert d.user_ids.tolist() == ["a", "b"] and d.timestamps.tolist() == [1, 4]
+    pytest.importorskip("pyarrow")
+    df.to_parquet(tmp_path / "na.parquet")  # the same table as Parquet: nulls, same skips
+    p = read_log(tmp_path / "na.parquet", bad_rows="skip")
+    for a in ("users", "items", "timestamps", "ratings", "user_ids", "item_ids"):
+        assert getattr(p, a).tolist() == getattr(d, a).tolist()

@@ -104,7 +104,19 @@ def _id(value: Any, role: str) -> str:
     return text
 
 
+def _missing(value: Any) -> bool:
+    """None, NaN, pandas.NaT or pandas.NA (whose comparisons are NA, not a bool)."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)
+    except TypeError:
+        return True
+
+
 def _rating(value: Any) -> float:
+    if _missing(value):
+        raise _Bad("empty rating")
     try:
         r = float(value.strip() if isinstance(value, str) else value)
     except (TypeError, ValueError):
@@ -120,7 +132,7 @@ def _timestamp(value: Any) -> int:
         if np.isnat(value):
             raise _Bad("empty timestamp")
         return int(value.astype("datetime64[s]").astype(np.int64))
-    if value is None or value != value:  # None, NaN, pandas.NaT
+    if _missing(value):
         raise _Bad("empty timestamp")
     if isinstance(value, datetime):  # also pandas.Timestamp
         if value.tzinfo is None:
