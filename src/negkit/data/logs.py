@@ -10,10 +10,17 @@ file is read by position.
 Rows are checked one by one.  A bad row -- an empty id, an id with a tab or line break,
 a rating or timestamp that is not a number (timestamps may also be ISO 8601 dates) -- is
 a :class:`DataFormatError` naming the file, line (row) and value, or, with
-``bad_rows="skip"``, a skip counted in the log.  Rows below ``min_rating`` are counted
+``bad_rows="skip"``, a skip counted in the log.  A line whose quoting cannot be parsed
+(``"dave,matrix``) stops the read even then: it points to a wrong separator or to fields
+that span lines, which skipping would hide.  Rows below ``min_rating`` are counted
 skips.  Repeated (user, item) pairs are merged into one positive at their latest
-timestamp (after ``min_rating``), counted in the log.  Ids are mapped to 0-based rows in
-sorted order (numeric when every id is an integer); ``user_ids`` / ``item_ids`` map back.
+timestamp (after ``min_rating``), counted in the log: ``min_rating`` judges each row, so a
+pair rated 5 and later re-rated 2 stays a positive (at the time of its rating 5) with
+``min_rating=4``.  Timestamps are int64: integers as written (any unit), other numbers
+truncated to integers, dates and datetimes as whole seconds since 1970 (UTC unless they
+say), so events within one second tie and the splits break such ties at random.  Ids are
+mapped to 0-based rows in sorted order (numeric when every id is an integer, written as
+one); ``user_ids`` / ``item_ids`` map back.
 """
 
 from __future__ import annotations
