@@ -291,3 +291,16 @@ def test_nullable_dataframe_columns_with_pandas_na_are_bad_rows_like_parquet_nul
     p = read_log(tmp_path / "na.parquet", bad_rows="skip")
     for a in ("users", "items", "timestamps", "ratings", "user_ids", "item_ids"):
         assert getattr(p, a).tolist() == getattr(d, a).tolist()
+
+
+def test_date_values_are_midnight_utc_like_the_same_dates_written_in_a_csv(tmp_path):
+    import datetime as dt
+
+    pd = pytest.importorskip("pandas")
+    days = [dt.date(2020, 1, 2), dt.date(1970, 1, 1)]
+    df = pd.DataFrame({"user": ["a", "a"], "item": ["x", "y"], "timestamp": days})
+    csv = read_log(_write(tmp_path, "user,item,timestamp\na,x,2020-01-02\na,y,1970-01-01\n"))
+    assert read_log(df).timestamps.tolist() == csv.timestamps.tolist() == [1577923200, 0]
+    pytest.importorskip("pyarrow")
+    df.to_parquet(tmp_path / "days.parquet")  # a date32 column
+    assert read_log(tmp_path / "days.parquet").timestamps.tolist() == [1577923200, 0]

@@ -29,7 +29,7 @@ import csv
 import logging
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -134,7 +134,7 @@ def _rating(value: Any) -> float:
 
 
 def _timestamp(value: Any) -> int:
-    """Seconds since 1970: a number, an ISO 8601 date (UTC unless it says), a datetime."""
+    """Seconds since 1970: a number, an ISO 8601 date (UTC unless it says), a datetime, a date."""
     if isinstance(value, np.datetime64):
         if np.isnat(value):
             raise _Bad("empty timestamp")
@@ -145,6 +145,8 @@ def _timestamp(value: Any) -> int:
         if value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
         return int(value.timestamp())
+    if isinstance(value, date):  # a day (Parquet date32, a DataFrame of dates): its midnight, UTC
+        return int(datetime(value.year, value.month, value.day, tzinfo=timezone.utc).timestamp())
     text = value.strip() if isinstance(value, str) else value
     body = text[1:] if isinstance(text, str) and text[:1] in "+-" else text
     if (isinstance(text, (int, np.integer)) and not isinstance(text, bool)) or (
