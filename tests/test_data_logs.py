@@ -304,3 +304,17 @@ def test_date_values_are_midnight_utc_like_the_same_dates_written_in_a_csv(tmp_p
     pytest.importorskip("pyarrow")
     df.to_parquet(tmp_path / "days.parquet")  # a date32 column
     assert read_log(tmp_path / "days.parquet").timestamps.tolist() == [1577923200, 0]
+
+
+def test_parquet_binary_id_columns_are_read_as_their_text(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    p = tmp_path / "bin.parquet"  # Spark and Hive write strings as binary without the UTF-8 tag
+    users = pa.array([b"alice", b"bob", "zoë".encode()], pa.binary())
+    pq.write_table(pa.table({"user": users, "item": pa.array([b"x", b"y", b"x"])}), p)
+    d = read_log(p)
+    assert d.user_ids.tolist() == ["alice", "bob", "zoë"] and d.item_ids.tolist() == ["x", "y"]
+    pq.write_table(pa.table({"user": pa.array([b"\xff"]), "item": pa.array([b"x"])}), p)
+    with pytest.raises(DataFormatError, match=r"parquet:1: row 1: user id b'\\xff' is not UTF"):
+        read_log(p)

@@ -103,6 +103,11 @@ def _id(value: Any, role: str) -> str:
         raise _Bad(f"empty {role} id")
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         value = int(value)  # pandas stores an int column with gaps as float
+    if isinstance(value, (bytes, bytearray)):  # a Parquet binary column (Spark, Hive): text
+        try:
+            value = bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            raise _Bad(f"{role} id {bytes(value)!r} is not UTF-8 text") from None
     text = str(value).strip()
     if not text or text.lower() in ("nan", "none", "<na>", "nat"):
         raise _Bad(f"empty {role} id {str(value)!r}" if text else f"empty {role} id")
