@@ -311,6 +311,13 @@ class _IdColumn:
         return np.array(self.strs, dtype=str)
 
 
+def _is_int_text(token: str) -> bool:
+    """Whether ``token`` is an integer in ASCII digits with an optional sign (spaces around)."""
+    body = token.strip()
+    body = body[1:] if body[:1] in "+-" else body
+    return body.isascii() and body.isdigit()
+
+
 def _reindex(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """0-based codes and sorted original ids (numeric order when every id is an integer)."""
     ids, codes = np.unique(values, return_inverse=True)
@@ -379,8 +386,8 @@ def read_table(
                 raise DataFormatError(path, lineno, f"rating {fields[2].strip()!r} is not finite")
             ratings.append(r)
         if n_cols >= 4:
-            try:
-                t = int(float(fields[3]))
+            try:  # an integer exactly (ns times beyond 2**53 would round into ties in a float)
+                t = int(fields[3]) if _is_int_text(fields[3]) else int(float(fields[3]))
             except (ValueError, OverflowError):
                 raise DataFormatError(
                     path, lineno, f"non-numeric timestamp {fields[3].strip()!r}"
