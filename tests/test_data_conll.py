@@ -89,3 +89,18 @@ def test_a_byte_order_mark_is_not_part_of_the_first_token(tmp_path):
     assert d.tokens == [["EU"]] and d.spans == [[(0, 0, "ORG")]]
     with open(p, encoding="utf-8") as f:  # an open text file keeps the mark: dropped too
         assert read_conll(f).tokens == [["EU", "rejects"]]
+
+
+def test_wnut17_compressed_copies_count_as_present_and_load(tmp_path, monkeypatch):
+    import gzip
+
+    folder = tmp_path / "ner" / "wnut17"
+    folder.mkdir(parents=True)
+    for f in ("wnut17train.conll", "emerging.dev.conll", "emerging.test.annotated"):
+        with gzip.open(folder / f"{f}.gz", "wt", encoding="utf-8") as out:
+            out.write("New\tB-location\nYork\tI-location\n\nhi\tO\n")
+    monkeypatch.setenv("NEGKIT_DATA", str(tmp_path))
+    assert registry.get("wnut17").missing() == []  # `negkit data list`: present
+    d = registry.load("wnut17", split="dev")
+    assert d.tokens == [["New", "York"], ["hi"]] and d.spans[0] == [(0, 1, "location")]
+    assert registry.info("wnut17")["test"]["entities"] == 1

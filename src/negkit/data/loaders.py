@@ -232,8 +232,8 @@ def load_ner(ds: Dataset, folder: Path, split: str | None = None, **_: Any):
         return {s: load_ner(ds, folder, s) for s in NER_SPLITS}
     if split not in NER_SPLITS:
         raise ValueError(f"{ds.name} has splits {', '.join(NER_SPLITS)}; got {split!r}")
-    p = find_file(folder, NER_SPLITS[split])
-    if p is None or p.suffix in (".gz", ".xz", ".bz2"):
+    p = find_file(folder, NER_SPLITS[split])  # a .gz / .xz / .bz2 copy too: read_conll reads it
+    if p is None:
         raise DataMissingError(ds.name, folder, f"missing {NER_SPLITS[split]}")
     return read_conll(p)
 
