@@ -194,3 +194,18 @@ def test_read_labels(tmp_path):
     h = read_edgelist(write(tmp_path / "h.txt", "0 1\n"))
     with pytest.raises(DataFormatError, match=r"r\.txt:1: node id 7 out of range \[0, 2\)"):
         read_labels(write(tmp_path / "r.txt", "7 3\n"), h)
+
+
+def test_zero_padded_or_signed_node_ids_are_names_kept_as_written(tmp_path):
+    g = read_edgelist(write(tmp_path / "p.txt", "001 002\n002 003\n003 010\n"))
+    assert g.node_ids.tolist() == ["001", "002", "003", "010"] and g.n_nodes == 4
+    lab = read_labels(write(tmp_path / "pl.txt", "001 A\n002 B\n003 A\n010 B\n"), g)
+    np.testing.assert_array_equal(lab.labels.toarray(), [[1, 0], [0, 1], [1, 0], [0, 1]])
+    # "7" and "007" are two nodes, not one
+    h = read_edgelist(write(tmp_path / "q.txt", "7 8\n007 9\n"))
+    assert h.node_ids.tolist() == ["007", "7", "8", "9"] and h.counts()["edges"] == 2
+    a = read_adjlist(write(tmp_path / "a.adjlist", "+1 2\n1 3\n"))
+    assert a.node_ids.tolist() == ["+1", "1", "2", "3"]
+    # integers written as integers keep their numeric order
+    n = read_edgelist(write(tmp_path / "n.txt", "1 2\n2 10\n"))
+    assert n.node_ids.tolist() == [1, 2, 10]

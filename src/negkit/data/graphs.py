@@ -89,8 +89,10 @@ def _node_codes(
 
     ``reindex=None``: integer ids that start at 0 and are not too sparse are used as
     they are; anything else (1-based ids, strings, huge ids) is re-indexed in sorted
-    order.  ``n_nodes`` (or ``reindex=False``) makes the ids row numbers, checked to be
-    integers in ``[0, n_nodes)``; a bad one raises :class:`_BadId` with its position.
+    order, numeric when every id is written as an integer (``"007"`` or ``"+7"`` make
+    every id a string, kept as written).  ``n_nodes`` (or ``reindex=False``) makes the ids
+    row numbers, checked to be integers in ``[0, n_nodes)``; a bad one raises
+    :class:`_BadId` with its position.
     """
     as_rows = reindex is False or n_nodes is not None
     try:
@@ -101,6 +103,10 @@ def _node_codes(
             digits = tokens[k].lstrip("+-").isascii() and tokens[k].lstrip("+-").isdigit()
             problem = f"node id {tokens[k]} out of the int64 range" if digits else None
             raise _BadId(k, problem or f"non-numeric node id {tokens[k]!r}") from None
+        ids, codes = np.unique(np.array(tokens, dtype=str), return_inverse=True)
+        return codes.reshape(-1).astype(np.int64), ids
+    if not as_rows and any(str(v) != t for v, t in zip(vals.tolist(), tokens)):
+        # "007", "+7": names, not the number 7 (never merged with "7"), kept as written
         ids, codes = np.unique(np.array(tokens, dtype=str), return_inverse=True)
         return codes.reshape(-1).astype(np.int64), ids
     if not as_rows:
