@@ -180,7 +180,9 @@ def read_edgelist(
     Node ids may be any tokens; see :func:`_node_codes` for when they are re-indexed
     (``node_ids`` then holds the original ids).  ``n_nodes`` fixes the node count (ids
     must then be row numbers below it).  Duplicate edges are merged (weights summed)
-    and counted in the log; zero-weight edges are skipped and counted.
+    and counted in the log; zero-weight edges are skipped and counted.  In an undirected
+    graph, ``a b`` and ``b a`` are one edge listed both ways, not a duplicate: it keeps the
+    larger of the two weights (LINE's input lists each edge both ways, with one weight).
     """
     src: list[str] = []
     dst: list[str] = []
