@@ -236,3 +236,18 @@ def test_read_table_keeps_integer_timestamps_and_non_canonical_ids_exactly(tmp_p
     assert loo.test[1].indices.tolist() == [1]  # item 6, the latest of user "1"
     f = read_table(write(tmp_path / "f.tsv", "1\t5\t3\t1.5e3\n"))
     assert f.timestamps.tolist() == [1500]
+
+
+def test_movielens_ratio_split_without_valid_keeps_the_valid_share_in_train(tmp_path, monkeypatch):
+    from negkit.data import registry
+
+    folder = tmp_path / "recsys" / "ml-100k"
+    folder.mkdir(parents=True)
+    rows = [f"{u}\t{i}\t4\t{100 * u + i}" for u in range(1, 5) for i in range(1, 11)]
+    write(folder / "u.data", "\n".join(rows) + "\n")
+    monkeypatch.setenv("NEGKIT_DATA", str(tmp_path))
+    three = registry.load("ml-100k", split="ratio", seed=0)  # (0.8, 0.1, 0.1)
+    assert (three.train.nnz, three.valid.nnz, three.test.nnz) == (32, 4, 4)
+    two = registry.load("ml-100k", split="ratio", seed=0, valid=False)
+    assert two.valid is None and (two.train.nnz, two.test.nnz) == (36, 4)
+    assert two.train.multiply(two.test).nnz == 0
