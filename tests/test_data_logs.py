@@ -318,3 +318,15 @@ def test_parquet_binary_id_columns_are_read_as_their_text(tmp_path):
     pq.write_table(pa.table({"user": pa.array([b"\xff"]), "item": pa.array([b"x"])}), p)
     with pytest.raises(DataFormatError, match=r"parquet:1: row 1: user id b'\\xff' is not UTF"):
         read_log(p)
+
+
+def test_an_unrecognised_two_column_header_is_refused_not_read_as_an_interaction(tmp_path):
+    p = _write(tmp_path, "account,song\n1,10\n2,11\n1,11\n", "plays.csv")
+    with pytest.raises(DataFormatError, match=r"plays.csv:1: 'account,song' looks like a header"):
+        read_log(p)
+    d = read_log(p, user_col="account", item_col="song")
+    assert d.user_ids.tolist() == [1, 2] and d.item_ids.tolist() == [10, 11] and d.users.size == 3
+    # names in other rows too: an ordinary log with string ids, read by position
+    d = read_log(_write(tmp_path, "account,song\n1,10\nbob,11\n"))
+    assert d.user_ids.tolist() == ["1", "account", "bob"]
+    assert read_log(_write(tmp_path, "1,10\n2,11\n")).user_ids.tolist() == [1, 2]

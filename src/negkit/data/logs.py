@@ -5,7 +5,9 @@ Sources: a CSV / TSV file (compressed or not), a Parquet file (``pip install
 ``item_id``, ``rating``, ``timestamp`` and their usual spellings, case-insensitive) or
 given.  A text file's first line is a header when it names a user or item column or its
 third field is not a number or its fourth neither a number nor an ISO 8601 date; else the
-file is read by position.
+file is read by position -- unless the first row's user and item are names where every other
+row has integer ids: an unrecognised header (``account,song``), refused with a
+:class:`DataFormatError` asking to name the columns, not read as one more interaction.
 
 Rows are checked one by one.  A bad row -- an empty id, an id with a tab or line break,
 a rating or timestamp that is not a number (timestamps may also be ISO 8601 dates) -- is
@@ -433,6 +435,7 @@ def _read_text(path: Path, given, min_rating, sep, bad_rows) -> InteractionLog:
                 names = fields
                 cols = _resolve(names, given, what, line)
             else:
+                first = (line, text, fields)
                 names = [f"column {j + 1}" for j in range(len(fields))]
                 cols = _positional(len(fields))
                 log.info("%s: no header line: columns taken by position as %s", what,
@@ -449,4 +452,28 @@ def _read_text(path: Path, given, min_rating, sep, bad_rows) -> InteractionLog:
         rows.add(line, fields)
     if rows is None or rows.n_rows == 0:
         raise DataFormatError(what, 0, "the file has a header but no data row")
+    if not header:
+        _refuse_unnamed_header(rows, *first)
     return rows.finish(names)
+
+
+def _is_int_id(token: str) -> bool:
+    body = token[1:] if token[:1] == "-" else token
+    return body.isascii() and body.isdigit() and str(int(token)) == token
+
+
+def _refuse_unnamed_header(rows: _Rows, line: int, text: str, fields: list[str]) -> None:
+    """A file read by position whose first row has names for ids where every other row has
+    integers: that row is a header whose names are not recognised (``customer,sku``), which
+    would otherwise become one more user and item."""
+    cols = (rows.users, rows.items)
+    if any(c.ints is not None or len(c) < 2 for c in cols):
+        return
+    if [c.strs[0] for c in cols] != fields[:2]:
+        return  # the first row was skipped: nothing to say
+    if all(not _is_int_id(c.strs[0]) and all(map(_is_int_id, c.strs[1:])) for c in cols):
+        raise DataFormatError(
+            rows.what, line, f"{text!r} looks like a header (names where every other row "
+            "has integer ids) but names no known column: name the columns (--user-col / "
+            "--item-col, user_col= / item_col=), which reads line 1 as the header",
+        )  # fmt: skip
