@@ -452,7 +452,7 @@ def _read_text(path: Path, given, min_rating, sep, bad_rows) -> InteractionLog:
         rows.add(line, fields)
     if rows is None or rows.n_rows == 0:
         raise DataFormatError(what, 0, "the file has a header but no data row")
-    if not header:
+    if not header:  # read by position: was the first row a header of unknown names?
         _refuse_unnamed_header(rows, *first)
     return rows.finish(names)
 
@@ -464,7 +464,7 @@ def _is_int_id(token: str) -> bool:
 
 def _refuse_unnamed_header(rows: _Rows, line: int, text: str, fields: list[str]) -> None:
     """A file read by position whose first row has names for ids where every other row has
-    integers: that row is a header whose names are not recognised (``customer,sku``), which
+    integers: that row is a header whose names are not recognised (``account,song``), which
     would otherwise become one more user and item."""
     cols = (rows.users, rows.items)
     if any(c.ints is not None or len(c) < 2 for c in cols):
@@ -475,5 +475,5 @@ def _refuse_unnamed_header(rows: _Rows, line: int, text: str, fields: list[str])
         raise DataFormatError(
             rows.what, line, f"{text!r} looks like a header (names where every other row "
             "has integer ids) but names no known column: name the columns (--user-col / "
-            "--item-col, user_col= / item_col=), which reads line 1 as the header",
+            "--item-col, user_col= / item_col=), which reads that line as the header",
         )  # fmt: skip
