@@ -69,3 +69,38 @@ def test_wnut17_counts_match_the_manifest(real_data):
     assert info["train"]["entity_types"]["person"] == 660
     with pytest.raises(ValueError, match="splits"):
         registry.load("wnut17", split="valid")
+
+
+def test_a_docstart_line_ends_the_sentence_and_the_entity_before_it():
+    text = "EU\tB-ORG\n-DOCSTART-\tO\nBlackburn\tI-ORG\nsaid\tO\n\n-DOCSTART-\tO\n\nHi\tO\n"
+    d = read_conll(io.StringIO(text))
+    assert d.tokens == [["EU"], ["Blackburn", "said"], ["Hi"]]
+    assert d.spans == [[(0, 0, "ORG")], [(0, 0, "ORG")], []]
+    assert d.counts()["entities"] == 2
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_token(tmp_path):
+    p = tmp_path / "bom.conll"
+    p.write_text("EU\tB-ORG\nrejects\tO\n", encoding="utf-8-sig")
+    assert read_conll(p).tokens == [["EU", "rejects"]]
+    q = tmp_path / "bom2003.txt"  # CoNLL-2003 layout: the marker opens the file
+    q.write_text("-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\n", encoding="utf-8-sig")
+    d = read_conll(q, sep=None)
+    assert d.tokens == [["EU"]] and d.spans == [[(0, 0, "ORG")]]
+    with open(p, encoding="utf-8") as f:  # an open text file keeps the mark: dropped too
+        assert read_conll(f).tokens == [["EU", "rejects"]]
+
+
+def test_wnut17_compressed_copies_count_as_present_and_load(tmp_path, monkeypatch):
+    import gzip
+
+    folder = tmp_path / "ner" / "wnut17"
+    folder.mkdir(parents=True)
+    for f in ("wnut17train.conll", "emerging.dev.conll", "emerging.test.annotated"):
+        with gzip.open(folder / f"{f}.gz", "wt", encoding="utf-8") as out:
+            out.write("New\tB-location\nYork\tI-location\n\nhi\tO\n")
+    monkeypatch.setenv("NEGKIT_DATA", str(tmp_path))
+    assert registry.get("wnut17").missing() == []  # `negkit data list`: present
+    d = registry.load("wnut17", split="dev")
+    assert d.tokens == [["New", "York"], ["hi"]] and d.spans[0] == [(0, 1, "location")]
+    assert registry.info("wnut17")["test"]["entities"] == 1

@@ -95,7 +95,9 @@ def test_edgelist_bad_input(tmp_path):
         read_edgelist(write(tmp_path / "adj4.txt", "0 1 2 3\n"), weighted=True)
     with pytest.raises(DataFormatError, match=r"mix\.txt:3: 2 columns where the first edge line "
                        r"has 3"):  # fmt: skip
-        read_edgelist(write(tmp_path / "mix.txt", "source,target,weight\n0,1,2\n1,2\n"), weighted=True)
+        read_edgelist(
+            write(tmp_path / "mix.txt", "source,target,weight\n0,1,2\n1,2\n"), weighted=True
+        )
     g = read_edgelist(write(tmp_path / "w3.txt", "0 1 5\n1 2 7\n"))  # weights read, ignored
     assert g.adj.nnz == 4 and set(g.adj.data) == {1.0}
 
@@ -222,3 +224,18 @@ def test_zero_padded_integer_ids_are_kept_as_written(tmp_path):
     assert list(a.node_ids) == ["01", "02", "03"]
     # plain integer ids are still numbers, in numeric order
     assert list(read_edgelist(write(tmp_path / "n.txt", "10 9\n9 100\n")).node_ids) == [9, 10, 100]
+
+
+def test_zero_padded_or_signed_node_ids_are_names_kept_as_written(tmp_path):
+    g = read_edgelist(write(tmp_path / "p.txt", "001 002\n002 003\n003 010\n"))
+    assert g.node_ids.tolist() == ["001", "002", "003", "010"] and g.n_nodes == 4
+    lab = read_labels(write(tmp_path / "pl.txt", "001 A\n002 B\n003 A\n010 B\n"), g)
+    np.testing.assert_array_equal(lab.labels.toarray(), [[1, 0], [0, 1], [1, 0], [0, 1]])
+    # "7" and "007" are two nodes, not one
+    h = read_edgelist(write(tmp_path / "q.txt", "7 8\n007 9\n"))
+    assert h.node_ids.tolist() == ["007", "7", "8", "9"] and h.counts()["edges"] == 2
+    a = read_adjlist(write(tmp_path / "a.adjlist", "+1 2\n1 3\n"))
+    assert a.node_ids.tolist() == ["+1", "1", "2", "3"]
+    # integers written as integers keep their numeric order
+    n = read_edgelist(write(tmp_path / "n.txt", "1 2\n2 10\n"))
+    assert n.node_ids.tolist() == [1, 2, 10]

@@ -224,3 +224,30 @@ def test_read_table_ids_switch_to_strings(tmp_path):
     np.testing.assert_array_equal(r.users, [1, 0, 2])
     n = read_table(write(tmp_path / "n.tsv", "10\t1\n9\t1\n"))
     np.testing.assert_array_equal(n.user_ids, [9, 10])  # numeric order, not "10" < "9"
+
+
+def test_read_table_keeps_integer_timestamps_and_non_canonical_ids_exactly(tmp_path):
+    t0 = 1_700_000_000_000_000_000  # ns: a float rounds t0 + 1 and t0 + 2 to t0
+    text = f"1\t5\t3\t{t0 + 1}\n1\t6\t3\t{t0 + 2}\n01\t5\t3\t{t0}\n"
+    r = read_table(write(tmp_path / "ns.tsv", text))
+    assert r.timestamps.tolist() == [t0 + 1, t0 + 2, t0]
+    assert r.user_ids.tolist() == ["01", "1"] and r.users.tolist() == [1, 1, 0]
+    loo = split_leave_one_out(r.users, r.items, r.timestamps, valid=False)
+    assert loo.test[1].indices.tolist() == [1]  # item 6, the latest of user "1"
+    f = read_table(write(tmp_path / "f.tsv", "1\t5\t3\t1.5e3\n"))
+    assert f.timestamps.tolist() == [1500]
+
+
+def test_movielens_ratio_split_without_valid_keeps_the_valid_share_in_train(tmp_path, monkeypatch):
+    from negkit.data import registry
+
+    folder = tmp_path / "recsys" / "ml-100k"
+    folder.mkdir(parents=True)
+    rows = [f"{u}\t{i}\t4\t{100 * u + i}" for u in range(1, 5) for i in range(1, 11)]
+    write(folder / "u.data", "\n".join(rows) + "\n")
+    monkeypatch.setenv("NEGKIT_DATA", str(tmp_path))
+    three = registry.load("ml-100k", split="ratio", seed=0)  # (0.8, 0.1, 0.1)
+    assert (three.train.nnz, three.valid.nnz, three.test.nnz) == (32, 4, 4)
+    two = registry.load("ml-100k", split="ratio", seed=0, valid=False)
+    assert two.valid is None and (two.train.nnz, two.test.nnz) == (36, 4)
+    assert two.train.multiply(two.test).nnz == 0

@@ -221,3 +221,112 @@ def test_a_byte_order_mark_does_not_hide_the_header(tmp_path):
     log = read_log(p)
     assert log.counts()["columns"]["user"] == "user_id" and log.user_ids.tolist()[0] == "alice"
     assert log.counts()["rows"] == 5
+
+
+def test_ids_that_int_reads_but_that_are_not_written_as_integers_stay_distinct(tmp_path):
+    # int() reads "12_34" as 1234 and "+5" as 5: they are other users, kept as written
+    text = "user,item\n12_34,a\n1234,b\n+5,a\n5,b\n-0,a\n0,b\n"
+    d = read_log(_write(tmp_path, text))
+    assert d.user_ids.tolist() == ["+5", "-0", "0", "1234", "12_34", "5"]
+    assert d.users.tolist() == [4, 3, 0, 5, 1, 2]
+    # written as integers: numeric order, ids kept as ints
+    d = read_log(_write(tmp_path, "user,item\n10,a\n-3,b\n9,a\n"))
+    assert d.user_ids.tolist() == [-3, 9, 10] and d.user_ids.dtype == np.int64
+
+
+def test_integer_timestamps_are_kept_exactly_so_leave_one_out_finds_the_latest(tmp_path):
+    # nanosecond times 1 ns apart: a float (53-bit mantissa) rounds all three to t0
+    t0 = 1_700_000_000_000_000_000
+    times = [t0 + 1, t0 + 2, t0]
+    text = "user,item,timestamp\n" + "".join(f"u,{i},{t}\n" for i, t in zip("abc", times))
+    sources = [_write(tmp_path, text)]
+    try:
+        import pandas as pd
+    except ImportError:
+        pass
+    else:
+        sources.append(pd.DataFrame({"user": ["u"] * 3, "item": list("abc"), "timestamp": times}))
+    for source in sources:
+        d = read_log(source)
+        assert d.timestamps.tolist() == times
+        for seed in range(5):
+            s = split_log(d, "leave-one-out", valid=True, seed=seed)
+            assert s.test.nonzero()[1].tolist() == [1]  # b, the latest
+            assert s.valid.nonzero()[1].tolist() == [0]  # a, the one before
+    with pytest.raises(DataFormatError, match="not a finite number of seconds"):
+        read_log(_write(tmp_path, f"user,item,timestamp\nu,a,{2**62}\n"))
+
+
+def test_a_headerless_file_with_iso_dates_is_read_by_position(tmp_path):
+    text = "u1,i1,5,2020-01-01T00:00:00\nu1,i2,4,2020-01-02\n"
+    d = read_log(_write(tmp_path, text))
+    assert d.user_ids.tolist() == ["u1"] and d.item_ids.tolist() == ["i1", "i2"]
+    assert d.timestamps.tolist() == [1577836800, 1577923200] and d.stats["rows"] == 2
+    # a first line whose time is a name is still the header
+    d = read_log(_write(tmp_path, "u,i,r,when\nu1,i1,5,2020-01-01\n"), time_col="when")
+    assert d.columns["time"] == "when" and d.stats["rows"] == 1
+    with pytest.raises(DataFormatError, match=r"x.csv:1: no user column among \['0', '1', '5', "):
+        read_log(_write(tmp_path, "0,1,5,when\n0,1,5,100\n", "x.csv"))
+
+
+def test_nullable_dataframe_columns_with_pandas_na_are_bad_rows_like_parquet_nulls(tmp_path):
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(
+        {
+            "user": ["a", "a", "b", "b"],
+            "item": ["x", "y", "x", "y"],
+            "rating": pd.array([5, pd.NA, 3, 4], dtype="Int64"),
+            "timestamp": pd.array([1, 2, pd.NA, 4], dtype="Int64"),
+        }
+    )
+    with pytest.raises(DataFormatError, match="DataFrame:2: row 2: empty rating"):
+        read_log(df)
+    with pytest.raises(DataFormatError, match="DataFrame:3: row 3: empty timestamp"):
+        read_log(df.assign(rating=5))
+    d = read_log(df, bad_rows="skip")
+    assert d.stats["skipped_bad_rows"] == 2 and d.stats["rows"] == 4
+    assert d.user_ids.tolist() == ["a", "b"] and d.timestamps.tolist() == [1, 4]
+    pytest.importorskip("pyarrow")
+    df.to_parquet(tmp_path / "na.parquet")  # the same table as Parquet: nulls, same skips
+    p = read_log(tmp_path / "na.parquet", bad_rows="skip")
+    for a in ("users", "items", "timestamps", "ratings", "user_ids", "item_ids"):
+        assert getattr(p, a).tolist() == getattr(d, a).tolist()
+
+
+def test_date_values_are_midnight_utc_like_the_same_dates_written_in_a_csv(tmp_path):
+    import datetime as dt
+
+    pd = pytest.importorskip("pandas")
+    days = [dt.date(2020, 1, 2), dt.date(1970, 1, 1)]
+    df = pd.DataFrame({"user": ["a", "a"], "item": ["x", "y"], "timestamp": days})
+    csv = read_log(_write(tmp_path, "user,item,timestamp\na,x,2020-01-02\na,y,1970-01-01\n"))
+    assert read_log(df).timestamps.tolist() == csv.timestamps.tolist() == [1577923200, 0]
+    pytest.importorskip("pyarrow")
+    df.to_parquet(tmp_path / "days.parquet")  # a date32 column
+    assert read_log(tmp_path / "days.parquet").timestamps.tolist() == [1577923200, 0]
+
+
+def test_parquet_binary_id_columns_are_read_as_their_text(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    p = tmp_path / "bin.parquet"  # Spark and Hive write strings as binary without the UTF-8 tag
+    users = pa.array([b"alice", b"bob", "zoë".encode()], pa.binary())
+    pq.write_table(pa.table({"user": users, "item": pa.array([b"x", b"y", b"x"])}), p)
+    d = read_log(p)
+    assert d.user_ids.tolist() == ["alice", "bob", "zoë"] and d.item_ids.tolist() == ["x", "y"]
+    pq.write_table(pa.table({"user": pa.array([b"\xff"]), "item": pa.array([b"x"])}), p)
+    with pytest.raises(DataFormatError, match=r"parquet:1: row 1: user id b'\\xff' is not UTF"):
+        read_log(p)
+
+
+def test_an_unrecognised_two_column_header_is_refused_not_read_as_an_interaction(tmp_path):
+    p = _write(tmp_path, "account,song\n1,10\n2,11\n1,11\n", "plays.csv")
+    with pytest.raises(DataFormatError, match=r"plays.csv:1: 'account,song' looks like a header"):
+        read_log(p)
+    d = read_log(p, user_col="account", item_col="song")
+    assert d.user_ids.tolist() == [1, 2] and d.item_ids.tolist() == [10, 11] and d.users.size == 3
+    # names in other rows too: an ordinary log with string ids, read by position
+    d = read_log(_write(tmp_path, "account,song\n1,10\nbob,11\n"))
+    assert d.user_ids.tolist() == ["1", "account", "bob"]
+    assert read_log(_write(tmp_path, "1,10\n2,11\n")).user_ids.tolist() == [1, 2]

@@ -2,11 +2,13 @@
 
 :func:`read_conll` reads such a file into a :class:`NERData` (tokens, BIO tags, and entity
 spans).  Any whitespace-only line separates sentences (WNUT-17's training file uses lines
-holding a single tab).  With ``sep=None`` fields are split on any whitespace, and the token is
-the first field and the tag the last.  Every malformed line raises
-:class:`~negkit.data.errors.DataFormatError` naming the file, the line and the problem: a
-line with the wrong number of fields, an empty token, a tag that is not ``O``, ``B-type`` or
-``I-type``, or comma-joined candidate tags (``emerging.test.conll``: use the annotated file).
+holding a single tab), and so does a ``-DOCSTART-`` line (CoNLL-2003's document marker,
+dropped): no sentence or entity runs across documents.  With ``sep=None`` fields are split
+on any whitespace, and the token is the first field and the tag the last.  Every malformed
+line raises :class:`~negkit.data.errors.DataFormatError` naming the file, the line and the
+problem: a line with the wrong number of fields, an empty token, a tag that is not ``O``,
+``B-type`` or ``I-type``, or comma-joined candidate tags (``emerging.test.conll``: use the
+annotated file).
 
 Spans follow conlleval: a chunk starts at ``B-x``, or at ``I-x`` after ``O`` or another type.
 """
@@ -113,13 +115,13 @@ def _read(lines, path: str, sep: str | None) -> NERData:
     cur_g: list[str] = []
     for no, raw in lines:
         line = raw.rstrip("\n").rstrip("\r")
-        if not line.strip():
+        if no == 1:  # a UTF-8 byte-order mark (Excel, Notepad) is no part of the first token
+            line = line.removeprefix("\ufeff")
+        if not line.strip() or line.startswith("-DOCSTART-"):  # a document ends a sentence too
             if cur_t:
                 tokens.append(cur_t)
                 tags.append(cur_g)
                 cur_t, cur_g = [], []
-            continue
-        if line.startswith("-DOCSTART-"):
             continue
         fields = line.split(sep) if sep is not None else line.split()
         if sep is not None and len(fields) != 2:

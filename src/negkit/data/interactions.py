@@ -275,18 +275,24 @@ def _looks_like_header(fields: list[str]) -> bool:
 
 
 class _IdColumn:
-    """Ids of one column: packed int64 while every id is an integer, else strings."""
+    """Ids of one column: packed int64 while every id is an integer, else strings.
+
+    An id is an integer only when it is written the way the integer prints (``"7"``,
+    ``"-3"``): ``"007"``, ``"+7"``, ``"1_000"`` or ``"-0"`` are names, kept as written, and
+    never merged with ``"7"``, ``"1000"`` or ``"0"`` (``int()`` accepts them all).
+    """
 
     def __init__(self) -> None:
         self.ints: array | None = array("q")
         self.strs: list[str] = []
 
     def append(self, token: str) -> None:
-        if self.ints is not None and token[:1] == "0" and len(token) > 1:
-            self._to_strings()  # "007" is a name, not the number 7
         if self.ints is not None:
             try:
-                self.ints.append(int(token))
+                v = int(token)
+                if str(v) != token:  # "007", "+7", "1_000", "-0", full-width digits
+                    raise ValueError(token)
+                self.ints.append(v)
                 return
             except (ValueError, OverflowError):
                 self._to_strings()
@@ -303,6 +309,13 @@ class _IdColumn:
         if self.ints is not None:
             return np.frombuffer(self.ints, np.int64)
         return np.array(self.strs, dtype=str)
+
+
+def _is_int_text(token: str) -> bool:
+    """Whether ``token`` is an integer in ASCII digits with an optional sign (spaces around)."""
+    body = token.strip()
+    body = body[1:] if body[:1] in "+-" else body
+    return body.isascii() and body.isdigit()
 
 
 def _reindex(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -373,8 +386,8 @@ def read_table(
                 raise DataFormatError(path, lineno, f"rating {fields[2].strip()!r} is not finite")
             ratings.append(r)
         if n_cols >= 4:
-            try:
-                t = int(float(fields[3]))
+            try:  # an integer exactly (ns times beyond 2**53 would round into ties in a float)
+                t = int(fields[3]) if _is_int_text(fields[3]) else int(float(fields[3]))
             except (ValueError, OverflowError):
                 raise DataFormatError(
                     path, lineno, f"non-numeric timestamp {fields[3].strip()!r}"

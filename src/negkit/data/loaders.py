@@ -74,8 +74,9 @@ def load_movielens(
 ):
     """MovieLens as implicit feedback: every rating (>= threshold) is a positive.
 
-    split="loo": leave-one-out by timestamp (NCF); split="ratio": per-user random ``ratios``;
-    split="u1".."u5", "ua", "ub": GroupLens' own ml-100k base/test files.
+    split="loo": leave-one-out by timestamp (NCF); split="ratio": per-user random ``ratios``
+    (``(train, valid, test)``; with ``valid=False`` the valid share stays in train);
+    split="u1".."u5", "ua", "ub": GroupLens' own ml-100k base/test files (no valid split).
     """
     from negkit.data.interactions import read_movielens, split_leave_one_out, split_ratio
 
@@ -87,6 +88,9 @@ def load_movielens(
     if split == "loo":
         return split_leave_one_out(r.users, r.items, r.timestamps, seed=seed, valid=valid, **common)
     if split == "ratio":
+        ratios = tuple(ratios)
+        if not valid and len(ratios) == 3:  # asked for no valid split: its share trains
+            ratios = (ratios[0] + ratios[1], ratios[2])
         return split_ratio(r.users, r.items, ratios, seed=seed, **common)
     raise ValueError(f"split must be 'loo', 'ratio' or one of {GROUPLENS_SPLITS}, got {split!r}")
 
@@ -232,8 +236,8 @@ def load_ner(ds: Dataset, folder: Path, split: str | None = None, **_: Any):
         return {s: load_ner(ds, folder, s) for s in NER_SPLITS}
     if split not in NER_SPLITS:
         raise ValueError(f"{ds.name} has splits {', '.join(NER_SPLITS)}; got {split!r}")
-    p = find_file(folder, NER_SPLITS[split])
-    if p is None or p.suffix in (".gz", ".xz", ".bz2"):
+    p = find_file(folder, NER_SPLITS[split])  # a .gz / .xz / .bz2 copy too: read_conll reads it
+    if p is None:
         raise DataMissingError(ds.name, folder, f"missing {NER_SPLITS[split]}")
     return read_conll(p)
 

@@ -9,6 +9,11 @@
   (and the F before it valid); ties in time are broken at random (seeded).  A user whose
   interactions all fall after the cut has nothing to train on: their held-out interactions
   are dropped, counted in the log (their rows stay in the tables, untrained).
+
+Items are never dropped: an item whose every interaction is held out (a new item after a
+temporal cut, or a rare item drawn for test) stays a column, untrained, and is ranked like
+any other.  A fraction too small for any user (``round(n F) == 0``) leaves test empty, which
+training refuses ("no user has a test item").
 """
 
 from __future__ import annotations

@@ -4,15 +4,25 @@ Sources: a CSV / TSV file (compressed or not), a Parquet file (``pip install
 'negkit[parquet]'``) or a pandas DataFrame.  Columns are found by name (``user_id``,
 ``item_id``, ``rating``, ``timestamp`` and their usual spellings, case-insensitive) or
 given.  A text file's first line is a header when it names a user or item column or its
-third or fourth field is not a number; else the file is read by position.
+third field is not a number or its fourth neither a number nor an ISO 8601 date; else the
+file is read by position -- unless the first row's user and item are names where every other
+row has integer ids: an unrecognised header (``account,song``), refused with a
+:class:`DataFormatError` asking to name the columns, not read as one more interaction.
 
 Rows are checked one by one.  A bad row -- an empty id, an id with a tab or line break,
 a rating or timestamp that is not a number (timestamps may also be ISO 8601 dates) -- is
 a :class:`DataFormatError` naming the file, line (row) and value, or, with
-``bad_rows="skip"``, a skip counted in the log.  Rows below ``min_rating`` are counted
+``bad_rows="skip"``, a skip counted in the log.  A line whose quoting cannot be parsed
+(``"dave,matrix``) stops the read even then: it points to a wrong separator or to fields
+that span lines, which skipping would hide.  Rows below ``min_rating`` are counted
 skips.  Repeated (user, item) pairs are merged into one positive at their latest
-timestamp (after ``min_rating``), counted in the log.  Ids are mapped to 0-based rows in
-sorted order (numeric when every id is an integer); ``user_ids`` / ``item_ids`` map back.
+timestamp (after ``min_rating``), counted in the log: ``min_rating`` judges each row, so a
+pair rated 5 and later re-rated 2 stays a positive (at the time of its rating 5) with
+``min_rating=4``.  Timestamps are int64: integers as written (any unit), other numbers
+truncated to integers, dates and datetimes as whole seconds since 1970 (UTC unless they
+say), so events within one second tie and the splits break such ties at random.  Ids are
+mapped to 0-based rows in sorted order (numeric when every id is an integer, written as
+one); ``user_ids`` / ``item_ids`` map back.
 """
 
 from __future__ import annotations
@@ -21,7 +31,7 @@ import csv
 import logging
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +105,11 @@ def _id(value: Any, role: str) -> str:
         raise _Bad(f"empty {role} id")
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         value = int(value)  # pandas stores an int column with gaps as float
+    if isinstance(value, (bytes, bytearray)):  # a Parquet binary column (Spark, Hive): text
+        try:
+            value = bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            raise _Bad(f"{role} id {bytes(value)!r} is not UTF-8 text") from None
     text = str(value).strip()
     if not text or text.lower() in ("nan", "none", "<na>", "nat"):
         raise _Bad(f"empty {role} id {str(value)!r}" if text else f"empty {role} id")
@@ -103,7 +118,19 @@ def _id(value: Any, role: str) -> str:
     return text
 
 
+def _missing(value: Any) -> bool:
+    """None, NaN, pandas.NaT or pandas.NA (whose comparisons are NA, not a bool)."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)
+    except TypeError:
+        return True
+
+
 def _rating(value: Any) -> float:
+    if _missing(value):
+        raise _Bad("empty rating")
     try:
         r = float(value.strip() if isinstance(value, str) else value)
     except (TypeError, ValueError):
@@ -114,18 +141,28 @@ def _rating(value: Any) -> float:
 
 
 def _timestamp(value: Any) -> int:
-    """Seconds since 1970: a number, an ISO 8601 date (UTC unless it says), a datetime."""
+    """Seconds since 1970: a number, an ISO 8601 date (UTC unless it says), a datetime, a date."""
     if isinstance(value, np.datetime64):
         if np.isnat(value):
             raise _Bad("empty timestamp")
         return int(value.astype("datetime64[s]").astype(np.int64))
-    if value is None or value != value:  # None, NaN, pandas.NaT
+    if _missing(value):
         raise _Bad("empty timestamp")
     if isinstance(value, datetime):  # also pandas.Timestamp
         if value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
         return int(value.timestamp())
+    if isinstance(value, date):  # a day (Parquet date32, a DataFrame of dates): its midnight, UTC
+        return int(datetime(value.year, value.month, value.day, tzinfo=timezone.utc).timestamp())
     text = value.strip() if isinstance(value, str) else value
+    body = text[1:] if isinstance(text, str) and text[:1] in "+-" else text
+    if (isinstance(text, (int, np.integer)) and not isinstance(text, bool)) or (
+        isinstance(body, str) and body.isascii() and body.isdigit()
+    ):  # integers exactly: through a float, ns times beyond 2**53 would round into ties
+        t_int = int(text)
+        if abs(t_int) >= 2**62:
+            raise _Bad(f"timestamp {value!r} is not a finite number of seconds")
+        return t_int
     try:
         t = float(text)
     except (TypeError, ValueError):
@@ -356,6 +393,18 @@ def _read_parquet(path: Path, given, min_rating, bad_rows) -> InteractionLog:
     return rows.finish(names)
 
 
+def _is_header(fields: list[str]) -> bool:
+    """A first line that is no row: a rating that is not a number, a time that is neither a
+    number nor a date, or two id column names (a data row's time may be an ISO 8601 date)."""
+    if len(fields) >= 4:
+        try:
+            _timestamp(fields[3])
+        except _Bad:
+            return True
+        return _looks_like_header(fields[:3])
+    return _looks_like_header(fields)
+
+
 def _split_line(text: str, sep: str | None, what: str, line: int) -> list[str]:
     if sep is not None and len(sep) == 1 and '"' in text:
         try:
@@ -378,7 +427,7 @@ def _read_text(path: Path, given, min_rating, sep, bad_rows) -> InteractionLog:
             fields = [f.strip() for f in _split_line(text, sep, what, line)]
             lower = {f.lower() for f in fields}
             known = any(lower & set(COLUMN_NAMES[r]) for r in ("user", "item"))
-            header = named or known or _looks_like_header(fields)
+            header = named or known or _is_header(fields)
             if len(fields) < 2:
                 raise DataFormatError(what, line, f"{len(fields)} column: a log needs at least "
                                       "user and item (is the separator right?)")  # fmt: skip
@@ -386,6 +435,7 @@ def _read_text(path: Path, given, min_rating, sep, bad_rows) -> InteractionLog:
                 names = fields
                 cols = _resolve(names, given, what, line)
             else:
+                first = (line, text, fields)
                 names = [f"column {j + 1}" for j in range(len(fields))]
                 cols = _positional(len(fields))
                 log.info("%s: no header line: columns taken by position as %s", what,
@@ -402,4 +452,28 @@ def _read_text(path: Path, given, min_rating, sep, bad_rows) -> InteractionLog:
         rows.add(line, fields)
     if rows is None or rows.n_rows == 0:
         raise DataFormatError(what, 0, "the file has a header but no data row")
+    if not header:  # read by position: was the first row a header of unknown names?
+        _refuse_unnamed_header(rows, *first)
     return rows.finish(names)
+
+
+def _is_int_id(token: str) -> bool:
+    body = token[1:] if token[:1] == "-" else token
+    return body.isascii() and body.isdigit() and str(int(token)) == token
+
+
+def _refuse_unnamed_header(rows: _Rows, line: int, text: str, fields: list[str]) -> None:
+    """A file read by position whose first row has names for ids where every other row has
+    integers: that row is a header whose names are not recognised (``account,song``), which
+    would otherwise become one more user and item."""
+    cols = (rows.users, rows.items)
+    if any(c.ints is not None or len(c) < 2 for c in cols):
+        return
+    if [c.strs[0] for c in cols] != fields[:2]:
+        return  # the first row was skipped: nothing to say
+    if all(not _is_int_id(c.strs[0]) and all(map(_is_int_id, c.strs[1:])) for c in cols):
+        raise DataFormatError(
+            rows.what, line, f"{text!r} looks like a header (names where every other row "
+            "has integer ids) but names no known column: name the columns (--user-col / "
+            "--item-col, user_col= / item_col=), which reads that line as the header",
+        )  # fmt: skip
