@@ -433,6 +433,24 @@ def test_cli_linkpred_embeds_the_weighted_graph_and_refuses_what_it_does_not_rea
     assert "--method line does not read --p" in capsys.readouterr().err
 
 
+def test_cli_linkpred_warns_that_a_directed_graph_is_scored_undirected(
+    tmp_path, monkeypatch, caplog
+):
+    import negkit.graph.embed as embed
+    from negkit.data.graphs import Graph
+
+    rng = np.random.default_rng(1)
+    adj = sp.csr_matrix(np.triu(rng.random((30, 30)) < 0.3, 1).astype(np.float32))
+    directed = Graph(adj, directed=True, name="one-way")
+    monkeypatch.setattr(embed, "load_graph", lambda spec, **kw: directed)
+    args = ["graph", "linkpred", "--graph", "one-way", "--method", "line", "--dim", "4",
+            "--epochs", "1", "--json"]  # fmt: skip
+    with caplog.at_level("WARNING", logger="negkit.cli.graph"):
+        assert main(args) == 0
+    assert "one-way is a directed graph: link prediction holds out and scores its edges as " \
+        "undirected pairs" in caplog.text  # fmt: skip
+
+
 def test_an_edge_list_header_does_not_hide_the_weight_column(tmp_path):
     """The weight column is looked for on the first edge, not on a header line: under
     ``source,target`` the weights were silently read as 1."""

@@ -305,7 +305,8 @@ def cmd_eval(args) -> int:
 
 
 def cmd_linkpred(args) -> int:
-    """Hold out edges of the graph read undirected, embed the rest (weights kept) and score."""
+    """Hold out edges of the graph read undirected (a directed one with a warning), embed the
+    rest (weights kept) and score."""
     import numpy as np
     import scipy.sparse as sp
 
@@ -317,6 +318,12 @@ def cmd_linkpred(args) -> int:
         raise ValueError("linkpred holds out undirected edges and embeds an undirected graph: "
                          "--directed is not read")  # fmt: skip
     graph = load_graph(args.graph)
+    if getattr(graph, "directed", False):
+        log.warning(
+            "%s is a directed graph: link prediction holds out and scores its edges as "
+            "undirected pairs (u-v stands for u->v, v->u or both)",
+            args.graph,
+        )
     split = link_prediction_split(graph, args.test_fraction, seed=args.seed)
     train = split.train_adj
     if getattr(graph, "weighted", False):  # the kept edges keep their weights
