@@ -98,6 +98,13 @@ def test_edgelist_bad_input(tmp_path):
         read_edgelist(
             write(tmp_path / "mix.txt", "source,target,weight\n0,1,2\n1,2\n"), weighted=True
         )
+    # a header of unknown names over integer ids made nodes "id1", "id2" and an edge
+    with pytest.raises(DataFormatError, match=r"h\.txt:2: 'id1' 'id2' looks like a header"):
+        read_edgelist(write(tmp_path / "h.txt", "# a graph\nid1 id2\n0 1\n1 2\n"))
+    named = read_edgelist(write(tmp_path / "names.txt", "ann bob\nbob cy\n"))  # names: edges
+    assert named.n_nodes == 3
+    mixed = read_edgelist(write(tmp_path / "mixed.txt", "ann bob\n0 1\nbob 1\n"))
+    assert mixed.n_nodes == 4
     g = read_edgelist(write(tmp_path / "w3.txt", "0 1 5\n1 2 7\n"))  # weights read, ignored
     assert g.adj.nnz == 4 and set(g.adj.data) == {1.0}
 

@@ -164,6 +164,19 @@ _EDGE_HEADERS = {"source", "target", "src", "dst", "from", "to", "node1", "node2
                  "node_2", "head", "tail"}  # fmt: skip
 
 
+def _refuse_unnamed_header(path: str | PathLike, line: int, src: list[str], dst: list[str]) -> None:
+    """A first line of two names where every other edge joins integer ids is a header whose
+    names are not known (``id1 id2``): it would make two extra nodes and an edge."""
+    if len(src) < 2 or _is_int(src[0]) or _is_int(dst[0]):
+        return
+    if all(_is_int(t) for t in src[1:]) and all(_is_int(t) for t in dst[1:]):
+        raise DataFormatError(
+            path, line, f"{src[0]!r} {dst[0]!r} looks like a header (names where every "
+            "other line joins integer ids) but names no known column: drop the line or make "
+            "it a comment ('# ...')",
+        )  # fmt: skip
+
+
 def read_edgelist(
     path: str | PathLike,
     weighted: bool = False,
@@ -196,11 +209,12 @@ def read_edgelist(
     n_zero = 0
     first = True
     width: int | None = None  # the first edge line's columns: every line has as many
+    header_seen = False
     for lineno, text in iter_lines(path, comments=comments):
         parts = text.replace(",", " ").split()
         if first and len(parts) >= 2 and {p.lower() for p in parts[:2]} <= _EDGE_HEADERS:
             log.info("%s:%d: %r read as a header", path, lineno, text)
-            first = False
+            first, header_seen = False, True
             continue
         first = False
         if len(parts) > 3 or (width is not None and len(parts) != width and len(parts) >= 2):
@@ -237,6 +251,8 @@ def read_edgelist(
         lines.append(lineno)
     if n_zero:
         log.info("%s: skipped %d zero-weight edges", path, n_zero)
+    if not header_seen and lines:
+        _refuse_unnamed_header(path, int(lines[0]), src, dst)
     k = len(src)
     if k == 0:
         raise DataFormatError(path, 0, f"no edge: all {n_zero} edges have weight 0")
