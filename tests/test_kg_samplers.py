@@ -205,3 +205,29 @@ def test_dns_through_the_per_draw_contract_picks_high_scores():
     # the best of 32 uniform candidates (dns' default) outscores one uniform entity
     assert scores["dns"] > scores["kg_uniform"] + 2.0
     assert "dns" in __import__("negkit.samplers", fromlist=["x"]).available_kg()
+
+
+@pytest.mark.parametrize(
+    "spec, match",
+    [("typed:bernoulli=no", "bernoulli must be true or false, got 'no'"),
+     ("self_adversarial:bernoulli=1", "bernoulli must be true or false, got 1"),
+     ("nscaching:bernoulli=yes", "bernoulli must be true or false, got 'yes'"),
+     ("dns:bernoulli=off", "bernoulli must be true or false, got 'off'"),
+     ("nscaching:cache_size=5.5", r"cache_size must be an integer >= 1, got 5\.5"),
+     ("nscaching:n_random=-1", "n_random must be an integer >= 0, got -1"),
+     ("kg_uniform:max_rounds=2.5", r"max_rounds must be an integer >= 1, got 2\.5")],
+)  # fmt: skip
+def test_spec_values_of_the_wrong_kind_are_refused_not_taken_as_truthy(spec, match):
+    """A spec's values arrive as text or numbers: ``typed:bernoulli=no`` used to turn the
+    Bernoulli side choice *on* (a non-empty string is truthy) and ``cache_size=5.5`` ran
+    with 5; both are refused now."""
+    from negkit.cli.kg import make_sampler
+
+    with pytest.raises(ValueError, match=match):
+        make_sampler(spec, "exact", 0)
+    for ok in ("typed:bernoulli=false", "typed:bernoulli=true"):
+        s = make_sampler(ok, "exact", 0)
+        assert s.bernoulli is ok.endswith("true")
+    s = make_sampler("typed:bernoulli=false", "none", 0)
+    s.fit(triples=TINY, n_entities=6, n_relations=3)
+    torch.testing.assert_close(s.p_head_, torch.full((3,), 0.5))

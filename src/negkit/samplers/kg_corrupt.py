@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from negkit.samplers.kg_base import KGSampler, bernoulli_probs, register_kg
+from negkit.samplers.kg_base import KGSampler, bernoulli_probs, check_flag, register_kg
 from negkit.samplers.kg_weights import self_adversarial_weights
 
 __all__ = [
@@ -65,7 +65,7 @@ class SelfAdversarialCorruption(UniformCorruption):
         if not alpha >= 0:
             raise ValueError(f"alpha must be >= 0, got {alpha}")
         self.alpha = alpha
-        self.bernoulli = bernoulli
+        self.bernoulli = check_flag("bernoulli", bernoulli)
 
     def weights(self, neg_scores):
         return self_adversarial_weights(neg_scores, self.alpha)
@@ -80,7 +80,7 @@ class TypedCorruption(KGSampler):
 
     def __init__(self, *, bernoulli: bool = False, **kw) -> None:
         super().__init__(**kw)
-        self.bernoulli = bernoulli
+        self.bernoulli = check_flag("bernoulli", bernoulli)
 
     def _fit(self, triples):
         R = self.n_relations_

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 
-from negkit.samplers.kg_base import KGSampler, register_kg
+from negkit.samplers.kg_base import KGSampler, check_count, check_flag, register_kg
 
 __all__ = ["NSCachingSampler"]
 
@@ -35,11 +35,9 @@ class NSCachingSampler(KGSampler):
         self, *, cache_size: int = 50, n_random: int = 50, bernoulli: bool = False, **kw
     ) -> None:
         super().__init__(**kw)
-        if cache_size < 1 or n_random < 0:
-            raise ValueError(f"need cache_size >= 1, n_random >= 0: {cache_size}, {n_random}")
-        self.cache_size = int(cache_size)
-        self.n_random = int(n_random)
-        self.bernoulli = bernoulli
+        self.cache_size = check_count("cache_size", cache_size, 1)
+        self.n_random = check_count("n_random", n_random, 0)
+        self.bernoulli = check_flag("bernoulli", bernoulli)
 
     def _fit(self, triples):
         R = self.n_relations_
