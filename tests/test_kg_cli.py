@@ -94,3 +94,33 @@ def test_kg_train_checkpoint_in_a_new_folder_and_not_a_folder(tmp_path, capsys):
     assert ckpt.is_file()
     assert main([*args, "--checkpoint", str(tmp_path)]) == 1
     assert f"--checkpoint {tmp_path} is a folder, not a file" in capsys.readouterr().err
+
+
+def test_a_test_split_emptied_by_unseen_drop_is_refused_before_training(tmp_path, capsys):
+    """Every test triple holds an entity absent from train: with --unseen drop nothing is
+    left to test.  That used to train, then stop with torch's "torch.cat(): expected a
+    non-empty list of Tensors"; now a one-line error before any epoch, and nothing written."""
+    from negkit.kg.evaluate import link_prediction
+    from negkit.kg.models import make_model
+    from negkit.kg.train import KGSettings, train_kg
+    from negkit.kg.triples import KGTriples
+
+    data = tmp_path / "kg"
+    data.mkdir()
+    (data / "train.txt").write_text("a\tr\tb\nb\tr\tc\nc\tr\ta\n")
+    (data / "valid.txt").write_text("a\tr\tc\n")
+    (data / "test.txt").write_text("a\tr\tz\nz\tr\tb\n")
+    out = tmp_path / "o"
+    args = ["kg", "train", "--data", str(data), "--dim", "4", "--epochs", "1", "--out", str(out)]
+    assert main([*args, "--unseen", "drop"]) == 1
+    err = capsys.readouterr().err
+    assert "the test split holds no triples to rank (--unseen drop removed all 2 of its " \
+           "triples)" in err and "epoch 1" not in err  # fmt: skip
+    assert not out.exists()
+    assert main(args) == 0  # kept (the standard protocol): they are ranked
+    with pytest.raises(ValueError, match="no triples to rank"):
+        link_prediction(make_model("distmult", 3, 1, 2), np.empty((0, 3)), np.zeros((1, 3)))
+    t = np.array([[0, 0, 1], [1, 0, 2]])
+    empty_valid = KGTriples(t, t[:0], t, ["a", "b", "c"], ["r"])
+    with pytest.raises(ValueError, match="the valid split holds no triples: nothing to eval"):
+        train_kg(empty_valid, KGSettings(dim=2, epochs=1, eval_every=1), "kg_uniform")

@@ -136,6 +136,10 @@ def _train(args: argparse.Namespace, ctx) -> int:
     if args.checkpoint is not None:
         check_target(args.checkpoint, folder=False, what="--checkpoint")
     data = load_data(args.data, args.unseen)
+    if len(data.test) == 0:  # refused before training, not after it
+        n = data.unseen.get("test", {}).get("triples", 0)
+        why = f" (--unseen drop removed all {n} of its triples)" if args.unseen == "drop" else ""
+        raise ValueError(f"the test split holds no triples to rank{why}")
     settings = KGSettings(model=args.model, dim=args.dim, gamma=args.gamma, loss=args.loss,
                           margin=args.margin, alpha=args.alpha, n_negs=args.n_negs,
                           batch_size=args.batch_size, lr=args.lr, reg=args.reg,

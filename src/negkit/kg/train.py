@@ -189,6 +189,9 @@ def train_kg(
         gen = torch.Generator(device="cpu").manual_seed(seed)
         all_true = data.all_true()
         eval_set = _eval_set(data, settings.eval_split, settings.eval_max, seed)
+        if (settings.eval_every or settings.keeps_best()) and len(eval_set) == 0:
+            raise ValueError(f"the {settings.eval_split} split holds no triples: nothing to "
+                             "evaluate (eval_every / keep_best)")  # fmt: skip
         history: list[dict[str, Any]] = []
         total, start, stopped_by = 0.0, 0, None
         best = BestEpoch("mrr") if settings.keeps_best() and rank == 0 else None
