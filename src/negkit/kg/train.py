@@ -14,9 +14,13 @@ epoch is discarded unseen.
 
 Data-parallel (``dist_ctx`` with several ranks, ``torch.distributed``): every rank takes
 every ``world_size``-th triple of each shuffled batch, draws its own negatives (sampler
-seeded ``seed + rank``) and the gradients are averaged across ranks before Adam's step, which
-is the step of one process on the whole batch; rank 0 alone evaluates (and restores the best
-epoch).
+seeded ``seed + rank``) and the gradients are averaged across ranks before Adam's step.  Each
+rank's loss (a mean over its rows) is weighted by ``world_size`` times its share of the
+batch's rows, so that the average is the mean over the whole batch, the step of one process
+on it, also when the batch size is not a multiple of ``world_size`` (the last batch of an
+epoch); the logged loss is weighted alike.  A batch with fewer triples than ranks is skipped.
+Per-rank sampler state stays per rank: NSCaching's caches of a query are refreshed by the
+rank whose rows hold it.  Rank 0 alone evaluates (and restores the best epoch).
 
 Per epoch the record holds the loss, the training and sampling seconds, and the
 false-negative rate the sampler leaves: the share of drawn negatives that are valid or test
@@ -212,9 +216,11 @@ def train_kg(
             order = torch.randperm(len(train), generator=gen).to(device)
             for i in range(0, len(train), settings.batch_size):
                 batch = train[order[i : i + settings.batch_size]]
+                share = 1.0  # world_size x this rank's share of the batch's rows
                 if ctx:  # the same batches on every rank: each takes its rows
                     if len(batch) < world:
                         continue
+                    share = len(batch[rank::world]) * world / len(batch)
                     batch = batch[rank::world]
                 ts = time.perf_counter()
                 neg_h, neg_t = sampler.sample(batch, settings.n_negs)
@@ -230,6 +236,8 @@ def train_kg(
                 if settings.reg:
                     rows = (model.entity[batch[:, 0]], model.entity[batch[:, 2]])
                     loss = loss + settings.reg * sum((x**2).sum(1).mean() for x in rows)
+                if share != 1.0:  # ranks' means averaged: the whole batch's mean
+                    loss = loss * share
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if ctx:
