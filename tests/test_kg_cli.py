@@ -124,3 +124,22 @@ def test_a_test_split_emptied_by_unseen_drop_is_refused_before_training(tmp_path
     empty_valid = KGTriples(t, t[:0], t, ["a", "b", "c"], ["r"])
     with pytest.raises(ValueError, match="the valid split holds no triples: nothing to eval"):
         train_kg(empty_valid, KGSettings(dim=2, epochs=1, eval_every=1), "kg_uniform")
+
+
+def test_metrics_name_the_unseen_policy_and_eval_max_alone_is_refused(tmp_path, capsys):
+    """metrics.json said which triples held unseen entities but not whether they were kept
+    or dropped (--unseen); and --eval-max without --eval-every was recorded in the settings
+    although nothing was validated.  Now the policy is written and the lone option refused."""
+    data = tiny_kg(tmp_path / "tiny")
+    args = ["kg", "train", "--data", str(data), "--dim", "4", "--epochs", "1", "--n-negs", "2"]
+    assert main([*args, "--eval-max", "5", "--out", str(tmp_path / "a")]) == 1
+    assert "--eval-max is the size of the validation sample of --eval-every" in (
+        capsys.readouterr().err)  # fmt: skip
+    assert not (tmp_path / "a").exists()
+    assert main([*args, "--eval-max", "5", "--eval-every", "1", "--out", str(tmp_path / "b")]) == 0
+    m = json.loads((tmp_path / "b" / "metrics.json").read_text())
+    assert m["settings"]["eval_max"] == 5 and "metrics" in m["history"][0]
+    assert m["data"]["unseen_policy"] == "keep"
+    assert main([*args, "--unseen", "drop", "--out", str(tmp_path / "c")]) == 0
+    assert json.loads((tmp_path / "c" / "metrics.json").read_text())["data"]["unseen_policy"] == (
+        "drop")  # fmt: skip

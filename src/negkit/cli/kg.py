@@ -69,7 +69,8 @@ def register(subparsers) -> None:
     t.add_argument("--threads", type=int, default=None, help="torch threads (CPU)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--eval-every", type=int, default=0, help="evaluate on valid every N epochs")
-    t.add_argument("--eval-max", type=int, default=None, help="evaluate on N valid triples")
+    t.add_argument("--eval-max", type=int, default=None, help="evaluate on N valid triples "
+                   "(with --eval-every)")  # fmt: skip
     t.add_argument("--test-max", type=int, default=None, help="final test on N test triples")
     t.add_argument("--keep-best", action=argparse.BooleanOptionalAction, default=None,
                    help="test (and save) the parameters of the epoch with the best validation "
@@ -121,8 +122,17 @@ def _check_schedule_options(args: argparse.Namespace) -> None:
         raise ValueError(f"--lr-schedule {args.lr_schedule} does not read {', '.join(unread)}")
 
 
+def _check_eval_options(args: argparse.Namespace) -> None:
+    """``--eval-max`` without ``--eval-every`` would be ignored (nothing is validated): refused."""
+    if unread_options(args, {"--eval-max": bool(args.eval_every)}):
+        raise ValueError("--eval-max is the size of the validation sample of --eval-every; "
+                         "without --eval-every nothing is validated (the final test takes "
+                         "--test-max)")  # fmt: skip
+
+
 def run_train(args: argparse.Namespace) -> int:
     _check_schedule_options(args)  # before any rank starts
+    _check_eval_options(args)
     return run_distributed(args, _train)
 
 
@@ -170,7 +180,7 @@ def _train(args: argparse.Namespace, ctx) -> int:
                                                                     replace=False))]  # fmt: skip
     result["test"] = link_prediction(model, test, data.all_true())
     result["test"]["n_triples"] = int(len(test))
-    result["data"] = {"name": data.name, **data.counts()}
+    result["data"] = {"name": data.name, **data.counts(), "unseen_policy": args.unseen}
     args.out.mkdir(parents=True, exist_ok=True)
     for name, table in (("entity", model.entity), ("relation", model.relation)):
         arr = table.detach().cpu().numpy()
