@@ -40,7 +40,8 @@ def register(subparsers) -> None:
                    default="logistic")  # fmt: skip
     t.add_argument("--dim", type=int, default=100)
     t.add_argument("--gamma", type=float, default=None, help="score margin γ (default: 6 for "
-                   "transe and rotate, 0 otherwise)")  # fmt: skip
+                   "transe and rotate, 0 otherwise); distmult and complex have no margin in "
+                   "their score: there γ only sets the initial range ±(γ+2)/dim")  # fmt: skip
     t.add_argument("--margin", type=float, default=1.0, help="margin of --loss margin")
     t.add_argument("--alpha", type=float, default=1.0, help="temperature of --loss "
                    "self_adversarial")  # fmt: skip
