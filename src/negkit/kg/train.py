@@ -95,6 +95,8 @@ class KGSettings:
                        step_factor=self.lr_step_factor, lr_min=self.lr_min)  # fmt: skip
         if self.eval_split not in ("valid", "test"):
             raise ValueError(f"eval_split must be 'valid' or 'test', got {self.eval_split!r}")
+        if not 0 <= self.reg < float("inf"):  # a negative weight rewards large embeddings
+            raise ValueError(f"reg must be a finite number >= 0, got {self.reg}")
         if not self.max_seconds >= 0:
             raise ValueError(f"max_seconds must be non-negative, got {self.max_seconds}")
         if self.eval_every < 0:
