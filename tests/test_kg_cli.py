@@ -143,3 +143,23 @@ def test_metrics_name_the_unseen_policy_and_eval_max_alone_is_refused(tmp_path, 
     assert main([*args, "--unseen", "drop", "--out", str(tmp_path / "c")]) == 0
     assert json.loads((tmp_path / "c" / "metrics.json").read_text())["data"]["unseen_policy"] == (
         "drop")  # fmt: skip
+
+
+def test_spec_seed_differs_per_rank_and_a_second_filter_is_refused(tmp_path, capsys):
+    """``--sampler kg_uniform:seed=5 --nproc 2`` seeded both ranks 5: the same draws (sides
+    and entities) on each rank's rows.  A spec's seed is now offset by the rank as --seed is.
+    ``--sampler kg_uniform:filter=bloom --filter none`` ran Bloom filtering and ignored
+    --filter; giving both is refused."""
+    from negkit.cli.kg import make_sampler
+
+    assert [make_sampler("kg_uniform:seed=5", "exact", 0, r).seed for r in (0, 1)] == [5, 6]
+    assert [make_sampler("kg_uniform", "exact", 3, r).seed for r in (0, 1)] == [3, 4]
+    assert make_sampler("kg_uniform:filter=bloom", "exact", 0).filter == "bloom"
+    data = tiny_kg(tmp_path / "tiny")
+    args = ["kg", "train", "--data", str(data), "--dim", "4", "--epochs", "1", "--n-negs", "2",
+            "--sampler", "kg_uniform:filter=bloom", "--out", str(tmp_path / "o")]  # fmt: skip
+    assert main([*args, "--filter", "none"]) == 1
+    assert "--sampler kg_uniform:filter=bloom sets its filter and --filter none is given " \
+           "too: give one" in capsys.readouterr().err  # fmt: skip
+    assert main(args) == 0
+    assert "filter='bloom'" in json.loads((tmp_path / "o" / "metrics.json").read_text())["sampler"]

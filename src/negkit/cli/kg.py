@@ -101,13 +101,19 @@ def load_data(name: str, unseen: str = "keep"):
     return registry.load(name, unseen=unseen)
 
 
-def make_sampler(spec: str, filt: str, seed: int):
+def make_sampler(spec: str, filt: str, seed: int, rank: int = 0, *, filter_given: bool = False):
+    """The sampler of ``--sampler spec``, filtering as ``--filter`` unless the spec says
+    (both, ``filter_given``, is refused), seeded ``seed + rank`` (a spec's ``seed=S``:
+    ``S + rank``, so that no two ranks draw the same stream)."""
     from negkit.samplers.kg_base import get_kg
     from negkit.study.spec import parse_spec
 
     name, params = parse_spec(spec)
+    if "filter" in params and filter_given:
+        raise ValueError(f"--sampler {spec} sets its filter and --filter {filt} is given too: "
+                         "give one")  # fmt: skip
     params.setdefault("filter", None if filt == "none" else filt)
-    params.setdefault("seed", seed)
+    params["seed"] = params.get("seed", seed) + rank
     return get_kg(name, **params)
 
 
@@ -160,7 +166,8 @@ def _train(args: argparse.Namespace, ctx) -> int:
                           eval_every=args.eval_every, eval_max=args.eval_max,
                           keep_best=args.keep_best,
                           max_seconds=60.0 * args.max_minutes)  # fmt: skip
-    sampler = make_sampler(args.sampler, args.filter, args.seed + ctx.rank)
+    given = bool(unread_options(args, {"--filter": False}))  # on the command line
+    sampler = make_sampler(args.sampler, args.filter, args.seed, ctx.rank, filter_given=given)
 
     def show(rec: dict) -> None:
         if not ctx.is_main:
