@@ -154,7 +154,8 @@ def train_kg(
     (``model_epoch``); without it, of the last epoch.  ``settings.max_seconds`` stops the
     run after the first epoch whose training time passes it (``stopped_by`` says so).
     ``dist_ctx``: a :class:`negkit.rec.distributed.Context`; with several ranks,
-    data-parallel training.
+    data-parallel training.  A sampler without a seed is seeded ``seed + rank``; one given
+    with a seed keeps it, so give each rank its own (``negkit kg train`` adds the rank).
     ``checkpoint``: a path; the run is saved there after every epoch
     (:mod:`negkit.kg.checkpoint`) and, when the file exists, resumed from it.
     """

@@ -8,6 +8,12 @@ scored by the live model and ``N1`` of them are kept, drawn without replacement 
 probability ``∝ exp(s)`` (importance sampling; drawn as the ``N1`` largest of ``s`` plus Gumbel
 noise, which has that law).  Caches start uniform.
 
+A query that occurs in several rows of one batch is refreshed once: each row computes a
+refresh of the same old cache and one of them is kept (the paper refreshes row after row).
+Data-parallel, every rank keeps its own caches (seeded ``seed + rank``) and refreshes those
+of its rows only: a query's cache moves on the rank that drew its row, and a checkpoint
+holds every rank's caches.
+
 Cost per batch of B triples: O(B k) to draw, O(2 B (N1 + N2) d) to refresh.  State: two int64
 tables ``(#distinct (h, r), N1)`` and ``(#distinct (r, t), N1)``.
 """
