@@ -127,6 +127,18 @@ class KGSettings:
                      step_factor=self.lr_step_factor, lr_min=self.lr_min)  # fmt: skip
 
 
+def _fingerprint(data: KGTriples) -> str:
+    """sha256 of the splits and the entity and relation counts: a checkpoint's data."""
+    import hashlib
+
+    h = hashlib.sha256(f"{data.n_entities} {data.n_relations}".encode())
+    for part in (data.train, data.valid, data.test):
+        a = np.ascontiguousarray(part, dtype=np.int64)
+        h.update(f"|{a.shape[0]}|".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
 def _eval_set(data: KGTriples, split: str, n_max: int | None, seed: int) -> np.ndarray:
     t = getattr(data, split)
     if n_max is not None and n_max < len(t):
@@ -205,7 +217,8 @@ def train_kg(
         state = dict(model=model, optimizer=opt, generator=gen, sampler=sampler, best=best,
                      settings={**{k: v for k, v in asdict(settings).items()
                                   if k not in _RESUME_FREE},
-                               "seed": seed, "sampler": type(sampler).__name__})  # fmt: skip
+                               "seed": seed, "sampler": type(sampler).__name__,
+                               "data": _fingerprint(data)})  # fmt: skip
         if checkpoint is not None and Path(checkpoint).exists():
             resumed = ckpt.load(checkpoint, ctx, **state)
             start, history = resumed["epoch"], resumed["history"]
