@@ -3,6 +3,7 @@ is not a multiple of the number of ranks equal the one-process steps."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -31,3 +32,24 @@ def test_odd_batches_on_two_ranks_equal_one_process(tmp_path):
     assert sorted(two.files) == sorted(one) and len(one) == 12
     for key, value in one.items():
         np.testing.assert_allclose(two[key], value, atol=1e-5, rtol=0, err_msg=key)
+
+
+def test_cli_on_two_ranks_says_so_in_metrics(tmp_path):
+    """``negkit kg train --nproc 2``: metrics.json did not say that two ranks trained (nor
+    could it be told from the settings, which are the same); it holds ``world_size``."""
+    import json
+    import subprocess
+
+    from test_kg_cli import tiny_kg
+
+    data = tiny_kg(tmp_path / "tiny")
+    out = tmp_path / "o"
+    cmd = [sys.executable, "-m", "negkit", "kg", "train", "--data", str(data), "--dim", "4",
+           "--epochs", "1", "--n-negs", "2", "--batch-size", "25", "--threads", "1",
+           "--nproc", "2", "--out", str(out)]  # fmt: skip
+    src = str(Path(distributed.__file__).parents[2])  # this checkout's negkit
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
+    assert done.returncode == 0, done.stderr
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["world_size"] == 2 and "seed=0" in m["sampler"]

@@ -189,6 +189,7 @@ def _train(args: argparse.Namespace, ctx) -> int:
     result["test"] = link_prediction(model, test, data.all_true())
     result["test"]["n_triples"] = int(len(test))
     result["data"] = {"name": data.name, **data.counts(), "unseen_policy": args.unseen}
+    result["world_size"] = ctx.world_size  # ranks that trained (the sampler is rank 0's)
     args.out.mkdir(parents=True, exist_ok=True)
     for name, table in (("entity", model.entity), ("relation", model.relation)):
         arr = table.detach().cpu().numpy()
