@@ -84,6 +84,9 @@ class KGSettings:
     max_seconds: float = 0.0  # stop after the first epoch ending past this training time
 
     def check(self) -> None:
+        if self.model not in DEFAULT_GAMMA:
+            raise ValueError(f"unknown KG model {self.model!r}; known: {', '.join(DEFAULT_GAMMA)}"
+                             " (lower case)")  # fmt: skip
         for key in ("dim", "n_negs", "batch_size", "epochs", "eval_batch"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
