@@ -23,7 +23,8 @@ def register(subparsers) -> None:
         "train",
         help="train, evaluate (filtered link prediction) and save embeddings",
         description="Writes OUT/entity_embeddings.npy, OUT/relation_embeddings.npy (float32; "
-        "complex models store [real | imaginary]), OUT/entities.txt, OUT/relations.txt and "
+        "complex models store [real | imaginary] rows of 2 x dim, except RotatE's relations: "
+        "dim phases in radians, the rotation e^(i theta)), OUT/entities.txt, OUT/relations.txt and "
         "OUT/metrics.json (settings, per-epoch log, filtered MRR and Hits@1/3/10 on test).",
     )
     t.add_argument("--data", required=True, help="wn18rr, fb15k237, or a folder holding "
