@@ -75,6 +75,16 @@ def test_a_checkpoint_of_other_settings_or_no_checkpoint_is_refused(tmp_path):
     free.eval_batch, free.threads = 7, 2
     assert len(train_kg(data, free, ns.get_kg("kg_uniform", seed=1),
                         checkpoint=ckpt)["history"]) == 1  # fmt: skip
+    other_data = small_kg()  # same entities and relations, another validation split
+    other_data.valid = other_data.valid[:3]
+    with pytest.raises(ValueError, match=r"other settings \(data: other triples\)"):
+        train_kg(other_data, settings("transe", 1), ns.get_kg("kg_uniform", seed=1),
+                 checkpoint=ckpt)  # fmt: skip
+    blob = torch.load(ckpt, weights_only=False)
+    assert len(blob["settings"].pop("data")) == 64  # a file from before the fingerprint
+    torch.save(blob, ckpt)
+    assert len(train_kg(data, settings("transe", 1), ns.get_kg("kg_uniform", seed=1),
+                        checkpoint=ckpt)["history"]) == 1  # fmt: skip
     bad = tmp_path / "bad.pt"
     torch.save({"format": "something else"}, bad)
     with pytest.raises(ValueError, match="not a negkit KG checkpoint"):

@@ -94,3 +94,72 @@ def test_kg_train_checkpoint_in_a_new_folder_and_not_a_folder(tmp_path, capsys):
     assert ckpt.is_file()
     assert main([*args, "--checkpoint", str(tmp_path)]) == 1
     assert f"--checkpoint {tmp_path} is a folder, not a file" in capsys.readouterr().err
+
+
+def test_a_test_split_emptied_by_unseen_drop_is_refused_before_training(tmp_path, capsys):
+    """Every test triple holds an entity absent from train: with --unseen drop nothing is
+    left to test.  That used to train, then stop with torch's "torch.cat(): expected a
+    non-empty list of Tensors"; now a one-line error before any epoch, and nothing written."""
+    from negkit.kg.evaluate import link_prediction
+    from negkit.kg.models import make_model
+    from negkit.kg.train import KGSettings, train_kg
+    from negkit.kg.triples import KGTriples
+
+    data = tmp_path / "kg"
+    data.mkdir()
+    (data / "train.txt").write_text("a\tr\tb\nb\tr\tc\nc\tr\ta\n")
+    (data / "valid.txt").write_text("a\tr\tc\n")
+    (data / "test.txt").write_text("a\tr\tz\nz\tr\tb\n")
+    out = tmp_path / "o"
+    args = ["kg", "train", "--data", str(data), "--dim", "4", "--epochs", "1", "--out", str(out)]
+    assert main([*args, "--unseen", "drop"]) == 1
+    err = capsys.readouterr().err
+    assert "the test split holds no triples to rank (--unseen drop removed all 2 of its " \
+           "triples)" in err and "epoch 1" not in err  # fmt: skip
+    assert not out.exists()
+    assert main(args) == 0  # kept (the standard protocol): they are ranked
+    with pytest.raises(ValueError, match="no triples to rank"):
+        link_prediction(make_model("distmult", 3, 1, 2), np.empty((0, 3)), np.zeros((1, 3)))
+    t = np.array([[0, 0, 1], [1, 0, 2]])
+    empty_valid = KGTriples(t, t[:0], t, ["a", "b", "c"], ["r"])
+    with pytest.raises(ValueError, match="the valid split holds no triples: nothing to eval"):
+        train_kg(empty_valid, KGSettings(dim=2, epochs=1, eval_every=1), "kg_uniform")
+
+
+def test_metrics_name_the_unseen_policy_and_eval_max_alone_is_refused(tmp_path, capsys):
+    """metrics.json said which triples held unseen entities but not whether they were kept
+    or dropped (--unseen); and --eval-max without --eval-every was recorded in the settings
+    although nothing was validated.  Now the policy is written and the lone option refused."""
+    data = tiny_kg(tmp_path / "tiny")
+    args = ["kg", "train", "--data", str(data), "--dim", "4", "--epochs", "1", "--n-negs", "2"]
+    assert main([*args, "--eval-max", "5", "--out", str(tmp_path / "a")]) == 1
+    assert "--eval-max is the size of the validation sample of --eval-every" in (
+        capsys.readouterr().err)  # fmt: skip
+    assert not (tmp_path / "a").exists()
+    assert main([*args, "--eval-max", "5", "--eval-every", "1", "--out", str(tmp_path / "b")]) == 0
+    m = json.loads((tmp_path / "b" / "metrics.json").read_text())
+    assert m["settings"]["eval_max"] == 5 and "metrics" in m["history"][0]
+    assert m["data"]["unseen_policy"] == "keep"
+    assert main([*args, "--unseen", "drop", "--out", str(tmp_path / "c")]) == 0
+    assert json.loads((tmp_path / "c" / "metrics.json").read_text())["data"]["unseen_policy"] == (
+        "drop")  # fmt: skip
+
+
+def test_spec_seed_differs_per_rank_and_a_second_filter_is_refused(tmp_path, capsys):
+    """``--sampler kg_uniform:seed=5 --nproc 2`` seeded both ranks 5: the same draws (sides
+    and entities) on each rank's rows.  A spec's seed is now offset by the rank as --seed is.
+    ``--sampler kg_uniform:filter=bloom --filter none`` ran Bloom filtering and ignored
+    --filter; giving both is refused."""
+    from negkit.cli.kg import make_sampler
+
+    assert [make_sampler("kg_uniform:seed=5", "exact", 0, r).seed for r in (0, 1)] == [5, 6]
+    assert [make_sampler("kg_uniform", "exact", 3, r).seed for r in (0, 1)] == [3, 4]
+    assert make_sampler("kg_uniform:filter=bloom", "exact", 0).filter == "bloom"
+    data = tiny_kg(tmp_path / "tiny")
+    args = ["kg", "train", "--data", str(data), "--dim", "4", "--epochs", "1", "--n-negs", "2",
+            "--sampler", "kg_uniform:filter=bloom", "--out", str(tmp_path / "o")]  # fmt: skip
+    assert main([*args, "--filter", "none"]) == 1
+    assert "--sampler kg_uniform:filter=bloom sets its filter and --filter none is given " \
+           "too: give one" in capsys.readouterr().err  # fmt: skip
+    assert main(args) == 0
+    assert "filter='bloom'" in json.loads((tmp_path / "o" / "metrics.json").read_text())["sampler"]

@@ -205,3 +205,73 @@ def test_dns_through_the_per_draw_contract_picks_high_scores():
     # the best of 32 uniform candidates (dns' default) outscores one uniform entity
     assert scores["dns"] > scores["kg_uniform"] + 2.0
     assert "dns" in __import__("negkit.samplers", fromlist=["x"]).available_kg()
+
+
+@pytest.mark.parametrize(
+    "spec, match",
+    [("typed:bernoulli=no", "bernoulli must be true or false, got 'no'"),
+     ("self_adversarial:bernoulli=1", "bernoulli must be true or false, got 1"),
+     ("nscaching:bernoulli=yes", "bernoulli must be true or false, got 'yes'"),
+     ("dns:bernoulli=off", "bernoulli must be true or false, got 'off'"),
+     ("nscaching:cache_size=5.5", r"cache_size must be an integer >= 1, got 5\.5"),
+     ("nscaching:n_random=-1", "n_random must be an integer >= 0, got -1"),
+     ("kg_uniform:max_rounds=2.5", r"max_rounds must be an integer >= 1, got 2\.5")],
+)  # fmt: skip
+def test_spec_values_of_the_wrong_kind_are_refused_not_taken_as_truthy(spec, match):
+    """A spec's values arrive as text or numbers: ``typed:bernoulli=no`` used to turn the
+    Bernoulli side choice *on* (a non-empty string is truthy) and ``cache_size=5.5`` ran
+    with 5; both are refused now."""
+    from negkit.cli.kg import make_sampler
+
+    with pytest.raises(ValueError, match=match):
+        make_sampler(spec, "exact", 0)
+    for ok in ("typed:bernoulli=false", "typed:bernoulli=true"):
+        s = make_sampler(ok, "exact", 0)
+        assert s.bernoulli is ok.endswith("true")
+    s = make_sampler("typed:bernoulli=false", "none", 0)
+    s.fit(triples=TINY, n_entities=6, n_relations=3)
+    torch.testing.assert_close(s.p_head_, torch.full((3,), 0.5))
+
+
+def test_nscaching_laws_chi_square():
+    """NSCaching's two laws against the exact ones on a tiny KG: a negative is drawn
+    uniformly from the query's cache (duplicates count twice), and a refresh with N1 = 1
+    keeps entity e of {cached c0} + N2 = 2 uniform draws with probability exp(s_e) / sum."""
+    from itertools import product
+
+    from negkit.kg.models import make_model
+
+    E = 6
+    kg = np.array([[0, 0, 1], [2, 0, 3]])
+    values = np.array([1.0, 0.5, 0.2, 0.1, -0.3, 0.7])
+    model = make_model("distmult", E, 1, 1)
+    with torch.no_grad():  # s(0, r, e) = values[e]
+        model.entity[:, 0] = torch.as_tensor(values, dtype=torch.float32)
+        model.relation.fill_(1.0)
+    s = get_kg("nscaching", cache_size=3, n_random=2, filter=None, seed=0)
+    s.fit(triples=kg, n_entities=E, n_relations=1, model=model)
+    b = torch.tensor([[0, 0, 1]])
+    s.caches_["tail"][s._rows(b, "tail")] = torch.tensor([4, 4, 2])
+    s.caches_["head"][s._rows(b, "head")] = torch.tensor([5, 0, 3])
+    h, t = s.sample(b.expand(4000, 3), 5)
+    draws = torch.where(h != 0, h, t + E).numpy().ravel()  # heads 0..5, tails 6..11
+    probs = np.zeros(2 * E)
+    probs[[5, 3]] += 0.5 / 3
+    np.add.at(probs, E + np.array([4, 4, 2]), 0.5 / 3)
+    probs[E + 1] += 0.5 / 3  # head 0, the positive's own: (0, r, 1) reads as tail 1
+    assert chi2_pvalue(draws, probs) > 1e-4
+
+    s1 = get_kg("nscaching", cache_size=1, n_random=2, filter=None, seed=1)
+    s1.fit(triples=kg, n_entities=E, n_relations=1, model=model)
+    row = s1._rows(b, "tail")
+    kept = []
+    for _ in range(6000):
+        s1.caches_["tail"][row] = torch.tensor([[5]])
+        s1.update(b)
+        kept.append(int(s1.caches_["tail"][row][0, 0]))
+    law = np.zeros(E)
+    for a, c in product(range(E), repeat=2):
+        cand = [5, a, c]
+        w = np.exp(values[cand]) / np.exp(values[cand]).sum()
+        np.add.at(law, cand, w / E**2)
+    assert chi2_pvalue(kept, law) > 1e-4

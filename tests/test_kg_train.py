@@ -111,6 +111,24 @@ def test_loss_options_of_another_loss_are_refused():
     settings(margin=2.0, loss="margin").check()
 
 
+def test_an_unknown_or_capitalised_model_name_is_a_clear_error():
+    """``KGSettings(model="TransE")`` (make_model takes any case) and ``model="transh"``
+    failed with a bare ``KeyError: 'TransE'`` from the default-margin table."""
+    for name in ("TransE", "transh"):
+        with pytest.raises(ValueError, match=f"unknown KG model '{name}'; known: transe"):
+            train_kg(tiny_kg(), settings(model=name, epochs=1, eval_every=0), "kg_uniform")
+
+
+def test_a_negative_or_infinite_regularisation_weight_is_refused():
+    """``reg=-0.1`` (``--reg -0.1``) trained with a reward for large entity rows instead of a
+    penalty, silently; now refused, as NaN and infinity."""
+    for bad in (-0.1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="reg must be a finite number >= 0"):
+            settings(reg=bad).check()
+    settings(reg=0.0).check()
+    settings(reg=0.01).check()
+
+
 def test_best_epoch_refuses_nan_and_restoring_nothing():
     best = BestEpoch()
     model = torch.nn.Linear(2, 1)

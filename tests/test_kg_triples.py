@@ -85,6 +85,28 @@ def test_unseen_entities_counted_kept_dropped_or_refused(tmp_path):
         read_triples(*paths, unseen="ignore")
 
 
+def test_dropped_triples_are_still_filtered_in_ranking(tmp_path):
+    """``unseen="drop"`` removes (a, r, z) from test because z is not in train; it is still a
+    true triple, so ranking the valid query (a, r, ?) must not count z above the answer c.
+    The triples dropped used to vanish from ``all_true``: z scored above c and c ranked 2."""
+    import torch
+
+    from negkit.kg.evaluate import link_prediction
+    from negkit.kg.models import make_model
+
+    paths = _write(tmp_path, ["a\tr\tb", "b\tr\tc", "c\tr\ta"], ["a\tr\tc"], ["a\tr\tz"])
+    kg = read_triples(*paths, unseen="drop")
+    assert kg.entities == ["a", "b", "c", "z"] and len(kg.test) == 0
+    model = make_model("distmult", 4, 1, 1)
+    with torch.no_grad():  # s(a, r, e) = e's value: z 10 > c 5 > b 0 (b: a train answer)
+        model.entity[:, 0] = torch.tensor([1.0, 0.0, 5.0, 10.0])
+        model.relation.fill_(1.0)
+    m = link_prediction(model, kg.valid, kg.all_true())
+    assert m["mrr_tail"] == 1.0
+    np.testing.assert_array_equal(kg.dropped, [[0, 0, 3]])
+    assert len(read_triples(*paths).dropped) == 0  # kept: in test, not in dropped
+
+
 def test_empty_file(tmp_path):
     paths = _write(tmp_path, TRAIN, ["a\tr1\tb"], ["a\tr1\tb"])
     paths[1].write_text("\n")

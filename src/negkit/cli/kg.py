@@ -23,7 +23,8 @@ def register(subparsers) -> None:
         "train",
         help="train, evaluate (filtered link prediction) and save embeddings",
         description="Writes OUT/entity_embeddings.npy, OUT/relation_embeddings.npy (float32; "
-        "complex models store [real | imaginary]), OUT/entities.txt, OUT/relations.txt and "
+        "complex models store [real | imaginary] rows of 2 x dim, except RotatE's relations: "
+        "dim phases in radians, the rotation e^(i theta)), OUT/entities.txt, OUT/relations.txt and "
         "OUT/metrics.json (settings, per-epoch log, filtered MRR and Hits@1/3/10 on test).",
     )
     t.add_argument("--data", required=True, help="wn18rr, fb15k237, or a folder holding "
@@ -40,7 +41,8 @@ def register(subparsers) -> None:
                    default="logistic")  # fmt: skip
     t.add_argument("--dim", type=int, default=100)
     t.add_argument("--gamma", type=float, default=None, help="score margin γ (default: 6 for "
-                   "transe and rotate, 0 otherwise)")  # fmt: skip
+                   "transe and rotate, 0 otherwise); distmult and complex have no margin in "
+                   "their score: there γ only sets the initial range ±(γ+2)/dim")  # fmt: skip
     t.add_argument("--margin", type=float, default=1.0, help="margin of --loss margin")
     t.add_argument("--alpha", type=float, default=1.0, help="temperature of --loss "
                    "self_adversarial")  # fmt: skip
@@ -69,7 +71,8 @@ def register(subparsers) -> None:
     t.add_argument("--threads", type=int, default=None, help="torch threads (CPU)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--eval-every", type=int, default=0, help="evaluate on valid every N epochs")
-    t.add_argument("--eval-max", type=int, default=None, help="evaluate on N valid triples")
+    t.add_argument("--eval-max", type=int, default=None, help="evaluate on N valid triples "
+                   "(with --eval-every)")  # fmt: skip
     t.add_argument("--test-max", type=int, default=None, help="final test on N test triples")
     t.add_argument("--keep-best", action=argparse.BooleanOptionalAction, default=None,
                    help="test (and save) the parameters of the epoch with the best validation "
@@ -99,13 +102,19 @@ def load_data(name: str, unseen: str = "keep"):
     return registry.load(name, unseen=unseen)
 
 
-def make_sampler(spec: str, filt: str, seed: int):
+def make_sampler(spec: str, filt: str, seed: int, rank: int = 0, *, filter_given: bool = False):
+    """The sampler of ``--sampler spec``, filtering as ``--filter`` unless the spec says
+    (both, ``filter_given``, is refused), seeded ``seed + rank`` (a spec's ``seed=S``:
+    ``S + rank``, so that no two ranks draw the same stream)."""
     from negkit.samplers.kg_base import get_kg
     from negkit.study.spec import parse_spec
 
     name, params = parse_spec(spec)
+    if "filter" in params and filter_given:
+        raise ValueError(f"--sampler {spec} sets its filter and --filter {filt} is given too: "
+                         "give one")  # fmt: skip
     params.setdefault("filter", None if filt == "none" else filt)
-    params.setdefault("seed", seed)
+    params["seed"] = params.get("seed", seed) + rank
     return get_kg(name, **params)
 
 
@@ -121,8 +130,17 @@ def _check_schedule_options(args: argparse.Namespace) -> None:
         raise ValueError(f"--lr-schedule {args.lr_schedule} does not read {', '.join(unread)}")
 
 
+def _check_eval_options(args: argparse.Namespace) -> None:
+    """``--eval-max`` without ``--eval-every`` would be ignored (nothing is validated): refused."""
+    if unread_options(args, {"--eval-max": bool(args.eval_every)}):
+        raise ValueError("--eval-max is the size of the validation sample of --eval-every; "
+                         "without --eval-every nothing is validated (the final test takes "
+                         "--test-max)")  # fmt: skip
+
+
 def run_train(args: argparse.Namespace) -> int:
     _check_schedule_options(args)  # before any rank starts
+    _check_eval_options(args)
     return run_distributed(args, _train)
 
 
@@ -136,6 +154,10 @@ def _train(args: argparse.Namespace, ctx) -> int:
     if args.checkpoint is not None:
         check_target(args.checkpoint, folder=False, what="--checkpoint")
     data = load_data(args.data, args.unseen)
+    if len(data.test) == 0:  # refused before training, not after it
+        n = data.unseen.get("test", {}).get("triples", 0)
+        why = f" (--unseen drop removed all {n} of its triples)" if args.unseen == "drop" else ""
+        raise ValueError(f"the test split holds no triples to rank{why}")
     settings = KGSettings(model=args.model, dim=args.dim, gamma=args.gamma, loss=args.loss,
                           margin=args.margin, alpha=args.alpha, n_negs=args.n_negs,
                           batch_size=args.batch_size, lr=args.lr, reg=args.reg,
@@ -145,7 +167,8 @@ def _train(args: argparse.Namespace, ctx) -> int:
                           eval_every=args.eval_every, eval_max=args.eval_max,
                           keep_best=args.keep_best,
                           max_seconds=60.0 * args.max_minutes)  # fmt: skip
-    sampler = make_sampler(args.sampler, args.filter, args.seed + ctx.rank)
+    given = bool(unread_options(args, {"--filter": False}))  # on the command line
+    sampler = make_sampler(args.sampler, args.filter, args.seed, ctx.rank, filter_given=given)
 
     def show(rec: dict) -> None:
         if not ctx.is_main:
@@ -166,7 +189,8 @@ def _train(args: argparse.Namespace, ctx) -> int:
                                                                     replace=False))]  # fmt: skip
     result["test"] = link_prediction(model, test, data.all_true())
     result["test"]["n_triples"] = int(len(test))
-    result["data"] = {"name": data.name, **data.counts()}
+    result["data"] = {"name": data.name, **data.counts(), "unseen_policy": args.unseen}
+    result["world_size"] = ctx.world_size  # ranks that trained (the sampler is rank 0's)
     args.out.mkdir(parents=True, exist_ok=True)
     for name, table in (("entity", model.entity), ("relation", model.relation)):
         arr = table.detach().cpu().numpy()

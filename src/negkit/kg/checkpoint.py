@@ -48,10 +48,17 @@ def load(path: str | Path, ctx: Any, *, model: torch.nn.Module, optimizer: Any,
          best: Any = None) -> dict:  # fmt: skip
     """Restore model, Adam, the generators, this rank's sampler and the best epoch kept so
     far (:class:`negkit.kg.best.BestEpoch`, rank 0's) from ``path``; returns ``{"epoch",
-    "history"}``.  Refuses a file of other settings or of another world size."""
+    "history"}``.  Refuses a file of other settings or of another world size, or one
+    written for other triples (``settings["data"]``, a fingerprint of the splits: the same
+    entity and relation counts with other triples, or another --unseen, resumed silently)."""
     world, rank = (ctx.world_size, ctx.rank) if ctx is not None else (1, 0)
-    blob = read(path, _FORMAT, "KG", world_size=world, settings=settings, rank=rank,
+    rest = {k: v for k, v in settings.items() if k != "data"}
+    blob = read(path, _FORMAT, "KG", world_size=world, settings=rest, rank=rank,
                 rank_settings={"sampler": repr(sampler)})  # fmt: skip
+    saved = blob["settings"].get("data")  # absent from files written before it was saved
+    if saved is not None and saved != settings.get("data"):
+        raise ValueError(f"checkpoint {path} was written with other settings (data: other "
+                         "triples): remove it or run with the same ones")  # fmt: skip
     model.load_state_dict(blob["model"])
     optimizer.load_state_dict(blob["optimizer"])
     generator.set_state(blob["generator"])

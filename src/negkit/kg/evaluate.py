@@ -82,7 +82,9 @@ def link_prediction(
     """Filtered MRR and Hits@k of ``model`` on ``triples`` ``(n, 3)`` over head and tail
     prediction; ``all_true`` the known triples (train + valid + test).  Also the per-side MRR."""
     device = next(model.parameters()).device
-    tr = torch.as_tensor(np.asarray(triples, dtype=np.int64), device=device)
+    tr = torch.as_tensor(np.asarray(triples, dtype=np.int64), device=device).reshape(-1, 3)
+    if tr.shape[0] == 0:
+        raise ValueError("link prediction: no triples to rank (the split is empty)")
     answers = TrueAnswers(all_true, model.n_entities, model.n_relations, device)
     ranks = {"head": [], "tail": []}
     was_training = model.training

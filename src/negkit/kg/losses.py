@@ -7,6 +7,11 @@
 * logistic (Trouillon et al. 2016; RotatE's form, Sun et al. 2019 eq. 4):
   ``mean_b ½ [-ln σ(s_b) - Σ_j w_bj ln σ(-s_bj)]``;
 * self-adversarial (Sun et al. 2019 eq. 5): the logistic loss with ``w = softmax(α s_neg)``.
+
+Every positive weighs the same (``mean_b``).  The RotatE reference code, in its default
+runs, also weighs each positive and its negatives by a word2vec-like subsampling weight,
+``1 / sqrt(#(h, r) + #(r, t))`` over train (counts from 4), normalised over the batch;
+negkit does not offer those weights (``negkit kg train`` runs RotatE's loss without them).
 """
 
 from __future__ import annotations

@@ -10,7 +10,14 @@ Each model scores a triple, higher meaning more plausible:
 
 Complex vectors are stored as ``[real | imaginary]`` rows of ``2d`` floats.  Initialisation
 follows the RotatE code: uniform on ``±(γ + 2)/d`` (``γ = 0`` gives ``±2/d``), RotatE's
-phases uniform on ``±π``.
+phases uniform on ``±π``.  DistMult and ComplEx have no margin in their score: for them ``γ``
+sets the initialisation range only, as in that code.
+
+No constraint is applied to the parameters: TransE's entity rows are not renormalised to unit
+L2 norm after each step, as Bordes et al. (2013) and PyKEEN's ``TransE`` do, but trained as in
+the RotatE code (``γ`` inside the score, logistic loss).  With the margin ranking loss and no
+constraint, TransE can lower the loss by growing its norms; ``reg`` (L2 on the batch's entity
+rows) is what negkit offers against it.
 
 :meth:`KGModel.score` takes index tensors of any shapes that broadcast, so the ``(B, k)``
 negatives of ``B`` positives score in one call; :meth:`KGModel.score_all` scores every entity

@@ -14,9 +14,13 @@ epoch is discarded unseen.
 
 Data-parallel (``dist_ctx`` with several ranks, ``torch.distributed``): every rank takes
 every ``world_size``-th triple of each shuffled batch, draws its own negatives (sampler
-seeded ``seed + rank``) and the gradients are averaged across ranks before Adam's step, which
-is the step of one process on the whole batch; rank 0 alone evaluates (and restores the best
-epoch).
+seeded ``seed + rank``) and the gradients are averaged across ranks before Adam's step.  Each
+rank's loss (a mean over its rows) is weighted by ``world_size`` times its share of the
+batch's rows, so that the average is the mean over the whole batch, the step of one process
+on it, also when the batch size is not a multiple of ``world_size`` (the last batch of an
+epoch); the logged loss is weighted alike.  A batch with fewer triples than ranks is skipped.
+Per-rank sampler state stays per rank: NSCaching's caches of a query are refreshed by the
+rank whose rows hold it.  Rank 0 alone evaluates (and restores the best epoch).
 
 Per epoch the record holds the loss, the training and sampling seconds, and the
 false-negative rate the sampler leaves: the share of drawn negatives that are valid or test
@@ -80,6 +84,9 @@ class KGSettings:
     max_seconds: float = 0.0  # stop after the first epoch ending past this training time
 
     def check(self) -> None:
+        if self.model not in DEFAULT_GAMMA:
+            raise ValueError(f"unknown KG model {self.model!r}; known: {', '.join(DEFAULT_GAMMA)}"
+                             " (lower case)")  # fmt: skip
         for key in ("dim", "n_negs", "batch_size", "epochs", "eval_batch"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
@@ -91,6 +98,8 @@ class KGSettings:
                        step_factor=self.lr_step_factor, lr_min=self.lr_min)  # fmt: skip
         if self.eval_split not in ("valid", "test"):
             raise ValueError(f"eval_split must be 'valid' or 'test', got {self.eval_split!r}")
+        if not 0 <= self.reg < float("inf"):  # a negative weight rewards large embeddings
+            raise ValueError(f"reg must be a finite number >= 0, got {self.reg}")
         if not self.max_seconds >= 0:
             raise ValueError(f"max_seconds must be non-negative, got {self.max_seconds}")
         if self.eval_every < 0:
@@ -121,6 +130,18 @@ class KGSettings:
                      step_factor=self.lr_step_factor, lr_min=self.lr_min)  # fmt: skip
 
 
+def _fingerprint(data: KGTriples) -> str:
+    """sha256 of the splits and the entity and relation counts: a checkpoint's data."""
+    import hashlib
+
+    h = hashlib.sha256(f"{data.n_entities} {data.n_relations}".encode())
+    for part in (data.train, data.valid, data.test):
+        a = np.ascontiguousarray(part, dtype=np.int64)
+        h.update(f"|{a.shape[0]}|".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
 def _eval_set(data: KGTriples, split: str, n_max: int | None, seed: int) -> np.ndarray:
     t = getattr(data, split)
     if n_max is not None and n_max < len(t):
@@ -148,7 +169,8 @@ def train_kg(
     (``model_epoch``); without it, of the last epoch.  ``settings.max_seconds`` stops the
     run after the first epoch whose training time passes it (``stopped_by`` says so).
     ``dist_ctx``: a :class:`negkit.rec.distributed.Context`; with several ranks,
-    data-parallel training.
+    data-parallel training.  A sampler without a seed is seeded ``seed + rank``; one given
+    with a seed keeps it, so give each rank its own (``negkit kg train`` adds the rank).
     ``checkpoint``: a path; the run is saved there after every epoch
     (:mod:`negkit.kg.checkpoint`) and, when the file exists, resumed from it.
     """
@@ -189,13 +211,17 @@ def train_kg(
         gen = torch.Generator(device="cpu").manual_seed(seed)
         all_true = data.all_true()
         eval_set = _eval_set(data, settings.eval_split, settings.eval_max, seed)
+        if (settings.eval_every or settings.keeps_best()) and len(eval_set) == 0:
+            raise ValueError(f"the {settings.eval_split} split holds no triples: nothing to "
+                             "evaluate (eval_every / keep_best)")  # fmt: skip
         history: list[dict[str, Any]] = []
         total, start, stopped_by = 0.0, 0, None
         best = BestEpoch("mrr") if settings.keeps_best() and rank == 0 else None
         state = dict(model=model, optimizer=opt, generator=gen, sampler=sampler, best=best,
                      settings={**{k: v for k, v in asdict(settings).items()
                                   if k not in _RESUME_FREE},
-                               "seed": seed, "sampler": type(sampler).__name__})  # fmt: skip
+                               "seed": seed, "sampler": type(sampler).__name__,
+                               "data": _fingerprint(data)})  # fmt: skip
         if checkpoint is not None and Path(checkpoint).exists():
             resumed = ckpt.load(checkpoint, ctx, **state)
             start, history = resumed["epoch"], resumed["history"]
@@ -209,9 +235,11 @@ def train_kg(
             order = torch.randperm(len(train), generator=gen).to(device)
             for i in range(0, len(train), settings.batch_size):
                 batch = train[order[i : i + settings.batch_size]]
+                share = 1.0  # world_size x this rank's share of the batch's rows
                 if ctx:  # the same batches on every rank: each takes its rows
                     if len(batch) < world:
                         continue
+                    share = len(batch[rank::world]) * world / len(batch)
                     batch = batch[rank::world]
                 ts = time.perf_counter()
                 neg_h, neg_t = sampler.sample(batch, settings.n_negs)
@@ -227,6 +255,8 @@ def train_kg(
                 if settings.reg:
                     rows = (model.entity[batch[:, 0]], model.entity[batch[:, 2]])
                     loss = loss + settings.reg * sum((x**2).sum(1).mean() for x in rows)
+                if share != 1.0:  # ranks' means averaged: the whole batch's mean
+                    loss = loss * share
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if ctx:

@@ -38,6 +38,9 @@ class KGTriples:
     entities / relations : names, indexed by id.
     unseen : per split (valid, test), ``{"entities": e, "triples": t}``: entities missing from
         train and the triples that hold one (counted before any ``drop``).
+    dropped : the triples that ``unseen="drop"`` removed from valid and test.  They are not
+        evaluated, but they are still true facts: :meth:`all_true` holds them, so filtered
+        ranking removes them from the candidates of the other queries like any known triple.
     """
 
     train: np.ndarray
@@ -47,6 +50,7 @@ class KGTriples:
     relations: list[str]
     name: str = ""
     unseen: dict[str, dict[str, int]] = field(default_factory=dict)
+    dropped: np.ndarray = field(default_factory=lambda: np.empty((0, 3), dtype=np.int64))
 
     @property
     def n_entities(self) -> int:
@@ -57,8 +61,9 @@ class KGTriples:
         return len(self.relations)
 
     def all_true(self) -> np.ndarray:
-        """Every known triple (train, valid and test): what filtered ranking removes."""
-        return np.concatenate([self.train, self.valid, self.test])
+        """Every known triple (train, valid and test, and the valid/test triples that
+        ``unseen="drop"`` removed): what filtered ranking removes."""
+        return np.concatenate([self.train, self.valid, self.test, self.dropped])
 
     def counts(self) -> dict:
         out = {"entities": self.n_entities, "relations": self.n_relations}
@@ -120,6 +125,7 @@ def read_triples(
         if s == "train":
             n_train_ents, n_train_rels = len(ents), len(rels)
     report: dict[str, dict[str, int]] = {}
+    dropped = [np.empty((0, 3), dtype=np.int64)]
     for s in ("valid", "test"):
         a = arrays[s]
         bad_rel = a[:, 1] >= n_train_rels
@@ -147,13 +153,14 @@ def read_triples(
                 )
             if unseen == "drop":
                 arrays[s] = a[~bad]
+                dropped.append(a[bad])
                 log.warning("%s: dropped", msg)
             else:
                 log.info("%s: kept (standard protocol)", msg)
     inv_e = list(ents)
     inv_r = list(rels)
     return KGTriples(arrays["train"], arrays["valid"], arrays["test"], inv_e, inv_r, name,
-                     report)  # fmt: skip
+                     report, np.concatenate(dropped))  # fmt: skip
 
 
 def load_kg_folder(folder: str | PathLike, *, unseen: str = "keep", name: str = "") -> KGTriples:

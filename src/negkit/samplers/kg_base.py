@@ -94,6 +94,24 @@ def available_kg() -> list[str]:
     return sorted({c.name for c in _KG.values()})
 
 
+def check_flag(name: str, value: Any) -> bool:
+    """``value`` as a bool; anything but a bool is refused.  (A spec's ``bernoulli=no`` or
+    ``bernoulli=1`` arrives as text or a number, and a truthy string would silently turn the
+    option on.)"""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be true or false, got {value!r}")
+    return bool(value)
+
+
+def check_count(name: str, value: Any, least: int) -> int:
+    """``value`` as an int ``>= least``; a float, a bool or text is refused, not truncated."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
+    if value < least:
+        raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
+    return int(value)
+
+
 def bernoulli_probs(triples: torch.Tensor, n_relations: int) -> torch.Tensor:
     """``tph_r / (tph_r + hpt_r)`` per relation (Wang et al. 2014); ½ for absent relations."""
     r = triples[:, 1]
@@ -136,7 +154,7 @@ class KGSampler:
             raise ValueError(f"filter must be 'exact', 'bloom' or None, got {filter!r}")
         self.filter = filter
         self.bits_per_key = bits_per_key
-        self.max_rounds = int(max_rounds)
+        self.max_rounds = check_count("max_rounds", max_rounds, 1)
         self.seed = seed
 
     def __repr__(self) -> str:

@@ -9,7 +9,14 @@
   when the head is corrupted, over its observed range (tails of ``r``) when the tail is
   (type-constrained negatives, Krompaß, Baier & Tresp, ISWC 2015), side ½ or Bernoulli.
 
-Every one filters known triples (see :mod:`negkit.samplers.kg_base`).  Cost per negative:
+Every one filters known triples (see :mod:`negkit.samplers.kg_base`).  The entity replaced
+is not excluded from the draw: unfiltered (``filter=None``), a negative is the positive itself
+with probability ``1/E`` for ``kg_uniform`` and ``bernoulli`` and ``1/|domain|`` (or
+``1/|range|``) for ``typed``, large for a relation with few heads or tails, and the trainers
+score it as a negative.  With filtering (the default, ``"exact"``) the positive is a known
+triple and is never returned.  (PyKEEN's basic sampler draws from the ``E - 1`` other
+entities instead; negkit keeps the plain uniform law, which the filtered law conditions.)
+Cost per negative:
 O(1) draws, plus O(log n) per filtering lookup.  State: ``2R`` floats (Bernoulli) and the
 relation's domain and range as CSR (typed, at most ``2n`` ids).
 """
@@ -18,7 +25,7 @@ from __future__ import annotations
 
 import torch
 
-from negkit.samplers.kg_base import KGSampler, bernoulli_probs, register_kg
+from negkit.samplers.kg_base import KGSampler, bernoulli_probs, check_flag, register_kg
 from negkit.samplers.kg_weights import self_adversarial_weights
 
 __all__ = [
@@ -65,7 +72,7 @@ class SelfAdversarialCorruption(UniformCorruption):
         if not alpha >= 0:
             raise ValueError(f"alpha must be >= 0, got {alpha}")
         self.alpha = alpha
-        self.bernoulli = bernoulli
+        self.bernoulli = check_flag("bernoulli", bernoulli)
 
     def weights(self, neg_scores):
         return self_adversarial_weights(neg_scores, self.alpha)
@@ -80,7 +87,7 @@ class TypedCorruption(KGSampler):
 
     def __init__(self, *, bernoulli: bool = False, **kw) -> None:
         super().__init__(**kw)
-        self.bernoulli = bernoulli
+        self.bernoulli = check_flag("bernoulli", bernoulli)
 
     def _fit(self, triples):
         R = self.n_relations_

@@ -8,6 +8,12 @@ scored by the live model and ``N1`` of them are kept, drawn without replacement 
 probability ``∝ exp(s)`` (importance sampling; drawn as the ``N1`` largest of ``s`` plus Gumbel
 noise, which has that law).  Caches start uniform.
 
+A query that occurs in several rows of one batch is refreshed once: each row computes a
+refresh of the same old cache and one of them is kept (the paper refreshes row after row).
+Data-parallel, every rank keeps its own caches (seeded ``seed + rank``) and refreshes those
+of its rows only: a query's cache moves on the rank that drew its row, and a checkpoint
+holds every rank's caches.
+
 Cost per batch of B triples: O(B k) to draw, O(2 B (N1 + N2) d) to refresh.  State: two int64
 tables ``(#distinct (h, r), N1)`` and ``(#distinct (r, t), N1)``.
 """
@@ -16,7 +22,7 @@ from __future__ import annotations
 
 import torch
 
-from negkit.samplers.kg_base import KGSampler, register_kg
+from negkit.samplers.kg_base import KGSampler, check_count, check_flag, register_kg
 
 __all__ = ["NSCachingSampler"]
 
@@ -35,11 +41,9 @@ class NSCachingSampler(KGSampler):
         self, *, cache_size: int = 50, n_random: int = 50, bernoulli: bool = False, **kw
     ) -> None:
         super().__init__(**kw)
-        if cache_size < 1 or n_random < 0:
-            raise ValueError(f"need cache_size >= 1, n_random >= 0: {cache_size}, {n_random}")
-        self.cache_size = int(cache_size)
-        self.n_random = int(n_random)
-        self.bernoulli = bernoulli
+        self.cache_size = check_count("cache_size", cache_size, 1)
+        self.n_random = check_count("n_random", n_random, 0)
+        self.bernoulli = check_flag("bernoulli", bernoulli)
 
     def _fit(self, triples):
         R = self.n_relations_

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from negkit.samplers.kg_base import KGSampler, register_kg
+from negkit.samplers.kg_base import KGSampler, check_flag, register_kg
 
 __all__ = ["KGScoredSampler", "KGDNSSampler", "KGAdaptiveSampler"]
 
@@ -38,7 +38,7 @@ class KGScoredSampler(KGSampler):
         sampler_keys = {"filter", "bits_per_key", "max_rounds", "seed"}
         own = {k: v for k, v in kw.items() if k in sampler_keys}
         super().__init__(**own)
-        self.bernoulli = bernoulli
+        self.bernoulli = check_flag("bernoulli", bernoulli)
         self.params = {**(params or {}), **{k: v for k, v in kw.items() if k not in own}}
 
     def _fit(self, triples):
