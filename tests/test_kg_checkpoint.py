@@ -149,6 +149,22 @@ def test_max_seconds_stops_after_the_epoch_that_passes_it():
         train_kg(small_kg(), s, ns.get_kg("kg_uniform", seed=1))
 
 
+def test_a_rerun_of_a_run_its_budget_stopped_stays_stopped(tmp_path):
+    """The budget counts training time over every run of a checkpoint: the same command
+    again trained one more epoch each time; a larger budget trains on."""
+    s = settings("transe", epochs=5)
+    s.max_seconds = 1e-9
+    path = tmp_path / "kg.ckpt"
+    first = train_kg(small_kg(), s, ns.get_kg("kg_uniform", seed=1), seed=2, checkpoint=path)
+    again = train_kg(small_kg(), s, ns.get_kg("kg_uniform", seed=1), seed=2, checkpoint=path)
+    assert [r["epoch"] for r in again["history"]] == [1] == [r["epoch"] for r in first["history"]]
+    assert again["stopped_by"] == "max_seconds=1e-09 spent by epoch 1 (an earlier run)"
+    assert again["model_epoch"] == 1
+    s.max_seconds = 0.0  # no budget: trains the remaining epochs
+    rest = train_kg(small_kg(), s, ns.get_kg("kg_uniform", seed=1), seed=2, checkpoint=path)
+    assert [r["epoch"] for r in rest["history"]] == [1, 2, 3, 4, 5] and rest["stopped_by"] is None
+
+
 def test_the_epoch_a_time_limit_stops_at_is_evaluated_and_can_be_the_best():
     """With best-epoch selection and validation every 3 epochs, a run the time limit stops
     after epoch 1 still evaluates epoch 1 and keeps it, as a full run keeps its last."""

@@ -65,7 +65,8 @@ def register(subparsers) -> None:
         "--max-minutes",
         type=float,
         default=0.0,
-        help="stop after the first epoch whose training time passes this (0: none)",
+        help="stop after the first epoch whose training time passes this, counted over every "
+        "run of a --checkpoint: a rerun once it is spent trains no more (0: none)",
     )
     t.add_argument("--device", default="cpu", help="cpu or cuda")
     t.add_argument("--threads", type=int, default=None, help="torch threads (CPU)")

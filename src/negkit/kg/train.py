@@ -226,6 +226,12 @@ def train_kg(
             resumed = ckpt.load(checkpoint, ctx, **state)
             start, history = resumed["epoch"], resumed["history"]
             total = history[-1]["train_seconds"] if history else 0.0
+            if settings.max_seconds and history and total >= settings.max_seconds:
+                # the budget counts training time over every run of the checkpoint: spent, the
+                # run stopped there and stays stopped (a larger one trains on)
+                stopped_by = (f"max_seconds={settings.max_seconds:g} spent by epoch {start} "
+                              "(an earlier run)")  # fmt: skip
+                start = settings.epochs
         for epoch in range(start, settings.epochs):
             lr = settings.lr_of(epoch)
             for group in opt.param_groups:
