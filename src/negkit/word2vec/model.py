@@ -44,6 +44,7 @@ from negkit.samplers import Sampler
 from negkit.samplers import get as get_sampler
 from negkit.samplers.band import check_trained_tables
 from negkit.samplers.base import _sample_batch
+from negkit.samplers.registry import fresh as fresh_sampler
 from negkit.word2vec.dist_epoch import dist_epoch
 from negkit.word2vec.dist_sync import SYNC_MODES, SYNC_WIRES, TableSync
 from negkit.word2vec.kernels_cbow import cbow_chunk
@@ -67,15 +68,16 @@ class Word2Vec:
     """Word2vec with negative sampling (gensim's names and defaults).
 
     Extra parameters: ``sampler`` (a name or a :class:`negkit.samplers.Sampler`;
-    ``"unigram"`` uses ``alpha=ns_exponent``), ``shared_negatives`` (skip-gram only:
-    negatives shared across a window, Ji et al. 2016), ``nce`` (skip-gram, per-pair negatives:
-    noise-contrastive estimation, Mnih & Teh 2012, the logits shifted by ``-log(k q(w))`` with
-    the sampler's own q, so that ``exp(s)`` estimates the normalised law), ``callbacks`` (callables
-    ``fn(model, record)`` called after every epoch with the dict also appended to
-    ``training_log_``), ``compute_loss``, ``progress`` (tqdm bar; default: when
-    stderr is a terminal), ``chunk_words`` (raw words per kernel call) and ``shuffle``
-    (train an epoch's chunks in a fresh random order, the default; ``False`` reads the
-    corpus front to back, see :mod:`negkit.word2vec.order`).
+    ``"unigram"`` uses ``alpha=ns_exponent``; an object gives the settings, and each
+    ``build_vocab`` fits a copy of it, ``sampler_``, so one object can serve several models),
+    ``shared_negatives`` (skip-gram only: negatives shared across a window, Ji et al. 2016),
+    ``nce`` (skip-gram, per-pair negatives: noise-contrastive estimation, Mnih & Teh 2012, the
+    logits shifted by ``-log(k q(w))`` with the sampler's own q, so that ``exp(s)`` estimates
+    the normalised law), ``callbacks`` (callables ``fn(model, record)`` called after every
+    epoch with the dict also appended to ``training_log_``), ``compute_loss``, ``progress``
+    (tqdm bar; default: when stderr is a terminal), ``chunk_words`` (raw words per kernel call)
+    and ``shuffle`` (train an epoch's chunks in a fresh random order, the default; ``False``
+    reads the corpus front to back, see :mod:`negkit.word2vec.order`).
 
     Data-parallel training (Ji, Shao, Sundaram et al. 2016): ``dist`` (a context from
     :func:`negkit.rec.distributed.init`, under ``torchrun``) makes each rank train its share
@@ -271,9 +273,9 @@ class Word2Vec:
     def _fit_sampler(self) -> None:
         s = self.sampler
         if isinstance(s, str) and s.lower() in ("unigram", "popularity", "pns"):
-            sampler = get_sampler(s, alpha=self.ns_exponent)
-        else:
-            sampler = get_sampler(s)
+            sampler = fresh_sampler(s, alpha=self.ns_exponent)
+        else:  # a Sampler object gives the settings: this model fits its own copy
+            sampler = fresh_sampler(s)
         check_trained_tables(sampler, "Word2Vec")
         sampler.fit(counts=self.vocab_.counts, output=self.syn1neg, input=self.wv.vectors)
         self.sampler_ = sampler

@@ -1,0 +1,63 @@
+"""Multi-step user workflows, in the order users run them: nothing of one call may leak into
+the next (a sampler object shared by two models, a model fitted twice, a checkpoint resumed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from scipy import stats
+
+import negkit.samplers as ns
+from negkit import Word2Vec
+
+SMALL = dict(vector_size=8, window=2, negative=3, min_count=1, sample=0, epochs=1, workers=1,
+             progress=False)  # fmt: skip
+
+
+def _chi2_p(draws: np.ndarray, law: np.ndarray) -> float:
+    obs = np.bincount(draws.reshape(-1), minlength=law.size)
+    if obs.size > law.size:  # a draw outside the law's support
+        return 0.0
+    return float(stats.chisquare(obs, law * obs.sum()).pvalue)
+
+
+def test_one_sampler_object_for_two_word2vec_models_keeps_each_models_law():
+    """A Sampler object passed to two models: fitting the second (another vocabulary) must not
+    refit the first model's sampler, which must still draw unigram^0.75 over its own words."""
+    smp = ns.get("unigram", alpha=0.75, seed=0)
+    first = [["a"] * 8 + ["b"] * 4 + ["c"] * 2 + ["d", "e", "f"]] * 20
+    second = [["x", "y", "y"]] * 20
+    m1 = Word2Vec(**SMALL, sg=1, sampler=smp)
+    m1.build_vocab(first)
+    m2 = Word2Vec(**SMALL, sg=1, sampler=smp)
+    m2.build_vocab(second)
+    assert m1.sampler_.n_items_ == len(m1.wv) == 6 and m2.sampler_.n_items_ == 2
+    law = m1.vocab_.counts.astype(float) ** 0.75
+    draws = m1.sampler_.sample(np.zeros(20_000, dtype=np.int64), 1)
+    assert _chi2_p(draws, law / law.sum()) > 1e-4
+    m1.train(first)  # trains on its own vocabulary's noise
+    assert m1.training_log_[-1]["n_negatives"] > 0
+
+
+def test_one_score_aware_sampler_object_scores_each_models_own_tables():
+    smp = ns.get("adaptive", refresh_every=1000)
+    corpus = [["a", "b", "c", "d"] * 3] * 30
+    m1 = Word2Vec(**SMALL, sg=1, sampler=smp)
+    m1.build_vocab(corpus)
+    m2 = Word2Vec(**SMALL, sg=1, sampler=smp)
+    m2.build_vocab(corpus)
+    assert m1.sampler_.output_ is m1.syn1neg and m1.sampler_.input_ is m1.wv.vectors
+    assert m2.sampler_.output_ is m2.syn1neg
+
+
+def test_one_sampler_object_for_two_line_models_keeps_each_graphs_law():
+    from negkit.graph.line import LINE
+
+    smp = ns.get("degree", alpha=1.0, seed=0)
+    star = sp.csr_matrix(([1.0] * 6, ([0, 0, 0, 1, 2, 3], [1, 2, 3, 0, 0, 0])), shape=(4, 4))
+    pair = sp.csr_matrix(([1.0, 1.0], ([0, 1], [1, 0])), shape=(2, 2))
+    g1 = LINE(4, order=2, epochs=1, sampler=smp, workers=1, seed=0).fit(star)
+    LINE(4, order=2, epochs=1, sampler=smp, workers=1, seed=0).fit(pair)
+    assert g1.sampler_.n_items_ == 4
+    draws = g1.sampler_.sample(np.zeros(20_000, dtype=np.int64), 1)
+    assert _chi2_p(draws, np.array([3.0, 1, 1, 1]) / 6) > 1e-4  # degree^1 of the star
