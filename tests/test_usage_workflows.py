@@ -4,6 +4,7 @@ the next (a sampler object shared by two models, a model fitted twice, a checkpo
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 from scipy import stats
 
@@ -61,3 +62,53 @@ def test_one_sampler_object_for_two_line_models_keeps_each_graphs_law():
     assert g1.sampler_.n_items_ == 4
     draws = g1.sampler_.sample(np.zeros(20_000, dtype=np.int64), 1)
     assert _chi2_p(draws, np.array([3.0, 1, 1, 1]) / 6) > 1e-4  # degree^1 of the star
+
+
+def _log(n_users: int, n_items: int, nnz: int = 300, seed: int = 0) -> sp.csr_matrix:
+    rng = np.random.default_rng(seed)
+    r = sp.csr_matrix(
+        (np.ones(nnz), (rng.integers(0, n_users, nnz), rng.integers(0, n_items, nnz))),
+        shape=(n_users, n_items),
+    )
+    r.data[:] = 1.0
+    return r
+
+
+def test_bprmf_refuses_a_sampler_fitted_on_another_catalogue():
+    """A sampler fitted on a 20-item log, then used on a 40-item one: it never drew items
+    20..39 (the old code trained on silently; one fitted on more items read past the table)."""
+    from negkit.rec.mf_bpr import BPRMF
+
+    old, new = _log(30, 20), _log(30, 40)
+    smp = ns.get("uniform", exclude_positives=True, seed=0).fit(n_items=20, positives=old)
+    with pytest.raises(ValueError, match="fitted on 20 items, the training matrix has 40"):
+        BPRMF(dim=4, epochs=1, threads=1).fit(new, smp)
+    more_users = sp.vstack([new, new[:5]]).tocsr()
+    smp.fit(n_items=40, positives=new)  # 30 users: the 5 new ones would keep their positives
+    with pytest.raises(ValueError, match="positives of 30 users, the training matrix has 35"):
+        BPRMF(dim=4, epochs=1, threads=1).fit(more_users, smp)
+
+
+def test_bprmf_refuses_a_score_aware_sampler_on_tables_that_fit_replaces():
+    """init(), a DNS sampler on the model's tables, then fit() on a log with more users: fit
+    re-initialises the tables, and the old code let DNS score the old, frozen item table."""
+    from negkit.rec.mf_bpr import BPRMF
+
+    train = _log(30, 40)
+    mf = BPRMF(dim=4, epochs=1, threads=1, seed=0).init(30, 40)
+    grown = sp.vstack([train, train[:5]]).tocsr()
+    dns = ns.get("dns", exclude_positives=True, seed=0)
+    dns.fit(n_items=40, positives=grown, output=mf.item_table_, input=mf.user_table_)
+    with pytest.raises(ValueError, match="another output table than this model's live"):
+        mf.fit(grown, dns)
+    other = BPRMF(dim=4, epochs=1, threads=1, seed=1).init(35, 40)  # another model's tables
+    dns.fit(n_items=40, positives=grown, output=other.item_table_, input=other.user_table_)
+    with pytest.raises(ValueError, match="another output table"):
+        BPRMF(dim=4, epochs=1, threads=1, seed=0).init(35, 40).fit(grown, dns)
+    # the documented order: init, the sampler on the live tables, fit; a second fit goes on
+    mf = BPRMF(dim=4, epochs=3, threads=1, seed=0).init(35, 40)
+    dns.fit(n_items=40, positives=grown, output=mf.item_table_, input=mf.user_table_)
+    mf.fit(grown, dns)
+    tables, after_first = mf.item_table_, mf.item_table_.copy()
+    mf.fit(grown, dns)  # the same tables, trained on (DNS still scores them)
+    assert mf.item_table_ is tables and not np.array_equal(tables, after_first)

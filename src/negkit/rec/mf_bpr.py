@@ -131,6 +131,45 @@ def _run_shard(draw, state, pairs, cuts, c, U, V, dim, lr, reg, use_bias, harmon
                ctx, stats)  # fmt: skip
 
 
+def _check_sampler(sampler: Any, shape: tuple[int, int], U: np.ndarray, V: np.ndarray) -> None:
+    """Refuse a sampler fitted on other data or other tables than the run's: it would draw
+    from another catalogue (ids past this one's items read memory out of the tables), leave
+    the users it does not know unexcluded, or score frozen tables instead of the live ones."""
+    name = getattr(sampler, "name", type(sampler).__name__)
+    n_users, n_items = shape
+    known = getattr(sampler, "n_items_", None)
+    if known is not None and known != n_items:
+        raise ValueError(
+            f"sampler {name!r} was fitted on {known} items, the training matrix has {n_items}: "
+            "fit it on this data (n_items=, positives=train)"
+        )
+    pos = getattr(sampler, "positives_", None) if getattr(sampler, "exclude_positives", 0) else None
+    if pos is not None and pos.shape[0] != n_users:
+        raise ValueError(
+            f"sampler {name!r} excludes the positives of {pos.shape[0]} users, the training "
+            f"matrix has {n_users}: fit it with positives=train"
+        )
+    if not getattr(sampler, "score_aware", False):
+        return
+    for what, table, mine in (("output", V, "item_table_"), ("input", U, "user_table_")):
+        t = getattr(sampler, f"{what}_", None)
+        if t is None:
+            continue
+        if np.ndim(t) != 2 or t.shape[1] != table.shape[1]:
+            raise ValueError(
+                f"sampler {name!r} scores with tables of width {np.shape(t)[-1]}, not this "
+                f"model's {table.shape[1]} (the factors and the item bias): fit it with "
+                "output=model.item_table_, input=model.user_table_"
+            )
+        if t.shape != table.shape or not np.shares_memory(t, table):
+            raise ValueError(
+                f"sampler {name!r} scores with another {what} table than this model's live "
+                f"{mine} (fitted before fit() re-initialised the tables, or on another "
+                f"model's): call model.init(n_users, n_items) first, then fit the sampler with "
+                "output=model.item_table_, input=model.user_table_"
+            )
+
+
 def _width(dim: int, item_bias: bool) -> int:
     """Columns of the tables: the factors, then the bias column, padded to whole 64-byte rows
     (one unaligned column of 65 floats cost ~10% of an epoch)."""
@@ -252,7 +291,9 @@ class BPRMF:
         ``sampler`` must be fitted on this data (``n_items``, ``positives=train``
         and, for score-aware samplers, ``output=self.item_table_`` and
         ``input=self.user_table_``, which score with the item bias as the model does: call
-        :meth:`init` first).  ``on_epoch(epoch,
+        :meth:`init` first); one fitted on other data or tables is refused.  Tables already
+        of this data's shape are trained on as they are (a second ``fit`` goes on from the
+        first one's; :meth:`init` starts over), others are initialised.  ``on_epoch(epoch,
         stats)`` is called after every epoch; returning True stops training.
         """
         train = sp.csr_matrix(train)
@@ -304,13 +345,7 @@ class BPRMF:
         )
         U, V = self.user_table_, self.item_table_
         use_bias, dim = bool(self.item_bias), int(self.dim)
-        out = getattr(sampler, "output_", None) if getattr(sampler, "score_aware", False) else None
-        if out is not None and (np.ndim(out) != 2 or out.shape[1] != V.shape[1]):
-            raise ValueError(
-                f"sampler {getattr(sampler, 'name', sampler)!r} scores with tables of width "
-                f"{np.shape(out)[-1]}, not this model's {V.shape[1]} (the factors and the item "
-                "bias): fit it with output=model.item_table_, input=model.user_table_"
-            )
+        _check_sampler(sampler, train.shape, U, V)
         if world > 1:
             w = dim + 1 if use_bias else dim  # the padding never changes: not sent
             sync = TableSync(self.dist, [U[:, :w], V[:, :w]], self.sync_mode,
