@@ -112,3 +112,27 @@ def test_bprmf_refuses_a_score_aware_sampler_on_tables_that_fit_replaces():
     tables, after_first = mf.item_table_, mf.item_table_.copy()
     mf.fit(grown, dns)  # the same tables, trained on (DNS still scores them)
     assert mf.item_table_ is tables and not np.array_equal(tables, after_first)
+
+
+@pytest.mark.parametrize("name", ["srns", "mcns"])
+def test_word2vec_resume_goes_on_with_the_samplers_memory(tmp_path, name):
+    """fit, stopped after epoch 1 (checkpoint), load, resume: the same tables as the straight
+    run.  SRNS's memory and MCNS's chains are what the draws so far built; the old checkpoint
+    left them out, so the resumed run drew from emptied memories and ended elsewhere."""
+    rng = np.random.default_rng(0)
+    corpus = [list(rng.choice(list("abcdefgh"), 8)) for _ in range(150)]
+    kw = dict(SMALL, epochs=3, sg=1, seed=3, chunk_words=400, sampler=name)
+    straight = Word2Vec(**kw).fit(corpus)
+
+    class Stop(Exception):
+        pass
+
+    def stop(model, rec):
+        model.save(tmp_path / "w2v.npz")
+        raise Stop
+
+    with pytest.raises(Stop):
+        Word2Vec(**kw, callbacks=[stop]).fit(corpus)
+    resumed = Word2Vec.load(tmp_path / "w2v.npz").resume(corpus)
+    np.testing.assert_array_equal(resumed.wv.vectors, straight.wv.vectors)
+    np.testing.assert_array_equal(resumed.syn1neg, straight.syn1neg)

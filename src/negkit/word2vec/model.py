@@ -44,6 +44,7 @@ from negkit.samplers import Sampler
 from negkit.samplers import get as get_sampler
 from negkit.samplers.band import check_trained_tables
 from negkit.samplers.base import _sample_batch
+from negkit.samplers.host_state import host_state, set_host_state
 from negkit.samplers.registry import fresh as fresh_sampler
 from negkit.word2vec.dist_epoch import dist_epoch
 from negkit.word2vec.dist_sync import SYNC_MODES, SYNC_WIRES, TableSync
@@ -597,7 +598,8 @@ class Word2Vec:
 
     # ------------------------------------------------------------- save/load
     def save(self, path: str | PathLike) -> None:
-        """Save the whole model (vocabulary, tables, RNG state, schedule, log) to one .npz file.
+        """Save the whole model (vocabulary, tables, RNG state, the sampler's state, schedule,
+        log) to one .npz file.
 
         Written to a temporary file, then renamed: a crash never leaves half a file.  Under a
         process group (``dist``) every rank calls it (the ranks' random states are gathered)
@@ -605,8 +607,10 @@ class Word2Vec:
         """
         self._check_ready()
         ctxs = self.ctxs_
+        states = [host_state(self.sampler_)]  # what the sampler's draws changed
         if self.dist is not None:
             ctxs = self._gathered_contexts()
+            states = self._gathered_sampler_states(states[0])
             if not self.dist.is_main:
                 return
         if getattr(self, "diverged_", 0):
@@ -623,11 +627,24 @@ class Word2Vec:
             "schedule": self._schedule,
             "training_log": self.training_log_,
             "tag": self.checkpoint_tag,
+            "sampler_state": [{"arrays": sorted(a), "generators": g} for a, g in states],
         }  # fmt: skip
         blob = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+        sampler_arrays = {f"sampler.{r}.{k}": v for r, (a, _) in enumerate(states)
+                          for k, v in a.items()}  # fmt: skip
         atomic_write(path, lambda f: np.savez(f, meta=blob, syn0=self.wv.vectors,
                                               syn1neg=self.syn1neg, counts=self.vocab_.counts,
-                                              ctxs=ctxs))  # fmt: skip
+                                              ctxs=ctxs, **sampler_arrays))  # fmt: skip
+
+    def _gathered_sampler_states(self, mine: tuple) -> list:
+        """Every rank's :func:`host_state` of its sampler, in rank order."""
+        import torch.distributed as tdist
+
+        from negkit.rec.distributed import guarded
+
+        parts: list[Any] = [None] * self.dist.world_size
+        guarded(self.dist, "all_gather (sampler states)", tdist.all_gather_object, parts, mine)
+        return parts
 
     def _gathered_contexts(self) -> np.ndarray:
         """Every rank's random contexts, in rank order (``world_size * workers`` rows)."""
@@ -656,6 +673,10 @@ class Word2Vec:
             if meta.get("format") != _FORMAT:
                 raise ValueError(f"{path}: unknown format {meta.get('format')!r}")
             arrays = {k: z[k] for k in ("syn0", "syn1neg", "counts", "ctxs")}
+            states = [
+                ({k: z[f"sampler.{r}.{k}"] for k in st["arrays"]}, st["generators"])
+                for r, st in enumerate(meta.get("sampler_state") or [])
+            ]
         params = dict(meta["params"])
         params.setdefault("sync_wire", "float32")  # files from before the option: as they ran
         sampler_meta = meta["sampler"]
@@ -676,6 +697,11 @@ class Word2Vec:
             logger.warning("%s: random states of %d threads, not %d x %d: fresh ones", path,
                            ctxs.shape[0], world, w)  # fmt: skip
         model._fit_sampler()
+        if len(states) == world:
+            set_host_state(model.sampler_, *states[rank])
+        else:  # a file from before sampler states were saved, or of another number of ranks
+            logger.warning("%s: no sampler state for %d rank(s): the sampler starts afresh",
+                           path, world)  # fmt: skip
         model.epochs_trained_ = int(meta["epochs_trained"])
         model._schedule = meta["schedule"]
         model.training_log_ = list(meta["training_log"])
