@@ -12,7 +12,7 @@ import negkit.samplers as ns
 from negkit import Word2Vec
 
 SMALL = dict(vector_size=8, window=2, negative=3, min_count=1, sample=0, epochs=1, workers=1,
-             progress=False)  # fmt: skip
+             seed=1, progress=False)  # fmt: skip
 
 
 def _chi2_p(draws: np.ndarray, law: np.ndarray) -> float:
@@ -136,3 +136,37 @@ def test_word2vec_resume_goes_on_with_the_samplers_memory(tmp_path, name):
     resumed = Word2Vec.load(tmp_path / "w2v.npz").resume(corpus)
     np.testing.assert_array_equal(resumed.wv.vectors, straight.wv.vectors)
     np.testing.assert_array_equal(resumed.syn1neg, straight.syn1neg)
+
+
+class _RefreshFails(ns.UniformSampler):
+    def maybe_refresh(self, ctxs) -> bool:  # called by a worker thread after each chunk
+        raise RuntimeError("the refresh failed")
+
+
+def test_an_error_in_a_training_thread_stops_train():
+    """workers=2: a sampler whose refresh raises in a worker thread.  The old engine printed
+    the thread's traceback and went on: fit returned a model trained on a few chunks, its
+    epochs counted as done."""
+    corpus = [["a", "b", "c", "d"] * 4] * 100
+    model = Word2Vec(**dict(SMALL, workers=2, chunk_words=50), sg=1, sampler=_RefreshFails())
+    with pytest.raises(RuntimeError, match="the refresh failed"):
+        model.fit(corpus)
+    assert model.epochs_trained_ == 0
+
+
+def test_workers_set_between_build_vocab_and_train_are_honoured():
+    """gensim style: build_vocab, then ``model.workers = 3``, then train.  The old engine had
+    made one random context per worker at build_vocab: threads 1 and 2 found none and died,
+    and thread 0 trained alone."""
+    from negkit._rng import CTX_RNG, make_contexts
+
+    corpus = [["a", "b", "c", "d", "e"] * 4] * 200
+    model = Word2Vec(**dict(SMALL, workers=1, chunk_words=40), sg=1)
+    model.build_vocab(corpus)
+    model.workers = 3
+    model.train(corpus)
+    assert model.ctxs_.shape[0] == 3  # every thread's generator moved: all three trained
+    assert np.all(model.ctxs_[:, CTX_RNG] != make_contexts(SMALL["seed"], 3)[:, CTX_RNG])
+    model.workers = 0
+    with pytest.raises(ValueError, match="workers must be an integer >= 1"):
+        model.train(corpus)

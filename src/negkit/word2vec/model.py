@@ -54,6 +54,7 @@ from negkit.word2vec.kernels_sg import sg_chunk
 from negkit.word2vec.kernels_shared import sg_shared_chunk
 from negkit.word2vec.order import chunk_order, words_before
 from negkit.word2vec.progress import Progress, epoch_record, log_epoch
+from negkit.word2vec.threads import run_workers
 
 logger = logging.getLogger("negkit.word2vec")
 
@@ -359,6 +360,7 @@ class Word2Vec:
     def _run(
         self, chunks: Chunks, epochs: int, start: int, total_words: int, sharded: bool = False
     ) -> None:
+        self._contexts_for_workers()
         total = float(epochs) * total_words
         bar = Progress(total - start * total_words, self.progress, "word2vec")
         if self.dist is not None:
@@ -382,6 +384,20 @@ class Word2Vec:
                     cb(self, rec)
         finally:
             bar.close()
+
+    def _contexts_for_workers(self) -> None:
+        """One random context per thread of ``workers`` as it is now (gensim lets a caller set
+        ``model.workers`` between ``build_vocab`` and ``train``): the threads that had one keep
+        theirs, new ones get this seed's next streams.  The extra threads found no context
+        before and stopped, their error lost, while the others trained alone."""
+        w = self.workers = _check_int(self.workers, "workers", 1)
+        if self.ctxs_.shape[0] == w:
+            return
+        rank, world = (self.dist.rank, self.dist.world_size) if self.dist else (0, 1)
+        ctxs = make_contexts(self.seed, w * world)[rank * w : (rank + 1) * w].copy()
+        keep = min(w, self.ctxs_.shape[0])
+        ctxs[:keep] = self.ctxs_[:keep]
+        self.ctxs_ = ctxs
 
     def _start_sync(self) -> None:
         """Rank 0's tables on every rank, then a :class:`TableSync` from them."""
@@ -500,16 +516,7 @@ class Word2Vec:
                     frac = min(1.0, (done0 + raw) / total)
                     bar.update(raw, self.alpha - alpha_span * frac)
 
-            if n_thr == 1:
-                worker(0)
-            else:
-                threads = [
-                    threading.Thread(target=worker, args=(t,), daemon=True) for t in range(n_thr)
-                ]
-                for th in threads:
-                    th.start()
-                for th in threads:
-                    th.join()
+            run_workers(worker, n_thr)
             done_epoch += int(tokens.size)
         seconds = time.perf_counter() - t0
         tot_stats = stats.sum(axis=0)
