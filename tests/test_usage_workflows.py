@@ -165,8 +165,28 @@ def test_workers_set_between_build_vocab_and_train_are_honoured():
     model.build_vocab(corpus)
     model.workers = 3
     model.train(corpus)
-    assert model.ctxs_.shape[0] == 3  # every thread's generator moved: all three trained
-    assert np.all(model.ctxs_[:, CTX_RNG] != make_contexts(SMALL["seed"], 3)[:, CTX_RNG])
+    # a context for each of the 3 threads (a thread without one would now raise in train);
+    # thread 0 kept its own, advanced by the training
+    assert model.ctxs_.shape[0] == 3
+    assert model.ctxs_[0, CTX_RNG] != make_contexts(SMALL["seed"], 1)[0, CTX_RNG]
     model.workers = 0
     with pytest.raises(ValueError, match="workers must be an integer >= 1"):
         model.train(corpus)
+
+
+def test_settings_changed_between_build_vocab_and_train_take_effect():
+    """build_vocab, then ``model.sampler = ...`` / ``ns_exponent`` / ``sample``, then train:
+    the old engine trained with the sampler and keep probabilities of build_vocab."""
+    corpus = [["a"] * 30 + ["b", "c", "d", "e"]] * 50
+    model = Word2Vec(**dict(SMALL, sample=0), sg=1)
+    model.build_vocab(corpus)
+    model.sampler = "uniform"
+    model.sample = 1e-3  # "a" is 88% of the tokens: most of its occurrences are dropped
+    model.train(corpus)
+    rec = model.training_log_[-1]
+    assert rec["sampler"] == "uniform" and model.sampler_.name == "uniform"
+    assert rec["effective_words"] < 0.5 * rec["raw_words"]
+    model.sampler, model.ns_exponent = "unigram", 0.0  # unigram^0: uniform over the words
+    model.train(corpus)
+    draws = model.sampler_.sample(np.zeros(20_000, dtype=np.int64), 1)
+    assert model.sampler_.alpha == 0.0 and _chi2_p(draws, np.full(5, 0.2)) > 1e-4

@@ -62,6 +62,8 @@ Corpus = str | PathLike | Iterable[list[str]]
 Chunks = Iterable[tuple[np.ndarray, np.ndarray]]
 
 _FORMAT = "negkit.word2vec/1"
+#: The sampler names that take ``alpha=ns_exponent``.
+_NS_EXPONENT_NAMES = ("unigram", "popularity", "pns")
 #: Draws timed after each epoch to estimate the sampler's share of the epoch.
 _TIMED_DRAWS = 20_000
 
@@ -263,6 +265,7 @@ class Word2Vec:
         self.wv = KeyedVectors(init_input_vectors(v, d, self.seed), vocab.index_to_key,
                                counts=vocab.counts)  # fmt: skip
         self.keep_prob_ = keep_probabilities(vocab.counts, self.sample)
+        self._keep_prob_sample = self.sample
         rank, world = (self.dist.rank, self.dist.world_size) if self.dist else (0, 1)
         w = self.workers
         self.ctxs_ = make_contexts(self.seed, w * world)[rank * w : (rank + 1) * w].copy()
@@ -274,13 +277,33 @@ class Word2Vec:
 
     def _fit_sampler(self) -> None:
         s = self.sampler
-        if isinstance(s, str) and s.lower() in ("unigram", "popularity", "pns"):
+        if isinstance(s, str) and s.lower() in _NS_EXPONENT_NAMES:
             sampler = fresh_sampler(s, alpha=self.ns_exponent)
         else:  # a Sampler object gives the settings: this model fits its own copy
             sampler = fresh_sampler(s)
         check_trained_tables(sampler, "Word2Vec")
         sampler.fit(counts=self.vocab_.counts, output=self.syn1neg, input=self.wv.vectors)
         self.sampler_ = sampler
+        self._sampler_from = self._sampler_setting()
+
+    def _sampler_setting(self) -> tuple:
+        """What ``sampler_`` is fitted from: the sampler (name, or class and settings) and,
+        for ``"unigram"``, ``ns_exponent``."""
+        s = self.sampler
+        if not isinstance(s, str):
+            return (repr(s), None)
+        return (s.lower(), self.ns_exponent if s.lower() in _NS_EXPONENT_NAMES else None)
+
+    def _settings_since_vocab(self) -> None:
+        """Settings changed since ``build_vocab`` take effect in the next ``train``: a new
+        ``sampler`` (or ``ns_exponent``) is fitted, ``sample`` recomputes the keep
+        probabilities.  ``train`` used the ones of ``build_vocab`` and ignored the change."""
+        self.sample = _check_float(self.sample, "sample", 0.0)
+        if self.sample != self._keep_prob_sample:
+            self.keep_prob_ = keep_probabilities(self.vocab_.counts, self.sample)
+            self._keep_prob_sample = self.sample
+        if self._sampler_setting() != self._sampler_from:
+            self._fit_sampler()
 
     @property
     def syn0(self) -> np.ndarray:
@@ -307,7 +330,11 @@ class Word2Vec:
         The learning rate decays from ``alpha`` to ``min_alpha`` over this call, as in gensim.
         ``total_examples`` / ``total_words`` (and gensim's ``word_count``, ``queue_factor``,
         ``report_delay``, ``compute_loss``) are accepted and ignored: the corpus is counted
-        exactly when it is encoded.  Callbacks go to the constructor.
+        exactly when it is encoded.  Callbacks go to the constructor.  Settings set on the
+        model since :meth:`build_vocab` apply (``sampler``, ``ns_exponent``, ``sample``,
+        ``workers``, ``alpha``, ``window``, ``negative``...), except those of the vocabulary
+        and the tables (``min_count``, ``max_vocab_size``, ``vector_size``, ``seed``): a new
+        ``build_vocab`` applies these.
         """
         unknown = set(_gensim_compat) - _GENSIM_TRAIN_KWARGS
         if unknown:
@@ -361,6 +388,7 @@ class Word2Vec:
         self, chunks: Chunks, epochs: int, start: int, total_words: int, sharded: bool = False
     ) -> None:
         self._contexts_for_workers()
+        self._settings_since_vocab()
         total = float(epochs) * total_words
         bar = Progress(total - start * total_words, self.progress, "word2vec")
         if self.dist is not None:
