@@ -190,3 +190,20 @@ def test_settings_changed_between_build_vocab_and_train_take_effect():
     model.train(corpus)
     draws = model.sampler_.sample(np.zeros(20_000, dtype=np.int64), 1)
     assert model.sampler_.alpha == 0.0 and _chi2_p(draws, np.full(5, 0.2)) > 1e-4
+
+
+def test_train_again_on_a_list_grown_since_build_vocab_reads_the_new_sentences():
+    """build_vocab(sents); train(sents); sents.extend(more); train(sents): the old engine
+    recognised the list by identity and trained the second time on the encoding of the first
+    (the new sentences silently left out)."""
+    sents = [["a", "b", "c", "d"]] * 50
+    model = Word2Vec(**SMALL)
+    model.build_vocab(sents)
+    model.train(sents)
+    assert model.training_log_[-1]["raw_words"] == 200
+    sents.extend([["d", "c", "b", "a", "zz"]] * 50)  # "zz" is out of the vocabulary
+    model.train(sents)
+    assert model.training_log_[-1]["raw_words"] == 400
+    del sents[:50]
+    model.train(sents)
+    assert model.training_log_[-1]["raw_words"] == 200

@@ -209,7 +209,8 @@ class Word2Vec:
         """Count the corpus, keep words with ``count >= min_count`` and initialise the weights.
 
         The encoded corpus is kept, so a following ``train`` on the same corpus
-        (same path, or the same list object) does not read it again.
+        (same path, size and time of change, or the same list object with as many sentences
+        and tokens) does not read it again.
         """
         corpus = _one_corpus(corpus, corpus_file, corpus_iterable)
         sc = scan(corpus)
@@ -796,18 +797,23 @@ def _one_corpus(*given: Any) -> Any:
 
 
 def _corpus_key(corpus: Any) -> tuple:
-    """What identifies a corpus: a file by path, size and mtime; anything else by identity."""
+    """What identifies a corpus: a file by path, size and mtime; anything else by identity
+    and, for a list or tuple, its numbers of sentences and tokens (a list grown or cut
+    since it was encoded is encoded again; another iterable is read once only)."""
     if isinstance(corpus, (str, PathLike)):
         p = Path(corpus)
         st = p.stat()
         return ("path", str(p.resolve()), st.st_size, st.st_mtime_ns)
-    return ("object", corpus)  # the reference keeps id() from being reused
+    size = None
+    if isinstance(corpus, (list, tuple)):
+        size = (len(corpus), sum(len(s) if hasattr(s, "__len__") else -1 for s in corpus))
+    return ("object", corpus, size)  # the reference keeps id() from being reused
 
 
 def _same_corpus(a: tuple, b: tuple) -> bool:
     if a[0] != b[0]:
         return False
-    return a == b if a[0] == "path" else a[1] is b[1]
+    return a == b if a[0] == "path" else (a[1] is b[1] and a[2] == b[2])
 
 
 def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
