@@ -207,3 +207,11 @@ def test_train_again_on_a_list_grown_since_build_vocab_reads_the_new_sentences()
     del sents[:50]
     model.train(sents)
     assert model.training_log_[-1]["raw_words"] == 200
+
+
+def test_build_vocab_update_is_refused_with_what_to_do():
+    model = Word2Vec(**SMALL).fit([["a", "b", "c"]] * 10)
+    vectors = model.wv.vectors.copy()
+    with pytest.raises(NotImplementedError, match=r"update=True\) is not supported"):
+        model.build_vocab([["d", "e"]] * 10, update=True)
+    np.testing.assert_array_equal(model.wv.vectors, vectors)  # the trained model is untouched

@@ -205,13 +205,24 @@ class Word2Vec:
         corpus: Corpus | None = None,
         corpus_file: str | PathLike | None = None,
         corpus_iterable: Iterable[list[str]] | None = None,
+        update: bool = False,
     ) -> Word2Vec:
         """Count the corpus, keep words with ``count >= min_count`` and initialise the weights.
+
+        ``update=True`` (gensim's growing of a trained vocabulary) is refused: new words would
+        need rows, counts and a place in the noise law; build the vocabulary of the whole
+        corpus instead.
 
         The encoded corpus is kept, so a following ``train`` on the same corpus
         (same path, size and time of change, or the same list object with as many sentences
         and tokens) does not read it again.
         """
+        if update:
+            raise NotImplementedError(
+                "build_vocab(update=True) is not supported: a vocabulary does not grow after "
+                "training; call build_vocab on the whole corpus (old and new sentences) and "
+                "train again"
+            )
         corpus = _one_corpus(corpus, corpus_file, corpus_iterable)
         sc = scan(corpus)
         what = str(corpus) if isinstance(corpus, (str, PathLike)) else "the corpus"
