@@ -215,3 +215,36 @@ def test_build_vocab_update_is_refused_with_what_to_do():
     with pytest.raises(NotImplementedError, match=r"update=True\) is not supported"):
         model.build_vocab([["d", "e"]] * 10, update=True)
     np.testing.assert_array_equal(model.wv.vectors, vectors)  # the trained model is untouched
+
+
+@pytest.mark.parametrize("engine", ["numba", "torch"])
+def test_rec_train_metrics_record_the_sampler_settings_that_ran(tmp_path, engine):
+    """``negkit rec train --sampler adaptive`` runs the adaptive sampler with the recommender
+    default λ = 0.2 |I|, positives excluded and the run's seed; metrics.json said only
+    ``"sampler": "adaptive"`` and ``"sampler_params": {}``, which reads as the sampler's own
+    defaults (λ = 0.01 |I|)."""
+    import json
+
+    from negkit.cli import main
+    from negkit.rec.synthetic import planted_interactions
+
+    if engine == "torch":
+        pytest.importorskip("torch")
+    data = planted_interactions(n_users=40, n_items=30, n_groups=2, per_user=6, seed=1)
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    for split in ("train", "test"):
+        m = getattr(data, split)
+        rows = [[u, *m.indices[m.indptr[u] : m.indptr[u + 1]]] for u in range(m.shape[0])]
+        (folder / f"{split}.txt").write_text(
+            "".join(" ".join(map(str, r)) + "\n" for r in rows if len(r) > 1)
+        )
+    out = tmp_path / "out"
+    code = main(["rec", "train", "--data", str(folder), "--sampler", "adaptive", "--engine",
+                 engine, "--dim", "4", "--epochs", "1", "--threads", "1", "--seed", "7",
+                 "--no-progress", "--out", str(out)])  # fmt: skip
+    assert code == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    got = metrics["sampler_settings"]
+    assert got["lam_fraction"] == 0.2 and got["lam"] is None
+    assert got["exclude_positives"] is True and got["seed"] == 7
