@@ -83,6 +83,12 @@ class Word2Vec:
     and ``shuffle`` (train an epoch's chunks in a fresh random order, the default; ``False``
     reads the corpus front to back, see :mod:`negkit.word2vec.order`).
 
+    ``max_vocab_size`` keeps the ``max_vocab_size`` most frequent words of ``count >=
+    min_count`` (ties: the first seen).  The name is gensim's, the meaning is not quite: gensim's
+    ``max_vocab_size`` prunes rare words while it counts (a memory cap: counts are lost and the
+    vocabulary may end smaller), and its ``max_final_vocab`` raises ``min_count`` until the
+    vocabulary fits (whole ties dropped); both can keep other words at the cut.
+
     Data-parallel training (Ji, Shao, Sundaram et al. 2016): ``dist`` (a context from
     :func:`negkit.rec.distributed.init`, under ``torchrun``) makes each rank train its share
     of the corpus and merge the tables with the others every ``sync_words`` raw words of its
