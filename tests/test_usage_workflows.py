@@ -248,3 +248,21 @@ def test_rec_train_metrics_record_the_sampler_settings_that_ran(tmp_path, engine
     got = metrics["sampler_settings"]
     assert got["lam_fraction"] == 0.2 and got["lam"] is None
     assert got["exclude_positives"] is True and got["seed"] == 7
+
+
+def test_torch_trainer_refuses_a_sampler_fitted_on_another_catalogue():
+    """The tensor engine's trainer, given a sampler fitted on 20 of the 40 items: it never
+    drew items 20..39, and the old trainer trained on with it."""
+    pytest.importorskip("torch")
+    from negkit.rec.torch_models import MF
+    from negkit.rec.torch_train import TorchTrainer
+
+    train = _log(30, 40)
+    smp = ns.get("uniform", exclude_positives=True, seed=0).fit(n_items=20, positives=train[:, :20])
+    with pytest.raises(ValueError, match="fitted on 20 items, the training matrix has 40"):
+        TorchTrainer(MF(30, 40, 4), smp, train)
+    smp.fit(n_items=40, positives=train[:25])
+    with pytest.raises(ValueError, match="positives of 25 users, the training matrix has 30"):
+        TorchTrainer(MF(30, 40, 4), smp, train)
+    smp.fit(n_items=40, positives=train)
+    TorchTrainer(MF(30, 40, 4), smp, train)  # fitted on this data: accepted

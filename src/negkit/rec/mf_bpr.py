@@ -50,6 +50,7 @@ import scipy.sparse as sp
 from negkit._diverge import check_finite
 from negkit._jit import FAST_ALL, kernel
 from negkit._rng import CTX_TRIALS, make_contexts, next_pair, rand_int
+from negkit.rec.sampler_check import check_sampler_data
 from negkit.samplers.warp import is_rank_weighted
 
 log = logging.getLogger(__name__)
@@ -132,23 +133,10 @@ def _run_shard(draw, state, pairs, cuts, c, U, V, dim, lr, reg, use_bias, harmon
 
 
 def _check_sampler(sampler: Any, shape: tuple[int, int], U: np.ndarray, V: np.ndarray) -> None:
-    """Refuse a sampler fitted on other data or other tables than the run's: it would draw
-    from another catalogue (ids past this one's items read memory out of the tables), leave
-    the users it does not know unexcluded, or score frozen tables instead of the live ones."""
+    """Refuse a sampler fitted on other data (:func:`check_sampler_data`) or on other tables
+    than the run's: it would score frozen tables instead of the live ones."""
+    check_sampler_data(sampler, shape)
     name = getattr(sampler, "name", type(sampler).__name__)
-    n_users, n_items = shape
-    known = getattr(sampler, "n_items_", None)
-    if known is not None and known != n_items:
-        raise ValueError(
-            f"sampler {name!r} was fitted on {known} items, the training matrix has {n_items}: "
-            "fit it on this data (n_items=, positives=train)"
-        )
-    pos = getattr(sampler, "positives_", None) if getattr(sampler, "exclude_positives", 0) else None
-    if pos is not None and pos.shape[0] != n_users:
-        raise ValueError(
-            f"sampler {name!r} excludes the positives of {pos.shape[0]} users, the training "
-            f"matrix has {n_users}: fit it with positives=train"
-        )
     if not getattr(sampler, "score_aware", False):
         return
     for what, table, mine in (("output", V, "item_table_"), ("input", U, "user_table_")):
