@@ -266,3 +266,17 @@ def test_torch_trainer_refuses_a_sampler_fitted_on_another_catalogue():
         TorchTrainer(MF(30, 40, 4), smp, train)
     smp.fit(n_items=40, positives=train)
     TorchTrainer(MF(30, 40, 4), smp, train)  # fitted on this data: accepted
+
+
+def test_a_loaded_model_given_a_sampler_name_follows_ns_exponent_as_before_saving(tmp_path):
+    """sampler="unigram" takes alpha=ns_exponent.  The old load rebuilt it as an object fixed
+    at the saved alpha, so ``ns_exponent`` set on the loaded model was ignored."""
+    model = Word2Vec(**SMALL).fit([["a"] * 9 + ["b", "c"]] * 10)
+    model.save(tmp_path / "m.npz")
+    loaded = Word2Vec.load(tmp_path / "m.npz")
+    assert loaded.sampler == "unigram" and loaded.sampler_.alpha == 0.75
+    loaded.ns_exponent = 0.0
+    loaded.train([["a"] * 9 + ["b", "c"]] * 10)
+    assert loaded.sampler_.alpha == 0.0
+    draws = loaded.sampler_.sample(np.zeros(20_000, dtype=np.int64), 1)
+    assert _chi2_p(draws, np.full(3, 1 / 3)) > 1e-4

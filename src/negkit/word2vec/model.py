@@ -672,7 +672,8 @@ class Word2Vec:
         meta = {
             "format": _FORMAT,
             "params": {k: getattr(self, k) for k in _PARAMS},
-            "sampler": {"name": s.name, "params": _jsonable(s.get_params())},
+            "sampler": {"name": s.name, "params": _jsonable(s.get_params()),
+                        "given": self.sampler if isinstance(self.sampler, str) else None},
             "keys": self.vocab_.index_to_key,
             "vocab": {"total_words": self.vocab_.total_words, "raw_types": self.vocab_.raw_types,
                       "sentences": self.vocab_.sentences},
@@ -733,8 +734,13 @@ class Word2Vec:
         params = dict(meta["params"])
         params.setdefault("sync_wire", "float32")  # files from before the option: as they ran
         sampler_meta = meta["sampler"]
-        model = cls(**params, sampler=get_sampler(sampler_meta["name"], **sampler_meta["params"]),
-                    dist=dist)  # fmt: skip
+        given = sampler_meta.get("given")  # a name stays a name: it follows ns_exponent
+        sampler = (
+            given
+            if isinstance(given, str)
+            else get_sampler(sampler_meta["name"], **sampler_meta["params"])
+        )
+        model = cls(**params, sampler=sampler, dist=dist)
         keys = meta["keys"]
         vocab = Vocab(keys, {k: i for i, k in enumerate(keys)}, arrays["counts"].astype(np.int64),
                       int(meta["vocab"]["total_words"]), int(meta["vocab"]["raw_types"]),
