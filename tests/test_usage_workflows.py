@@ -266,6 +266,10 @@ def test_torch_trainer_refuses_a_sampler_fitted_on_another_catalogue():
         TorchTrainer(MF(30, 40, 4), smp, train)
     smp.fit(n_items=40, positives=train)
     TorchTrainer(MF(30, 40, 4), smp, train)  # fitted on this data: accepted
+    in_batch = ns.InBatchSampler(20, positives=train[:, :20])  # built for another catalogue
+    with pytest.raises(ValueError, match="fitted on 20 items, the training matrix has 40"):
+        TorchTrainer(MF(30, 40, 4), in_batch, train, mode="in_batch")
+    TorchTrainer(MF(30, 40, 4), ns.InBatchSampler(40, positives=train), train, mode="in_batch")
 
 
 def test_a_loaded_model_given_a_sampler_name_follows_ns_exponent_as_before_saving(tmp_path):

@@ -206,8 +206,7 @@ class TorchTrainer:
             from negkit.rec.distributed import wrap
 
             self.net = wrap(self.model, dist_ctx)
-        if mode != "batch":  # a per-anchor sampler, fitted by the caller on this data
-            check_sampler_data(sampler, train.shape)
+        check_sampler_data(sampler, train.shape)  # made or fitted by the caller: on this data
         self.sampler = sampler
         self.mode, self.loss_name = mode, loss
         self.n_negs, self.n_candidates = int(n_negs), int(n_candidates)
