@@ -284,3 +284,27 @@ def test_a_loaded_model_given_a_sampler_name_follows_ns_exponent_as_before_savin
     assert loaded.sampler_.alpha == 0.0
     draws = loaded.sampler_.sample(np.zeros(20_000, dtype=np.int64), 1)
     assert _chi2_p(draws, np.full(3, 1 / 3)) > 1e-4
+
+
+@pytest.mark.parametrize("name", ["srns", "mcns"])
+def test_the_epoch_records_sampler_timing_leaves_the_samplers_state_alone(name):
+    """After each epoch the engine times draws for ``sampler_seconds``.  Those draws went
+    through the live sampler: SRNS counted them as visits (its anchors' warm-up used up by
+    the timing) and replaced memory, MCNS moved its chains.  A run must end with the state its
+    training draws left: the same as a run whose timing is skipped."""
+    rng = np.random.default_rng(0)
+    corpus = [list(rng.choice(list("abcdefgh"), 8)) for _ in range(100)]
+    kw = dict(SMALL, epochs=2, sg=1, sampler=name)
+    timed = Word2Vec(**kw).fit(corpus)
+
+    class Untimed(Word2Vec):
+        def _sampler_seconds(self, sample, n_neg, e):
+            return 0.0
+
+    untimed = Untimed(**kw).fit(corpus)
+    state = ("_visits", "_mem") if name == "srns" else ("_chains",)
+    for key in state:
+        np.testing.assert_array_equal(getattr(timed.sampler_, key), getattr(untimed.sampler_, key))
+    np.testing.assert_array_equal(timed.wv.vectors, untimed.wv.vectors)
+    if name == "srns":  # one visit per training draw: negative draws per pair
+        assert timed.sampler_._visits.sum() == sum(r["pairs"] for r in timed.training_log_) * 3

@@ -584,7 +584,8 @@ class Word2Vec:
         The time per draw is measured after the epoch on ``_TIMED_DRAWS`` draws in
         isolation (one compiled loop, a separate random context), for anchors picked
         uniformly from the epoch's token stream with their live input vectors.  It
-        ignores the cache misses that training adds around each draw.
+        ignores the cache misses that training adds around each draw.  The sampler's state
+        is put back afterwards: training never sees these draws.
         """
         if sample is None or n_neg <= 0:
             return 0.0
@@ -597,13 +598,19 @@ class Word2Vec:
         vecs = np.ascontiguousarray(self.wv.vectors[anchors])
         pos = np.full(m, -1, dtype=np.int64)
         out = np.empty((m, k), dtype=np.int64)
+        # the timed draws change what drawing changes (SRNS's memory and its anchors' warm-up
+        # visits, MCNS's chains): put the sampler's state back after them
+        saved = host_state(self.sampler_)
         draw_pair, state = self.sampler_.pair_kernel()
-        _sample_batch(
-            draw_pair, state, anchors[:1], pos[:1], vecs[:1], ctx, out[:1]
-        )  # compile outside timing
-        t = time.perf_counter()
-        _sample_batch(draw_pair, state, anchors, pos, vecs, ctx, out)
-        per_draw = (time.perf_counter() - t) / (m * k)
+        try:
+            _sample_batch(
+                draw_pair, state, anchors[:1], pos[:1], vecs[:1], ctx, out[:1]
+            )  # compile outside timing
+            t = time.perf_counter()
+            _sample_batch(draw_pair, state, anchors, pos, vecs, ctx, out)
+            per_draw = (time.perf_counter() - t) / (m * k)
+        finally:
+            set_host_state(self.sampler_, *saved)
         return per_draw * n_neg / self.workers
 
     def _check_piece(
