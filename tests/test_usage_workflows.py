@@ -308,3 +308,26 @@ def test_the_epoch_records_sampler_timing_leaves_the_samplers_state_alone(name):
     np.testing.assert_array_equal(timed.wv.vectors, untimed.wv.vectors)
     if name == "srns":  # one visit per training draw: negative draws per pair
         assert timed.sampler_._visits.sum() == sum(r["pairs"] for r in timed.training_log_) * 3
+
+
+@pytest.mark.parametrize("name", ["srns", "mcns"])
+def test_the_rec_studys_probe_leaves_the_samplers_state_alone(name):
+    """``negkit compare rec`` probes the run's sampler after every epoch (false negatives,
+    scores).  The probe's draws went through the live sampler: SRNS counted them as visits and
+    replaced memory, MCNS moved its chains, so the probe changed the next epoch's draws."""
+    from negkit.rec.mf_bpr import BPRMF
+    from negkit.study.rec_family import RecFamily
+
+    train = _log(30, 40)
+    mf = BPRMF(dim=4, seed=0).init(30, 40)
+    extra = {"n_anchors": 30}
+    smp = ns.get(name, exclude_positives=True, seed=0).fit(
+        n_items=40, positives=train, output=mf.item_table_, input=mf.user_table_, **extra
+    )
+    smp.sample(np.arange(30), 2)  # some state to keep
+    state = ("_visits", "_mem", "_mean", "_var") if name == "srns" else ("_chains",)
+    before = {k: getattr(smp, k).copy() for k in state}
+    out = RecFamily(None, k_probe=5).probe(smp, np.arange(30), _log(30, 40, seed=1))
+    assert out["n_negatives"] == 150
+    for k in state:
+        np.testing.assert_array_equal(getattr(smp, k), before[k])
