@@ -331,3 +331,15 @@ def test_the_rec_studys_probe_leaves_the_samplers_state_alone(name):
     assert out["n_negatives"] == 150
     for k in state:
         np.testing.assert_array_equal(getattr(smp, k), before[k])
+
+
+def test_train_compute_loss_as_gensim_sets_it():
+    """gensim style: ``Word2Vec(compute_loss=False)``, then ``train(..., compute_loss=True)``
+    to see the loss; the old train accepted the keyword and dropped it (losses stayed NaN)."""
+    corpus = [["a", "b", "c", "d"]] * 30
+    model = Word2Vec(**dict(SMALL, compute_loss=False))
+    model.build_vocab(corpus)
+    model.train(corpus, total_examples=30, epochs=1, compute_loss=True)
+    assert model.compute_loss and np.isfinite(model.training_log_[-1]["loss"])
+    model.train(corpus, epochs=1, compute_loss=False)
+    assert np.isnan(model.training_log_[-1]["loss"])

@@ -347,8 +347,9 @@ class Word2Vec:
 
         The learning rate decays from ``alpha`` to ``min_alpha`` over this call, as in gensim.
         ``total_examples`` / ``total_words`` (and gensim's ``word_count``, ``queue_factor``,
-        ``report_delay``, ``compute_loss``) are accepted and ignored: the corpus is counted
-        exactly when it is encoded.  Callbacks go to the constructor.  Settings set on the
+        ``report_delay``) are accepted and ignored: the corpus is counted exactly when it is
+        encoded.  ``compute_loss``, when given, sets the model's (as gensim's ``train`` does).
+        Callbacks go to the constructor.  Settings set on the
         model since :meth:`build_vocab` apply (``sampler``, ``ns_exponent``, ``sample``,
         ``workers``, ``alpha``, ``window``, ``negative``...), except those of the vocabulary
         and the tables (``min_count``, ``max_vocab_size``, ``vector_size``, ``seed``): a new
@@ -357,6 +358,8 @@ class Word2Vec:
         unknown = set(_gensim_compat) - _GENSIM_TRAIN_KWARGS
         if unknown:
             raise TypeError(f"train() got unexpected keyword argument(s): {sorted(unknown)}")
+        if "compute_loss" in _gensim_compat:  # was accepted and dropped: the losses stayed NaN
+            self.compute_loss = bool(_gensim_compat["compute_loss"])
         corpus = _one_corpus(corpus, corpus_file, corpus_iterable)
         tokens, offsets = self._encoded(corpus)
         return self.train_arrays([(tokens, offsets)], epochs=epochs, total_words=int(tokens.size))
@@ -814,7 +817,8 @@ def _chunk_bounds(offsets: np.ndarray, chunk_words: int) -> np.ndarray:
     return np.concatenate([[0], cuts[cuts < n_sent], [n_sent]]).astype(np.int64)
 
 
-#: gensim ``train`` arguments accepted and ignored (the engine counts and schedules itself).
+#: gensim ``train`` arguments accepted (the engine counts and schedules itself; compute_loss
+#: is set on the model).
 _GENSIM_TRAIN_KWARGS = {"word_count", "queue_factor", "report_delay", "compute_loss"}
 
 
