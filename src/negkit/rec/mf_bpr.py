@@ -259,6 +259,7 @@ class BPRMF:
         U[:, :d] = (rng.random((n_users, d)) - 0.5) * scale
         V[:, :d] = (rng.random((n_items, d)) - 0.5) * scale
         self.user_table_, self.item_table_ = U, V
+        self.ctxs_, self._ctxs_of = None, None  # fit starts the seed's random streams afresh
         self.user_factors_, self.item_factors_ = U[:, :d], V[:, :d]
         if self.item_bias:
             U[:, d] = 1.0
@@ -281,7 +282,8 @@ class BPRMF:
         ``input=self.user_table_``, which score with the item bias as the model does: call
         :meth:`init` first); one fitted on other data or tables is refused.  Tables already
         of this data's shape are trained on as they are (a second ``fit`` goes on from the
-        first one's; :meth:`init` starts over), others are initialised.  ``on_epoch(epoch,
+        first one's tables and random streams; :meth:`init` starts over), others are
+        initialised.  ``on_epoch(epoch,
         stats)`` is called after every epoch; returning True stops training.
         """
         train = sp.csr_matrix(train)
@@ -308,7 +310,11 @@ class BPRMF:
         if world > 1:  # this rank's shard; contexts of its own (seed, rank * threads + t)
             pairs = np.ascontiguousarray(pairs[rank::world])
         bounds = np.linspace(0, pairs.size, threads + 1).astype(np.int64)
-        ctxs = make_contexts(self.seed, threads * world)[rank * threads : (rank + 1) * threads]
+        ctxs = getattr(self, "ctxs_", None)
+        if ctxs is None or ctxs.shape[0] != threads or self._ctxs_of != (rank, world):
+            ctxs = make_contexts(self.seed, threads * world)[rank * threads : (rank + 1) * threads]
+        # kept: a second fit draws on from where the first stopped, not the same draws again
+        self.ctxs_, self._ctxs_of = ctxs, (rank, world)
         every = getattr(sampler, "refresh_every_", None) or getattr(sampler, "refresh_every", None)
         longest = -(-n_pairs // world)  # the largest shard: as many chunks on every rank
         n_chunks = 1 if not every else max(1, int(np.ceil(longest / float(every))))
