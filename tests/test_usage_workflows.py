@@ -392,3 +392,20 @@ def test_bprmf_fit_again_draws_on_instead_of_repeating_the_first_fits_negatives(
     again = _Recording(inner, train.nnz)  # a new model of the same seed repeats the first fit
     BPRMF(dim=4, epochs=1, threads=1, seed=0).fit(train, again)
     np.testing.assert_array_equal(again.negs, first.negs)
+
+
+@pytest.mark.parametrize("mode", [dict(sg=0), dict(sg=1, shared_negatives=True)])
+def test_adaptive_snapshot_dims_are_refused_where_the_scored_vector_is_a_mean(mode):
+    """dims="snapshot" draws p(f | v) from the anchor's own input row; CBOW and the shared
+    negatives score with a mean of context rows (the anchor is the centre word), so the draws
+    followed another law than the scored vector's.  The old engine trained with it silently
+    (graph walks train in the shared mode by default)."""
+    smp = ns.get("adaptive", dims="snapshot")
+    corpus = [["a", "b", "c", "d"] * 3] * 20
+    with pytest.raises(ValueError, match='dims="snapshot" needs the anchor\'s own input row'):
+        Word2Vec(**SMALL, **mode, sampler=smp).fit(corpus)
+    model = Word2Vec(**SMALL, sg=1, sampler=smp).fit(corpus)  # per-pair skip-gram: its case
+    model.shared_negatives = mode.get("shared_negatives", False)
+    model.sg = mode["sg"]
+    with pytest.raises(ValueError, match='dims="snapshot"'):  # switched after build_vocab
+        model.train(corpus)

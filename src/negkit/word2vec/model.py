@@ -300,9 +300,23 @@ class Word2Vec:
         else:  # a Sampler object gives the settings: this model fits its own copy
             sampler = fresh_sampler(s)
         check_trained_tables(sampler, "Word2Vec")
+        self._check_anchor_rows(sampler)
         sampler.fit(counts=self.vocab_.counts, output=self.syn1neg, input=self.wv.vectors)
         self.sampler_ = sampler
         self._sampler_from = self._sampler_setting()
+
+    def _check_anchor_rows(self, sampler: Any) -> None:
+        """The adaptive sampler's ``dims="snapshot"`` picks the dimension from the anchor's
+        own input row as of the last refresh; CBOW and the shared-negative mode score with a
+        context or window mean instead (the anchor is the centre word), so it would draw from
+        another law than the one of the vector scored: refused there."""
+        if getattr(sampler, "dims", None) == "snapshot" and (not self.sg or self.shared_negatives):
+            mode = "CBOW" if not self.sg else "the shared-negative mode"
+            raise ValueError(
+                f"the adaptive sampler's dims=\"snapshot\" needs the anchor's own input row as "
+                f'the vector: {mode} scores with a mean of context rows; use dims="exact" '
+                "(or sg=1 with shared_negatives=False)"
+            )
 
     def _sampler_setting(self) -> tuple:
         """What ``sampler_`` is fitted from: the sampler (name, or class and settings) and,
@@ -322,6 +336,7 @@ class Word2Vec:
             self._keep_prob_sample = self.sample
         if self._sampler_setting() != self._sampler_from:
             self._fit_sampler()
+        self._check_anchor_rows(self.sampler_)  # sg / shared_negatives may have changed too
 
     @property
     def syn0(self) -> np.ndarray:
