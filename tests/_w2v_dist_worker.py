@@ -46,12 +46,13 @@ def _stop(model, rec):
     raise Stop
 
 
-#: the sync settings of the skip-gram resume runs: name -> Word2Vec options
+#: the sync (and sampler) settings of the skip-gram resume runs: name -> Word2Vec options
 SYNC_VARIANTS = {
     "": {},
     "overlap_": {"sync_overlap": True},
     "overlap_bf16_": {"sync_overlap": True, "sync_wire": "bfloat16"},
     "bf16_": {"sync_wire": "bfloat16"},
+    "srns_": {"sampler": "srns"},  # a sampler with per-rank memory, saved with the model
 }
 
 

@@ -35,8 +35,9 @@ from negkit._diverge import check_finite
 from negkit._jit import FAST_ALL, kernel
 from negkit._rng import make_contexts, next_pair
 from negkit.graph.adjacency import Adjacency, as_adjacency
-from negkit.samplers import Sampler, get
+from negkit.samplers import Sampler
 from negkit.samplers.alias import alias_draw, build_alias
+from negkit.samplers.registry import fresh
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +152,7 @@ class LINE:
         self.context_ = out
         # noise over the target side: the weighted in-degree (= degree when undirected)
         deg_in = np.bincount(dst, weights=w, minlength=n)
-        sampler = get(self.sampler)
+        sampler = fresh(self.sampler)  # an object's settings, fitted here on a copy
         import scipy.sparse as sp
 
         positives = sp.csr_matrix(

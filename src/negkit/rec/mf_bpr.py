@@ -50,6 +50,7 @@ import scipy.sparse as sp
 from negkit._diverge import check_finite
 from negkit._jit import FAST_ALL, kernel
 from negkit._rng import CTX_TRIALS, make_contexts, next_pair, rand_int
+from negkit.rec.sampler_check import check_sampler_data
 from negkit.samplers.warp import is_rank_weighted
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,32 @@ def _run_shard(draw, state, pairs, cuts, c, U, V, dim, lr, reg, use_bias, harmon
         _shuffle(pairs, cuts[0], cuts[-1], ctx)
     _bpr_shard(draw, state, pairs, cuts[c], cuts[c + 1], U, V, dim, lr, reg, use_bias, harmonic,
                ctx, stats)  # fmt: skip
+
+
+def _check_sampler(sampler: Any, shape: tuple[int, int], U: np.ndarray, V: np.ndarray) -> None:
+    """Refuse a sampler fitted on other data (:func:`check_sampler_data`) or on other tables
+    than the run's: it would score frozen tables instead of the live ones."""
+    check_sampler_data(sampler, shape)
+    name = getattr(sampler, "name", type(sampler).__name__)
+    if not getattr(sampler, "score_aware", False):
+        return
+    for what, table, mine in (("output", V, "item_table_"), ("input", U, "user_table_")):
+        t = getattr(sampler, f"{what}_", None)
+        if t is None:
+            continue
+        if np.ndim(t) != 2 or t.shape[1] != table.shape[1]:
+            raise ValueError(
+                f"sampler {name!r} scores with tables of width {np.shape(t)[-1]}, not this "
+                f"model's {table.shape[1]} (the factors and the item bias): fit it with "
+                "output=model.item_table_, input=model.user_table_"
+            )
+        if t.shape != table.shape or not np.shares_memory(t, table):
+            raise ValueError(
+                f"sampler {name!r} scores with another {what} table than this model's live "
+                f"{mine} (fitted before fit() re-initialised the tables, or on another "
+                f"model's): call model.init(n_users, n_items) first, then fit the sampler with "
+                "output=model.item_table_, input=model.user_table_"
+            )
 
 
 def _width(dim: int, item_bias: bool) -> int:
@@ -232,6 +259,7 @@ class BPRMF:
         U[:, :d] = (rng.random((n_users, d)) - 0.5) * scale
         V[:, :d] = (rng.random((n_items, d)) - 0.5) * scale
         self.user_table_, self.item_table_ = U, V
+        self.ctxs_, self._ctxs_of = None, None  # fit starts the seed's random streams afresh
         self.user_factors_, self.item_factors_ = U[:, :d], V[:, :d]
         if self.item_bias:
             U[:, d] = 1.0
@@ -252,7 +280,10 @@ class BPRMF:
         ``sampler`` must be fitted on this data (``n_items``, ``positives=train``
         and, for score-aware samplers, ``output=self.item_table_`` and
         ``input=self.user_table_``, which score with the item bias as the model does: call
-        :meth:`init` first).  ``on_epoch(epoch,
+        :meth:`init` first); one fitted on other data or tables is refused.  Tables already
+        of this data's shape are trained on as they are (a second ``fit`` goes on from the
+        first one's tables and random streams; :meth:`init` starts over), others are
+        initialised.  ``on_epoch(epoch,
         stats)`` is called after every epoch; returning True stops training.
         """
         train = sp.csr_matrix(train)
@@ -279,7 +310,11 @@ class BPRMF:
         if world > 1:  # this rank's shard; contexts of its own (seed, rank * threads + t)
             pairs = np.ascontiguousarray(pairs[rank::world])
         bounds = np.linspace(0, pairs.size, threads + 1).astype(np.int64)
-        ctxs = make_contexts(self.seed, threads * world)[rank * threads : (rank + 1) * threads]
+        ctxs = getattr(self, "ctxs_", None)
+        if ctxs is None or ctxs.shape[0] != threads or self._ctxs_of != (rank, world):
+            ctxs = make_contexts(self.seed, threads * world)[rank * threads : (rank + 1) * threads]
+        # kept: a second fit draws on from where the first stopped, not the same draws again
+        self.ctxs_, self._ctxs_of = ctxs, (rank, world)
         every = getattr(sampler, "refresh_every_", None) or getattr(sampler, "refresh_every", None)
         longest = -(-n_pairs // world)  # the largest shard: as many chunks on every rank
         n_chunks = 1 if not every else max(1, int(np.ceil(longest / float(every))))
@@ -304,13 +339,7 @@ class BPRMF:
         )
         U, V = self.user_table_, self.item_table_
         use_bias, dim = bool(self.item_bias), int(self.dim)
-        out = getattr(sampler, "output_", None) if getattr(sampler, "score_aware", False) else None
-        if out is not None and (np.ndim(out) != 2 or out.shape[1] != V.shape[1]):
-            raise ValueError(
-                f"sampler {getattr(sampler, 'name', sampler)!r} scores with tables of width "
-                f"{np.shape(out)[-1]}, not this model's {V.shape[1]} (the factors and the item "
-                "bias): fit it with output=model.item_table_, input=model.user_table_"
-            )
+        _check_sampler(sampler, train.shape, U, V)
         if world > 1:
             w = dim + 1 if use_bias else dim  # the padding never changes: not sent
             sync = TableSync(self.dist, [U[:, :w], V[:, :w]], self.sync_mode,

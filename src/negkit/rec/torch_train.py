@@ -45,6 +45,7 @@ import torch
 from negkit._diverge import check_finite
 from negkit.rec import losses
 from negkit.rec.mixgcf import mixgcf_negatives
+from negkit.rec.sampler_check import check_sampler_data
 from negkit.samplers.warp import is_rank_weighted
 
 __all__ = ["PairBatches", "TorchTrainer", "MODES"]
@@ -205,6 +206,7 @@ class TorchTrainer:
             from negkit.rec.distributed import wrap
 
             self.net = wrap(self.model, dist_ctx)
+        check_sampler_data(sampler, train.shape)  # made or fitted by the caller: on this data
         self.sampler = sampler
         self.mode, self.loss_name = mode, loss
         self.n_negs, self.n_candidates = int(n_negs), int(n_candidates)

@@ -225,9 +225,10 @@ def run(
     progress: bool = False,
     dist_ctx: Any = None,
 ) -> dict[str, Any]:
-    """Train, evaluate and return ``{"settings", "history", "test", "valid", "best_epoch",
-    "seconds", "train_seconds", "user_embeddings", "item_embeddings", "user_ids",
-    "item_ids"}`` (the ids: the data's original ids of the rows, or None).
+    """Train, evaluate and return ``{"settings", "sampler_settings", "history", "test", "valid",
+    "best_epoch", "seconds", "train_seconds", "user_embeddings", "item_embeddings", "user_ids",
+    "item_ids"}`` (the ids: the data's original ids of the rows, or None;
+    ``sampler_settings``: every setting of the sampler drawn with, defaults included).
 
     sampler : a name from :func:`negkit.samplers.available` (its parameters in
         ``settings.sampler_params``), a Sampler object, or one of the batch modes
@@ -348,6 +349,7 @@ def _run(settings: RecSettings, sampler: Any, seed: int, on_epoch: Any, progress
 
     bar = None
     step_mode = "compiled (numba)"
+    sampler_settings: dict[str, Any] | None = None
     if engine == "numba":
         from negkit.rec.mf_bpr import BPRMF
 
@@ -366,6 +368,7 @@ def _run(settings: RecSettings, sampler: Any, seed: int, on_epoch: Any, progress
         )
         mf.init(data.n_users, data.n_items)
         smp, _ = _make_sampler(sampler, settings, data, (mf.user_table_, mf.item_table_), seed)
+        sampler_settings = _settings_of(smp)
         if progress:
             from tqdm.auto import tqdm
 
@@ -409,6 +412,7 @@ def _run(settings: RecSettings, sampler: Any, seed: int, on_epoch: Any, progress
                     tables = tuple(t.cpu().numpy().astype(np.float32, copy=True)
                                    for t in model.propagate())  # fmt: skip
             smp, mode = _make_sampler(sampler, settings, data, tables, seed + ctx.rank)
+            sampler_settings = _settings_of(smp)
             if cfg["gather_negatives"]:  # every rank's batch columns, all_gathered
                 if BATCH_MODES.get(sampler_name) == "in_batch":
                     mode = "in_batch"  # logQ: the items' training frequency
@@ -473,6 +477,7 @@ def _run(settings: RecSettings, sampler: Any, seed: int, on_epoch: Any, progress
     result = {
         "settings": cfg,
         "sampler": sampler_name or repr(sampler),
+        "sampler_settings": sampler_settings,
         "seed": seed,
         "monitor": monitor_split if cfg["eval_every"] else None,
         "best_epoch": stopper.best_epoch or len(history),
@@ -538,6 +543,19 @@ def _checkpointing(cfg, ctx, trainer, history, stopper, checkpointer, seed, samp
 
     checkpointer.append(save)
     return first
+
+
+def _settings_of(sampler: Any) -> dict[str, Any] | None:
+    """Every setting of the sampler the run drew with (rank 0's): the given ones, the run's
+    defaults (the adaptive sampler's λ), ``exclude_positives`` and the seed, for the record;
+    ``settings.sampler_params`` holds only what the caller gave."""
+    get = getattr(sampler, "get_params", None)
+    if get is None:
+        return None
+    out = {}
+    for k, v in get().items():
+        out[k] = v.item() if isinstance(v, np.generic) else v
+    return out
 
 
 def _copy(x: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 _REGISTRY: dict[str, type] = {}
@@ -50,6 +51,25 @@ def get(name: Any, **params: Any):
         return cls(**params)
     except TypeError as e:
         raise SamplerParamError(f"sampler {name!r}: {e}") from None
+
+
+def fresh(sampler: Any, **params: Any):
+    """A new, unfitted sampler: by name as :func:`get`, or a copy of a Sampler object's settings.
+
+    Trainers that fit a sampler on their own tables (:class:`negkit.Word2Vec`,
+    :class:`negkit.graph.line.LINE`) fit this copy, never the caller's object: one object can
+    configure several models, and fitting the second one leaves the first one's draws alone.
+    """
+    from negkit.samplers.base import Sampler
+
+    if not isinstance(sampler, Sampler):
+        return get(sampler, **params)
+    settings = {**sampler.get_params(), **params}
+    try:
+        return type(sampler)(**settings)
+    except TypeError:  # a subclass whose constructor does not take its settings back:
+        out = copy.copy(sampler)  # fit() then rebinds what it builds on the copy alone
+        return out.set_params(**params) if params else out
 
 
 def available() -> list[str]:

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from negkit.samplers.host_state import host_state, set_host_state
 from negkit.study.spec import parse_spec
 
 SCORE_BINS = np.linspace(-8.0, 8.0, 33)
@@ -123,7 +124,15 @@ class RecFamily:
         2009), with ``i`` a training positive of the user drawn at random (fixed
         generator); without known positives, σ(x_uj).  The histogram is of x_uj = u·v_j.
         """
-        items = smp.sample(users, self.k_probe)
+        # the probe's draws must not change what the run's next draws are: SRNS counts them as
+        # visits and updates its memory, MCNS moves its chains; put that state back (the
+        # sampler's own generator, which training does not use, moves on)
+        arrays, generators = host_state(smp)
+        arrays.pop("_ctx", None)
+        try:
+            items = smp.sample(users, self.k_probe)
+        finally:
+            set_host_state(smp, arrays, generators)
         rows = np.repeat(users, self.k_probe)
         flat = items.reshape(-1)
         hit = np.asarray(test[rows, flat]).reshape(-1) != 0

@@ -23,6 +23,7 @@ import numpy as np
 
 from negkit.word2vec.kernels_common import N_BINS, N_STATS, ST_NEGS
 from negkit.word2vec.progress import epoch_record
+from negkit.word2vec.threads import run_workers
 
 __all__ = ["dist_epoch"]
 
@@ -72,15 +73,7 @@ def _run_round(model: Any, jobs: list[tuple], starts: list[float], total: float,
                     state["draw_state"] = model._draw_kernel()
                 state["refresh_s"] += time.perf_counter() - tr
 
-    n_thr = model.workers
-    if n_thr == 1:
-        worker(0)
-        return
-    threads = [threading.Thread(target=worker, args=(t,), daemon=True) for t in range(n_thr)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    run_workers(worker, model.workers)
 
 
 def dist_epoch(model: Any, chunks: Any, e: int, epochs: int, total_words: int, bar: Any,

@@ -44,6 +44,8 @@ from negkit.samplers import Sampler
 from negkit.samplers import get as get_sampler
 from negkit.samplers.band import check_trained_tables
 from negkit.samplers.base import _sample_batch
+from negkit.samplers.host_state import host_state, set_host_state
+from negkit.samplers.registry import fresh as fresh_sampler
 from negkit.word2vec.dist_epoch import dist_epoch
 from negkit.word2vec.dist_sync import SYNC_MODES, SYNC_WIRES, TableSync
 from negkit.word2vec.kernels_cbow import cbow_chunk
@@ -52,6 +54,7 @@ from negkit.word2vec.kernels_sg import sg_chunk
 from negkit.word2vec.kernels_shared import sg_shared_chunk
 from negkit.word2vec.order import chunk_order, words_before
 from negkit.word2vec.progress import Progress, epoch_record, log_epoch
+from negkit.word2vec.threads import run_workers
 
 logger = logging.getLogger("negkit.word2vec")
 
@@ -59,6 +62,8 @@ Corpus = str | PathLike | Iterable[list[str]]
 Chunks = Iterable[tuple[np.ndarray, np.ndarray]]
 
 _FORMAT = "negkit.word2vec/1"
+#: The sampler names that take ``alpha=ns_exponent``.
+_NS_EXPONENT_NAMES = ("unigram", "popularity", "pns")
 #: Draws timed after each epoch to estimate the sampler's share of the epoch.
 _TIMED_DRAWS = 20_000
 
@@ -67,15 +72,22 @@ class Word2Vec:
     """Word2vec with negative sampling (gensim's names and defaults).
 
     Extra parameters: ``sampler`` (a name or a :class:`negkit.samplers.Sampler`;
-    ``"unigram"`` uses ``alpha=ns_exponent``), ``shared_negatives`` (skip-gram only:
-    negatives shared across a window, Ji et al. 2016), ``nce`` (skip-gram, per-pair negatives:
-    noise-contrastive estimation, Mnih & Teh 2012, the logits shifted by ``-log(k q(w))`` with
-    the sampler's own q, so that ``exp(s)`` estimates the normalised law), ``callbacks`` (callables
-    ``fn(model, record)`` called after every epoch with the dict also appended to
-    ``training_log_``), ``compute_loss``, ``progress`` (tqdm bar; default: when
-    stderr is a terminal), ``chunk_words`` (raw words per kernel call) and ``shuffle``
-    (train an epoch's chunks in a fresh random order, the default; ``False`` reads the
-    corpus front to back, see :mod:`negkit.word2vec.order`).
+    ``"unigram"`` uses ``alpha=ns_exponent``; an object gives the settings, and each
+    ``build_vocab`` fits a copy of it, ``sampler_``, so one object can serve several models),
+    ``shared_negatives`` (skip-gram only: negatives shared across a window, Ji et al. 2016),
+    ``nce`` (skip-gram, per-pair negatives: noise-contrastive estimation, Mnih & Teh 2012, the
+    logits shifted by ``-log(k q(w))`` with the sampler's own q, so that ``exp(s)`` estimates
+    the normalised law), ``callbacks`` (callables ``fn(model, record)`` called after every
+    epoch with the dict also appended to ``training_log_``), ``compute_loss``, ``progress``
+    (tqdm bar; default: when stderr is a terminal), ``chunk_words`` (raw words per kernel call)
+    and ``shuffle`` (train an epoch's chunks in a fresh random order, the default; ``False``
+    reads the corpus front to back, see :mod:`negkit.word2vec.order`).
+
+    ``max_vocab_size`` keeps the ``max_vocab_size`` most frequent words of ``count >=
+    min_count`` (ties: the first seen).  The name is gensim's, the meaning is not quite: gensim's
+    ``max_vocab_size`` prunes rare words while it counts (a memory cap: counts are lost and the
+    vocabulary may end smaller), and its ``max_final_vocab`` raises ``min_count`` until the
+    vocabulary fits (whole ties dropped); both can keep other words at the cut.
 
     Data-parallel training (Ji, Shao, Sundaram et al. 2016): ``dist`` (a context from
     :func:`negkit.rec.distributed.init`, under ``torchrun``) makes each rank train its share
@@ -199,12 +211,24 @@ class Word2Vec:
         corpus: Corpus | None = None,
         corpus_file: str | PathLike | None = None,
         corpus_iterable: Iterable[list[str]] | None = None,
+        update: bool = False,
     ) -> Word2Vec:
         """Count the corpus, keep words with ``count >= min_count`` and initialise the weights.
 
+        ``update=True`` (gensim's growing of a trained vocabulary) is refused: new words would
+        need rows, counts and a place in the noise law; build the vocabulary of the whole
+        corpus instead.
+
         The encoded corpus is kept, so a following ``train`` on the same corpus
-        (same path, or the same list object) does not read it again.
+        (same path, size and time of change, or the same list object with as many sentences
+        and tokens) does not read it again.
         """
+        if update:
+            raise NotImplementedError(
+                "build_vocab(update=True) is not supported: a vocabulary does not grow after "
+                "training; call build_vocab on the whole corpus (old and new sentences) and "
+                "train again"
+            )
         corpus = _one_corpus(corpus, corpus_file, corpus_iterable)
         sc = scan(corpus)
         what = str(corpus) if isinstance(corpus, (str, PathLike)) else "the corpus"
@@ -259,6 +283,7 @@ class Word2Vec:
         self.wv = KeyedVectors(init_input_vectors(v, d, self.seed), vocab.index_to_key,
                                counts=vocab.counts)  # fmt: skip
         self.keep_prob_ = keep_probabilities(vocab.counts, self.sample)
+        self._keep_prob_sample = self.sample
         rank, world = (self.dist.rank, self.dist.world_size) if self.dist else (0, 1)
         w = self.workers
         self.ctxs_ = make_contexts(self.seed, w * world)[rank * w : (rank + 1) * w].copy()
@@ -270,13 +295,48 @@ class Word2Vec:
 
     def _fit_sampler(self) -> None:
         s = self.sampler
-        if isinstance(s, str) and s.lower() in ("unigram", "popularity", "pns"):
-            sampler = get_sampler(s, alpha=self.ns_exponent)
-        else:
-            sampler = get_sampler(s)
+        if isinstance(s, str) and s.lower() in _NS_EXPONENT_NAMES:
+            sampler = fresh_sampler(s, alpha=self.ns_exponent)
+        else:  # a Sampler object gives the settings: this model fits its own copy
+            sampler = fresh_sampler(s)
         check_trained_tables(sampler, "Word2Vec")
+        self._check_anchor_rows(sampler)
         sampler.fit(counts=self.vocab_.counts, output=self.syn1neg, input=self.wv.vectors)
         self.sampler_ = sampler
+        self._sampler_from = self._sampler_setting()
+
+    def _check_anchor_rows(self, sampler: Any) -> None:
+        """The adaptive sampler's ``dims="snapshot"`` picks the dimension from the anchor's
+        own input row as of the last refresh; CBOW and the shared-negative mode score with a
+        context or window mean instead (the anchor is the centre word), so it would draw from
+        another law than the one of the vector scored: refused there."""
+        if getattr(sampler, "dims", None) == "snapshot" and (not self.sg or self.shared_negatives):
+            mode = "CBOW" if not self.sg else "the shared-negative mode"
+            raise ValueError(
+                f"the adaptive sampler's dims=\"snapshot\" needs the anchor's own input row as "
+                f'the vector: {mode} scores with a mean of context rows; use dims="exact" '
+                "(or sg=1 with shared_negatives=False)"
+            )
+
+    def _sampler_setting(self) -> tuple:
+        """What ``sampler_`` is fitted from: the sampler (name, or class and settings) and,
+        for ``"unigram"``, ``ns_exponent``."""
+        s = self.sampler
+        if not isinstance(s, str):
+            return (repr(s), None)
+        return (s.lower(), self.ns_exponent if s.lower() in _NS_EXPONENT_NAMES else None)
+
+    def _settings_since_vocab(self) -> None:
+        """Settings changed since ``build_vocab`` take effect in the next ``train``: a new
+        ``sampler`` (or ``ns_exponent``) is fitted, ``sample`` recomputes the keep
+        probabilities.  ``train`` used the ones of ``build_vocab`` and ignored the change."""
+        self.sample = _check_float(self.sample, "sample", 0.0)
+        if self.sample != self._keep_prob_sample:
+            self.keep_prob_ = keep_probabilities(self.vocab_.counts, self.sample)
+            self._keep_prob_sample = self.sample
+        if self._sampler_setting() != self._sampler_from:
+            self._fit_sampler()
+        self._check_anchor_rows(self.sampler_)  # sg / shared_negatives may have changed too
 
     @property
     def syn0(self) -> np.ndarray:
@@ -302,12 +362,19 @@ class Word2Vec:
 
         The learning rate decays from ``alpha`` to ``min_alpha`` over this call, as in gensim.
         ``total_examples`` / ``total_words`` (and gensim's ``word_count``, ``queue_factor``,
-        ``report_delay``, ``compute_loss``) are accepted and ignored: the corpus is counted
-        exactly when it is encoded.  Callbacks go to the constructor.
+        ``report_delay``) are accepted and ignored: the corpus is counted exactly when it is
+        encoded.  ``compute_loss``, when given, sets the model's (as gensim's ``train`` does).
+        Callbacks go to the constructor.  Settings set on the
+        model since :meth:`build_vocab` apply (``sampler``, ``ns_exponent``, ``sample``,
+        ``workers``, ``alpha``, ``window``, ``negative``...), except those of the vocabulary
+        and the tables (``min_count``, ``max_vocab_size``, ``vector_size``, ``seed``): a new
+        ``build_vocab`` applies these.
         """
         unknown = set(_gensim_compat) - _GENSIM_TRAIN_KWARGS
         if unknown:
             raise TypeError(f"train() got unexpected keyword argument(s): {sorted(unknown)}")
+        if "compute_loss" in _gensim_compat:  # was accepted and dropped: the losses stayed NaN
+            self.compute_loss = bool(_gensim_compat["compute_loss"])
         corpus = _one_corpus(corpus, corpus_file, corpus_iterable)
         tokens, offsets = self._encoded(corpus)
         return self.train_arrays([(tokens, offsets)], epochs=epochs, total_words=int(tokens.size))
@@ -356,6 +423,8 @@ class Word2Vec:
     def _run(
         self, chunks: Chunks, epochs: int, start: int, total_words: int, sharded: bool = False
     ) -> None:
+        self._contexts_for_workers()
+        self._settings_since_vocab()
         total = float(epochs) * total_words
         bar = Progress(total - start * total_words, self.progress, "word2vec")
         if self.dist is not None:
@@ -379,6 +448,20 @@ class Word2Vec:
                     cb(self, rec)
         finally:
             bar.close()
+
+    def _contexts_for_workers(self) -> None:
+        """One random context per thread of ``workers`` as it is now (gensim lets a caller set
+        ``model.workers`` between ``build_vocab`` and ``train``): the threads that had one keep
+        theirs, new ones get this seed's next streams.  The extra threads found no context
+        before and stopped, their error lost, while the others trained alone."""
+        w = self.workers = _check_int(self.workers, "workers", 1)
+        if self.ctxs_.shape[0] == w:
+            return
+        rank, world = (self.dist.rank, self.dist.world_size) if self.dist else (0, 1)
+        ctxs = make_contexts(self.seed, w * world)[rank * w : (rank + 1) * w].copy()
+        keep = min(w, self.ctxs_.shape[0])
+        ctxs[:keep] = self.ctxs_[:keep]
+        self.ctxs_ = ctxs
 
     def _start_sync(self) -> None:
         """Rank 0's tables on every rank, then a :class:`TableSync` from them."""
@@ -497,16 +580,7 @@ class Word2Vec:
                     frac = min(1.0, (done0 + raw) / total)
                     bar.update(raw, self.alpha - alpha_span * frac)
 
-            if n_thr == 1:
-                worker(0)
-            else:
-                threads = [
-                    threading.Thread(target=worker, args=(t,), daemon=True) for t in range(n_thr)
-                ]
-                for th in threads:
-                    th.start()
-                for th in threads:
-                    th.join()
+            run_workers(worker, n_thr)
             done_epoch += int(tokens.size)
         seconds = time.perf_counter() - t0
         tot_stats = stats.sum(axis=0)
@@ -528,7 +602,8 @@ class Word2Vec:
         The time per draw is measured after the epoch on ``_TIMED_DRAWS`` draws in
         isolation (one compiled loop, a separate random context), for anchors picked
         uniformly from the epoch's token stream with their live input vectors.  It
-        ignores the cache misses that training adds around each draw.
+        ignores the cache misses that training adds around each draw.  The sampler's state
+        is put back afterwards: training never sees these draws.
         """
         if sample is None or n_neg <= 0:
             return 0.0
@@ -541,13 +616,19 @@ class Word2Vec:
         vecs = np.ascontiguousarray(self.wv.vectors[anchors])
         pos = np.full(m, -1, dtype=np.int64)
         out = np.empty((m, k), dtype=np.int64)
+        # the timed draws change what drawing changes (SRNS's memory and its anchors' warm-up
+        # visits, MCNS's chains): put the sampler's state back after them
+        saved = host_state(self.sampler_)
         draw_pair, state = self.sampler_.pair_kernel()
-        _sample_batch(
-            draw_pair, state, anchors[:1], pos[:1], vecs[:1], ctx, out[:1]
-        )  # compile outside timing
-        t = time.perf_counter()
-        _sample_batch(draw_pair, state, anchors, pos, vecs, ctx, out)
-        per_draw = (time.perf_counter() - t) / (m * k)
+        try:
+            _sample_batch(
+                draw_pair, state, anchors[:1], pos[:1], vecs[:1], ctx, out[:1]
+            )  # compile outside timing
+            t = time.perf_counter()
+            _sample_batch(draw_pair, state, anchors, pos, vecs, ctx, out)
+            per_draw = (time.perf_counter() - t) / (m * k)
+        finally:
+            set_host_state(self.sampler_, *saved)
         return per_draw * n_neg / self.workers
 
     def _check_piece(
@@ -595,7 +676,8 @@ class Word2Vec:
 
     # ------------------------------------------------------------- save/load
     def save(self, path: str | PathLike) -> None:
-        """Save the whole model (vocabulary, tables, RNG state, schedule, log) to one .npz file.
+        """Save the whole model (vocabulary, tables, RNG state, the sampler's state, schedule,
+        log) to one .npz file.
 
         Written to a temporary file, then renamed: a crash never leaves half a file.  Under a
         process group (``dist``) every rank calls it (the ranks' random states are gathered)
@@ -603,8 +685,10 @@ class Word2Vec:
         """
         self._check_ready()
         ctxs = self.ctxs_
+        states = [host_state(self.sampler_)]  # what the sampler's draws changed
         if self.dist is not None:
             ctxs = self._gathered_contexts()
+            states = self._gathered_sampler_states(states[0])
             if not self.dist.is_main:
                 return
         if getattr(self, "diverged_", 0):
@@ -613,7 +697,8 @@ class Word2Vec:
         meta = {
             "format": _FORMAT,
             "params": {k: getattr(self, k) for k in _PARAMS},
-            "sampler": {"name": s.name, "params": _jsonable(s.get_params())},
+            "sampler": {"name": s.name, "params": _jsonable(s.get_params()),
+                        "given": self.sampler if isinstance(self.sampler, str) else None},
             "keys": self.vocab_.index_to_key,
             "vocab": {"total_words": self.vocab_.total_words, "raw_types": self.vocab_.raw_types,
                       "sentences": self.vocab_.sentences},
@@ -621,11 +706,24 @@ class Word2Vec:
             "schedule": self._schedule,
             "training_log": self.training_log_,
             "tag": self.checkpoint_tag,
+            "sampler_state": [{"arrays": sorted(a), "generators": g} for a, g in states],
         }  # fmt: skip
         blob = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+        sampler_arrays = {f"sampler.{r}.{k}": v for r, (a, _) in enumerate(states)
+                          for k, v in a.items()}  # fmt: skip
         atomic_write(path, lambda f: np.savez(f, meta=blob, syn0=self.wv.vectors,
                                               syn1neg=self.syn1neg, counts=self.vocab_.counts,
-                                              ctxs=ctxs))  # fmt: skip
+                                              ctxs=ctxs, **sampler_arrays))  # fmt: skip
+
+    def _gathered_sampler_states(self, mine: tuple) -> list:
+        """Every rank's :func:`host_state` of its sampler, in rank order."""
+        import torch.distributed as tdist
+
+        from negkit.rec.distributed import guarded
+
+        parts: list[Any] = [None] * self.dist.world_size
+        guarded(self.dist, "all_gather (sampler states)", tdist.all_gather_object, parts, mine)
+        return parts
 
     def _gathered_contexts(self) -> np.ndarray:
         """Every rank's random contexts, in rank order (``world_size * workers`` rows)."""
@@ -654,11 +752,20 @@ class Word2Vec:
             if meta.get("format") != _FORMAT:
                 raise ValueError(f"{path}: unknown format {meta.get('format')!r}")
             arrays = {k: z[k] for k in ("syn0", "syn1neg", "counts", "ctxs")}
+            states = [
+                ({k: z[f"sampler.{r}.{k}"] for k in st["arrays"]}, st["generators"])
+                for r, st in enumerate(meta.get("sampler_state") or [])
+            ]
         params = dict(meta["params"])
         params.setdefault("sync_wire", "float32")  # files from before the option: as they ran
         sampler_meta = meta["sampler"]
-        model = cls(**params, sampler=get_sampler(sampler_meta["name"], **sampler_meta["params"]),
-                    dist=dist)  # fmt: skip
+        given = sampler_meta.get("given")  # a name stays a name: it follows ns_exponent
+        sampler = (
+            given
+            if isinstance(given, str)
+            else get_sampler(sampler_meta["name"], **sampler_meta["params"])
+        )
+        model = cls(**params, sampler=sampler, dist=dist)
         keys = meta["keys"]
         vocab = Vocab(keys, {k: i for i, k in enumerate(keys)}, arrays["counts"].astype(np.int64),
                       int(meta["vocab"]["total_words"]), int(meta["vocab"]["raw_types"]),
@@ -674,6 +781,11 @@ class Word2Vec:
             logger.warning("%s: random states of %d threads, not %d x %d: fresh ones", path,
                            ctxs.shape[0], world, w)  # fmt: skip
         model._fit_sampler()
+        if len(states) == world:
+            set_host_state(model.sampler_, *states[rank])
+        else:  # a file from before sampler states were saved, or of another number of ranks
+            logger.warning("%s: no sampler state for %d rank(s): the sampler starts afresh",
+                           path, world)  # fmt: skip
         model.epochs_trained_ = int(meta["epochs_trained"])
         model._schedule = meta["schedule"]
         model.training_log_ = list(meta["training_log"])
@@ -720,7 +832,8 @@ def _chunk_bounds(offsets: np.ndarray, chunk_words: int) -> np.ndarray:
     return np.concatenate([[0], cuts[cuts < n_sent], [n_sent]]).astype(np.int64)
 
 
-#: gensim ``train`` arguments accepted and ignored (the engine counts and schedules itself).
+#: gensim ``train`` arguments accepted (the engine counts and schedules itself; compute_loss
+#: is set on the model).
 _GENSIM_TRAIN_KWARGS = {"word_count", "queue_factor", "report_delay", "compute_loss"}
 
 
@@ -733,18 +846,23 @@ def _one_corpus(*given: Any) -> Any:
 
 
 def _corpus_key(corpus: Any) -> tuple:
-    """What identifies a corpus: a file by path, size and mtime; anything else by identity."""
+    """What identifies a corpus: a file by path, size and mtime; anything else by identity
+    and, for a list or tuple, its numbers of sentences and tokens (a list grown or cut
+    since it was encoded is encoded again; another iterable is read once only)."""
     if isinstance(corpus, (str, PathLike)):
         p = Path(corpus)
         st = p.stat()
         return ("path", str(p.resolve()), st.st_size, st.st_mtime_ns)
-    return ("object", corpus)  # the reference keeps id() from being reused
+    size = None
+    if isinstance(corpus, (list, tuple)):
+        size = (len(corpus), sum(len(s) if hasattr(s, "__len__") else -1 for s in corpus))
+    return ("object", corpus, size)  # the reference keeps id() from being reused
 
 
 def _same_corpus(a: tuple, b: tuple) -> bool:
     if a[0] != b[0]:
         return False
-    return a == b if a[0] == "path" else a[1] is b[1]
+    return a == b if a[0] == "path" else (a[1] is b[1] and a[2] == b[2])
 
 
 def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
