@@ -82,3 +82,24 @@ def test_compare_refuses_an_out_that_is_a_file(tmp_path, capsys):
     assert f"negkit compare: error: --out {taken} is a file, not a folder" in (
         capsys.readouterr().err
     )
+
+
+def test_a_rec_study_on_a_log_file_refuses_to_resume_on_another_split(tmp_path, capsys):
+    """A log file's study was known by the file's stem alone: the same --out with another
+    --split-seed skipped the finished runs and reported the other split's as its own."""
+    rng = np.random.default_rng(0)
+    rows = [f"u{u},i{i}" for u in range(30) for i in rng.choice(20, 8, replace=False)]
+    log = tmp_path / "log.csv"
+    log.write_text("user,item\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "o"
+    argv = ["compare", "rec", "--data", str(log), "--samplers", "uniform", "--seeds", "1",
+            "--epochs", "1", "--dim", "4", "--threads", "1", "--k", "5", "--out", str(out),
+            "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main(argv + ["--split-seed", "1"]) == 1
+    assert f"{out} holds a study with different settings" in capsys.readouterr().err
+    assert main(argv) == 0  # the same study again: resumed, its run skipped
+    assert "1 run(s) finished" in capsys.readouterr().out
+    starts = [r for r in read_records(out / "metrics.jsonl") if r["type"] == "run_start"]
+    assert len(starts) == 1

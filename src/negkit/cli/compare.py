@@ -384,8 +384,14 @@ def run_rec(args: argparse.Namespace) -> int:
 
     if args.reg is not None and args.reg < 0:
         raise ValueError(f"--reg must be >= 0, got {args.reg}")
+    from negkit.cli._log_args import is_log_file, read_options
+
+    opts = None  # a log file's settings: the split it makes is part of the study
+    if is_log_file(args.data):
+        opts = {"file": str(args.data), "split": args.split, "valid": args.valid,
+                "split_seed": args.split_seed, **read_options(args)}  # fmt: skip
     family = RecFamily(load_data_arg(args), dim=args.dim, lr=args.lr, reg=args.reg,
-                       threads=args.threads, k=args.k)  # fmt: skip
+                       threads=args.threads, k=args.k, data_options=opts)  # fmt: skip
     parts = ["negkit", "compare", "rec", "--data", str(args.data), *rerun_words(args),
              *study_setting_args(args),
              "--dim", str(args.dim), "--threads", str(args.threads),

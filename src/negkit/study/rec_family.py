@@ -39,8 +39,13 @@ class RecFamily:
 
     def __init__(self, data: Any, *, dim: int = 64, lr: float | None = None,
                  reg: float | None = None, threads: int = 2, k: int = 20,
-                 n_probe: int = 2000, k_probe: int = 5) -> None:  # fmt: skip
+                 n_probe: int = 2000, k_probe: int = 5,
+                 data_options: dict[str, Any] | None = None) -> None:  # fmt: skip
+        """``data_options``: how ``data`` was made when it is not a name or folder (a log
+        file's path, reading options and split), part of :meth:`settings`: a study resumed
+        in the same folder on another split of the same file is refused, not mixed in."""
         self.data = data
+        self.data_options = dict(data_options) if data_options else None
         self.params = {"dim": dim, "lr": lr, "reg": reg, "threads": threads, "k": k}
         self.n_probe, self.k_probe = n_probe, k_probe
         self._data: Any = None
@@ -48,7 +53,8 @@ class RecFamily:
 
     def settings(self) -> dict[str, Any]:
         name = getattr(self.data, "name", None) or str(self.data)
-        return {"data": name, "model": "mf", "loss": "bpr", **self.params,
+        opts = {"data_options": self.data_options} if self.data_options else {}
+        return {"data": name, **opts, "model": "mf", "loss": "bpr", **self.params,
                 "n_probe": self.n_probe, "k_probe": self.k_probe}  # fmt: skip
 
     def metric_names(self) -> list[str]:
