@@ -122,3 +122,43 @@ def test_compare_cli_runs_resumes_and_records_the_command(tiny, tmp_path, capsys
     assert len((out / "metrics.jsonl").read_text().splitlines()) == n_lines
     assert main(argv[:-3] + ["--dim", "9", "--out", str(out)]) == 1
     assert "different settings" in capsys.readouterr().err
+
+
+def test_the_rerun_command_gives_back_every_number_exactly(tmp_path):
+    """Numbers were written with ``:g`` (6 significant digits): lr 0.0123456789 reran as
+    0.0123457, and --analogy-restrict 1000000 as ``1e+06``, which the rerun refused."""
+    import shlex
+
+    from negkit.cli import build_parser
+    from negkit.cli.compare import word2vec_command
+
+    argv = ["compare", "word2vec", "--corpus", "c.txt", "--out", str(tmp_path / "o"),
+            "--lr", "0.0123456789", "--sample", "1.23456789e-5", "--time-budget", "1234567.5",
+            "--analogy-restrict", "1000000", "--samplers", "adaptive:lam=0.5"]  # fmt: skip
+    args = build_parser().parse_args(argv)
+    command = word2vec_command(args, [tmp_path / "sim.txt"], None)
+    again = build_parser().parse_args(shlex.split(command)[1:])
+    for key in ("lr", "sample", "time_budget", "analogy_restrict", "samplers", "dim", "epochs"):
+        assert getattr(again, key) == getattr(args, key), key
+    assert again.lr == 0.0123456789 and again.analogy_restrict == 1_000_000
+
+
+def test_the_rec_rerun_command_gives_back_lr_reg_and_min_rating_exactly(tmp_path, monkeypatch):
+    import shlex
+
+    import negkit.cli.compare as compare
+    from negkit.cli import build_parser
+
+    log = tmp_path / "log.csv"
+    log.write_text("user,item,rating\na,x,5\n")
+    argv = ["compare", "rec", "--data", str(log), "--out", str(tmp_path / "o"),
+            "--lr", "0.0123456789", "--reg", "0.00123456789",
+            "--min-rating", "3.5000001"]  # fmt: skip
+    commands = []
+    monkeypatch.setattr(compare, "load_data_arg", lambda args: None)
+    monkeypatch.setattr(compare, "finish", lambda args, fam, command, *a: commands.append(command))
+    args = build_parser().parse_args(argv)
+    compare.run_rec(args)
+    again = build_parser().parse_args(shlex.split(commands[0])[1:])
+    for key in ("lr", "reg", "min_rating", "split", "split_seed", "k", "dim"):
+        assert getattr(again, key) == getattr(args, key), key
