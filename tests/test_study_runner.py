@@ -182,6 +182,20 @@ def test_time_budget_keeps_finished_runs_and_resume_skips_them(tmp_path):
     assert "4 of 4 runs finished" in (tmp_path / "out" / "report.md").read_text()
 
 
+def test_a_run_whose_last_epoch_passes_the_budget_is_kept_as_finished(tmp_path):
+    """The budget was checked after every epoch, the last included: a run that had trained
+    all its epochs was dropped as 'interrupted' (and trained again on resume)."""
+    fam = ToyFamily(sleep=0.5)
+    # uniform-seed0's epoch 2, its last, ends at ~1.0 s > budget: kept, the study stops there
+    res = _study(tmp_path, fam, time_budget=0.75, report=False)
+    assert res.interrupted and "time budget" in res.stopped
+    assert fam.trained == [("uniform", 0)]
+    assert {k: v["status"] for k, v in res.runs.items()} == {"uniform-seed0": "finished"}
+    fam2 = ToyFamily()
+    _study(tmp_path, fam2, report=False)
+    assert fam2.trained == [("unigram", 0), ("uniform", 1), ("unigram", 1)]
+
+
 def test_fresh_retrains_everything(tmp_path):
     _study(tmp_path, ToyFamily(), report=False)
     fam = ToyFamily()
