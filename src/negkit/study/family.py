@@ -14,6 +14,10 @@ sigma(score) of the negatives drawn: the gradient magnitude per negative),
 positives), and ``metrics`` (``{name: value}``, higher is better).
 Missing keys are allowed: the report leaves out what no run recorded.
 
+``sampler_seconds`` is an estimate made apart (time per draw, measured outside training,
+x draws / threads) unless the family sets ``sampler_timing = "inline"``: the wall time of the
+sampler's calls inside training (KG's); the report names which.
+
 Optional hooks, read by the runner before the first run: ``make_sampler(name, **params)``
 (a family with its own registry, as KG's) and ``check_sampler(sampler)`` (raise a ValueError
 for a sampler the family's trainer would refuse, as the recommenders' ``exposure_groups``).

@@ -18,7 +18,7 @@ from negkit.study.summary import SamplerSummary, fmt_mean_std, summarise
 
 
 def _table(
-    summaries: list[SamplerSummary], metrics: list[str]
+    summaries: list[SamplerSummary], metrics: list[str], inline: bool = False
 ) -> tuple[list[str], list[list[str]]]:
     has_share = any(math.isfinite(s.sampler_share[0]) for s in summaries)
     has_above = any(math.isfinite(s.share_above_uniform[0]) for s in summaries)
@@ -26,7 +26,8 @@ def _table(
     head = ["sampler", "seeds"] + [plots.metric_label(m) for m in metrics]
     head += ["train time / run (s)"]
     head += ["share above uniform's time"] if has_above else []
-    head += ["share drawing negatives, estimated apart"] if has_share else []
+    how = "timed in training" if inline else "estimated apart"
+    head += [f"share drawing negatives, {how}"] if has_share else []
     head += ["mean σ(score) of negatives, last epoch"]
     head += ["false-negative rate, last epoch"] if has_fn else []
     best = {}
@@ -202,7 +203,8 @@ def write_report(out: Path, meta: dict[str, Any], runs: dict[str, dict[str, Any]
     out = Path(out)
     samplers, metrics = list(meta["samplers"]), list(meta["metrics"])
     summaries = summarise(runs, samplers, metrics)
-    head, rows = _table(summaries, metrics)
+    inline = meta.get("sampler_timing") == "inline"
+    head, rows = _table(summaries, metrics, inline)
     figs = _figures(out, runs, samplers, metrics, summaries)
     n_done = sum(r["status"] == "finished" for r in runs.values())
     n_all = len(samplers) * len(meta["seeds"])
@@ -237,7 +239,12 @@ def write_report(out: Path, meta: dict[str, Any], runs: dict[str, dict[str, Any]
             " the same seed, whose draws cost a few ns: what drawing this sampler's negatives"
             " adds, cache misses and refreshes included."
         )
-    if any(math.isfinite(s.sampler_share[0]) for s in summaries):
+    if any(math.isfinite(s.sampler_share[0]) for s in summaries) and inline:
+        caption += (
+            " Share timed in training: the wall time of the sampler's calls (drawing, and"
+            " updating its state) during training, over the training time."
+        )
+    elif any(math.isfinite(s.sampler_share[0]) for s in summaries):
         caption += (
             " Share estimated apart: the trainer's time per draw, timed after each epoch"
             " outside training, x draws / threads (it misses the cache misses that training"

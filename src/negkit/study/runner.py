@@ -168,6 +168,7 @@ def run_study(
         "command": command or " ".join(sys.argv),
         "versions": versions(),
         "metrics": family.metric_names(),
+        "sampler_timing": getattr(family, "sampler_timing", "apart"),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     done: set[str] = set()
