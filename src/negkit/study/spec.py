@@ -30,9 +30,14 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
         raise ValueError(f"sampler spec {spec!r} has no name")
     for p in parts[1:]:
         key, eq, val = p.partition("=")
-        if not eq or not key.strip():
+        key = key.strip()
+        if not eq or not key:
             raise ValueError(f"sampler spec {spec!r}: expected key=value after ':', got {p!r}")
-        params[key.strip()] = _value(val.strip())
+        if not val.strip():  # else '' reached the sampler, which fails only when fitted
+            raise ValueError(f"sampler spec {spec!r}: {key!r} has no value")
+        if key in params:  # else the last one won, under a name that lists both
+            raise ValueError(f"sampler spec {spec!r}: {key!r} is given twice")
+        params[key] = _value(val.strip())
     return name, params
 
 
