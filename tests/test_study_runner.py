@@ -147,6 +147,28 @@ def test_mean_std_matches_hand_computation():
     assert fmt_mean_std(0.5, 0.25, digits=2) == "0.50 ± 0.25"
 
 
+def test_a_metric_missing_in_some_seeds_says_over_how_many_it_is_averaged(tmp_path):
+    """A NaN (null in the log) final metric of one seed was left out of the mean silently,
+    while the row listed every finished seed."""
+
+    class SomeNaN(ToyFamily):
+        def train(self, sampler, seed, epochs, on_epoch):
+            def nan_other(rec):
+                if seed == 1:
+                    rec["metrics"]["other"] = float("nan")
+                on_epoch(rec)
+
+            super().train(sampler, seed, epochs, nan_other)
+
+    _study(tmp_path, SomeNaN())
+    runs = runs_from_records(read_records(tmp_path / "out" / "metrics.jsonl"))
+    uni, _ = summarise(runs, ["uniform", "unigram"], ["score", "other"])
+    assert uni.final_n == {"score": 2, "other": 1} and uni.final["other"][0] == 0.0
+    md = (tmp_path / "out" / "report.md").read_text()
+    # score: 0.20 and 0.21; other: seed 0's 0.0 alone
+    assert "| uniform | 0,1 | 0.205 ± 0.007 | **0.000 (1 of 2 seeds)** |" in md
+
+
 def test_summary_from_runs(tmp_path):
     _study(tmp_path, ToyFamily(), report=False)
     runs = runs_from_records(read_records(tmp_path / "out" / "metrics.jsonl"))

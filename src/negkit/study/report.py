@@ -39,6 +39,9 @@ def _table(
         row = [s.sampler, ",".join(map(str, s.seeds)) or "none finished"]
         for m in metrics:
             cell = fmt_mean_std(*s.final[m])
+            n = s.final_n.get(m, len(s.seeds))
+            if 0 < n < len(s.seeds):  # the others' value is missing or NaN
+                cell += f" ({n} of {len(s.seeds)} seeds)"
             row.append(f"**{cell}**" if best[m] is not None and s.final[m][0] == best[m] else cell)
         row.append(fmt_mean_std(*s.train_seconds, digits=1))
         if has_above:
@@ -93,7 +96,6 @@ def _delta_table(summaries: list[SamplerSummary], metrics: list[str]):
         return None, [], []
     head = ["sampler"] + [plots.metric_label(m) for m in metrics] + ["train time vs reference"]
     rows = []
-    n_ref = len(ref.seeds)
     for s in summaries:
         if s is ref or not s.seeds:
             continue
@@ -103,7 +105,8 @@ def _delta_table(summaries: list[SamplerSummary], metrics: list[str]):
             if not (math.isfinite(a) and math.isfinite(b)):
                 row.append("n/a")
                 continue
-            se = math.sqrt(sa**2 / len(s.seeds) + sb**2 / n_ref)
+            n_s, n_ref = s.final_n.get(m, len(s.seeds)), ref.final_n.get(m, len(ref.seeds))
+            se = math.sqrt(sa**2 / n_s + sb**2 / n_ref)
             row.append(f"{a - b:+.3f}" + (f" ± {se:.3f}" if math.isfinite(se) else ""))
         t, tr = s.train_seconds[0], ref.train_seconds[0]
         row.append(f"×{t / tr:.2f}" if math.isfinite(t) and tr > 0 else "n/a")
