@@ -316,3 +316,18 @@ def test_torn_last_line_is_skipped_with_a_warning(tmp_path, caplog):
     assert len(recs) == 16
     assert "metrics.jsonl:17: skipped an unreadable record" in caplog.text
     json.loads(path.read_text().splitlines()[0])
+
+
+def test_a_resumed_study_does_not_glue_its_first_record_to_a_torn_line(tmp_path):
+    """A process killed mid-write leaves a line without its newline; the next invocation
+    appended its first record (the rerun's run_start) to that line, and lost it with it."""
+    fam = ToyFamily(interrupt_at=("unigram", 1, 1))
+    _study(tmp_path, fam, report=False)
+    path = tmp_path / "out" / "metrics.jsonl"
+    with open(path, "a") as f:
+        f.write('{"type": "epoch", "run": "unigram-se')  # killed here
+    res = _study(tmp_path, ToyFamily(), report=False)
+    assert res.runs["unigram-seed1"]["status"] == "finished"
+    starts = [r for r in read_records(path) if r["type"] == "run_start"]
+    assert [r["run"] for r in starts].count("unigram-seed1") == 2  # the first and the rerun
+    assert len(path.read_text().splitlines()) == len(read_records(path)) + 1  # the torn line
