@@ -103,3 +103,18 @@ def test_a_rec_study_on_a_log_file_refuses_to_resume_on_another_split(tmp_path, 
     assert "1 run(s) finished" in capsys.readouterr().out
     starts = [r for r in read_records(out / "metrics.jsonl") if r["type"] == "run_start"]
     assert len(starts) == 1
+
+
+@pytest.mark.parametrize("n_valid, key, split", [(0, "test", "test"), (2, "valid", "validation")])
+def test_the_rec_report_names_the_split_its_metrics_are_of(tmp_path, n_valid, key, split):
+    """Recall and NDCG are of the validation split when the data has one, else of the test
+    split; the report did not say which."""
+    from negkit.rec.synthetic import planted_interactions
+
+    data = planted_interactions(n_users=60, n_items=40, per_user=10, n_valid=n_valid, n_test=2,
+                                seed=0)  # fmt: skip
+    fam = RecFamily(data, dim=4, threads=1, k=5, n_probe=20, k_probe=2)
+    run_study(fam, ["uniform"], [0], 1, tmp_path / "rec", progress=False)
+    (rec,) = [r for r in read_records(tmp_path / "rec" / "metrics.jsonl") if r["type"] == "epoch"]
+    assert rec["eval_split"] == key
+    assert f"Metrics on the {split} split." in (tmp_path / "rec" / "report.md").read_text()

@@ -11,7 +11,9 @@ trainer measures it), ``eval_seconds``, ``loss``, ``neg_sigmoid_mean`` (mean
 sigma(score) of the negatives drawn: the gradient magnitude per negative),
 ``neg_score_hist`` / ``neg_score_bins`` (histogram of those scores),
 ``false_negative_rate`` (recommenders: share of drawn items that are test
-positives), and ``metrics`` (``{name: value}``, higher is better).
+positives), ``eval_split`` (``"valid"`` or ``"test"``: the split ``metrics`` are of, where
+the family evaluates on one; the report names it), and ``metrics`` (``{name: value}``,
+higher is better).
 Missing keys are allowed: the report leaves out what no run recorded.
 
 ``sampler_seconds`` is an estimate made apart (time per draw, measured outside training,

@@ -4,7 +4,9 @@ Each run is :func:`negkit.kg.train.train_kg` (RotatE by default, Sun et al. 2019
 run's KG sampler (:mod:`negkit.samplers.kg_base`: ``kg_uniform``, ``bernoulli``, ``typed``,
 ``self_adversarial``, ``nscaching``, ``dns``, ``adaptive``), filtering training triples
 exactly.  After every epoch: filtered MRR and Hits@1/3/10 over head and tail prediction
-(Bordes et al. 2013) on ``eval_max`` triples of the validation split (a fixed sample), and the
+(Bordes et al. 2013) on ``eval_max`` triples of the validation split (a sample drawn with the
+run's seed: the same for every sampler of a seed, another for each seed, so the std over seeds
+includes the sampling of those triples), and the
 false-negative rate the sampler leaves (the share of its negatives that are valid or test
 triples; train_kg measures it on the negatives drawn for the epoch's first batch only).
 ``train_seconds`` and ``sampler_seconds`` are cumulative; the latter is the measured wall time
@@ -98,6 +100,6 @@ class KGFamily:
             # (last sampler_seconds / last train_seconds) is of the whole run
             sampler_total[0] += float(rec.get("sampler_seconds") or 0.0)
             on_epoch({"epoch": rec["epoch"], **{k: rec.get(k) for k in _RECORD_KEYS},
-                      "sampler_seconds": sampler_total[0]})  # fmt: skip
+                      "sampler_seconds": sampler_total[0], "eval_split": "valid"})  # fmt: skip
 
         train_kg(self._kg, settings, get_kg(name, **params), seed=seed, on_epoch=callback)

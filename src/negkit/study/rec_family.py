@@ -99,6 +99,7 @@ class RecFamily:
             t = time.perf_counter()
             rec = {"epoch": row["epoch"], "loss": row.get("loss"), **totals}
             rec["metrics"] = {m: _metric(row, m) for m in self.metric_names()}
+            rec["eval_split"] = "valid" if data.valid is not None else "test"
             rec.update(self.probe(smp, users, data.test))
             rec["eval_seconds"] = time.perf_counter() - t
             on_epoch(rec)
@@ -158,7 +159,9 @@ class RecFamily:
 
 
 def _metric(row: dict[str, Any], name: str) -> float:
-    for split in ("test", "valid"):
+    """The row's ``valid_`` or ``test_`` value of ``name`` (an epoch's row holds one split's:
+    the validation split when the data has one)."""
+    for split in ("valid", "test"):
         v = row.get(f"{split}_{name}")
         if v is not None:
             return float(v)

@@ -236,6 +236,15 @@ def write_report(out: Path, meta: dict[str, Any], runs: dict[str, dict[str, Any]
         "Final metrics after the last epoch, mean ± std over the finished seeds "
         "(best mean in bold). Train time excludes evaluation."
     )
+    splits = sorted({
+        str(r["epochs"][-1]["eval_split"])
+        for r in runs.values()
+        if r["status"] == "finished" and r["epochs"] and r["epochs"][-1].get("eval_split")
+    })  # fmt: skip
+    if splits:
+        what = {"valid": "validation", "test": "test"}
+        caption += f" Metrics on the {' and '.join(what.get(x, x) for x in splits)} split"
+        caption += "s (they differ by run)." if len(splits) > 1 else "."
     if any(math.isfinite(s.share_above_uniform[0]) for s in summaries):
         caption += (
             " Share above uniform's time: (t - t_uniform) / t with t_uniform the uniform run of"
