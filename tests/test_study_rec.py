@@ -118,3 +118,19 @@ def test_the_rec_report_names_the_split_its_metrics_are_of(tmp_path, n_valid, ke
     (rec,) = [r for r in read_records(tmp_path / "rec" / "metrics.jsonl") if r["type"] == "epoch"]
     assert rec["eval_split"] == key
     assert f"Metrics on the {split} split." in (tmp_path / "rec" / "report.md").read_text()
+
+
+def test_the_rec_report_labels_its_loss_and_sigma_as_bpr_s(tmp_path):
+    """The loss figure said 'training loss per pair (SGNS)' and the σ figure 'σ(u·v) of drawn
+    negatives' for every family; a rec run's loss is BPR's and its σ is BPR's gradient factor
+    of negatives drawn again after the epoch (the probe), not of the training draws."""
+    from negkit.rec.synthetic import planted_interactions
+
+    data = planted_interactions(n_users=60, n_items=40, per_user=10, n_test=2, seed=0)
+    fam = RecFamily(data, dim=4, threads=1, k=5, n_probe=20, k_probe=2)
+    run_study(fam, ["uniform"], [0], 2, tmp_path / "rec", progress=False)
+    md = (tmp_path / "rec" / "report.md").read_text()
+    assert "SGNS" not in md and "σ(u·v)" not in md
+    assert "### Training loss: training loss per pair (BPR: -log σ(x_ui - x_uj))" in md
+    assert "negatives drawn again after each epoch for a fixed set of probe users" in md
+    assert "| mean σ(x_uj - x_ui) of probe negatives (BPR), last epoch |" in md

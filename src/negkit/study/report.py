@@ -16,9 +16,30 @@ from typing import Any
 from negkit.study import plots
 from negkit.study.summary import SamplerSummary, fmt_mean_std, summarise
 
+#: What an epoch record's ``loss`` is, by family (the loss figure's label).
+LOSS_LABELS = {
+    "word2vec": "training loss per pair (SGNS: -log σ(pos) - Σ log σ(-neg))",
+    "graph": "training loss per pair (SGNS on the walks)",
+    "rec": "training loss per pair (BPR: -log σ(x_ui - x_uj))",
+    "kg": "training loss per batch (the run's KG loss, weighted as its sampler weights it)",
+}
+#: What ``neg_sigmoid_mean`` is, by family, where it is not σ(u·v) of the training draws:
+#: (axis label, what the figure's heading adds).
+SIGMA_LABELS = {
+    "rec": (
+        "mean σ(x_uj - x_ui) of probe negatives (BPR)",
+        "BPR's gradient factor σ(x_uj - x_ui), of negatives drawn again after each epoch for "
+        "a fixed set of probe users, not of the training draws",
+    ),
+}
+SIGMA_DEFAULT = ("mean σ(u·v) of drawn negatives (gradient per negative)", "")
+
 
 def _table(
-    summaries: list[SamplerSummary], metrics: list[str], inline: bool = False
+    summaries: list[SamplerSummary],
+    metrics: list[str],
+    inline: bool = False,
+    sigma: str = "mean σ(score) of negatives",
 ) -> tuple[list[str], list[list[str]]]:
     has_share = any(math.isfinite(s.sampler_share[0]) for s in summaries)
     has_above = any(math.isfinite(s.share_above_uniform[0]) for s in summaries)
@@ -28,7 +49,7 @@ def _table(
     head += ["share above uniform's time"] if has_above else []
     how = "timed in training" if inline else "estimated apart"
     head += [f"share drawing negatives, {how}"] if has_share else []
-    head += ["mean σ(score) of negatives, last epoch"]
+    head += [f"{sigma}, last epoch"]
     head += ["false-negative rate, last epoch"] if has_fn else []
     best = {}
     for m in metrics:
@@ -137,7 +158,11 @@ def _html_table(head: list[str], rows: list[list[str]]) -> str:
     return "\n".join(out)
 
 
-def _figures(out: Path, runs, samplers, metrics, summaries) -> list[tuple[str, Path]]:
+def _figures(
+    out: Path, runs, samplers, metrics, summaries, family: str = ""
+) -> list[tuple[str, Path]]:
+    sigma, about = SIGMA_LABELS.get(family, SIGMA_DEFAULT)
+    loss = LOSS_LABELS.get(family, "training loss")
     figs = [
         (
             "Quality against epoch",
@@ -150,13 +175,14 @@ def _figures(out: Path, runs, samplers, metrics, summaries) -> list[tuple[str, P
             ),
         ),
         (
-            "Mean σ(score) of the negatives: the gradient each negative gives (gradient vanishing)",
+            "Mean σ(score) of the negatives: the gradient each negative gives (gradient "
+            "vanishing)" + (f"; here {about}" if about else ""),
             plots.plot_record_curve(
                 runs,
                 samplers,
                 "neg_sigmoid_mean",
                 out / "neg_sigmoid.png",
-                "mean σ(u·v) of drawn negatives (gradient per negative)",
+                sigma,
                 "Gradient magnitude per negative over training",
             ),
         ),
@@ -176,13 +202,13 @@ def _figures(out: Path, runs, samplers, metrics, summaries) -> list[tuple[str, P
             ),
         ),
         (
-            "Training loss",
+            f"Training loss: {loss}",
             plots.plot_record_curve(
                 runs,
                 samplers,
                 "loss",
                 out / "loss.png",
-                "training loss per pair (SGNS)",
+                loss,
                 "Training loss",
             ),
         ),
@@ -207,8 +233,10 @@ def write_report(out: Path, meta: dict[str, Any], runs: dict[str, dict[str, Any]
     samplers, metrics = list(meta["samplers"]), list(meta["metrics"])
     summaries = summarise(runs, samplers, metrics)
     inline = meta.get("sampler_timing") == "inline"
-    head, rows = _table(summaries, metrics, inline)
-    figs = _figures(out, runs, samplers, metrics, summaries)
+    family = str(meta.get("family", ""))
+    sigma = SIGMA_LABELS[family][0] if family in SIGMA_LABELS else "mean σ(score) of negatives"
+    head, rows = _table(summaries, metrics, inline, sigma)
+    figs = _figures(out, runs, samplers, metrics, summaries, family)
     n_done = sum(r["status"] == "finished" for r in runs.values())
     n_all = len(samplers) * len(meta["seeds"])
     status = f"{n_done} of {n_all} runs finished."
