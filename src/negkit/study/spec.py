@@ -1,11 +1,14 @@
 """Sampler specs on the command line: ``name`` or ``name:key=value:key=value``.
 
 ``adaptive:lam=0.5:refresh_every=100000`` is the adaptive sampler with those
-settings; values are read as int, float, bool (true/false) or left as text.
+settings; values are read as int, float, bool (true/false) or left as text.  A number
+in exponent form with an integer value (``1e5``) is an int: counts such as
+``refresh_every`` refuse the float 100000.0 (when the run fits the sampler, mid-study).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,12 +17,17 @@ def _value(text: str) -> Any:
     low = text.lower()
     if low in ("true", "false"):
         return low == "true"
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        x = float(text)
+    except ValueError:
+        return text
+    if "e" in low and math.isfinite(x) and x == int(x):  # 1e5: a count written short
+        return int(x)
+    return x
 
 
 def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
