@@ -162,3 +162,34 @@ def test_the_rec_rerun_command_gives_back_lr_reg_and_min_rating_exactly(tmp_path
     again = build_parser().parse_args(shlex.split(commands[0])[1:])
     for key in ("lr", "reg", "min_rating", "split", "split_seed", "k", "dim"):
         assert getattr(again, key) == getattr(args, key), key
+
+
+def test_each_sampler_spec_is_compiled_before_its_first_run_s_clock(tiny, tmp_path, monkeypatch):
+    """Warm-ups were kept by sampler name: ``adaptive:dims=snapshot`` (another draw function
+    than ``adaptive``'s) compiled in its first epoch, ~3 s counted as training (0.003 s for
+    the epoch itself on this corpus)."""
+    import negkit.study.word2vec_family as wf
+
+    corpus, _, _ = tiny
+    fam = Word2VecFamily(corpus, [], None, dim=8, min_count=1, workers=1)
+    fam.progress = False
+    order = []
+    real_warm, real_model = Word2VecFamily._warm_up, Word2VecFamily._model
+    monkeypatch.setattr(wf.Word2VecFamily, "_warm_up",
+                        lambda self, name, params: (order.append(("warm", params)),
+                                                    real_warm(self, name, params)))  # fmt: skip
+
+    def model(self, seed, epochs, smp, callbacks, progress):
+        if callbacks:  # a run's model, not a warm-up's
+            order.append(("run", smp.dims))
+        return real_model(self, seed, epochs, smp, callbacks, progress)
+
+    monkeypatch.setattr(wf.Word2VecFamily, "_model", model)
+    specs = ["adaptive", "adaptive:dims=snapshot", "adaptive:lam=3"]
+    run_study(fam, specs, [0, 1], 1, tmp_path / "o", progress=False, report=False)
+    assert order == [
+        ("warm", {}), ("run", "exact"),
+        ("warm", {"dims": "snapshot"}), ("run", "snapshot"),
+        ("warm", {"lam": 3}), ("run", "exact"),
+        ("run", "exact"), ("run", "snapshot"), ("run", "exact"),  # seed 1: compiled already
+    ]  # fmt: skip

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from negkit.study.spec import parse_spec
+from negkit.study.spec import parse_spec, warm_key
 
 #: Fields of train_kg's epoch record kept as they are (``sampler_seconds`` is summed, see
 #: :meth:`KGFamily.train`).
@@ -45,7 +45,7 @@ class KGFamily:
                        "device": device}  # fmt: skip
         self.eval_max = eval_max
         self._kg: Any = None
-        self._warm: set[str] = set()
+        self._warm: set[tuple] = set()  # warm_key of the samplers compiled
 
     def settings(self) -> dict[str, Any]:
         name = getattr(self.data, "name", None) or str(self.data)
@@ -67,7 +67,7 @@ class KGFamily:
 
     def _warm_up(self, name: str, params: dict) -> None:
         """Compile a numba-backed sampler on a tiny graph, outside any timing."""
-        if name in self._warm:
+        if warm_key(name, params) in self._warm:
             return
         from negkit.kg.models import make_model
         from negkit.samplers.kg_base import get_kg
@@ -76,7 +76,7 @@ class KGFamily:
         model = make_model(self.params["model"], 4, 1, self.params["dim"])
         s = get_kg(name, **params).fit(triples=tiny, n_entities=4, n_relations=1, model=model)
         s.sample(tiny, 2)
-        self._warm.add(name)
+        self._warm.add(warm_key(name, params))
 
     def train(self, sampler: str, seed: int, epochs: int,
               on_epoch: Callable[[dict[str, Any]], None]) -> None:  # fmt: skip

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from negkit.study.spec import parse_spec
+from negkit.study.spec import parse_spec, warm_key
 
 SCORE_BINS = np.linspace(-8.0, 8.0, 33)
 
@@ -49,7 +49,7 @@ class RecFamily:
         self.params = {"dim": dim, "lr": lr, "reg": reg, "threads": threads, "k": k}
         self.n_probe, self.k_probe = n_probe, k_probe
         self._data: Any = None
-        self._warm: set[str] = set()
+        self._warm: set[tuple] = set()  # warm_key of the samplers compiled
 
     def settings(self) -> dict[str, Any]:
         name = getattr(self.data, "name", None) or str(self.data)
@@ -104,7 +104,7 @@ class RecFamily:
             rec["eval_seconds"] = time.perf_counter() - t
             on_epoch(rec)
 
-        if name not in self._warm:
+        if warm_key(name, params) not in self._warm:
             self._warm_up(name, params, settings)
         run(settings, smp, seed=seed, on_epoch=callback)
 
@@ -121,7 +121,7 @@ class RecFamily:
         smp = ns.get(name, **params)
         smp.score_aware = True
         run(replace(settings, data=small, epochs=1, eval_every=0), smp, seed=0)
-        self._warm.add(name)
+        self._warm.add(warm_key(name, params))
 
     def probe(self, smp: Any, users: np.ndarray, test: Any) -> dict[str, Any]:
         """False-negative rate and score statistics of ``k_probe`` draws for each of ``users``.

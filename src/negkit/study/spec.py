@@ -49,6 +49,14 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
     return name, params
 
 
+def warm_key(name: str, params: dict[str, Any]) -> tuple:
+    """What a family's warm-up is kept under: the sampler's name *and* settings, which can
+    change its compiled kernel (``adaptive:dims=snapshot`` draws with another function than
+    ``adaptive``); by name alone, such a spec compiled in its first run's first epoch,
+    counted as training time."""
+    return (name, tuple(sorted(params.items())))
+
+
 def parse_spec_list(text: str) -> list[str]:
     """Split a comma-separated list of specs, dropping blanks; the same sampler listed twice
     is refused (:func:`check_distinct`)."""
