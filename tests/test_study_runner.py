@@ -97,6 +97,9 @@ def test_report_has_table_plots_and_rerun_info(tmp_path):
     # unigram final score: seeds 0 and 1 -> 0.25, 0.26: mean 0.255, std 0.00707 (ddof=1)
     assert "| unigram | 0,1 | **0.255 ± 0.007** |" in md
     assert "| uniform | 0,1 | 0.205 ± 0.007 |" in md
+    # what ± is (0.00707 is the sample std, ddof=1; the population std would be 0.005)
+    assert "mean ± sample standard deviation (n - 1 in the denominator" in md
+    assert "after the last epoch (not the best epoch's)" in md
     assert "25.0%" in md  # sampler share 0.5 ep / 2 ep
     # against unigram: 0.205 - 0.255, standard error sqrt(2 * 0.00707**2 / 2) = 0.00707
     assert "## Against unigram" in md

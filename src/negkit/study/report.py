@@ -261,8 +261,10 @@ def write_report(out: Path, meta: dict[str, Any], runs: dict[str, dict[str, Any]
     }
     title = f"negkit compare {meta['family']}: sampler study"
     caption = (
-        "Final metrics after the last epoch, mean ± std over the finished seeds "
-        "(best mean in bold). Train time excludes evaluation."
+        "Final metrics after the last epoch (not the best epoch's), mean ± sample standard "
+        "deviation (n - 1 in the denominator; none for a single seed) over the finished seeds; "
+        "the best mean in bold (every metric here is better higher). Train time excludes "
+        "evaluation and is per run, summed over its epochs."
     )
     splits = sorted({
         str(r["epochs"][-1]["eval_split"])
