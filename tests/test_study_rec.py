@@ -134,3 +134,31 @@ def test_the_rec_report_labels_its_loss_and_sigma_as_bpr_s(tmp_path):
     assert "### Training loss: training loss per pair (BPR: -log σ(x_ui - x_uj))" in md
     assert "negatives drawn again after each epoch for a fixed set of probe users" in md
     assert "| mean σ(x_uj - x_ui) of probe negatives (BPR), last epoch |" in md
+
+
+def test_a_rec_study_s_adaptive_takes_rec_train_s_lambda(tmp_path, monkeypatch):
+    """The study handed run() a sampler object, which rec train takes as built: its adaptive
+    drew with word2vec's λ = 0.01·|I|, not the recommenders' 0.2·|I| of ``rec train
+    --sampler adaptive`` (a third of uniform's Recall@20 on Gowalla, REC_SAMPLER_DEFAULTS)."""
+    import negkit.rec.train as rt
+    from negkit.rec.synthetic import planted_interactions
+
+    used = {}
+    real = rt.run
+
+    def spy(settings, smp, **kw):
+        if settings.epochs == 2:  # the runs, not the warm-ups
+            used[kw["seed"], smp.lam, smp.lam_fraction] = True
+        return real(settings, smp, **kw)
+
+    monkeypatch.setattr(rt, "run", spy)
+    data = planted_interactions(n_users=60, n_items=40, per_user=10, n_test=2, seed=0)
+    fam = RecFamily(data, dim=4, threads=1, k=5, n_probe=20, k_probe=2)
+    run_study(fam, ["adaptive", "adaptive:lam=3"], [0], 2, tmp_path / "rec", progress=False)
+    assert set(used) == {(0, None, 0.2), (0, 3, 0.01)}  # the user's λ stands
+    # a study of the old default is another study: not resumed into
+    assert fam.settings()["sampler_defaults"] == {"adaptive": {"lam_fraction": 0.2}}
+    # what rec train fits for --sampler adaptive
+    tables = (np.zeros((60, 5), np.float32), np.zeros((40, 5), np.float32))
+    smp, _ = rt._make_sampler("adaptive", rt.RecSettings(data=data), data, tables)
+    assert (smp.lam, smp.lam_fraction) == (None, 0.2)

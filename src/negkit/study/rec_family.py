@@ -3,6 +3,8 @@
 Each run is :func:`negkit.rec.train.run` (Rendle et al. 2009, BPR-MF; the compiled
 engine for MF + BPR on CPU) with ``eval_every=1``: full-ranking Recall@K and
 NDCG@K on the validation split when the data has one, else on the test split.
+A sampler named without its settings gets the recommender defaults ``rec train``
+gives it (:data:`negkit.rec.train.REC_SAMPLER_DEFAULTS`: adaptive's λ = 0.2·|I|).
 
 Diagnostics after every epoch, from ``n_probe`` users drawn at random (with a
 fixed generator) and ``k_probe`` negatives each drawn by the run's sampler with
@@ -53,9 +55,12 @@ class RecFamily:
 
     def settings(self) -> dict[str, Any]:
         name = getattr(self.data, "name", None) or str(self.data)
+        from negkit.rec.train import REC_SAMPLER_DEFAULTS
+
         opts = {"data_options": self.data_options} if self.data_options else {}
         return {"data": name, **opts, "model": "mf", "loss": "bpr", **self.params,
-                "n_probe": self.n_probe, "k_probe": self.k_probe}  # fmt: skip
+                "n_probe": self.n_probe, "k_probe": self.k_probe,
+                "sampler_defaults": REC_SAMPLER_DEFAULTS}  # fmt: skip
 
     def metric_names(self) -> list[str]:
         k = self.params["k"]
@@ -75,12 +80,15 @@ class RecFamily:
     def train(self, sampler: str, seed: int, epochs: int,
               on_epoch: Callable[[dict[str, Any]], None]) -> None:  # fmt: skip
         import negkit.samplers as ns
-        from negkit.rec.train import RecSettings, run
+        from negkit.rec.train import RecSettings, rec_sampler_params, run
 
         if self._data is None:
             self.prepare()
         data = self._data
         name, params = parse_spec(sampler)
+        # the recommender defaults rec train gives a sampler by name (adaptive: λ = 0.2 |I|);
+        # the object handed to run() below is taken as built, with word2vec's λ = 0.01 |I|
+        params = rec_sampler_params(name, params)
         smp = ns.get(name, **params)
         smp.score_aware = True  # instance flag: fit() gets the live tables, see module doc
         p = self.params
