@@ -176,3 +176,26 @@ def test_compare_graph_runs_struc2vec_from_the_command_line(tmp_path, monkeypatc
     assert "--method struc2vec --stay 0.4 --max-layer 1" in study and "--all-pairs" in study
     epochs = [r for r in read_records(out / "metrics.jsonl") if r["type"] == "epoch"]
     assert len(epochs) == 1 and 0 <= epochs[0]["metrics"]["micro_f1"] <= 1
+
+
+def test_a_line_study_times_its_epochs_without_the_evaluation(tmp_path, monkeypatch):
+    """LINE's epoch record had no ``seconds``: every run reported 0 s of training, and the
+    quality-vs-seconds curve stood at x = 0."""
+    import time
+
+    fam = GraphFamily(_two_blocks(), method="line", dim=8, workers=1)
+    real = fam.evaluate
+
+    def slow(vectors):
+        time.sleep(1.0)  # evaluation: not training time
+        return real(vectors)
+
+    monkeypatch.setattr(fam, "evaluate", slow)
+    res = run_study(fam, ["uniform"], [0], 2, tmp_path / "g", progress=False)
+    assert not res.interrupted
+    epochs = [r for r in read_records(tmp_path / "g" / "metrics.jsonl") if r["type"] == "epoch"]
+    t1, t2 = (r["train_seconds"] for r in epochs)
+    assert 0 < t1 < t2 < t1 + 1.0  # the second epoch's time leaves out the first's evaluation
+    row = next(line for line in (tmp_path / "g" / "report.md").read_text().splitlines()
+               if line.startswith("| uniform"))  # fmt: skip
+    assert f"| {t2:.1f} |" in row

@@ -82,3 +82,83 @@ def test_compare_refuses_an_out_that_is_a_file(tmp_path, capsys):
     assert f"negkit compare: error: --out {taken} is a file, not a folder" in (
         capsys.readouterr().err
     )
+
+
+def test_a_rec_study_on_a_log_file_refuses_to_resume_on_another_split(tmp_path, capsys):
+    """A log file's study was known by the file's stem alone: the same --out with another
+    --split-seed skipped the finished runs and reported the other split's as its own."""
+    rng = np.random.default_rng(0)
+    rows = [f"u{u},i{i}" for u in range(30) for i in rng.choice(20, 8, replace=False)]
+    log = tmp_path / "log.csv"
+    log.write_text("user,item\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "o"
+    argv = ["compare", "rec", "--data", str(log), "--samplers", "uniform", "--seeds", "1",
+            "--epochs", "1", "--dim", "4", "--threads", "1", "--k", "5", "--out", str(out),
+            "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main(argv + ["--split-seed", "1"]) == 1
+    assert f"{out} holds a study with different settings" in capsys.readouterr().err
+    assert main(argv) == 0  # the same study again: resumed, its run skipped
+    assert "1 run(s) finished" in capsys.readouterr().out
+    starts = [r for r in read_records(out / "metrics.jsonl") if r["type"] == "run_start"]
+    assert len(starts) == 1
+
+
+@pytest.mark.parametrize("n_valid, key, split", [(0, "test", "test"), (2, "valid", "validation")])
+def test_the_rec_report_names_the_split_its_metrics_are_of(tmp_path, n_valid, key, split):
+    """Recall and NDCG are of the validation split when the data has one, else of the test
+    split; the report did not say which."""
+    from negkit.rec.synthetic import planted_interactions
+
+    data = planted_interactions(n_users=60, n_items=40, per_user=10, n_valid=n_valid, n_test=2,
+                                seed=0)  # fmt: skip
+    fam = RecFamily(data, dim=4, threads=1, k=5, n_probe=20, k_probe=2)
+    run_study(fam, ["uniform"], [0], 1, tmp_path / "rec", progress=False)
+    (rec,) = [r for r in read_records(tmp_path / "rec" / "metrics.jsonl") if r["type"] == "epoch"]
+    assert rec["eval_split"] == key
+    assert f"Metrics on the {split} split." in (tmp_path / "rec" / "report.md").read_text()
+
+
+def test_the_rec_report_labels_its_loss_and_sigma_as_bpr_s(tmp_path):
+    """The loss figure said 'training loss per pair (SGNS)' and the σ figure 'σ(u·v) of drawn
+    negatives' for every family; a rec run's loss is BPR's and its σ is BPR's gradient factor
+    of negatives drawn again after the epoch (the probe), not of the training draws."""
+    from negkit.rec.synthetic import planted_interactions
+
+    data = planted_interactions(n_users=60, n_items=40, per_user=10, n_test=2, seed=0)
+    fam = RecFamily(data, dim=4, threads=1, k=5, n_probe=20, k_probe=2)
+    run_study(fam, ["uniform"], [0], 2, tmp_path / "rec", progress=False)
+    md = (tmp_path / "rec" / "report.md").read_text()
+    assert "SGNS" not in md and "σ(u·v)" not in md
+    assert "### Training loss: training loss per pair (BPR: -log σ(x_ui - x_uj))" in md
+    assert "negatives drawn again after each epoch for a fixed set of probe users" in md
+    assert "| mean σ(x_uj - x_ui) of probe negatives (BPR), last epoch |" in md
+
+
+def test_a_rec_study_s_adaptive_takes_rec_train_s_lambda(tmp_path, monkeypatch):
+    """The study handed run() a sampler object, which rec train takes as built: its adaptive
+    drew with word2vec's λ = 0.01·|I|, not the recommenders' 0.2·|I| of ``rec train
+    --sampler adaptive`` (a third of uniform's Recall@20 on Gowalla, REC_SAMPLER_DEFAULTS)."""
+    import negkit.rec.train as rt
+    from negkit.rec.synthetic import planted_interactions
+
+    used = {}
+    real = rt.run
+
+    def spy(settings, smp, **kw):
+        if settings.epochs == 2:  # the runs, not the warm-ups
+            used[kw["seed"], smp.lam, smp.lam_fraction] = True
+        return real(settings, smp, **kw)
+
+    monkeypatch.setattr(rt, "run", spy)
+    data = planted_interactions(n_users=60, n_items=40, per_user=10, n_test=2, seed=0)
+    fam = RecFamily(data, dim=4, threads=1, k=5, n_probe=20, k_probe=2)
+    run_study(fam, ["adaptive", "adaptive:lam=3"], [0], 2, tmp_path / "rec", progress=False)
+    assert set(used) == {(0, None, 0.2), (0, 3, 0.01)}  # the user's λ stands
+    # a study of the old default is another study: not resumed into
+    assert fam.settings()["sampler_defaults"] == {"adaptive": {"lam_fraction": 0.2}}
+    # what rec train fits for --sampler adaptive
+    tables = (np.zeros((60, 5), np.float32), np.zeros((40, 5), np.float32))
+    smp, _ = rt._make_sampler("adaptive", rt.RecSettings(data=data), data, tables)
+    assert (smp.lam, smp.lam_fraction) == (None, 0.2)

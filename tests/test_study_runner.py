@@ -97,6 +97,9 @@ def test_report_has_table_plots_and_rerun_info(tmp_path):
     # unigram final score: seeds 0 and 1 -> 0.25, 0.26: mean 0.255, std 0.00707 (ddof=1)
     assert "| unigram | 0,1 | **0.255 ± 0.007** |" in md
     assert "| uniform | 0,1 | 0.205 ± 0.007 |" in md
+    # what ± is (0.00707 is the sample std, ddof=1; the population std would be 0.005)
+    assert "mean ± sample standard deviation (n - 1 in the denominator" in md
+    assert "after the last epoch (not the best epoch's)" in md
     assert "25.0%" in md  # sampler share 0.5 ep / 2 ep
     # against unigram: 0.205 - 0.255, standard error sqrt(2 * 0.00707**2 / 2) = 0.00707
     assert "## Against unigram" in md
@@ -147,6 +150,28 @@ def test_mean_std_matches_hand_computation():
     assert fmt_mean_std(0.5, 0.25, digits=2) == "0.50 ± 0.25"
 
 
+def test_a_metric_missing_in_some_seeds_says_over_how_many_it_is_averaged(tmp_path):
+    """A NaN (null in the log) final metric of one seed was left out of the mean silently,
+    while the row listed every finished seed."""
+
+    class SomeNaN(ToyFamily):
+        def train(self, sampler, seed, epochs, on_epoch):
+            def nan_other(rec):
+                if seed == 1:
+                    rec["metrics"]["other"] = float("nan")
+                on_epoch(rec)
+
+            super().train(sampler, seed, epochs, nan_other)
+
+    _study(tmp_path, SomeNaN())
+    runs = runs_from_records(read_records(tmp_path / "out" / "metrics.jsonl"))
+    uni, _ = summarise(runs, ["uniform", "unigram"], ["score", "other"])
+    assert uni.final_n == {"score": 2, "other": 1} and uni.final["other"][0] == 0.0
+    md = (tmp_path / "out" / "report.md").read_text()
+    # score: 0.20 and 0.21; other: seed 0's 0.0 alone
+    assert "| uniform | 0,1 | 0.205 ± 0.007 | **0.000 (1 of 2 seeds)** |" in md
+
+
 def test_summary_from_runs(tmp_path):
     _study(tmp_path, ToyFamily(), report=False)
     runs = runs_from_records(read_records(tmp_path / "out" / "metrics.jsonl"))
@@ -180,6 +205,20 @@ def test_time_budget_keeps_finished_runs_and_resume_skips_them(tmp_path):
     # the finished attempt of unigram-seed0 wins over the interrupted one
     assert len(res2.runs["unigram-seed0"]["epochs"]) == 2
     assert "4 of 4 runs finished" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_a_run_whose_last_epoch_passes_the_budget_is_kept_as_finished(tmp_path):
+    """The budget was checked after every epoch, the last included: a run that had trained
+    all its epochs was dropped as 'interrupted' (and trained again on resume)."""
+    fam = ToyFamily(sleep=0.5)
+    # uniform-seed0's epoch 2, its last, ends at ~1.0 s > budget: kept, the study stops there
+    res = _study(tmp_path, fam, time_budget=0.75, report=False)
+    assert res.interrupted and "time budget" in res.stopped
+    assert fam.trained == [("uniform", 0)]
+    assert {k: v["status"] for k, v in res.runs.items()} == {"uniform-seed0": "finished"}
+    fam2 = ToyFamily()
+    _study(tmp_path, fam2, report=False)
+    assert fam2.trained == [("unigram", 0), ("uniform", 1), ("unigram", 1)]
 
 
 def test_fresh_retrains_everything(tmp_path):
@@ -280,3 +319,18 @@ def test_torn_last_line_is_skipped_with_a_warning(tmp_path, caplog):
     assert len(recs) == 16
     assert "metrics.jsonl:17: skipped an unreadable record" in caplog.text
     json.loads(path.read_text().splitlines()[0])
+
+
+def test_a_resumed_study_does_not_glue_its_first_record_to_a_torn_line(tmp_path):
+    """A process killed mid-write leaves a line without its newline; the next invocation
+    appended its first record (the rerun's run_start) to that line, and lost it with it."""
+    fam = ToyFamily(interrupt_at=("unigram", 1, 1))
+    _study(tmp_path, fam, report=False)
+    path = tmp_path / "out" / "metrics.jsonl"
+    with open(path, "a") as f:
+        f.write('{"type": "epoch", "run": "unigram-se')  # killed here
+    res = _study(tmp_path, ToyFamily(), report=False)
+    assert res.runs["unigram-seed1"]["status"] == "finished"
+    starts = [r for r in read_records(path) if r["type"] == "run_start"]
+    assert [r["run"] for r in starts].count("unigram-seed1") == 2  # the first and the rerun
+    assert len(path.read_text().splitlines()) == len(read_records(path)) + 1  # the torn line

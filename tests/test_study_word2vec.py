@@ -122,3 +122,74 @@ def test_compare_cli_runs_resumes_and_records_the_command(tiny, tmp_path, capsys
     assert len((out / "metrics.jsonl").read_text().splitlines()) == n_lines
     assert main(argv[:-3] + ["--dim", "9", "--out", str(out)]) == 1
     assert "different settings" in capsys.readouterr().err
+
+
+def test_the_rerun_command_gives_back_every_number_exactly(tmp_path):
+    """Numbers were written with ``:g`` (6 significant digits): lr 0.0123456789 reran as
+    0.0123457, and --analogy-restrict 1000000 as ``1e+06``, which the rerun refused."""
+    import shlex
+
+    from negkit.cli import build_parser
+    from negkit.cli.compare import word2vec_command
+
+    argv = ["compare", "word2vec", "--corpus", "c.txt", "--out", str(tmp_path / "o"),
+            "--lr", "0.0123456789", "--sample", "1.23456789e-5", "--time-budget", "1234567.5",
+            "--analogy-restrict", "1000000", "--samplers", "adaptive:lam=0.5"]  # fmt: skip
+    args = build_parser().parse_args(argv)
+    command = word2vec_command(args, [tmp_path / "sim.txt"], None)
+    again = build_parser().parse_args(shlex.split(command)[1:])
+    for key in ("lr", "sample", "time_budget", "analogy_restrict", "samplers", "dim", "epochs"):
+        assert getattr(again, key) == getattr(args, key), key
+    assert again.lr == 0.0123456789 and again.analogy_restrict == 1_000_000
+
+
+def test_the_rec_rerun_command_gives_back_lr_reg_and_min_rating_exactly(tmp_path, monkeypatch):
+    import shlex
+
+    import negkit.cli.compare as compare
+    from negkit.cli import build_parser
+
+    log = tmp_path / "log.csv"
+    log.write_text("user,item,rating\na,x,5\n")
+    argv = ["compare", "rec", "--data", str(log), "--out", str(tmp_path / "o"),
+            "--lr", "0.0123456789", "--reg", "0.00123456789",
+            "--min-rating", "3.5000001"]  # fmt: skip
+    commands = []
+    monkeypatch.setattr(compare, "load_data_arg", lambda args: None)
+    monkeypatch.setattr(compare, "finish", lambda args, fam, command, *a: commands.append(command))
+    args = build_parser().parse_args(argv)
+    compare.run_rec(args)
+    again = build_parser().parse_args(shlex.split(commands[0])[1:])
+    for key in ("lr", "reg", "min_rating", "split", "split_seed", "k", "dim"):
+        assert getattr(again, key) == getattr(args, key), key
+
+
+def test_each_sampler_spec_is_compiled_before_its_first_run_s_clock(tiny, tmp_path, monkeypatch):
+    """Warm-ups were kept by sampler name: ``adaptive:dims=snapshot`` (another draw function
+    than ``adaptive``'s) compiled in its first epoch, ~3 s counted as training (0.003 s for
+    the epoch itself on this corpus)."""
+    import negkit.study.word2vec_family as wf
+
+    corpus, _, _ = tiny
+    fam = Word2VecFamily(corpus, [], None, dim=8, min_count=1, workers=1)
+    fam.progress = False
+    order = []
+    real_warm, real_model = Word2VecFamily._warm_up, Word2VecFamily._model
+    monkeypatch.setattr(wf.Word2VecFamily, "_warm_up",
+                        lambda self, name, params: (order.append(("warm", params)),
+                                                    real_warm(self, name, params)))  # fmt: skip
+
+    def model(self, seed, epochs, smp, callbacks, progress):
+        if callbacks:  # a run's model, not a warm-up's
+            order.append(("run", smp.dims))
+        return real_model(self, seed, epochs, smp, callbacks, progress)
+
+    monkeypatch.setattr(wf.Word2VecFamily, "_model", model)
+    specs = ["adaptive", "adaptive:dims=snapshot", "adaptive:lam=3"]
+    run_study(fam, specs, [0, 1], 1, tmp_path / "o", progress=False, report=False)
+    assert order == [
+        ("warm", {}), ("run", "exact"),
+        ("warm", {"dims": "snapshot"}), ("run", "snapshot"),
+        ("warm", {"lam": 3}), ("run", "exact"),
+        ("run", "exact"), ("run", "snapshot"), ("run", "exact"),  # seed 1: compiled already
+    ]  # fmt: skip

@@ -110,6 +110,13 @@ def refuse_log_options(args: argparse.Namespace, what: str) -> None:
         raise ValueError(f"{', '.join(given)} apply to a log file, and {what} is not a file")
 
 
+def number_word(v: float | int) -> str:
+    """A number as a rerun command writes it: ints in full, floats as their shortest exact
+    form (``repr``; ``:g`` kept 6 digits, so lr 0.0123456789 reran as 0.0123457, and an int
+    of a million became ``1e+06``, which an integer option refuses)."""
+    return str(v) if isinstance(v, int) else repr(float(v))
+
+
 def rerun_words(args: argparse.Namespace) -> list[str]:
     """The log options of ``args`` as command-line words, for a rerun command."""
     if not is_log_file(args.data):
@@ -118,7 +125,8 @@ def rerun_words(args: argparse.Namespace) -> list[str]:
     for opt, key in READ_OPTIONS:
         v = getattr(args, key)
         if v is not None:
-            parts += [opt, f"{v:g}" if isinstance(v, float) else "\\t" if v == "\t" else str(v)]
+            word = number_word(v) if isinstance(v, float) else "\\t" if v == "\t" else str(v)
+            parts += [opt, word]
     if args.skip_bad_rows:
         parts.append("--skip-bad-rows")
     parts += ["--split", args.split, "--split-seed", str(args.split_seed)]

@@ -17,7 +17,7 @@ import shlex
 from typing import Any
 
 from negkit.cli._launch import add_dist_args, run_distributed
-from negkit.cli._log_args import add_log_args, load_data_arg, rerun_words
+from negkit.cli._log_args import add_log_args, load_data_arg, number_word, rerun_words
 
 DEFAULT_SAMPLERS = "uniform,unigram,dns,rank,adaptive"
 
@@ -269,7 +269,7 @@ def study_setting_args(args: argparse.Namespace) -> list[str]:
     """The settings every study takes (:func:`add_study_args`) as command-line words."""
     parts = ["--samplers", args.samplers, "--epochs", str(args.epochs), "--seeds", str(args.seeds)]
     if args.time_budget:
-        parts += ["--time-budget", f"{args.time_budget:g}"]
+        parts += ["--time-budget", number_word(args.time_budget)]
     return parts + ["--out", str(args.out)]
 
 
@@ -290,7 +290,7 @@ def word2vec_setting_args(args: argparse.Namespace) -> list[str]:
     """Every word2vec setting of ``args`` as command-line words (``--dim 100 ...``)."""
     parts: list[str] = []
     for opt in WORD2VEC_SETTINGS:
-        parts += ["--" + opt.replace("_", "-"), f"{getattr(args, opt):g}"]
+        parts += ["--" + opt.replace("_", "-"), number_word(getattr(args, opt))]
     return parts
 
 
@@ -384,15 +384,21 @@ def run_rec(args: argparse.Namespace) -> int:
 
     if args.reg is not None and args.reg < 0:
         raise ValueError(f"--reg must be >= 0, got {args.reg}")
+    from negkit.cli._log_args import is_log_file, read_options
+
+    opts = None  # a log file's settings: the split it makes is part of the study
+    if is_log_file(args.data):
+        opts = {"file": str(args.data), "split": args.split, "valid": args.valid,
+                "split_seed": args.split_seed, **read_options(args)}  # fmt: skip
     family = RecFamily(load_data_arg(args), dim=args.dim, lr=args.lr, reg=args.reg,
-                       threads=args.threads, k=args.k)  # fmt: skip
+                       threads=args.threads, k=args.k, data_options=opts)  # fmt: skip
     parts = ["negkit", "compare", "rec", "--data", str(args.data), *rerun_words(args),
              *study_setting_args(args),
              "--dim", str(args.dim), "--threads", str(args.threads),
              "--k", str(args.k)]  # fmt: skip
     for opt in ("lr", "reg"):
         if getattr(args, opt) is not None:
-            parts += [f"--{opt}", f"{getattr(args, opt):g}"]
+            parts += [f"--{opt}", number_word(getattr(args, opt))]
     return finish(args, family, shlex.join(parts))
 
 

@@ -229,7 +229,8 @@ def run(
     sampler : noise distribution, a name or a :class:`negkit.samplers.Sampler`.
     on_epoch : ``on_epoch(epoch, vectors, record)`` after every epoch (0-based epoch; the
         vectors in node order; the trainer's epoch record: for walks, negkit.Word2Vec's
-        ``training_log_`` entry, for LINE ``{"epoch", "samples"}``).
+        ``training_log_`` entry, for LINE ``{"epoch", "samples", "seconds"}``, the epoch's
+        training wall time without the time spent in ``on_epoch``).
     """
     settings = (settings or GraphEmbedSettings()).check()
     t_start = time.perf_counter()
@@ -274,10 +275,18 @@ def _run_line(adj, s: GraphEmbedSettings, sampler: Any, seed, on_epoch) -> np.nd
         return line_embeddings(adj, s.dim, order="both", **kw)
     model = LINE(s.dim, order=int(s.order), **kw)
     cb = None
+    clock = [time.perf_counter()]
     if on_epoch is not None:
-        cb = lambda e, m: on_epoch(
-            e, m.embeddings_, {"epoch": e + 1, "samples": (e + 1) * adj.n_entries}
-        )
+
+        def cb(e: int, m: Any) -> None:
+            # the epoch's training wall time: from the end of the previous callback (the
+            # first epoch's from the start of fit, its setup included), so that what the
+            # callback spends (a study's evaluation) is not counted
+            seconds = time.perf_counter() - clock[0]
+            rec = {"epoch": e + 1, "samples": (e + 1) * adj.n_entries, "seconds": seconds}
+            on_epoch(e, m.embeddings_, rec)
+            clock[0] = time.perf_counter()
+
     return model.fit(adj, on_epoch=cb).embeddings_
 
 

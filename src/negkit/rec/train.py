@@ -52,6 +52,19 @@ DEFAULTS = {
 #: validation split (docs/benchmarks.md); test was not read to choose it.
 REC_SAMPLER_DEFAULTS = {"adaptive": {"lam_fraction": 0.2}}
 
+
+def rec_sampler_params(sampler: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` of ``sampler`` (a name; an object is taken as built) with the recommender
+    defaults of :data:`REC_SAMPLER_DEFAULTS` filled in where the user set none."""
+    import negkit.samplers as ns
+
+    params = dict(params)
+    adaptive = isinstance(sampler, str) and ns.get_class(sampler).name == "adaptive"
+    if adaptive and not {"lam", "lam_fraction"} & params.keys():  # the user's λ stands
+        params.update(REC_SAMPLER_DEFAULTS["adaptive"])
+    return params
+
+
 #: Per-model overrides of ``DEFAULTS``: LightGCN trains 1,000 epochs at Adam 1e-3, batch 2048
 #: and L2 1e-4, the settings of its paper (He et al., SIGIR 2020) and of its reference code.
 MODEL_DEFAULTS = {("torch", "lightgcn"): {"epochs": 1000}}
@@ -181,9 +194,7 @@ def _make_sampler(
             raise SamplerParamError(f"sampler {name!r}: {e}") from None
     params = dict(settings.sampler_params)
     chosen = params.pop("base", "uniform") if mode == "mixgcf" else sampler  # MixGCF's pool
-    adaptive = isinstance(chosen, str) and ns.get_class(chosen).name == "adaptive"
-    if adaptive and not {"lam", "lam_fraction"} & params.keys():  # the user's λ stands
-        params.update(REC_SAMPLER_DEFAULTS["adaptive"])
+    params = rec_sampler_params(chosen, params)
     if str(params.get("exclude_positives", True)).lower() in ("false", "0", "no"):
         raise ValueError(
             "a recommender run never draws a training positive as a negative: leave out "

@@ -11,8 +11,14 @@ trainer measures it), ``eval_seconds``, ``loss``, ``neg_sigmoid_mean`` (mean
 sigma(score) of the negatives drawn: the gradient magnitude per negative),
 ``neg_score_hist`` / ``neg_score_bins`` (histogram of those scores),
 ``false_negative_rate`` (recommenders: share of drawn items that are test
-positives), and ``metrics`` (``{name: value}``, higher is better).
+positives), ``eval_split`` (``"valid"`` or ``"test"``: the split ``metrics`` are of, where
+the family evaluates on one; the report names it), and ``metrics`` (``{name: value}``,
+higher is better).
 Missing keys are allowed: the report leaves out what no run recorded.
+
+``sampler_seconds`` is an estimate made apart (time per draw, measured outside training,
+x draws / threads) unless the family sets ``sampler_timing = "inline"``: the wall time of the
+sampler's calls inside training (KG's); the report names which.
 
 Optional hooks, read by the runner before the first run: ``make_sampler(name, **params)``
 (a family with its own registry, as KG's) and ``check_sampler(sampler)`` (raise a ValueError

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from negkit.study.spec import parse_spec
+from negkit.study.spec import parse_spec, warm_key
 
 _RECORD_KEYS = ("loss", "words_per_s", "n_negatives", "neg_sigmoid_mean", "neg_score_hist",
                 "neg_score_bins")  # fmt: skip
@@ -55,7 +55,7 @@ class GraphFamily:
         self.dist = dist if dist is not None and dist.world_size > 1 else None
         self.sync_words = sync_words
         self._graph: Any = None
-        self._warm: set[str] = set()
+        self._warm: set[tuple] = set()  # warm_key of the samplers compiled
         self._layers: dict = {}  # struc2vec's multilayer graph, shared by the runs
 
     def settings(self) -> dict[str, Any]:
@@ -95,13 +95,13 @@ class GraphFamily:
             out["eval_seconds"] = time.perf_counter() - t
             on_epoch(out)
 
-        if name not in self._warm:  # compile the kernel for this sampler outside any timing
+        if warm_key(name, params) not in self._warm:  # compile its kernel outside any timing
             from dataclasses import replace
 
             tiny = replace(settings, epochs=1, num_walks=1, walk_length=5)
             run(self._graph, tiny, sampler=ns.get(name, **params), seed=0,
                 layers_cache=self._layers)  # fmt: skip
-            self._warm.add(name)
+            self._warm.add(warm_key(name, params))
         run(self._graph, settings, sampler=ns.get(name, **params), seed=seed, on_epoch=callback,
             dist_ctx=self.dist, layers_cache=self._layers)  # fmt: skip
 

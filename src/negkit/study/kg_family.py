@@ -4,9 +4,13 @@ Each run is :func:`negkit.kg.train.train_kg` (RotatE by default, Sun et al. 2019
 run's KG sampler (:mod:`negkit.samplers.kg_base`: ``kg_uniform``, ``bernoulli``, ``typed``,
 ``self_adversarial``, ``nscaching``, ``dns``, ``adaptive``), filtering training triples
 exactly.  After every epoch: filtered MRR and Hits@1/3/10 over head and tail prediction
-(Bordes et al. 2013) on ``eval_max`` triples of the validation split (a fixed sample), and the
+(Bordes et al. 2013) on ``eval_max`` triples of the validation split (a sample drawn with the
+run's seed: the same for every sampler of a seed, another for each seed, so the std over seeds
+includes the sampling of those triples), and the
 false-negative rate the sampler leaves (the share of its negatives that are valid or test
-triples).
+triples; train_kg measures it on the negatives drawn for the epoch's first batch only).
+``train_seconds`` and ``sampler_seconds`` are cumulative; the latter is the measured wall time
+of the sampler's ``sample`` and ``update`` calls in training (``sampler_timing = "inline"``).
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from negkit.study.spec import parse_spec
+from negkit.study.spec import parse_spec, warm_key
 
-_RECORD_KEYS = ("loss", "train_seconds", "sampler_seconds", "false_negative_rate", "metrics",
+#: Fields of train_kg's epoch record kept as they are (``sampler_seconds`` is summed, see
+#: :meth:`KGFamily.train`).
+_RECORD_KEYS = ("loss", "train_seconds", "false_negative_rate", "metrics",
                 "eval_seconds")  # fmt: skip
 
 
@@ -26,6 +32,8 @@ class KGFamily:
     """KG embedding runs for :func:`negkit.study.run_study`."""
 
     name = "kg"
+    #: train_kg times every ``sample`` and ``update`` call of the sampler in training
+    sampler_timing = "inline"
 
     def __init__(self, data: Any, *, model: str = "rotate", dim: int = 32, n_negs: int = 16,
                  batch_size: int = 1024, lr: float = 0.005, loss: str = "logistic",
@@ -37,7 +45,7 @@ class KGFamily:
                        "device": device}  # fmt: skip
         self.eval_max = eval_max
         self._kg: Any = None
-        self._warm: set[str] = set()
+        self._warm: set[tuple] = set()  # warm_key of the samplers compiled
 
     def settings(self) -> dict[str, Any]:
         name = getattr(self.data, "name", None) or str(self.data)
@@ -59,7 +67,7 @@ class KGFamily:
 
     def _warm_up(self, name: str, params: dict) -> None:
         """Compile a numba-backed sampler on a tiny graph, outside any timing."""
-        if name in self._warm:
+        if warm_key(name, params) in self._warm:
             return
         from negkit.kg.models import make_model
         from negkit.samplers.kg_base import get_kg
@@ -68,7 +76,7 @@ class KGFamily:
         model = make_model(self.params["model"], 4, 1, self.params["dim"])
         s = get_kg(name, **params).fit(triples=tiny, n_entities=4, n_relations=1, model=model)
         s.sample(tiny, 2)
-        self._warm.add(name)
+        self._warm.add(warm_key(name, params))
 
     def train(self, sampler: str, seed: int, epochs: int,
               on_epoch: Callable[[dict[str, Any]], None]) -> None:  # fmt: skip
@@ -84,7 +92,14 @@ class KGFamily:
         settings = KGSettings(epochs=epochs, eval_every=1, eval_max=self.eval_max,
                               **self.params)  # fmt: skip
 
+        sampler_total = [0.0]
+
         def callback(rec: dict[str, Any]) -> None:
-            on_epoch({"epoch": rec["epoch"], **{k: rec.get(k) for k in _RECORD_KEYS}})
+            # train_kg's sampler_seconds is the epoch's (timed around every draw and update);
+            # a study record's is cumulative, as its train_seconds, so that the report's share
+            # (last sampler_seconds / last train_seconds) is of the whole run
+            sampler_total[0] += float(rec.get("sampler_seconds") or 0.0)
+            on_epoch({"epoch": rec["epoch"], **{k: rec.get(k) for k in _RECORD_KEYS},
+                      "sampler_seconds": sampler_total[0], "eval_split": "valid"})  # fmt: skip
 
         train_kg(self._kg, settings, get_kg(name, **params), seed=seed, on_epoch=callback)

@@ -41,7 +41,15 @@ class MetricsLog:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        torn = False  # a process killed mid-write left a last line without its newline
+        if self.path.exists() and self.path.stat().st_size:
+            with open(self.path, "rb") as f:
+                f.seek(-1, 2)
+                torn = f.read(1) != b"\n"
         self._f = open(self.path, "a", encoding="utf-8")
+        if torn:  # end it, or the first new record would be glued to it and lost with it
+            self._f.write("\n")
+            self._f.flush()
 
     def write(self, record: dict[str, Any]) -> None:
         self._f.write(json.dumps(_clean(record), sort_keys=False) + "\n")

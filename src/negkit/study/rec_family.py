@@ -3,6 +3,8 @@
 Each run is :func:`negkit.rec.train.run` (Rendle et al. 2009, BPR-MF; the compiled
 engine for MF + BPR on CPU) with ``eval_every=1``: full-ranking Recall@K and
 NDCG@K on the validation split when the data has one, else on the test split.
+A sampler named without its settings gets the recommender defaults ``rec train``
+gives it (:data:`negkit.rec.train.REC_SAMPLER_DEFAULTS`: adaptive's λ = 0.2·|I|).
 
 Diagnostics after every epoch, from ``n_probe`` users drawn at random (with a
 fixed generator) and ``k_probe`` negatives each drawn by the run's sampler with
@@ -28,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from negkit.samplers.host_state import host_state, set_host_state
-from negkit.study.spec import parse_spec
+from negkit.study.spec import parse_spec, warm_key
 
 SCORE_BINS = np.linspace(-8.0, 8.0, 33)
 
@@ -40,17 +42,26 @@ class RecFamily:
 
     def __init__(self, data: Any, *, dim: int = 64, lr: float | None = None,
                  reg: float | None = None, threads: int = 2, k: int = 20,
-                 n_probe: int = 2000, k_probe: int = 5) -> None:  # fmt: skip
+                 n_probe: int = 2000, k_probe: int = 5,
+                 data_options: dict[str, Any] | None = None) -> None:  # fmt: skip
+        """``data_options``: how ``data`` was made when it is not a name or folder (a log
+        file's path, reading options and split), part of :meth:`settings`: a study resumed
+        in the same folder on another split of the same file is refused, not mixed in."""
         self.data = data
+        self.data_options = dict(data_options) if data_options else None
         self.params = {"dim": dim, "lr": lr, "reg": reg, "threads": threads, "k": k}
         self.n_probe, self.k_probe = n_probe, k_probe
         self._data: Any = None
-        self._warm: set[str] = set()
+        self._warm: set[tuple] = set()  # warm_key of the samplers compiled
 
     def settings(self) -> dict[str, Any]:
         name = getattr(self.data, "name", None) or str(self.data)
-        return {"data": name, "model": "mf", "loss": "bpr", **self.params,
-                "n_probe": self.n_probe, "k_probe": self.k_probe}  # fmt: skip
+        from negkit.rec.train import REC_SAMPLER_DEFAULTS
+
+        opts = {"data_options": self.data_options} if self.data_options else {}
+        return {"data": name, **opts, "model": "mf", "loss": "bpr", **self.params,
+                "n_probe": self.n_probe, "k_probe": self.k_probe,
+                "sampler_defaults": REC_SAMPLER_DEFAULTS}  # fmt: skip
 
     def metric_names(self) -> list[str]:
         k = self.params["k"]
@@ -70,12 +81,15 @@ class RecFamily:
     def train(self, sampler: str, seed: int, epochs: int,
               on_epoch: Callable[[dict[str, Any]], None]) -> None:  # fmt: skip
         import negkit.samplers as ns
-        from negkit.rec.train import RecSettings, run
+        from negkit.rec.train import RecSettings, rec_sampler_params, run
 
         if self._data is None:
             self.prepare()
         data = self._data
         name, params = parse_spec(sampler)
+        # the recommender defaults rec train gives a sampler by name (adaptive: λ = 0.2 |I|);
+        # the object handed to run() below is taken as built, with word2vec's λ = 0.01 |I|
+        params = rec_sampler_params(name, params)
         smp = ns.get(name, **params)
         smp.score_aware = True  # instance flag: fit() gets the live tables, see module doc
         p = self.params
@@ -94,11 +108,12 @@ class RecFamily:
             t = time.perf_counter()
             rec = {"epoch": row["epoch"], "loss": row.get("loss"), **totals}
             rec["metrics"] = {m: _metric(row, m) for m in self.metric_names()}
+            rec["eval_split"] = "valid" if data.valid is not None else "test"
             rec.update(self.probe(smp, users, data.test))
             rec["eval_seconds"] = time.perf_counter() - t
             on_epoch(rec)
 
-        if name not in self._warm:
+        if warm_key(name, params) not in self._warm:
             self._warm_up(name, params, settings)
         run(settings, smp, seed=seed, on_epoch=callback)
 
@@ -115,7 +130,7 @@ class RecFamily:
         smp = ns.get(name, **params)
         smp.score_aware = True
         run(replace(settings, data=small, epochs=1, eval_every=0), smp, seed=0)
-        self._warm.add(name)
+        self._warm.add(warm_key(name, params))
 
     def probe(self, smp: Any, users: np.ndarray, test: Any) -> dict[str, Any]:
         """False-negative rate and score statistics of ``k_probe`` draws for each of ``users``.
@@ -161,7 +176,9 @@ class RecFamily:
 
 
 def _metric(row: dict[str, Any], name: str) -> float:
-    for split in ("test", "valid"):
+    """The row's ``valid_`` or ``test_`` value of ``name`` (an epoch's row holds one split's:
+    the validation split when the data has one)."""
+    for split in ("valid", "test"):
         v = row.get(f"{split}_{name}")
         if v is not None:
             return float(v)

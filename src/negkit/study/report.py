@@ -16,9 +16,30 @@ from typing import Any
 from negkit.study import plots
 from negkit.study.summary import SamplerSummary, fmt_mean_std, summarise
 
+#: What an epoch record's ``loss`` is, by family (the loss figure's label).
+LOSS_LABELS = {
+    "word2vec": "training loss per pair (SGNS: -log σ(pos) - Σ log σ(-neg))",
+    "graph": "training loss per pair (SGNS on the walks)",
+    "rec": "training loss per pair (BPR: -log σ(x_ui - x_uj))",
+    "kg": "training loss per batch (the run's KG loss, weighted as its sampler weights it)",
+}
+#: What ``neg_sigmoid_mean`` is, by family, where it is not σ(u·v) of the training draws:
+#: (axis label, what the figure's heading adds).
+SIGMA_LABELS = {
+    "rec": (
+        "mean σ(x_uj - x_ui) of probe negatives (BPR)",
+        "BPR's gradient factor σ(x_uj - x_ui), of negatives drawn again after each epoch for "
+        "a fixed set of probe users, not of the training draws",
+    ),
+}
+SIGMA_DEFAULT = ("mean σ(u·v) of drawn negatives (gradient per negative)", "")
+
 
 def _table(
-    summaries: list[SamplerSummary], metrics: list[str]
+    summaries: list[SamplerSummary],
+    metrics: list[str],
+    inline: bool = False,
+    sigma: str = "mean σ(score) of negatives",
 ) -> tuple[list[str], list[list[str]]]:
     has_share = any(math.isfinite(s.sampler_share[0]) for s in summaries)
     has_above = any(math.isfinite(s.share_above_uniform[0]) for s in summaries)
@@ -26,8 +47,9 @@ def _table(
     head = ["sampler", "seeds"] + [plots.metric_label(m) for m in metrics]
     head += ["train time / run (s)"]
     head += ["share above uniform's time"] if has_above else []
-    head += ["share drawing negatives, estimated apart"] if has_share else []
-    head += ["mean σ(score) of negatives, last epoch"]
+    how = "timed in training" if inline else "estimated apart"
+    head += [f"share drawing negatives, {how}"] if has_share else []
+    head += [f"{sigma}, last epoch"]
     head += ["false-negative rate, last epoch"] if has_fn else []
     best = {}
     for m in metrics:
@@ -38,6 +60,9 @@ def _table(
         row = [s.sampler, ",".join(map(str, s.seeds)) or "none finished"]
         for m in metrics:
             cell = fmt_mean_std(*s.final[m])
+            n = s.final_n.get(m, len(s.seeds))
+            if 0 < n < len(s.seeds):  # the others' value is missing or NaN
+                cell += f" ({n} of {len(s.seeds)} seeds)"
             row.append(f"**{cell}**" if best[m] is not None and s.final[m][0] == best[m] else cell)
         row.append(fmt_mean_std(*s.train_seconds, digits=1))
         if has_above:
@@ -92,7 +117,6 @@ def _delta_table(summaries: list[SamplerSummary], metrics: list[str]):
         return None, [], []
     head = ["sampler"] + [plots.metric_label(m) for m in metrics] + ["train time vs reference"]
     rows = []
-    n_ref = len(ref.seeds)
     for s in summaries:
         if s is ref or not s.seeds:
             continue
@@ -102,7 +126,8 @@ def _delta_table(summaries: list[SamplerSummary], metrics: list[str]):
             if not (math.isfinite(a) and math.isfinite(b)):
                 row.append("n/a")
                 continue
-            se = math.sqrt(sa**2 / len(s.seeds) + sb**2 / n_ref)
+            n_s, n_ref = s.final_n.get(m, len(s.seeds)), ref.final_n.get(m, len(ref.seeds))
+            se = math.sqrt(sa**2 / n_s + sb**2 / n_ref)
             row.append(f"{a - b:+.3f}" + (f" ± {se:.3f}" if math.isfinite(se) else ""))
         t, tr = s.train_seconds[0], ref.train_seconds[0]
         row.append(f"×{t / tr:.2f}" if math.isfinite(t) and tr > 0 else "n/a")
@@ -133,7 +158,11 @@ def _html_table(head: list[str], rows: list[list[str]]) -> str:
     return "\n".join(out)
 
 
-def _figures(out: Path, runs, samplers, metrics, summaries) -> list[tuple[str, Path]]:
+def _figures(
+    out: Path, runs, samplers, metrics, summaries, family: str = ""
+) -> list[tuple[str, Path]]:
+    sigma, about = SIGMA_LABELS.get(family, SIGMA_DEFAULT)
+    loss = LOSS_LABELS.get(family, "training loss")
     figs = [
         (
             "Quality against epoch",
@@ -146,13 +175,14 @@ def _figures(out: Path, runs, samplers, metrics, summaries) -> list[tuple[str, P
             ),
         ),
         (
-            "Mean σ(score) of the negatives: the gradient each negative gives (gradient vanishing)",
+            "Mean σ(score) of the negatives: the gradient each negative gives (gradient "
+            "vanishing)" + (f"; here {about}" if about else ""),
             plots.plot_record_curve(
                 runs,
                 samplers,
                 "neg_sigmoid_mean",
                 out / "neg_sigmoid.png",
-                "mean σ(u·v) of drawn negatives (gradient per negative)",
+                sigma,
                 "Gradient magnitude per negative over training",
             ),
         ),
@@ -172,13 +202,13 @@ def _figures(out: Path, runs, samplers, metrics, summaries) -> list[tuple[str, P
             ),
         ),
         (
-            "Training loss",
+            f"Training loss: {loss}",
             plots.plot_record_curve(
                 runs,
                 samplers,
                 "loss",
                 out / "loss.png",
-                "training loss per pair (SGNS)",
+                loss,
                 "Training loss",
             ),
         ),
@@ -202,8 +232,11 @@ def write_report(out: Path, meta: dict[str, Any], runs: dict[str, dict[str, Any]
     out = Path(out)
     samplers, metrics = list(meta["samplers"]), list(meta["metrics"])
     summaries = summarise(runs, samplers, metrics)
-    head, rows = _table(summaries, metrics)
-    figs = _figures(out, runs, samplers, metrics, summaries)
+    inline = meta.get("sampler_timing") == "inline"
+    family = str(meta.get("family", ""))
+    sigma = SIGMA_LABELS[family][0] if family in SIGMA_LABELS else "mean σ(score) of negatives"
+    head, rows = _table(summaries, metrics, inline, sigma)
+    figs = _figures(out, runs, samplers, metrics, summaries, family)
     n_done = sum(r["status"] == "finished" for r in runs.values())
     n_all = len(samplers) * len(meta["seeds"])
     status = f"{n_done} of {n_all} runs finished."
@@ -228,16 +261,32 @@ def write_report(out: Path, meta: dict[str, Any], runs: dict[str, dict[str, Any]
     }
     title = f"negkit compare {meta['family']}: sampler study"
     caption = (
-        "Final metrics after the last epoch, mean ± std over the finished seeds "
-        "(best mean in bold). Train time excludes evaluation."
+        "Final metrics after the last epoch (not the best epoch's), mean ± sample standard "
+        "deviation (n - 1 in the denominator; none for a single seed) over the finished seeds; "
+        "the best mean in bold (every metric here is better higher). Train time excludes "
+        "evaluation and is per run, summed over its epochs."
     )
+    splits = sorted({
+        str(r["epochs"][-1]["eval_split"])
+        for r in runs.values()
+        if r["status"] == "finished" and r["epochs"] and r["epochs"][-1].get("eval_split")
+    })  # fmt: skip
+    if splits:
+        what = {"valid": "validation", "test": "test"}
+        caption += f" Metrics on the {' and '.join(what.get(x, x) for x in splits)} split"
+        caption += "s (they differ by run)." if len(splits) > 1 else "."
     if any(math.isfinite(s.share_above_uniform[0]) for s in summaries):
         caption += (
             " Share above uniform's time: (t - t_uniform) / t with t_uniform the uniform run of"
             " the same seed, whose draws cost a few ns: what drawing this sampler's negatives"
             " adds, cache misses and refreshes included."
         )
-    if any(math.isfinite(s.sampler_share[0]) for s in summaries):
+    if any(math.isfinite(s.sampler_share[0]) for s in summaries) and inline:
+        caption += (
+            " Share timed in training: the wall time of the sampler's calls (drawing, and"
+            " updating its state) during training, over the training time."
+        )
+    elif any(math.isfinite(s.sampler_share[0]) for s in summaries):
         caption += (
             " Share estimated apart: the trainer's time per draw, timed after each epoch"
             " outside training, x draws / threads (it misses the cache misses that training"

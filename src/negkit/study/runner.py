@@ -137,7 +137,8 @@ def run_study(
 
     time_budget : seconds for the whole study; checked after every epoch, so a
         run can overshoot it by one epoch.  The run in progress is then dropped
-        (kept in the log as ``interrupted``) and no further run starts.
+        (kept in the log as ``interrupted``) and no further run starts; a run whose
+        last epoch passes the budget is kept as finished.
     resume : skip runs that ``out/metrics.jsonl`` records as finished; with
         False, an existing log is moved aside to ``metrics.jsonl.old``.
     dist_ctx : a :class:`negkit.rec.distributed.Context` of several ranks, for a family that
@@ -167,6 +168,7 @@ def run_study(
         "command": command or " ".join(sys.argv),
         "versions": versions(),
         "metrics": family.metric_names(),
+        "sampler_timing": getattr(family, "sampler_timing", "apart"),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     done: set[str] = set()
@@ -275,7 +277,9 @@ def _one_run(family, sampler, seed, epochs, mlog, bar, t0, time_budget, dist_ctx
             primary = next(iter(record.get("metrics", {}).items()), None)
             bar.set_postfix_str(rid + (f" {primary[0]}={primary[1]:.3f}" if primary else ""))
             bar.update(1)
-        if _over(time_budget, t0, dist_ctx):
+        # a run whose last epoch ends past the budget is finished, not dropped: the study
+        # stops before the next run instead (the check at the top of run_study's loop)
+        if n_epochs < epochs and _over(time_budget, t0, dist_ctx):
             raise StopRun(f"time budget of {time_budget:g} s reached")
 
     status, why, error = "finished", "", None

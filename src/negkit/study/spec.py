@@ -1,11 +1,14 @@
 """Sampler specs on the command line: ``name`` or ``name:key=value:key=value``.
 
 ``adaptive:lam=0.5:refresh_every=100000`` is the adaptive sampler with those
-settings; values are read as int, float, bool (true/false) or left as text.
+settings; values are read as int, float, bool (true/false) or left as text.  A number
+in exponent form with an integer value (``1e5``) is an int: counts such as
+``refresh_every`` refuse the float 100000.0 (when the run fits the sampler, mid-study).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,12 +17,17 @@ def _value(text: str) -> Any:
     low = text.lower()
     if low in ("true", "false"):
         return low == "true"
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        x = float(text)
+    except ValueError:
+        return text
+    if "e" in low and math.isfinite(x) and x == int(x):  # 1e5: a count written short
+        return int(x)
+    return x
 
 
 def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
@@ -30,10 +38,23 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
         raise ValueError(f"sampler spec {spec!r} has no name")
     for p in parts[1:]:
         key, eq, val = p.partition("=")
-        if not eq or not key.strip():
+        key = key.strip()
+        if not eq or not key:
             raise ValueError(f"sampler spec {spec!r}: expected key=value after ':', got {p!r}")
-        params[key.strip()] = _value(val.strip())
+        if not val.strip():  # else '' reached the sampler, which fails only when fitted
+            raise ValueError(f"sampler spec {spec!r}: {key!r} has no value")
+        if key in params:  # else the last one won, under a name that lists both
+            raise ValueError(f"sampler spec {spec!r}: {key!r} is given twice")
+        params[key] = _value(val.strip())
     return name, params
+
+
+def warm_key(name: str, params: dict[str, Any]) -> tuple:
+    """What a family's warm-up is kept under: the sampler's name *and* settings, which can
+    change its compiled kernel (``adaptive:dims=snapshot`` draws with another function than
+    ``adaptive``); by name alone, such a spec compiled in its first run's first epoch,
+    counted as training time."""
+    return (name, tuple(sorted(params.items())))
 
 
 def parse_spec_list(text: str) -> list[str]:

@@ -1,7 +1,9 @@
 """Numbers the report shows: final metrics as mean ± std over seeds, and per-epoch curves.
 
 Only finished runs enter the table and the curves; std is the sample standard
-deviation (ddof=1) over seeds, undefined (NaN) for a single seed.
+deviation (ddof=1) over seeds, undefined (NaN) for a single seed.  A metric that is
+missing or NaN in some finished runs is averaged over the others, and the report says
+over how many (``SamplerSummary.final_n``).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class SamplerSummary:
     seeds: list[int]
     #: metric -> (mean, std) of the final epoch's value.
     final: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: metric -> how many of ``seeds`` have a finite final value (the ones ``final`` is of).
+    final_n: dict[str, int] = field(default_factory=dict)
     train_seconds: tuple[float, float] = (math.nan, math.nan)
     #: sampler_seconds / train_seconds (mean, std), NaN when not measured.
     sampler_share: tuple[float, float] = (math.nan, math.nan)
@@ -63,7 +67,9 @@ def summarise(
         summ = SamplerSummary(sampler=s, seeds=sorted(r["seed"] for r in done))
         last = [r["epochs"][-1] for r in done]
         for m in metrics:
-            summ.final[m] = mean_std([_metric(e, m) for e in last])
+            vals = [_metric(e, m) for e in last]
+            summ.final[m] = mean_std(vals)
+            summ.final_n[m] = sum(math.isfinite(v) for v in vals)
         secs = [_get(e, "train_seconds") for e in last]
         summ.train_seconds = mean_std(secs)
         summ.sampler_share = mean_std(

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from negkit.study.spec import parse_spec
+from negkit.study.spec import parse_spec, warm_key
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ class Word2VecFamily:
         #: Word2Vec's own progress bar (None: when stderr is a terminal).
         self.progress: bool | None = None
         self._data: Any = None
-        self._warm: set[str] = set()
+        self._warm: set[tuple] = set()  # warm_key of the samplers compiled
 
     # ------------------------------------------------------------------ protocol
     def settings(self) -> dict[str, Any]:
@@ -158,7 +158,7 @@ class Word2VecFamily:
             out.update(totals, eval_seconds=time.perf_counter() - t, metrics=metrics)
             on_epoch(out)
 
-        if name not in self._warm:
+        if warm_key(name, params) not in self._warm:
             self._warm_up(name, params)
         model = self._model(seed, epochs, smp, [callback], self.progress)
         model.build_vocab_from_freq((keys, counts))
@@ -188,7 +188,7 @@ class Word2VecFamily:
         model = self._model(0, 1, samplers.get(name, **params), [], False)
         model.build_vocab_from_freq((keys, counts))
         model.train_arrays([(tokens[:n], np.array([0, n], dtype=np.int64))], epochs=1)
-        self._warm.add(name)
+        self._warm.add(warm_key(name, params))
 
     # --------------------------------------------------------------- evaluation
     def evaluate(self, kv: Any) -> dict[str, float]:
