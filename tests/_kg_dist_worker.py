@@ -12,19 +12,10 @@ import numpy as np
 from negkit.rec import distributed
 
 
-def kg_odd_data():
-    from negkit.kg.triples import KGTriples
-
-    rng = np.random.default_rng(5)
-    t = np.stack([rng.integers(0, 12, 25), rng.integers(0, 2, 25), rng.integers(0, 12, 25)], 1)
-    return KGTriples(train=t, valid=t[:2], test=t[2:4], entities=[f"e{i}" for i in range(12)],
-                     relations=["r0", "r1"])  # fmt: skip
-
-
 def kg_odd_batches(ctx) -> dict[str, np.ndarray]:
     """Two epochs of 25 triples in batches of 25 and of 10 (10, 10, 5): batches of odd size,
     split 13 / 12 and 3 / 2 between two ranks; TransE and DistMult, with regularisation."""
-    from _w2v_dist_worker import ShiftKG
+    from _w2v_dist_worker import ShiftKG, kg_data
 
     from negkit.kg.train import KGSettings, train_kg
 
@@ -33,7 +24,7 @@ def kg_odd_batches(ctx) -> dict[str, np.ndarray]:
         for bs in (25, 10):
             settings = KGSettings(model=model, dim=6, n_negs=3, batch_size=bs, epochs=2,
                                   lr=0.05, reg=0.01)  # fmt: skip
-            res = train_kg(kg_odd_data(), settings, ShiftKG(), seed=1, dist_ctx=ctx)
+            res = train_kg(kg_data(25, 5), settings, ShiftKG(), seed=1, dist_ctx=ctx)
             for name, p in res["model"].named_parameters():
                 out[f"{model}_{bs}_{name}"] = p.detach().numpy().copy()
             out[f"{model}_{bs}_loss"] = np.array([r["loss"] for r in res["history"]])

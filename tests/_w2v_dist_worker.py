@@ -186,11 +186,13 @@ class ShiftKG:
         pass
 
 
-def kg_data():
+def kg_data(n: int = 24, seed: int = 3):
+    """``n`` random triples over 12 entities and 2 relations (the first ones also valid and
+    test)."""
     from negkit.kg.triples import KGTriples
 
-    rng = np.random.default_rng(3)
-    t = np.stack([rng.integers(0, 12, 24), rng.integers(0, 2, 24), rng.integers(0, 12, 24)], 1)
+    rng = np.random.default_rng(seed)
+    t = np.stack([rng.integers(0, 12, n), rng.integers(0, 2, n), rng.integers(0, 12, n)], 1)
     return KGTriples(train=t, valid=t[:2], test=t[2:4], entities=[f"e{i}" for i in range(12)],
                      relations=["r0", "r1"])  # fmt: skip
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from numba import njit
+from _recording import RecordingSampler
 
 import negkit.samplers as ns
 from negkit.eval.rec import evaluate_ranking
@@ -37,37 +37,6 @@ def test_mf_bpr_beats_random_by_a_clear_margin(planted):
     assert random_recall < 0.1
     assert trained > 3 * random_recall and trained > 0.15
     assert mf.history_[-1]["loss"] < mf.history_[0]["loss"]
-
-
-class RecordingSampler:
-    """Wraps a fitted sampler's kernel and logs every (user, negative) drawn."""
-
-    refresh_every = None
-
-    def __init__(self, inner, capacity: int):
-        self.inner = inner
-        self.users = np.full(capacity, -1, dtype=np.int64)
-        self.negs = np.full(capacity, -1, dtype=np.int64)
-        self.count = np.zeros(1, dtype=np.int64)
-
-    def kernel(self):
-        base_draw, base_state = self.inner.kernel()
-
-        @njit(nogil=True)
-        def draw(state, anchor, pos, vec, ctx):
-            inner_state, users, negs, count = state
-            j = base_draw(inner_state, anchor, pos, vec, ctx)
-            c = count[0]
-            if c < users.shape[0]:
-                users[c] = anchor
-                negs[c] = j
-                count[0] = c + 1
-            return j
-
-        return draw, (base_state, self.users, self.negs, self.count)
-
-    def maybe_refresh(self, ctxs):
-        return False
 
 
 def test_negatives_are_never_training_positives(planted):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _recording import RecordingSampler
 from scipy import stats
 
 import negkit.samplers as ns
@@ -345,36 +346,6 @@ def test_train_compute_loss_as_gensim_sets_it():
     assert np.isnan(model.training_log_[-1]["loss"])
 
 
-class _Recording:
-    """A fitted sampler's draws, recorded (the kernel wraps the inner one)."""
-
-    refresh_every = None
-
-    def __init__(self, inner, capacity: int) -> None:
-        self.inner, self.n_items_ = inner, inner.n_items_
-        self.negs = np.full(capacity, -1, dtype=np.int64)
-        self.count = np.zeros(1, dtype=np.int64)
-
-    def kernel(self):
-        from numba import njit
-
-        base_draw, base_state = self.inner.kernel()
-
-        @njit(nogil=True)
-        def draw(state, anchor, pos, vec, ctx):
-            j = base_draw(state[0], anchor, pos, vec, ctx)
-            c = state[2][0]
-            if c < state[1].shape[0]:
-                state[1][c] = j
-                state[2][0] = c + 1
-            return j
-
-        return draw, (base_state, self.negs, self.count)
-
-    def maybe_refresh(self, ctxs) -> bool:
-        return False
-
-
 def test_bprmf_fit_again_draws_on_instead_of_repeating_the_first_fits_negatives():
     """fit, then fit again (training goes on from the tables): the old second fit restarted
     the seed's random streams, so it shuffled the pairs and drew the negatives of the first
@@ -384,12 +355,12 @@ def test_bprmf_fit_again_draws_on_instead_of_repeating_the_first_fits_negatives(
     train = _log(30, 40)
     inner = ns.get("uniform", exclude_positives=True).fit(n_items=40, positives=train)
     mf = BPRMF(dim=4, epochs=1, threads=1, seed=0)
-    first, second = _Recording(inner, train.nnz), _Recording(inner, train.nnz)
+    first, second = RecordingSampler(inner, train.nnz), RecordingSampler(inner, train.nnz)
     mf.fit(train, first)
     mf.fit(train, second)
     assert first.count[0] == second.count[0] == train.nnz
     assert np.mean(first.negs == second.negs) < 0.2  # independent draws: about 1/39 agree
-    again = _Recording(inner, train.nnz)  # a new model of the same seed repeats the first fit
+    again = RecordingSampler(inner, train.nnz)  # a new model of the same seed repeats the first fit
     BPRMF(dim=4, epochs=1, threads=1, seed=0).fit(train, again)
     np.testing.assert_array_equal(again.negs, first.negs)
 
