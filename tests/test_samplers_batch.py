@@ -122,6 +122,11 @@ def test_batch_sampler_bad_input():
         ns.MixedNegativeSampler(4, k=0)
     with pytest.raises(ValueError, match="static sampler"):
         ns.MixedNegativeSampler(4, k=2, sampler="dns")
+    # the extras are drawn for no one anchor: anchor 0's positives were excluded for every row
+    pos = sp.csr_matrix(np.eye(4))
+    excluding = ns.get("uniform", exclude_positives=True).fit(n_items=4, positives=pos)
+    with pytest.raises(ValueError, match="exclude_positives=True would exclude one user's"):
+        ns.MixedNegativeSampler(4, k=2, sampler=excluding)
 
 
 def test_candidate_pool_for_mixgcf():

@@ -308,6 +308,12 @@ class MixedNegativeSampler(BatchSampler):
                 f"the extra negatives are shared by the whole batch: {self.sampler.name!r} scores "
                 "per anchor; use a static sampler (uniform, unigram)"
             )
+        if getattr(self.sampler, "exclude_positives", False):
+            raise ValueError(
+                "the extra negatives are shared by the whole batch, drawn for no one anchor: an "
+                "extra sampler with exclude_positives=True would exclude one user's positives "
+                "for all; the hit mask removes each row's positives (positives=)"
+            )
         if isinstance(sampler, str):
             self.sampler.set_params(seed=seed)
         if not hasattr(self.sampler, "n_items_"):
