@@ -260,6 +260,15 @@ def test_resume_with_other_settings_is_refused(tmp_path):
         _study(tmp_path, fam)
     with pytest.raises(ValueError, match="different epochs"):
         run_study(ToyFamily(), ["uniform"], [0], 3, tmp_path / "out", progress=False)
+    # runs recorded without their study.json (deleted, or copied alone): not resumed blindly
+    (tmp_path / "out" / "study.json").unlink()
+    other = ToyFamily()
+    other.settings = lambda: {"dim": 16}
+    with pytest.raises(ValueError, match="holds recorded runs .* but no study.json"):
+        _study(tmp_path, other)
+    res = run_study(other, ["uniform"], [0], 2, tmp_path / "out", resume=False, progress=False,
+                    report=False)  # fmt: skip
+    assert list(res.runs) == ["uniform-seed0"]
 
 
 def test_a_study_whose_data_failed_to_load_does_not_hold_its_folder(tmp_path):

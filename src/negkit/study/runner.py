@@ -104,6 +104,11 @@ def _check_seeds(seeds: Sequence[int]) -> list[int]:
 
 def _write_study_file(out: Path, meta: dict[str, Any], resume: bool) -> None:
     path = out / STUDY_FILE
+    if resume and not path.exists():  # runs recorded, but no settings to check them against
+        raise ValueError(
+            f"{out} holds recorded runs ({METRICS_FILE}) but no {STUDY_FILE} to check their "
+            "settings against: use another --out, or --fresh to start over"
+        )
     if path.exists() and resume:
         old = json.loads(path.read_text(encoding="utf-8"))
         for key in ("family", "epochs", "settings"):
