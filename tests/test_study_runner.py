@@ -130,6 +130,19 @@ def test_share_above_uniform_is_the_time_a_sampler_adds_to_the_uniform_run(tmp_p
     assert "share above uniform's time" in md and "| 16.0 ± 0.0 | 75.0% ± 0.0 |" in md
 
 
+def test_uniform_and_the_reference_are_found_under_their_aliases(tmp_path):
+    """``rns`` is uniform and ``popularity`` unigram: the share above uniform's time and the
+    comparison with the reference were left out when the study listed them by alias."""
+    fam = ToyFamily(seconds={"rns": 2.0, "popularity": 8.0}, bonus={"rns": 0, "popularity": 0})
+    run_study(fam, ["rns", "popularity"], [0, 1], 2, tmp_path / "a", progress=False)
+    runs = runs_from_records(read_records(tmp_path / "a" / "metrics.jsonl"))
+    uni, unig = summarise(runs, ["rns", "popularity"], ["score"])
+    assert uni.share_above_uniform[0] == 0.0
+    assert unig.share_above_uniform[0] == pytest.approx((16 - 4) / 16)
+    md = (tmp_path / "a" / "report.md").read_text()
+    assert "share above uniform's time" in md and "## Against popularity" in md
+
+
 def test_no_uniform_run_leaves_the_share_above_uniform_out(tmp_path):
     run_study(ToyFamily(), ["unigram"], [0], 1, tmp_path / "o", progress=False)
     runs = runs_from_records(read_records(tmp_path / "o" / "metrics.jsonl"))

@@ -101,12 +101,12 @@ REFERENCES = ("unigram", "degree", "popularity", "pns")
 
 
 def _reference(summaries: list[SamplerSummary]) -> SamplerSummary | None:
-    from negkit.study.spec import parse_spec
+    from negkit.study.spec import plain_name
 
-    for name in REFERENCES:
+    for name in REFERENCES:  # the first reference listed that has finished runs
         for s in summaries:
-            if s.sampler == name or (parse_spec(s.sampler) == (name, {}) and s.seeds):
-                return s if s.seeds else None
+            if s.seeds and plain_name(s.sampler) == plain_name(name):
+                return s
     return None
 
 

@@ -67,6 +67,16 @@ def parse_spec_list(text: str) -> list[str]:
     return specs
 
 
+def plain_name(spec: str) -> str | None:
+    """The canonical sampler name of a spec without settings (``rns`` -> ``uniform``), else
+    None: whether a run is the plain sampler a report compares the others with."""
+    import negkit.samplers  # noqa: F401  (registers the samplers and their aliases)
+    from negkit.samplers.registry import _CANONICAL
+
+    name, params = parse_spec(spec)
+    return None if params else _CANONICAL.get(name, name)
+
+
 def check_distinct(specs: Sequence[str]) -> None:
     """Two specs of the same sampler (names or aliases) with the same settings are refused:
     they would train one sampler twice under two names."""

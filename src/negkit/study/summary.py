@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from negkit.study.spec import plain_name
+
 
 def mean_std(values: list[float]) -> tuple[float, float]:
     """Mean and sample std (ddof=1) of the finite values; NaN where undefined."""
@@ -91,7 +93,8 @@ def summarise(
 
 
 def _uniform_seconds(runs: dict[str, dict[str, Any]]) -> dict[int, float]:
-    """Training seconds of every finished run of the plain uniform sampler, by seed.
+    """Training seconds of every finished run of the plain uniform sampler (by any of its
+    names), by seed.
 
     Uniform draws cost one random number (a few ns), so the time a sampler's run takes above
     the uniform run of the same seed is what drawing its negatives costs, cache misses and
@@ -99,7 +102,7 @@ def _uniform_seconds(runs: dict[str, dict[str, Any]]) -> dict[int, float]:
     """
     out = {}
     for r in runs.values():
-        if r["sampler"] == "uniform" and r["status"] == "finished" and r["epochs"]:
+        if plain_name(r["sampler"]) == "uniform" and r["status"] == "finished" and r["epochs"]:
             t = _get(r["epochs"][-1], "train_seconds")
             if math.isfinite(t):
                 out[int(r["seed"])] = t
