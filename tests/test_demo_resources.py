@@ -204,3 +204,4 @@ def test_demo_runs_offline_on_the_installed_data(tmp_path, capsys, monkeypatch):
     md = (out / "report.md").read_text()
     assert "| uniform | 0 |" in md and "wordsim353 Spearman ρ" in md and "analogy accuracy" in md
     assert "negkit demo --samplers uniform --epochs 1 --seeds 1" in md
+    assert md.startswith("# negkit demo: sampler study")  # was "negkit compare word2vec"

@@ -259,7 +259,8 @@ def write_report(out: Path, meta: dict[str, Any], runs: dict[str, dict[str, Any]
             "started",
         )
     }
-    title = f"negkit compare {meta['family']}: sampler study"
+    demo = str(meta.get("command") or "").startswith("negkit demo")
+    title = f"negkit {'demo' if demo else 'compare ' + meta['family']}: sampler study"
     caption = (
         "Final metrics after the last epoch (not the best epoch's), mean ± sample standard "
         "deviation (n - 1 in the denominator; none for a single seed) over the finished seeds; "
