@@ -330,3 +330,21 @@ def test_an_unrecognised_two_column_header_is_refused_not_read_as_an_interaction
     d = read_log(_write(tmp_path, "account,song\n1,10\nbob,11\n"))
     assert d.user_ids.tolist() == ["1", "account", "bob"]
     assert read_log(_write(tmp_path, "1,10\n2,11\n")).user_ids.tolist() == [1, 2]
+
+
+def test_the_separator_is_the_one_that_splits_the_first_line_most(tmp_path):
+    """A ';' log with decimal commas was split on the first separator present, ',': users
+    "1;10;4" and items "5;978300760", without a word.  Now four fields by ';' (a rating with a
+    decimal comma is no number: the first line reads as a header, and the read stops)."""
+    path = tmp_path / "semi.csv"
+    path.write_text("1;10;4,5;978300760\n2;11;3,0;978300761\n")
+    with pytest.raises(
+        DataFormatError, match=r"semi\.csv:1: no user column among \['1', '10', '4,5'"
+    ):
+        read_log(path)
+    path.write_text("1;10;4;978300760\n2;11;3;978300761\n")
+    log = read_log(path)
+    assert log.counts()["users"] == 2 and log.timestamps.tolist() == [978300760, 978300761]
+    quoted = tmp_path / "q.csv"  # a ';' inside a quoted field does not outvote the commas
+    quoted.write_text('user,item,note\n1,10,"a;b;c;d"\n2,11,x\n')
+    assert read_log(quoted).counts()["items"] == 2

@@ -232,10 +232,18 @@ def load_lightgcn_split(folder: str | PathLike, name: str | None = None) -> Inte
 
 # ------------------------------------------------------------------ rating tables
 def _detect_sep(text: str) -> str | None:
-    for sep in ("\t", "::", ",", ";", "|"):
-        if sep in text:
-            return sep
-    return None  # whitespace
+    """The separator of a first line: a tab when there is one, else whichever of ``::``,
+    ``,``, ``;`` and ``|`` splits it into the most fields (the first listed on a tie), else
+    None (whitespace).  Counting, not taking the first present: ``1;10;4,5;978300760`` (a
+    decimal comma) is four fields by ``;``, not two by ``,``."""
+    if "\t" in text:
+        return "\t"
+    best, most = None, 1
+    for sep in ("::", ",", ";", "|"):
+        n = len(text.split(sep))
+        if n > most:
+            best, most = sep, n
+    return best
 
 
 _ID_HEADERS = {
