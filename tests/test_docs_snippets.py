@@ -3,6 +3,7 @@ with today's options, and the README's Python snippets run (on tiny data, no net
 
 from __future__ import annotations
 
+import argparse
 import re
 import shlex
 from pathlib import Path
@@ -108,3 +109,29 @@ def test_readme_hard_negative_mining_snippet(tmp_path, monkeypatch):
     exec(compile(code, "README.md", "exec"), ns)
     assert (tmp_path / "mined.csv").is_file()
     assert ns["loss"].ndim == 0 and ns["users"].weight.grad is not None
+
+
+def _parsers(parser=None, path="negkit"):
+    parser = parser or build_parser()
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _parsers(sub, f"{path} {name}")
+
+
+def test_every_option_with_a_default_shows_it_in_help():
+    """``--help`` names the default of every option that has one (a value, not None/False)."""
+    missing = []
+    for path, parser in _parsers():
+        parser.format_help()  # renders
+        for action in parser._actions:
+            d = action.default
+            if not action.option_strings or d in (None, False, []) or d is argparse.SUPPRESS:
+                continue
+            if isinstance(action, argparse.BooleanOptionalAction):
+                continue
+            text = parser._get_formatter()._format_action(action)
+            if "default" not in text:
+                missing.append(f"{path} {action.option_strings[-1]}")
+    assert not missing, missing
