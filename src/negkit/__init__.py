@@ -1,8 +1,9 @@
 """negkit: negative sampling for embedding learning.
 
 Samplers live in :mod:`negkit.samplers`; trainers in :mod:`negkit.word2vec`,
-:mod:`negkit.graph` and :mod:`negkit.rec`; data in :mod:`negkit.data`;
-evaluation in :mod:`negkit.eval`.
+:mod:`negkit.graph`, :mod:`negkit.rec`, :mod:`negkit.kg` and :mod:`negkit.contrastive`;
+data in :mod:`negkit.data`; evaluation in :mod:`negkit.eval`; sampler studies
+(``negkit compare``, ``negkit demo``) in :mod:`negkit.study`.
 """
 
 from negkit._version import __version__

@@ -7,6 +7,7 @@ Each command lives in its own module ``negkit.cli.<name>`` with two functions,
 from __future__ import annotations
 
 import argparse
+import copy
 import importlib
 import logging
 import os
@@ -18,12 +19,43 @@ from negkit._version import __version__
 COMMANDS = ("demo", "compare", "data", "rec", "graph", "kg")
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Adds ``(default: X)`` to an option's help where the help does not speak of its
+    default itself and the default is a value (not None, False or empty)."""
+
+    @staticmethod
+    def _shows_default(action: argparse.Action) -> bool:
+        default = action.default
+        return not (
+            not action.option_strings
+            or "default" in (action.help or "")
+            or default is None
+            or default is False
+            or default == []
+            or default is argparse.SUPPRESS
+            or isinstance(action, argparse.BooleanOptionalAction)
+        )
+
+    def _format_action(self, action: argparse.Action) -> str:
+        if action.help is None and self._shows_default(action):  # no help: the default alone
+            action = copy.copy(action)
+            action.help = "default: %(default)s"
+        return super()._format_action(action)
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if not self._shows_default(action):
+            return action.help
+        return f"{action.help} (default: %(default)s)"
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse without abbreviated options (``--lr-m`` for ``--lr-min``): the commands refuse
-    options a run would not read, and ``--nproc`` relaunches, by the words as written."""
+    options a run would not read, and ``--nproc`` relaunches, by the words as written.  Help
+    texts show each option's default (:class:`_HelpFormatter`)."""
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("allow_abbrev", False)
+        kwargs.setdefault("formatter_class", _HelpFormatter)
         super().__init__(*args, **kwargs)
 
 

@@ -89,7 +89,8 @@ def add_dist_args(p: argparse.ArgumentParser, what: str, sync_words: int | None 
         "--dist-timeout",
         type=float,
         default=None,
-        help="seconds a collective waits for the other ranks before failing (default 1800)",
+        help="seconds a collective waits for the other ranks before failing "
+        "(default: $NEGKIT_DIST_TIMEOUT, else 1800)",
     )
     if sync_words is None:
         return

@@ -177,7 +177,9 @@ def register(subparsers: Any) -> None:
     add_study_args(r, samplers="uniform,unigram,dns,rank,adaptive", epochs=20, seeds=3, out=None)
     g = r.add_argument_group("BPR-MF")
     g.add_argument("--dim", type=_positive_int, default=64, help="factors (default: 64)")
-    g.add_argument("--lr", type=_positive_float, default=None, help="learning rate (default: 0.05)")
+    g.add_argument("--lr", type=_positive_float, default=None,
+                   help="learning rate, decayed linearly to 5%% of it over the run "
+                   "(default: 0.1, rec train's compiled engine)")  # fmt: skip
     g.add_argument("--reg", type=float, default=None, help="L2 regularisation (default: 0.0025)")
     g.add_argument("--threads", type=_positive_int, default=2, help="threads (default: 2)")
     g.add_argument("--k", type=_positive_int, default=20, help="cut-off of Recall@K, NDCG@K")

@@ -85,7 +85,7 @@ def register(subparsers) -> None:
                    help="save the run here after every epoch; when the file exists, resume "
                    "from it (same settings and number of processes)")  # fmt: skip
     t.add_argument("--out", required=True, type=Path)
-    add_dist_args(t, "data-parallel training", sync_words=None)
+    add_dist_args(t, "each batch split among the ranks", sync_words=None)
     t.set_defaults(func=run_train)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 

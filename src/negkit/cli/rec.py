@@ -96,7 +96,8 @@ def register(subparsers) -> None:
         "--dist-timeout",
         type=float,
         default=None,
-        help="seconds a collective waits for the other ranks before failing (default 1800)",
+        help="seconds a collective waits for the other ranks before failing "
+        "(default: $NEGKIT_DIST_TIMEOUT, else 1800)",
     )
     t.add_argument(
         "--gather-negatives",

@@ -1,6 +1,8 @@
-"""Graph embeddings: DeepWalk, node2vec and LINE on the shared sampler library.
+"""Graph embeddings: DeepWalk, node2vec, struc2vec and LINE on the shared sampler library.
 
 * :mod:`negkit.graph.walks` — parallel first- and second-order random walks;
+* :mod:`negkit.graph.struc2vec` — struc2vec's walks over the multilayer structural graph
+  (DTW distances, OPT1-3; the layers in :mod:`negkit.graph.struc2vec_layers`);
 * :mod:`negkit.graph.line` — LINE, first and second order, with any sampler;
 * :mod:`negkit.graph.embed` — one entry point, :func:`negkit.graph.embed.run`.
 """

