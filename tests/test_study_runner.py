@@ -320,6 +320,23 @@ def test_bad_arguments_fail_before_training(tmp_path):
         run_study(fam, ["uniform", "band"], [0], 1, tmp_path / "o", progress=False)
     run_study(fam, ["band:refresh_every=100"], [0], 1, tmp_path / "b", progress=False)
     assert fam.trained == [("band:refresh_every=100", 0)]
+    with pytest.raises(ValueError, match="'span' draws spans of sentences"):  # every run failed
+        run_study(fam, ["uniform", "span"], [0], 1, tmp_path / "o", progress=False)
+
+
+def test_the_command_exits_1_when_a_run_failed(tmp_path, capsys):
+    """The study goes on past a failed run and reports the rest, but the command said 0."""
+    import argparse
+
+    from negkit.cli.compare import finish
+
+    args = argparse.Namespace(out=tmp_path / "o", samplers="uniform,unigram", seeds=1, epochs=1,
+                              time_budget=None, fresh=False, no_progress=True)  # fmt: skip
+    assert finish(args, ToyFamily(fail_on="unigram"), "negkit compare toy") == 1
+    err = capsys.readouterr().err
+    assert "1 run(s) failed (unigram-seed0)" in err and "metrics.jsonl" in err
+    args.out = tmp_path / "fine"
+    assert finish(args, ToyFamily(), "negkit compare toy") == 0
 
 
 def test_a_family_refuses_samplers_before_the_first_run(tmp_path):

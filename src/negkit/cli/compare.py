@@ -345,7 +345,8 @@ def _word2vec_study(args: argparse.Namespace, ctx) -> int:
 
 
 def finish(args: argparse.Namespace, family, command: str, dist_ctx=None) -> int:
-    """Run the study and say where the report is; 130 when stopped by Ctrl-C."""
+    """Run the study and say where the report is; 130 when stopped by Ctrl-C, 1 when a run
+    failed (the others ran and are reported)."""
     import sys
 
     from negkit._atomic import check_target
@@ -378,6 +379,11 @@ def finish(args: argparse.Namespace, family, command: str, dist_ctx=None) -> int
     if "Ctrl-C" in result.stopped:
         print("interrupted", file=sys.stderr)
         return 130
+    failed = sorted(r for r, v in result.runs.items() if v["status"] == "failed")
+    if failed:  # the report shows what ran; the exit status says not everything did
+        print(f"negkit compare: {len(failed)} run(s) failed ({', '.join(failed)}): their "
+              f"errors are in {result.out / 'metrics.jsonl'}", file=sys.stderr)  # fmt: skip
+        return 1
     return 0
 
 

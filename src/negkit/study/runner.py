@@ -84,6 +84,10 @@ def _check_samplers(samplers: Sequence[str], family: Any = None) -> list[str]:
         if getattr(obj, "needs_impressions", False):  # no study reads an impression table
             raise ValueError(f"sampler {name!r} draws from impressions (fit(exposures=)), "
                              f"which {what} does not read")  # fmt: skip
+        if "lengths" in getattr(obj, "fit_extras", ()):  # nor sentence lengths
+            raise ValueError(f"sampler {name!r} draws spans of sentences (fit(lengths=), "
+                             f"span NER: negkit.contrastive.train_span_ner), which {what} "
+                             "does not read")  # fmt: skip
         check_trained_tables(obj, what)  # every study trains its tables from scratch
         if check is not None:
             check(obj)
