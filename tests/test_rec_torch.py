@@ -295,6 +295,32 @@ def test_batch_modes_refuse_the_settings_they_would_ignore(tiny):
     with pytest.raises(ValueError, match=r"extra items is n_negs \(--n-negs\), not k"):
         run(_settings(tiny, epochs=1, sampler_params={"k": 64}), "mixed")
     assert run(_settings(tiny, epochs=1), "mixed")["settings"]["loss"] == "softmax"
+    # mixgcf makes one synthetic negative a pair: n_negs=5 trained exactly as n_negs=1 did,
+    # and metrics.json said 5
+    with pytest.raises(ValueError, match="n_negs does not apply to mixgcf"):
+        run(_settings(tiny, epochs=1, n_negs=5), "mixgcf")
+    # tau is read by the softmax losses only; bpr / bce trained as with tau=1
+    torch_mf = {"engine": "torch"}
+    for sampler, extra in (("rns", torch_mf), ("rns", {**torch_mf, "loss": "bce"}), ("mixgcf", {})):
+        with pytest.raises(ValueError, match="tau is the softmax losses' temperature"):
+            run(_settings(tiny, epochs=1, tau=0.5, **extra), sampler)
+
+
+def test_the_trainer_refuses_what_mixgcf_and_the_pairwise_losses_ignore(tiny):
+    import negkit.samplers as ns
+    from negkit.rec.torch_models import MF
+    from negkit.rec.torch_train import TorchTrainer
+
+    smp = ns.get("uniform", exclude_positives=True, seed=0)
+    smp.fit(n_items=tiny.n_items, positives=tiny.train)
+    model = MF(tiny.n_users, tiny.n_items, 8)
+    with pytest.raises(ValueError, match="one synthetic negative a pair"):
+        TorchTrainer(model, smp, tiny.train, mode="mixgcf", n_negs=4)
+    with pytest.raises(ValueError, match="one synthetic negative a pair"):
+        TorchTrainer(model, smp, tiny.train, mode="mixgcf", loss="softmax")
+    with pytest.raises(ValueError, match="'bce' does not read it"):
+        TorchTrainer(model, smp, tiny.train, loss="bce", tau=0.2)
+    TorchTrainer(model, smp, tiny.train, loss="softmax", tau=0.2)  # read: accepted
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
