@@ -172,6 +172,43 @@ def test_mixgcf_negative_mixes_positive_and_candidates():
         mixgcf_negatives(layers, u, p, cand[0])
 
 
+def test_mixgcf_step_penalises_the_synthetic_negative_s_layer_0(tiny):
+    """MixGCF's L2 acts on the user's, the positive's and the synthetic negative's ego rows
+    (``a e_p + (1 - a) e_m`` at layer 0, the authors' code), not on the mean of the M
+    candidates' rows (|mean|^2 is about 1/M of the rows' norm: an M times weaker penalty)."""
+    import negkit.samplers as ns
+    from negkit.rec.torch_models import LightGCN
+    from negkit.rec.torch_train import TorchTrainer
+
+    torch.manual_seed(0)
+    model = LightGCN(tiny.train, dim=8, n_layers=2)
+    smp = ns.get("uniform", exclude_positives=True, seed=0)
+    smp.fit(n_items=tiny.n_items, positives=tiny.train)
+    reg = 50.0  # the penalty dominates the loss
+    tr = TorchTrainer(model, smp, tiny.train, mode="mixgcf", n_candidates=6, reg=reg, lr=1e-9)
+    u = torch.tensor([0, 1, 2, 3])
+    p = torch.tensor([int(tiny.train[i].indices[0]) for i in range(4)])
+    cand = torch.tensor([[j for j in range(60) if tiny.train[i, j] == 0][:6] for i in range(4)])
+    tr._draw = lambda *a, **k: cand
+    gen = torch.Generator().manual_seed(7)
+    tr.generator.set_state(gen.get_state())
+    with torch.no_grad():
+        layers = model.layers()
+        users_all = torch.stack([a for a, _ in layers]).mean(0)
+        items_all = torch.stack([b for _, b in layers]).mean(0)
+        e_n, kept = mixgcf_negatives(layers, u, p, cand, gen, per_layer=True)
+        e_u = users_all[u]
+        bpr = torch.nn.functional.softplus((e_u * e_n).sum(-1) - (e_u * items_all[p]).sum(-1))
+        ego_u, ego_i = model.ego()
+        sq = ego_u[u].pow(2).sum() + ego_i[p].pow(2).sum() + kept[0].pow(2).sum()
+        expected = bpr.mean() + reg / 2 * sq / 4
+        assert kept.shape == (3, 4, 8)
+        cand_mean = ego_i[cand].mean(1).pow(2).sum()
+        old = bpr.mean() + reg / 2 * (sq - kept[0].pow(2).sum() + cand_mean) / 4
+    assert abs(float(old) - float(expected)) > 1e-3  # the test tells the two apart
+    assert tr.step(u, p) == pytest.approx(float(expected), rel=1e-5)
+
+
 def _settings(tiny, **kw):
     base = dict(data=tiny, dim=16, epochs=25, lr=0.02, reg=1e-4, batch_size=256, threads=1)
     base.update(kw)

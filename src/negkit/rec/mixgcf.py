@@ -10,10 +10,14 @@ negatives n_1..n_M (drawn by any sampler), at every layer l:
   ``e_u . e'_m^(l)`` (``e_u`` the user's pooled embedding), then pool the kept
   layer embeddings (mean, as LightGCN) into the synthetic negative ``e_n``.
 
-The synthetic negative then enters the BPR loss like an item embedding.
+The synthetic negative then enters the BPR loss like an item embedding, and its layer-0 part
+``e'^(0)`` into the L2 penalty with the user's and the positive's ego rows (the authors' code,
+``create_bpr_loss``: ``neg_gcn_emb[:, :, 0, :]``).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 
@@ -26,11 +30,14 @@ def mixgcf_negatives(
     pos: torch.Tensor,
     candidates: torch.Tensor,
     generator: torch.Generator | None = None,
-) -> torch.Tensor:
+    per_layer: bool = False,
+) -> Any:
     """Synthetic negative embeddings ``(B, d)``.
 
     layers : per-layer ``(user_table, item_table)`` as returned by ``model.layers()``.
     users, pos : ``(B,)`` ids; candidates : ``(B, M)`` candidate negative item ids.
+    per_layer : also return the kept layer embeddings ``(L + 1, B, d)`` (layer 0 first: the
+        synthetic negative's ego part, on which the L2 penalty acts).
     """
     if candidates.ndim != 2 or candidates.shape[0] != users.shape[0]:
         raise ValueError(f"candidates must have shape (batch, M), got {tuple(candidates.shape)}")
@@ -46,4 +53,6 @@ def mixgcf_negatives(
         scores = (mixed * user_pooled[:, None, :]).sum(dim=-1)  # (B, M)
         best = scores.argmax(dim=1)
         chosen.append(mixed[torch.arange(B, device=mixed.device), best])
-    return torch.stack(chosen, dim=0).sum(dim=0) / n_layers
+    kept = torch.stack(chosen, dim=0)
+    pooled = kept.sum(dim=0) / n_layers
+    return (pooled, kept) if per_layer else pooled

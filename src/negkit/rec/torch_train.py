@@ -141,7 +141,8 @@ class TorchTrainer:
     """One model, one sampler, one optimiser (Adam), one loss.
 
     reg : L2 weight on the batch's layer-0 rows, ``reg/2 * (|e_u|^2 + |e_i|^2 + |e_j|^2) / B``
-        (the LightGCN convention).
+        (the LightGCN convention; ``e_j`` summed over the ``k`` negatives; in the mixgcf mode
+        the synthetic negative's layer-0 mix ``a e_i + (1 - a) e_m``, as MixGCF's code).
     sampler_on_device : draw with the sampler's torch path (True), on the host (False), or
         None: on the device when it is not the CPU; on CPU for the per-draw samplers that read
         no scores.
@@ -350,11 +351,12 @@ class TorchTrainer:
             items_all = torch.stack([b for _, b in layers]).mean(0)
             cand = self._draw(u_t, p_t, self.n_candidates, users_all, items_all)
             e_u = users_all[u_t]
-            e_n = mixgcf_negatives(layers, u_t, p_t, cand, self.generator)
+            e_n, kept = mixgcf_negatives(layers, u_t, p_t, cand, self.generator, per_layer=True)
             pos_s = (e_u * items_all[p_t]).sum(-1)
             neg_s = (e_u * e_n).sum(-1, keepdim=True)
             loss = losses.bpr(pos_s, neg_s)
-            loss = loss + self._l2(ego_u[u_t], ego_i[p_t], ego_i[cand].mean(1))
+            # the synthetic negative's ego part, as MixGCF's code (not the candidates' mean)
+            loss = loss + self._l2(ego_u[u_t], ego_i[p_t], kept[0])
         else:
             rows = self._rows
             users_all, items_all = self.net()
