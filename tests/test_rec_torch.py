@@ -209,6 +209,37 @@ def test_mixgcf_step_penalises_the_synthetic_negative_s_layer_0(tiny):
     assert tr.step(u, p) == pytest.approx(float(expected), rel=1e-5)
 
 
+def test_the_logq_correction_follows_a_queue_s_changing_law(tiny, monkeypatch):
+    """The queue sampler's law moves with every push (each pair's positive): the sampled
+    softmax's log q is the law the batch's draws came from, read before them, not the first
+    batch's law cached for the whole run."""
+    import negkit.samplers as ns
+    from negkit.rec.torch_models import MF
+    from negkit.rec.torch_train import TorchTrainer
+
+    s = ns.get("queue", size=64, exclude_positives=True, seed=0)
+    s.fit(n_items=tiny.n_items, positives=tiny.train)
+    tr = TorchTrainer(MF(tiny.n_users, tiny.n_items, 8), s, tiny.train, loss="softmax", n_negs=4)
+    seen = []
+
+    def softmax(pos, neg, log_q=None, tau=1.0):
+        seen.append(log_q.detach().clone())
+        return losses.sampled_softmax(pos, neg, log_q, tau)
+
+    monkeypatch.setitem(losses.LOSSES, "softmax", softmax)
+    draws = []
+    real_draw = tr._draw
+    monkeypatch.setattr(tr, "_draw", lambda *a: draws.append(real_draw(*a)) or draws[-1])
+    batches = PairBatches(tiny.train, 100, seed=0)
+    for step, (u, p) in enumerate(batches):
+        law = np.log(np.maximum(s.distribution(), 1e-30))  # before the batch's draws
+        tr.step(u, p)
+        np.testing.assert_allclose(seen[-1].numpy(), law[draws[-1].numpy()], rtol=1e-6)
+        if step == 3:
+            break
+    assert not np.allclose(seen[0].numpy(), seen[-1].numpy())  # the law did move
+
+
 def _settings(tiny, **kw):
     base = dict(data=tiny, dim=16, epochs=25, lr=0.02, reg=1e-4, batch_size=256, threads=1)
     base.update(kw)

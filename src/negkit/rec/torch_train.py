@@ -292,7 +292,13 @@ class TorchTrainer:
         return torch.from_numpy(np.asarray(negs, dtype=np.int64)).to(self.device)
 
     def _static_log_q(self) -> torch.Tensor | None:
-        """log q(item) of a sampler whose distribution does not depend on the anchor, else None."""
+        """log q(item) of a sampler whose distribution does not depend on the anchor, else None.
+
+        Read once, except for a sampler whose law moves as it draws (``dynamic_law``: the
+        queue, which pushes every pair's positive): read afresh before each batch's draws (the
+        batch's own pushes move it by ``B / size`` within the batch)."""
+        if getattr(self.sampler, "dynamic_law", False):
+            self._sampler_log_q = None
         if self._sampler_log_q is None and not getattr(self.sampler, "score_aware", False):
             try:
                 q = np.asarray(self.sampler.distribution(), dtype=np.float64)
@@ -398,9 +404,10 @@ class TorchTrainer:
                     loss = losses.in_batch_softmax(e_u, e_p, self.log_pop[p_t], self.tau, p_t)
                 loss = loss + self._l2(rows(ego_u, u_t), rows(ego_i, p_t))
             else:
+                # the law the draws come from: read before them (a queue pushes as it draws)
+                lq = self._static_log_q() if self.loss_name in losses.LOG_Q_LOSSES else None
                 neg = self._draw(u_t, p_t, self.n_negs, users_all, items_all)
                 neg_s = torch.einsum("bd,bkd->bk", e_u, rows(items_all, neg))
-                lq = self._static_log_q() if self.loss_name in losses.LOG_Q_LOSSES else None
                 if lq is None and self.loss_name in ("nce", "snis"):
                     raise ValueError(
                         f"loss {self.loss_name!r} needs a sampler with an anchor-free "
