@@ -296,7 +296,9 @@ class TorchTrainer:
 
         Read once, except for a sampler whose law moves as it draws (``dynamic_law``: the
         queue, which pushes every pair's positive): read afresh before each batch's draws (the
-        batch's own pushes move it by ``B / size`` within the batch)."""
+        batch's own pushes move it by ``B / size`` within the batch).  With
+        ``exclude_positives`` the draws' law is ``q(i) / (1 - q(P_u))`` for user ``u``:
+        :meth:`_log_q_of` subtracts ``log(1 - q(P_u))`` (:attr:`_log_norm`) per row."""
         if getattr(self.sampler, "dynamic_law", False):
             self._sampler_log_q = None
         if self._sampler_log_q is None and not getattr(self.sampler, "score_aware", False):
@@ -307,7 +309,26 @@ class TorchTrainer:
             self._sampler_log_q = torch.tensor(
                 np.log(np.maximum(q, 1e-30)), dtype=torch.float32, device=self.device
             )
+            self._log_norm = None
+            p = getattr(self.sampler, "positives_", None)
+            if getattr(self.sampler, "exclude_positives", False) and p is not None:
+                mass = np.add.reduceat(np.append(q[p.indices], 0.0), p.indptr[:-1])
+                mass *= np.diff(p.indptr) > 0
+                norm = np.maximum(1.0 - mass, 1e-30)
+                self._log_norm = torch.tensor(np.log(norm), dtype=torch.float32, device=self.device)
         return self._sampler_log_q
+
+    def _log_q_of(self, lq: torch.Tensor, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """``log q(items[b, ...] | users[b])`` of the draws: the law renormalised over each
+        user's non-positives when the sampler excludes them (users beyond the known positives
+        have none to exclude)."""
+        out = lq[items]
+        norm = getattr(self, "_log_norm", None)
+        if norm is None:
+            return out
+        inside = users < norm.shape[0]
+        shift = torch.where(inside, norm[users.clamp(max=norm.shape[0] - 1)], 0.0)
+        return out - shift.reshape(shift.shape + (1,) * (out.ndim - 1))
 
     def _gathered(self, neg: Any, u_t: torch.Tensor, p_t: torch.Tensor) -> tuple[Any, int]:
         """Every rank's batch columns (in-batch and mixed negatives) as this rank's columns:
@@ -413,10 +434,14 @@ class TorchTrainer:
                         f"loss {self.loss_name!r} needs a sampler with an anchor-free "
                         "distribution() (its log q), e.g. uniform or unigram"
                     )
-                extra = {"log_q_pos": lq[p_t]} if self.loss_name == "nce" else {}
-                loss = losses.LOSSES[self.loss_name](
-                    pos_s, neg_s, lq[neg] if lq is not None else None, self.tau, **extra
+                # the positive's q by the same (renormalised) formula as its negatives'
+                extra = (
+                    {"log_q_pos": self._log_q_of(lq, u_t, p_t)} if self.loss_name == "nce" else {}
                 )
+                loss = losses.LOSSES[self.loss_name](
+                    pos_s, neg_s, self._log_q_of(lq, u_t, neg) if lq is not None else None,
+                    self.tau, **extra,
+                )  # fmt: skip
                 loss = loss + self._l2(
                     rows(ego_u, u_t), rows(ego_i, p_t), rows(ego_i, neg).reshape(-1, ego_i.shape[1])
                 )
