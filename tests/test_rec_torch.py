@@ -172,6 +172,32 @@ def test_mixgcf_negative_mixes_positive_and_candidates():
         mixgcf_negatives(layers, u, p, cand[0])
 
 
+def test_mixgcf_mixes_every_candidate_with_one_alpha_a_layer():
+    """Eq. 6 of MixGCF: ``a^(l)`` is drawn per pair and layer and shared by the candidates, so
+    the hop mixing keeps, at every layer, the candidate of the highest raw score
+    ``e_u . e_m^(l)`` (``a s_p + (1 - a) s_m`` is increasing in ``s_m``), mixed with the
+    positive by ``a`` in [0, 1].  One ``a`` per candidate favoured those that drew a large
+    ``a`` instead."""
+    g = torch.Generator().manual_seed(0)
+    B, M, d, n = 300, 8, 6, 50
+    items = torch.randn(n, d, generator=g)
+    users = torch.randn(B, d, generator=g)
+    layers = [(users, items), (users * 0.7, torch.randn(n, d, generator=g))]
+    u = torch.arange(B)
+    p = torch.zeros(B, dtype=torch.long)
+    cand = torch.randint(1, n, (B, M), generator=g)
+    _, kept = mixgcf_negatives(layers, u, p, cand, torch.Generator().manual_seed(1), per_layer=True)
+    pooled = torch.stack([x for x, _ in layers]).mean(0)
+    for layer, (_, table) in enumerate(layers):
+        e_m = table[cand]  # (B, M, d)
+        best = (e_m * pooled[:, None, :]).sum(-1).argmax(1)
+        e_best = e_m[torch.arange(B), best]
+        diff = table[p] - e_best  # kept = e_best + a * diff
+        a = ((kept[layer] - e_best) * diff).sum(-1) / diff.pow(2).sum(-1)
+        torch.testing.assert_close(kept[layer], e_best + a[:, None] * diff, atol=1e-5, rtol=1e-5)
+        assert ((a >= -1e-5) & (a <= 1 + 1e-5)).all()
+
+
 def test_mixgcf_step_penalises_the_synthetic_negative_s_layer_0(tiny):
     """MixGCF's L2 acts on the user's, the positive's and the synthetic negative's ego rows
     (``a e_p + (1 - a) e_m`` at layer 0, the authors' code), not on the mean of the M

@@ -5,7 +5,10 @@ Network-based Recommender Systems".  For a pair (u, p) and M candidate
 negatives n_1..n_M (drawn by any sampler), at every layer l:
 
 * positive mixing: ``e'_m^(l) = a^(l) e_p^(l) + (1 - a^(l)) e_m^(l)``, ``a^(l) ~ U(0, 1)``
-  drawn per candidate and layer;
+  drawn per pair and layer, shared by the M candidates (the paper's Eq. 6 has no index m on
+  ``a^(l)``; the authors' code draws ``rand(batch, 1, n_hops + 1, 1)``).  One ``a`` per
+  candidate would let the hop mixing favour the candidates that drew a large ``a`` (mixed
+  nearest the positive), a harder negative than MixGCF's;
 * hop mixing: keep, per layer, the candidate with the highest
   ``e_u . e'_m^(l)`` (``e_u`` the user's pooled embedding), then pool the kept
   layer embeddings (mean, as LightGCN) into the synthetic negative ``e_n``.
@@ -48,7 +51,7 @@ def mixgcf_negatives(
     for _, items in layers:
         e_p = items[pos]  # (B, d)
         e_n = items[candidates]  # (B, M, d)
-        alpha = torch.rand((B, M, 1), device=e_n.device, generator=generator, dtype=e_n.dtype)
+        alpha = torch.rand((B, 1, 1), device=e_n.device, generator=generator, dtype=e_n.dtype)
         mixed = alpha * e_p[:, None, :] + (1.0 - alpha) * e_n
         scores = (mixed * user_pooled[:, None, :]).sum(dim=-1)  # (B, M)
         best = scores.argmax(dim=1)
