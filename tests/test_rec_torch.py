@@ -439,6 +439,15 @@ def test_batch_modes_refuse_the_settings_they_would_ignore(tiny):
             run(_settings(tiny, epochs=1, tau=0.5, **extra), sampler)
 
 
+def test_gathering_negatives_on_one_process_is_the_plain_in_batch_run(tiny):
+    """On one process every rank's batch is its own: --gather-negatives used to switch the
+    logQ from the sampler's streaming estimate to the training frequency (another run)."""
+    kw = dict(epochs=2, dim=8, batch_size=64)
+    plain = run(_settings(tiny, **kw), "in-batch", seed=0)
+    gathered = run(_settings(tiny, **kw, gather_negatives=True), "in-batch", seed=0)
+    np.testing.assert_array_equal(gathered["user_embeddings"], plain["user_embeddings"])
+
+
 def test_the_trainer_refuses_what_mixgcf_and_the_pairwise_losses_ignore(tiny):
     import negkit.samplers as ns
     from negkit.rec.torch_models import MF

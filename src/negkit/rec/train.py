@@ -424,7 +424,9 @@ def _run(settings: RecSettings, sampler: Any, seed: int, on_epoch: Any, progress
                                    for t in model.propagate())  # fmt: skip
             smp, mode = _make_sampler(sampler, settings, data, tables, seed + ctx.rank)
             sampler_settings = _settings_of(smp)
-            if cfg["gather_negatives"]:  # every rank's batch columns, all_gathered
+            # every rank's batch columns, all_gathered; on one process they are its own batch,
+            # so the run is the in-batch one without the flag (the same logQ estimate)
+            if cfg["gather_negatives"] and ctx.distributed:
                 if BATCH_MODES.get(sampler_name) == "in_batch":
                     mode = "in_batch"  # logQ: the items' training frequency
             trainer = TorchTrainer(
