@@ -142,7 +142,9 @@ class TorchTrainer:
 
     reg : L2 weight on the batch's layer-0 rows, ``reg/2 * (|e_u|^2 + |e_i|^2 + |e_j|^2) / B``
         (the LightGCN convention; ``e_j`` summed over the ``k`` negatives; in the mixgcf mode
-        the synthetic negative's layer-0 mix ``a e_i + (1 - a) e_m``, as MixGCF's code).
+        the synthetic negative's layer-0 mix ``a e_i + (1 - a) e_m``, as MixGCF's code; in the
+        batch and in-batch modes ``|e_u|^2 + |e_i|^2`` alone: the in-batch columns are other
+        rows' positives, penalised as theirs, and a mixed sampler's extra columns are not).
     sampler_on_device : draw with the sampler's torch path (True), on the host (False), or
         None: on the device when it is not the CPU; on CPU for the per-draw samplers that read
         no scores.
