@@ -135,7 +135,8 @@ def test_cli_refuses_an_out_under_a_file_before_training(split, tmp_path, capsys
     "opts, named",
     [(["--batch-size", "64"], "--batch-size (read by the torch engine (--engine torch) only)"),
      (["--n-layers=2"], "--n-layers (read by --model lightgcn only)"),
-     (["--n-candidates", "8"], "--n-candidates (read by --sampler mixgcf only)")],
+     (["--n-candidates", "8"], "--n-candidates (read by --sampler mixgcf only)"),
+     (["--carve-seed", "3"], "--carve-seed (read by --carve-valid only)")],
 )  # fmt: skip
 def test_cli_refuses_an_option_this_run_would_not_read(split, tmp_path, capsys, opts, named):
     """BPR-MF on the CPU default (numba) engine trains pair by pair, without layers or a

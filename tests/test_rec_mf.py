@@ -145,6 +145,33 @@ def test_warp_rank_weight_skips_pairs_without_a_violator(planted):
     assert np.abs(mf.item_factors_ - V0).max() > 0
 
 
+def test_warp_trials_count_negatives_only_when_positives_are_excluded():
+    """One user, 100 items: its 50 positives all beat ``s(pos) - margin``, and of the 50
+    negatives only item 99 does.  WARP samples negatives: ``N`` ~ Geometric(1/50), mean 50,
+    and the draw is item 99.  A drawn positive used to restart the trial count (mean ~2: a rank
+    estimate 25 times too high), and when the rejection tries ran out a random non-violator came
+    back with a positive's trial count (a weighted update on a non-violator)."""
+    import scipy.sparse as sp
+
+    from negkit._rng import CTX_TRIALS, make_contexts
+
+    n = 100
+    V = np.full((n, 1), -5.0, dtype=np.float32)
+    V[:50, 0] = V[99, 0] = 5.0
+    positives = sp.csr_matrix((np.ones(50), (np.zeros(50, int), np.arange(50))), shape=(1, n))
+    s = ns.get("warp", margin=1.0, max_trials=1000, exclude_positives=True, seed=0)
+    s.fit(n_items=n, positives=positives, output=V, input=np.ones((1, 1), np.float32))
+    draw, state = s.kernel()
+    ctx = make_contexts(0, 1)[0]
+    vec = np.ones(1, dtype=np.float32)
+    got, trials = [], []
+    for _ in range(4000):
+        got.append(draw(state, 0, 0, vec, ctx))
+        trials.append(int(ctx[CTX_TRIALS]))
+    assert set(got) == {99}
+    assert 45 < np.mean(trials) < 55  # the mean of 4000 Geometric(1/50) draws: 50 +- 0.8
+
+
 class _MergeLog:
     """Stands in for ``TableSync`` on one process: records when the tables would merge."""
 

@@ -172,6 +172,139 @@ def test_mixgcf_negative_mixes_positive_and_candidates():
         mixgcf_negatives(layers, u, p, cand[0])
 
 
+def test_mixgcf_mixes_every_candidate_with_one_alpha_a_layer():
+    """Eq. 6 of MixGCF: ``a^(l)`` is drawn per pair and layer and shared by the candidates, so
+    the hop mixing keeps, at every layer, the candidate of the highest raw score
+    ``e_u . e_m^(l)`` (``a s_p + (1 - a) s_m`` is increasing in ``s_m``), mixed with the
+    positive by ``a`` in [0, 1].  One ``a`` per candidate favoured those that drew a large
+    ``a`` instead."""
+    g = torch.Generator().manual_seed(0)
+    B, M, d, n = 300, 8, 6, 50
+    items = torch.randn(n, d, generator=g)
+    users = torch.randn(B, d, generator=g)
+    layers = [(users, items), (users * 0.7, torch.randn(n, d, generator=g))]
+    u = torch.arange(B)
+    p = torch.zeros(B, dtype=torch.long)
+    cand = torch.randint(1, n, (B, M), generator=g)
+    _, kept = mixgcf_negatives(layers, u, p, cand, torch.Generator().manual_seed(1), per_layer=True)
+    pooled = torch.stack([x for x, _ in layers]).mean(0)
+    for layer, (_, table) in enumerate(layers):
+        e_m = table[cand]  # (B, M, d)
+        best = (e_m * pooled[:, None, :]).sum(-1).argmax(1)
+        e_best = e_m[torch.arange(B), best]
+        diff = table[p] - e_best  # kept = e_best + a * diff
+        a = ((kept[layer] - e_best) * diff).sum(-1) / diff.pow(2).sum(-1)
+        torch.testing.assert_close(kept[layer], e_best + a[:, None] * diff, atol=1e-5, rtol=1e-5)
+        assert ((a >= -1e-5) & (a <= 1 + 1e-5)).all()
+
+
+def test_mixgcf_step_penalises_the_synthetic_negative_s_layer_0(tiny):
+    """MixGCF's L2 acts on the user's, the positive's and the synthetic negative's ego rows
+    (``a e_p + (1 - a) e_m`` at layer 0, the authors' code), not on the mean of the M
+    candidates' rows (|mean|^2 is about 1/M of the rows' norm: an M times weaker penalty)."""
+    import negkit.samplers as ns
+    from negkit.rec.torch_models import LightGCN
+    from negkit.rec.torch_train import TorchTrainer
+
+    torch.manual_seed(0)
+    model = LightGCN(tiny.train, dim=8, n_layers=2)
+    smp = ns.get("uniform", exclude_positives=True, seed=0)
+    smp.fit(n_items=tiny.n_items, positives=tiny.train)
+    reg = 50.0  # the penalty dominates the loss
+    tr = TorchTrainer(model, smp, tiny.train, mode="mixgcf", n_candidates=6, reg=reg, lr=1e-9)
+    u = torch.tensor([0, 1, 2, 3])
+    p = torch.tensor([int(tiny.train[i].indices[0]) for i in range(4)])
+    cand = torch.tensor([[j for j in range(60) if tiny.train[i, j] == 0][:6] for i in range(4)])
+    tr._draw = lambda *a, **k: cand
+    gen = torch.Generator().manual_seed(7)
+    tr.generator.set_state(gen.get_state())
+    with torch.no_grad():
+        layers = model.layers()
+        users_all = torch.stack([a for a, _ in layers]).mean(0)
+        items_all = torch.stack([b for _, b in layers]).mean(0)
+        e_n, kept = mixgcf_negatives(layers, u, p, cand, gen, per_layer=True)
+        e_u = users_all[u]
+        bpr = torch.nn.functional.softplus((e_u * e_n).sum(-1) - (e_u * items_all[p]).sum(-1))
+        ego_u, ego_i = model.ego()
+        sq = ego_u[u].pow(2).sum() + ego_i[p].pow(2).sum() + kept[0].pow(2).sum()
+        expected = bpr.mean() + reg / 2 * sq / 4
+        assert kept.shape == (3, 4, 8)
+        cand_mean = ego_i[cand].mean(1).pow(2).sum()
+        old = bpr.mean() + reg / 2 * (sq - kept[0].pow(2).sum() + cand_mean) / 4
+    assert abs(float(old) - float(expected)) > 1e-3  # the test tells the two apart
+    assert tr.step(u, p) == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_the_logq_correction_follows_a_queue_s_changing_law(tiny, monkeypatch):
+    """The queue sampler's law moves with every push (each pair's positive): the sampled
+    softmax's log q is the law the batch's draws came from, read before them, not the first
+    batch's law cached for the whole run."""
+    import negkit.samplers as ns
+    from negkit.rec.torch_models import MF
+    from negkit.rec.torch_train import TorchTrainer
+
+    s = ns.get("queue", size=64, seed=0)  # no exclusion: the law is the queue's alone
+    s.fit(n_items=tiny.n_items, positives=tiny.train)
+    tr = TorchTrainer(MF(tiny.n_users, tiny.n_items, 8), s, tiny.train, loss="softmax", n_negs=4)
+    seen = []
+
+    def softmax(pos, neg, log_q=None, tau=1.0):
+        seen.append(log_q.detach().clone())
+        return losses.sampled_softmax(pos, neg, log_q, tau)
+
+    monkeypatch.setitem(losses.LOSSES, "softmax", softmax)
+    draws = []
+    real_draw = tr._draw
+    monkeypatch.setattr(tr, "_draw", lambda *a: draws.append(real_draw(*a)) or draws[-1])
+    batches = PairBatches(tiny.train, 100, seed=0)
+    for step, (u, p) in enumerate(batches):
+        law = np.log(np.maximum(s.distribution(), 1e-30))  # before the batch's draws
+        tr.step(u, p)
+        np.testing.assert_allclose(seen[-1].numpy(), law[draws[-1].numpy()], rtol=1e-6)
+        if step == 3:
+            break
+    assert not np.allclose(seen[0].numpy(), seen[-1].numpy())  # the law did move
+
+
+@pytest.mark.parametrize("loss", ["softmax", "nce"])
+def test_the_logq_correction_is_the_law_renormalised_over_the_user_s_non_positives(
+    tiny, monkeypatch, loss
+):
+    """A recommender's sampler excludes the user's positives, so its draws follow
+    ``q(i) / (1 - q(P_u))``: the log q handed to the loss is the sampler's own
+    ``proba(item | user)``, not the unexcluded law (off by ``-log(1 - q(P_u))``, ~0.4 for a
+    tenth of ml-100k's users under pns)."""
+    import negkit.samplers as ns
+    from negkit.rec.torch_models import MF
+    from negkit.rec.torch_train import TorchTrainer
+
+    s = ns.get("pns", exclude_positives=True, seed=0).fit(n_items=60, positives=tiny.train)
+    tr = TorchTrainer(MF(tiny.n_users, tiny.n_items, 8), s, tiny.train, loss=loss, n_negs=5)
+    seen = {}
+    real = losses.LOSSES[loss]
+
+    def spy(pos, neg, log_q=None, tau=1.0, **kw):
+        seen.update(log_q=log_q.clone(), **{k: v.clone() for k, v in kw.items()})
+        return real(pos, neg, log_q, tau, **kw)
+
+    monkeypatch.setitem(losses.LOSSES, loss, spy)
+    draws = []
+    real_draw = tr._draw
+    monkeypatch.setattr(tr, "_draw", lambda *a: draws.append(real_draw(*a)) or draws[-1])
+    u, p = next(iter(PairBatches(tiny.train, 64, seed=0)))
+    tr.step(u, p)
+    neg = draws[-1].numpy()
+    want = np.log(s.proba(neg, anchors=u))
+    np.testing.assert_allclose(seen["log_q"].numpy(), want, rtol=1e-5, atol=1e-5)
+    q = s.distribution()
+    mass = np.array([q[tiny.train[x].indices].sum() for x in u])
+    assert mass.min() > 0.05  # the renormalisation is not negligible here
+    if loss == "nce":  # the positive's q by the same formula
+        np.testing.assert_allclose(
+            seen["log_q_pos"].numpy(), np.log(q[p]) - np.log(1 - mass), rtol=1e-5, atol=1e-5
+        )
+
+
 def _settings(tiny, **kw):
     base = dict(data=tiny, dim=16, epochs=25, lr=0.02, reg=1e-4, batch_size=256, threads=1)
     base.update(kw)
@@ -295,6 +428,41 @@ def test_batch_modes_refuse_the_settings_they_would_ignore(tiny):
     with pytest.raises(ValueError, match=r"extra items is n_negs \(--n-negs\), not k"):
         run(_settings(tiny, epochs=1, sampler_params={"k": 64}), "mixed")
     assert run(_settings(tiny, epochs=1), "mixed")["settings"]["loss"] == "softmax"
+    # mixgcf makes one synthetic negative a pair: n_negs=5 trained exactly as n_negs=1 did,
+    # and metrics.json said 5
+    with pytest.raises(ValueError, match="n_negs does not apply to mixgcf"):
+        run(_settings(tiny, epochs=1, n_negs=5), "mixgcf")
+    # tau is read by the softmax losses only; bpr / bce trained as with tau=1
+    torch_mf = {"engine": "torch"}
+    for sampler, extra in (("rns", torch_mf), ("rns", {**torch_mf, "loss": "bce"}), ("mixgcf", {})):
+        with pytest.raises(ValueError, match="tau is the softmax losses' temperature"):
+            run(_settings(tiny, epochs=1, tau=0.5, **extra), sampler)
+
+
+def test_gathering_negatives_on_one_process_is_the_plain_in_batch_run(tiny):
+    """On one process every rank's batch is its own: --gather-negatives used to switch the
+    logQ from the sampler's streaming estimate to the training frequency (another run)."""
+    kw = dict(epochs=2, dim=8, batch_size=64)
+    plain = run(_settings(tiny, **kw), "in-batch", seed=0)
+    gathered = run(_settings(tiny, **kw, gather_negatives=True), "in-batch", seed=0)
+    np.testing.assert_array_equal(gathered["user_embeddings"], plain["user_embeddings"])
+
+
+def test_the_trainer_refuses_what_mixgcf_and_the_pairwise_losses_ignore(tiny):
+    import negkit.samplers as ns
+    from negkit.rec.torch_models import MF
+    from negkit.rec.torch_train import TorchTrainer
+
+    smp = ns.get("uniform", exclude_positives=True, seed=0)
+    smp.fit(n_items=tiny.n_items, positives=tiny.train)
+    model = MF(tiny.n_users, tiny.n_items, 8)
+    with pytest.raises(ValueError, match="one synthetic negative a pair"):
+        TorchTrainer(model, smp, tiny.train, mode="mixgcf", n_negs=4)
+    with pytest.raises(ValueError, match="one synthetic negative a pair"):
+        TorchTrainer(model, smp, tiny.train, mode="mixgcf", loss="softmax")
+    with pytest.raises(ValueError, match="'bce' does not read it"):
+        TorchTrainer(model, smp, tiny.train, loss="bce", tau=0.2)
+    TorchTrainer(model, smp, tiny.train, loss="softmax", tau=0.2)  # read: accepted
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")

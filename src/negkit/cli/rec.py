@@ -195,6 +195,7 @@ def _check_unread(args: argparse.Namespace, settings) -> None:
         "--batch-size": (engine == "torch", "the torch engine (--engine torch)"),
         "--n-layers": (args.model == "lightgcn", "--model lightgcn"),
         "--n-candidates": (BATCH_MODES.get(args.sampler.lower()) == "mixgcf", "--sampler mixgcf"),
+        "--carve-seed": (bool(args.carve_valid), "--carve-valid"),
         "--sync-pairs": (engine == "numba", "the numba engine"),
         "--sync-wire": (engine == "numba", "the numba engine"),
         "--sync-overlap": (engine == "numba", "the numba engine"),

@@ -141,7 +141,10 @@ class TorchTrainer:
     """One model, one sampler, one optimiser (Adam), one loss.
 
     reg : L2 weight on the batch's layer-0 rows, ``reg/2 * (|e_u|^2 + |e_i|^2 + |e_j|^2) / B``
-        (the LightGCN convention).
+        (the LightGCN convention; ``e_j`` summed over the ``k`` negatives; in the mixgcf mode
+        the synthetic negative's layer-0 mix ``a e_i + (1 - a) e_m``, as MixGCF's code; in the
+        batch and in-batch modes ``|e_u|^2 + |e_i|^2`` alone: the in-batch columns are other
+        rows' positives, penalised as theirs, and a mixed sampler's extra columns are not).
     sampler_on_device : draw with the sampler's torch path (True), on the host (False), or
         None: on the device when it is not the CPU; on CPU for the per-draw samplers that read
         no scores.
@@ -179,6 +182,13 @@ class TorchTrainer:
             raise ValueError("gather_negatives works with the in-batch and batch modes only")
         if n_negs < 1 or n_candidates < 1:
             raise ValueError("n_negs and n_candidates must be at least 1")
+        if mode == "mixgcf" and (loss != "bpr" or n_negs != 1):
+            raise ValueError(
+                "mixgcf trains one synthetic negative a pair (from n_candidates draws) with "
+                f"the BPR loss, not n_negs={n_negs}, loss={loss!r}"
+            )
+        if float(tau) != 1.0 and mode in ("sampled", "mixgcf") and loss in ("bpr", "bce"):
+            raise ValueError(f"tau is the softmax losses' temperature; {loss!r} does not read it")
         if is_rank_weighted(sampler):
             raise ValueError(
                 "warp weights each update by its rank estimate (Weston et al. 2011), which "
@@ -284,7 +294,15 @@ class TorchTrainer:
         return torch.from_numpy(np.asarray(negs, dtype=np.int64)).to(self.device)
 
     def _static_log_q(self) -> torch.Tensor | None:
-        """log q(item) of a sampler whose distribution does not depend on the anchor, else None."""
+        """log q(item) of a sampler whose distribution does not depend on the anchor, else None.
+
+        Read once, except for a sampler whose law moves as it draws (``dynamic_law``: the
+        queue, which pushes every pair's positive): read afresh before each batch's draws (the
+        batch's own pushes move it by ``B / size`` within the batch).  With
+        ``exclude_positives`` the draws' law is ``q(i) / (1 - q(P_u))`` for user ``u``:
+        :meth:`_log_q_of` subtracts ``log(1 - q(P_u))`` (:attr:`_log_norm`) per row."""
+        if getattr(self.sampler, "dynamic_law", False):
+            self._sampler_log_q = None
         if self._sampler_log_q is None and not getattr(self.sampler, "score_aware", False):
             try:
                 q = np.asarray(self.sampler.distribution(), dtype=np.float64)
@@ -293,7 +311,26 @@ class TorchTrainer:
             self._sampler_log_q = torch.tensor(
                 np.log(np.maximum(q, 1e-30)), dtype=torch.float32, device=self.device
             )
+            self._log_norm = None
+            p = getattr(self.sampler, "positives_", None)
+            if getattr(self.sampler, "exclude_positives", False) and p is not None:
+                mass = np.add.reduceat(np.append(q[p.indices], 0.0), p.indptr[:-1])
+                mass *= np.diff(p.indptr) > 0
+                norm = np.maximum(1.0 - mass, 1e-30)
+                self._log_norm = torch.tensor(np.log(norm), dtype=torch.float32, device=self.device)
         return self._sampler_log_q
+
+    def _log_q_of(self, lq: torch.Tensor, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """``log q(items[b, ...] | users[b])`` of the draws: the law renormalised over each
+        user's non-positives when the sampler excludes them (users beyond the known positives
+        have none to exclude)."""
+        out = lq[items]
+        norm = getattr(self, "_log_norm", None)
+        if norm is None:
+            return out
+        inside = users < norm.shape[0]
+        shift = torch.where(inside, norm[users.clamp(max=norm.shape[0] - 1)], 0.0)
+        return out - shift.reshape(shift.shape + (1,) * (out.ndim - 1))
 
     def _gathered(self, neg: Any, u_t: torch.Tensor, p_t: torch.Tensor) -> tuple[Any, int]:
         """Every rank's batch columns (in-batch and mixed negatives) as this rank's columns:
@@ -343,11 +380,12 @@ class TorchTrainer:
             items_all = torch.stack([b for _, b in layers]).mean(0)
             cand = self._draw(u_t, p_t, self.n_candidates, users_all, items_all)
             e_u = users_all[u_t]
-            e_n = mixgcf_negatives(layers, u_t, p_t, cand, self.generator)
+            e_n, kept = mixgcf_negatives(layers, u_t, p_t, cand, self.generator, per_layer=True)
             pos_s = (e_u * items_all[p_t]).sum(-1)
             neg_s = (e_u * e_n).sum(-1, keepdim=True)
             loss = losses.bpr(pos_s, neg_s)
-            loss = loss + self._l2(ego_u[u_t], ego_i[p_t], ego_i[cand].mean(1))
+            # the synthetic negative's ego part, as MixGCF's code (not the candidates' mean)
+            loss = loss + self._l2(ego_u[u_t], ego_i[p_t], kept[0])
         else:
             rows = self._rows
             users_all, items_all = self.net()
@@ -389,18 +427,23 @@ class TorchTrainer:
                     loss = losses.in_batch_softmax(e_u, e_p, self.log_pop[p_t], self.tau, p_t)
                 loss = loss + self._l2(rows(ego_u, u_t), rows(ego_i, p_t))
             else:
+                # the law the draws come from: read before them (a queue pushes as it draws)
+                lq = self._static_log_q() if self.loss_name in losses.LOG_Q_LOSSES else None
                 neg = self._draw(u_t, p_t, self.n_negs, users_all, items_all)
                 neg_s = torch.einsum("bd,bkd->bk", e_u, rows(items_all, neg))
-                lq = self._static_log_q() if self.loss_name in losses.LOG_Q_LOSSES else None
                 if lq is None and self.loss_name in ("nce", "snis"):
                     raise ValueError(
                         f"loss {self.loss_name!r} needs a sampler with an anchor-free "
                         "distribution() (its log q), e.g. uniform or unigram"
                     )
-                extra = {"log_q_pos": lq[p_t]} if self.loss_name == "nce" else {}
-                loss = losses.LOSSES[self.loss_name](
-                    pos_s, neg_s, lq[neg] if lq is not None else None, self.tau, **extra
+                # the positive's q by the same (renormalised) formula as its negatives'
+                extra = (
+                    {"log_q_pos": self._log_q_of(lq, u_t, p_t)} if self.loss_name == "nce" else {}
                 )
+                loss = losses.LOSSES[self.loss_name](
+                    pos_s, neg_s, self._log_q_of(lq, u_t, neg) if lq is not None else None,
+                    self.tau, **extra,
+                )  # fmt: skip
                 loss = loss + self._l2(
                     rows(ego_u, u_t), rows(ego_i, p_t), rows(ego_i, neg).reshape(-1, ego_i.shape[1])
                 )

@@ -424,7 +424,9 @@ def _run(settings: RecSettings, sampler: Any, seed: int, on_epoch: Any, progress
                                    for t in model.propagate())  # fmt: skip
             smp, mode = _make_sampler(sampler, settings, data, tables, seed + ctx.rank)
             sampler_settings = _settings_of(smp)
-            if cfg["gather_negatives"]:  # every rank's batch columns, all_gathered
+            # every rank's batch columns, all_gathered; on one process they are its own batch,
+            # so the run is the in-batch one without the flag (the same logQ estimate)
+            if cfg["gather_negatives"] and ctx.distributed:
                 if BATCH_MODES.get(sampler_name) == "in_batch":
                     mode = "in_batch"  # logQ: the items' training frequency
             trainer = TorchTrainer(
@@ -508,8 +510,8 @@ def _run(settings: RecSettings, sampler: Any, seed: int, on_epoch: Any, progress
 
 
 def _check_batch_mode(mode: str | None, cfg: dict[str, Any]) -> None:
-    """Set ``cfg["loss"]`` to the loss a batch mode trains with; a ValueError for a loss or
-    ``n_negs`` that the mode would ignore."""
+    """Set ``cfg["loss"]`` to the loss a batch mode trains with; a ValueError for a loss,
+    ``n_negs`` or ``tau`` that the run would ignore (they would be recorded as having run)."""
     if mode in ("in_batch", "mixed"):
         if cfg["loss"] not in ("bpr", "softmax"):  # bpr: the default, not asked for
             raise ValueError(
@@ -521,8 +523,19 @@ def _check_batch_mode(mode: str | None, cfg: dict[str, Any]) -> None:
                 "n_negs does not apply to in-batch negatives (the batch's other positives); "
                 "mixed adds n_negs extra items"
             )
-    elif mode == "mixgcf" and cfg["loss"] != "bpr":
-        raise ValueError(f"mixgcf trains with the BPR loss, not {cfg['loss']!r}")
+    elif mode == "mixgcf":
+        if cfg["loss"] != "bpr":
+            raise ValueError(f"mixgcf trains with the BPR loss, not {cfg['loss']!r}")
+        if cfg["n_negs"] != 1:
+            raise ValueError(
+                "n_negs does not apply to mixgcf (one synthetic negative a pair, mixed from "
+                "n_candidates draws): set n_candidates (--n-candidates)"
+            )
+    if cfg["tau"] != 1.0 and cfg["loss"] in ("bpr", "bce"):
+        raise ValueError(
+            f"tau is the softmax losses' temperature; the {cfg['loss']!r} loss"
+            f"{' of mixgcf' if mode == 'mixgcf' else ''} does not read it"
+        )
 
 
 #: settings a checkpoint may be resumed under with other values: where it runs, how long, how

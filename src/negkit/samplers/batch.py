@@ -83,6 +83,28 @@ class StreamingFrequency:
         """The last step recorded (-1 before any); read from the device when the state is there."""
         return int(self._step)
 
+    def state_dict(self) -> dict[str, Any]:
+        """Copies of the estimate (host arrays) and its step, for checkpoints
+        (:mod:`negkit.samplers.state`)."""
+        import torch
+
+        def host(x: Any) -> np.ndarray:
+            return x.cpu().numpy().copy() if isinstance(x, torch.Tensor) else np.array(x)
+
+        return {"last": host(self.last), "gap": host(self.gap), "step": int(self._step)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict`, on the device the estimate is on now."""
+        import torch
+
+        device = self.last.device if isinstance(self.last, torch.Tensor) else None
+        last = np.asarray(state["last"], dtype=np.int64)
+        gap = np.asarray(state["gap"], dtype=np.float64)
+        if last.shape != (self.n_items,) or gap.shape != (self.n_items,):
+            raise ValueError(f"the saved estimate has {last.shape[0]} items, not {self.n_items}")
+        self.last, self.gap, self._step = last.copy(), gap.copy(), int(state["step"])
+        self._on(device)
+
     def _on(self, device: Any) -> None:
         """Move the state to ``device`` (a torch device) or back to numpy (None).
 

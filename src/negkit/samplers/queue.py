@@ -49,6 +49,9 @@ def draw_queue(state, anchor, pos, vec, ctx):
 class QueueSampler(Sampler):
     """Uniform over a FIFO queue of the last ``size`` pushed items (see the module)."""
 
+    #: the law changes with every push: a trainer's logQ correction reads it afresh each batch
+    dynamic_law = True
+
     def __init__(
         self,
         size: int = 65536,

@@ -3,12 +3,13 @@
 :func:`sampler_state` walks a fitted sampler's attributes (and those of a sampler it wraps)
 and copies what drawing changes: torch and numpy generators, tensors and arrays (random
 contexts and draw counters, the adaptive sampler's orders, SRNS's memory, NSCaching's caches),
-and dictionaries of these (the per-device caches of the torch paths).  Configuration (numbers,
-names) is rebuilt by ``fit``, and the tables a sampler reads by reference (the model's, the
-known positives) are left out.  :func:`set_sampler_state` writes a state back into a sampler
-fitted with the same settings, arrays and tensors of unchanged shape in place, so compiled
-kernels and closures built by ``fit`` keep reading the same buffers.  Together they let a
-resumed run draw exactly what a straight run drew.
+parts with a ``state_dict`` / ``load_state_dict`` of their own (the batch samplers' streaming
+frequency estimate), and dictionaries of these (the per-device caches of the torch paths).
+Configuration (numbers, names) is rebuilt by ``fit``, and the tables a sampler reads by
+reference (the model's, the known positives) are left out.  :func:`set_sampler_state` writes
+a state back into a sampler fitted with the same settings, arrays and tensors of unchanged
+shape in place, so compiled kernels and closures built by ``fit`` keep reading the same
+buffers.  Together they let a resumed run draw exactly what a straight run drew.
 """
 
 from __future__ import annotations
@@ -39,6 +40,11 @@ def _encode(v: Any) -> tuple | None:
         return ("dict", {k: x for k, x in items.items() if x is not None})
     if hasattr(v, "sample") and hasattr(v, "__dict__"):  # a wrapped sampler
         return ("sampler", sampler_state(v))
+    if callable(getattr(v, "state_dict", None)) and callable(getattr(v, "load_state_dict", None)):
+        if not isinstance(
+            v, torch.nn.Module
+        ):  # a part with its own state (batch.StreamingFrequency)
+            return ("stateful", v.state_dict())
     return None
 
 
@@ -66,6 +72,9 @@ def _decode(tagged: tuple, cur: Any) -> Any:
         for k, x in rest[0].items():
             out[k] = _decode(x, out.get(k))
         return out
+    if kind == "stateful":
+        cur.load_state_dict(rest[0])
+        return cur
     set_sampler_state(cur, rest[0])
     return cur
 

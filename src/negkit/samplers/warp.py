@@ -8,7 +8,9 @@ update is weighted by ``Φ(k) = Σ_{j=1}^{k} 1/j`` (:func:`warp_weight`).
 The trial count of the last draw is left in ``ctx[CTX_TRIALS]``; it is ``0`` when no item
 violated the margin within ``max_trials`` (the last candidate is returned and
 ``warp_weight(0, n) = 0``, so a trainer that multiplies by the weight skips the update).
-Without a positive (``pos = -1``) the draw is uniform with ``ctx[CTX_TRIALS] = 1``.
+Without a positive (``pos = -1``) the draw is uniform with ``ctx[CTX_TRIALS] = 1``.  With
+``exclude_positives`` every trial draws among the anchor's non-positives (a drawn positive is
+redrawn and not counted as a trial); the rank estimate keeps ``|I| - 1``.
 
 Trial count law: geometric, ``P(N = t) = (1 - ρ)^(t-1) ρ`` with ρ the fraction of violating
 items, truncated at ``max_trials``.  Cost per draw: O(N d).  State: the output table.
@@ -30,7 +32,7 @@ import numpy as np
 from negkit._jit import kernel
 from negkit._rng import CTX_TRIALS, rand_int
 from negkit.samplers._kernels import check_count, dot
-from negkit.samplers.base import Sampler
+from negkit.samplers.base import EXCLUDE_TRIES, Sampler, _row_contains, _uniform_complement
 from negkit.samplers.registry import register
 
 _EULER = 0.5772156649015329
@@ -93,6 +95,47 @@ def draw_warp(state, anchor, pos, vec, ctx):
     return c
 
 
+@kernel
+def _negative(state, lo, hi, ctx):
+    """A uniform draw among the items outside the sorted row ``state[2][lo:hi]`` (the anchor's
+    positives): rejection first, the exact complement draw after ``EXCLUDE_TRIES``."""
+    n = state[3]
+    for _ in range(EXCLUDE_TRIES):
+        c = rand_int(ctx, n)
+        if not _row_contains(state[2], lo, hi, c):
+            return c
+    return _uniform_complement(state[2], lo, hi, n, ctx)
+
+
+@kernel(_nrt=False)
+def draw_warp_excluding(state, anchor, pos, vec, ctx):
+    """:func:`draw_warp` over the anchor's non-positives only: every trial is a negative (a
+    drawn positive is redrawn, not counted), so ``N`` counts negatives as Weston et al.'s
+    sampling of the negative labels does.  State: ``(base_state, indptr, indices, n_items)``,
+    as :func:`negkit.samplers.base.excluding`'s."""
+    if anchor < 0 or anchor + 1 >= state[1].shape[0]:
+        return draw_warp(state[0], anchor, pos, vec, ctx)
+    lo = state[1][anchor]
+    hi = state[1][anchor + 1]
+    if hi - lo >= state[3]:  # no negative at all: nothing to draw, no update
+        ctx[CTX_TRIALS] = 0
+        return rand_int(ctx, state[3])
+    c = _negative(state, lo, hi, ctx)
+    if pos < 0:
+        ctx[CTX_TRIALS] = 1
+        return c
+    base = state[0]
+    bar = np.float64(dot(base[0], pos, vec)) - base[2]
+    for t in range(1, base[1] + 1):
+        if t > 1:
+            c = _negative(state, lo, hi, ctx)
+        if np.float64(dot(base[0], c, vec)) > bar:
+            ctx[CTX_TRIALS] = t
+            return c
+    ctx[CTX_TRIALS] = 0
+    return c
+
+
 @register("warp")
 class WARPSampler(Sampler):
     """Uniform draws until ``score(neg) > score(pos) - margin``; trials in ``ctx[CTX_TRIALS]``."""
@@ -121,6 +164,18 @@ class WARPSampler(Sampler):
 
     def _kernel(self) -> tuple[Any, tuple]:
         return draw_warp, (self.output_, np.int64(self.max_trials_), np.float64(self.margin))
+
+    def kernel(self) -> tuple[Any, tuple]:
+        """With ``exclude_positives``, the trials themselves skip the anchor's positives
+        (:func:`draw_warp_excluding`).  The generic wrapper redrew a returned positive by
+        restarting the whole trial sequence, so the trial count left behind was that of the
+        last restart alone: an anchor whose positives outscore the margin got a few trials and
+        a rank estimate many times too high; and after its tries ran out the wrapper returned
+        a non-violator with a violator's trial count (a weighted update WARP never makes)."""
+        draw, state = super().kernel()
+        if not self.exclude_positives:
+            return draw, state
+        return draw_warp_excluding, state
 
     def _sample_torch(self, anchors, k, pos, vecs, gen):
         import torch
