@@ -93,3 +93,53 @@ def test_bad_word2vec_files(tmp_path):
     kv = KeyedVectors(np.zeros((1, 2), np.float32), ["has space"])
     with pytest.raises(ValueError, match="whitespace"):
         kv.save_word2vec_format(tmp_path / "x.txt")
+
+
+def gensim_twin(kv: KeyedVectors):
+    gensim = pytest.importorskip("gensim.models")
+    g = gensim.KeyedVectors(kv.vector_size)
+    g.add_vectors(kv.index_to_key, kv.vectors)
+    return g
+
+
+def test_get_mean_vector_has_gensims_defaults():
+    """gensim 4: a plain mean of unit vectors (not re-normalised), unknown words skipped."""
+    kv = KeyedVectors(np.array([[3, 4], [0, 2]], np.float32), ["a", "b"])
+    # unit(a) = (0.6, 0.8), unit(b) = (0, 1): mean (0.3, 0.9), not made unit length
+    np.testing.assert_allclose(kv.get_mean_vector(["a", "b"]), [0.3, 0.9], atol=1e-7)
+    np.testing.assert_allclose(kv.get_mean_vector(["a", "zz"]), [0.6, 0.8], atol=1e-7)
+    np.testing.assert_allclose(
+        kv.get_mean_vector(["a", "b"], weights=[1, -3], pre_normalize=False), [0.75, -0.5]
+    )
+    unit = kv.get_mean_vector(["a", "b"], post_normalize=True)
+    np.testing.assert_allclose(unit, np.array([0.3, 0.9]) / np.hypot(0.3, 0.9), atol=1e-7)
+    with pytest.raises(KeyError, match="'zz' not in vocabulary"):
+        kv.get_mean_vector(["a", "zz"], ignore_missing=False)
+    kv = random_kv()
+    g = gensim_twin(kv)
+    for keys, kw in [
+        (["w1", "w2", "nope"], {}),
+        (["w1", kv.vectors[7]], {"weights": [2.0, -1.0]}),
+        (["w3", "w4"], {"pre_normalize": False, "post_normalize": True}),
+    ]:
+        np.testing.assert_allclose(
+            kv.get_mean_vector(keys, **kw), g.get_mean_vector(keys, **kw), atol=1e-6
+        )
+
+
+def test_topn_edges_and_cosmul_inputs_as_gensim():
+    kv = random_kv()
+    g = gensim_twin(kv)
+    for fn in ("most_similar", "most_similar_cosmul"):
+        assert getattr(kv, fn)("w1", topn=0) == getattr(g, fn)("w1", topn=0) == []
+        ours = getattr(kv, fn)(positive=["w1", "w2"], negative=["w3"], topn=None)
+        theirs = getattr(g, fn)(positive=["w1", "w2"], negative=["w3"], topn=None)
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+    # a raw vector among the positives is used as given (gensim)
+    vec = kv.vectors[5] * 3.0
+    ours = kv.most_similar_cosmul(positive=["w1", vec], negative=["w7"], topn=5)
+    theirs = g.most_similar_cosmul(positive=["w1", vec], negative=["w7"], topn=5)
+    assert [w for w, _ in ours] == [w for w, _ in theirs]
+    np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs], rtol=1e-5)
+    with pytest.raises(ValueError, match="at least one positive"):
+        kv.most_similar_cosmul(negative=["w1"])

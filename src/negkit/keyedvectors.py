@@ -98,25 +98,44 @@ class KeyedVectors:
         """Cosine similarity of two words."""
         return float(np.dot(self.get_vector(w1, norm=True), self.get_vector(w2, norm=True)))
 
-    def get_mean_vector(self, keys: Sequence[Any], weights: Any = None) -> np.ndarray:
-        """Weighted mean of unit vectors (raw arrays taken as given), normalised (gensim order)."""
+    def get_mean_vector(
+        self,
+        keys: Sequence[Any],
+        weights: Any = None,
+        pre_normalize: bool = True,
+        post_normalize: bool = False,
+        ignore_missing: bool = True,
+    ) -> np.ndarray:
+        """Weighted mean of the vectors of ``keys`` (gensim 4's signature and defaults).
+
+        Each word's vector is made unit length first (``pre_normalize``); raw arrays among
+        ``keys`` are taken as given.  The sum of ``weight * vector`` is divided by the sum of
+        ``|weight|`` and, with ``post_normalize``, made unit length.  Unknown words are skipped
+        (``ignore_missing``, gensim's default) or raise ``KeyError``.  ``most_similar`` uses
+        ``post_normalize=True, ignore_missing=False``.
+        """
         if len(keys) == 0:
             raise ValueError(
                 "cannot compute a mean of no words: give at least one positive or negative"
             )
         weights = np.ones(len(keys)) if weights is None else np.asarray(weights, dtype=np.float64)
+        if weights.shape != (len(keys),):
+            raise ValueError(f"{len(keys)} keys but weights of shape {weights.shape}")
         mean = np.zeros(self.vector_size, dtype=np.float32)
         total = 0.0
         for w, key in zip(weights, keys):
-            vec = (
-                np.asarray(key, dtype=np.float32)
-                if isinstance(key, np.ndarray)
-                else self.get_vector(key, True)
-            )
+            if isinstance(key, np.ndarray):
+                vec = np.asarray(key, dtype=np.float32)
+            elif key in self.key_to_index or not ignore_missing:
+                vec = self.get_vector(key, pre_normalize)
+            else:
+                continue
             mean += w * vec
             total += abs(w)
         if total > 0:
             mean = mean / total
+        if not post_normalize:
+            return mean.astype(np.float32)
         n = np.linalg.norm(mean)
         return (mean / n).astype(np.float32) if n > 0 else mean.astype(np.float32)
 
@@ -131,8 +150,10 @@ class KeyedVectors:
 
         ``positive`` / ``negative``: a word, a vector, or a list of words / vectors /
         ``(word, weight)`` pairs.  Only the first ``restrict_vocab`` words are ranked.
-        ``topn=None`` returns the array of all similarities.
+        ``topn=None`` returns the array of all similarities, ``topn < 1`` an empty list (gensim).
         """
+        if isinstance(topn, (int, np.integer)) and topn < 1:
+            return []
         positive = _as_list(positive)
         negative = _as_list(negative)
         keys: list[Any] = []
@@ -143,7 +164,7 @@ class KeyedVectors:
                 weight[i] = item[1]
             else:
                 keys.append(item)
-        mean = self.get_mean_vector(keys, weight)
+        mean = self.get_mean_vector(keys, weight, post_normalize=True, ignore_missing=False)
         query = {
             self.key_to_index[k]
             for k in keys
@@ -162,20 +183,40 @@ class KeyedVectors:
         self,
         positive: Any = None,
         negative: Any = None,
-        topn: int = 10,
+        topn: int | None = 10,
         restrict_vocab: int | None = None,
-    ) -> list[tuple[str, float]]:
-        """3CosMul (Levy & Goldberg 2014): prod (1+cos(x,p))/2 / (prod (1+cos(x,n))/2 + 1e-6)."""
+    ) -> list[tuple[str, float]] | np.ndarray:
+        """3CosMul (Levy & Goldberg 2014): prod (1+cos(x,p))/2 / (prod (1+cos(x,n))/2 + 1e-6).
+
+        As gensim 4: ``positive`` / ``negative`` hold words or raw vectors (taken as given, not
+        normalised), at least one positive is needed, ``topn=None`` returns the array of all
+        scores and ``topn < 1`` an empty list.  ``restrict_vocab`` ranks only the first words
+        (gensim 4.4 accepts it here but ranks every word).
+        """
+        if isinstance(topn, (int, np.integer)) and topn < 1:
+            return []
         positive = _as_list(positive)
         negative = _as_list(negative)
-        if not positive and not negative:
-            raise ValueError("cannot rank by no words: give at least one positive or negative")
+        if not positive:
+            raise ValueError("most_similar_cosmul needs at least one positive word or vector")
         end = len(self) if not restrict_vocab else min(int(restrict_vocab), len(self))
         vecs, norms = self.vectors[:end], self.norms[:end]
-        pos = [((1 + np.dot(vecs, self.get_vector(k, True)) / norms) / 2) for k in positive]
-        neg = [((1 + np.dot(vecs, self.get_vector(k, True)) / norms) / 2) for k in negative]
+
+        def unit(k: Any) -> np.ndarray:
+            return (
+                np.asarray(k, np.float32) if isinstance(k, np.ndarray) else self.get_vector(k, True)
+            )
+
+        pos = [((1 + np.dot(vecs, unit(k)) / norms) / 2) for k in positive]
+        neg = [((1 + np.dot(vecs, unit(k)) / norms) / 2) for k in negative]
         dists = np.prod(pos, axis=0) / (np.prod(neg, axis=0) + 0.000001)
-        query = {self.key_to_index[k] for k in positive + negative if k in self.key_to_index}
+        if not topn:
+            return dists
+        query = {
+            self.key_to_index[k]
+            for k in positive + negative
+            if not isinstance(k, np.ndarray) and k in self.key_to_index
+        }
         best = _top(dists, int(topn) + len(query))
         return [(self.index_to_key[i], float(dists[i])) for i in best if i not in query][
             : int(topn)
