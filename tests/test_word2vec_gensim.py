@@ -1,0 +1,31 @@
+"""negkit.Word2Vec against gensim 4 where it promises gensim's behaviour (vocabulary, subsampling,
+gensim's attributes and arguments)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from negkit import Word2Vec
+from negkit.word2vec.kernels_common import keep_probabilities
+
+QUIET = dict(vector_size=4, min_count=1, workers=1, progress=False)
+SKEWED = [["a"] * 50 + ["b"] * 20 + ["c"] * 5 + ["d"]]
+
+
+def test_sample_of_one_or_more_is_a_count_threshold():
+    """gensim: ``sample >= 1`` downsamples words above about ``sample`` occurrences, with
+    ``t = int(sample * (3 + sqrt 5) / 2)``; read as a fraction of 76 tokens it kept them all."""
+    counts = np.array([50, 20, 5, 1])
+    t = 7  # int(3 * 2.618...)
+    expected = np.minimum((np.sqrt(counts / t) + 1) * t / counts, 1.0)
+    np.testing.assert_allclose(keep_probabilities(counts, 3.0), expected, rtol=1e-12)
+    assert keep_probabilities(counts, 3.0)[0] == pytest.approx(0.5142, abs=1e-4)
+    gensim = pytest.importorskip("gensim.models")
+    for sample in (1e-2, 1.0, 3.0, 12.0):
+        g = gensim.Word2Vec(vector_size=4, min_count=1, sample=sample, workers=1)
+        g.build_vocab(SKEWED)
+        ours = Word2Vec(**QUIET, sample=sample).build_vocab(SKEWED)
+        assert ours.wv.index_to_key == g.wv.index_to_key
+        theirs = [g.wv.get_vecattr(k, "sample_int") / 2**32 for k in g.wv.index_to_key]
+        np.testing.assert_allclose(ours.keep_prob_, theirs, atol=1e-6)
