@@ -29,3 +29,25 @@ def test_sample_of_one_or_more_is_a_count_threshold():
         assert ours.wv.index_to_key == g.wv.index_to_key
         theirs = [g.wv.get_vecattr(k, "sample_int") / 2**32 for k in g.wv.index_to_key]
         np.testing.assert_allclose(ours.keep_prob_, theirs, atol=1e-6)
+
+
+def test_hs_is_refused_and_hs_0_accepted():
+    with pytest.raises(ValueError, match=r"hs=1 \(hierarchical softmax\) is not implemented"):
+        Word2Vec(**QUIET, hs=1)
+    assert Word2Vec(**QUIET, hs=0, negative=5).hs == 0
+
+
+def test_corpus_count_and_total_words_for_gensims_train_call():
+    corpus = [["a", "b", "c"], ["a", "x"], ["b", "a", "c", "a"]]  # x: below min_count
+    m = Word2Vec(vector_size=4, min_count=2, workers=1, progress=False, epochs=1)
+    m.build_vocab(corpus)
+    assert (m.corpus_count, m.corpus_total_words) == (3, 9)  # x counted, as gensim
+    # gensim's usual call
+    m.train(corpus, total_examples=m.corpus_count, total_words=m.corpus_total_words, epochs=1)
+    assert m.epochs_trained_ == 1
+    gensim = pytest.importorskip("gensim.models")
+    g = gensim.Word2Vec(vector_size=4, min_count=2, workers=1)
+    g.build_vocab(corpus)
+    assert (m.corpus_count, m.corpus_total_words) == (g.corpus_count, g.corpus_total_words)
+    f = Word2Vec(**QUIET).build_vocab_from_freq({"a": 3, "b": 2})
+    assert (f.corpus_count, f.corpus_total_words) == (0, 5)

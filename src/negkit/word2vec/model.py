@@ -83,6 +83,10 @@ class Word2Vec:
     and ``shuffle`` (train an epoch's chunks in a fresh random order, the default; ``False``
     reads the corpus front to back, see :mod:`negkit.word2vec.order`).
 
+    The vocabulary is sorted by descending count, ties in first-seen order (gensim 4: last
+    seen first; :mod:`negkit.data.text`).  ``hs=1`` (hierarchical softmax) is refused.
+    ``sample >= 1`` is gensim's count threshold (words above about ``sample`` occurrences
+    are downsampled).  ``compute_loss`` defaults to True (gensim: False).
     ``max_vocab_size`` keeps the ``max_vocab_size`` most frequent words of ``count >=
     min_count`` (ties: the first seen).  The name is gensim's, the meaning is not quite: gensim's
     ``max_vocab_size`` prunes rare words while it counts (a memory cap: counts are lost and the
@@ -129,6 +133,7 @@ class Word2Vec:
         workers: int = 3,
         min_alpha: float = 0.0001,
         sg: int = 0,
+        hs: int = 0,
         negative: int = 5,
         ns_exponent: float = 0.75,
         cbow_mean: int = 1,
@@ -161,6 +166,12 @@ class Word2Vec:
         self.seed = _check_int(seed, "seed", 0)
         self.workers = _check_int(workers, "workers", 1)
         self.sg = int(bool(sg))
+        if hs:
+            raise ValueError(
+                "hs=1 (hierarchical softmax) is not implemented: negkit trains with negative "
+                "sampling only; pass hs=0 and negative >= 1"
+            )
+        self.hs = 0
         self.negative = _check_int(negative, "negative", 1)
         self.ns_exponent = _check_float(ns_exponent, "ns_exponent", None)
         self.cbow_mean = int(bool(cbow_mean))
@@ -266,9 +277,8 @@ class Word2Vec:
         if len(set(keys)) != len(keys):
             raise ValueError("word_freq has duplicate keys")
         ids = np.arange(len(keys), dtype=np.int32)
-        sc = Scan(
-            ids=ids, offsets=np.array([0, len(keys)], np.int64), keys=keys, counts=counts, lines=1
-        )
+        # no sentence was read: corpus_count 0, as gensim's build_vocab_from_freq
+        sc = Scan(ids=ids, offsets=np.zeros(1, np.int64), keys=keys, counts=counts, lines=0)
         vocab, _ = vocab_from_scan(sc, self.min_count, self.max_vocab_size, "word_freq")
         self._set_vocab(vocab)
         self._corpus = None
@@ -341,6 +351,21 @@ class Word2Vec:
     @property
     def syn0(self) -> np.ndarray:
         return self.wv.vectors
+
+    @property
+    def corpus_count(self) -> int:
+        """Sentences of the corpus of :meth:`build_vocab` (gensim's name, for ``train``'s
+        ``total_examples``); empty sentences are not counted (gensim counts those of an
+        iterable).  0 after :meth:`build_vocab_from_freq`."""
+        self._check_ready()
+        return int(self.vocab_.sentences)
+
+    @property
+    def corpus_total_words(self) -> int:
+        """Raw words of the corpus of :meth:`build_vocab`, in or out of the vocabulary
+        (gensim's name, for ``train``'s ``total_words``)."""
+        self._check_ready()
+        return int(self.vocab_.total_words)
 
     # ------------------------------------------------------------------- train
     def fit(self, corpus: Corpus) -> Word2Vec:
