@@ -51,3 +51,19 @@ def test_corpus_count_and_total_words_for_gensims_train_call():
     assert (m.corpus_count, m.corpus_total_words) == (g.corpus_count, g.corpus_total_words)
     f = Word2Vec(**QUIET).build_vocab_from_freq({"a": 3, "b": 2})
     assert (f.corpus_count, f.corpus_total_words) == (0, 5)
+
+
+@pytest.mark.parametrize("ns_exponent", [0.75, 0.0, -0.5])
+def test_noise_law_is_gensims_cum_table(ns_exponent):
+    """q(w) ∝ count(w) ** ns_exponent, negative exponents too (gensim: rare words drawn more;
+    the unigram sampler refused them)."""
+    corpus = [["a"] * 9 + ["b"] * 4 + ["c"]]
+    m = Word2Vec(**QUIET, ns_exponent=ns_exponent).build_vocab(corpus)
+    q = np.asarray(m.sampler_.distribution())
+    counts = np.array([9.0, 4.0, 1.0])
+    np.testing.assert_allclose(q, counts**ns_exponent / (counts**ns_exponent).sum(), rtol=1e-12)
+    gensim = pytest.importorskip("gensim.models")
+    g = gensim.Word2Vec(vector_size=4, min_count=1, workers=1, ns_exponent=ns_exponent)
+    g.build_vocab(corpus)
+    cum = g.cum_table.astype(np.float64)
+    np.testing.assert_allclose(q, np.diff(cum, prepend=0.0) / cum[-1], atol=1e-8)
