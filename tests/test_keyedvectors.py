@@ -143,3 +143,40 @@ def test_topn_edges_and_cosmul_inputs_as_gensim():
     np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs], rtol=1e-5)
     with pytest.raises(ValueError, match="at least one positive"):
         kv.most_similar_cosmul(negative=["w1"])
+
+
+@pytest.mark.parametrize("binary", [False, True], ids=["text", "binary"])
+def test_fvocab_and_limit_as_gensim(tmp_path, binary):
+    """gensim's (path, fvocab, binary) order: fvocab holds 'word count' lines; limit= reads the
+    first vectors.  Both were unknown; a gensim-style positional fvocab was taken as binary."""
+    gensim = pytest.importorskip("gensim.models")
+    base = random_kv()
+    kv = KeyedVectors(base.vectors, base.index_to_key, counts=np.arange(60, 0, -1) * 7)
+    p, voc = tmp_path / "v.w2v", tmp_path / "vocab.txt"
+    kv.save_word2vec_format(p, voc, binary=binary)
+    assert voc.read_text(encoding="utf-8").splitlines()[:2] == ["w0 420", "w1 413"]
+    raw = p.read_bytes()
+    binary_size = len(b"60 8\n") + sum(len(k.encode()) + 2 + 4 * 8 for k in kv.index_to_key)
+    assert raw.startswith(b"60 8\nw0 ") and (len(raw) == binary_size) == binary
+    g = gensim.KeyedVectors.load_word2vec_format(str(p), str(voc), binary=binary, limit=25)
+    back = KeyedVectors.load_word2vec_format(p, voc, binary=binary, limit=25)
+    assert back.index_to_key == g.index_to_key == kv.index_to_key[:25]
+    np.testing.assert_array_equal(back.vectors, g.vectors)
+    np.testing.assert_array_equal(back.counts, [g.get_vecattr(k, "count") for k in g.index_to_key])
+    # what gensim writes with fvocab, we read
+    gp, gvoc = tmp_path / "g.w2v", tmp_path / "gvocab.txt"
+    g.save_word2vec_format(str(gp), str(gvoc), binary=binary)
+    again = KeyedVectors.load_word2vec_format(gp, gvoc, binary=binary)
+    np.testing.assert_array_equal(again.counts, back.counts)
+    assert KeyedVectors.load_word2vec_format(p, binary=binary, limit=3).index_to_key == [
+        "w0",
+        "w1",
+        "w2",
+    ]
+    with pytest.raises(TypeError, match="fvocab is a path"):
+        KeyedVectors.load_word2vec_format(p, True)
+    with pytest.raises(ValueError, match="no word counts"):
+        base.save_word2vec_format(p, voc)
+    voc.write_text("w0 3\n", encoding="utf-8")
+    with pytest.raises(DataFormatError, match=r"24 words have no count, e.g. 'w1'"):
+        KeyedVectors.load_word2vec_format(p, voc, binary=binary, limit=25)

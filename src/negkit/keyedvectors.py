@@ -223,8 +223,17 @@ class KeyedVectors:
         ]
 
     # ------------------------------------------------------------ word2vec format
-    def save_word2vec_format(self, path: str | PathLike, binary: bool = False) -> None:
-        """Write the word2vec text or binary format (readable by word2vec.c and gensim)."""
+    def save_word2vec_format(
+        self, path: str | PathLike, fvocab: str | PathLike | None = None, binary: bool = False
+    ) -> None:
+        """Write the word2vec text or binary format (readable by word2vec.c and gensim).
+
+        gensim's argument order: ``fvocab`` (a path) also writes ``word count`` lines, one per
+        word in index order (word2vec.c's ``-save-vocab``); it needs ``counts``.
+        """
+        _check_fvocab_binary(fvocab, binary)
+        if fvocab is not None and self.counts is None:
+            raise ValueError("fvocab: these vectors have no word counts to write")
         for k in self.index_to_key:
             if not isinstance(k, str) or not k or any(c.isspace() for c in k):
                 raise ValueError(
@@ -236,6 +245,10 @@ class KeyedVectors:
                 f"not writing {path}: the vectors hold NaN or Inf (did training diverge?)"
             )
         vecs = np.ascontiguousarray(self.vectors, dtype="<f4")
+        if fvocab is not None:
+            with open(fvocab, "wb") as f:
+                for k, c in zip(self.index_to_key, self.counts.tolist()):  # type: ignore[union-attr]
+                    f.write(f"{k} {c}\n".encode())
         with open(path, "wb") as f:
             f.write(f"{n} {d}\n".encode())
             if binary:
@@ -247,8 +260,21 @@ class KeyedVectors:
                     f.write((k + " " + fmt % tuple(row.tolist()) + "\n").encode("utf-8"))
 
     @classmethod
-    def load_word2vec_format(cls, path: str | PathLike, binary: bool = False) -> KeyedVectors:
-        """Read word2vec text or binary format (also .gz/.bz2/.xz); errors name file and line."""
+    def load_word2vec_format(
+        cls,
+        path: str | PathLike,
+        fvocab: str | PathLike | None = None,
+        binary: bool = False,
+        limit: int | None = None,
+    ) -> KeyedVectors:
+        """Read word2vec text or binary format (also .gz/.bz2/.xz); errors name file and line.
+
+        gensim's argument order and meaning: ``fvocab`` reads ``word count`` lines into
+        ``counts`` (every word must be there; gensim leaves a missing one without a count),
+        ``limit`` reads only the first ``limit`` vectors.
+        """
+        _check_fvocab_binary(fvocab, binary)
+        counts = None if fvocab is None else _read_fvocab(fvocab)
         with open_binary(path) as f:
             header = f.readline()
             try:
@@ -261,6 +287,8 @@ class KeyedVectors:
                 raise DataFormatError(path, 1, f"bad header counts {n} x {d}")
             if d > MAX_DIM:
                 raise DataFormatError(path, 1, f"vector size {d} is beyond {MAX_DIM}")
+            if limit:
+                n = min(n, int(limit))
             keys: list[str] = []
             vecs = np.empty((min(n, 4096), d), dtype=np.float32)  # grown as rows arrive
             for i in range(n):
@@ -298,10 +326,51 @@ class KeyedVectors:
                         ) from None
         if len(set(keys)) != len(keys):
             raise DataFormatError(path, 0, "duplicate words")
-        return cls(vecs, keys)
+        if counts is not None:
+            missing = [k for k in keys if k not in counts]
+            if missing:
+                raise DataFormatError(
+                    fvocab, 0, f"{len(missing)} words have no count, e.g. {missing[0]!r}"
+                )
+            return cls(vecs[:n], keys, [counts[k] for k in keys])
+        return cls(vecs[:n], keys)
 
     def __repr__(self) -> str:
         return f"KeyedVectors<{len(self)} keys, vector_size={self.vector_size}>"
+
+
+def _check_fvocab_binary(fvocab: Any, binary: Any) -> None:
+    """gensim's order is ``(path, fvocab, binary)``: a bool second argument is a mistake."""
+    if isinstance(fvocab, (bool, np.bool_)):
+        raise TypeError(
+            "fvocab is a path (gensim's order: path, fvocab, binary): pass binary=True / False"
+        )
+    if not isinstance(binary, (bool, int, np.integer)):
+        raise TypeError(f"binary must be a bool, got {binary!r}")
+
+
+def _read_fvocab(path: Any) -> dict[str, int]:
+    """``word count`` lines (word2vec.c's ``-save-vocab``, gensim's ``fvocab``)."""
+    counts: dict[str, int] = {}
+    with open_binary(path) as f:
+        for lineno, line in enumerate(f, 1):
+            try:
+                parts = line.decode("utf-8").split()
+            except UnicodeDecodeError:
+                raise DataFormatError(path, lineno, "not UTF-8") from None
+            if not parts:
+                continue
+            if len(parts) != 2:
+                raise DataFormatError(
+                    path, lineno, f"expected 'word count', got {len(parts)} fields"
+                )
+            try:
+                counts[parts[0]] = strict_int(parts[1])
+            except ValueError:
+                raise DataFormatError(
+                    path, lineno, f"count {parts[1]!r} is not an integer"
+                ) from None
+    return counts
 
 
 def _read_binary_word(f: Any, path: Any, i: int) -> str:
