@@ -67,3 +67,21 @@ def test_noise_law_is_gensims_cum_table(ns_exponent):
     g.build_vocab(corpus)
     cum = g.cum_table.astype(np.float64)
     np.testing.assert_allclose(q, np.diff(cum, prepend=0.0) / cum[-1], atol=1e-8)
+
+
+def test_train_start_and_end_alpha_and_epochs_as_gensim():
+    """gensim's train(start_alpha=, end_alpha=, epochs=) sets the model's alpha, min_alpha and
+    epochs; start_alpha / end_alpha were refused as unknown arguments."""
+    corpus = [["a", "b", "c", "d"], ["b", "c", "a"]] * 20
+    m = Word2Vec(**QUIET, sample=0, epochs=5).build_vocab(corpus)
+    m.train(corpus, total_examples=m.corpus_count, epochs=2, start_alpha=0.05, end_alpha=0.01)
+    assert (m.alpha, m.min_alpha, m.epochs) == (0.05, 0.01, 2)
+    # the epoch records' lr: linear from 0.05 to 0.01 over the 2 epochs
+    assert [r["lr"] for r in m.training_log_] == pytest.approx([0.03, 0.01])
+    gensim = pytest.importorskip("gensim.models")
+    g = gensim.Word2Vec(vector_size=4, min_count=1, workers=1, sample=0, epochs=5)
+    g.build_vocab(corpus)
+    g.train(corpus, total_examples=g.corpus_count, epochs=2, start_alpha=0.05, end_alpha=0.01)
+    assert (g.alpha, g.min_alpha, g.epochs) == (m.alpha, m.min_alpha, m.epochs)
+    with pytest.raises(ValueError, match="start_alpha must be a finite number >= 0"):
+        m.train(corpus, start_alpha=-1.0)

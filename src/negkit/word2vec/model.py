@@ -381,11 +381,15 @@ class Word2Vec:
         total_words: int | None = None,
         epochs: int | None = None,
         corpus_iterable: Iterable[list[str]] | None = None,
+        start_alpha: float | None = None,
+        end_alpha: float | None = None,
         **_gensim_compat: Any,
     ) -> Word2Vec:
         """Train ``epochs`` epochs (default: the constructor's) on ``corpus``.
 
         The learning rate decays from ``alpha`` to ``min_alpha`` over this call, as in gensim.
+        As gensim's ``train``, ``start_alpha`` / ``end_alpha`` replace the model's ``alpha`` /
+        ``min_alpha`` (for this and later calls) and a given ``epochs`` becomes the model's.
         ``total_examples`` / ``total_words`` (and gensim's ``word_count``, ``queue_factor``,
         ``report_delay``) are accepted and ignored: the corpus is counted exactly when it is
         encoded.  ``compute_loss``, when given, sets the model's (as gensim's ``train`` does).
@@ -400,6 +404,12 @@ class Word2Vec:
             raise TypeError(f"train() got unexpected keyword argument(s): {sorted(unknown)}")
         if "compute_loss" in _gensim_compat:  # was accepted and dropped: the losses stayed NaN
             self.compute_loss = bool(_gensim_compat["compute_loss"])
+        if start_alpha:  # gensim: `start_alpha or self.alpha`
+            self.alpha = _check_float(start_alpha, "start_alpha", 0.0)
+        if end_alpha:
+            self.min_alpha = _check_float(end_alpha, "end_alpha", 0.0)
+        if epochs is not None:
+            self.epochs = _check_int(epochs, "epochs", 1)
         corpus = _one_corpus(corpus, corpus_file, corpus_iterable)
         tokens, offsets = self._encoded(corpus)
         return self.train_arrays([(tokens, offsets)], epochs=epochs, total_words=int(tokens.size))
