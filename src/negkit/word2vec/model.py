@@ -6,7 +6,9 @@ Representations of Words and Phrases and their Compositionality".  Parameter nam
 and defaults follow gensim 4, so moving from gensim means changing the import.
 
 Engine: the corpus is encoded once into an int32 token stream; each epoch is cut
-into chunks of about ``chunk_words`` raw words (whole sentences, never truncated),
+into chunks of about ``chunk_words`` raw words (whole sentences, never truncated: gensim
+trains only the first 10,000 kept words of a longer sentence, and its ``LineSentence`` /
+``corpus_file`` cut lines into 10,000-token sentences; here a window may span any length),
 shuffled every epoch (``shuffle``, :mod:`.order`), which ``workers`` Python threads
 take in turn, each calling a compiled ``nogil``
 kernel (:mod:`.kernels_sg`, :mod:`.kernels_shared`, :mod:`.kernels_cbow`) that
