@@ -180,3 +180,23 @@ def test_fvocab_and_limit_as_gensim(tmp_path, binary):
     voc.write_text("w0 3\n", encoding="utf-8")
     with pytest.raises(DataFormatError, match=r"24 words have no count, e.g. 'w1'"):
         KeyedVectors.load_word2vec_format(p, voc, binary=binary, limit=25)
+
+
+def test_counts_and_norms_as_a_gensim_user_reads_them():
+    gensim = pytest.importorskip("gensim.models")
+    from negkit import Word2Vec
+
+    corpus = [["a", "b", "a", "c"], ["a", "b"]]
+    m = Word2Vec(vector_size=4, min_count=1, workers=1, progress=False).build_vocab(corpus)
+    g = gensim.Word2Vec(vector_size=4, min_count=1, workers=1)
+    g.build_vocab(corpus)
+    for w in ("a", "b", "c"):
+        assert m.wv.get_vecattr(w, "count") == g.wv.get_vecattr(w, "count")
+    with pytest.raises(KeyError, match="only 'count'"):
+        m.wv.get_vecattr("a", "sample_int")
+    with pytest.raises(KeyError, match="no counts"):
+        random_kv().get_vecattr("w1", "count")
+    kv = random_kv()
+    kv.vectors[3] *= 10.0  # norms follow the vectors; fill_norms is accepted
+    kv.fill_norms(force=True)
+    assert kv.norms[3] == pytest.approx(float(np.linalg.norm(kv.vectors[3])), rel=1e-6)

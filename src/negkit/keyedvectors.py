@@ -36,7 +36,10 @@ class KeyedVectors:
     """Vectors ``vectors[i]`` for the keys ``index_to_key[i]`` (most frequent first, usually).
 
     ``vectors`` is kept by reference: a :class:`negkit.Word2Vec` model's ``wv`` sees
-    training updates live.  Unknown keys raise ``KeyError`` naming the key.
+    training updates live, and ``norms`` is computed from them at every query (gensim caches
+    it until ``fill_norms(force=True)``; here :meth:`fill_norms` has nothing to do).  Unknown
+    keys raise ``KeyError`` naming the key; an int is a key, never a row number (gensim
+    takes an int that is not a key as the row: ``kv[3]``, ``3 in kv``).
     """
 
     def __init__(
@@ -89,6 +92,17 @@ class KeyedVectors:
     def norms(self) -> np.ndarray:
         """Length of every vector (float32), computed from the live vectors."""
         return np.linalg.norm(self.vectors, axis=1)
+
+    def fill_norms(self, force: bool = False) -> None:
+        """gensim's cache refresh; nothing to do here: ``norms`` is always computed live."""
+
+    def get_vecattr(self, key: Key, attr: str) -> Any:
+        """gensim's per-key attribute; only ``"count"`` (the word's corpus count) is kept."""
+        if attr != "count":
+            raise KeyError(f"attribute {attr!r} is not kept (only 'count')")
+        if self.counts is None:
+            raise KeyError("these vectors have no counts (loaded without fvocab?)")
+        return int(self.counts[self.get_index(key)])
 
     def get_normed_vectors(self) -> np.ndarray:
         return self.vectors / self.norms[..., np.newaxis]
