@@ -143,6 +143,13 @@ def test_topn_edges_and_cosmul_inputs_as_gensim():
     np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs], rtol=1e-5)
     with pytest.raises(ValueError, match="at least one positive"):
         kv.most_similar_cosmul(negative=["w1"])
+    # a 2-D array is a list of vectors (gensim's _ensure_list)
+    rows = kv.vectors[[4, 9]]
+    for fn in ("most_similar", "most_similar_cosmul"):
+        ours = getattr(kv, fn)(positive=rows, topn=4)
+        theirs = getattr(g, fn)(positive=rows, topn=4)
+        assert [w for w, _ in ours] == [w for w, _ in theirs]
+        np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs], rtol=1e-5)
 
 
 @pytest.mark.parametrize("binary", [False, True], ids=["text", "binary"])

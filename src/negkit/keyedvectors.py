@@ -406,8 +406,11 @@ def _read_binary_word(f: Any, path: Any, i: int) -> str:
 
 
 def _as_list(x: Any) -> list[Any]:
+    """A query as a list (gensim's rules: a 2-D array is a list of vectors)."""
     if x is None:
         return []
+    if isinstance(x, np.ndarray) and x.ndim == 2:
+        return list(x)
     if isinstance(x, (str, int, np.integer, np.ndarray)):
         return [x]
     return list(x)
