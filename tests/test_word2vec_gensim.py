@@ -85,3 +85,17 @@ def test_train_start_and_end_alpha_and_epochs_as_gensim():
     assert (g.alpha, g.min_alpha, g.epochs) == (m.alpha, m.min_alpha, m.epochs)
     with pytest.raises(ValueError, match="start_alpha must be a finite number >= 0"):
         m.train(corpus, start_alpha=-1.0)
+
+
+def test_min_count_0_keeps_every_word_as_gensim(tmp_path):
+    corpus = [["a", "b", "a"], ["c"]]
+    m = Word2Vec(**{**QUIET, "min_count": 0}).build_vocab(corpus)
+    assert m.wv.index_to_key == ["a", "b", "c"]
+    m.save(tmp_path / "m.npz")
+    assert Word2Vec.load(tmp_path / "m.npz").wv.index_to_key == ["a", "b", "c"]
+    gensim = pytest.importorskip("gensim.models")
+    g = gensim.Word2Vec(vector_size=4, min_count=0, workers=1)
+    g.build_vocab(corpus)
+    assert sorted(g.wv.index_to_key) == sorted(m.wv.index_to_key)
+    with pytest.raises(ValueError, match="min_count must be an integer >= 0"):
+        Word2Vec(**{**QUIET, "min_count": -1})

@@ -160,7 +160,8 @@ class Word2Vec:
         self.alpha = _check_float(alpha, "alpha", 0.0)
         self.min_alpha = _check_float(min_alpha, "min_alpha", 0.0)
         self.window = _check_int(window, "window", 1)
-        self.min_count = _check_int(min_count, "min_count", 1)
+        # 0 is gensim's "keep every word", as 1 (a word of a corpus occurs at least once)
+        self.min_count = _check_int(min_count, "min_count", 0)
         self.max_vocab_size = (
             None if max_vocab_size is None else _check_int(max_vocab_size, "max_vocab_size", 1)
         )
@@ -245,7 +246,7 @@ class Word2Vec:
         corpus = _one_corpus(corpus, corpus_file, corpus_iterable)
         sc = scan(corpus)
         what = str(corpus) if isinstance(corpus, (str, PathLike)) else "the corpus"
-        vocab, remap = vocab_from_scan(sc, self.min_count, self.max_vocab_size, what)
+        vocab, remap = vocab_from_scan(sc, max(1, self.min_count), self.max_vocab_size, what)
         self._set_vocab(vocab)
         tokens, offsets = encode_scan(sc, remap)
         self._corpus = (_corpus_key(corpus), tokens, offsets)
@@ -281,7 +282,7 @@ class Word2Vec:
         ids = np.arange(len(keys), dtype=np.int32)
         # no sentence was read: corpus_count 0, as gensim's build_vocab_from_freq
         sc = Scan(ids=ids, offsets=np.zeros(1, np.int64), keys=keys, counts=counts, lines=0)
-        vocab, _ = vocab_from_scan(sc, self.min_count, self.max_vocab_size, "word_freq")
+        vocab, _ = vocab_from_scan(sc, max(1, self.min_count), self.max_vocab_size, "word_freq")
         self._set_vocab(vocab)
         self._corpus = None
         return self
@@ -806,7 +807,7 @@ class Word2Vec:
         keys = meta["keys"]
         vocab = Vocab(keys, {k: i for i, k in enumerate(keys)}, arrays["counts"].astype(np.int64),
                       int(meta["vocab"]["total_words"]), int(meta["vocab"]["raw_types"]),
-                      int(meta["vocab"]["sentences"]), model.min_count)  # fmt: skip
+                      int(meta["vocab"]["sentences"]), max(1, model.min_count))  # fmt: skip
         model._set_vocab(vocab)
         model.wv.vectors[...] = arrays["syn0"]
         model.syn1neg[...] = arrays["syn1neg"]
