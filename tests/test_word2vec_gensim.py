@@ -99,3 +99,45 @@ def test_min_count_0_keeps_every_word_as_gensim(tmp_path):
     assert sorted(g.wv.index_to_key) == sorted(m.wv.index_to_key)
     with pytest.raises(ValueError, match="min_count must be an integer >= 0"):
         Word2Vec(**{**QUIET, "min_count": -1})
+
+
+def test_gensim_callbacks_and_latest_training_loss():
+    """gensim's CallbackAny2Vec objects get their hooks with the model (they were called as
+    fn(model, record) and failed: not callable); get_latest_training_loss sums this call's
+    epoch losses, as gensim's running_training_loss."""
+    cb_mod = pytest.importorskip("gensim.models.callbacks")
+
+    class Recorder(cb_mod.CallbackAny2Vec):
+        def __init__(self):
+            self.calls = []
+
+        def on_train_begin(self, model):
+            self.calls.append(("train_begin", model.epochs_trained_))
+
+        def on_epoch_begin(self, model):
+            self.calls.append(("epoch_begin", model.epochs_trained_))
+
+        def on_epoch_end(self, model):
+            self.calls.append(("epoch_end", model.get_latest_training_loss()))
+
+        def on_train_end(self, model):
+            self.calls.append(("train_end", model.epochs_trained_))
+
+    rec = Recorder()
+    plain = []
+    corpus = [["a", "b", "c", "d"], ["b", "c", "a"]] * 20
+    m = Word2Vec(**QUIET, sample=0, epochs=2, callbacks=[rec, lambda mo, r: plain.append(r)])
+    m.fit(corpus)
+    losses = [r["loss_sum"] for r in m.training_log_]
+    assert all(x > 0 for x in losses) and len(plain) == 2
+    assert [c[0] for c in rec.calls] == [
+        "train_begin", "epoch_begin", "epoch_end", "epoch_begin", "epoch_end", "train_end"
+    ]  # fmt: skip
+    assert rec.calls[2][1] == pytest.approx(losses[0])
+    assert rec.calls[4][1] == pytest.approx(losses[0] + losses[1])
+    assert (rec.calls[0][1], rec.calls[5][1]) == (0, 2)
+    m.train(corpus, epochs=1)  # a new train call starts from 0, as gensim's
+    assert m.get_latest_training_loss() == pytest.approx(m.training_log_[-1]["loss_sum"])
+    m.compute_loss = False
+    m.train(corpus, epochs=1)
+    assert m.get_latest_training_loss() == 0.0

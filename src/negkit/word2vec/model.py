@@ -80,10 +80,13 @@ class Word2Vec:
     ``nce`` (skip-gram, per-pair negatives: noise-contrastive estimation, Mnih & Teh 2012, the
     logits shifted by ``-log(k q(w))`` with the sampler's own q, so that ``exp(s)`` estimates
     the normalised law), ``callbacks`` (callables ``fn(model, record)`` called after every
-    epoch with the dict also appended to ``training_log_``), ``compute_loss``, ``progress``
-    (tqdm bar; default: when stderr is a terminal), ``chunk_words`` (raw words per kernel call)
-    and ``shuffle`` (train an epoch's chunks in a fresh random order, the default; ``False``
-    reads the corpus front to back, see :mod:`negkit.word2vec.order`).
+    epoch with the dict also appended to ``training_log_``, or gensim ``CallbackAny2Vec``
+    objects, whose ``on_train_begin`` / ``on_epoch_begin`` / ``on_epoch_end`` /
+    ``on_train_end`` get the model; ``get_latest_training_loss()`` as gensim's),
+    ``compute_loss``, ``progress`` (tqdm bar; default: when stderr is a terminal),
+    ``chunk_words`` (raw words per kernel call) and ``shuffle`` (train an epoch's chunks in a
+    fresh random order, the default; ``False`` reads the corpus front to back, see
+    :mod:`negkit.word2vec.order`).
 
     The vocabulary is sorted by descending count, ties in first-seen order (gensim 4: last
     seen first; :mod:`negkit.data.text`).  ``hs=1`` (hierarchical softmax) is refused.
@@ -212,6 +215,7 @@ class Word2Vec:
             )
         self.training_log_: list[dict[str, Any]] = []
         self.epochs_trained_ = 0
+        self.running_training_loss = 0.0
         self._corpus: tuple[Any, np.ndarray, np.ndarray] | None = None
         self._schedule: dict[str, int] | None = None
         if sentences is not None and corpus_file is not None:
@@ -467,8 +471,12 @@ class Word2Vec:
         bar = Progress(total - start * total_words, self.progress, "word2vec")
         if self.dist is not None:
             self._start_sync()
+        if start == 0:
+            self.running_training_loss = 0.0
+        self._gensim_hook("on_train_begin")
         try:
             for e in range(start, epochs):
+                self._gensim_hook("on_epoch_begin")
                 if self.dist is None:
                     rec = self._epoch(chunks, e, epochs, total_words, total, bar)
                 else:
@@ -479,13 +487,30 @@ class Word2Vec:
                 self._schedule["done"] = e + 1  # type: ignore[index]
                 self.epochs_trained_ += 1
                 self.training_log_.append(rec)
+                if self.compute_loss:
+                    self.running_training_loss += float(rec["loss_sum"])
                 log_epoch(rec, epochs)
                 if self.checkpoint is not None:
                     self.save(self.checkpoint)
                 for cb in self.callbacks:
-                    cb(self, rec)
+                    if _is_gensim_callback(cb):
+                        cb.on_epoch_end(self)
+                    else:
+                        cb(self, rec)
         finally:
             bar.close()
+        self._gensim_hook("on_train_end")
+
+    def _gensim_hook(self, name: str) -> None:
+        """Call ``name(model)`` on gensim-style callbacks (``CallbackAny2Vec``)."""
+        for cb in self.callbacks:
+            if _is_gensim_callback(cb):
+                getattr(cb, name, lambda model: None)(self)
+
+    def get_latest_training_loss(self) -> float:
+        """gensim's: the summed pair losses of the current (or last) ``train`` call's epochs
+        so far (0.0 without ``compute_loss``).  ``training_log_`` has them per epoch."""
+        return float(self.running_training_loss)
 
     def _contexts_for_workers(self) -> None:
         """One random context per thread of ``workers`` as it is now (gensim lets a caller set
@@ -914,6 +939,11 @@ def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(f"sampler parameter {k}={v!r} cannot be saved") from None
         out[k] = v
     return out
+
+
+def _is_gensim_callback(cb: Any) -> bool:
+    """A gensim ``CallbackAny2Vec``-style object: hooks called with the model only."""
+    return hasattr(cb, "on_epoch_end") and not isinstance(cb, type)
 
 
 def _check_int(x: Any, name: str, lo: int) -> int:
