@@ -207,3 +207,34 @@ def test_counts_and_norms_as_a_gensim_user_reads_them():
     kv.vectors[3] *= 10.0  # norms follow the vectors; fill_norms is accepted
     kv.fill_norms(force=True)
     assert kv.norms[3] == pytest.approx(float(np.linalg.norm(kv.vectors[3])), rel=1e-6)
+
+
+def test_distance_rank_and_set_queries_agree_with_gensim(caplog):
+    kv = random_kv()
+    g = gensim_twin(kv)
+    assert kv.distance("w1", "w2") == pytest.approx(g.distance("w1", "w2"), abs=1e-6)
+    np.testing.assert_allclose(kv.distances("w3"), g.distances("w3"), atol=1e-6)
+    np.testing.assert_allclose(
+        kv.distances(kv.vectors[4], ["w1", "Paris"]),
+        g.distances(kv.vectors[4], ["w1", "Paris"]),
+        atol=1e-6,
+    )
+    for a, b in [(["w1", "w2"], ["w3"]), (["w5", "ünï", "w9"], ["w2", "w7", "nope"])]:
+        assert kv.n_similarity(a, b) == pytest.approx(g.n_similarity(a, b), abs=1e-6)
+    words = ["w1", "w2", "w3", "w4", "nope"]
+    assert kv.doesnt_match(words) == g.doesnt_match(words)
+    assert "nope" in caplog.text
+    for a, b in [("w1", "w2"), ("w3", "Paris"), ("w10", "w10")]:
+        assert kv.closer_than(a, b) == g.closer_than(a, b)
+        assert kv.rank(a, b) == g.rank(a, b)
+    for ours, theirs in [
+        (kv.similar_by_word("w6", topn=5), g.similar_by_word("w6", topn=5)),
+        (kv.similar_by_vector(kv.vectors[6], topn=5), g.similar_by_vector(kv.vectors[6], topn=5)),
+    ]:
+        assert [w for w, _ in ours] == [w for w, _ in theirs]
+    # by hand: a = (1, 0), b = (1, 1), c = (0, 2); n_similarity means raw vectors
+    small = KeyedVectors(np.array([[1, 0], [1, 1], [0, 2]], np.float32), ["a", "b", "c"])
+    assert small.n_similarity(["a", "c"], ["b"]) == pytest.approx(0.9486833, abs=1e-6)
+    assert small.rank("a", "c") == 2 and small.closer_than("a", "c") == ["b"]
+    with pytest.raises(ZeroDivisionError, match="empty"):
+        small.n_similarity([], ["a"])

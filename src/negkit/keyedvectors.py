@@ -112,6 +112,76 @@ class KeyedVectors:
         """Cosine similarity of two words."""
         return float(np.dot(self.get_vector(w1, norm=True), self.get_vector(w2, norm=True)))
 
+    def distance(self, w1: Key, w2: Key) -> float:
+        """Cosine distance ``1 - similarity(w1, w2)``."""
+        return 1.0 - self.similarity(w1, w2)
+
+    @staticmethod
+    def cosine_similarities(vector_1: np.ndarray, vectors_all: np.ndarray) -> np.ndarray:
+        """Cosine of ``vector_1`` with every row of ``vectors_all``."""
+        vectors_all = np.asarray(vectors_all)
+        dots = np.dot(vectors_all, vector_1)
+        return dots / (np.linalg.norm(vector_1) * np.linalg.norm(vectors_all, axis=1))
+
+    def distances(self, word_or_vector: Any, other_words: Sequence[Key] = ()) -> np.ndarray:
+        """Cosine distances from a word (or a vector) to ``other_words`` (default: every word,
+        itself included), as gensim."""
+        vec = (
+            np.asarray(word_or_vector)
+            if isinstance(word_or_vector, np.ndarray)
+            else self.get_vector(word_or_vector)
+        )
+        if len(other_words) == 0:
+            others = self.vectors
+        else:
+            others = self.vectors[[self.get_index(w) for w in other_words]]
+        return 1 - self.cosine_similarities(vec, others)
+
+    def n_similarity(self, ws1: Sequence[Key], ws2: Sequence[Key]) -> float:
+        """Cosine between the means of the raw vectors of two word lists (as gensim: the
+        vectors are not made unit length before the mean, and unknown words are skipped)."""
+        if not (len(ws1) and len(ws2)):
+            raise ZeroDivisionError("At least one of the passed lists is empty.")
+        m1 = self.get_mean_vector(ws1, pre_normalize=False)
+        m2 = self.get_mean_vector(ws2, pre_normalize=False)
+        return float(np.dot(m1 / np.linalg.norm(m1), m2 / np.linalg.norm(m2)))
+
+    def doesnt_match(self, words: Sequence[Key]) -> Key:
+        """The word of ``words`` farthest from the normalised mean of their unit vectors
+        (unknown words are ignored with a warning, as gensim)."""
+        used = [w for w in words if w in self]
+        if len(used) != len(words):
+            logger.warning("doesnt_match: ignoring unknown words %s", set(words) - set(used))
+        if not used:
+            raise ValueError("cannot select a word from an empty list")
+        vecs = np.vstack([self.get_vector(w, norm=True) for w in used]).astype(np.float32)
+        mean = self.get_mean_vector(vecs, post_normalize=True)
+        return sorted(zip(np.dot(vecs, mean).tolist(), used), reverse=True)[-1][1]
+
+    def closer_than(self, key1: Key, key2: Key) -> list[Key]:
+        """Every word closer to ``key1`` (by cosine) than ``key2`` is, ``key1`` left out."""
+        d = self.distances(key1)
+        i1, i2 = self.get_index(key1), self.get_index(key2)
+        return [self.index_to_key[i] for i in np.flatnonzero(d < d[i2]) if i != i1]
+
+    def rank(self, key1: Key, key2: Key) -> int:
+        """1 + the number of words closer to ``key1`` than ``key2`` is."""
+        return len(self.closer_than(key1, key2)) + 1
+
+    def similar_by_word(
+        self, word: Key, topn: int | None = 10, restrict_vocab: int | None = None
+    ) -> Any:
+        """``most_similar(positive=[word], ...)``."""
+        return self.most_similar(positive=[word], topn=topn, restrict_vocab=restrict_vocab)
+
+    similar_by_key = similar_by_word
+
+    def similar_by_vector(
+        self, vector: np.ndarray, topn: int | None = 10, restrict_vocab: int | None = None
+    ) -> Any:
+        """``most_similar(positive=[vector], ...)`` (no word is left out)."""
+        return self.most_similar(positive=[vector], topn=topn, restrict_vocab=restrict_vocab)
+
     def get_mean_vector(
         self,
         keys: Sequence[Any],
