@@ -238,3 +238,32 @@ def test_distance_rank_and_set_queries_agree_with_gensim(caplog):
     assert small.rank("a", "c") == 2 and small.closer_than("a", "c") == ["b"]
     with pytest.raises(ZeroDivisionError, match="empty"):
         small.n_similarity([], ["a"])
+
+
+@pytest.mark.parametrize("dummy", [False, True])
+def test_evaluate_word_pairs_as_gensim(tmp_path, dummy):
+    kv = random_kv()
+    g = gensim_twin(kv)
+    p = tmp_path / "pairs.tsv"
+    rows = [
+        "# comment",
+        "w1\tw2\t3.5",
+        "W3\tw4\t1.0",  # upper case: matched case-insensitively
+        "w5\tparis\t7.25",
+        "w6\tnope\t2.0",  # unknown word
+        "w7 w8 4.0",  # not tab-separated: skipped
+        "w9\tw10\tx",  # not a number: skipped
+        "w11\tw12\t9.0",
+        "ünï\tw13\t0.5",
+        "w14\tw15\t5.5",
+    ]
+    p.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    for kw in ({}, {"case_insensitive": False}, {"restrict_vocab": 12}):
+        ours = kv.evaluate_word_pairs(p, dummy4unknown=dummy, **kw)
+        theirs = g.evaluate_word_pairs(str(p), dummy4unknown=dummy, **kw)
+        np.testing.assert_allclose(ours[0][0], theirs[0][0], atol=1e-6)  # pearson r
+        np.testing.assert_allclose(ours[1][0], theirs[1][0], atol=1e-6)  # spearman rho
+        assert ours[2] == pytest.approx(theirs[2])
+    # by hand: 7 pairs read, 1 unknown (nope); case-sensitive, W3 and paris are unknown too
+    assert kv.evaluate_word_pairs(p, dummy4unknown=dummy)[2] == pytest.approx(100 / 7)
+    assert kv.evaluate_word_pairs(p, case_insensitive=False)[2] == pytest.approx(300 / 7)

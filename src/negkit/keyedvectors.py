@@ -182,6 +182,64 @@ class KeyedVectors:
         """``most_similar(positive=[vector], ...)`` (no word is left out)."""
         return self.most_similar(positive=[vector], topn=topn, restrict_vocab=restrict_vocab)
 
+    def evaluate_word_pairs(
+        self,
+        pairs: str | PathLike,
+        delimiter: str = "\t",
+        encoding: str = "utf8",
+        restrict_vocab: int = 300000,
+        case_insensitive: bool = True,
+        dummy4unknown: bool = False,
+    ) -> tuple[Any, Any, float]:
+        """gensim's word-pair evaluation: ``(pearson, spearman, oov_ratio)`` (scipy results,
+        ``oov_ratio`` in percent) over the lines ``word1<delimiter>word2<delimiter>score``.
+
+        gensim's rules: lines starting with ``#`` and lines that are not exactly three fields
+        with a numeric score are skipped; words are matched among the first
+        ``restrict_vocab`` keys (upper-cased with ``case_insensitive``, the most frequent
+        variant winning); a pair with an unknown word is left out, or scored 0 with
+        ``dummy4unknown`` (then ``oov_ratio`` is over all pairs scored).
+        :func:`negkit.eval.words.word_similarity` is the tolerant reader (any whitespace).
+        """
+        from scipy import stats
+
+        keys = self.index_to_key[:restrict_vocab]
+        fold = (lambda w: w.upper()) if case_insensitive else (lambda w: w)
+        ok = {fold(keys[i]): i for i in range(len(keys) - 1, -1, -1)}
+        gold: list[float] = []
+        model: list[float] = []
+        oov = 0
+        with open_binary(pairs) as f:
+            for raw in f:
+                line = raw.decode(encoding)
+                if not line or line.startswith("#"):
+                    continue
+                fields = line.split(delimiter)
+                if len(fields) != 3:
+                    continue
+                try:
+                    score = float(fields[2])
+                except ValueError:
+                    continue
+                a, b = fold(fields[0]), fold(fields[1])
+                if a not in ok or b not in ok:
+                    oov += 1
+                    if dummy4unknown:
+                        gold.append(score)
+                        model.append(0.0)
+                    continue
+                va, vb = self.vectors[ok[a]], self.vectors[ok[b]]
+                gold.append(score)
+                model.append(float(np.dot(va / np.linalg.norm(va), vb / np.linalg.norm(vb))))
+        if not gold:
+            raise ValueError(
+                f"no valid similarity judgements in {pairs}: wrong format or all out of vocabulary"
+            )
+        spearman = stats.spearmanr(gold, model)
+        pearson = stats.pearsonr(gold, model)
+        oov_ratio = 100.0 * oov / (len(gold) if dummy4unknown else len(gold) + oov)
+        return pearson, spearman, oov_ratio
+
     def get_mean_vector(
         self,
         keys: Sequence[Any],
