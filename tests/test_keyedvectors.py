@@ -267,3 +267,28 @@ def test_evaluate_word_pairs_as_gensim(tmp_path, dummy):
     # by hand: 7 pairs read, 1 unknown (nope); case-sensitive, W3 and paris are unknown too
     assert kv.evaluate_word_pairs(p, dummy4unknown=dummy)[2] == pytest.approx(100 / 7)
     assert kv.evaluate_word_pairs(p, case_insensitive=False)[2] == pytest.approx(300 / 7)
+
+
+@pytest.mark.parametrize("dummy", [False, True])
+def test_evaluate_word_analogies_as_gensim(tmp_path, dummy):
+    # y_i = x_i + shift: a:b :: c:d questions that 3CosAdd answers in part
+    rng = np.random.default_rng(3)
+    base = rng.standard_normal((12, 6)).astype(np.float32)
+    shift = rng.standard_normal(6).astype(np.float32) * 2
+    keys = [f"x{i}" for i in range(12)] + [f"y{i}" for i in range(12)]
+    kv = KeyedVectors(np.vstack([base, base + shift]), keys)
+    g = gensim_twin(kv)
+    lines = [": capital-ish"]
+    lines += [f"x{i} y{i} x{i + 1} y{i + 1}" for i in range(0, 10, 2)]
+    lines += ["x0 y0 X3 y3", "x1 y1 nope y2", "bad line"]
+    lines += [": gram-other", "y1 x1 y2 x2", "x5 x6 x7 x8", "y9 y8 y7 y6"]
+    p = tmp_path / "q.txt"
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for kw in ({}, {"case_insensitive": False}, {"restrict_vocab": 18}):
+        score, secs = kv.evaluate_word_analogies(p, dummy4unknown=dummy, **kw)
+        g_score, g_secs = g.evaluate_word_analogies(str(p), dummy4unknown=dummy, **kw)
+        assert score == pytest.approx(g_score)
+        assert secs == g_secs
+    score, secs = kv.evaluate_word_analogies(p)
+    assert [s["section"] for s in secs] == ["capital-ish", "gram-other", "Total accuracy"]
+    assert secs[0]["correct"] and 0 < score < 1  # some answered right, some not

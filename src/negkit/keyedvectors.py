@@ -240,6 +240,65 @@ class KeyedVectors:
         oov_ratio = 100.0 * oov / (len(gold) if dummy4unknown else len(gold) + oov)
         return pearson, spearman, oov_ratio
 
+    def evaluate_word_analogies(
+        self,
+        analogies: str | PathLike,
+        restrict_vocab: int = 300000,
+        case_insensitive: bool = True,
+        dummy4unknown: bool = False,
+    ) -> tuple[float, list[dict[str, Any]]]:
+        """gensim's analogy evaluation (3CosAdd): ``(score, sections)``, each section a dict
+        ``{"section", "correct": [(a, b, c, d), ...], "incorrect": [...]}``, the last one
+        ``"Total accuracy"``; ``score`` is its accuracy.
+
+        gensim's rules: a section starts at a line ``": name"``; lines that are not four
+        words are skipped; words are matched among the first ``restrict_vocab`` keys
+        (upper-cased with ``case_insensitive``); a question with an unknown word is left out,
+        or counted incorrect with ``dummy4unknown``; the answer is the best of the top 5
+        that is not a question word.  :func:`negkit.eval.words.word_analogy` gives the same
+        accuracy in a summary dict (and 3CosMul).
+        """
+        from negkit.eval.words import _answer
+
+        keys = self.index_to_key[:restrict_vocab]
+        fold = (lambda w: w.upper()) if case_insensitive else (lambda w: w)
+        ok = {fold(keys[i]): i for i in range(len(keys) - 1, -1, -1)}
+        sections: list[dict[str, Any]] = []
+        asked: list[tuple[dict[str, Any], tuple]] = []  # (section, quad) in file order
+        with open_binary(analogies) as f:
+            for lineno, raw in enumerate(f, 1):
+                line = raw.decode("utf-8")
+                if line.startswith(": "):
+                    sections.append({"section": line.lstrip(": ").strip(), "correct": [],
+                                     "incorrect": []})  # fmt: skip
+                    continue
+                if not sections:
+                    raise DataFormatError(analogies, lineno, "a question before any ': section'")
+                words = [fold(w) for w in line.split()]
+                if len(words) != 4:
+                    continue
+                asked.append((sections[-1], tuple(words)))
+        known = [(sec, q) for sec, q in asked if all(w in ok for w in q)]
+        end = len(keys)
+        vecs = np.asarray(self.vectors[:end], dtype=np.float32)
+        quads = [(ok[q[0]], ok[q[1]], ok[q[2]], *q) for _, q in known]
+        right = _answer(quads, vecs, np.linalg.norm(vecs, axis=1), [fold(k) for k in keys],
+                        "3cosadd") if quads else []  # fmt: skip
+        verdict = {id(q): bool(r) for (_, q), r in zip(known, right)}
+        for sec, q in asked:
+            if id(q) in verdict:
+                sec["correct" if verdict[id(q)] else "incorrect"].append(q)
+            elif dummy4unknown:
+                sec["incorrect"].append(q)
+        total = {
+            "section": "Total accuracy",
+            "correct": [q for s in sections for q in s["correct"]],
+            "incorrect": [q for s in sections for q in s["incorrect"]],
+        }
+        n = len(total["correct"]) + len(total["incorrect"])
+        sections.append(total)
+        return (len(total["correct"]) / n if n else 0.0), sections
+
     def get_mean_vector(
         self,
         keys: Sequence[Any],
