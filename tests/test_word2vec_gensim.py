@@ -141,3 +141,11 @@ def test_gensim_callbacks_and_latest_training_loss():
     m.compute_loss = False
     m.train(corpus, epochs=1)
     assert m.get_latest_training_loss() == 0.0
+
+
+def test_build_vocab_takes_gensims_bookkeeping_arguments():
+    corpus = [["a", "b", "a"], ["c", "a"]]
+    m = Word2Vec(**QUIET).build_vocab(corpus, progress_per=1, keep_raw_vocab=True)
+    assert m.wv.index_to_key == ["a", "b", "c"]
+    with pytest.raises(NotImplementedError, match="trim_rule is not supported"):
+        Word2Vec(**QUIET).build_vocab(corpus, trim_rule=lambda word, count, min_count: 1)

@@ -230,12 +230,16 @@ class Word2Vec:
         corpus_file: str | PathLike | None = None,
         corpus_iterable: Iterable[list[str]] | None = None,
         update: bool = False,
+        progress_per: int = 10000,
+        keep_raw_vocab: bool = False,
+        trim_rule: Any = None,
     ) -> Word2Vec:
         """Count the corpus, keep words with ``count >= min_count`` and initialise the weights.
 
         ``update=True`` (gensim's growing of a trained vocabulary) is refused: new words would
         need rows, counts and a place in the noise law; build the vocabulary of the whole
-        corpus instead.
+        corpus instead.  gensim's ``progress_per`` and ``keep_raw_vocab`` are accepted and
+        have nothing to do; a ``trim_rule`` is refused (it would change the vocabulary).
 
         The encoded corpus is kept, so a following ``train`` on the same corpus
         (same path, size and time of change, or the same list object with as many sentences
@@ -246,6 +250,11 @@ class Word2Vec:
                 "build_vocab(update=True) is not supported: a vocabulary does not grow after "
                 "training; call build_vocab on the whole corpus (old and new sentences) and "
                 "train again"
+            )
+        if trim_rule is not None:
+            raise NotImplementedError(
+                "trim_rule is not supported: filter the corpus's tokens before build_vocab, or "
+                "count them yourself and use build_vocab_from_freq"
             )
         corpus = _one_corpus(corpus, corpus_file, corpus_iterable)
         sc = scan(corpus)
