@@ -292,3 +292,12 @@ def test_evaluate_word_analogies_as_gensim(tmp_path, dummy):
     score, secs = kv.evaluate_word_analogies(p)
     assert [s["section"] for s in secs] == ["capital-ish", "gram-other", "Total accuracy"]
     assert secs[0]["correct"] and 0 < score < 1  # some answered right, some not
+
+
+def test_similarity_with_a_zero_vector_is_zero_as_gensim():
+    """A zero row (padding, a null word) has cosine 0 in gensim's similarity; it was NaN."""
+    kv = KeyedVectors(np.array([[1, 0], [0, 0], [3, 4]], np.float32), ["a", "pad", "c"])
+    g = gensim_twin(kv)
+    assert kv.similarity("a", "pad") == g.similarity("a", "pad") == 0.0
+    assert kv.distance("pad", "c") == pytest.approx(g.distance("pad", "c")) == 1.0
+    assert kv.similarity("a", "c") == pytest.approx(0.6, abs=1e-7)

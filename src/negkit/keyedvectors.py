@@ -109,8 +109,8 @@ class KeyedVectors:
 
     # ----------------------------------------------------------- similarity
     def similarity(self, w1: Key, w2: Key) -> float:
-        """Cosine similarity of two words."""
-        return float(np.dot(self.get_vector(w1, norm=True), self.get_vector(w2, norm=True)))
+        """Cosine similarity of two words (0 when one vector is zero, as gensim)."""
+        return float(np.dot(_unit(self.get_vector(w1)), _unit(self.get_vector(w2))))
 
     def distance(self, w1: Key, w2: Key) -> float:
         """Cosine distance ``1 - similarity(w1, w2)``."""
@@ -590,6 +590,12 @@ def _read_binary_word(f: Any, path: Any, i: int) -> str:
         raise DataFormatError(
             path, 0, f"word {i + 1} is not UTF-8: {bytes(chars)[:40]!r}"
         ) from None
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    """``v`` made unit length; a zero vector stays zero (gensim's ``matutils.unitvec``)."""
+    n = np.linalg.norm(v)
+    return v / n.astype(v.dtype) if n > 0 else v
 
 
 def _as_list(x: Any) -> list[Any]:
