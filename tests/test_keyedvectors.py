@@ -301,3 +301,29 @@ def test_similarity_with_a_zero_vector_is_zero_as_gensim():
     assert kv.similarity("a", "pad") == g.similarity("a", "pad") == 0.0
     assert kv.distance("pad", "c") == pytest.approx(g.distance("pad", "c")) == 1.0
     assert kv.similarity("a", "c") == pytest.approx(0.6, abs=1e-7)
+
+
+@pytest.mark.parametrize("binary", [False, True], ids=["text", "binary"])
+def test_unicode_errors_as_gensim(tmp_path, binary):
+    """A word cut inside a UTF-8 character (as truncated vocabularies have): an error by
+    default, decoded with gensim's unicode_errors otherwise (the argument was unknown)."""
+    gensim = pytest.importorskip("gensim.models")
+    bad = "é".encode()[:1]
+    p = tmp_path / "v.w2v"
+    rows = [(b"ok", [1.0, 2.0]), (b"caf" + bad, [3.0, 4.0])]
+    with open(p, "wb") as f:
+        f.write(b"2 2\n")
+        for w, v in rows:
+            if binary:
+                f.write(w + b" " + np.array(v, "<f4").tobytes() + b"\n")
+            else:
+                f.write(w + b" " + " ".join(map(str, v)).encode() + b"\n")
+    with pytest.raises(DataFormatError, match="UTF-8"):
+        KeyedVectors.load_word2vec_format(p, binary=binary)
+    for errors in ("ignore", "replace"):
+        ours = KeyedVectors.load_word2vec_format(p, binary=binary, unicode_errors=errors)
+        theirs = gensim.KeyedVectors.load_word2vec_format(
+            str(p), binary=binary, unicode_errors=errors
+        )
+        assert ours.index_to_key == theirs.index_to_key
+        np.testing.assert_array_equal(ours.vectors, theirs.vectors)

@@ -467,12 +467,14 @@ class KeyedVectors:
         fvocab: str | PathLike | None = None,
         binary: bool = False,
         limit: int | None = None,
+        unicode_errors: str = "strict",
     ) -> KeyedVectors:
         """Read word2vec text or binary format (also .gz/.bz2/.xz); errors name file and line.
 
         gensim's argument order and meaning: ``fvocab`` reads ``word count`` lines into
         ``counts`` (every word must be there; gensim leaves a missing one without a count),
-        ``limit`` reads only the first ``limit`` vectors.
+        ``limit`` reads only the first ``limit`` vectors, ``unicode_errors`` is how words
+        that are not UTF-8 are decoded (``"strict"``: an error; ``"ignore"``, ``"replace"``).
         """
         _check_fvocab_binary(fvocab, binary)
         counts = None if fvocab is None else _read_fvocab(fvocab)
@@ -496,7 +498,7 @@ class KeyedVectors:
                 if i == vecs.shape[0]:
                     vecs = np.concatenate([vecs, np.empty((min(i, n - i), d), np.float32)])
                 if binary:
-                    keys.append(_read_binary_word(f, path, i))
+                    keys.append(_read_binary_word(f, path, i, unicode_errors))
                     raw = f.read(4 * d)
                     if len(raw) != 4 * d:
                         raise DataFormatError(
@@ -509,7 +511,7 @@ class KeyedVectors:
                     if not line:
                         raise DataFormatError(path, lineno, f"file ends after {i} of {n} vectors")
                     try:
-                        parts = line.decode("utf-8").rstrip().split(" ")
+                        parts = line.rstrip().decode("utf-8", unicode_errors).split(" ")
                     except UnicodeDecodeError:
                         raise DataFormatError(path, lineno, "not UTF-8") from None
                     if len(parts) != d + 1:
@@ -574,7 +576,7 @@ def _read_fvocab(path: Any) -> dict[str, int]:
     return counts
 
 
-def _read_binary_word(f: Any, path: Any, i: int) -> str:
+def _read_binary_word(f: Any, path: Any, i: int, errors: str = "strict") -> str:
     chars = bytearray()
     while True:
         c = f.read(1)
@@ -585,7 +587,7 @@ def _read_binary_word(f: Any, path: Any, i: int) -> str:
         if c != b"\n" or chars:  # skip the newline that ends the previous vector
             chars += c
     try:
-        return chars.decode("utf-8")
+        return chars.decode("utf-8", errors)
     except UnicodeDecodeError:
         raise DataFormatError(
             path, 0, f"word {i + 1} is not UTF-8: {bytes(chars)[:40]!r}"
