@@ -149,3 +149,15 @@ def test_build_vocab_takes_gensims_bookkeeping_arguments():
     assert m.wv.index_to_key == ["a", "b", "c"]
     with pytest.raises(NotImplementedError, match="trim_rule is not supported"):
         Word2Vec(**QUIET).build_vocab(corpus, trim_rule=lambda word, count, min_count: 1)
+
+
+def test_gensim_options_without_an_equivalent_are_refused_by_name():
+    Word2Vec(**QUIET, max_final_vocab=None, sorted_vocab=1, null_word=0, trim_rule=None)
+    for kw, match in [
+        ({"max_final_vocab": 100}, "max_final_vocab is not supported"),
+        ({"sorted_vocab": 0}, "sorted_vocab=0 is not supported"),
+        ({"null_word": 1}, "null_word=1"),
+        ({"trim_rule": print}, "trim_rule is not supported"),
+    ]:
+        with pytest.raises(NotImplementedError, match=match):
+            Word2Vec(**QUIET, **kw)

@@ -158,7 +158,12 @@ class Word2Vec:
         sync_overlap: bool = False,
         sync_wire: str = "bfloat16",
         checkpoint: str | PathLike | None = None,
+        max_final_vocab: int | None = None,
+        sorted_vocab: int = 1,
+        null_word: int = 0,
+        trim_rule: Any = None,
     ) -> None:
+        _refuse_gensim_options(max_final_vocab, sorted_vocab, null_word, trim_rule)
         self.vector_size = _check_int(vector_size, "vector_size", 1)
         self.alpha = _check_float(alpha, "alpha", 0.0)
         self.min_alpha = _check_float(min_alpha, "min_alpha", 0.0)
@@ -948,6 +953,26 @@ def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(f"sampler parameter {k}={v!r} cannot be saved") from None
         out[k] = v
     return out
+
+
+def _refuse_gensim_options(max_final_vocab: Any, sorted_vocab: Any, null_word: Any,
+                           trim_rule: Any) -> None:  # fmt: skip
+    """gensim options negkit does not have: accepted at the value that changes nothing,
+    refused with what to do otherwise (not silently ignored)."""
+    if max_final_vocab is not None:
+        raise NotImplementedError(
+            "max_final_vocab is not supported: gensim raises min_count until the vocabulary "
+            "fits; set min_count yourself, or max_vocab_size (the most frequent words)"
+        )
+    if not sorted_vocab:
+        raise NotImplementedError("sorted_vocab=0 is not supported: the vocabulary is sorted")
+    if null_word:
+        raise NotImplementedError("null_word=1 (a padding word for CBOW) is not supported")
+    if trim_rule is not None:
+        raise NotImplementedError(
+            "trim_rule is not supported: filter the corpus's tokens first, or count them "
+            "yourself and use build_vocab_from_freq"
+        )
 
 
 def _is_gensim_callback(cb: Any) -> bool:
