@@ -15,11 +15,13 @@ kernel (:mod:`.kernels_sg`, :mod:`.kernels_shared`, :mod:`.kernels_cbow`) that
 updates the shared tables lock-free as word2vec.c does.  Per-thread random contexts
 come from ``negkit._rng.make_contexts(seed, workers)``, so a seeded run with
 ``workers=1`` repeats exactly.  The learning rate decays linearly from ``alpha`` to
-``min_alpha`` over all raw words of the ``train`` call, counted over all threads in the
-order the chunks are trained; it is recomputed per sentence.  (gensim's corpus_file
-mode counts each thread's own words against the whole corpus, so with 2 workers each
-epoch decays only half-way; not copied: ``bench/word2vec_lr.py`` measured no quality
-gain from it.)
+``min_alpha`` over all words of the ``train`` call (those of the vocabulary, subsampled
+ones included), counted over all threads in the order the chunks are trained; it is
+recomputed per sentence, as word2vec.c.  (gensim counts sentences instead when ``train``
+is given ``total_examples``, as its constructor and most calls do, and raw words,
+out-of-vocabulary ones included, otherwise.  gensim's corpus_file mode counts each
+thread's own words against the whole corpus, so with 2 workers each epoch decays only
+half-way; not copied: ``bench/word2vec_lr.py`` measured no quality gain from it.)
 Input vectors start uniform on ``[-1/d, 1/d)`` as in gensim 4
 (:func:`init_input_vectors`), output vectors at zero.
 """
