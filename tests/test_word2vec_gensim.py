@@ -161,3 +161,11 @@ def test_gensim_options_without_an_equivalent_are_refused_by_name():
     ]:
         with pytest.raises(NotImplementedError, match=match):
             Word2Vec(**QUIET, **kw)
+
+
+def test_sample_none_is_no_subsampling_as_gensim():
+    m = Word2Vec(**QUIET, sample=None).build_vocab(SKEWED)
+    assert m.sample == 0.0 and np.all(m.keep_prob_ == 1.0)
+    m.sample = None  # set between build_vocab and train, as gensim users do
+    m.train(SKEWED, epochs=1)
+    assert m.sample == 0.0

@@ -84,7 +84,8 @@ class Word2Vec:
     the normalised law), ``callbacks`` (callables ``fn(model, record)`` called after every
     epoch with the dict also appended to ``training_log_``, or gensim ``CallbackAny2Vec``
     objects, whose ``on_train_begin`` / ``on_epoch_begin`` / ``on_epoch_end`` /
-    ``on_train_end`` get the model; ``get_latest_training_loss()`` as gensim's),
+    ``on_train_end`` get the model; ``get_latest_training_loss()`` as gensim's; they run in
+    every ``train``, where gensim runs the constructor's only in the training it starts),
     ``compute_loss``, ``progress`` (tqdm bar; default: when stderr is a terminal),
     ``chunk_words`` (raw words per kernel call) and ``shuffle`` (train an epoch's chunks in a
     fresh random order, the default; ``False`` reads the corpus front to back, see
@@ -175,7 +176,7 @@ class Word2Vec:
         self.max_vocab_size = (
             None if max_vocab_size is None else _check_int(max_vocab_size, "max_vocab_size", 1)
         )
-        self.sample = _check_float(sample, "sample", 0.0)
+        self.sample = _check_float(0.0 if sample is None else sample, "sample", 0.0)  # gensim
         self.seed = _check_int(seed, "seed", 0)
         self.workers = _check_int(workers, "workers", 1)
         self.sg = int(bool(sg))
@@ -363,7 +364,7 @@ class Word2Vec:
         """Settings changed since ``build_vocab`` take effect in the next ``train``: a new
         ``sampler`` (or ``ns_exponent``) is fitted, ``sample`` recomputes the keep
         probabilities.  ``train`` used the ones of ``build_vocab`` and ignored the change."""
-        self.sample = _check_float(self.sample, "sample", 0.0)
+        self.sample = _check_float(0.0 if self.sample is None else self.sample, "sample", 0.0)
         if self.sample != self._keep_prob_sample:
             self.keep_prob_ = keep_probabilities(self.vocab_.counts, self.sample)
             self._keep_prob_sample = self.sample
