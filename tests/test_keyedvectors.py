@@ -327,3 +327,13 @@ def test_unicode_errors_as_gensim(tmp_path, binary):
         )
         assert ours.index_to_key == theirs.index_to_key
         np.testing.assert_array_equal(ours.vectors, theirs.vectors)
+
+
+def test_get_index_default_and_has_index_for_as_gensim():
+    kv = random_kv()
+    g = gensim_twin(kv)
+    for key in ("w3", "Paris", "nope"):
+        assert kv.get_index(key, -1) == g.get_index(key, -1)
+        assert kv.has_index_for(key) == g.has_index_for(key)
+    with pytest.raises(KeyError, match="'nope' not in vocabulary"):
+        kv.get_index("nope")

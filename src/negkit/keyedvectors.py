@@ -70,11 +70,18 @@ class KeyedVectors:
     def __contains__(self, key: Any) -> bool:
         return key in self.key_to_index
 
-    def get_index(self, key: Key) -> int:
+    def get_index(self, key: Key, default: int | None = None) -> int:
+        """The row of ``key``; ``default`` (when given) for an unknown key, else ``KeyError``."""
         i = self.key_to_index.get(key)  # type: ignore[arg-type]
         if i is None:
+            if default is not None:
+                return default
             raise KeyError(f"word {key!r} not in vocabulary ({len(self)} words)")
         return i
+
+    def has_index_for(self, key: Key) -> bool:
+        """``key in self`` (gensim's name)."""
+        return key in self.key_to_index
 
     def get_vector(self, key: Key, norm: bool = False) -> np.ndarray:
         """The vector of ``key`` (a copy when ``norm``: divided by its length, as gensim)."""
