@@ -337,3 +337,5 @@ def test_get_index_default_and_has_index_for_as_gensim():
         assert kv.has_index_for(key) == g.has_index_for(key)
     with pytest.raises(KeyError, match="'nope' not in vocabulary"):
         kv.get_index("nope")
+    with pytest.raises(ValueError, match="2 counts for 3 keys"):
+        KeyedVectors(np.zeros((3, 2), np.float32), ["a", "b", "c"], counts=[5, 4])

@@ -58,6 +58,8 @@ class KeyedVectors:
         if len(self.key_to_index) != len(self.index_to_key):
             raise ValueError("index_to_key has duplicate keys")
         self.counts = None if counts is None else np.asarray(counts, dtype=np.int64)
+        if self.counts is not None and self.counts.shape != (len(self.index_to_key),):
+            raise ValueError(f"{self.counts.shape[0]} counts for {len(self.index_to_key)} keys")
 
     # ---------------------------------------------------------------- lookup
     @property
