@@ -51,6 +51,12 @@ def test_corpus_count_and_total_words_for_gensims_train_call():
     assert (m.corpus_count, m.corpus_total_words) == (g.corpus_count, g.corpus_total_words)
     f = Word2Vec(**QUIET).build_vocab_from_freq({"a": 3, "b": 2})
     assert (f.corpus_count, f.corpus_total_words) == (0, 5)
+    f = Word2Vec(**QUIET).build_vocab_from_freq({"a": 3, "b": 2}, corpus_count=7)
+    g = gensim.Word2Vec(vector_size=4, min_count=1, workers=1)
+    g.build_vocab_from_freq({"a": 3, "b": 2}, corpus_count=7)
+    assert f.corpus_count == g.corpus_count == 7
+    with pytest.raises(NotImplementedError, match="update=True"):
+        f.build_vocab_from_freq({"a": 3}, update=True)
 
 
 @pytest.mark.parametrize("ns_exponent", [0.75, 0.0, -0.5])

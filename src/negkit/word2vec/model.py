@@ -275,14 +275,26 @@ class Word2Vec:
         return self
 
     def build_vocab_from_freq(
-        self, word_freq: dict[str, int] | tuple[Sequence[str], Any]
+        self,
+        word_freq: dict[str, int] | tuple[Sequence[str], Any],
+        keep_raw_vocab: bool = False,
+        corpus_count: int | None = None,
+        trim_rule: Any = None,
+        update: bool = False,
     ) -> Word2Vec:
         """Vocabulary from counts: a dict ``{word: count}`` or ``(keys, counts)``.
 
         Counts are rounded to integers; words below ``min_count`` are dropped (and the
         number logged).  Use with :meth:`train_arrays`, whose
         token ids index this vocabulary (sorted by descending count, ties in given order).
+        gensim's arguments: ``corpus_count`` sets :attr:`corpus_count` (default 0),
+        ``keep_raw_vocab`` has nothing to do, ``trim_rule`` and ``update=True`` are refused.
         """
+        if update:
+            raise NotImplementedError("build_vocab_from_freq(update=True) is not supported")
+        if trim_rule is not None:
+            raise NotImplementedError("trim_rule is not supported: filter word_freq first")
+        n_sent = 0 if corpus_count is None else _check_int(corpus_count, "corpus_count", 0)
         if isinstance(word_freq, dict):
             keys = [str(k) for k in word_freq]
             raw = np.array(list(word_freq.values()), dtype=np.float64)
@@ -301,8 +313,9 @@ class Word2Vec:
         if len(set(keys)) != len(keys):
             raise ValueError("word_freq has duplicate keys")
         ids = np.arange(len(keys), dtype=np.int32)
-        # no sentence was read: corpus_count 0, as gensim's build_vocab_from_freq
-        sc = Scan(ids=ids, offsets=np.zeros(1, np.int64), keys=keys, counts=counts, lines=0)
+        # no sentence was read: corpus_count is the one given, 0 by default (gensim)
+        sc = Scan(ids=ids, offsets=np.zeros(n_sent + 1, np.int64), keys=keys, counts=counts,
+                  lines=n_sent)  # fmt: skip
         vocab, _ = vocab_from_scan(sc, max(1, self.min_count), self.max_vocab_size, "word_freq")
         self._set_vocab(vocab)
         self._corpus = None
