@@ -6,7 +6,9 @@ file and line.  Long lines are never truncated (gensim's ``LineSentence`` cuts
 at 10,000 tokens; here a sentence is whatever one line holds).
 
 The vocabulary follows gensim / word2vec: words with ``count >= min_count``,
-sorted by descending count (ties: first seen first).  The corpus is encoded once
+sorted by descending count (ties: first seen first; gensim 4 puts ties last seen first,
+word2vec.c in qsort's order, so the order of equal counts, and which of them a
+``max_vocab_size`` cut keeps, differ from gensim's).  The corpus is encoded once
 into an int32 token stream plus int64 sentence offsets; the trainers never see
 strings again.
 """

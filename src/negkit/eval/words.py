@@ -13,8 +13,11 @@
 
 Both follow gensim's ``evaluate_word_pairs`` / ``evaluate_word_analogies`` rules
 (case-insensitive matching, the most frequent case variant wins, the top-5 filter
-of question words), so on the same vectors they give the same numbers; analogies
-are scored in batches of matrix products instead of one question at a time.
+of question words), so on the same vectors and ``restrict_vocab`` they give the same
+numbers; analogies are scored in batches of matrix products instead of one question at a
+time.  Defaults differ: :func:`word_analogy` ranks the first 30,000 words (word2vec.c's
+``compute-accuracy``), gensim's ``evaluate_word_analogies`` 300,000; neither function has
+gensim's ``dummy4unknown`` (pairs and questions with unknown words are left out).
 """
 
 from __future__ import annotations

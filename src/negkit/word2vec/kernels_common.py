@@ -147,12 +147,14 @@ def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:
 
     With ``t = sample * total`` (total = retained tokens), a word of count ``c``
     is kept with probability ``(sqrt(c / t) + 1) * t / c`` (word2vec.c, gensim);
-    ``sample <= 0`` keeps everything.
+    ``sample <= 0`` keeps everything.  ``sample >= 1`` is gensim's count threshold:
+    ``t = int(sample * (3 + sqrt 5) / 2)``, so words of more than about ``sample``
+    occurrences are downsampled (read as a fraction it would keep every word).
     """
     counts = np.asarray(counts, dtype=np.float64)
     if sample <= 0:
         return np.ones(counts.shape[0], dtype=np.float64)
-    t = sample * counts.sum()
+    t = sample * counts.sum() if sample < 1.0 else float(int(sample * (3 + np.sqrt(5)) / 2))
     with np.errstate(divide="ignore"):
         p = (np.sqrt(counts / t) + 1.0) * t / counts
     p[~np.isfinite(p)] = 1.0

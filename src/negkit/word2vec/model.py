@@ -6,18 +6,22 @@ Representations of Words and Phrases and their Compositionality".  Parameter nam
 and defaults follow gensim 4, so moving from gensim means changing the import.
 
 Engine: the corpus is encoded once into an int32 token stream; each epoch is cut
-into chunks of about ``chunk_words`` raw words (whole sentences, never truncated),
+into chunks of about ``chunk_words`` raw words (whole sentences, never truncated: gensim
+trains only the first 10,000 kept words of a longer sentence, and its ``LineSentence`` /
+``corpus_file`` cut lines into 10,000-token sentences; here a window may span any length),
 shuffled every epoch (``shuffle``, :mod:`.order`), which ``workers`` Python threads
 take in turn, each calling a compiled ``nogil``
 kernel (:mod:`.kernels_sg`, :mod:`.kernels_shared`, :mod:`.kernels_cbow`) that
 updates the shared tables lock-free as word2vec.c does.  Per-thread random contexts
 come from ``negkit._rng.make_contexts(seed, workers)``, so a seeded run with
 ``workers=1`` repeats exactly.  The learning rate decays linearly from ``alpha`` to
-``min_alpha`` over all raw words of the ``train`` call, counted over all threads in the
-order the chunks are trained; it is recomputed per sentence.  (gensim's corpus_file
-mode counts each thread's own words against the whole corpus, so with 2 workers each
-epoch decays only half-way; not copied: ``bench/word2vec_lr.py`` measured no quality
-gain from it.)
+``min_alpha`` over all words of the ``train`` call (those of the vocabulary, subsampled
+ones included), counted over all threads in the order the chunks are trained; it is
+recomputed per sentence, as word2vec.c.  (gensim counts sentences instead when ``train``
+is given ``total_examples``, as its constructor and most calls do, and raw words,
+out-of-vocabulary ones included, otherwise.  gensim's corpus_file mode counts each
+thread's own words against the whole corpus, so with 2 workers each epoch decays only
+half-way; not copied: ``bench/word2vec_lr.py`` measured no quality gain from it.)
 Input vectors start uniform on ``[-1/d, 1/d)`` as in gensim 4
 (:func:`init_input_vectors`), output vectors at zero.
 """
@@ -78,11 +82,19 @@ class Word2Vec:
     ``nce`` (skip-gram, per-pair negatives: noise-contrastive estimation, Mnih & Teh 2012, the
     logits shifted by ``-log(k q(w))`` with the sampler's own q, so that ``exp(s)`` estimates
     the normalised law), ``callbacks`` (callables ``fn(model, record)`` called after every
-    epoch with the dict also appended to ``training_log_``), ``compute_loss``, ``progress``
-    (tqdm bar; default: when stderr is a terminal), ``chunk_words`` (raw words per kernel call)
-    and ``shuffle`` (train an epoch's chunks in a fresh random order, the default; ``False``
-    reads the corpus front to back, see :mod:`negkit.word2vec.order`).
+    epoch with the dict also appended to ``training_log_``, or gensim ``CallbackAny2Vec``
+    objects, whose ``on_train_begin`` / ``on_epoch_begin`` / ``on_epoch_end`` /
+    ``on_train_end`` get the model; ``get_latest_training_loss()`` as gensim's; they run in
+    every ``train``, where gensim runs the constructor's only in the training it starts),
+    ``compute_loss``, ``progress`` (tqdm bar; default: when stderr is a terminal),
+    ``chunk_words`` (raw words per kernel call) and ``shuffle`` (train an epoch's chunks in a
+    fresh random order, the default; ``False`` reads the corpus front to back, see
+    :mod:`negkit.word2vec.order`).
 
+    The vocabulary is sorted by descending count, ties in first-seen order (gensim 4: last
+    seen first; :mod:`negkit.data.text`).  ``hs=1`` (hierarchical softmax) is refused.
+    ``sample >= 1`` is gensim's count threshold (words above about ``sample`` occurrences
+    are downsampled).  ``compute_loss`` defaults to True (gensim: False).
     ``max_vocab_size`` keeps the ``max_vocab_size`` most frequent words of ``count >=
     min_count`` (ties: the first seen).  The name is gensim's, the meaning is not quite: gensim's
     ``max_vocab_size`` prunes rare words while it counts (a memory cap: counts are lost and the
@@ -129,6 +141,7 @@ class Word2Vec:
         workers: int = 3,
         min_alpha: float = 0.0001,
         sg: int = 0,
+        hs: int = 0,
         negative: int = 5,
         ns_exponent: float = 0.75,
         cbow_mean: int = 1,
@@ -148,19 +161,31 @@ class Word2Vec:
         sync_overlap: bool = False,
         sync_wire: str = "bfloat16",
         checkpoint: str | PathLike | None = None,
+        max_final_vocab: int | None = None,
+        sorted_vocab: int = 1,
+        null_word: int = 0,
+        trim_rule: Any = None,
     ) -> None:
+        _refuse_gensim_options(max_final_vocab, sorted_vocab, null_word, trim_rule)
         self.vector_size = _check_int(vector_size, "vector_size", 1)
         self.alpha = _check_float(alpha, "alpha", 0.0)
         self.min_alpha = _check_float(min_alpha, "min_alpha", 0.0)
         self.window = _check_int(window, "window", 1)
-        self.min_count = _check_int(min_count, "min_count", 1)
+        # 0 is gensim's "keep every word", as 1 (a word of a corpus occurs at least once)
+        self.min_count = _check_int(min_count, "min_count", 0)
         self.max_vocab_size = (
             None if max_vocab_size is None else _check_int(max_vocab_size, "max_vocab_size", 1)
         )
-        self.sample = _check_float(sample, "sample", 0.0)
+        self.sample = _check_float(0.0 if sample is None else sample, "sample", 0.0)  # gensim
         self.seed = _check_int(seed, "seed", 0)
         self.workers = _check_int(workers, "workers", 1)
         self.sg = int(bool(sg))
+        if hs:
+            raise ValueError(
+                "hs=1 (hierarchical softmax) is not implemented: negkit trains with negative "
+                "sampling only; pass hs=0 and negative >= 1"
+            )
+        self.hs = 0
         self.negative = _check_int(negative, "negative", 1)
         self.ns_exponent = _check_float(ns_exponent, "ns_exponent", None)
         self.cbow_mean = int(bool(cbow_mean))
@@ -198,6 +223,7 @@ class Word2Vec:
             )
         self.training_log_: list[dict[str, Any]] = []
         self.epochs_trained_ = 0
+        self.running_training_loss = 0.0
         self._corpus: tuple[Any, np.ndarray, np.ndarray] | None = None
         self._schedule: dict[str, int] | None = None
         if sentences is not None and corpus_file is not None:
@@ -212,12 +238,16 @@ class Word2Vec:
         corpus_file: str | PathLike | None = None,
         corpus_iterable: Iterable[list[str]] | None = None,
         update: bool = False,
+        progress_per: int = 10000,
+        keep_raw_vocab: bool = False,
+        trim_rule: Any = None,
     ) -> Word2Vec:
         """Count the corpus, keep words with ``count >= min_count`` and initialise the weights.
 
         ``update=True`` (gensim's growing of a trained vocabulary) is refused: new words would
         need rows, counts and a place in the noise law; build the vocabulary of the whole
-        corpus instead.
+        corpus instead.  gensim's ``progress_per`` and ``keep_raw_vocab`` are accepted and
+        have nothing to do; a ``trim_rule`` is refused (it would change the vocabulary).
 
         The encoded corpus is kept, so a following ``train`` on the same corpus
         (same path, size and time of change, or the same list object with as many sentences
@@ -229,10 +259,15 @@ class Word2Vec:
                 "training; call build_vocab on the whole corpus (old and new sentences) and "
                 "train again"
             )
+        if trim_rule is not None:
+            raise NotImplementedError(
+                "trim_rule is not supported: filter the corpus's tokens before build_vocab, or "
+                "count them yourself and use build_vocab_from_freq"
+            )
         corpus = _one_corpus(corpus, corpus_file, corpus_iterable)
         sc = scan(corpus)
         what = str(corpus) if isinstance(corpus, (str, PathLike)) else "the corpus"
-        vocab, remap = vocab_from_scan(sc, self.min_count, self.max_vocab_size, what)
+        vocab, remap = vocab_from_scan(sc, max(1, self.min_count), self.max_vocab_size, what)
         self._set_vocab(vocab)
         tokens, offsets = encode_scan(sc, remap)
         self._corpus = (_corpus_key(corpus), tokens, offsets)
@@ -240,14 +275,26 @@ class Word2Vec:
         return self
 
     def build_vocab_from_freq(
-        self, word_freq: dict[str, int] | tuple[Sequence[str], Any]
+        self,
+        word_freq: dict[str, int] | tuple[Sequence[str], Any],
+        keep_raw_vocab: bool = False,
+        corpus_count: int | None = None,
+        trim_rule: Any = None,
+        update: bool = False,
     ) -> Word2Vec:
         """Vocabulary from counts: a dict ``{word: count}`` or ``(keys, counts)``.
 
         Counts are rounded to integers; words below ``min_count`` are dropped (and the
         number logged).  Use with :meth:`train_arrays`, whose
         token ids index this vocabulary (sorted by descending count, ties in given order).
+        gensim's arguments: ``corpus_count`` sets :attr:`corpus_count` (default 0),
+        ``keep_raw_vocab`` has nothing to do, ``trim_rule`` and ``update=True`` are refused.
         """
+        if update:
+            raise NotImplementedError("build_vocab_from_freq(update=True) is not supported")
+        if trim_rule is not None:
+            raise NotImplementedError("trim_rule is not supported: filter word_freq first")
+        n_sent = 0 if corpus_count is None else _check_int(corpus_count, "corpus_count", 0)
         if isinstance(word_freq, dict):
             keys = [str(k) for k in word_freq]
             raw = np.array(list(word_freq.values()), dtype=np.float64)
@@ -266,10 +313,10 @@ class Word2Vec:
         if len(set(keys)) != len(keys):
             raise ValueError("word_freq has duplicate keys")
         ids = np.arange(len(keys), dtype=np.int32)
-        sc = Scan(
-            ids=ids, offsets=np.array([0, len(keys)], np.int64), keys=keys, counts=counts, lines=1
-        )
-        vocab, _ = vocab_from_scan(sc, self.min_count, self.max_vocab_size, "word_freq")
+        # no sentence was read: corpus_count is the one given, 0 by default (gensim)
+        sc = Scan(ids=ids, offsets=np.zeros(n_sent + 1, np.int64), keys=keys, counts=counts,
+                  lines=n_sent)  # fmt: skip
+        vocab, _ = vocab_from_scan(sc, max(1, self.min_count), self.max_vocab_size, "word_freq")
         self._set_vocab(vocab)
         self._corpus = None
         return self
@@ -330,7 +377,7 @@ class Word2Vec:
         """Settings changed since ``build_vocab`` take effect in the next ``train``: a new
         ``sampler`` (or ``ns_exponent``) is fitted, ``sample`` recomputes the keep
         probabilities.  ``train`` used the ones of ``build_vocab`` and ignored the change."""
-        self.sample = _check_float(self.sample, "sample", 0.0)
+        self.sample = _check_float(0.0 if self.sample is None else self.sample, "sample", 0.0)
         if self.sample != self._keep_prob_sample:
             self.keep_prob_ = keep_probabilities(self.vocab_.counts, self.sample)
             self._keep_prob_sample = self.sample
@@ -341,6 +388,21 @@ class Word2Vec:
     @property
     def syn0(self) -> np.ndarray:
         return self.wv.vectors
+
+    @property
+    def corpus_count(self) -> int:
+        """Sentences of the corpus of :meth:`build_vocab` (gensim's name, for ``train``'s
+        ``total_examples``); empty sentences are not counted (gensim counts those of an
+        iterable).  0 after :meth:`build_vocab_from_freq`."""
+        self._check_ready()
+        return int(self.vocab_.sentences)
+
+    @property
+    def corpus_total_words(self) -> int:
+        """Raw words of the corpus of :meth:`build_vocab`, in or out of the vocabulary
+        (gensim's name, for ``train``'s ``total_words``)."""
+        self._check_ready()
+        return int(self.vocab_.total_words)
 
     # ------------------------------------------------------------------- train
     def fit(self, corpus: Corpus) -> Word2Vec:
@@ -356,11 +418,15 @@ class Word2Vec:
         total_words: int | None = None,
         epochs: int | None = None,
         corpus_iterable: Iterable[list[str]] | None = None,
+        start_alpha: float | None = None,
+        end_alpha: float | None = None,
         **_gensim_compat: Any,
     ) -> Word2Vec:
         """Train ``epochs`` epochs (default: the constructor's) on ``corpus``.
 
         The learning rate decays from ``alpha`` to ``min_alpha`` over this call, as in gensim.
+        As gensim's ``train``, ``start_alpha`` / ``end_alpha`` replace the model's ``alpha`` /
+        ``min_alpha`` (for this and later calls) and a given ``epochs`` becomes the model's.
         ``total_examples`` / ``total_words`` (and gensim's ``word_count``, ``queue_factor``,
         ``report_delay``) are accepted and ignored: the corpus is counted exactly when it is
         encoded.  ``compute_loss``, when given, sets the model's (as gensim's ``train`` does).
@@ -375,6 +441,12 @@ class Word2Vec:
             raise TypeError(f"train() got unexpected keyword argument(s): {sorted(unknown)}")
         if "compute_loss" in _gensim_compat:  # was accepted and dropped: the losses stayed NaN
             self.compute_loss = bool(_gensim_compat["compute_loss"])
+        if start_alpha:  # gensim: `start_alpha or self.alpha`
+            self.alpha = _check_float(start_alpha, "start_alpha", 0.0)
+        if end_alpha:
+            self.min_alpha = _check_float(end_alpha, "end_alpha", 0.0)
+        if epochs is not None:
+            self.epochs = _check_int(epochs, "epochs", 1)
         corpus = _one_corpus(corpus, corpus_file, corpus_iterable)
         tokens, offsets = self._encoded(corpus)
         return self.train_arrays([(tokens, offsets)], epochs=epochs, total_words=int(tokens.size))
@@ -429,8 +501,12 @@ class Word2Vec:
         bar = Progress(total - start * total_words, self.progress, "word2vec")
         if self.dist is not None:
             self._start_sync()
+        if start == 0:
+            self.running_training_loss = 0.0
+        self._gensim_hook("on_train_begin")
         try:
             for e in range(start, epochs):
+                self._gensim_hook("on_epoch_begin")
                 if self.dist is None:
                     rec = self._epoch(chunks, e, epochs, total_words, total, bar)
                 else:
@@ -441,13 +517,30 @@ class Word2Vec:
                 self._schedule["done"] = e + 1  # type: ignore[index]
                 self.epochs_trained_ += 1
                 self.training_log_.append(rec)
+                if self.compute_loss:
+                    self.running_training_loss += float(rec["loss_sum"])
                 log_epoch(rec, epochs)
                 if self.checkpoint is not None:
                     self.save(self.checkpoint)
                 for cb in self.callbacks:
-                    cb(self, rec)
+                    if _is_gensim_callback(cb):
+                        cb.on_epoch_end(self)
+                    else:
+                        cb(self, rec)
         finally:
             bar.close()
+        self._gensim_hook("on_train_end")
+
+    def _gensim_hook(self, name: str) -> None:
+        """Call ``name(model)`` on gensim-style callbacks (``CallbackAny2Vec``)."""
+        for cb in self.callbacks:
+            if _is_gensim_callback(cb):
+                getattr(cb, name, lambda model: None)(self)
+
+    def get_latest_training_loss(self) -> float:
+        """gensim's: the summed pair losses of the current (or last) ``train`` call's epochs
+        so far (0.0 without ``compute_loss``).  ``training_log_`` has them per epoch."""
+        return float(self.running_training_loss)
 
     def _contexts_for_workers(self) -> None:
         """One random context per thread of ``workers`` as it is now (gensim lets a caller set
@@ -769,7 +862,7 @@ class Word2Vec:
         keys = meta["keys"]
         vocab = Vocab(keys, {k: i for i, k in enumerate(keys)}, arrays["counts"].astype(np.int64),
                       int(meta["vocab"]["total_words"]), int(meta["vocab"]["raw_types"]),
-                      int(meta["vocab"]["sentences"]), model.min_count)  # fmt: skip
+                      int(meta["vocab"]["sentences"]), max(1, model.min_count))  # fmt: skip
         model._set_vocab(vocab)
         model.wv.vectors[...] = arrays["syn0"]
         model.syn1neg[...] = arrays["syn1neg"]
@@ -876,6 +969,31 @@ def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(f"sampler parameter {k}={v!r} cannot be saved") from None
         out[k] = v
     return out
+
+
+def _refuse_gensim_options(max_final_vocab: Any, sorted_vocab: Any, null_word: Any,
+                           trim_rule: Any) -> None:  # fmt: skip
+    """gensim options negkit does not have: accepted at the value that changes nothing,
+    refused with what to do otherwise (not silently ignored)."""
+    if max_final_vocab is not None:
+        raise NotImplementedError(
+            "max_final_vocab is not supported: gensim raises min_count until the vocabulary "
+            "fits; set min_count yourself, or max_vocab_size (the most frequent words)"
+        )
+    if not sorted_vocab:
+        raise NotImplementedError("sorted_vocab=0 is not supported: the vocabulary is sorted")
+    if null_word:
+        raise NotImplementedError("null_word=1 (a padding word for CBOW) is not supported")
+    if trim_rule is not None:
+        raise NotImplementedError(
+            "trim_rule is not supported: filter the corpus's tokens first, or count them "
+            "yourself and use build_vocab_from_freq"
+        )
+
+
+def _is_gensim_callback(cb: Any) -> bool:
+    """A gensim ``CallbackAny2Vec``-style object: hooks called with the model only."""
+    return hasattr(cb, "on_epoch_end") and not isinstance(cb, type)
 
 
 def _check_int(x: Any, name: str, lo: int) -> int:
