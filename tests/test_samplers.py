@@ -141,6 +141,8 @@ def test_bad_parameters_raise_clear_errors():
     with pytest.raises(ValueError, match="empty"):
         ns.get("unigram").fit(counts=[])
     with pytest.raises(ValueError, match="alpha"):
+        ns.get("unigram", alpha=-0.5).fit(counts=[1, 2])
+    with pytest.raises(ValueError, match="alpha"):
         ns.get("unigram", alpha=float("nan")).fit(counts=[1, 2])
     with pytest.raises(ValueError, match="k must be at least 1"):
         ns.get("uniform").fit(n_items=3).sample([0], 0)

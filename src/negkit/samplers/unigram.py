@@ -29,9 +29,7 @@ def draw_alias(state, anchor, pos, vec, ctx):
 
 @register("unigram", aliases=("popularity", "pns"))
 class UnigramSampler(Sampler):
-    """q(i) ∝ count_i ** alpha (0.75 as in word2vec; 0 is uniform, 1 is raw popularity; below 0,
-    as gensim's ``ns_exponent < 0``, rare items are drawn more; items of count 0 never,
-    except with alpha = 0)."""
+    """q(i) ∝ count_i ** alpha (0.75 as in word2vec; 0 is uniform, 1 is raw popularity)."""
 
     device_path = True
     graph_safe = True
@@ -44,20 +42,17 @@ class UnigramSampler(Sampler):
 
     def _fit(self, *, counts, positives, **extra: Any) -> None:
         alpha = float(self.alpha)
-        if not np.isfinite(alpha):
-            raise ValueError(f"alpha must be a finite number, got {self.alpha}")
+        if not np.isfinite(alpha) or alpha < 0:
+            raise ValueError(f"alpha must be a finite number >= 0, got {self.alpha}")
         if counts is None:
             if positives is None:
                 raise ValueError(
                     f"{type(self).__name__}.fit needs counts= (or positives= to count items)"
                 )
             counts = np.bincount(positives.indices, minlength=self.n_items_).astype(np.float64)
-        counts = np.asarray(counts, dtype=np.float64)
-        if alpha == 0:
-            w = np.ones_like(counts)
-        else:  # a negative alpha (gensim's ns_exponent < 0) favours rare items; unseen: never
-            w = np.where(counts > 0, counts, 1.0) ** alpha
-            w[counts <= 0] = 0.0
+        w = np.where(counts > 0, counts, 0.0) ** alpha if alpha > 0 else np.ones_like(counts)
+        if alpha > 0:
+            w[counts == 0] = 0.0
         if w.sum() <= 0:
             raise ValueError("every count is zero: the distribution is empty")
         self.weights_ = w / w.sum()

@@ -76,8 +76,10 @@ class Word2Vec:
     """Word2vec with negative sampling (gensim's names and defaults).
 
     Extra parameters: ``sampler`` (a name or a :class:`negkit.samplers.Sampler`;
-    ``"unigram"`` uses ``alpha=ns_exponent``; an object gives the settings, and each
-    ``build_vocab`` fits a copy of it, ``sampler_``, so one object can serve several models),
+    ``"unigram"`` uses ``alpha=ns_exponent`` (a negative ``ns_exponent``, gensim's rare words
+    first, is fitted as ``alpha=1`` on ``count ** ns_exponent``); an object gives the settings,
+    and each ``build_vocab`` fits a copy of it, ``sampler_``, so one object can serve several
+    models),
     ``shared_negatives`` (skip-gram only: negatives shared across a window, Ji et al. 2016),
     ``nce`` (skip-gram, per-pair negatives: noise-contrastive estimation, Mnih & Teh 2012, the
     logits shifted by ``-log(k q(w))`` with the sampler's own q, so that ``exp(s)`` estimates
@@ -342,13 +344,19 @@ class Word2Vec:
 
     def _fit_sampler(self) -> None:
         s = self.sampler
+        counts = self.vocab_.counts
         if isinstance(s, str) and s.lower() in _NS_EXPONENT_NAMES:
-            sampler = fresh_sampler(s, alpha=self.ns_exponent)
+            if self.ns_exponent < 0:  # gensim's rare-words-first law: the unigram sampler
+                # takes alpha >= 0 only, so it draws by count ** ns_exponent at alpha 1
+                counts = np.where(counts > 0, np.maximum(counts, 1) ** self.ns_exponent, 0.0)
+                sampler = fresh_sampler(s, alpha=1.0)
+            else:
+                sampler = fresh_sampler(s, alpha=self.ns_exponent)
         else:  # a Sampler object gives the settings: this model fits its own copy
             sampler = fresh_sampler(s)
         check_trained_tables(sampler, "Word2Vec")
         self._check_anchor_rows(sampler)
-        sampler.fit(counts=self.vocab_.counts, output=self.syn1neg, input=self.wv.vectors)
+        sampler.fit(counts=counts, output=self.syn1neg, input=self.wv.vectors)
         self.sampler_ = sampler
         self._sampler_from = self._sampler_setting()
 
