@@ -1,0 +1,116 @@
+"""Exact laws against what ``sample()`` draws: exclusion's complement fallback, ``pos=`` in
+``proba``, and the laws of samplers that the other files check only loosely."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from _sampler_stats import chi2_pvalue
+
+import negkit.samplers as ns
+from negkit.samplers.base import EXCLUDE_TRIES
+
+torch = pytest.importorskip("torch")
+
+rng = np.random.default_rng(1234)
+OUT4 = np.array([[3.0], [2.0], [1.0], [0.0]], dtype=np.float32)
+VEC1 = np.ones(1, dtype=np.float32)
+OUT6 = rng.standard_normal((6, 3)).astype(np.float32)
+VEC3 = rng.standard_normal(3).astype(np.float32)
+TOP6 = int(np.argmax(OUT6 @ VEC3))
+
+
+def _mixture(q, row, tries):
+    """The first of ``tries`` draws of ``q`` outside ``row``, else uniform outside ``row``."""
+    q = np.asarray(q, dtype=np.float64).copy()
+    m = q[row].sum()
+    q[row] = 0.0
+    u = np.ones_like(q)
+    u[row] = 0.0
+    u /= u.sum()
+    return q / q.sum() * (1 - m**tries) + m**tries * u
+
+
+def test_exclusion_law_includes_the_complement_draw_after_the_rejections_host_and_device():
+    # item 0, the positive, holds 97% of the mass: 0.97^64 = 14% of the draws are the
+    # uniform complement draw, so the law is not q / (1 - m)
+    counts = np.array([97.0, 2.6, 0.2, 0.2])
+    pos = sp.csr_matrix(np.array([[1, 0, 0, 0]]))
+    s = ns.get("unigram", alpha=1.0, seed=3, exclude_positives=True)
+    s.fit(counts=counts, positives=pos)
+    exact = _mixture(counts / counts.sum(), [0], EXCLUDE_TRIES)
+    naive = np.array([0.0, 2.6, 0.2, 0.2]) / 3.0
+    assert np.abs(exact - naive).max() > 0.05
+    np.testing.assert_allclose(s.proba(np.arange(4), anchors=[0]), exact, rtol=1e-12)
+    x, q = s.sample(np.zeros(20000, np.int64), 10, return_proba=True)
+    assert chi2_pvalue(x, exact) > 1e-3
+    np.testing.assert_allclose(q, exact[x], rtol=1e-12)
+    xd, qd = s.sample(torch.zeros(20000, dtype=torch.int64), 10, return_proba=True)
+    xd = xd.numpy()
+    assert chi2_pvalue(xd, exact) > 1e-3
+    np.testing.assert_allclose(qd.numpy(), exact[xd], rtol=1e-12)
+
+
+def test_exclusion_law_of_the_device_path_uses_its_own_tries():
+    # dns over 4 uniform candidates: the positive (best item) is the pick 68% of the time; the
+    # device path rejects 4 times (not 64), so 22% of its draws are the complement draw
+    s = ns.get("dns", n_candidates=4, seed=5, exclude_positives=True)
+    s.fit(output=OUT4, positives=sp.csr_matrix(np.array([[1, 0, 0, 0]])))
+    q = s.distribution(anchor_vector=VEC1)
+    tries = s.device_tries
+    assert tries < EXCLUDE_TRIES
+    host, device = _mixture(q, [0], EXCLUDE_TRIES), _mixture(q, [0], tries)
+    assert np.abs(host - device).max() > 0.05
+    n = 20000
+    vecs = np.ones((n, 1), np.float32)
+    x, qx = s.sample(np.zeros(n, np.int64), 10, anchor_vectors=vecs, return_proba=True)
+    assert chi2_pvalue(x, host) > 1e-3
+    np.testing.assert_allclose(qx, host[x], rtol=1e-9)
+    xd, qd = s.sample(
+        torch.zeros(n, dtype=torch.int64), 10, anchor_vectors=torch.from_numpy(vecs),
+        return_proba=True,
+    )  # fmt: skip
+    xd = xd.numpy()
+    assert chi2_pvalue(xd, device) > 1e-3
+    np.testing.assert_allclose(qd.numpy(), device[xd], rtol=1e-9)
+    np.testing.assert_allclose(
+        s.proba(np.arange(4), anchors=[0], anchor_vectors=VEC1, tries=tries), device, rtol=1e-9
+    )
+
+
+@pytest.mark.parametrize(
+    "name,params",
+    [
+        ("dns", {"n_candidates": 3}),
+        ("softmax", {"n_candidates": 3, "tau": 0.5}),
+        ("rank", {"n_candidates": 3, "lam": 1.0}),
+        ("ahns", {"n_candidates": 2, "alpha": 0.5, "beta": 0.8, "p": 1.0}),
+    ],
+)
+@pytest.mark.parametrize("device", [False, True])
+def test_return_proba_is_the_law_given_the_pairs_positive(name, params, device):
+    s = ns.get(name, seed=2, **params).fit(output=OUT6)
+    law = s.distribution(anchor_vector=VEC3, pos=TOP6)
+    assert np.abs(law - s.distribution(anchor_vector=VEC3)).max() > 1e-3
+    n = 3000
+    anchors, vecs, pos = np.zeros(n, np.int64), np.tile(VEC3, (n, 1)), np.full(n, TOP6)
+    if device:
+        anchors, vecs, pos = (torch.from_numpy(a) for a in (anchors, vecs, pos))
+    x, q = s.sample(anchors, 20, anchor_vectors=vecs, pos=pos, return_proba=True)
+    x, q = np.asarray(x), np.asarray(q)
+    assert chi2_pvalue(x, law) > 1e-3
+    np.testing.assert_allclose(q, law[x], rtol=1e-9)
+    np.testing.assert_allclose(
+        s.proba(np.arange(6), anchor_vectors=VEC3, pos=TOP6), law, rtol=1e-12
+    )
+
+
+def test_proba_refuses_bad_pos_and_tries():
+    s = ns.get("dns", n_candidates=3).fit(output=OUT6)
+    with pytest.raises(ValueError, match="pos has 2 entries"):
+        s.proba([[0], [1], [2]], anchor_vectors=VEC3, pos=[0, 1])
+    with pytest.raises(ValueError, match="out of range"):
+        s.proba([0], anchor_vectors=VEC3, pos=[6])
+    with pytest.raises(ValueError, match="tries"):
+        s.proba([0], anchor_vectors=VEC3, tries=-1)
