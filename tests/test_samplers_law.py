@@ -114,3 +114,83 @@ def test_proba_refuses_bad_pos_and_tries():
         s.proba([0], anchor_vectors=VEC3, pos=[6])
     with pytest.raises(ValueError, match="tries"):
         s.proba([0], anchor_vectors=VEC3, tries=-1)
+
+
+# ------------------------------------------------------------------ adaptive (device path)
+OUT30 = rng.standard_normal((30, 5)).astype(np.float32)
+VEC5 = rng.standard_normal(5).astype(np.float32)
+
+
+def _adaptive_law(s, out, v):
+    """Brute force: ``Σ_f p(f | v) p(rank_f(i))``, σ and the orders of the table ``out``."""
+    out = np.asarray(out, dtype=np.float64)
+    n, d = out.shape
+    w = np.abs(np.asarray(v, np.float64)) * out.std(axis=0)
+    pf = w / w.sum()
+    pr = s.rank_pmf()
+    q = np.zeros(n)
+    for f in range(d):
+        order = np.argsort(-out[:, f], kind="stable")
+        if v[f] <= 0:
+            order = order[::-1]
+        q[order] += pf[f] * pr
+    return q
+
+
+def test_adaptive_device_follows_a_refresh_and_reports_the_law_of_its_own_state():
+    out = OUT30.copy()
+    s = ns.get("adaptive", lam=1.5, refresh_every=10**9, seed=4).fit(output=out)
+    n = 4000
+    anchors = torch.zeros(n, dtype=torch.int64)
+    vecs = torch.from_numpy(np.tile(VEC5, (n, 1)))
+    s.sample(anchors[:10], 1, anchor_vectors=vecs[:10])  # the device builds its state
+    first = _adaptive_law(s, out, VEC5)
+    out[:] = out[::-1] * np.linspace(2.0, 0.5, 5, dtype=np.float32)  # the model moved
+    s.refresh()  # the host rebuilds from the live table: so must the device
+    law = _adaptive_law(s, out, VEC5)
+    assert 0.5 * np.abs(law - first).sum() > 0.5
+    np.testing.assert_allclose(s.distribution(anchor_vector=VEC5), law, atol=1e-6)
+    x, q = s.sample(anchors, 25, anchor_vectors=vecs, return_proba=True)
+    x, q = x.numpy(), q.numpy()
+    assert chi2_pvalue(x, law) > 1e-3
+    np.testing.assert_allclose(q, law[x], rtol=1e-9)
+
+
+def test_adaptive_device_proba_is_its_own_state_after_it_rebuilt_alone():
+    # the device rebuilds every refresh_every draws from the live table; the host has not
+    # refreshed, so distribution() is older: return_proba must give what the device drew
+    out = OUT30.copy()
+    s = ns.get("adaptive", lam=1.5, refresh_every=100, seed=6).fit(output=out)
+    n = 4000
+    anchors = torch.zeros(n, dtype=torch.int64)
+    vecs = torch.from_numpy(np.tile(VEC5, (n, 1)))
+    s.sample(anchors[:50], 2, anchor_vectors=vecs[:50])  # 100 draws: the next call rebuilds
+    out[:] = out[::-1]
+    law = _adaptive_law(s, out, VEC5)
+    x, q = s.sample(anchors, 25, anchor_vectors=vecs, return_proba=True)
+    x, q = x.numpy(), q.numpy()
+    assert chi2_pvalue(x, law) > 1e-3
+    np.testing.assert_allclose(q, law[x], rtol=1e-9)
+
+
+def test_adaptive_device_proba_under_exclusion_is_the_mixture_of_its_tries():
+    out = OUT30.copy()
+    law = None
+    dense = np.zeros((2, 30))
+    s0 = ns.get("adaptive", lam=1.5, seed=6).fit(output=out)
+    law = _adaptive_law(s0, out, VEC5)
+    top = np.argsort(-law)[:3]  # the positives: the three likeliest items (most of the mass)
+    dense[0, top] = 1.0
+    s = ns.get("adaptive", lam=1.5, seed=6, exclude_positives=True)
+    s.fit(output=out, positives=sp.csr_matrix(dense))
+    exact = _mixture(law, top, s.device_tries)
+    n = 4000
+    anchors = torch.zeros(n, dtype=torch.int64)
+    vecs = torch.from_numpy(np.tile(VEC5, (n, 1)))
+    x, q = s.sample(anchors, 25, anchor_vectors=vecs, return_proba=True)
+    x, q = x.numpy(), q.numpy()
+    assert chi2_pvalue(x, exact) > 1e-3
+    np.testing.assert_allclose(q, exact[x], rtol=1e-9)
+    # anchor 1 has no positives: the plain law
+    x1, q1 = s.sample(anchors + 1, 5, anchor_vectors=vecs, return_proba=True)
+    np.testing.assert_allclose(q1.numpy(), law[x1.numpy()], rtol=1e-9)
