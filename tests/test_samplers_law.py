@@ -194,3 +194,34 @@ def test_adaptive_device_proba_under_exclusion_is_the_mixture_of_its_tries():
     # anchor 1 has no positives: the plain law
     x1, q1 = s.sample(anchors + 1, 5, anchor_vectors=vecs, return_proba=True)
     np.testing.assert_allclose(q1.numpy(), law[x1.numpy()], rtol=1e-9)
+
+
+# ------------------------------------------------------------------ band (margins)
+INP5 = rng.standard_normal((3, 5)).astype(np.float32)
+
+
+@pytest.mark.parametrize("margins", [{"absolute_margin": 0.3}, {"relative_margin": 0.2},
+                                     {"absolute_margin": 0.6, "relative_margin": 0.1}])  # fmt: skip
+def test_band_law_given_the_positive_applies_the_margins(margins):
+    s = ns.get("band", range_max=12, seed=3, **margins).fit(output=OUT30, input=INP5)
+    scores = OUT30.astype(np.float64) @ INP5[0].astype(np.float64)
+    best = int(np.argmax(scores))  # a positive that scores high
+    band = s.band_ids_[s.band_indptr_[0] : s.band_indptr_[1]]
+    s_pos = scores[best]
+    thr = np.inf
+    if "absolute_margin" in margins:
+        thr = s_pos - margins["absolute_margin"]
+    if "relative_margin" in margins:
+        thr = min(thr, s_pos * (1 - margins["relative_margin"]))
+    kept = band[scores[band] <= thr]
+    assert 0 < kept.size < band.size
+    law = np.zeros(30)
+    law[kept] = 1.0 / kept.size
+    np.testing.assert_allclose(s.distribution(0, pos=best), law)
+    n = 3000
+    x, q = s.sample(np.zeros(n, np.int64), 10, pos=np.full(n, best), return_proba=True)
+    assert chi2_pvalue(x, law) > 1e-3
+    np.testing.assert_allclose(q, law[x])
+    # no margin applies without the positive: the whole band
+    x0, q0 = s.sample(np.zeros(n, np.int64), 1, return_proba=True)
+    np.testing.assert_allclose(q0, 1.0 / band.size)
