@@ -225,3 +225,29 @@ def test_band_law_given_the_positive_applies_the_margins(margins):
     # no margin applies without the positive: the whole band
     x0, q0 = s.sample(np.zeros(n, np.int64), 1, return_proba=True)
     np.testing.assert_allclose(q0, 1.0 / band.size)
+
+
+# ------------------------------------------------------------------ tools
+def test_snis_weights_formula_and_extreme_log_q():
+    s = np.array([[0.3, -1.2, 2.0], [0.0, 0.5, 0.1]])
+    lq = np.log(np.array([[0.2, 0.5, 0.3], [0.1, 0.6, 0.3]]))
+    raw = np.exp(s / 0.7) / np.exp(lq)
+    np.testing.assert_allclose(
+        ns.snis_weights(s, lq, tau=0.7), raw / raw.sum(-1, keepdims=True), rtol=1e-12
+    )
+    # q below float64's range for one draw: its weight is e^{s/τ - log q}, not an error
+    w = ns.snis_weights([[0.0, 0.0]], [[-800.0, -801.0]])
+    np.testing.assert_allclose(w, [[1 / (1 + np.e), np.e / (1 + np.e)]], rtol=1e-12)
+    w = ns.snis_weights([[-900.0, 0.0]], [[-900.0, 0.0]])  # both weights e^0: equal
+    np.testing.assert_allclose(w, [[0.5, 0.5]], rtol=1e-12)
+    for bad_s, bad_lq in (([[np.nan, 0.0]], [[0.0, 0.0]]), ([[0.0, 0.0]], [[-np.inf, 0.0]])):
+        with pytest.raises(ValueError, match="finite"):
+            ns.snis_weights(bad_s, bad_lq)
+
+
+def test_calibrate_refuses_nan():
+    assert ns.calibrate(0.2, 0.5) == pytest.approx(0.2 / (0.2 + 0.8 / 0.5))
+    with pytest.raises(ValueError, match="keep rate"):
+        ns.calibrate(0.5, np.nan)
+    with pytest.raises(ValueError, match="probabilities"):
+        ns.calibrate([0.5, np.nan], 0.5)
