@@ -251,3 +251,25 @@ def test_calibrate_refuses_nan():
         ns.calibrate(0.5, np.nan)
     with pytest.raises(ValueError, match="probabilities"):
         ns.calibrate([0.5, np.nan], 0.5)
+
+
+# ------------------------------------------------------------------ mcns
+def test_mcns_independence_chain_reaches_the_target_and_mix_zero_is_refused():
+    from negkit._rng import make_contexts
+
+    out = rng.standard_normal((8, 3)).astype(np.float32)
+    users = sp.csr_matrix((np.ones(3), ([0, 0, 0], [1, 4, 6])), shape=(2, 8))  # not a graph
+    s = ns.get("mcns", alpha=0.9, mix=0.4, seed=2).fit(output=out, positives=users)
+    assert not s._graph
+    vec = rng.standard_normal(3).astype(np.float32)
+    target = s.distribution(anchor_vector=vec)
+    draw, state = s.kernel()
+    ctx = make_contexts(5, 1)[0]
+    chain = np.array([draw(state, 0, -1, vec, ctx) for _ in range(60_000)])
+    freq = np.bincount(chain, minlength=8) / chain.size
+    assert 0.5 * np.abs(freq - target).sum() < 0.03
+    # mix = 0: only the anchor's positives are proposed; a chain that starts elsewhere has
+    # q(start | positive) = 0 and never moves
+    for bad in (0.0, -0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="mix"):
+            ns.get("mcns", mix=bad).fit(output=out, positives=users)
