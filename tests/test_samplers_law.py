@@ -273,3 +273,46 @@ def test_mcns_independence_chain_reaches_the_target_and_mix_zero_is_refused():
     for bad in (0.0, -0.1, 1.5, float("nan")):
         with pytest.raises(ValueError, match="mix"):
             ns.get("mcns", mix=bad).fit(output=out, positives=users)
+
+
+# ------------------------------------------------------- every closed-form law, host and device
+_OUT8 = (np.random.default_rng(0).standard_normal((8, 3)) * 1.5).astype(np.float32)
+_VEC = np.random.default_rng(1).standard_normal(3).astype(np.float32)
+_TOP2 = np.argsort(-(_OUT8 @ _VEC))[:2]  # the anchor's positives: its two best-scored items
+_COUNTS = np.array([50.0, 20, 1, 1, 2, 3, 1, 1])
+
+
+@pytest.mark.parametrize(
+    "name,params,fit",
+    [
+        ("uniform", {}, {"n_items": 8}),
+        ("unigram", {"alpha": 1.0}, {"counts": _COUNTS}),
+        ("degree", {"alpha": 1.0}, {"counts": _COUNTS}),
+        ("dns", {"n_candidates": 3}, {"output": _OUT8}),
+        ("softmax", {"n_candidates": 3, "tau": 0.3}, {"output": _OUT8}),
+        ("rank", {"n_candidates": 3, "lam": 0.5}, {"output": _OUT8}),
+        ("ahns", {"n_candidates": 3, "alpha": 0.1}, {"output": _OUT8}),
+        ("irgan", {"tau": 0.3}, {"output": _OUT8}),
+        ("adaptive", {"lam": 1.0}, {"output": _OUT8}),
+    ],
+)
+def test_excluding_laws_with_a_positive_host_and_device(name, params, fit):
+    dense = np.zeros((2, 8))
+    dense[0, _TOP2] = 1.0
+    s = ns.get(name, seed=1, exclude_positives=True, **params)
+    s.fit(positives=sp.csr_matrix(dense), **fit)
+    n, pos = 10000, 5  # the pair's positive: no known positive, masked by the candidates
+    v = _VEC if s.score_aware else None
+    vecs = np.tile(_VEC, (n, 1)) if s.score_aware else None
+    for device in (False, True):
+        tries = s.device_tries if device else EXCLUDE_TRIES
+        law = s.proba(np.arange(8), anchors=[0], anchor_vectors=v, pos=pos, tries=tries)
+        assert law[_TOP2].sum() == 0 and abs(law.sum() - 1) < 1e-12
+        a, p, vv = np.zeros(n, np.int64), np.full(n, pos), vecs
+        if device:
+            a, p = torch.from_numpy(a), torch.from_numpy(p)
+            vv = None if vecs is None else torch.from_numpy(vecs)
+        x, q = s.sample(a, 5, anchor_vectors=vv, pos=p, return_proba=True)
+        x, q = np.asarray(x), np.asarray(q)
+        assert chi2_pvalue(x, law) > 1e-3, device
+        np.testing.assert_allclose(q, law[x], rtol=1e-6)
