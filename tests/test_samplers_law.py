@@ -316,3 +316,20 @@ def test_excluding_laws_with_a_positive_host_and_device(name, params, fit):
         x, q = np.asarray(x), np.asarray(q)
         assert chi2_pvalue(x, law) > 1e-3, device
         np.testing.assert_allclose(q, law[x], rtol=1e-6)
+
+
+# ------------------------------------------------------------------ unigram
+@pytest.mark.parametrize(
+    "counts,alpha",
+    [(np.array([1.0, 2, 3, 10]), 400.0), (np.array([1e200, 2e200, 0.0, 1.0]), 2.0)],
+)
+def test_unigram_law_does_not_overflow(counts, alpha):
+    s = ns.get("unigram", alpha=alpha, seed=0).fit(counts=counts)
+    lw = np.where(counts > 0, alpha * np.log(np.where(counts > 0, counts, 1.0)), -np.inf)
+    law = np.exp(lw - lw.max())
+    law /= law.sum()
+    np.testing.assert_allclose(s.distribution(), law, rtol=1e-12, atol=1e-300)
+    assert np.all(np.isfinite(s.distribution()))
+    x = s.sample(np.zeros(5000, np.int64), 4)
+    assert chi2_pvalue(x, law) > 1e-3
+    assert chi2_pvalue(s.sample(torch.zeros(5000, dtype=torch.int64), 4).numpy(), law) > 1e-3
