@@ -333,3 +333,11 @@ def test_unigram_law_does_not_overflow(counts, alpha):
     x = s.sample(np.zeros(5000, np.int64), 4)
     assert chi2_pvalue(x, law) > 1e-3
     assert chi2_pvalue(s.sample(torch.zeros(5000, dtype=torch.int64), 4).numpy(), law) > 1e-3
+
+
+def test_band_refuses_a_bad_refresh_period():
+    for bad in (0, -1, 1.5, float("nan"), "x", True):
+        with pytest.raises((TypeError, ValueError), match="refresh_every"):
+            ns.get("band", refresh_every=bad).fit(output=OUT30, input=INP5)
+    s = ns.get("band", refresh_every=3).fit(output=OUT30, input=INP5)
+    assert s.maybe_refresh(np.zeros((1, 8), np.int64)) is False

@@ -90,6 +90,8 @@ class BandSampler(Sampler):
     def _fit(self, *, counts=None, positives=None, **extra: Any) -> None:
         check_count(self.range_min, "range_min", 0)
         check_count(self.range_max, "range_max", 1)
+        if self.refresh_every is not None:  # maybe_refresh compares draws against it
+            check_count(self.refresh_every, "refresh_every")
         if self.range_max <= self.range_min:
             raise ValueError(f"the band [{self.range_min}, {self.range_max}) is empty")
         for m, what in ((self.absolute_margin, "absolute_margin"),
