@@ -61,7 +61,10 @@ Device path (``dims="exact"``): the same mixture with torch ops on the anchors' 
 from the column's end -- with its own state there (:attr:`device_state`): σ and the K first and
 K last items of every column, rebuilt on the device from the live output table (one
 ``torch.sort`` of the columns, stable: ties by item id, as the host's orders) every
-``refresh_every`` draws made there.  ``dims="snapshot"`` draws on the host.
+``refresh_every`` draws made there, and at the next draw after a :meth:`refresh`.  The
+device's state may be newer than the host's (the live table is the device's), so
+``return_proba=True`` on the device gives the law of that state, not :meth:`distribution`'s.
+``dims="snapshot"`` draws on the host.
 
 State: two buffers of per-column ends (``2 x d x W`` item ids, ``W = min(|V|, 2K)``; uint16
 when ``|V| <= 65536``, else int32), of σ (``2 x d``), of the proposal (``2 x L`` slots,
@@ -727,6 +730,66 @@ class AdaptiveSampler(Sampler):
         st["orders"] = order if 2 * k >= n else torch.cat([order[:, :k], order[:, n - k :]], 1)
         st["sigma"] = cols.std(dim=1, unbiased=False)
         st["draws"] = 0
+        st["gen"] = int(self._gen[0])
+        st.pop("where", None)  # the items' positions in the orders, built by _device_law
+
+    def _device_law(self, st: dict, vecs, items):
+        """``q(items[r, c] | vecs[r])`` under the device state ``st`` (what its draws use)."""
+        import torch
+
+        d, width = st["orders"].shape
+        where = st.get("where")
+        if where is None:  # (n_items, d): each item's position in each column's ends, or -1
+            where = torch.full((self.n_items_, d), -1, dtype=torch.int64, device=items.device)
+            cols = torch.arange(d, device=items.device)[:, None].expand(d, width)
+            pos = torch.arange(width, device=items.device)[None, :].expand(d, width)
+            where[st["orders"], cols] = pos
+            st["where"] = where
+        w = vecs.to(torch.float64).abs() * st["sigma"]
+        total = w.sum(dim=1, keepdim=True)
+        ok = (total > 0) & torch.isfinite(total)
+        w = torch.where(ok, w, torch.ones_like(w))
+        pf = w / w.sum(dim=1, keepdim=True)  # (n, d)
+        cdf_r = st["rank_cdf"]
+        pr = torch.diff(cdf_r, prepend=cdf_r.new_zeros(1)) / cdf_r[-1]
+        at = where[items]  # (n, c, d)
+        top = (vecs > 0)[:, None, :]
+        r = torch.where(top, at, width - 1 - at)
+        valid = (at >= 0) & (r >= 0) & (r < self.reach_)
+        p_r = torch.where(valid, pr[r.clamp(0, self.reach_ - 1)], 0.0)
+        return (pf[:, None, :] * p_r).sum(-1)
+
+    def _proba_device(self, items, anchors, vecs, pos=None):
+        """``q(item | anchor)`` of device draws, from the device's own state (its orders and σ,
+        rebuilt from the live table: the host's may be older), with exclusion's mixture."""
+        import torch
+
+        from negkit.samplers import _torch as nt
+
+        st = self._device("adaptive", items.device, lambda: None)
+        q = self._device_law(st, vecs, items)
+        if not self.exclude_positives:
+            return q
+        known = self._device(
+            "positives",
+            items.device,
+            lambda: nt.DevicePositives(self.positives_, self.n_items_, items.device),
+        )
+        rows, inside = known._rows(anchors)
+        deg = torch.where(inside, known.degree[rows], torch.zeros_like(rows))
+        j = torch.arange(max(known.max_degree, 1), device=items.device)
+        at = (known.indptr[rows][:, None] + j).clamp(max=max(known.indices.numel() - 1, 0))
+        has = j[None, :] < deg[:, None]
+        pos_items = torch.where(has, known.indices[at] if known.indices.numel() else 0, 0)
+        m = torch.where(has, self._device_law(st, vecs, pos_items), 0.0).sum(-1)
+        m = m.clamp(0.0, 1.0)
+        fail = m ** int(self.device_tries)
+        kept = 1.0 - m
+        scale = torch.where(kept > 0, (1.0 - fail) / kept.clamp(min=1e-300), 0.0)
+        uniform = 1.0 / (self.n_items_ - deg).to(torch.float64)
+        mixed = q * scale[:, None] + (fail * uniform)[:, None]
+        mixed = torch.where(kept[:, None] > 0, mixed, uniform[:, None])
+        return torch.where(inside[:, None], mixed, q)
 
     def _sample_torch(self, anchors, k, pos, vecs, gen):
         import torch
@@ -743,8 +806,8 @@ class AdaptiveSampler(Sampler):
             return st
 
         st = self._device("adaptive", dev, build)
-        if st["draws"] >= self.refresh_every_:
-            self._device_rebuild(st, output)
+        if st["draws"] >= self.refresh_every_ or st["gen"] != int(self._gen[0]):
+            self._device_rebuild(st, output)  # due, or the host refreshed (refresh())
         n = anchors.shape[0]
         st["draws"] += n * k
         w = vecs.to(torch.float64).abs() * st["sigma"]

@@ -90,6 +90,8 @@ class BandSampler(Sampler):
     def _fit(self, *, counts=None, positives=None, **extra: Any) -> None:
         check_count(self.range_min, "range_min", 0)
         check_count(self.range_max, "range_max", 1)
+        if self.refresh_every is not None:  # maybe_refresh compares draws against it
+            check_count(self.refresh_every, "refresh_every")
         if self.range_max <= self.range_min:
             raise ValueError(f"the band [{self.range_min}, {self.range_max}) is empty")
         for m, what in ((self.absolute_margin, "absolute_margin"),
@@ -145,13 +147,30 @@ class BandSampler(Sampler):
             m(self.absolute_margin), m(self.relative_margin), np.int64(self.n_items_),
         )  # fmt: skip
 
-    def distribution(self, anchor=None, anchor_vector=None) -> np.ndarray:
-        """Uniform over the anchor's band (no margin: it needs the pair's positive)."""
+    def distribution(self, anchor=None, anchor_vector=None, pos: int | None = None) -> np.ndarray:
+        """Uniform over the anchor's band; with the pair's positive ``pos`` and a margin, over
+        the band items that the margin keeps against the live ``s⁺ = vec · output[pos]``
+        (``vec``: ``anchor_vector``, else ``input[anchor]``), as a draw does; uniform over
+        all items when none is kept."""
         self._check_fitted()
         p = np.zeros(self.n_items_)
         if anchor is None or anchor + 1 >= self.band_indptr_.shape[0]:
             return np.full(self.n_items_, 1.0 / self.n_items_)
-        row = self.band_ids_[self.band_indptr_[anchor] : self.band_indptr_[anchor + 1]]
+        lo, hi = self.band_indptr_[anchor], self.band_indptr_[anchor + 1]
+        row = self.band_ids_[lo:hi]
+        margins = self.absolute_margin is not None or self.relative_margin is not None
+        if pos is not None and pos >= 0 and margins and row.size:
+            from negkit.samplers._candidates import all_scores
+
+            v = self.input_[anchor] if anchor_vector is None else anchor_vector
+            v = np.ascontiguousarray(v, dtype=np.float32).reshape(-1)
+            s_pos = all_scores(self.output_[pos : pos + 1], v)[0]  # the kernel's float32 dot
+            thr = np.inf  # as the kernel: s⁺ - m in float32, s⁺ (1 - r) in float64
+            if self.absolute_margin is not None:
+                thr = float(s_pos - np.float32(self.absolute_margin))
+            if self.relative_margin is not None:
+                thr = min(thr, float(s_pos) * (1.0 - float(np.float32(self.relative_margin))))
+            row = row[self.band_scores_[lo:hi].astype(np.float64) <= thr]
         if row.size == 0:
             return np.full(self.n_items_, 1.0 / self.n_items_)
         p[row] = 1.0 / row.size

@@ -62,7 +62,12 @@ class Sampler:
     exclude_positives : bool
         Never return an item in the anchor's row of ``positives=`` (by rejection,
         then an exact uniform draw over the anchor's non-positives after
-        ``EXCLUDE_TRIES`` rejections).
+        ``EXCLUDE_TRIES`` rejections).  The law of a draw is therefore the mixture
+        ``q(i) (1 - m^T) / (1 - m) + m^T / (|I| - |P_a|)`` over the non-positives ``i``, with
+        ``m`` the law's mass on the anchor's positives ``P_a`` and ``T`` the tries
+        (``EXCLUDE_TRIES`` on the host, :attr:`device_tries` on the device): the plain
+        renormalisation ``q / (1 - m)`` only when ``m^T`` is negligible.  :meth:`proba`
+        returns that mixture.
     """
 
     name: ClassVar[str] = ""
@@ -327,7 +332,9 @@ class Sampler:
         out = np.empty((n, k), dtype=np.int64)
         _sample_batch(draw_pair, state, anchors, pos, vecs, self._ctx, out)
         result: Any = out
-        proba = self.proba(out, anchors=anchors, anchor_vectors=vecs) if return_proba else None
+        proba = (
+            self.proba(out, anchors=anchors, anchor_vectors=vecs, pos=pos) if return_proba else None
+        )
         if torch_device is not None:
             import torch
 
@@ -413,14 +420,15 @@ class Sampler:
             out = draw(k)
         if not return_proba:
             return out
-        return out, self._proba_device(out, anchors, vecs)
+        return out, self._proba_device(out, anchors, vecs, pos)
 
-    def _proba_device(self, items: Any, anchors: Any, vecs: Any) -> Any:
+    def _proba_device(self, items: Any, anchors: Any, vecs: Any, pos: Any = None) -> Any:
         """``q(item | anchor)`` of device draws: on the device for static laws (the law as a
-        table, renormalised by each anchor's non-positive mass), else on the host."""
+        table, mixed with the complement draw by each anchor's positive mass as
+        :meth:`proba`, with the device's :attr:`device_tries`), else on the host."""
         import torch
 
-        if not self.score_aware:
+        if not self.score_aware and not self._law_uses_positive():
             try:
                 dev = items.device
                 q, norm, fallback = self._device(
@@ -431,17 +439,28 @@ class Sampler:
             if q is not None:
                 a = anchors.clamp(max=norm.shape[0] - 1)
                 inside = (anchors < norm.shape[0])[:, None]
-                p = q[items] / torch.where(inside, norm[a][:, None], 1.0)
-                if self.exclude_positives:  # all mass on positives: the complement is uniform
-                    p = torch.where(inside & (norm[a] <= 0)[:, None], fallback[a][:, None], p)
-                return p
+                if not self.exclude_positives:
+                    return q[items]
+                # the first of T tries that is no positive, else the uniform complement draw
+                m = (1.0 - norm[a]).clamp(min=0.0, max=1.0)
+                fail = m ** int(self.device_tries)
+                scale = torch.where(norm[a] > 0, (1.0 - fail) / norm[a].clamp(min=1e-300), 0.0)
+                p = q[items] * scale[:, None] + (fail * fallback[a])[:, None]
+                p = torch.where(inside, p, q[items])
+                return torch.where(inside & (norm[a] <= 0)[:, None], fallback[a][:, None], p)
         host_vecs = vecs.detach().cpu().numpy() if self.score_aware else None
         q = self.proba(
             items.detach().cpu().numpy(),
             anchors=anchors.detach().cpu().numpy(),
             anchor_vectors=host_vecs,
+            pos=None if pos is None else pos.detach().cpu().numpy(),
+            tries=int(self.device_tries),
         )
         return torch.from_numpy(q).to(items.device)
+
+    def _law_uses_positive(self) -> bool:
+        """Whether :meth:`distribution` takes the pair's positive (``pos=``)."""
+        return "pos" in inspect.signature(self.distribution).parameters
 
     def _static_law(self) -> tuple:
         """``(q, norm, fallback)`` as tensors for :meth:`_proba_device` (built once a device)."""
@@ -540,7 +559,15 @@ class Sampler:
                 f"for {limit} anchors ({self._anchors_are})"
             )
 
-    def proba(self, items: Any, anchors: Any = None, anchor_vectors: Any = None) -> np.ndarray:
+    def proba(
+        self,
+        items: Any,
+        anchors: Any = None,
+        anchor_vectors: Any = None,
+        *,
+        pos: Any = None,
+        tries: int = EXCLUDE_TRIES,
+    ) -> np.ndarray:
         """``q(item | anchor)`` of every entry of ``items``, same shape.
 
         items : ``(n, k)``, row ``r`` drawn for ``anchors[r]``; or ``(n,)`` with ``n`` anchors
@@ -549,8 +576,16 @@ class Sampler:
             exclusion, and score-aware samplers need ``anchor_vectors``.
         anchor_vectors : ``(n, d)`` (or ``(d,)`` for every row) for score-aware samplers;
             defaults to ``input[anchors]``.
-        Includes the renormalisation that exclusion of positives implies.  Raises
-        NotImplementedError for samplers whose distribution has no closed form.
+        pos : the pair's positive of each row (``n`` of them, or one for every row; ``-1``:
+            none), for samplers whose law depends on it (``distribution(..., pos=)``: dns,
+            softmax, rank, ahns); ignored by the others.  ``sample(..., return_proba=True)``
+            passes the ``pos`` it drew with.
+        tries : the rejection tries of the path that drew (``EXCLUDE_TRIES`` on the host,
+            :attr:`device_tries` on the device).
+        Includes what exclusion of positives implies: the rejection's renormalisation mixed
+        with the uniform complement draw that follows ``tries`` rejections (see the class
+        docstring).  Raises NotImplementedError for samplers whose distribution has no
+        closed form.
         """
         self._check_fitted()
         items = np.asarray(items, dtype=np.int64)
@@ -575,6 +610,21 @@ class Sampler:
         elif a.shape[0] != n:
             raise ValueError(f"anchors has {a.shape[0]} entries for {n} rows of items")
         self._check_anchor_range(a[a >= 0])
+        takes_pos = self._law_uses_positive()
+        if pos is None or not takes_pos:
+            pr = np.full(n, -1, dtype=np.int64)
+        else:
+            pr = np.asarray(pos, dtype=np.int64).reshape(-1)
+            if pr.shape[0] == 1:
+                pr = np.repeat(pr, n)
+            elif pr.shape[0] != n:
+                raise ValueError(f"pos has {pr.shape[0]} entries for {n} rows of items")
+            if pr.size and pr.max() >= self.n_items_:
+                raise ValueError(
+                    f"pos item {pr.max()} is out of range (there are {self.n_items_} items)"
+                )
+        if isinstance(tries, bool) or not isinstance(tries, (int, np.integer)) or tries < 0:
+            raise ValueError(f"tries must be an integer >= 0, got {tries!r}")
         vecs = None
         if self.score_aware:
             if anchor_vectors is not None:
@@ -587,34 +637,39 @@ class Sampler:
             else:
                 vecs = self._anchor_vectors(a, None)
         out = np.empty(rows.shape, dtype=np.float64)
-        cache: dict[int, np.ndarray] = {}
+        cache: dict[tuple[int, int], np.ndarray] = {}
         for r in range(n):
-            anchor = int(a[r])
-            p = None if self.score_aware else cache.get(anchor)
+            anchor, p_r = int(a[r]), int(pr[r])
+            p = None if self.score_aware else cache.get((anchor, p_r))
             if p is None:
-                p = self.distribution(
-                    None if anchor < 0 else anchor, None if vecs is None else vecs[r]
-                )
-                p = self._exclusion_renorm(p, anchor)
+                args = (None if anchor < 0 else anchor, None if vecs is None else vecs[r])
+                p = self.distribution(*args, pos=p_r) if p_r >= 0 else self.distribution(*args)
+                p = self._exclusion_renorm(p, anchor, int(tries))
                 if not self.score_aware:
-                    cache[anchor] = p
+                    cache[(anchor, p_r)] = p
             out[r] = p[rows[r]]
         return out.reshape(items.shape)
 
-    def _exclusion_renorm(self, p: np.ndarray, anchor: int) -> np.ndarray:
+    def _exclusion_renorm(self, p: np.ndarray, anchor: int, tries: int = EXCLUDE_TRIES):
+        """The law of a draw under exclusion: the first of ``tries`` draws of ``p`` that is no
+        positive, else (probability ``m^tries``, ``m`` the mass on positives) a uniform draw
+        over the anchor's non-positives."""
         if not self.exclude_positives or anchor < 0 or anchor >= self.positives_.shape[0]:
             return p
         row = self.positives_.indices[
             self.positives_.indptr[anchor] : self.positives_.indptr[anchor + 1]
         ]
-        q = p.copy()
+        uniform = np.ones_like(p, dtype=np.float64)
+        uniform[row] = 0.0
+        uniform /= uniform.sum()
+        q = np.asarray(p, dtype=np.float64).copy()
+        total = q.sum()
         q[row] = 0.0
-        s = q.sum()
-        if s <= 0:  # all mass on positives: the fallback draw is uniform over the complement
-            q = np.ones_like(p)
-            q[row] = 0.0
-            s = q.sum()
-        return q / s
+        kept = q.sum()
+        if kept <= 0 or total <= 0:  # all mass on positives: the complement draw only
+            return uniform
+        fail = (1.0 - min(kept / total, 1.0)) ** tries
+        return q / kept * (1.0 - fail) + fail * uniform
 
 
 # ---------------------------------------------------------------------- helpers

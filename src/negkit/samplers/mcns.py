@@ -13,7 +13,9 @@ What is implemented here:
   ``mix``, else a neighbour.  When the positives form a graph (square ``positives=``,
   anchors and items are the same nodes) ``N`` is the neighbourhood of the chain's current
   node ``y`` (MCNS's "k-hop" proposal with k = 1); otherwise (e.g. users x items) ``N`` is the
-  anchor's own positives.  Nodes without neighbours propose uniformly;
+  anchor's own positives.  Nodes without neighbours propose uniformly.  ``mix > 0``: without
+  uniform proposals a chain at an item outside ``N`` could never move (``q(y | x) = 0``), nor
+  leave a connected component of the graph, so ``π`` would not be its law;
 * one MH step per draw (``steps`` configurable), accepting ``x`` with probability
   ``min(1, π(x) q(y | x) / (π(y) q(x | y)))`` -- exact, so ``π`` is the stationary law,
   which :meth:`MCNSSampler.distribution` returns;
@@ -128,8 +130,11 @@ class MCNSSampler(Sampler):
         if not np.isfinite(alpha) or alpha < 0:
             raise ValueError(f"alpha must be a finite number >= 0, got {self.alpha!r}")
         mix = float(self.mix)
-        if not 0.0 <= mix <= 1.0:
-            raise ValueError(f"mix must lie in [0, 1], got {self.mix!r}")
+        if not 0.0 < mix <= 1.0:  # mix = 0: a chain off the neighbourhoods never moves
+            raise ValueError(
+                f"mix must lie in (0, 1] (without uniform proposals the chain is not "
+                f"irreducible and its law is not exp(alpha * score)), got {self.mix!r}"
+            )
         check_count(self.steps, "steps")
         a = n_anchors_of(self, extra)
         if positives is not None:

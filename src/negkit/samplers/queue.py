@@ -8,7 +8,11 @@ positives of the pairs it has just trained on (threads write it Hogwild-style, a
 updates).  A draw is uniform over the ring's filled slots, so an item's probability is its
 share of the queue, q(i) = count_queue(i) / filled -- popularity over the recent past, as
 in-batch negatives but over many batches.  While the queue is empty the draw is uniform over
-all items.  For the embedding side (keys, chunked InfoNCE) see
+all items.  The law moves with every push: ``proba`` (and ``sample(..., return_proba=True)``,
+which calls it after the batch) gives the law of the queue as it is then, after the batch's
+own pushes with ``auto_push``, not the law each draw was made from; a pair's positive is
+pushed once per draw (k times for k negatives, and again at each rejection under
+``exclude_positives``).  For the embedding side (keys, chunked InfoNCE) see
 :class:`negkit.contrastive.CrossBatchMemory`.
 
 Cost per draw: O(1).  State: ``size`` int64 ids (8 bytes each) whatever the item count.

@@ -15,9 +15,9 @@ def calibrate(p, w):
     """
     p = np.asarray(p, dtype=np.float64)
     w = np.asarray(w, dtype=np.float64)
-    if np.any((w <= 0) | (w > 1)):
+    if not np.all((w > 0) & (w <= 1)):  # NaN fails both
         raise ValueError("the keep rate w must lie in (0, 1]")
-    if np.any((p < 0) | (p > 1)):
+    if not np.all((p >= 0) & (p <= 1)):
         raise ValueError("probabilities p must lie in [0, 1]")
     return p / (p + (1.0 - p) / w)
 
@@ -52,7 +52,8 @@ def snis_weights(scores, log_q, *, tau: float = 1.0, axis: int = -1):
     e^{s_l/tau} / q_l``: the weights of the sampled estimate of the softmax gradient
     ``E_p[grad s] ≈ sum_j w_j grad s_j`` (the gradient of ``negkit.rec.losses.snis_softmax``
     with respect to the negatives' scores is ``w / tau`` per row, divided by the batch size).
-    Built on :func:`importance_weights` with the target known up to a constant.
+    Computed in log space, ``w = softmax(s / tau - log q)`` along ``axis``: a draw whose
+    ``q`` or ``e^{s/tau}`` underflows float64 (``log q < -745``) still gets its weight.
     """
     if not (isinstance(tau, (int, float)) and np.isfinite(tau) and tau > 0):
         raise ValueError(f"tau must be a finite number > 0, got {tau!r}")
@@ -60,5 +61,11 @@ def snis_weights(scores, log_q, *, tau: float = 1.0, axis: int = -1):
     lq = np.asarray(log_q, dtype=np.float64)
     if z.shape != lq.shape:
         raise ValueError(f"scores {z.shape} and log_q {lq.shape} must have the same shape")
-    shift = z.max(axis=axis, keepdims=True)  # the constant cancels in the normalisation
-    return importance_weights(np.exp(z - shift), np.exp(lq), self_normalise=True, axis=axis)
+    if not np.all(np.isfinite(z)):
+        raise ValueError("scores must be finite")
+    if not np.all(np.isfinite(lq)):
+        raise ValueError("log_q must be finite (q > 0 where a draw was made)")
+    lw = z - lq
+    lw = lw - lw.max(axis=axis, keepdims=True)  # the constant cancels in the normalisation
+    w = np.exp(lw)
+    return w / w.sum(axis=axis, keepdims=True)

@@ -50,9 +50,14 @@ class UnigramSampler(Sampler):
                     f"{type(self).__name__}.fit needs counts= (or positives= to count items)"
                 )
             counts = np.bincount(positives.indices, minlength=self.n_items_).astype(np.float64)
-        w = np.where(counts > 0, counts, 0.0) ** alpha if alpha > 0 else np.ones_like(counts)
-        if alpha > 0:
-            w[counts == 0] = 0.0
+        if alpha > 0:  # c^alpha / max c^alpha, in log space: no overflow to inf (nor NaN law)
+            w = np.zeros_like(counts, dtype=np.float64)
+            seen = counts > 0
+            if seen.any():
+                lw = alpha * np.log(counts[seen])
+                w[seen] = np.exp(lw - lw.max())
+        else:
+            w = np.ones_like(counts, dtype=np.float64)
         if w.sum() <= 0:
             raise ValueError("every count is zero: the distribution is empty")
         self.weights_ = w / w.sum()

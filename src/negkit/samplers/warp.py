@@ -13,7 +13,12 @@ Without a positive (``pos = -1``) the draw is uniform with ``ctx[CTX_TRIALS] = 1
 redrawn and not counted as a trial); the rank estimate keeps ``|I| - 1``.
 
 Trial count law: geometric, ``P(N = t) = (1 - ρ)^(t-1) ρ`` with ρ the fraction of violating
-items, truncated at ``max_trials``.  Cost per draw: O(N d).  State: the output table.
+items, truncated at ``max_trials``.  The candidates are all items, the pair's positive
+included: with ``margin > 0`` it violates its own margin, so it is returned (and counted in
+ρ) with probability ``1/|I|`` a trial, where WARP's paper draws from the items other than the
+positive; ``exclude_positives=True`` rejects it, but each rejection starts a new count, so
+``ctx[CTX_TRIALS]`` (and ``trials_``) then counts the trials of the last try only.
+Cost per draw: O(N d).  State: the output table.
 
 Device path: all ``max_trials`` candidates of a slot at once, the first violating one kept
 (the same law); the trial counts of the last raw draws are left in ``trials_``.
