@@ -16,12 +16,14 @@ Trial count law: geometric, ``P(N = t) = (1 - ρ)^(t-1) ρ`` with ρ the fractio
 items, truncated at ``max_trials``.  The candidates are all items, the pair's positive
 included: with ``margin > 0`` it violates its own margin, so it is returned (and counted in
 ρ) with probability ``1/|I|`` a trial, where WARP's paper draws from the items other than the
-positive; ``exclude_positives=True`` rejects it, but each rejection starts a new count, so
-``ctx[CTX_TRIALS]`` (and ``trials_``) then counts the trials of the last try only.
-Cost per draw: O(N d).  State: the output table.
+positive; ``exclude_positives=True`` leaves it out, as every other positive of the anchor, in
+the compiled path's trials (above).  Cost per draw: O(N d).  State: the output table.
 
 Device path: all ``max_trials`` candidates of a slot at once, the first violating one kept
-(the same law); the trial counts of the last raw draws are left in ``trials_``.
+(the same law); the trial counts of the last raw draws are left in ``trials_``.  There,
+``exclude_positives`` rejects a returned positive and draws the slot again, so the trial
+count then counts the last try only (the tensor engine, the device path's trainer, refuses
+``warp``: no trainer reads those counts).
 
 Trainers: the compiled BPR-MF engine (``negkit.rec.mf_bpr``) applies the weight; the tensor
 engine refuses ``warp`` rather than train unweighted BPR on its draws under WARP's name.
