@@ -11,7 +11,9 @@ would (RANK, WORLD_SIZE, MASTER_*).  ``python _w2v_dist_worker.py OUT MODE``:
   (:func:`kg_step`) to ``OUT/kg_step.npz``;
 * ``quality``: skip-gram on the first :data:`SLICE_LINES` lines of the shared corpus; rank 0
   writes the WordSim-353 Spearman to ``OUT/quality.json`` (nothing without the data);
-* ``all``: both.
+* ``all``: both;
+* ``kg_odd``: :func:`kg_odd_batches`; rank 0 saves its parameters and losses to
+  ``OUT/kg_odd.npz``.
 """
 
 from __future__ import annotations
@@ -211,6 +213,23 @@ def kg_step(ctx) -> dict[str, np.ndarray]:
     return out
 
 
+def kg_odd_batches(ctx) -> dict[str, np.ndarray]:
+    """Two epochs of 25 triples in batches of 25 and of 10 (10, 10, 5): batches of odd size,
+    split 13 / 12 and 3 / 2 between two ranks; TransE and DistMult, with regularisation."""
+    from negkit.kg.train import KGSettings, train_kg
+
+    out = {}
+    for model in ("transe", "distmult"):
+        for bs in (25, 10):
+            settings = KGSettings(model=model, dim=6, n_negs=3, batch_size=bs, epochs=2,
+                                  lr=0.05, reg=0.01)  # fmt: skip
+            res = train_kg(kg_data(25, 5), settings, ShiftKG(), seed=1, dist_ctx=ctx)
+            for name, p in res["model"].named_parameters():
+                out[f"{model}_{bs}_{name}"] = p.detach().numpy().copy()
+            out[f"{model}_{bs}_loss"] = np.array([r["loss"] for r in res["history"]])
+    return out
+
+
 def graph_resume_runs(ctx, out: Path) -> dict[str, np.ndarray]:
     """DeepWalk on a small random graph, 3 epochs straight, and cut after epoch 1 then run
     again on its checkpoint (which resumes it)."""
@@ -331,6 +350,10 @@ def main() -> int:
             kg = kg_step(ctx)
             if ctx.is_main:
                 np.savez(out / "kg_step.npz", **kg)
+        if mode == "kg_odd":
+            got = kg_odd_batches(ctx)
+            if ctx.is_main:
+                np.savez(out / "kg_odd.npz", **got)
         if mode in ("quality", "all"):
             data = Path(os.environ.get("NEGKIT_DATA", ""))
             if (data / "text_corpus_en").is_dir():

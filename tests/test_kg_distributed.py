@@ -14,7 +14,7 @@ pytest.importorskip("torch.distributed")
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
-import _kg_dist_worker  # noqa: E402
+import _w2v_dist_worker  # noqa: E402
 from test_rec_distributed import run_two_ranks  # noqa: E402
 
 from negkit.rec import distributed  # noqa: E402
@@ -26,9 +26,9 @@ def test_odd_batches_on_two_ranks_equal_one_process(tmp_path):
     1 1/24 instead of 1/25 each: the two-rank run drifted from the one-process run, silently.
     Weighted by their shares of the batch, the ranks' parameters and logged losses equal
     the one-process ones (up to float summation order)."""
-    run_two_ranks([str(HERE / "_kg_dist_worker.py"), str(tmp_path)], tmp_path)
+    run_two_ranks([str(HERE / "_w2v_dist_worker.py"), str(tmp_path), "kg_odd"], tmp_path)
     two = np.load(tmp_path / "kg_odd.npz")
-    one = _kg_dist_worker.kg_odd_batches(distributed.local())
+    one = _w2v_dist_worker.kg_odd_batches(distributed.local())
     assert sorted(two.files) == sorted(one) and len(one) == 12
     for key, value in one.items():
         np.testing.assert_allclose(two[key], value, atol=1e-5, rtol=0, err_msg=key)

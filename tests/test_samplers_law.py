@@ -137,6 +137,14 @@ def _adaptive_law(s, out, v):
     return q
 
 
+def _draws_follow(s, anchors, vecs, law):
+    """25 device draws an anchor follow ``law`` (chi-square), and return_proba is ``law``."""
+    x, q = s.sample(anchors, 25, anchor_vectors=vecs, return_proba=True)
+    x, q = x.numpy(), q.numpy()
+    assert chi2_pvalue(x, law) > 1e-3
+    np.testing.assert_allclose(q, law[x], rtol=1e-9)
+
+
 def test_adaptive_device_follows_a_refresh_and_reports_the_law_of_its_own_state():
     out = OUT30.copy()
     s = ns.get("adaptive", lam=1.5, refresh_every=10**9, seed=4).fit(output=out)
@@ -150,10 +158,7 @@ def test_adaptive_device_follows_a_refresh_and_reports_the_law_of_its_own_state(
     law = _adaptive_law(s, out, VEC5)
     assert 0.5 * np.abs(law - first).sum() > 0.5
     np.testing.assert_allclose(s.distribution(anchor_vector=VEC5), law, atol=1e-6)
-    x, q = s.sample(anchors, 25, anchor_vectors=vecs, return_proba=True)
-    x, q = x.numpy(), q.numpy()
-    assert chi2_pvalue(x, law) > 1e-3
-    np.testing.assert_allclose(q, law[x], rtol=1e-9)
+    _draws_follow(s, anchors, vecs, law)
 
 
 def test_adaptive_device_proba_is_its_own_state_after_it_rebuilt_alone():
@@ -167,10 +172,7 @@ def test_adaptive_device_proba_is_its_own_state_after_it_rebuilt_alone():
     s.sample(anchors[:50], 2, anchor_vectors=vecs[:50])  # 100 draws: the next call rebuilds
     out[:] = out[::-1]
     law = _adaptive_law(s, out, VEC5)
-    x, q = s.sample(anchors, 25, anchor_vectors=vecs, return_proba=True)
-    x, q = x.numpy(), q.numpy()
-    assert chi2_pvalue(x, law) > 1e-3
-    np.testing.assert_allclose(q, law[x], rtol=1e-9)
+    _draws_follow(s, anchors, vecs, law)
 
 
 def test_adaptive_device_proba_under_exclusion_is_the_mixture_of_its_tries():
