@@ -144,6 +144,14 @@ def test_bad_parameters_raise_clear_errors():
         ns.get("unigram", alpha=-0.5).fit(counts=[1, 2])
     with pytest.raises(ValueError, match="alpha"):
         ns.get("unigram", alpha=float("nan")).fit(counts=[1, 2])
+    # flags from a spec's text (exclude_positives=no) were truthy: the option turned on
+    for name, flag in (("unigram", "exclude_positives"), ("queue", "auto_push"),
+                       ("adaptive", "refresh_async")):  # fmt: skip
+        with pytest.raises(ValueError, match=f"{flag} must be true or false, got 'no'"):
+            ns.get(name, **{flag: "no"})
+    with pytest.raises(ValueError, match="exclude_positives must be true or false, got 1"):
+        ns.get("uniform").set_params(exclude_positives=1)
+    assert ns.get("uniform").set_params(exclude_positives=True).exclude_positives is True
     with pytest.raises(ValueError, match="k must be at least 1"):
         ns.get("uniform").fit(n_items=3).sample([0], 0)
     full = sp.csr_matrix(np.array([[1, 0, 1], [1, 1, 1]]))

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -69,6 +70,15 @@ def check_positive(value, what: str) -> float:
     if not np.isfinite(v) or v <= 0:
         raise ValueError(f"{what} must be a finite number > 0, got {value!r}")
     return v
+
+
+def check_flag(name: str, value: Any) -> bool:
+    """``value`` as a bool; anything but a bool is refused.  (A spec's ``auto_push=no`` or
+    ``exclude_positives=1`` arrives as text or a number, and a truthy string would silently
+    turn the option on.)"""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be true or false, got {value!r}")
+    return bool(value)
 
 
 def check_count(value, what: str, minimum: int = 1) -> int:

@@ -114,7 +114,7 @@ from negkit.samplers._adaptive_build import (
     dim_proposal_counts,
     dim_slot_count,
 )
-from negkit.samplers._kernels import check_count, check_positive, trunc_geom_pmf
+from negkit.samplers._kernels import check_count, check_flag, check_positive, trunc_geom_pmf
 from negkit.samplers.alias import build_alias
 from negkit.samplers.base import Sampler
 from negkit.samplers.registry import register
@@ -515,7 +515,7 @@ class AdaptiveSampler(Sampler):
         self.lam = lam
         self.lam_fraction = lam_fraction
         self.refresh_every = refresh_every
-        self.refresh_async = refresh_async
+        self.refresh_async = check_flag("refresh_async", refresh_async)
         self.dims = dims
         self.eps = eps
 

@@ -43,6 +43,7 @@ import scipy.sparse as sp
 
 from negkit._jit import kernel
 from negkit._rng import CTX_DRAWS, make_contexts, next_pair, rand_int
+from negkit.samplers._kernels import check_flag
 
 #: Rejection tries before exclusion falls back to an exact uniform draw over the complement.
 EXCLUDE_TRIES = 64
@@ -90,7 +91,7 @@ class Sampler:
 
     def __init__(self, *, seed: int | None = None, exclude_positives: bool = False) -> None:
         self.seed = seed
-        self.exclude_positives = exclude_positives
+        self.exclude_positives = check_flag("exclude_positives", exclude_positives)
 
     # ----------------------------------------------------------------- settings
     @classmethod
@@ -116,6 +117,8 @@ class Sampler:
                 raise ValueError(
                     f"{type(self).__name__} has no parameter {k!r}; valid: {sorted(valid)}"
                 )
+            if isinstance(getattr(self, k, None), (bool, np.bool_)):  # a flag stays a flag
+                v = check_flag(k, v)
             setattr(self, k, v)
         return self
 

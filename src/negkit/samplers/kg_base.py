@@ -31,6 +31,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from negkit.samplers._kernels import check_flag  # noqa: F401  (kg samplers import it here)
 from negkit.samplers.kg_filter import _as_tensor, make_triple_set
 from negkit.samplers.registry import SamplerParamError
 
@@ -92,15 +93,6 @@ def get_kg(name: Any, **params: Any) -> KGSampler:
 def available_kg() -> list[str]:
     _load_builtin()
     return sorted({c.name for c in _KG.values()})
-
-
-def check_flag(name: str, value: Any) -> bool:
-    """``value`` as a bool; anything but a bool is refused.  (A spec's ``bernoulli=no`` or
-    ``bernoulli=1`` arrives as text or a number, and a truthy string would silently turn the
-    option on.)"""
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be true or false, got {value!r}")
-    return bool(value)
 
 
 def check_count(name: str, value: Any, least: int) -> int:

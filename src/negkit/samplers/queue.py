@@ -26,7 +26,7 @@ import numpy as np
 
 from negkit._jit import kernel
 from negkit._rng import rand_int
-from negkit.samplers._kernels import check_count
+from negkit.samplers._kernels import check_count, check_flag
 from negkit.samplers.base import Sampler
 from negkit.samplers.registry import register
 
@@ -66,7 +66,7 @@ class QueueSampler(Sampler):
     ) -> None:
         super().__init__(seed=seed, exclude_positives=exclude_positives)
         self.size = size
-        self.auto_push = auto_push
+        self.auto_push = check_flag("auto_push", auto_push)
 
     def _fit(self, *, counts=None, positives=None, **extra: Any) -> None:
         check_count(self.size, "size")
