@@ -31,7 +31,6 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from negkit.samplers._kernels import check_flag  # noqa: F401  (kg samplers import it here)
 from negkit.samplers.kg_filter import _as_tensor, make_triple_set
 from negkit.samplers.registry import SamplerParamError
 

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import torch
 
-from negkit.samplers.kg_base import KGSampler, bernoulli_probs, check_flag, register_kg
+from negkit.samplers._kernels import check_flag
+from negkit.samplers.kg_base import KGSampler, bernoulli_probs, register_kg
 from negkit.samplers.kg_weights import self_adversarial_weights
 
 __all__ = [

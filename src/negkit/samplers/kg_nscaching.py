@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import torch
 
-from negkit.samplers.kg_base import KGSampler, check_count, check_flag, register_kg
+from negkit.samplers._kernels import check_flag
+from negkit.samplers.kg_base import KGSampler, check_count, register_kg
 
 __all__ = ["NSCachingSampler"]
 

@@ -23,7 +23,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from negkit.samplers.kg_base import KGSampler, check_flag, register_kg
+from negkit.samplers._kernels import check_flag
+from negkit.samplers.kg_base import KGSampler, register_kg
 
 __all__ = ["KGScoredSampler", "KGDNSSampler", "KGAdaptiveSampler"]
 
