@@ -38,7 +38,13 @@ from typing import Any
 import numpy as np
 
 from negkit.data.errors import DataFormatError
-from negkit.data.interactions import _detect_sep, _IdColumn, _looks_like_header, _reindex
+from negkit.data.interactions import (
+    _detect_sep,
+    _IdColumn,
+    _is_int_text,
+    _looks_like_header,
+    _reindex,
+)
 from negkit.data.lines import iter_lines
 
 log = logging.getLogger(__name__)
@@ -155,9 +161,8 @@ def _timestamp(value: Any) -> int:
     if isinstance(value, date):  # a day (Parquet date32, a DataFrame of dates): its midnight, UTC
         return int(datetime(value.year, value.month, value.day, tzinfo=timezone.utc).timestamp())
     text = value.strip() if isinstance(value, str) else value
-    body = text[1:] if isinstance(text, str) and text[:1] in "+-" else text
     if (isinstance(text, (int, np.integer)) and not isinstance(text, bool)) or (
-        isinstance(body, str) and body.isascii() and body.isdigit()
+        isinstance(text, str) and _is_int_text(text)
     ):  # integers exactly: through a float, ns times beyond 2**53 would round into ties
         t_int = int(text)
         if abs(t_int) >= 2**62:
