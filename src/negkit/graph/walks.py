@@ -338,7 +338,13 @@ class RandomWalks(WalkStream):
         This is exact for first-order walks (DeepWalk, ``p = q = 1``) on any graph, directed
         ones with dead ends included; for node2vec's second-order walks it is the first-order
         approximation (every walk still has the same length unless it reaches a dead end).
+        Computed once per walk length and walk count (the vocabulary counts and the schedule's
+        length both read it); the array returned is read-only.
         """
+        key = (self.walk_length, self.num_walks)
+        cached = getattr(self, "_visits", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
         a = self.adj
         deg = a.degrees()
         x = np.full(a.n_nodes, float(self.num_walks))
@@ -350,6 +356,8 @@ class RandomWalks(WalkStream):
             if not x.any():
                 break
             total += x
+        total.flags.writeable = False
+        self._visits = (key, total)
         return total
 
     def expected_counts(self) -> np.ndarray:
