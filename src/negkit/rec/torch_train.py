@@ -46,6 +46,7 @@ from negkit._diverge import check_finite
 from negkit.rec import losses
 from negkit.rec.mixgcf import mixgcf_negatives
 from negkit.rec.sampler_check import check_sampler_data
+from negkit.samplers.base import positive_mass
 from negkit.samplers.warp import is_rank_weighted
 
 __all__ = ["PairBatches", "TorchTrainer", "MODES"]
@@ -300,7 +301,10 @@ class TorchTrainer:
         queue, which pushes every pair's positive): read afresh before each batch's draws (the
         batch's own pushes move it by ``B / size`` within the batch).  With
         ``exclude_positives`` the draws' law is ``q(i) / (1 - q(P_u))`` for user ``u``:
-        :meth:`_log_q_of` subtracts ``log(1 - q(P_u))`` (:attr:`_log_norm`) per row."""
+        :meth:`_log_q_of` subtracts ``log(1 - q(P_u))`` (:attr:`_log_norm`) per row.  (The
+        sampler's exact law, :meth:`Sampler.proba`, also mixes in its uniform complement draw
+        after ``T`` rejected tries, with weight ``q(P_u)^T``: left out here, negligible unless
+        a user's positives hold most of ``q``.)"""
         if getattr(self.sampler, "dynamic_law", False):
             self._sampler_log_q = None
         if self._sampler_log_q is None and not getattr(self.sampler, "score_aware", False):
@@ -314,9 +318,7 @@ class TorchTrainer:
             self._log_norm = None
             p = getattr(self.sampler, "positives_", None)
             if getattr(self.sampler, "exclude_positives", False) and p is not None:
-                mass = np.add.reduceat(np.append(q[p.indices], 0.0), p.indptr[:-1])
-                mass *= np.diff(p.indptr) > 0
-                norm = np.maximum(1.0 - mass, 1e-30)
+                norm = np.maximum(1.0 - positive_mass(q, p), 1e-30)
                 self._log_norm = torch.tensor(np.log(norm), dtype=torch.float32, device=self.device)
         return self._sampler_log_q
 

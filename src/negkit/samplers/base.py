@@ -474,10 +474,7 @@ class Sampler:
         fallback = np.zeros(1)
         if self.exclude_positives:
             p = self.positives_
-            mass = np.add.reduceat(np.append(q[p.indices], 0.0), p.indptr[:-1]) * (
-                np.diff(p.indptr) > 0
-            )
-            norm = 1.0 - mass
+            norm = 1.0 - positive_mass(q, p)
             fallback = 1.0 / (self.n_items_ - np.diff(p.indptr))
         return tuple(torch.from_numpy(x) for x in (q, norm, fallback))
 
@@ -676,6 +673,13 @@ class Sampler:
 
 
 # ---------------------------------------------------------------------- helpers
+def positive_mass(q: np.ndarray, positives: sp.csr_matrix) -> np.ndarray:
+    """``q(P_a)`` for every anchor ``a``: the mass a static law ``q`` puts on the anchor's
+    positives (rows of the CSR ``positives``; 0 for a row without any)."""
+    mass = np.add.reduceat(np.append(q[positives.indices], 0.0), positives.indptr[:-1])
+    return mass * (np.diff(positives.indptr) > 0)
+
+
 def _check_k(k: Any) -> int:
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
         raise TypeError(f"k must be an integer, got {k!r}")
