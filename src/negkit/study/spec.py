@@ -67,26 +67,28 @@ def parse_spec_list(text: str) -> list[str]:
     return specs
 
 
-def plain_name(spec: str) -> str | None:
-    """The canonical sampler name of a spec without settings (``rns`` -> ``uniform``), else
-    None: whether a run is the plain sampler a report compares the others with."""
+def _canonical(spec: str) -> tuple[str, dict[str, Any]]:
+    """:func:`parse_spec` with the sampler's canonical name (``rns`` -> ``uniform``)."""
     import negkit.samplers  # noqa: F401  (registers the samplers and their aliases)
     from negkit.samplers.registry import _CANONICAL
 
     name, params = parse_spec(spec)
-    return None if params else _CANONICAL.get(name, name)
+    return _CANONICAL.get(name, name), params
+
+
+def plain_name(spec: str) -> str | None:
+    """The canonical sampler name of a spec without settings (``rns`` -> ``uniform``), else
+    None: whether a run is the plain sampler a report compares the others with."""
+    name, params = _canonical(spec)
+    return None if params else name
 
 
 def check_distinct(specs: Sequence[str]) -> None:
     """Two specs of the same sampler (names or aliases) with the same settings are refused:
     they would train one sampler twice under two names."""
-    import negkit.samplers  # noqa: F401  (registers the samplers and their aliases)
-    from negkit.samplers.registry import _CANONICAL
-
     seen: dict[tuple, str] = {}
     for spec in specs:
-        name, params = parse_spec(spec)
-        key = (_CANONICAL.get(name, name), tuple(sorted(params.items())))
+        key = warm_key(*_canonical(spec))
         if key in seen:
             raise ValueError(
                 f"{seen[key]!r} and {spec!r} are the same sampler with the same settings, "
