@@ -164,6 +164,11 @@ _EDGE_HEADERS = {"source", "target", "src", "dst", "from", "to", "node1", "node2
                  "node_2", "head", "tail"}  # fmt: skip
 
 
+def is_edge_header(parts: list[str]) -> bool:
+    """Whether an edge list's first line (split in fields) names its columns."""
+    return len(parts) >= 2 and {p.lower() for p in parts[:2]} <= _EDGE_HEADERS
+
+
 def _refuse_unnamed_header(path: str | PathLike, line: int, src: list[str], dst: list[str]) -> None:
     """A first line of two names where every other edge joins integer ids is a header whose
     names are not known (``id1 id2``): it would make two extra nodes and an edge."""
@@ -212,7 +217,7 @@ def read_edgelist(
     header_seen = False
     for lineno, text in iter_lines(path, comments=comments):
         parts = text.replace(",", " ").split()
-        if first and len(parts) >= 2 and {p.lower() for p in parts[:2]} <= _EDGE_HEADERS:
+        if first and is_edge_header(parts):
             log.info("%s:%d: %r read as a header", path, lineno, text)
             first, header_seen = False, True
             continue

@@ -190,13 +190,13 @@ def _has_third_column(path: Path) -> bool:
     """Whether the first edge line of an edge list (compressed or not) has a weight column;
     a header line (``source,target``, as :func:`negkit.data.graphs.read_edgelist` reads one)
     is not an edge: a header naming two columns over weighted rows read them unweighted."""
-    from negkit.data.graphs import _EDGE_HEADERS
+    from negkit.data.graphs import is_edge_header
     from negkit.data.lines import iter_lines
 
     first = True
     for _, text in iter_lines(path, comments="#"):
         parts = text.split("#", 1)[0].replace(",", " ").split()
-        if first and len(parts) >= 2 and {p.lower() for p in parts[:2]} <= _EDGE_HEADERS:
+        if first and is_edge_header(parts):
             first = False
             continue
         if parts:
