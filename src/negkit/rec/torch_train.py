@@ -44,6 +44,7 @@ import torch
 
 from negkit._diverge import check_finite
 from negkit.rec import losses
+from negkit.rec.loss_settings import check_mixgcf, check_tau
 from negkit.rec.mixgcf import mixgcf_negatives
 from negkit.rec.sampler_check import check_sampler_data
 from negkit.samplers.base import positive_mass
@@ -183,13 +184,10 @@ class TorchTrainer:
             raise ValueError("gather_negatives works with the in-batch and batch modes only")
         if n_negs < 1 or n_candidates < 1:
             raise ValueError("n_negs and n_candidates must be at least 1")
-        if mode == "mixgcf" and (loss != "bpr" or n_negs != 1):
-            raise ValueError(
-                "mixgcf trains one synthetic negative a pair (from n_candidates draws) with "
-                f"the BPR loss, not n_negs={n_negs}, loss={loss!r}"
-            )
-        if float(tau) != 1.0 and mode in ("sampled", "mixgcf") and loss in ("bpr", "bce"):
-            raise ValueError(f"tau is the softmax losses' temperature; {loss!r} does not read it")
+        if mode == "mixgcf":
+            check_mixgcf(loss, n_negs)
+        if mode in ("sampled", "mixgcf"):  # the batch modes train the softmax, which reads tau
+            check_tau(loss, tau)
         if is_rank_weighted(sampler):
             raise ValueError(
                 "warp weights each update by its rank estimate (Weston et al. 2011), which "

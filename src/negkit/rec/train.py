@@ -23,6 +23,7 @@ import numpy as np
 
 from negkit.eval.rec import evaluate_ranking
 from negkit.rec.early_stopping import EarlyStopping
+from negkit.rec.loss_settings import check_mixgcf, check_tau
 
 log = logging.getLogger(__name__)
 
@@ -524,18 +525,8 @@ def _check_batch_mode(mode: str | None, cfg: dict[str, Any]) -> None:
                 "mixed adds n_negs extra items"
             )
     elif mode == "mixgcf":
-        if cfg["loss"] != "bpr":
-            raise ValueError(f"mixgcf trains with the BPR loss, not {cfg['loss']!r}")
-        if cfg["n_negs"] != 1:
-            raise ValueError(
-                "n_negs does not apply to mixgcf (one synthetic negative a pair, mixed from "
-                "n_candidates draws): set n_candidates (--n-candidates)"
-            )
-    if cfg["tau"] != 1.0 and cfg["loss"] in ("bpr", "bce"):
-        raise ValueError(
-            f"tau is the softmax losses' temperature; the {cfg['loss']!r} loss"
-            f"{' of mixgcf' if mode == 'mixgcf' else ''} does not read it"
-        )
+        check_mixgcf(cfg["loss"], cfg["n_negs"])
+    check_tau(cfg["loss"], cfg["tau"], " (mixgcf's loss)" if mode == "mixgcf" else "")
 
 
 #: settings a checkpoint may be resumed under with other values: where it runs, how long, how
