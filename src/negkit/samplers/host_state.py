@@ -12,11 +12,13 @@ unchanged shape in place.  Together they let a resumed run draw what the straigh
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
-__all__ = ["host_state", "set_host_state"]
+__all__ = ["host_state", "set_host_state", "state_kept"]
 
 #: the tables a sampler reads by reference: the model's, and the known positives
 _NOT_STATE = frozenset({"output_", "input_", "positives_", "model_", "known_", "device_"})
@@ -56,3 +58,18 @@ def set_host_state(sampler: Any, arrays: dict[str, np.ndarray], generators: dict
         gen = cur if isinstance(cur, np.random.Generator) else np.random.default_rng()
         gen.bit_generator.state = st
         setattr(sampler, key, gen)
+
+
+@contextmanager
+def state_kept(sampler: Any, *, moving: tuple[str, ...] = ()) -> Iterator[None]:
+    """Draws made inside the block leave the sampler's state as it was (SRNS's memory and
+    visits, MCNS's chains, ...: a measurement or a probe must not change the run's next
+    draws); the attributes named in ``moving`` keep what the block did to them."""
+    arrays, generators = host_state(sampler)
+    for key in moving:
+        arrays.pop(key, None)
+        generators.pop(key, None)
+    try:
+        yield
+    finally:
+        set_host_state(sampler, arrays, generators)

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from negkit.samplers.host_state import host_state, set_host_state
+from negkit.samplers.host_state import state_kept
 from negkit.study.spec import parse_spec, warm_key
 
 SCORE_BINS = np.linspace(-8.0, 8.0, 33)
@@ -142,12 +142,8 @@ class RecFamily:
         # the probe's draws must not change what the run's next draws are: SRNS counts them as
         # visits and updates its memory, MCNS moves its chains; put that state back (the
         # sampler's own generator, which training does not use, moves on)
-        arrays, generators = host_state(smp)
-        arrays.pop("_ctx", None)
-        try:
+        with state_kept(smp, moving=("_ctx",)):
             items = smp.sample(users, self.k_probe)
-        finally:
-            set_host_state(smp, arrays, generators)
         rows = np.repeat(users, self.k_probe)
         flat = items.reshape(-1)
         hit = np.asarray(test[rows, flat]).reshape(-1) != 0

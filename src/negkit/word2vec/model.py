@@ -48,7 +48,7 @@ from negkit.samplers import Sampler
 from negkit.samplers import get as get_sampler
 from negkit.samplers.band import check_trained_tables
 from negkit.samplers.base import _sample_batch
-from negkit.samplers.host_state import host_state, set_host_state
+from negkit.samplers.host_state import host_state, set_host_state, state_kept
 from negkit.samplers.registry import fresh as fresh_sampler
 from negkit.word2vec.dist_epoch import dist_epoch
 from negkit.word2vec.dist_sync import SYNC_MODES, SYNC_WIRES, TableSync
@@ -718,18 +718,15 @@ class Word2Vec:
         pos = np.full(m, -1, dtype=np.int64)
         out = np.empty((m, k), dtype=np.int64)
         # the timed draws change what drawing changes (SRNS's memory and its anchors' warm-up
-        # visits, MCNS's chains): put the sampler's state back after them
-        saved = host_state(self.sampler_)
+        # visits, MCNS's chains): the sampler's state is put back after them
         draw_pair, state = self.sampler_.pair_kernel()
-        try:
+        with state_kept(self.sampler_):
             _sample_batch(
                 draw_pair, state, anchors[:1], pos[:1], vecs[:1], ctx, out[:1]
             )  # compile outside timing
             t = time.perf_counter()
             _sample_batch(draw_pair, state, anchors, pos, vecs, ctx, out)
             per_draw = (time.perf_counter() - t) / (m * k)
-        finally:
-            set_host_state(self.sampler_, *saved)
         return per_draw * n_neg / self.workers
 
     def _check_piece(
