@@ -91,6 +91,16 @@ def _sync_opts(args) -> dict:
     return out
 
 
+def _tier_opts(args) -> dict:
+    """``sync_head`` / ``sync_tail_every`` as asked (the word and walk engines only)."""
+    out: dict = {}
+    if args.sync_head is not None:
+        out["sync_head"] = args.sync_head
+    if args.sync_tail_every is not None:
+        out["sync_tail_every"] = args.sync_tail_every
+    return out
+
+
 def skipgram(ctx, args) -> dict:
     from negkit import Word2Vec
     from negkit.data import registry
@@ -102,7 +112,8 @@ def skipgram(ctx, args) -> dict:
     out = {"words": sum(map(len, corpus)), "epochs": args.epochs, "runs": []}
     for seed in args.seeds:
         model = Word2Vec(**W2V, epochs=args.epochs, seed=seed, dist=ctx,
-                         sync_words=args.sync_words or 100_000, **_sync_opts(args))  # fmt: skip
+                         sync_words=args.sync_words or 100_000, **_sync_opts(args),
+                         **_tier_opts(args))  # fmt: skip
         model.build_vocab(corpus)
         distributed.barrier(ctx)
         t = time.perf_counter()
@@ -232,6 +243,10 @@ def launch(task: str, nproc: int, args, tmp: Path) -> dict:
         cmd += ["--overlap", args.overlap]
     if args.wire:
         cmd += ["--wire", args.wire]
+    if args.sync_head is not None:
+        cmd += ["--sync-head", str(args.sync_head)]
+    if args.sync_tail_every is not None:
+        cmd += ["--sync-tail-every", str(args.sync_tail_every)]
     port = free_port()
     procs = []
     for rank in range(nproc):
@@ -312,6 +327,12 @@ def main() -> int:
                     help="sync_overlap on or off (default: the library's default)")  # fmt: skip
     ap.add_argument("--wire", choices=("float32", "bfloat16"), default=None,
                     help="sync_wire (default: the library's default)")  # fmt: skip
+    ap.add_argument("--sync-head", type=float, default=None,
+                    help="sync_head: the frequent rows' fraction merged every sync (skip-gram, "
+                    "DeepWalk; default: the library's)")  # fmt: skip
+    ap.add_argument("--sync-tail-every", type=int, default=None,
+                    help="sync_tail_every: the other rows in that many blocks, one a sync "
+                    "(default: the library's)")  # fmt: skip
     ap.add_argument("--nprocs", type=int, nargs="+", default=[1, 2],
                     help="process counts to run (default: 1 2)")  # fmt: skip
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)

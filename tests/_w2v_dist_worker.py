@@ -55,6 +55,9 @@ SYNC_VARIANTS = {
     "overlap_bf16_": {"sync_overlap": True, "sync_wire": "bfloat16"},
     "bf16_": {"sync_wire": "bfloat16"},
     "srns_": {"sampler": "srns"},  # a sampler with per-rank memory, saved with the model
+    # frequent rows every sync, the rest in turn: waiting, and overlapped
+    "tiers_": {"sync_head": 0.25, "sync_tail_every": 3},
+    "tiers_overlap_": {"sync_head": 0.25, "sync_tail_every": 3, "sync_overlap": True},
 }
 
 
@@ -159,6 +162,38 @@ def bf16_sync_runs(ctx) -> dict[str, np.ndarray]:
         sync.merge()
         sync.flush()
         out[key + "_flushed"] = table.copy()
+    return out
+
+
+#: how :func:`tier_runs` syncs: (overlap, wire, the call that syncs)
+TIER_WAYS = {
+    "sync_f32": (False, "float32", "sync"),
+    "merge_bf16": (False, "bfloat16", "merge"),
+    "overlap_f32": (True, "float32", "exchange"),
+    "overlap_bf16": (True, "bfloat16", "exchange"),
+}
+
+
+def tier_runs(ctx) -> dict[str, np.ndarray]:
+    """Frequent rows every sync, the rest in turn (``head=0.2``, ``tail_every=4``) on a
+    10 x 3 table: rows 0-1 every sync, rows 2-9 in blocks of two.  Each rank changes every
+    row (``table_deltas``), syncs, changes every row again (twice the change), syncs, and
+    flushes; the tables after each step, for every way of :data:`TIER_WAYS`."""
+    from negkit.word2vec.dist_sync import TableSync
+
+    base = np.arange(30, dtype=np.float32).reshape(10, 3)
+    every = np.arange(10)
+    out = {}
+    for name, (overlap, wire, call) in TIER_WAYS.items():
+        table = base.copy()
+        sync = TableSync(ctx, [table], "sum", overlap=overlap, wire=wire, head=0.2, tail_every=4)
+        key = f"tiers_{name}_rank{ctx.rank}"
+        for step in (1, 2):
+            table += step * table_deltas(ctx.rank, every)
+            getattr(sync, call)(*((3, True) if call == "exchange" else ()))
+            out[f"{key}_{step}"] = table.copy()
+        sync.flush()
+        out[f"{key}_flushed"] = table.copy()
     return out
 
 
@@ -346,7 +381,7 @@ def main() -> int:
                 np.savez(out / "resume.npz", **runs)
             finals = {k: v for k, v in runs.items() if "straight_syn" in k}  # each rank's own
             np.savez(out / f"sync{ctx.rank}.npz", **sync_runs(ctx), **overlap_runs(ctx),
-                     **bf16_sync_runs(ctx), **finals)  # fmt: skip
+                     **bf16_sync_runs(ctx), **tier_runs(ctx), **finals)  # fmt: skip
             kg = kg_step(ctx)
             if ctx.is_main:
                 np.savez(out / "kg_step.npz", **kg)

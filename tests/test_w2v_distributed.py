@@ -116,6 +116,47 @@ def test_synchronous_bfloat16_merge_keeps_the_rounding_error_for_later(ranks, mo
                                   got[1][f"bf16sync_{mode}_rank1_flushed"])  # fmt: skip
 
 
+def _tier_expected(overlap: bool) -> tuple[list, list, np.ndarray]:
+    """:func:`_w2v_dist_worker.tier_runs` by hand: each rank's table after the first and the
+    second sync, and the table after the flush.  Waiting: sync 1 merges rows 0-3 (the head
+    and tail block 0), sync 2 rows 0-1 and 4-5 (block 1); the rest keeps each rank's own
+    change.  Overlapped: an exchange merges the rows the exchange before sent, so after the
+    first nothing is merged, and after the second rows 0-3 hold the ranks' first changes
+    and this rank's second one."""
+    base = np.arange(30, dtype=np.float32).reshape(10, 3)
+    c = [_w2v_dist_worker.table_deltas(r, np.arange(10)) for r in range(2)]
+    first, second = [], []
+    for r in range(2):
+        own1, own2 = base + c[r], base + 3 * c[r]  # the rank's changes only: c, then 2c
+        if overlap:
+            one = own1
+            two = own2.copy()
+            two[0:4] = base[0:4] + (c[0] + c[1])[0:4] + 2 * c[r][0:4]
+        else:
+            one = own1.copy()
+            one[0:4] = base[0:4] + (c[0] + c[1])[0:4]
+            two = own2.copy()
+            two[[0, 1, 4, 5]] = (base + 3 * (c[0] + c[1]))[[0, 1, 4, 5]]
+            two[2:4] = base[2:4] + (c[0] + c[1])[2:4] + 2 * c[r][2:4]
+        first.append(one)
+        second.append(two)
+    return first, second, base + 3 * (c[0] + c[1])
+
+
+@pytest.mark.parametrize("way", list(_w2v_dist_worker.TIER_WAYS))
+def test_rare_rows_are_merged_in_turn_and_the_flush_merges_the_rest(ranks, way):
+    """``head`` / ``tail_every``: the head rows at every sync, one tail block a sync, each
+    rank's unsent change kept (never dropped); after the flush both ranks hold the exact sum
+    of all changes (bfloat16 included: these changes are bfloat16 numbers)."""
+    first, second, flushed = _tier_expected(_w2v_dist_worker.TIER_WAYS[way][0])
+    for r in range(2):
+        got = np.load(ranks / f"sync{r}.npz")
+        key = f"tiers_{way}_rank{r}"
+        np.testing.assert_array_equal(got[key + "_1"], first[r])
+        np.testing.assert_array_equal(got[key + "_2"], second[r])
+        np.testing.assert_array_equal(got[key + "_flushed"], flushed)
+
+
 def test_kg_step_on_two_ranks_equals_one_process_step_on_the_whole_batch(ranks):
     import torch
 
@@ -151,6 +192,12 @@ def test_distributed_settings_are_checked():
         Word2Vec(dist=ctx, sync_words=0)
     with pytest.raises(ValueError, match="sync_wire must be one of float32, bfloat16"):
         Word2Vec(dist=ctx, sync_overlap=True, sync_wire="float16")
+    for bad in (1.5, -0.1, "0.5", True):
+        with pytest.raises(ValueError, match="sync_head must be a fraction of the rows in"):
+            Word2Vec(dist=ctx, sync_head=bad, sync_tail_every=4)
+    for bad in (0, 2.0, "4", True):
+        with pytest.raises(ValueError, match="sync_tail_every must be an integer >= 1"):
+            Word2Vec(dist=ctx, sync_head=0.1, sync_tail_every=bad)
     model = Word2Vec(dist=ctx, min_count=1).build_vocab_from_freq({"a": 3, "b": 2})
     with pytest.raises(ValueError, match="sharded=True needs total_words"):
         model.train_arrays([], sharded=True)
@@ -158,6 +205,27 @@ def test_distributed_settings_are_checked():
 
     with pytest.raises(ValueError, match="LINE runs on one process"):
         run(np.eye(3), GraphEmbedSettings(method="line"), dist_ctx=ctx)
+
+
+@pytest.mark.parametrize(("n", "head", "every"), [(10, 0.2, 4), (103, 0.1, 8), (7, 0.0, 3),
+                                                  (5, 1.0, 4), (3, 0.5, 8)])  # fmt: skip
+def test_each_rare_row_is_merged_once_every_tail_every_syncs(n, head, every):
+    """Over any ``every`` consecutive syncs the head rows are merged at each and every
+    other row exactly once; a flush merges every row."""
+    from negkit.word2vec.dist_sync import TableSync
+
+    sync = TableSync(distributed.Context(rank=0, world_size=2), [np.zeros((n, 2), np.float32)],
+                     head=head, tail_every=every)  # fmt: skip
+    n_head = round(head * n)
+    for start in range(2 * every):
+        hits = np.zeros(n, dtype=int)
+        for k in range(every):
+            sync._round = start + k
+            for a, b in sync._spans(0):
+                hits[a:b] += 1
+        assert (hits[:n_head] == every).all()
+        assert (hits[n_head:] == 1).all(), hits
+    assert sync._spans(0, everything=True) == [(0, n)]
 
 
 def test_killed_rank_stops_graph_embed_within_the_timeout_and_nothing_is_written(tmp_path):

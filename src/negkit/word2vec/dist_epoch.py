@@ -137,7 +137,7 @@ def dist_epoch(model: Any, chunks: Any, e: int, epochs: int, total_words: int, b
         if not sync.overlap:
             sync.merge()
         bar.update(all_words, model.alpha - alpha_span * min(1.0, done / total))
-    if sync.overlap or sync.wire != "float32":
+    if sync.needs_flush:
         sync.flush()
     seconds = time.perf_counter() - t0
     tot = stats.sum(axis=0)

@@ -44,6 +44,18 @@ and sent with the next exchange (error feedback), so no update is lost; the rank
 added up in bfloat16 by gloo.  ``wire="bfloat16"`` without overlap (:meth:`TableSync.merge`)
 does the same pass, waits for the all_reduce and merges at once (nothing stale); the ranks'
 tables then differ by their rounding errors until the epoch's :meth:`TableSync.flush`.
+
+Frequent rows every sync, rare rows in turn (``head < 1``, ``tail_every = m > 1``; word2vec's
+``sync_head`` / ``sync_tail_every``): the tables' rows are in descending word count, so a
+row's share of the updates falls with its index.  The first ``head`` fraction of the rows
+(the frequent words) is merged at every sync; the rest is cut into ``m`` contiguous blocks
+and sync ``k`` of an epoch merges block ``k mod m`` only, so each rare row is merged every
+``m``-th sync, its change kept meanwhile (delayed, never dropped: a row's change is what
+moved since it was last merged).  The bytes and the passes of a sync fall to about
+``head + (1 - head) / m`` of the whole.  :meth:`TableSync.flush` merges every row, so the
+tables are again the same on every rank after each epoch.  Overlapped, a row's change is
+merged at the exchange after the one that sent it (the head's at every exchange, as above;
+a tail block's alone), and two wire arrays alternate.
 """
 
 from __future__ import annotations
@@ -56,10 +68,19 @@ import numpy as np
 from negkit._bits import bits_f32, f32_bits
 from negkit._jit import kernel
 
-__all__ = ["SYNC_MODES", "SYNC_WIRES", "TableSync"]
+__all__ = ["SYNC_MODES", "SYNC_WIRES", "TableSync", "check_tiers"]
 
 SYNC_MODES = ("sum", "mean")
 SYNC_WIRES = ("float32", "bfloat16")
+
+
+def check_tiers(head: float, tail_every: int) -> None:
+    """Refuse a ``sync_head`` / ``sync_tail_every`` pair :class:`TableSync` cannot run."""
+    if isinstance(head, bool) or not isinstance(head, (int, float)) or not 0.0 <= head <= 1.0:
+        raise ValueError(f"sync_head must be a fraction of the rows in [0, 1], got {head!r}")
+    if isinstance(tail_every, bool) or not isinstance(tail_every, (int, np.integer)) \
+            or tail_every < 1:  # fmt: skip
+        raise ValueError(f"sync_tail_every must be an integer >= 1, got {tail_every!r}")
 
 
 @kernel(boundscheck=False)
@@ -91,60 +112,77 @@ def _apply_change(table, snap, part, rows, divisor):
 
 
 @kernel(boundscheck=False)
-def _overlap_step(table, snap, base, buf, divisor, first):
-    """One overlapped exchange, float32 on the wire: ``buf`` holds the ranks' summed change of
-    the previous exchange (ignored when ``first``); it is added (divided by ``divisor``) to
-    ``snap``; ``table`` becomes the new ``snap`` plus this rank's change since ``base``, which
-    goes into ``buf`` to be sent; ``base`` takes the new ``table``."""
+def _exchange_rows(table, snap, base, inbuf, outbuf, divisor, merge, send):
+    """One exchange over rows (float32 on the wire).  ``merge``: ``inbuf`` holds the ranks'
+    summed change of these rows' exchange in flight; ``snap`` takes it (divided by
+    ``divisor``).  ``table`` becomes ``snap`` plus this rank's change since ``base`` (what it
+    did not send yet).  ``send``: that change goes into ``outbuf`` and ``base`` takes the new
+    ``table``; else ``base`` takes ``snap`` (nothing of these rows in flight).  ``inbuf`` and
+    ``outbuf`` may be one array: each element is read before it is written."""
     n, d = table.shape
     for r in range(n):
         for c in range(d):
             x = table[r, c] - base[r, c]
             s = snap[r, c]
-            if not first:
-                s += buf[r, c] / divisor
+            if merge:
+                s += inbuf[r, c] / divisor
             snap[r, c] = s
             y = s + x
             table[r, c] = y
-            base[r, c] = y
-            buf[r, c] = x
+            if send:
+                outbuf[r, c] = x
+                base[r, c] = y
+            else:
+                base[r, c] = s
 
 
 @kernel(boundscheck=False)
-def _overlap_step_bf16(table, snap, base, buf, divisor, first):
-    """:func:`_overlap_step` with bfloat16 on the wire (``buf``: uint16 bit patterns, rounded
-    to nearest even): ``base`` takes ``snap`` plus the rounded change, so the rounding error
-    stays in ``table - base`` and goes with the next exchange (error feedback)."""
+def _exchange_rows_bf16(table, snap, base, inbuf, outbuf, divisor, merge, send):
+    """:func:`_exchange_rows` with bfloat16 on the wire (``inbuf`` / ``outbuf``: uint16 bit
+    patterns, rounded to nearest even): ``base`` takes ``snap`` plus the rounded change, so
+    the rounding error stays in ``table - base`` and goes with the next exchange (error
+    feedback)."""
     n, d = table.shape
     half = np.uint32(16)
     for r in range(n):
         for c in range(d):
             x = table[r, c] - base[r, c]
             s = snap[r, c]
-            if not first:
-                s += bits_f32(np.uint32(buf[r, c]) << half) / divisor
+            if merge:
+                s += bits_f32(np.uint32(inbuf[r, c]) << half) / divisor
             snap[r, c] = s
-            b = f32_bits(x)
-            h = (b + np.uint32(0x7FFF) + ((b >> half) & np.uint32(1))) >> half
-            buf[r, c] = np.uint16(h)
             table[r, c] = s + x
-            base[r, c] = s + bits_f32(h << half)
+            if send:
+                b = f32_bits(x)
+                h = (b + np.uint32(0x7FFF) + ((b >> half) & np.uint32(1))) >> half
+                outbuf[r, c] = np.uint16(h)
+                base[r, c] = s + bits_f32(h << half)
+            else:
+                base[r, c] = s
 
 
-@kernel(boundscheck=False)
-def _merge_bf16(table, snap, base, buf, divisor):
-    """After :func:`_overlap_step_bf16` and a waited all_reduce (synchronous bfloat16 syncs):
-    ``snap`` takes the ranks' summed change (divided by ``divisor``), ``table`` the new
-    ``snap`` plus this rank's rounding error (``table - base``), ``base`` the new ``snap``:
-    the error goes with the next sync."""
-    n, d = table.shape
-    half = np.uint32(16)
-    for r in range(n):
-        for c in range(d):
-            s = snap[r, c] + bits_f32(np.uint32(buf[r, c]) << half) / divisor
-            snap[r, c] = s
-            table[r, c] = s + (table[r, c] - base[r, c])
-            base[r, c] = s
+def _segments(merged: list, sent: list) -> list[tuple[int, int, Any, Any]]:
+    """Cut a table's rows into runs with one role each: ``merged`` ``[(a, b, buffer)]`` (the
+    rows of the exchange in flight, their summed change) and ``sent`` ``[(a, b, buffer)]``
+    (the rows sent now, where their change goes).  Returns ``(x, y, in, out)`` for every run
+    of rows in either, ``in`` / ``out`` the run's rows of the buffers or ``None``."""
+    cuts = sorted({v for a, b, _ in merged + sent for v in (a, b)})
+    out = []
+    for x, y in zip(cuts[:-1], cuts[1:]):
+        ins = [buf[x - a : y - a] for a, b, buf in merged if a <= x and y <= b]
+        outs = [buf[x - a : y - a] for a, b, buf in sent if a <= x and y <= b]
+        if ins or outs:
+            out.append((x, y, ins[0] if ins else None, outs[0] if outs else None))
+    return out
+
+
+def _carve(flat: np.ndarray, shapes: list[tuple[int, int]]) -> list[np.ndarray]:
+    """Contiguous 2-D views of ``flat``, one per shape, one after the other from its start."""
+    out, at = [], 0
+    for rows, cols in shapes:
+        out.append(flat[at : at + rows * cols].reshape(rows, cols))
+        at += rows * cols
+    return out
 
 
 class TableSync:
@@ -156,7 +194,9 @@ class TableSync:
     """
 
     def __init__(self, ctx: Any, tables: list[np.ndarray], mode: str = "sum",
-                 overlap: bool = False, wire: str = "float32") -> None:  # fmt: skip
+                 overlap: bool = False, wire: str = "float32", head: float = 1.0,
+                 tail_every: int = 1) -> None:  # fmt: skip
+        check_tiers(head, tail_every)
         if mode not in SYNC_MODES:
             raise ValueError(f"sync_mode must be one of {', '.join(SYNC_MODES)}, got {mode!r}")
         if wire not in SYNC_WIRES:
@@ -167,11 +207,23 @@ class TableSync:
         self.overlap = bool(overlap)
         self.wire = wire
         self.snaps = [t.copy() for t in tables]
-        self._deltas = [np.empty_like(t) for t in tables]  # reused by every sync
+        # every table's change buffer, one after the other in one array (reused by every sync;
+        # float32 exchanges send it with one collective)
+        flat = np.empty(sum(t.size for t in tables), dtype=np.float32)
+        self._delta_flat = flat
+        self._deltas = _carve(flat, [(t.shape[0], t.shape[1]) for t in tables])
         self._touched = [np.empty(t.shape[0], dtype=np.uint8) for t in tables]
-        self._whole_left = [0] * len(tables)  # syncs still to send whole without a mask
+        #: (table, first row, end row) -> syncs still to send that span whole without a mask
+        self._whole_left: dict[tuple[int, int, int], int] = {}
+        #: rows merged at every sync, per table (the rest: one of ``tail_every`` blocks a sync)
+        self._heads = [t.shape[0] if tail_every == 1 else round(head * t.shape[0]) for t in tables]
+        self.tail_every = int(tail_every)
+        self._round = 0  # syncs since the last flush: which tail block is merged
         self._bases: list[np.ndarray] = []  # overlap: the tables when last sent (made lazily)
-        self._bufs: list[np.ndarray] = []  # overlap: the change sent, then the ranks' sum
+        #: exchanges: the change sent, then the ranks' sum (a flat array; each exchange lays
+        #: its spans out from the start: one collective)
+        self._wires: list[np.ndarray] = []
+        self._sends = 0  # passes so far: which wire array the next one fills
         self._pending: Any = None  # overlap: (works, counts tensor) of the exchange in flight
         self.bytes_sent = 0
         self.seconds = 0.0
@@ -180,6 +232,23 @@ class TableSync:
         #: apply pass (:meth:`sync`); waiting for the exchange in flight, the overlap pass
         #: (:meth:`exchange`)
         self.parts = dict.fromkeys(("change", "mask", "send", "apply", "wait", "step"), 0.0)
+
+    @property
+    def needs_flush(self) -> bool:
+        """Whether the ranks' tables may differ after a sync, until :meth:`flush`."""
+        return self.overlap or self.wire != "float32" or self.tail_every > 1
+
+    def _spans(self, i: int, everything: bool = False) -> list[tuple[int, int]]:
+        """The row spans of table ``i`` merged by this sync: the head and this sync's tail
+        block (:mod:`.dist_sync`, "Frequent rows every sync"), or every row."""
+        n, h, m = self.tables[i].shape[0], self._heads[i], self.tail_every
+        if everything or h >= n:
+            return [(0, n)]
+        j = self._round % m
+        a, b = h + (n - h) * j // m, h + (n - h) * (j + 1) // m
+        if a == h:  # the head and the first block are one span
+            return [(0, b)] if b > 0 else []
+        return [s for s in ((0, h), (a, b)) if s[1] > s[0]]
 
     @property
     def _divisor(self) -> np.float32:
@@ -201,13 +270,13 @@ class TableSync:
         :meth:`flush`."""
 
         t0 = time.perf_counter()
-        first = self._pending is None
-        prev = None if first else self._wait()
+        prev, merged = (None, None) if self._pending is None else self._wait()
         t1 = time.perf_counter()
-        self._step(first)
+        sent = self._pass(merged, self._all_spans())
         t2 = time.perf_counter()
-        self._pending = self._start(words, active)
+        self._pending = self._start(words, active, sent)
         self.syncs += 1
+        self._round += 1
         self.parts["wait"] += t1 - t0
         self.parts["step"] += t2 - t1
         self.seconds += time.perf_counter() - t0
@@ -215,104 +284,137 @@ class TableSync:
 
     def merge(self) -> None:
         """A synchronous sync: :meth:`sync` with float32 on the wire; with bfloat16, this
-        rank's change since the last merge is rounded and sent whole, the ranks' sum merged at
+        rank's change since the last merge is rounded and sent, the ranks' sum merged at
         once, the rounding error kept for the next one (the tables differ across ranks by
         these errors until :meth:`flush`, which ends the epoch)."""
         if self.wire != "bfloat16":
             self.sync()
             return
         t0 = time.perf_counter()
-        self._step(True)
+        sent = self._pass(None, self._all_spans())
         t1 = time.perf_counter()
-        self._pending = self._start(0, False, counts=False)
-        self._wait()
+        self._pending = self._start(0, False, sent, counts=False)
+        _, got = self._wait()
         t2 = time.perf_counter()
-        for table, snap, base, buf in zip(self.tables, self.snaps, self._bases, self._bufs):
-            _merge_bf16(table, snap, base, buf, self._divisor)
+        self._pass(got, None)
         self.syncs += 1
+        self._round += 1
         self.parts["step"] += t1 - t0 + time.perf_counter() - t2
         self.parts["send"] += t2 - t1
         self.seconds += time.perf_counter() - t0
 
-    def _step(self, first: bool) -> None:
-        """The exchange pass over every table (``first``: no summed change to merge)."""
+    def _all_spans(self) -> list[list[tuple[int, int]]]:
+        """This sync's row spans of every table (:meth:`_spans`)."""
+        return [self._spans(i) for i in range(len(self.tables))]
+
+    def _pass(self, merged: tuple | None, spans: list | None) -> tuple[list, np.ndarray]:
+        """One exchange pass over the tables (:func:`_exchange_rows`): merge ``merged`` (what
+        :meth:`_wait` returned: the buffers of the exchange in flight, now the ranks' sum),
+        and lay this rank's change of the rows ``spans[i]`` of table ``i`` out in a wire
+        array (``None``: send nothing).  Returns ``([(table, first row, end row, buffer),
+        ...], the wire array's part they fill)``, the buffers one after the other from its
+        start.  With rare rows in turn, successive exchanges alternate between two wire
+        arrays, so the one in flight is read while the next is written."""
         if not self._bases:
             self._bases = [s.copy() for s in self.snaps]  # the tables at the last sync
-            self._bufs = ([np.empty(t.shape, dtype=np.uint16) for t in self.tables]
-                          if self.wire == "bfloat16" else self._deltas)  # fmt: skip
-        step = _overlap_step_bf16 if self.wire == "bfloat16" else _overlap_step
-        for table, snap, base, buf in zip(self.tables, self.snaps, self._bases, self._bufs):
-            step(table, snap, base, buf, self._divisor, first)
+            first = (np.empty(self._delta_flat.size, dtype=np.uint16)
+                     if self.wire == "bfloat16" else self._delta_flat)  # fmt: skip
+            self._wires = [first] if self.tail_every == 1 else [first, np.empty_like(first)]
+        wire = self._wires[self._sends % len(self._wires)]
+        self._sends += 1
+        rows = [(i, a, b) for i, ts in enumerate(spans or []) for a, b in ts]
+        bufs = _carve(wire, [(b - a, self.tables[i].shape[1]) for i, a, b in rows])
+        sent = [(i, a, b, buf) for (i, a, b), buf in zip(rows, bufs)]
+        step = _exchange_rows_bf16 if self.wire == "bfloat16" else _exchange_rows
+        none = wire[:0].reshape(0, 0)
+        for t, (table, snap, base) in enumerate(zip(self.tables, self.snaps, self._bases)):
+            ins = [(a, b, buf) for i, a, b, buf in (merged[0] if merged else []) if i == t]
+            outs = [(a, b, buf) for i, a, b, buf in sent if i == t]
+            for x, y, inb, outb in _segments(ins, outs):
+                step(table[x:y], snap[x:y], base[x:y], none if inb is None else inb,
+                     none if outb is None else outb, self._divisor, inb is not None,
+                     outb is not None)  # fmt: skip
+        return sent, wire[: sum(buf.size for buf in bufs)]
 
-    def _start(self, words: int, active: bool, counts: bool = True) -> tuple:
-        """Start the all_reduce of every table's buffer (and of the counts); not waited for."""
+    def _start(self, words: int, active: bool, sent: tuple[list, np.ndarray],
+               counts: bool = True) -> tuple:  # fmt: skip
+        """Start the all_reduce of the buffers :meth:`_pass` filled (``sent``), in one
+        collective, and of the counts; not waited for."""
         import torch
         import torch.distributed as dist
 
         from negkit.rec.distributed import guarded
 
         works = []
-        for buf in self._bufs:
-            tensor = torch.from_numpy(buf)
+        if sent[1].size:  # (the same on every rank: the spans are)
+            tensor = torch.from_numpy(sent[1])
             if self.wire == "bfloat16":
                 tensor = tensor.view(torch.bfloat16)
             works.append(guarded(self.ctx, "all_reduce (table change)", dist.all_reduce, tensor,
                                  async_op=True))  # fmt: skip
-            self.bytes_sent += buf.nbytes
+            self.bytes_sent += sent[1].nbytes
         total = torch.tensor([float(words), float(active)], dtype=torch.float64)
         if counts:
             works.append(guarded(self.ctx, "all_reduce (word counts)", dist.all_reduce, total,
                                  async_op=True))  # fmt: skip
-        return works, total
+        return works, total, sent
 
-    def _wait(self) -> tuple[int, int]:
+    def _wait(self) -> tuple[tuple[int, int], tuple]:
+        """Wait for the exchange in flight: ``((sum of words, active ranks), its buffers)``."""
         from negkit.rec.distributed import guarded
 
-        works, counts = self._pending
+        works, counts, sent = self._pending
         for w in works:
             guarded(self.ctx, "all_reduce (table change)", w.wait)
         self._pending = None
-        return int(counts[0].item()), int(counts[1].item())
+        return (int(counts[0].item()), int(counts[1].item())), sent
 
     def flush(self) -> None:
         """End overlapped syncs: merge the exchange in flight, then every rank's change not
         yet sent (float32, as :meth:`sync`): the tables are the same on every rank again."""
         if self._pending is not None:
             t0 = time.perf_counter()
-            self._wait()
+            _, got = self._wait()
             t1 = time.perf_counter()
-            self._step(False)  # table = snap + change not sent
+            self._pass(got, None)  # table = snap + change not sent
             self.parts["wait"] += t1 - t0
             self.parts["step"] += time.perf_counter() - t1
             self.seconds += time.perf_counter() - t0
-        self.sync()
+        self.sync(everything=True)
         for base, table in zip(self._bases, self.tables):
             base[...] = table
+        self._round = 0
 
-    def sync(self) -> None:
-        """Merge every rank's changes since the last sync into every rank's tables."""
+    def sync(self, everything: bool = False) -> None:
+        """Merge every rank's changes since the last sync into every rank's tables: this
+        sync's rows, or every row (``everything``)."""
         t0 = time.perf_counter()
-        for i, (table, snap) in enumerate(zip(self.tables, self.snaps)):
-            self._sync_table(i, table, snap)
+        for i in range(len(self.tables)):
+            for a, b in self._spans(i, everything):
+                self._sync_table(i, a, b)
         self.syncs += 1
+        self._round += 1
         self.seconds += time.perf_counter() - t0
 
-    def _sync_table(self, i: int, table: np.ndarray, snap: np.ndarray) -> None:
+    def _sync_table(self, i: int, a: int, b: int) -> None:
+        """Merge rows ``a:b`` of table ``i``."""
         import torch
         import torch.distributed as dist
 
         from negkit.rec.distributed import guarded
 
-        n = table.shape[0]
-        delta, touched = self._deltas[i], self._touched[i]
+        table, snap = self.tables[i][a:b], self.snaps[i][a:b]
+        delta, touched = self._deltas[i][a:b], self._touched[i][a:b]
+        n = b - a
+        key = (i, a, b)
         parts = self.parts
         t0 = time.perf_counter()
         _change_and_touched(table, snap, delta, touched)
         t1 = time.perf_counter()
         parts["change"] += t1 - t0
         rows = np.zeros(0, dtype=np.int64)
-        if self._whole_left[i] > 0:  # the same on every rank: decided from a reduced mask
-            self._whole_left[i] -= 1
+        if self._whole_left.get(key, 0) > 0:  # the same on every rank: from a reduced mask
+            self._whole_left[key] -= 1
             whole = True
         else:
             mask = torch.from_numpy(touched)
@@ -326,7 +428,7 @@ class TableSync:
             if rows.size == 0:
                 return
             whole = 2 * rows.size > n
-            self._whole_left[i] = 7 if whole else 0
+            self._whole_left[key] = 7 if whole else 0
             if whole:
                 rows = np.zeros(0, dtype=np.int64)
         part = delta if whole else np.ascontiguousarray(delta[rows])

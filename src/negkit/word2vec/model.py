@@ -51,7 +51,7 @@ from negkit.samplers.base import _sample_batch
 from negkit.samplers.host_state import host_state, set_host_state, state_kept
 from negkit.samplers.registry import fresh as fresh_sampler
 from negkit.word2vec.dist_epoch import dist_epoch
-from negkit.word2vec.dist_sync import SYNC_MODES, SYNC_WIRES, TableSync
+from negkit.word2vec.dist_sync import SYNC_MODES, SYNC_WIRES, TableSync, check_tiers
 from negkit.word2vec.kernels_cbow import cbow_chunk
 from negkit.word2vec.kernels_common import N_BINS, N_STATS, ST_NEGS, keep_probabilities
 from negkit.word2vec.kernels_sg import sg_chunk
@@ -162,6 +162,8 @@ class Word2Vec:
         sync_mode: str = "sum",
         sync_overlap: bool = False,
         sync_wire: str = "bfloat16",
+        sync_head: float = 1.0,
+        sync_tail_every: int = 1,
         checkpoint: str | PathLike | None = None,
         max_final_vocab: int | None = None,
         sorted_vocab: int = 1,
@@ -210,6 +212,9 @@ class Word2Vec:
         if sync_wire not in SYNC_WIRES:
             raise ValueError(f"sync_wire must be one of {', '.join(SYNC_WIRES)}, got {sync_wire!r}")
         self.sync_wire = sync_wire
+        check_tiers(sync_head, sync_tail_every)
+        self.sync_head = float(sync_head)
+        self.sync_tail_every = int(sync_tail_every)
         self.checkpoint = checkpoint
         #: a JSON value saved with the model: what else a caller's run depends on, to compare
         #: on resume (graph walks: the graph and the walk settings)
@@ -574,7 +579,8 @@ class Word2Vec:
         for table in (self.wv.vectors, self.syn1neg):
             guarded(self.dist, "broadcast (tables)", tdist.broadcast, torch.from_numpy(table), 0)
         self._table_sync = TableSync(self.dist, [self.wv.vectors, self.syn1neg], self.sync_mode,
-                                     self.sync_overlap, self.sync_wire)  # fmt: skip
+                                     self.sync_overlap, self.sync_wire, self.sync_head,
+                                     self.sync_tail_every)  # fmt: skip
 
     def _check_diverged(self, rec: dict) -> None:
         """Stop with :class:`TrainingDivergedError` on NaN / Inf in the loss or the tables.
@@ -856,6 +862,8 @@ class Word2Vec:
             ]
         params = dict(meta["params"])
         params.setdefault("sync_wire", "float32")  # files from before the option: as they ran
+        params.setdefault("sync_head", 1.0)
+        params.setdefault("sync_tail_every", 1)
         sampler_meta = meta["sampler"]
         given = sampler_meta.get("given")  # a name stays a name: it follows ns_exponent
         sampler = (
@@ -915,7 +923,7 @@ _PARAMS = ("vector_size", "alpha", "window", "min_count", "max_vocab_size", "sam
            "workers",
            "min_alpha", "sg", "negative", "ns_exponent", "cbow_mean", "epochs", "shrink_windows",
            "compute_loss", "shared_negatives", "nce", "chunk_words", "shuffle", "sync_words",
-           "sync_mode", "sync_overlap", "sync_wire")  # fmt: skip
+           "sync_mode", "sync_overlap", "sync_wire", "sync_head", "sync_tail_every")  # fmt: skip
 
 
 def _chunk_bounds(offsets: np.ndarray, chunk_words: int) -> np.ndarray:
