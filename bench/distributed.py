@@ -21,7 +21,9 @@ of its thread: below the wall time when something else had the core), the per-ro
 collective (with the wait for the slower rank; mf-numba: the per-epoch loss collective,
 ``loss_sum_seconds``), and the syncs' parts (change / mask / send / apply, or with
 ``--overlap on`` the wait for the exchange in flight and the one pass).
-``--overlap`` and ``--wire`` set ``sync_overlap`` / ``sync_wire`` (default: the library's).
+``--overlap`` and ``--wire`` set ``sync_overlap`` / ``sync_wire``, ``--sync-head`` and
+``--sync-tail-every`` skip-gram's and DeepWalk's ``sync_head`` / ``sync_tail_every`` (default:
+the library's).
 
     NEGKIT_DATA=../shared/data python bench/distributed.py [--epochs 2] [--seeds 0 1]
 """
@@ -141,7 +143,9 @@ def deepwalk(ctx, args) -> dict:
     from negkit.rec import distributed
 
     g = load_graph("blogcatalog")
-    s = GraphEmbedSettings(sync_words=args.sync_words or 20_000, **_sync_opts(args))
+    s = GraphEmbedSettings(
+        sync_words=args.sync_words or 20_000, **_sync_opts(args), **_tier_opts(args)
+    )
     run(g, GraphEmbedSettings(num_walks=1, walk_length=5), seed=0)  # compile
     runs = []
     for seed in args.graph_seeds:

@@ -246,9 +246,10 @@ def test_cli_directed_edge_list_with_dead_end(tmp_path, capsys):
     assert sorted(keys) == ["0", "1", "2", "3"] and np.all(np.isfinite(vecs))
 
 
-def test_cli_embed_passes_the_sync_options_to_the_run(tmp_path, monkeypatch):
-    """``--sync-wire`` / ``--[no-]sync-overlap`` reach ``GraphEmbedSettings`` (the defaults:
-    overlapped bfloat16); a wire other than bfloat16 or float32 is refused."""
+def test_cli_embed_passes_the_sync_options_to_the_run(tmp_path, monkeypatch, capsys):
+    """``--sync-wire`` / ``--[no-]sync-overlap`` / ``--sync-head`` / ``--sync-tail-every``
+    reach ``GraphEmbedSettings`` (the defaults: its own); a wire other than bfloat16 or
+    float32, and a head outside [0, 1] or a tail interval below 1, are refused."""
     import negkit.graph.embed as embed
 
     a, _ = _two_cliques()
@@ -257,16 +258,27 @@ def test_cli_embed_passes_the_sync_options_to_the_run(tmp_path, monkeypatch):
     seen = []
 
     def fake_run(graph, settings, **kw):
-        seen.append((settings.sync_wire, settings.sync_overlap))
+        seen.append((settings.sync_wire, settings.sync_overlap, settings.sync_head,
+                     settings.sync_tail_every))  # fmt: skip
         raise KeyboardInterrupt  # stop before any training
 
     monkeypatch.setattr(embed, "run", fake_run)
     base = ["graph", "embed", "--graph", str(edges), "--out", str(tmp_path / "v.txt")]
-    for extra in ([], ["--no-sync-overlap", "--sync-wire", "float32"]):
+    given = ["--no-sync-overlap", "--sync-wire", "float32", "--sync-head", "0.5",
+             "--sync-tail-every", "3"]  # fmt: skip
+    for extra in ([], given):
         assert main(base + extra) != 0  # the CLI reports the interruption
-    assert seen == [("bfloat16", True), ("float32", False)]
+    d = embed.GraphEmbedSettings()
+    assert seen == [("bfloat16", True, d.sync_head, d.sync_tail_every), ("float32", False, 0.5, 3)]
     with pytest.raises(SystemExit):
         main(base + ["--sync-wire", "float16"])
+    for bad, says in (
+        (["--sync-head", "1.5"], "sync_head must be a fraction"),
+        (["--sync-tail-every", "0"], "sync_tail_every must be an integer >= 1"),
+    ):
+        capsys.readouterr()
+        assert main(base + bad) == 1 and len(seen) == 2  # refused before the run
+        assert says in capsys.readouterr().err
 
 
 def test_a_walk_checkpoint_refuses_another_graph_or_other_walks(tmp_path):

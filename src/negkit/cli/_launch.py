@@ -144,6 +144,26 @@ def add_merge_args(p: argparse.ArgumentParser, what: str, *, wire: str, overlap:
     )
 
 
+def add_tier_args(p: argparse.ArgumentParser, what: str, *, head: float, every: int) -> None:
+    """``--sync-head`` and ``--sync-tail-every``: which rows of ``what``'s tables each merge
+    on several processes takes (:mod:`negkit.word2vec.dist_sync`, "Frequent rows every
+    sync")."""
+    p.add_argument(
+        "--sync-head",
+        type=float,
+        default=head,
+        help=f"{what} on several processes: the fraction of the rows (the most frequent) merged "
+        f"at every sync; 1 merges every row every time (default {head})",
+    )
+    p.add_argument(
+        "--sync-tail-every",
+        type=int,
+        default=every,
+        help=f"{what} on several processes: the other rows are merged in that many blocks in "
+        f"turn, one a sync, so each every that many syncs (default {every})",
+    )
+
+
 def unread_options(args: argparse.Namespace, reads: dict[str, bool]) -> list[str]:
     """The options of ``reads`` (``--option``: whether this run reads it) written on the
     command line (``args.argv``), whatever their values, that this run would not read: to

@@ -12,7 +12,13 @@ import json
 import logging
 
 from negkit._atomic import check_target
-from negkit.cli._launch import add_dist_args, add_merge_args, run_distributed, unread_options
+from negkit.cli._launch import (
+    add_dist_args,
+    add_merge_args,
+    add_tier_args,
+    run_distributed,
+    unread_options,
+)
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +123,7 @@ def register(subparsers) -> None:
     emb.add_argument("--out", required=True, help="output file (word2vec text format)")
     add_dist_args(emb, "walk methods", sync_words=20_000)
     add_merge_args(emb, "walk methods", wire="bfloat16", overlap=True, step="round")
+    add_tier_args(emb, "walk methods", head=0.25, every=4)  # GraphEmbedSettings' defaults
     emb.add_argument(
         "--checkpoint",
         default=None,
@@ -220,6 +227,10 @@ def _check_method_options(args) -> None:
         raise ValueError(f"--method {args.method} does not read {', '.join(unread)}")
     if args.method == "line" and getattr(args, "nproc", 1) > 1:
         raise ValueError("LINE runs on one process, without checkpoints: use a walk method")
+    if hasattr(args, "sync_head"):  # graph embed
+        from negkit.word2vec.dist_sync import check_tiers
+
+        check_tiers(args.sync_head, args.sync_tail_every)
 
 
 def cmd_embed(args) -> int:
@@ -238,6 +249,7 @@ def _embed(args, ctx) -> int:
     settings = _settings(args)
     settings.sync_words = args.sync_words
     settings.sync_wire, settings.sync_overlap = args.sync_wire, args.sync_overlap
+    settings.sync_head, settings.sync_tail_every = args.sync_head, args.sync_tail_every
     res = run(graph, settings, sampler=_sampler(args), seed=args.seed, dist_ctx=ctx,
               checkpoint=args.checkpoint)  # fmt: skip
     if not ctx.is_main:
