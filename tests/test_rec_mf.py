@@ -10,7 +10,7 @@ from _recording import RecordingSampler
 import negkit.samplers as ns
 from negkit.eval.rec import evaluate_ranking
 from negkit.rec.distributed import Context
-from negkit.rec.mf_bpr import BPRMF
+from negkit.rec.mf_bpr import BPRMF, user_ranks
 from negkit.rec.synthetic import planted_interactions
 
 
@@ -189,25 +189,30 @@ class _MergeLog:
     def flush(self):
         self.events.append("flush")
 
+    def sync(self, everything=False):
+        self.events.append("users" if everything else "sync")
+
 
 @pytest.mark.parametrize(
     "share, overlap, expected",
-    [(2.0, False, ["", "merge", "", "merge", "flush"]),  # every 2nd epoch; settled at the end
-     (1.0, False, ["merge"] * 5),  # a rank's share of an epoch: once an epoch
-     (0.34, False, ["merge merge merge"] * 5),  # 3 chunks an epoch
-     (1.0, True, ["exchange"] * 4 + ["exchange flush"])],  # overlapped: settled at the end
+    [(2.0, False, ["", "merge", "", "merge", "flush users"]),  # every 2nd epoch; settled at
+     (1.0, False, ["merge"] * 4 + ["merge users"]),  # the end (users: only then)
+     (0.34, False, ["merge merge merge"] * 4 + ["merge merge merge users"]),  # 3 chunks
+     (1.0, True, ["exchange"] * 4 + ["exchange flush users"])],  # overlapped
 )  # fmt: skip
 def test_merges_come_every_sync_pairs_pairs_of_a_rank(monkeypatch, planted, share, overlap,
                                                       expected):  # fmt: skip
     """Where the merges fall, ``sync_pairs`` given as a fraction of a rank's share of an
-    epoch: hand-counted for 5 epochs on 2 ranks (this process plays rank 0)."""
+    epoch: hand-counted for 5 epochs on 2 ranks (this process plays rank 0); the user
+    table is merged only when the tables are settled, at the end."""
     import negkit.rec.distributed as dist
     import negkit.word2vec.dist_sync as dist_sync
 
     monkeypatch.setattr(dist_sync, "TableSync", _MergeLog)
     monkeypatch.setattr(dist, "all_sum", lambda ctx, x, what: np.asarray(x))
     _MergeLog.events = []
-    shard = -(-planted.train.nnz // 2)
+    shard = np.bincount(user_ranks(planted.train.tocoo().row, planted.train.shape[0], 2)
+                        [planted.train.tocoo().row]).max()  # fmt: skip
     mf = BPRMF(dim=4, epochs=5, threads=1, seed=0, dist=Context(rank=0, world_size=2),
                sync_pairs=int(share * shard), sync_overlap=overlap)  # fmt: skip
     mf.fit(planted.train, ns.get("rns").fit(n_items=200),
@@ -220,3 +225,35 @@ def test_merges_come_every_sync_pairs_pairs_of_a_rank(monkeypatch, planted, shar
         else:
             now.append(event)
     assert epochs == expected and now == []
+
+
+def test_users_are_dealt_to_ranks_by_their_number_of_pairs():
+    """Users in descending count dealt 0, 1, 1, 0, ...: counts 5, 1, 3, 2 -> users 0 and 1
+    to rank 0 (6 pairs), 2 and 3 to rank 1 (5); with 3 ranks 0, 2, 3 go to 0, 1, 2 and user
+    1 back to rank 2."""
+    users = np.repeat([0, 1, 2, 3], [5, 1, 3, 2])
+    assert user_ranks(users, 4, 2).tolist() == [0, 0, 1, 1]
+    assert user_ranks(users, 4, 3).tolist() == [0, 2, 1, 2]
+    rng = np.random.default_rng(0)
+    many = rng.zipf(1.8, 20_000) % 3_000  # heavy-tailed users
+    for world in (2, 3, 8):
+        owner = user_ranks(many, 3_000, world)
+        shares = np.bincount(owner[many], minlength=world)
+        assert shares.max() - shares.min() <= np.bincount(many).max()
+
+
+def test_a_rank_trains_only_its_own_users_rows(monkeypatch, planted):
+    """On two ranks (this process plays rank 0, no merges), the user rows of rank 1's users
+    stay as initialised and rank 0's move: a user's row changes on its rank only."""
+    import negkit.rec.distributed as dist
+    import negkit.word2vec.dist_sync as dist_sync
+
+    monkeypatch.setattr(dist_sync, "TableSync", _MergeLog)
+    monkeypatch.setattr(dist, "all_sum", lambda ctx, x, what: np.asarray(x))
+    mf = BPRMF(dim=4, epochs=2, threads=1, seed=0, dist=Context(rank=0, world_size=2))
+    n_users, n_items = planted.train.shape
+    start = mf.init(n_users, n_items).user_factors_.copy()
+    mf.fit(planted.train, ns.get("rns").fit(n_items=n_items))
+    owner = user_ranks(planted.train.tocoo().row, n_users, 2)
+    moved = np.abs(mf.user_factors_ - start).max(axis=1) > 0
+    assert moved[owner == 0].all() and not moved[owner == 1].any()

@@ -23,11 +23,17 @@ column, items their bias), so ``score(u, i) = user_emb[u] . item_emb[i]`` holds.
 
 Data parallel across processes (``dist``, a :class:`negkit.rec.distributed.Context` of a
 torchrun launch): as the word2vec engine (Ji, Shao, Sundaram et al. 2016), every rank
-trains its own shard of each epoch's pairs (``pairs[rank::world_size]`` of one seeded
-permutation) and, every ``sync_pairs`` pairs of its shard (to the nearest chunk: with more
-than an epoch's share, every few epochs), the ranks merge what changed in
-the tables since the last merge with :class:`negkit.word2vec.dist_sync.TableSync`
-(``sync_mode="sum"``: every rank's updates applied, as Hogwild threads apply theirs).  The
+trains its own shard of each epoch's pairs: the pairs of its own users (:func:`user_ranks`:
+the users dealt out by their number of pairs, so the shards differ by less than one user's
+pairs), in the order of one seeded permutation.  A user's row then changes on its rank
+only: the user table is merged only when the tables are settled (:meth:`BPRMF.settle`,
+each rank's change of its own rows, exactly), and the item table every ``sync_pairs``
+pairs of a rank's shard (to the nearest chunk: with more than an epoch's share, every few
+epochs), the ranks merging what changed in it since the last merge with
+:class:`negkit.word2vec.dist_sync.TableSync` (``sync_mode="sum"``: every rank's updates
+applied, as Hogwild threads apply theirs).  On Gowalla (2 ranks, one thread each) this
+sends 58% of the bytes of merging both tables, and each rank's user rows in use are half
+the table.  The
 step size decays by epochs, which every rank counts alike.  ``sync_wire="bfloat16"`` sends the
 change in half the bytes (rounding error fed back into the next merge); ``sync_overlap=True``
 sends it without waiting and merges it after the rank's next chunk (the other ranks' changes
@@ -55,7 +61,19 @@ from negkit.samplers.warp import is_rank_weighted
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BPRMF"]
+__all__ = ["BPRMF", "user_ranks"]
+
+
+def user_ranks(users: np.ndarray, n_users: int, world_size: int) -> np.ndarray:
+    """The rank that trains each user's pairs (``users``: the user of every pair): users in
+    descending number of pairs (ties by id) dealt out 0, 1, ..., P-1, P-1, ..., 0, 0, 1, ...,
+    so every rank's count of pairs is within the largest user's of every other's."""
+    counts = np.bincount(users, minlength=n_users)
+    order = np.argsort(-counts, kind="stable")
+    turn = np.arange(n_users) % (2 * world_size)
+    owner = np.empty(n_users, dtype=np.int64)
+    owner[order] = np.where(turn < world_size, turn, 2 * world_size - 1 - turn)
+    return owner
 
 
 @kernel
@@ -307,8 +325,11 @@ class BPRMF:
         pairs = pairs[np.random.default_rng(self.seed).permutation(pairs.size)]
         n_pairs = pairs.size  # over all ranks
         rank, world = (self.dist.rank, self.dist.world_size) if self._distributed else (0, 1)
-        if world > 1:  # this rank's shard; contexts of its own (seed, rank * threads + t)
-            pairs = np.ascontiguousarray(pairs[rank::world])
+        longest = n_pairs  # the largest shard: as many chunks on every rank
+        if world > 1:  # this rank's users' pairs; contexts of its own (seed, rank * threads + t)
+            owner = user_ranks(coo.row, n_users, world)
+            longest = int(np.bincount(owner[coo.row], minlength=world).max())
+            pairs = np.ascontiguousarray(pairs[owner[pairs >> 32] == rank])
         bounds = np.linspace(0, pairs.size, threads + 1).astype(np.int64)
         ctxs = getattr(self, "ctxs_", None)
         if ctxs is None or ctxs.shape[0] != threads or self._ctxs_of != (rank, world):
@@ -316,7 +337,6 @@ class BPRMF:
         # kept: a second fit draws on from where the first stopped, not the same draws again
         self.ctxs_, self._ctxs_of = ctxs, (rank, world)
         every = getattr(sampler, "refresh_every_", None) or getattr(sampler, "refresh_every", None)
-        longest = -(-n_pairs // world)  # the largest shard: as many chunks on every rank
         n_chunks = 1 if not every else max(1, int(np.ceil(longest / float(every))))
         sync = None
         if world > 1:  # the tables are merged after every chunk
@@ -342,10 +362,11 @@ class BPRMF:
         _check_sampler(sampler, train.shape, U, V)
         if world > 1:
             w = dim + 1 if use_bias else dim  # the padding never changes: not sent
-            sync = TableSync(self.dist, [U[:, :w], V[:, :w]], self.sync_mode,
+            sync = TableSync(self.dist, [V[:, :w]], self.sync_mode,
                              overlap=bool(self.sync_overlap), wire=self.sync_wire)  # fmt: skip
-            self.sync_ = sync
-        self._unsettled = False
+            # a user's row changes on its rank only: its change, summed, merged when settled
+            self.sync_, self.user_sync_ = sync, TableSync(self.dist, [U[:, :w]], "sum")
+        self._unsettled = self._users_unsettled = False
         since, chunk_pairs = 0.0, longest / n_chunks  # pairs a rank trained since a merge
         self.history_: list[dict[str, float]] = []
         epochs = int(self.epochs)
@@ -357,8 +378,7 @@ class BPRMF:
                 reg = float(self.reg)
                 stats = np.zeros((threads, 2), dtype=np.float64)
                 t0 = time.perf_counter()
-                sync_s0 = sync.seconds if sync is not None else 0.0
-                parts0 = dict(sync.parts) if sync is not None else {}
+                sync_s0, parts0 = self._sync_time() if sync is not None else (0.0, {})
                 for c in range(n_chunks):
                     args = [
                         (draw, state, pairs, cuts[t], c, U, V, dim, lr, reg, use_bias,
@@ -374,6 +394,7 @@ class BPRMF:
                     sampler.maybe_refresh(ctxs)
                     if sync is None:
                         continue
+                    self._users_unsettled = True
                     since += chunk_pairs  # the same count on every rank
                     if since + chunk_pairs / 2 < self.sync_pairs:  # nearest to sync_pairs
                         self._unsettled = True
@@ -402,8 +423,9 @@ class BPRMF:
                     "lr": lr,
                 }
                 if sync is not None:  # this rank's time by part: merges, the loss's sum
-                    row["sync_seconds"] = sync.seconds - sync_s0
-                    row["sync_parts"] = {k: v - parts0[k] for k, v in sync.parts.items()}
+                    sync_s, parts = self._sync_time()
+                    row["sync_seconds"] = sync_s - sync_s0
+                    row["sync_parts"] = {k: v - parts0[k] for k, v in parts.items()}
                     row["loss_sum_seconds"] = time.perf_counter() - t_sum
                 tables = {"user factors": U, "item factors and biases": V}
                 check_finite("BPR-MF", epoch + 1, float(self.lr), loss=row["loss"], tables=tables)
@@ -427,6 +449,15 @@ class BPRMF:
         if getattr(self, "_unsettled", False):
             self.sync_.flush()
             self._unsettled = False
+        if getattr(self, "_users_unsettled", False):
+            self.user_sync_.sync(everything=True)
+            self._users_unsettled = False
+
+    def _sync_time(self) -> tuple[float, dict[str, float]]:
+        """Seconds this rank spent merging, in all and by part, both tables' merges."""
+        syncs = (self.sync_, self.user_sync_)
+        parts = {k: sum(s.parts[k] for s in syncs) for k in self.sync_.parts}
+        return sum(s.seconds for s in syncs), parts
 
     # ----------------------------------------------------------------- export
     def user_embeddings(self) -> np.ndarray:
