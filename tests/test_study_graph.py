@@ -199,3 +199,29 @@ def test_a_line_study_times_its_epochs_without_the_evaluation(tmp_path, monkeypa
     row = next(line for line in (tmp_path / "g" / "report.md").read_text().splitlines()
                if line.startswith("| uniform"))  # fmt: skip
     assert f"| {t2:.1f} |" in row
+
+
+def test_a_distributed_study_records_how_its_ranks_merge(tmp_path):
+    """On several ranks the study's settings name the merges (the walk methods' defaults),
+    so resuming a study recorded under other merge settings is refused, not mixed."""
+    from negkit.graph.embed import GraphEmbedSettings
+    from negkit.rec.distributed import Context
+    from negkit.study.runner import _write_study_file
+    from negkit.study.word2vec_family import Word2VecFamily
+
+    fam = GraphFamily(_two_blocks(), dist=Context(rank=0, world_size=2), sync_words=5000)
+    got = fam.settings()
+    d = GraphEmbedSettings()
+    assert {k: got[k] for k in ("ranks", "sync_words", "sync_wire", "sync_overlap", "sync_head",
+                                "sync_tail_every")} == {  # fmt: skip
+        "ranks": 2, "sync_words": 5000, "sync_wire": d.sync_wire,
+        "sync_overlap": d.sync_overlap, "sync_head": d.sync_head,
+        "sync_tail_every": d.sync_tail_every,
+    }  # fmt: skip
+    assert "sync_head" not in GraphFamily(_two_blocks()).settings()  # one process: no merges
+    words = Word2VecFamily(tmp_path / "c.txt", [], None, dist=Context(rank=0, world_size=2))
+    assert words.settings()["sync_head"] == 0.125 and words.settings()["sync_mode"] == "sum"
+    old = {"family": "graph", "epochs": 2, "settings": {**got, "sync_head": 1.0}}
+    _write_study_file(tmp_path, {**old, "started": "then"}, resume=False)
+    with pytest.raises(ValueError, match="different settings"):
+        _write_study_file(tmp_path, {**old, "settings": got, "started": "now"}, resume=True)

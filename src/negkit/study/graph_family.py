@@ -60,7 +60,14 @@ class GraphFamily:
 
     def settings(self) -> dict[str, Any]:
         name = getattr(self.graph, "name", None) or str(self.graph)
-        ranks = {"ranks": self.dist.world_size, "sync_words": self.sync_words} if self.dist else {}
+        ranks = {}
+        if self.dist:  # and how the ranks merge (a resumed study must share them)
+            from negkit.graph.embed import GraphEmbedSettings
+            from negkit.word2vec.dist_sync import MERGE_OPTIONS
+
+            merge = GraphEmbedSettings()
+            ranks = {"ranks": self.dist.world_size, "sync_words": self.sync_words,
+                     **{k: getattr(merge, k) for k in MERGE_OPTIONS}}  # fmt: skip
         return {"graph": name, "train_ratio": self.train_ratio, **self.params, **ranks}
 
     def metric_names(self) -> list[str]:

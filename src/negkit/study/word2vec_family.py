@@ -103,8 +103,18 @@ class Word2VecFamily:
             "analogy": str(self.analogy) if self.analogy else None,
             "analogy_restrict": self.analogy_restrict,
             **self.params,
-            **({"ranks": self.dist.world_size, "sync_words": self.sync_words} if self.dist else {}),
+            **(self._ranks() if self.dist else {}),
         }
+
+    def _ranks(self) -> dict[str, Any]:
+        """Several ranks: their number and how they merge (``negkit.Word2Vec``'s defaults,
+        which a resumed study must share with its recorded runs)."""
+        from negkit import Word2Vec
+        from negkit.word2vec.dist_sync import MERGE_OPTIONS
+
+        merge = Word2Vec()
+        return {"ranks": self.dist.world_size, "sync_words": self.sync_words,
+                **{k: getattr(merge, k) for k in ("sync_mode", *MERGE_OPTIONS)}}  # fmt: skip
 
     def metric_names(self) -> list[str]:
         names = [metric_key(p) for p in self.similarity]

@@ -68,10 +68,12 @@ import numpy as np
 from negkit._bits import bits_f32, f32_bits
 from negkit._jit import kernel
 
-__all__ = ["SYNC_MODES", "SYNC_WIRES", "TableSync", "check_tiers"]
+__all__ = ["MERGE_OPTIONS", "SYNC_MODES", "SYNC_WIRES", "TableSync", "check_tiers"]
 
 SYNC_MODES = ("sum", "mean")
 SYNC_WIRES = ("float32", "bfloat16")
+#: the settings of word2vec's and the walks' merges besides the interval (``sync_words``)
+MERGE_OPTIONS = ("sync_wire", "sync_overlap", "sync_head", "sync_tail_every")
 
 
 def check_tiers(head: float, tail_every: int) -> None:
