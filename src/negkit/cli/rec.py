@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from negkit._atomic import atomic_write, check_target
-from negkit.cli._launch import add_merge_args
+from negkit.cli._launch import add_dist_args, add_merge_args
 from negkit.cli._log_args import add_log_args, load_data_arg, rerun_words
 
 
@@ -76,13 +76,7 @@ def register(subparsers) -> None:
     t.add_argument("--eval-every", type=int, default=0, help="evaluate every N epochs (0: never)")
     t.add_argument("--patience", type=int, default=0, help="early-stopping patience in evaluations")
     t.add_argument("--k", type=int, action="append", default=None, help="cut-off, repeatable (20)")
-    t.add_argument(
-        "--nproc",
-        type=int,
-        default=1,
-        help="train data-parallel on N local processes (torchrun's launcher on 127.0.0.1); "
-        "under torchrun itself, leave it out",
-    )
+    add_dist_args(t, "either engine", sync_words=None)  # --nproc, --dist-timeout
     t.add_argument(
         "--sync-pairs",
         type=int,
@@ -92,13 +86,6 @@ def register(subparsers) -> None:
         "few epochs) (default 1000000)",
     )
     add_merge_args(t, "numba engine", wire="float32", overlap=False, step="chunk")
-    t.add_argument(
-        "--dist-timeout",
-        type=float,
-        default=None,
-        help="seconds a collective waits for the other ranks before failing "
-        "(default: $NEGKIT_DIST_TIMEOUT, else 1800)",
-    )
     t.add_argument(
         "--gather-negatives",
         action="store_true",
