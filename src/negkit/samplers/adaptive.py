@@ -116,7 +116,7 @@ from negkit.samplers._adaptive_build import (
 )
 from negkit.samplers._kernels import check_count, check_flag, check_positive, trunc_geom_pmf
 from negkit.samplers.alias import build_alias
-from negkit.samplers.base import Sampler
+from negkit.samplers.base import Sampler, excluded_mixture
 from negkit.samplers.registry import register
 
 #: Rows of the output table sampled to place the candidate thresholds of a rebuild.
@@ -783,13 +783,8 @@ class AdaptiveSampler(Sampler):
         pos_items = torch.where(has, known.indices[at] if known.indices.numel() else 0, 0)
         m = torch.where(has, self._device_law(st, vecs, pos_items), 0.0).sum(-1)
         m = m.clamp(0.0, 1.0)
-        fail = m ** int(self.device_tries)
-        kept = 1.0 - m
-        scale = torch.where(kept > 0, (1.0 - fail) / kept.clamp(min=1e-300), 0.0)
         uniform = 1.0 / (self.n_items_ - deg).to(torch.float64)
-        mixed = q * scale[:, None] + (fail * uniform)[:, None]
-        mixed = torch.where(kept[:, None] > 0, mixed, uniform[:, None])
-        return torch.where(inside[:, None], mixed, q)
+        return excluded_mixture(q, m, 1.0 - m, uniform, inside, int(self.device_tries))
 
     def _sample_torch(self, anchors, k, pos, vecs, gen):
         import torch

@@ -440,17 +440,13 @@ class Sampler:
             except NotImplementedError:
                 q = None
             if q is not None:
-                a = anchors.clamp(max=norm.shape[0] - 1)
-                inside = (anchors < norm.shape[0])[:, None]
                 if not self.exclude_positives:
                     return q[items]
-                # the first of T tries that is no positive, else the uniform complement draw
+                a = anchors.clamp(max=norm.shape[0] - 1)
                 m = (1.0 - norm[a]).clamp(min=0.0, max=1.0)
-                fail = m ** int(self.device_tries)
-                scale = torch.where(norm[a] > 0, (1.0 - fail) / norm[a].clamp(min=1e-300), 0.0)
-                p = q[items] * scale[:, None] + (fail * fallback[a])[:, None]
-                p = torch.where(inside, p, q[items])
-                return torch.where(inside & (norm[a] <= 0)[:, None], fallback[a][:, None], p)
+                inside = anchors < norm.shape[0]
+                tries = int(self.device_tries)
+                return excluded_mixture(q[items], m, norm[a], fallback[a], inside, tries)
         host_vecs = vecs.detach().cpu().numpy() if self.score_aware else None
         q = self.proba(
             items.detach().cpu().numpy(),
@@ -673,6 +669,22 @@ class Sampler:
 
 
 # ---------------------------------------------------------------------- helpers
+def excluded_mixture(q: Any, m: Any, kept: Any, uniform: Any, inside: Any, tries: int) -> Any:
+    """Torch: the law of device draws under exclusion (the class docstring's mixture), for
+    ``q`` ``(n, k)`` the law of the items drawn, ``m`` ``(n,)`` its mass on each anchor's
+    positives, ``kept`` ``(n,)`` the mass left (``1 - m``), ``uniform`` ``(n,)`` one over the
+    anchor's non-positives and ``inside`` ``(n,)`` whether the anchor has known positives: the
+    first of ``tries`` draws that is no positive, else the uniform complement draw; the
+    complement alone where nothing is kept, ``q`` itself for anchors without positives."""
+    import torch
+
+    fail = m**tries
+    scale = torch.where(kept > 0, (1.0 - fail) / kept.clamp(min=1e-300), 0.0)
+    mixed = q * scale[:, None] + (fail * uniform)[:, None]
+    mixed = torch.where((kept > 0)[:, None], mixed, uniform[:, None])
+    return torch.where(inside[:, None], mixed, q)
+
+
 def positive_mass(q: np.ndarray, positives: sp.csr_matrix) -> np.ndarray:
     """``q(P_a)`` for every anchor ``a``: the mass a static law ``q`` puts on the anchor's
     positives (rows of the CSR ``positives``; 0 for a row without any)."""
