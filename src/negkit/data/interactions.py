@@ -296,14 +296,13 @@ class _IdColumn:
 
     def append(self, token: str) -> None:
         if self.ints is not None:
-            try:
-                v = int(token)
-                if str(v) != token:  # "007", "+7", "1_000", "-0", full-width digits
-                    raise ValueError(token)
-                self.ints.append(v)
-                return
-            except (ValueError, OverflowError):
-                self._to_strings()
+            if _is_int_id(token):  # not "007", "+7", "1_000", "-0", full-width digits
+                try:
+                    self.ints.append(int(token))
+                    return
+                except OverflowError:  # beyond int64
+                    pass
+            self._to_strings()
         self.strs.append(token)
 
     def _to_strings(self) -> None:
@@ -317,6 +316,13 @@ class _IdColumn:
         if self.ints is not None:
             return np.frombuffer(self.ints, np.int64)
         return np.array(self.strs, dtype=str)
+
+
+def _is_int_id(token: str) -> bool:
+    """Whether ``token`` is an integer written the way the integer prints (``"7"``, ``"-3"``):
+    an id that may be read as a number without being renamed (:class:`_IdColumn`)."""
+    body = token[1:] if token[:1] == "-" else token
+    return body.isascii() and body.isdigit() and str(int(token)) == token
 
 
 def _is_int_text(token: str) -> bool:

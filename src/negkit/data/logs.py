@@ -41,6 +41,7 @@ from negkit.data.errors import DataFormatError
 from negkit.data.interactions import (
     _detect_sep,
     _IdColumn,
+    _is_int_id,
     _is_int_text,
     _looks_like_header,
     _reindex,
@@ -460,11 +461,6 @@ def _read_text(path: Path, given, min_rating, sep, bad_rows) -> InteractionLog:
     if not header:  # read by position: was the first row a header of unknown names?
         _refuse_unnamed_header(rows, *first)
     return rows.finish(names)
-
-
-def _is_int_id(token: str) -> bool:
-    body = token[1:] if token[:1] == "-" else token
-    return body.isascii() and body.isdigit() and str(int(token)) == token
 
 
 def _refuse_unnamed_header(rows: _Rows, line: int, text: str, fields: list[str]) -> None:
