@@ -191,6 +191,14 @@ class KeyedVectors:
         """``most_similar(positive=[vector], ...)`` (no word is left out)."""
         return self.most_similar(positive=[vector], topn=topn, restrict_vocab=restrict_vocab)
 
+    def _eval_lookup(self, restrict_vocab: int, case_insensitive: bool) -> tuple:
+        """gensim's word matching in its evaluations: ``(keys, fold, index)``, the first
+        ``restrict_vocab`` keys, the case fold (upper-casing with ``case_insensitive``) and
+        each folded key's row, the most frequent variant winning."""
+        keys = self.index_to_key[:restrict_vocab]
+        fold = (lambda w: w.upper()) if case_insensitive else (lambda w: w)
+        return keys, fold, {fold(keys[i]): i for i in range(len(keys) - 1, -1, -1)}
+
     def evaluate_word_pairs(
         self,
         pairs: str | PathLike,
@@ -212,9 +220,7 @@ class KeyedVectors:
         """
         from scipy import stats
 
-        keys = self.index_to_key[:restrict_vocab]
-        fold = (lambda w: w.upper()) if case_insensitive else (lambda w: w)
-        ok = {fold(keys[i]): i for i in range(len(keys) - 1, -1, -1)}
+        _, fold, ok = self._eval_lookup(restrict_vocab, case_insensitive)
         gold: list[float] = []
         model: list[float] = []
         oov = 0
@@ -269,9 +275,7 @@ class KeyedVectors:
         """
         from negkit.eval.words import _answer
 
-        keys = self.index_to_key[:restrict_vocab]
-        fold = (lambda w: w.upper()) if case_insensitive else (lambda w: w)
-        ok = {fold(keys[i]): i for i in range(len(keys) - 1, -1, -1)}
+        keys, fold, ok = self._eval_lookup(restrict_vocab, case_insensitive)
         sections: list[dict[str, Any]] = []
         asked: list[tuple[dict[str, Any], tuple]] = []  # (section, quad) in file order
         with open_binary(analogies) as f:
