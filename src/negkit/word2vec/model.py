@@ -346,9 +346,7 @@ class Word2Vec:
                                counts=vocab.counts)  # fmt: skip
         self.keep_prob_ = keep_probabilities(vocab.counts, self.sample)
         self._keep_prob_sample = self.sample
-        rank, world = (self.dist.rank, self.dist.world_size) if self.dist else (0, 1)
-        w = self.workers
-        self.ctxs_ = make_contexts(self.seed, w * world)[rank * w : (rank + 1) * w].copy()
+        self.ctxs_ = self._rank_contexts(self.workers)
         self.epochs_trained_ = 0
         self.diverged_ = 0
         self.training_log_ = []
@@ -571,11 +569,16 @@ class Word2Vec:
         w = self.workers = _check_int(self.workers, "workers", 1)
         if self.ctxs_.shape[0] == w:
             return
-        rank, world = (self.dist.rank, self.dist.world_size) if self.dist else (0, 1)
-        ctxs = make_contexts(self.seed, w * world)[rank * w : (rank + 1) * w].copy()
+        ctxs = self._rank_contexts(w)
         keep = min(w, self.ctxs_.shape[0])
         ctxs[:keep] = self.ctxs_[:keep]
         self.ctxs_ = ctxs
+
+    def _rank_contexts(self, w: int) -> np.ndarray:
+        """The random contexts of this rank's ``w`` threads: rows ``rank * w ..`` of the seed's
+        ``world_size * w`` streams (every thread of every rank its own)."""
+        rank, world = (self.dist.rank, self.dist.world_size) if self.dist else (0, 1)
+        return make_contexts(self.seed, w * world)[rank * w : (rank + 1) * w].copy()
 
     def _start_sync(self) -> None:
         """Rank 0's tables on every rank, then a :class:`TableSync` from them."""
