@@ -227,14 +227,13 @@ def _check_method_options(args) -> None:
         raise ValueError(f"--method {args.method} does not read {', '.join(unread)}")
     if args.method == "line" and getattr(args, "nproc", 1) > 1:
         raise ValueError("LINE runs on one process, without checkpoints: use a walk method")
-    if hasattr(args, "sync_head"):  # graph embed
-        from negkit.word2vec.dist_sync import check_tiers
-
-        check_tiers(args.sync_head, args.sync_tail_every)
 
 
 def cmd_embed(args) -> int:
+    from negkit.word2vec.dist_sync import check_tiers
+
     _check_method_options(args)  # before any rank starts
+    check_tiers(args.sync_head, args.sync_tail_every)
     return run_distributed(args, _embed)
 
 
