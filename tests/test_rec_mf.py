@@ -211,8 +211,8 @@ def test_merges_come_every_sync_pairs_pairs_of_a_rank(monkeypatch, planted, shar
     monkeypatch.setattr(dist_sync, "TableSync", _MergeLog)
     monkeypatch.setattr(dist, "all_sum", lambda ctx, x, what: np.asarray(x))
     _MergeLog.events = []
-    shard = np.bincount(user_ranks(planted.train.tocoo().row, planted.train.shape[0], 2)
-                        [planted.train.tocoo().row]).max()  # fmt: skip
+    users = planted.train.tocoo().row
+    shard = np.bincount(user_ranks(users, planted.train.shape[0], 2)[users]).max()
     mf = BPRMF(dim=4, epochs=5, threads=1, seed=0, dist=Context(rank=0, world_size=2),
                sync_pairs=int(share * shard), sync_overlap=overlap)  # fmt: skip
     mf.fit(planted.train, ns.get("rns").fit(n_items=200),
